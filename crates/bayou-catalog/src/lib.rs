@@ -1,0 +1,617 @@
+//! The bayou catalog: git-like versioning for a whole lake of tables.
+//!
+//! Entry point: [`Catalog`]. Refs (branches and tags) point at commits; a commit carries the
+//! operations that changed any number of tables atomically and the root of a content-addressed
+//! tree (see `tree.rs`) that maps every table to its Iceberg metadata location. Branch heads move
+//! only by compare-and-swap, so concurrent writers never lose a commit.
+//!
+//! Trade-off: the catalog versions *pointers* to Iceberg metadata, not data. Creating a branch is
+//! one row; merging decides per table, and the one case it cannot decide from pointers alone (a
+//! table changed on both sides) is handed back to the caller ([`MergePlan::both_changed`]), which
+//! knows how to read Iceberg snapshots and can combine two appends.
+//!
+//! Durable state sits behind the [`Store`] trait; [`SqliteStore`] is the embedded backend.
+
+mod model;
+mod sqlite;
+mod store;
+mod tree;
+
+use std::collections::{BinaryHeap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use bayou_types::{CommitId, DEFAULT_NAMESPACE, TableKey};
+use sha2::{Digest, Sha256};
+
+pub use model::{
+    Commit, CommitRequest, DiffEntry, Namespace, Operation, Ref, RefKind, Resolved, TableState,
+};
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use store::Store;
+
+/// The branch every new lake starts with.
+pub const MAIN_BRANCH: &str = "main";
+
+/// Errors from catalog operations. Each message says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown ref '{0}'\n  hint: list refs with `bayou branch ls` and `bayou tag ls`")]
+    UnknownRef(String),
+    #[error("'{0}' is ambiguous: several commits start with it\n  hint: give more characters of the commit id")]
+    AmbiguousRef(String),
+    #[error("'{0}' is a tag or a commit, not a branch: only branches can be written to\n  hint: create a branch from it with `bayou branch create NAME --from-ref {0}`")]
+    NotABranch(String),
+    #[error("a branch or tag named '{0}' already exists\n  hint: pick another name or remove it first")]
+    RefExists(String),
+    #[error("unknown table '{table}' at '{at}'\n  hint: list tables with `bayou table ls -r {at}`")]
+    UnknownTable { table: String, at: String },
+    #[error("table '{0}' already exists\n  hint: append with `bayou table import`, or remove it with `bayou table rm`")]
+    TableExists(String),
+    #[error("unknown namespace '{0}'\n  hint: create it with `bayou namespace create {0}`")]
+    UnknownNamespace(String),
+    #[error("namespace '{name}' still holds tables on branch '{branch}' ({tables})\n  hint: remove them first with `bayou table rm`")]
+    NamespaceNotEmpty {
+        name: String,
+        branch: String,
+        tables: String,
+    },
+    #[error("cannot {what} branch '{0}': it is the active branch\n  hint: `bayou checkout` another branch first", what = .1)]
+    ActiveBranch(String, &'static str),
+    /// A concurrent writer changed the same tables first. Retrying may succeed.
+    #[error("conflict on branch '{branch}': {tables} changed since this write started\n  hint: retry; the new state of the branch will be used")]
+    Conflict { branch: String, tables: String },
+    /// The merge changed the same tables in ways that cannot be combined.
+    #[error("cannot merge '{source_ref}' into '{target}': both changed {tables}\n  hint: revert the table on one side (`bayou table revert`), then merge again")]
+    MergeConflict {
+        source_ref: String,
+        target: String,
+        tables: String,
+    },
+    #[error("catalog schema version {found} is newer than this bayou supports ({supported})\n  hint: upgrade bayou")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("catalog database {path}: {source}\n  hint: check that the lake directory is writable and not used by an older bayou")]
+    Store {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the catalog is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    InvalidName(#[from] bayou_types::Error),
+}
+
+impl Error {
+    fn store(path: impl std::fmt::Display, source: rusqlite::Error) -> Self {
+        Self::Store {
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    /// Whether the same request may succeed if retried.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Conflict { .. })
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// How many times a commit is rebased onto a moved head before giving up.
+const MAX_COMMIT_ATTEMPTS: usize = 10_000;
+
+/// What merging `source` into `target` needs.
+#[derive(Debug, Clone)]
+pub enum MergePlan {
+    /// The target already contains the source.
+    UpToDate { head: CommitId },
+    /// The target is an ancestor of the source: the target head just moves.
+    FastForward { from: CommitId, to: CommitId },
+    /// Both sides moved since their merge base.
+    ThreeWay(ThreeWay),
+}
+
+/// A three-way merge in progress.
+#[derive(Debug, Clone)]
+pub struct ThreeWay {
+    pub source_ref: String,
+    pub target: String,
+    pub base: CommitId,
+    pub source: CommitId,
+    pub target_head: CommitId,
+    /// Tables changed on the source side only: taken as they are.
+    pub clean: Vec<Operation>,
+    /// Tables changed on both sides, differently: the caller decides each.
+    pub both_changed: Vec<BothChanged>,
+}
+
+/// A table changed on both sides of a merge.
+#[derive(Debug, Clone)]
+pub struct BothChanged {
+    pub key: TableKey,
+    pub base: Option<TableState>,
+    pub source: Option<TableState>,
+    pub target: Option<TableState>,
+}
+
+/// The versioned catalog over a [`Store`].
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    store: Arc<dyn Store>,
+    nodes: Arc<tree::NodeCache>,
+}
+
+impl Catalog {
+    /// Opens (creating if needed) a SQLite catalog; a new one gets a `main` branch and the
+    /// default namespace.
+    pub fn open_sqlite(path: &Path) -> Result<Self> {
+        Self::new(Arc::new(SqliteStore::open(path)?))
+    }
+
+    /// Wraps a store, initialising it if it is empty.
+    pub fn new(store: Arc<dyn Store>) -> Result<Self> {
+        let catalog = Self {
+            store,
+            nodes: Arc::default(),
+        };
+        if catalog.store.get_ref(MAIN_BRANCH)?.is_none() && catalog.store.list_refs()?.is_empty() {
+            catalog.init()?;
+        }
+        Ok(catalog)
+    }
+
+    fn init(&self) -> Result<()> {
+        let (tree, body) = tree::empty_root();
+        let mut root = Commit {
+            id: CommitId::from_hex(""),
+            parents: vec![],
+            generation: 0,
+            tree: tree.clone(),
+            author: "bayou".into(),
+            message: "create lake".into(),
+            time_ms: now_ms(),
+            properties: Default::default(),
+            operations: vec![],
+        };
+        root.id = commit_id(&root);
+        // The root commit is written through a placeholder branch CAS: create the branch at
+        // the root id, then write the commit row and node with `commit` from that same id.
+        match self.store.create_ref(&Ref {
+            name: MAIN_BRANCH.into(),
+            kind: RefKind::Branch,
+            head: root.id.clone(),
+        }) {
+            Ok(()) => {}
+            Err(Error::RefExists(_)) => return Ok(()), // another process initialised it
+            Err(e) => return Err(e),
+        }
+        self.store
+            .commit(&[(tree, body)], &root, MAIN_BRANCH, &root.id)?;
+        self.store.create_namespace(DEFAULT_NAMESPACE)?;
+        Ok(())
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    // ---- refs ----------------------------------------------------------------------------
+
+    /// Resolves a branch, tag, or (abbreviated) commit id.
+    pub fn resolve(&self, spec: &str) -> Result<Resolved> {
+        if let Some(r) = self.store.get_ref(spec)? {
+            return Ok(Resolved {
+                commit: r.head,
+                reference: Some((r.name, r.kind)),
+            });
+        }
+        if CommitId::looks_like(spec) {
+            let lower = spec.to_ascii_lowercase();
+            let found = self.store.commits_with_prefix(&lower)?;
+            match found.len() {
+                0 => {}
+                1 => {
+                    return Ok(Resolved {
+                        commit: found.into_iter().next().expect("one element"),
+                        reference: None,
+                    });
+                }
+                _ => return Err(Error::AmbiguousRef(spec.to_string())),
+            }
+        }
+        Err(Error::UnknownRef(spec.to_string()))
+    }
+
+    fn branch_head(&self, branch: &str) -> Result<CommitId> {
+        match self.store.get_ref(branch)? {
+            Some(Ref {
+                kind: RefKind::Branch,
+                head,
+                ..
+            }) => Ok(head),
+            Some(_) => Err(Error::NotABranch(branch.to_string())),
+            None => {
+                if self.resolve(branch).is_ok() {
+                    Err(Error::NotABranch(branch.to_string()))
+                } else {
+                    Err(Error::UnknownRef(branch.to_string()))
+                }
+            }
+        }
+    }
+
+    pub fn list_refs(&self) -> Result<Vec<Ref>> {
+        self.store.list_refs()
+    }
+
+    /// Creates a branch or tag at what `from` resolves to. O(1): no table is copied.
+    pub fn create_ref(&self, name: &str, kind: RefKind, from: &str) -> Result<Ref> {
+        bayou_types::validate_name(kind.as_str(), name)?;
+        let head = self.resolve(from)?.commit;
+        let r = Ref {
+            name: name.to_string(),
+            kind,
+            head,
+        };
+        self.store.create_ref(&r)?;
+        Ok(r)
+    }
+
+    /// Deletes a branch or tag of the given kind.
+    pub fn delete_ref(&self, name: &str, kind: RefKind) -> Result<Ref> {
+        loop {
+            let r = match self.store.get_ref(name)? {
+                Some(r) if r.kind == kind => r,
+                Some(_) if kind == RefKind::Branch => return Err(Error::NotABranch(name.into())),
+                _ => return Err(Error::UnknownRef(name.to_string())),
+            };
+            if kind == RefKind::Branch && self.active_branch()? == name {
+                return Err(Error::ActiveBranch(name.to_string(), "delete"));
+            }
+            if self.store.delete_ref(name, &r.head)? {
+                return Ok(r);
+            }
+        }
+    }
+
+    pub fn rename_branch(&self, from: &str, to: &str) -> Result<()> {
+        bayou_types::validate_name("branch", to)?;
+        self.branch_head(from)?;
+        if !self.store.rename_ref(from, to)? {
+            return Err(Error::UnknownRef(from.to_string()));
+        }
+        if self.active_branch()? == from {
+            self.store.set_setting("active_branch", to)?;
+        }
+        Ok(())
+    }
+
+    /// The branch commands use when none is given (`bayou checkout`).
+    pub fn active_branch(&self) -> Result<String> {
+        Ok(self
+            .store
+            .get_setting("active_branch")?
+            .unwrap_or_else(|| MAIN_BRANCH.to_string()))
+    }
+
+    pub fn set_active_branch(&self, branch: &str) -> Result<()> {
+        self.branch_head(branch)?;
+        self.store.set_setting("active_branch", branch)
+    }
+
+    // ---- reading -------------------------------------------------------------------------
+
+    pub fn get_commit(&self, id: &CommitId) -> Result<Commit> {
+        self.store
+            .get_commit(id)?
+            .ok_or_else(|| Error::Corrupt(format!("commit {id} is missing")))
+    }
+
+    /// A table's state at a commit, or `None` if it does not exist there.
+    pub fn get_table(&self, at: &CommitId, key: &TableKey) -> Result<Option<TableState>> {
+        let commit = self.get_commit(at)?;
+        self.nodes.get(self.store.as_ref(), &commit.tree, key)
+    }
+
+    /// Like [`Catalog::get_table`], but a missing table is an error naming `at_name`.
+    pub fn require_table(&self, at: &CommitId, at_name: &str, key: &TableKey) -> Result<TableState> {
+        self.get_table(at, key)?.ok_or_else(|| Error::UnknownTable {
+            table: key.to_string(),
+            at: at_name.to_string(),
+        })
+    }
+
+    /// Every table at a commit, sorted by key.
+    pub fn list_tables(&self, at: &CommitId) -> Result<Vec<(TableKey, TableState)>> {
+        let commit = self.get_commit(at)?;
+        Ok(self
+            .nodes
+            .list(self.store.as_ref(), &commit.tree)?
+            .into_iter()
+            .collect())
+    }
+
+    /// Commits reachable from `at` along first parents, newest first: at most `limit`, starting
+    /// after `after` when given (for paging).
+    pub fn log(&self, at: &CommitId, limit: usize, after: Option<&CommitId>) -> Result<Vec<Commit>> {
+        let mut out = Vec::new();
+        let mut next = Some(at.clone());
+        let mut skipping = after.is_some();
+        while let Some(id) = next {
+            if out.len() >= limit {
+                break;
+            }
+            let c = self.get_commit(&id)?;
+            next = c.parents.first().cloned();
+            if skipping {
+                if Some(&c.id) == after {
+                    skipping = false;
+                }
+                continue;
+            }
+            out.push(c);
+        }
+        Ok(out)
+    }
+
+    /// Tables that differ from commit `a` to commit `b`.
+    pub fn diff(&self, a: &CommitId, b: &CommitId) -> Result<Vec<DiffEntry>> {
+        let (ca, cb) = (self.get_commit(a)?, self.get_commit(b)?);
+        Ok(self
+            .nodes
+            .diff(self.store.as_ref(), &ca.tree, &cb.tree)?
+            .into_iter()
+            .map(|(key, from, to)| DiffEntry { key, from, to })
+            .collect())
+    }
+
+    /// The best common ancestor of two commits (highest generation), if any.
+    pub fn merge_base(&self, a: &CommitId, b: &CommitId) -> Result<Option<CommitId>> {
+        if a == b {
+            return Ok(Some(a.clone()));
+        }
+        // Walk down from both sides in generation order, painting commits with the side(s)
+        // they are reachable from; the first commit painted by both is the answer. Children
+        // have higher generations than parents, so a commit's paint is final when it is popped.
+        let mut paint: HashMap<CommitId, u8> = HashMap::new();
+        let mut heap = BinaryHeap::new();
+        for (id, side) in [(a, 1u8), (b, 2u8)] {
+            let c = self.get_commit(id)?;
+            paint.insert(id.clone(), side);
+            heap.push((c.generation, id.clone()));
+        }
+        while let Some((_, id)) = heap.pop() {
+            let flags = paint[&id];
+            if flags == 3 {
+                return Ok(Some(id));
+            }
+            for parent in self.get_commit(&id)?.parents {
+                let old = paint.get(&parent).copied().unwrap_or(0);
+                if old | flags != old {
+                    paint.insert(parent.clone(), old | flags);
+                    let generation = self.get_commit(&parent)?.generation;
+                    heap.push((generation, parent));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    // ---- writing -------------------------------------------------------------------------
+
+    /// Commits operations to a branch.
+    ///
+    /// The commit lands on the branch's current head. If another writer moved the head since
+    /// the caller read it, the commit is rebased onto the new head, unless a precondition on a
+    /// table no longer holds: then it fails with [`Error::Conflict`] (retryable).
+    pub fn commit(&self, branch: &str, request: CommitRequest) -> Result<Commit> {
+        for op in &request.operations {
+            self.require_namespace(&op.key().namespace)?;
+        }
+        for _ in 0..MAX_COMMIT_ATTEMPTS {
+            let head = self.branch_head(branch)?;
+            let parent = self.get_commit(&head)?;
+            let store = self.store.as_ref();
+            let mut stale = Vec::new();
+            for (key, expected) in &request.preconditions {
+                let actual = self.nodes.get(store, &parent.tree, key)?;
+                if actual.as_ref().map(|s| &s.metadata_location) != expected.as_ref() {
+                    stale.push(key.to_string());
+                }
+            }
+            for op in &request.operations {
+                if let Operation::Delete { key } = op
+                    && self.nodes.get(store, &parent.tree, key)?.is_none()
+                {
+                    return Err(Error::UnknownTable {
+                        table: key.to_string(),
+                        at: branch.to_string(),
+                    });
+                }
+            }
+            if !stale.is_empty() {
+                return Err(Error::Conflict {
+                    branch: branch.to_string(),
+                    tables: stale.join(", "),
+                });
+            }
+            let (tree, nodes) = self.nodes.apply(store, &parent.tree, &request.operations)?;
+            let mut commit = Commit {
+                id: CommitId::from_hex(""),
+                parents: vec![head.clone()],
+                generation: parent.generation + 1,
+                tree,
+                author: request.author.clone(),
+                message: request.message.clone(),
+                time_ms: now_ms(),
+                properties: request.properties.clone(),
+                operations: request.operations.clone(),
+            };
+            commit.id = commit_id(&commit);
+            if store.commit(&nodes, &commit, branch, &head)? {
+                return Ok(commit);
+            }
+            std::thread::yield_now();
+        }
+        Err(Error::Conflict {
+            branch: branch.to_string(),
+            tables: "the branch head".into(),
+        })
+    }
+
+    /// Works out what merging `source` (any ref) into branch `target` needs.
+    pub fn plan_merge(&self, source: &str, target: &str) -> Result<MergePlan> {
+        let src = self.resolve(source)?.commit;
+        let head = self.branch_head(target)?;
+        let base = self.merge_base(&src, &head)?;
+        if base.as_ref() == Some(&src) {
+            return Ok(MergePlan::UpToDate { head });
+        }
+        if base.as_ref() == Some(&head) {
+            return Ok(MergePlan::FastForward { from: head, to: src });
+        }
+        let base = base.ok_or_else(|| Error::Corrupt("the two refs share no history".into()))?;
+        let ours: HashMap<TableKey, DiffEntry> = self
+            .diff(&base, &head)?
+            .into_iter()
+            .map(|d| (d.key.clone(), d))
+            .collect();
+        let mut clean = Vec::new();
+        let mut both_changed = Vec::new();
+        for theirs in self.diff(&base, &src)? {
+            match ours.get(&theirs.key) {
+                None => clean.push(match theirs.to {
+                    Some(state) => Operation::Put {
+                        key: theirs.key,
+                        state,
+                    },
+                    None => Operation::Delete { key: theirs.key },
+                }),
+                Some(mine) if mine.to == theirs.to => {}
+                Some(mine) => both_changed.push(BothChanged {
+                    key: theirs.key,
+                    base: theirs.from,
+                    source: theirs.to,
+                    target: mine.to.clone(),
+                }),
+            }
+        }
+        Ok(MergePlan::ThreeWay(ThreeWay {
+            source_ref: source.to_string(),
+            target: target.to_string(),
+            base,
+            source: src,
+            target_head: head,
+            clean,
+            both_changed,
+        }))
+    }
+
+    /// Moves `target` forward to `to` if it is still at `from`.
+    pub fn fast_forward(&self, target: &str, from: &CommitId, to: &CommitId) -> Result<bool> {
+        self.store.move_ref(target, RefKind::Branch, from, to)
+    }
+
+    /// Writes a three-way merge commit with the clean operations plus `resolved` ones (the
+    /// caller's decisions for [`ThreeWay::both_changed`]). Returns `None` when the target moved
+    /// meanwhile; plan again then.
+    pub fn commit_merge(
+        &self,
+        plan: &ThreeWay,
+        resolved: Vec<Operation>,
+        author: &str,
+    ) -> Result<Option<Commit>> {
+        let store = self.store.as_ref();
+        let parent = self.get_commit(&plan.target_head)?;
+        let source = self.get_commit(&plan.source)?;
+        let mut operations = plan.clean.clone();
+        operations.extend(resolved);
+        let (tree, nodes) = self.nodes.apply(store, &parent.tree, &operations)?;
+        let mut commit = Commit {
+            id: CommitId::from_hex(""),
+            parents: vec![plan.target_head.clone(), plan.source.clone()],
+            generation: parent.generation.max(source.generation) + 1,
+            tree,
+            author: author.to_string(),
+            message: format!("merge {} into {}", plan.source_ref, plan.target),
+            time_ms: now_ms(),
+            properties: Default::default(),
+            operations,
+        };
+        commit.id = commit_id(&commit);
+        if store.commit(&nodes, &commit, &plan.target, &plan.target_head)? {
+            Ok(Some(commit))
+        } else {
+            Ok(None)
+        }
+    }
+
+    // ---- namespaces ----------------------------------------------------------------------
+
+    pub fn list_namespaces(&self) -> Result<Vec<Namespace>> {
+        self.store.list_namespaces()
+    }
+
+    pub fn create_namespace(&self, name: &str) -> Result<bool> {
+        bayou_types::validate_name("namespace", name)?;
+        self.store.create_namespace(name)
+    }
+
+    /// Removes an empty namespace (no table in it on any branch).
+    pub fn delete_namespace(&self, name: &str) -> Result<()> {
+        self.require_namespace(name)?;
+        for r in self.list_refs()?.into_iter().filter(|r| r.kind == RefKind::Branch) {
+            let tables: Vec<String> = self
+                .list_tables(&r.head)?
+                .into_iter()
+                .filter(|(k, _)| k.namespace == name)
+                .map(|(k, _)| k.to_string())
+                .collect();
+            if !tables.is_empty() {
+                return Err(Error::NamespaceNotEmpty {
+                    name: name.to_string(),
+                    branch: r.name,
+                    tables: tables.join(", "),
+                });
+            }
+        }
+        self.store.delete_namespace(name)?;
+        Ok(())
+    }
+
+    pub fn require_namespace(&self, name: &str) -> Result<()> {
+        if self.list_namespaces()?.iter().any(|n| n.name == name) {
+            Ok(())
+        } else {
+            Err(Error::UnknownNamespace(name.to_string()))
+        }
+    }
+}
+
+/// A commit's id: SHA-256 over its content (everything but the id itself).
+fn commit_id(c: &Commit) -> CommitId {
+    let mut h = Sha256::new();
+    let body = serde_json::to_vec(&(
+        &c.parents,
+        c.generation,
+        &c.tree,
+        &c.author,
+        &c.message,
+        c.time_ms,
+        &c.properties,
+        &c.operations,
+    ))
+    .expect("commits serialize");
+    h.update(&body);
+    // Two identical commits in the same millisecond must still differ: mix in randomness.
+    h.update(uuid::Uuid::new_v4().as_bytes());
+    CommitId::from_hex(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,132 @@
+//! What the catalog stores: refs, commits, operations and table states.
+
+use std::collections::BTreeMap;
+
+use bayou_types::{CommitId, TableKey};
+use serde::{Deserialize, Serialize};
+
+/// Where a table is at one commit: its Iceberg metadata file and current snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableState {
+    /// Absolute location of the Iceberg `*.metadata.json` file.
+    pub metadata_location: String,
+    /// The table's current snapshot in that metadata (`None` for a table with no data yet).
+    pub snapshot_id: Option<i64>,
+}
+
+/// One change to the set of tables, carried by a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Operation {
+    /// Create or update a table.
+    Put { key: TableKey, state: TableState },
+    /// Remove a table.
+    Delete { key: TableKey },
+}
+
+impl Operation {
+    pub fn key(&self) -> &TableKey {
+        match self {
+            Self::Put { key, .. } | Self::Delete { key } => key,
+        }
+    }
+}
+
+/// A commit as stored: its tree root plus the operations that produced it from its first parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    pub id: CommitId,
+    /// First parent is the branch the commit was made on; a merge has a second.
+    pub parents: Vec<CommitId>,
+    /// 1 + the largest generation of the parents (0 for the root commit).
+    pub generation: u64,
+    /// Root node of the table tree after this commit.
+    pub tree: String,
+    pub author: String,
+    pub message: String,
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    pub properties: BTreeMap<String, String>,
+    pub operations: Vec<Operation>,
+}
+
+/// Whether a ref moves (branch) or not (tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefKind {
+    Branch,
+    Tag,
+}
+
+impl RefKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Branch => "branch",
+            Self::Tag => "tag",
+        }
+    }
+}
+
+/// A named pointer to a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ref {
+    pub name: String,
+    pub kind: RefKind,
+    pub head: CommitId,
+}
+
+/// What a user-supplied ref string resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    pub commit: CommitId,
+    /// The ref's name and kind, or `None` when the user named a commit id.
+    pub reference: Option<(String, RefKind)>,
+}
+
+impl Resolved {
+    /// The branch name, if this resolved through a branch.
+    pub fn branch(&self) -> Option<&str> {
+        match &self.reference {
+            Some((name, RefKind::Branch)) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// One table that differs between two commits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiffEntry {
+    pub key: TableKey,
+    pub from: Option<TableState>,
+    pub to: Option<TableState>,
+}
+
+impl DiffEntry {
+    pub fn change(&self) -> &'static str {
+        match (&self.from, &self.to) {
+            (None, Some(_)) => "added",
+            (Some(_), None) => "removed",
+            _ => "changed",
+        }
+    }
+}
+
+/// Everything a new commit says, apart from where it goes.
+#[derive(Debug, Clone, Default)]
+pub struct CommitRequest {
+    pub operations: Vec<Operation>,
+    /// Tables that must be in this state (by metadata location; `None` = absent) for the
+    /// commit to apply. A writer that read a table and wrote a new version of it sets this, so two
+    /// writers of the same table never overwrite each other.
+    pub preconditions: Vec<(TableKey, Option<String>)>,
+    pub message: String,
+    pub author: String,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// A namespace: a group of tables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Namespace {
+    pub name: String,
+    pub created_ms: i64,
+}
