@@ -1,1 +1,517 @@
-//! placeholder
+//! bayou's lake: Apache Iceberg v2 tables in object storage, versioned by the bayou catalog.
+//!
+//! Entry point: [`Lake`]. A lake is an object-store root (a local directory or `s3://`) plus a
+//! catalog database. Every write produces new Parquet data files, an Iceberg snapshot and
+//! metadata file, and one catalog commit on a branch, so any Iceberg reader can open a table at
+//! any ref by its metadata location.
+//!
+//! Trade-off: Iceberg's own snapshot refs are not used for branching (each table's metadata
+//! has only `main`); branches live in the catalog and cover many tables at once. A table changed
+//! on two branches therefore has two metadata files that share history, and a merge of two
+//! appends writes a third snapshot holding both sides' files.
+
+mod schema;
+mod source;
+mod storage;
+mod table;
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use bayou_catalog::{
+    Catalog, CommitRequest, MergePlan, Operation, RefKind, Resolved, TableState,
+};
+use bayou_types::{CommitId, TableKey};
+
+pub use bayou_catalog;
+pub use iceberg::spec::DataFile;
+pub use source::{FileFormat, SourceFiles};
+pub use storage::{LakeLocation, LakeStorage};
+pub use table::TableVersion;
+
+/// Errors from lake operations. Each message names what failed and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Catalog(#[from] bayou_catalog::Error),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("cannot read {path}: {source}\n  hint: check that the path exists and is readable")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {file}: {detail}")]
+    BadFile { file: String, detail: String },
+    #[error("schema mismatch in {source_name}: {detail}\n  hint: make the columns match the table (`bayou table get NAME` shows its schema)")]
+    SchemaMismatch { source_name: String, detail: String },
+    #[error("storage error at {what}: {source}")]
+    Storage {
+        what: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("{what} is not valid Iceberg metadata: {detail}")]
+    Corrupt { what: String, detail: String },
+    #[error("iceberg: {0}")]
+    Iceberg(#[from] iceberg::Error),
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    pub(crate) fn storage(what: impl std::fmt::Display, source: object_store::Error) -> Self {
+        Self::Storage {
+            what: what.to_string(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a write relates to the table's current contents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Create a new table; fails if it exists.
+    Create,
+    /// Add rows to an existing table.
+    Append,
+    /// Replace all rows of a table, creating it if needed.
+    Replace,
+}
+
+/// What a committed write did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WriteOutcome {
+    pub table: String,
+    pub branch: String,
+    pub commit: CommitId,
+    pub snapshot_id: Option<i64>,
+    pub rows_written: u64,
+    pub files_written: usize,
+    pub metadata_location: String,
+}
+
+/// What a merge did.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum MergeOutcome {
+    UpToDate { head: CommitId },
+    FastForward { head: CommitId },
+    Merged {
+        head: CommitId,
+        /// Tables changed on both sides whose appends were combined.
+        combined: Vec<String>,
+        tables_changed: usize,
+    },
+}
+
+/// Reports progress of long work: `(done, total)` in bytes.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+/// A lake: storage plus catalog.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    location: LakeLocation,
+    storage: LakeStorage,
+    catalog: Catalog,
+}
+
+impl Lake {
+    /// Opens a lake, creating it (with a `main` branch) on first use.
+    ///
+    /// The catalog database is `catalog.db` inside a local lake; for an `s3://` lake it is the
+    /// file named by `BAYOU_CATALOG`, or one per lake under `~/.bayou/catalogs/`.
+    pub fn open(location: &LakeLocation) -> Result<Self> {
+        let storage = LakeStorage::open(location)?;
+        let db = match location {
+            LakeLocation::Local(dir) => dir.join("catalog.db"),
+            LakeLocation::S3 { bucket, prefix } => match std::env::var_os("BAYOU_CATALOG") {
+                Some(p) => PathBuf::from(p),
+                None => {
+                    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+                    let slug: String = format!("{bucket}_{prefix}")
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                        .collect();
+                    home.join(".bayou").join("catalogs").join(format!("{slug}.db"))
+                }
+            },
+        };
+        if let Some(parent) = db.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+        }
+        let catalog = Catalog::open_sqlite(&db)?;
+        Ok(Self {
+            location: location.clone(),
+            storage,
+            catalog,
+        })
+    }
+
+    pub fn location(&self) -> &LakeLocation {
+        &self.location
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn storage(&self) -> &LakeStorage {
+        &self.storage
+    }
+
+    /// Loads a table's version at a commit; `at_name` names the ref in errors.
+    pub async fn table(&self, at: &CommitId, at_name: &str, key: &TableKey) -> Result<TableVersion> {
+        let state = self.catalog.require_table(at, at_name, key)?;
+        table::load(&self.storage, &state.metadata_location).await
+    }
+
+    /// Loads a table at a ref (branch, tag or commit id).
+    pub async fn table_at(&self, reference: &str, key: &TableKey) -> Result<TableVersion> {
+        let resolved = self.catalog.resolve(reference)?;
+        self.table(&resolved.commit, reference, key).await
+    }
+
+    /// The live data files of a table version (read from its manifests).
+    pub async fn data_files(&self, version: &TableVersion) -> Result<Vec<DataFile>> {
+        table::data_files(&self.storage, version).await
+    }
+
+    /// Starts a write to `key` on `branch`. Nothing is visible until [`TableWrite::commit`].
+    pub async fn begin_write(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        mode: WriteMode,
+        schema: &SchemaRef,
+        source_name: &str,
+    ) -> Result<TableWrite> {
+        let head = self.catalog.resolve(branch)?;
+        if head.branch().is_none() {
+            return Err(bayou_catalog::Error::NotABranch(branch.to_string()).into());
+        }
+        self.catalog.require_namespace(&key.namespace)?;
+        let existing = self.catalog.get_table(&head.commit, key)?;
+        let stored = schema::storage_schema(schema, source_name)?;
+        let base = match (mode, existing) {
+            (WriteMode::Create, Some(_)) => {
+                return Err(bayou_catalog::Error::TableExists(key.to_string()).into());
+            }
+            (WriteMode::Append, None) => {
+                return Err(bayou_catalog::Error::UnknownTable {
+                    table: key.to_string(),
+                    at: branch.to_string(),
+                }
+                .into());
+            }
+            (WriteMode::Append, Some(state)) => {
+                let version = table::load(&self.storage, &state.metadata_location).await?;
+                schema::check_append(version.arrow_schema()?.as_ref(), schema, source_name)?;
+                Some(version)
+            }
+            // Replace keeps the table's history when the schema still fits, else starts anew.
+            (WriteMode::Replace, Some(state)) => {
+                let version = table::load(&self.storage, &state.metadata_location).await?;
+                schema::check_append(version.arrow_schema()?.as_ref(), schema, source_name)
+                    .ok()
+                    .map(|()| version)
+            }
+            (WriteMode::Create | WriteMode::Replace, None) => None,
+        };
+        let base = match base {
+            Some(v) => v,
+            None => {
+                let table_location = self.storage.location(&format!(
+                    "tables/{}/{}-{}",
+                    key.namespace,
+                    key.name,
+                    &uuid::Uuid::now_v7().simple().to_string()[..12]
+                ));
+                let metadata = table::new_metadata(&table_location, stored)?;
+                // The metadata file of an empty table is written only if the write commits.
+                TableVersion {
+                    metadata_location: String::new(),
+                    metadata: Arc::new(metadata),
+                }
+            }
+        };
+        let writer = writer::DataWriter::new(
+            self.storage.clone(),
+            base.metadata.location(),
+            base.metadata.current_schema().clone(),
+            base.metadata.default_partition_spec_id(),
+        )?;
+        Ok(TableWrite {
+            lake: self.clone(),
+            branch: branch.to_string(),
+            key: key.clone(),
+            mode,
+            base,
+            writer,
+        })
+    }
+
+    /// Creates or appends to a table from files (`table create` / `table import`).
+    pub async fn write_files(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        mode: WriteMode,
+        source: &SourceFiles,
+        progress: Progress<'_>,
+    ) -> Result<WriteOutcome> {
+        let mut write = self.begin_write(branch, key, mode, &source.schema, &source.uri).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(RecordBatch, u64)>(4);
+        let reader_source = source.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            reader_source.read(|batch, done| {
+                tx.blocking_send((batch, done))
+                    .map_err(|_| Error::Internal("the writer stopped".into()))
+            })
+        });
+        let total = source.total_bytes;
+        let mut failed = None;
+        while let Some((batch, done)) = rx.recv().await {
+            if let Err(e) = write.write(&batch).await {
+                failed = Some(e);
+                break;
+            }
+            progress(done, total);
+        }
+        drop(rx);
+        let read = reader
+            .await
+            .map_err(|e| Error::Internal(format!("reader thread: {e}")))?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        read?;
+        progress(total, total);
+        let verb = if mode == WriteMode::Append { "import" } else { "create" };
+        write.commit(&format!("{verb} {key} from {}", source.uri)).await
+    }
+
+    /// Removes a table from a branch (its files stay for other refs that hold it).
+    pub fn drop_table(&self, branch: &str, key: &TableKey) -> Result<CommitId> {
+        let commit = self.catalog.commit(
+            branch,
+            CommitRequest {
+                operations: vec![Operation::Delete { key: key.clone() }],
+                message: format!("drop {key}"),
+                author: author(),
+                ..Default::default()
+            },
+        )?;
+        Ok(commit.id)
+    }
+
+    /// Sets a table on `branch` back to its state at `reference`.
+    pub fn revert_table(&self, branch: &str, key: &TableKey, reference: &str) -> Result<CommitId> {
+        let source = self.catalog.resolve(reference)?;
+        let state = self.catalog.require_table(&source.commit, reference, key)?;
+        let commit = self.catalog.commit(
+            branch,
+            CommitRequest {
+                operations: vec![Operation::Put {
+                    key: key.clone(),
+                    state,
+                }],
+                message: format!("revert {key} to {reference}"),
+                author: author(),
+                ..Default::default()
+            },
+        )?;
+        Ok(commit.id)
+    }
+
+    /// Merges `source` (any ref) into branch `target`.
+    ///
+    /// Tables changed on one side are taken from it; a table both sides only appended to gets a
+    /// new snapshot with both sides' files; anything else changed on both sides is a conflict
+    /// naming the tables, and the target is left as it was.
+    pub async fn merge(&self, source: &str, target: &str) -> Result<MergeOutcome> {
+        loop {
+            let plan = match self.catalog.plan_merge(source, target)? {
+                MergePlan::UpToDate { head } => return Ok(MergeOutcome::UpToDate { head }),
+                MergePlan::FastForward { from, to } => {
+                    if self.catalog.fast_forward(target, &from, &to)? {
+                        return Ok(MergeOutcome::FastForward { head: to });
+                    }
+                    continue;
+                }
+                MergePlan::ThreeWay(plan) => plan,
+            };
+            let mut resolved = Vec::new();
+            let mut combined = Vec::new();
+            let mut conflicts = Vec::new();
+            for both in &plan.both_changed {
+                let (Some(base), Some(src), Some(tgt)) = (&both.base, &both.source, &both.target)
+                else {
+                    conflicts.push(both.key.to_string());
+                    continue;
+                };
+                let base = table::load(&self.storage, &base.metadata_location).await?;
+                let src = table::load(&self.storage, &src.metadata_location).await?;
+                let tgt = table::load(&self.storage, &tgt.metadata_location).await?;
+                match table::combine_appends(&self.storage, &base, &src, &tgt).await? {
+                    Some(v) => {
+                        combined.push(both.key.to_string());
+                        resolved.push(Operation::Put {
+                            key: both.key.clone(),
+                            state: state_of(&v),
+                        });
+                    }
+                    None => conflicts.push(both.key.to_string()),
+                }
+            }
+            if !conflicts.is_empty() {
+                return Err(bayou_catalog::Error::MergeConflict {
+                    source_ref: source.to_string(),
+                    target: target.to_string(),
+                    tables: conflicts.join(", "),
+                }
+                .into());
+            }
+            let tables_changed = plan.clean.len() + resolved.len();
+            if let Some(commit) = self.catalog.commit_merge(&plan, resolved, &author())? {
+                return Ok(MergeOutcome::Merged {
+                    head: commit.id,
+                    combined,
+                    tables_changed,
+                });
+            }
+        }
+    }
+
+    /// Resolves a ref for reading.
+    pub fn resolve(&self, reference: &str) -> Result<Resolved> {
+        Ok(self.catalog.resolve(reference)?)
+    }
+
+    /// Whether `reference` names a branch.
+    pub fn is_branch(&self, reference: &str) -> Result<bool> {
+        Ok(matches!(self.catalog.resolve(reference)?.reference, Some((_, RefKind::Branch))))
+    }
+}
+
+fn state_of(v: &TableVersion) -> TableState {
+    TableState {
+        metadata_location: v.metadata_location.clone(),
+        snapshot_id: v.snapshot_id(),
+    }
+}
+
+/// Who commits: `BAYOU_AUTHOR`, else the OS user.
+pub fn author() -> String {
+    std::env::var("BAYOU_AUTHOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "bayou".to_string())
+}
+
+/// How many times an append re-commits on top of a concurrent writer's version.
+const MAX_APPEND_ATTEMPTS: usize = 100;
+
+/// A write in progress: data files are written as batches arrive; the table changes only at
+/// [`TableWrite::commit`].
+pub struct TableWrite {
+    lake: Lake,
+    branch: String,
+    key: TableKey,
+    mode: WriteMode,
+    base: TableVersion,
+    writer: writer::DataWriter,
+}
+
+impl TableWrite {
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).await
+    }
+
+    /// The Arrow schema the table stores.
+    pub fn schema(&self) -> Result<SchemaRef> {
+        self.base.arrow_schema()
+    }
+
+    /// Writes the snapshot and metadata and commits them to the branch. An append that lost a
+    /// race with another writer of the same table is re-based onto the winner's version.
+    pub async fn commit(self, message: &str) -> Result<WriteOutcome> {
+        let rows = self.writer.rows;
+        let files = self.writer.finish().await?;
+        let files_written = files.len();
+        let storage = &self.lake.storage;
+        let catalog = &self.lake.catalog;
+        let change = match self.mode {
+            WriteMode::Append => table::Change::Append,
+            WriteMode::Create | WriteMode::Replace => table::Change::Overwrite,
+        };
+        let mut base = self.base;
+        for _ in 0..MAX_APPEND_ATTEMPTS {
+            let version = table::commit_snapshot(storage, &base, files.clone(), change, vec![]).await?;
+            let expected = match self.mode {
+                WriteMode::Create => None,
+                WriteMode::Append => Some(base.metadata_location.clone()),
+                // Replace wins over whatever is there, but still must not race silently.
+                WriteMode::Replace => {
+                    let head = catalog.resolve(&self.branch)?.commit;
+                    catalog.get_table(&head, &self.key)?.map(|s| s.metadata_location)
+                }
+            };
+            let request = CommitRequest {
+                operations: vec![Operation::Put {
+                    key: self.key.clone(),
+                    state: state_of(&version),
+                }],
+                preconditions: vec![(self.key.clone(), expected)],
+                message: message.to_string(),
+                author: author(),
+                properties: Default::default(),
+            };
+            match catalog.commit(&self.branch, request) {
+                Ok(commit) => {
+                    return Ok(WriteOutcome {
+                        table: self.key.to_string(),
+                        branch: self.branch.clone(),
+                        commit: commit.id,
+                        snapshot_id: version.snapshot_id(),
+                        rows_written: rows,
+                        files_written,
+                        metadata_location: version.metadata_location,
+                    });
+                }
+                Err(e) if e.is_retryable() && self.mode != WriteMode::Create => {
+                    let head = catalog.resolve(&self.branch)?.commit;
+                    match catalog.get_table(&head, &self.key)? {
+                        Some(state) if self.mode == WriteMode::Append => {
+                            base = table::load(storage, &state.metadata_location).await?;
+                        }
+                        Some(_) | None if self.mode == WriteMode::Replace => {}
+                        _ => return Err(e.into()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(bayou_catalog::Error::Conflict {
+            branch: self.branch,
+            tables: self.key.to_string(),
+        }
+        .into())
+    }
+}

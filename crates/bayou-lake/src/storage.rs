@@ -1,0 +1,171 @@
+//! [`LakeStorage`]: the object store a lake lives in, and the mapping between Iceberg locations
+//! (absolute URIs such as `file:///srv/lake/...` or `s3://bucket/lake/...`) and object paths.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use url::Url;
+
+use crate::{Error, Result};
+
+/// Where a lake lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LakeLocation {
+    /// A local directory.
+    Local(PathBuf),
+    /// `s3://bucket/prefix`, configured by the usual `AWS_*` environment variables.
+    S3 { bucket: String, prefix: String },
+}
+
+impl LakeLocation {
+    /// Parses `s3://bucket/prefix` or a local path (relative paths become absolute).
+    pub fn parse(text: &str) -> Result<Self> {
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(Error::InvalidInput(format!(
+                    "'{text}' names no bucket\n  hint: use s3://BUCKET/PREFIX"
+                )));
+            }
+            return Ok(Self::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.trim_end_matches('/').to_string(),
+            });
+        }
+        if text.contains("://") {
+            return Err(Error::InvalidInput(format!(
+                "unsupported lake location '{text}'\n  hint: use a local directory or s3://BUCKET/PREFIX"
+            )));
+        }
+        let path = FsPath::new(text);
+        let abs = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| Error::io("the current directory", e))?
+                .join(path)
+        };
+        Ok(Self::Local(abs))
+    }
+
+    /// How the location is shown to people.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Local(p) => p.display().to_string(),
+            Self::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// The lake's object store plus its root URI.
+#[derive(Debug, Clone)]
+pub struct LakeStorage {
+    store: Arc<dyn ObjectStore>,
+    /// The URI of the lake root, ending in `/`.
+    root: Url,
+    /// The object store URL DataFusion registers `store` under (`file:///` or `s3://bucket`).
+    store_url: Url,
+}
+
+impl LakeStorage {
+    pub fn open(location: &LakeLocation) -> Result<Self> {
+        match location {
+            LakeLocation::Local(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+                let dir = dir.canonicalize().map_err(|e| Error::io(dir.display(), e))?;
+                let mut root = Url::from_directory_path(&dir).map_err(|()| {
+                    Error::InvalidInput(format!("'{}' is not a usable directory", dir.display()))
+                })?;
+                if !root.path().ends_with('/') {
+                    root.set_path(&format!("{}/", root.path()));
+                }
+                Ok(Self {
+                    store: Arc::new(LocalFileSystem::new()),
+                    root,
+                    store_url: Url::parse("file:///").expect("valid url"),
+                })
+            }
+            LakeLocation::S3 { bucket, prefix } => {
+                let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+                    if endpoint.starts_with("http://") {
+                        builder = builder.with_allow_http(true);
+                    }
+                    builder = builder.with_endpoint(endpoint);
+                }
+                if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+                    builder = builder.with_region("us-east-1");
+                }
+                let store = builder.build().map_err(|e| Error::Storage {
+                    what: format!("s3://{bucket}"),
+                    source: e,
+                })?;
+                let root_text = if prefix.is_empty() {
+                    format!("s3://{bucket}/")
+                } else {
+                    format!("s3://{bucket}/{prefix}/")
+                };
+                Ok(Self {
+                    store: Arc::new(store),
+                    root: Url::parse(&root_text)
+                        .map_err(|e| Error::InvalidInput(format!("{root_text}: {e}")))?,
+                    store_url: Url::parse(&format!("s3://{bucket}"))
+                        .map_err(|e| Error::InvalidInput(format!("s3://{bucket}: {e}")))?,
+                })
+            }
+        }
+    }
+
+    pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The URL to register [`Self::object_store`] under in a DataFusion runtime.
+    pub fn store_url(&self) -> &Url {
+        &self.store_url
+    }
+
+    /// The absolute location of `relative` (a `/`-separated path under the lake root).
+    pub fn location(&self, relative: &str) -> String {
+        format!("{}{}", self.root, relative.trim_start_matches('/'))
+    }
+
+    /// The object path of an absolute location inside this store.
+    pub fn path(&self, location: &str) -> Result<Path> {
+        let url = Url::parse(location)
+            .map_err(|e| Error::InvalidInput(format!("bad location '{location}': {e}")))?;
+        if url.scheme() != self.store_url.scheme() || url.host_str() != self.store_url.host_str() {
+            return Err(Error::InvalidInput(format!(
+                "location '{location}' is outside this lake ({})",
+                self.root
+            )));
+        }
+        Path::from_url_path(url.path())
+            .map_err(|e| Error::InvalidInput(format!("bad location '{location}': {e}")))
+    }
+
+    pub async fn read(&self, location: &str) -> Result<Bytes> {
+        let path = self.path(location)?;
+        let got = self.store.get(&path).await.map_err(|e| Error::storage(location, e))?;
+        got.bytes().await.map_err(|e| Error::storage(location, e))
+    }
+
+    /// Writes a new object; fails rather than overwrite an existing one.
+    pub async fn create(&self, location: &str, bytes: impl Into<PutPayload>) -> Result<()> {
+        let path = self.path(location)?;
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        self.store
+            .put_opts(&path, bytes.into(), opts)
+            .await
+            .map_err(|e| Error::storage(location, e))?;
+        Ok(())
+    }
+}
