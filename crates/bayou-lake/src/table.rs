@@ -256,7 +256,8 @@ pub(crate) async fn commit_snapshot(
         .build();
     let built = TableMetadataBuilder::new_from_metadata(
         (**meta).clone(),
-        Some(previous.metadata_location.clone()),
+        // A table being created has no metadata file yet: nothing to log.
+        Some(previous.metadata_location.clone()).filter(|l| !l.is_empty()),
     )
     .set_branch_snapshot(snapshot, MAIN_BRANCH)?
     .build()?;

@@ -1,0 +1,244 @@
+//! Command-line arguments (clap types only; behaviour lives in `commands/`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bayou",
+    version,
+    about = "A serverless lakehouse for data pipelines: Iceberg tables under a git-like catalog",
+    after_help = "Examples:\n  bayou demo load --rows 100000\n  bayou query \"SELECT COUNT(*) FROM taxi_fhvhv\"\n  bayou branch create feat_1 && bayou checkout feat_1\n\nThe lake is $BAYOU_LAKE, or --lake, or ~/.bayou/lake by default."
+)]
+pub struct Cli {
+    /// Lake location: a local directory or s3://bucket/prefix [default: ~/.bayou/lake]
+    #[arg(long, global = true, env = "BAYOU_LAKE", value_name = "DIR|s3://...")]
+    pub lake: Option<String>,
+
+    /// Output format
+    #[arg(short = 'O', long = "output", global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable tables
+    Table,
+    /// Machine-readable JSON
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL over the tables of a ref
+    #[command(after_help = "Examples:\n  bayou query \"SELECT Borough, COUNT(*) FROM taxi_zones GROUP BY 1\"\n  bayou query -r v1 -f report.sql --all-rows --out report.parquet")]
+    Query(QueryArgs),
+    /// List, inspect, create, import into, remove and revert tables
+    #[command(subcommand)]
+    Table(TableCommand),
+    /// List, create, remove, rename, diff and merge branches
+    #[command(subcommand)]
+    Branch(BranchCommand),
+    /// List, create and remove tags
+    #[command(subcommand)]
+    Tag(TagCommand),
+    /// Show the commit history of a ref
+    #[command(after_help = "Examples:\n  bayou log\n  bayou log feat_1 --limit 5\n  bayou log main --after 3f2a9c1b7d0e")]
+    Log(LogArgs),
+    /// List, create and remove namespaces
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+    /// Make a branch the active one (used when -r/-b is not given)
+    #[command(after_help = "Example:\n  bayou checkout feat_1")]
+    Checkout(CheckoutArgs),
+    /// Show the lake's location, active branch and counts
+    #[command(after_help = "Example:\n  bayou info -O json")]
+    Info,
+    /// Synthetic NYC-taxi-shaped demo data
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The SQL to run (or use -f)
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub sql: Option<String>,
+    /// Read the SQL from a file
+    #[arg(short = 'f', long)]
+    pub file: Option<PathBuf>,
+    /// Branch, tag or commit id to read [default: the active branch]
+    #[arg(short = 'r', long = "ref")]
+    pub reference: Option<String>,
+    /// Rows to show
+    #[arg(long, default_value_t = 10, conflicts_with = "all_rows")]
+    pub max_rows: usize,
+    /// Show every row
+    #[arg(long)]
+    pub all_rows: bool,
+    /// Write all rows to a .parquet or .csv file instead of showing them
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TableCommand {
+    /// List tables
+    #[command(after_help = "Example:\n  bayou table ls -r main")]
+    Ls {
+        #[arg(short = 'r', long = "ref")]
+        reference: Option<String>,
+        /// Only tables in this namespace
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+    },
+    /// Show a table's schema, row count, snapshot and Iceberg metadata location
+    #[command(after_help = "Example:\n  bayou table get taxi_zones -r v1 -O json")]
+    Get {
+        name: String,
+        #[arg(short = 'r', long = "ref")]
+        reference: Option<String>,
+    },
+    /// Create a table from Parquet or CSV files (a path, a directory or a glob)
+    #[command(after_help = "Examples:\n  bayou table create trips --search-uri 'data/trips_*.parquet'\n  bayou table create raw.zones --search-uri zones.csv -b feat_1")]
+    Create(WriteArgs),
+    /// Append rows from Parquet or CSV files to an existing table
+    #[command(after_help = "Example:\n  bayou table import trips --search-uri data/2024-02.parquet -b feat_1")]
+    Import(WriteArgs),
+    /// Remove a table from a branch
+    #[command(after_help = "Example:\n  bayou table rm trips -b feat_1")]
+    Rm {
+        name: String,
+        #[arg(short = 'b', long)]
+        branch: Option<String>,
+    },
+    /// Set a table on a branch back to its state at another ref
+    #[command(after_help = "Example:\n  bayou table revert trips --to-ref v1 -b main")]
+    Revert {
+        name: String,
+        /// The ref whose version of the table to restore
+        #[arg(long)]
+        to_ref: String,
+        #[arg(short = 'b', long)]
+        branch: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Table name: NAME or NAMESPACE.NAME
+    pub name: String,
+    /// Files to read: a path, a directory or a glob of .parquet or .csv files
+    #[arg(long)]
+    pub search_uri: String,
+    /// Branch to write to [default: the active branch]
+    #[arg(short = 'b', long)]
+    pub branch: Option<String>,
+    /// Replace the table if it exists (create only)
+    #[arg(long)]
+    pub replace: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BranchCommand {
+    /// List branches
+    #[command(after_help = "Example:\n  bayou branch ls")]
+    Ls,
+    /// Create a branch (O(1): no data is copied)
+    #[command(after_help = "Example:\n  bayou branch create feat_1 --from-ref main")]
+    Create {
+        name: String,
+        /// Branch, tag or commit to start from [default: the active branch]
+        #[arg(long)]
+        from_ref: Option<String>,
+    },
+    /// Remove a branch
+    #[command(after_help = "Example:\n  bayou branch rm feat_1")]
+    Rm { name: String },
+    /// Rename a branch
+    #[command(after_help = "Example:\n  bayou branch rename feat_1 feat_taxi")]
+    Rename { from: String, to: String },
+    /// Tables that differ between two refs
+    #[command(after_help = "Example:\n  bayou branch diff main feat_1")]
+    Diff { a: String, b: String },
+    /// Merge a ref into a branch
+    #[command(after_help = "Example:\n  bayou branch merge feat_1 --into main")]
+    Merge {
+        source: String,
+        /// Branch to merge into [default: the active branch]
+        #[arg(long)]
+        into: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TagCommand {
+    /// List tags
+    #[command(after_help = "Example:\n  bayou tag ls")]
+    Ls,
+    /// Create a tag
+    #[command(after_help = "Example:\n  bayou tag create v1 --from-ref main")]
+    Create {
+        name: String,
+        #[arg(long)]
+        from_ref: Option<String>,
+    },
+    /// Remove a tag
+    #[command(after_help = "Example:\n  bayou tag rm v1")]
+    Rm { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Branch, tag or commit [default: the active branch]
+    pub reference: Option<String>,
+    /// Commits to show
+    #[arg(short = 'n', long, default_value_t = 20)]
+    pub limit: usize,
+    /// Start after this commit (for paging)
+    #[arg(long)]
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NamespaceCommand {
+    /// List namespaces
+    #[command(after_help = "Example:\n  bayou namespace ls")]
+    Ls,
+    /// Create a namespace
+    #[command(after_help = "Example:\n  bayou namespace create raw")]
+    Create { name: String },
+    /// Remove an empty namespace
+    #[command(after_help = "Example:\n  bayou namespace rm raw")]
+    Rm { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckoutArgs {
+    pub branch: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Load the synthetic taxi_fhvhv and taxi_zones tables into a branch
+    #[command(after_help = "Example:\n  bayou demo load --rows 1000000")]
+    Load {
+        /// Rows of taxi_fhvhv
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        #[arg(short = 'b', long)]
+        branch: Option<String>,
+    },
+    /// Write the demo data as Parquet files to a directory (no lake involved)
+    #[command(after_help = "Example:\n  bayou demo write --rows 10000000 --out /tmp/taxi")]
+    Write {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}

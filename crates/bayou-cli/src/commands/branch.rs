@@ -1,0 +1,110 @@
+//! `bayou branch ls|create|rm|rename|diff|merge` and `bayou checkout`.
+
+use bayou_catalog::RefKind;
+use bayou_lake::MergeOutcome;
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::BranchCommand;
+use crate::output::{Listing, emit, emit_message};
+
+pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
+    let catalog = ctx.lake.catalog();
+    match cmd {
+        BranchCommand::Ls => {
+            let active = catalog.active_branch()?;
+            let branches: Vec<_> = catalog
+                .list_refs()?
+                .into_iter()
+                .filter(|r| r.kind == RefKind::Branch)
+                .collect();
+            let mut listing = Listing::new(vec!["", "branch", "head"]);
+            for b in &branches {
+                let mark = if b.name == active { "*" } else { "" };
+                listing.push(vec![mark.into(), b.name.clone(), b.head.short().to_string()]);
+            }
+            let value: Vec<_> = branches
+                .iter()
+                .map(|b| json!({"name": b.name, "head": b.head, "active": b.name == active}))
+                .collect();
+            emit(ctx.format, &value, listing)
+        }
+        BranchCommand::Create { name, from_ref } => {
+            let from = ctx.reference(from_ref.as_deref())?;
+            let r = catalog.create_ref(&name, RefKind::Branch, &from)?;
+            emit_message(
+                ctx.format,
+                &r,
+                &format!("created branch {name} from {from} at {}", r.head.short()),
+            )
+        }
+        BranchCommand::Rm { name } => {
+            let r = catalog.delete_ref(&name, RefKind::Branch)?;
+            emit_message(ctx.format, &json!({"removed": r}), &format!("removed branch {name}"))
+        }
+        BranchCommand::Rename { from, to } => {
+            catalog.rename_branch(&from, &to)?;
+            emit_message(
+                ctx.format,
+                &json!({"renamed": from, "to": to}),
+                &format!("renamed branch {from} to {to}"),
+            )
+        }
+        BranchCommand::Diff { a, b } => {
+            let (ca, cb) = (catalog.resolve(&a)?.commit, catalog.resolve(&b)?.commit);
+            let diff = catalog.diff(&ca, &cb)?;
+            let mut listing = Listing::new(vec!["table", "change", "snapshot in A", "snapshot in B"]);
+            let snap = |s: &Option<bayou_catalog::TableState>| {
+                s.as_ref()
+                    .and_then(|s| s.snapshot_id)
+                    .map(|id| id.to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            for d in &diff {
+                listing.push(vec![d.key.to_string(), d.change().into(), snap(&d.from), snap(&d.to)]);
+            }
+            let value: Vec<_> = diff
+                .iter()
+                .map(|d| json!({"table": d.key.to_string(), "change": d.change(), "a": d.from, "b": d.to}))
+                .collect();
+            if diff.is_empty() && ctx.format == crate::cli::OutputFormat::Table {
+                return crate::output::out(&format!("no table differs between {a} and {b}"));
+            }
+            emit(ctx.format, &value, listing)
+        }
+        BranchCommand::Merge { source, into } => {
+            let into = ctx.reference(into.as_deref())?;
+            let outcome = ctx.lake.merge(&source, &into).await?;
+            let text = match &outcome {
+                MergeOutcome::UpToDate { .. } => format!("{into} already contains {source}"),
+                MergeOutcome::FastForward { head } => {
+                    format!("merged {source} into {into} (fast-forward to {})", head.short())
+                }
+                MergeOutcome::Merged {
+                    head,
+                    combined,
+                    tables_changed,
+                } => {
+                    let mut t = format!(
+                        "merged {source} into {into}: commit {}, {tables_changed} table(s) changed",
+                        head.short()
+                    );
+                    if !combined.is_empty() {
+                        t.push_str(&format!("; appends combined for {}", combined.join(", ")));
+                    }
+                    t
+                }
+            };
+            emit_message(ctx.format, &outcome, &text)
+        }
+    }
+}
+
+pub(crate) fn checkout(ctx: &Ctx, branch: &str) -> anyhow::Result<()> {
+    ctx.lake.catalog().set_active_branch(branch)?;
+    emit_message(
+        ctx.format,
+        &json!({"active_branch": branch}),
+        &format!("switched to branch {branch}"),
+    )
+}

@@ -1,0 +1,30 @@
+//! `bayou info`: where the lake is and what it holds.
+
+use serde_json::json;
+
+use super::Ctx;
+use crate::output::emit_message;
+
+pub(crate) fn run(ctx: &Ctx) -> anyhow::Result<()> {
+    let catalog = ctx.lake.catalog();
+    let active = catalog.active_branch()?;
+    let refs = catalog.list_refs()?;
+    let head = catalog.resolve(&active)?.commit;
+    let tables = catalog.list_tables(&head)?.len();
+    let branches = refs.iter().filter(|r| r.kind == bayou_catalog::RefKind::Branch).count();
+    let value = json!({
+        "lake": ctx.lake.location().display(),
+        "active_branch": active,
+        "head": head,
+        "tables_on_active_branch": tables,
+        "branches": branches,
+        "tags": refs.len() - branches,
+    });
+    let text = format!(
+        "lake:          {}\nactive branch: {active} ({})\ntables:        {tables}\nbranches:      {branches}\ntags:          {}",
+        ctx.lake.location().display(),
+        head.short(),
+        refs.len() - branches
+    );
+    emit_message(ctx.format, &value, &text)
+}

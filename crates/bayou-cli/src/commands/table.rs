@@ -1,0 +1,126 @@
+//! `bayou table ls|get|create|import|rm|revert`.
+
+use bayou_lake::{SourceFiles, WriteMode};
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::{TableCommand, WriteArgs};
+use crate::output::{Listing, emit, emit_message, out};
+use crate::progress::Progress;
+
+pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
+    let catalog = ctx.lake.catalog();
+    match cmd {
+        TableCommand::Ls { reference, namespace } => {
+            let reference = ctx.reference(reference.as_deref())?;
+            let head = catalog.resolve(&reference)?.commit;
+            if let Some(ns) = &namespace {
+                catalog.require_namespace(ns)?;
+            }
+            let tables: Vec<_> = catalog
+                .list_tables(&head)?
+                .into_iter()
+                .filter(|(k, _)| namespace.as_ref().is_none_or(|ns| &k.namespace == ns))
+                .collect();
+            let mut listing = Listing::new(vec!["namespace", "table", "snapshot"]);
+            let mut value = Vec::new();
+            for (key, state) in &tables {
+                let snap = state.snapshot_id.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+                listing.push(vec![key.namespace.clone(), key.name.clone(), snap]);
+                value.push(json!({
+                    "namespace": key.namespace, "name": key.name,
+                    "snapshot_id": state.snapshot_id, "metadata_location": state.metadata_location,
+                }));
+            }
+            emit(ctx.format, &value, listing)
+        }
+        TableCommand::Get { name, reference } => {
+            let reference = ctx.reference(reference.as_deref())?;
+            let key = ctx.key(&name)?;
+            let version = ctx.lake.table_at(&reference, &key).await?;
+            let schema = version.arrow_schema()?;
+            let columns: Vec<_> = schema
+                .fields()
+                .iter()
+                .map(|f| json!({"name": f.name(), "type": f.data_type().to_string(), "nullable": f.is_nullable()}))
+                .collect();
+            let value = json!({
+                "table": key.to_string(),
+                "ref": reference,
+                "rows": version.row_count(),
+                "data_files": version.summary_number("total-data-files"),
+                "size_bytes": version.summary_number("total-files-size"),
+                "snapshot_id": version.snapshot_id(),
+                "metadata_location": version.metadata_location,
+                "table_uuid": version.metadata.uuid().to_string(),
+                "columns": columns,
+            });
+            if ctx.format == crate::cli::OutputFormat::Json {
+                return out(&serde_json::to_string_pretty(&value)?);
+            }
+            out(&format!(
+                "table:     {key} at {reference}\nrows:      {}\nfiles:     {} ({} bytes)\nsnapshot:  {}\nmetadata:  {}",
+                version.row_count(),
+                version.summary_number("total-data-files"),
+                version.summary_number("total-files-size"),
+                version.snapshot_id().map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                version.metadata_location,
+            ))?;
+            let mut listing = Listing::new(vec!["column", "type", "nullable"]);
+            for f in schema.fields() {
+                listing.push(vec![f.name().clone(), f.data_type().to_string(), f.is_nullable().to_string()]);
+            }
+            emit(ctx.format, &value, listing)
+        }
+        TableCommand::Create(args) => {
+            let mode = if args.replace { WriteMode::Replace } else { WriteMode::Create };
+            write(ctx, args, mode).await
+        }
+        TableCommand::Import(args) => write(ctx, args, WriteMode::Append).await,
+        TableCommand::Rm { name, branch } => {
+            let branch = ctx.reference(branch.as_deref())?;
+            let key = ctx.key(&name)?;
+            let commit = ctx.lake.drop_table(&branch, &key)?;
+            emit_message(
+                ctx.format,
+                &json!({"removed": key.to_string(), "branch": branch, "commit": commit}),
+                &format!("removed {key} from {branch} (commit {})", commit.short()),
+            )
+        }
+        TableCommand::Revert { name, to_ref, branch } => {
+            let branch = ctx.reference(branch.as_deref())?;
+            let key = ctx.key(&name)?;
+            let commit = ctx.lake.revert_table(&branch, &key, &to_ref)?;
+            emit_message(
+                ctx.format,
+                &json!({"reverted": key.to_string(), "to_ref": to_ref, "branch": branch, "commit": commit}),
+                &format!("reverted {key} on {branch} to its state at {to_ref} (commit {})", commit.short()),
+            )
+        }
+    }
+}
+
+async fn write(ctx: &Ctx, args: WriteArgs, mode: WriteMode) -> anyhow::Result<()> {
+    let branch = ctx.reference(args.branch.as_deref())?;
+    let key = ctx.key(&args.name)?;
+    let source = SourceFiles::discover(&args.search_uri)?;
+    let progress = Progress::bytes(
+        &format!("importing {} file(s)", source.files.len()),
+        ctx.format == crate::cli::OutputFormat::Table,
+    );
+    let report = |done: u64, total: u64| progress.update(done, total);
+    let outcome = ctx.lake.write_files(&branch, &key, mode, &source, &report).await;
+    progress.finish();
+    let outcome = outcome?;
+    let verb = if mode == WriteMode::Append { "imported" } else { "created" };
+    emit_message(
+        ctx.format,
+        &outcome,
+        &format!(
+            "{verb} {key} on {branch}: {} rows in {} file(s), commit {}",
+            outcome.rows_written,
+            outcome.files_written,
+            outcome.commit.short()
+        ),
+    )
+}

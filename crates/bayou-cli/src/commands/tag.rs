@@ -1,0 +1,39 @@
+//! `bayou tag ls|create|rm`.
+
+use bayou_catalog::RefKind;
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::TagCommand;
+use crate::output::{Listing, emit, emit_message};
+
+pub(crate) fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
+    let catalog = ctx.lake.catalog();
+    match cmd {
+        TagCommand::Ls => {
+            let tags: Vec<_> = catalog
+                .list_refs()?
+                .into_iter()
+                .filter(|r| r.kind == RefKind::Tag)
+                .collect();
+            let mut listing = Listing::new(vec!["tag", "commit"]);
+            for t in &tags {
+                listing.push(vec![t.name.clone(), t.head.short().to_string()]);
+            }
+            emit(ctx.format, &tags, listing)
+        }
+        TagCommand::Create { name, from_ref } => {
+            let from = ctx.reference(from_ref.as_deref())?;
+            let r = catalog.create_ref(&name, RefKind::Tag, &from)?;
+            emit_message(
+                ctx.format,
+                &r,
+                &format!("created tag {name} at {} ({from})", r.head.short()),
+            )
+        }
+        TagCommand::Rm { name } => {
+            let r = catalog.delete_ref(&name, RefKind::Tag)?;
+            emit_message(ctx.format, &json!({"removed": r}), &format!("removed tag {name}"))
+        }
+    }
+}

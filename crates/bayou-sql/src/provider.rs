@@ -1,0 +1,338 @@
+//! DataFusion providers over a lake at one commit: [`LakeCatalog`] (namespaces as schemas) and
+//! [`LakeTable`] (one table version, scanned with file and row-group pruning).
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{ArrayRef, BooleanArray, UInt64Array};
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use async_trait::async_trait;
+use bayou_lake::{DataFile, Lake, TableVersion};
+use bayou_types::{CommitId, TableKey};
+use datafusion::catalog::{CatalogProvider, SchemaProvider, Session, TableProvider};
+use datafusion::common::pruning::PruningStatistics;
+use datafusion::common::{Column, DFSchema, ScalarValue};
+use datafusion::datasource::TableType;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_optimizer::pruning::PruningPredicate;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::datasource::listing::PartitionedFile;
+use iceberg::spec::PrimitiveLiteral;
+use tokio::sync::OnceCell;
+
+/// What one table scan read, for `bayou query` output and tests.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScanRecord {
+    pub table: String,
+    pub files_total: usize,
+    pub files_scanned: usize,
+}
+
+/// Scans made while planning a query.
+pub type ScanLog = Arc<Mutex<Vec<ScanRecord>>>;
+
+fn df_err(e: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// The lake's namespaces at one commit, as DataFusion schemas.
+#[derive(Debug)]
+pub struct LakeCatalog {
+    schemas: BTreeMap<String, Arc<NamespaceSchema>>,
+}
+
+impl LakeCatalog {
+    pub fn new(lake: &Lake, commit: &CommitId, ref_name: &str, scans: ScanLog) -> bayou_lake::Result<Self> {
+        let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for ns in lake.catalog().list_namespaces()? {
+            by_ns.entry(ns.name).or_default();
+        }
+        for (key, _) in lake.catalog().list_tables(commit)? {
+            by_ns.entry(key.namespace).or_default().push(key.name);
+        }
+        let schemas = by_ns
+            .into_iter()
+            .map(|(ns, tables)| {
+                let schema = NamespaceSchema {
+                    lake: lake.clone(),
+                    commit: commit.clone(),
+                    ref_name: ref_name.to_string(),
+                    namespace: ns.clone(),
+                    tables: tables.into_iter().collect(),
+                    scans: scans.clone(),
+                };
+                (ns, Arc::new(schema))
+            })
+            .collect();
+        Ok(Self { schemas })
+    }
+}
+
+impl CatalogProvider for LakeCatalog {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema_names(&self) -> Vec<String> {
+        self.schemas.keys().cloned().collect()
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        self.schemas.get(name).map(|s| s.clone() as Arc<dyn SchemaProvider>)
+    }
+}
+
+#[derive(Debug)]
+struct NamespaceSchema {
+    lake: Lake,
+    commit: CommitId,
+    ref_name: String,
+    namespace: String,
+    tables: HashSet<String>,
+    scans: ScanLog,
+}
+
+#[async_trait]
+impl SchemaProvider for NamespaceSchema {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.tables.iter().cloned().collect();
+        v.sort();
+        v
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        if !self.tables.contains(name) {
+            return Ok(None);
+        }
+        let key = TableKey {
+            namespace: self.namespace.clone(),
+            name: name.to_string(),
+        };
+        let version = self
+            .lake
+            .table(&self.commit, &self.ref_name, &key)
+            .await
+            .map_err(df_err)?;
+        Ok(Some(Arc::new(LakeTable::new(
+            self.lake.clone(),
+            key,
+            version,
+            self.scans.clone(),
+        )?)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.tables.contains(name)
+    }
+}
+
+/// One version of one table.
+#[derive(Debug)]
+pub struct LakeTable {
+    lake: Lake,
+    key: TableKey,
+    version: TableVersion,
+    schema: SchemaRef,
+    files: OnceCell<Vec<DataFile>>,
+    scans: ScanLog,
+}
+
+impl LakeTable {
+    pub fn new(lake: Lake, key: TableKey, version: TableVersion, scans: ScanLog) -> DfResult<Self> {
+        let schema = version.arrow_schema().map_err(df_err)?;
+        Ok(Self {
+            lake,
+            key,
+            version,
+            schema,
+            files: OnceCell::new(),
+            scans,
+        })
+    }
+
+    async fn files(&self) -> DfResult<&Vec<DataFile>> {
+        self.files
+            .get_or_try_init(|| async { self.lake.data_files(&self.version).await.map_err(df_err) })
+            .await
+    }
+}
+
+#[async_trait]
+impl TableProvider for LakeTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        // Filters prune files and row groups; rows are still filtered above the scan.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let files = self.files().await?;
+        let predicate = match filters.iter().cloned().reduce(|a, b| a.and(b)) {
+            Some(expr) => {
+                let df_schema = DFSchema::try_from(self.schema.as_ref().clone())?;
+                Some(state.create_physical_expr(expr, &df_schema)?)
+            }
+            None => None,
+        };
+        let kept: Vec<&DataFile> = match &predicate {
+            Some(p) => {
+                let pruning = PruningPredicate::try_new(p.clone(), self.schema.clone())?;
+                let stats = FileStats::new(files, &self.version, &self.schema);
+                let keep = pruning.prune(&stats)?;
+                files.iter().zip(keep).filter(|(_, k)| *k).map(|(f, _)| f).collect()
+            }
+            None => files.iter().collect(),
+        };
+        self.scans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(ScanRecord {
+                table: self.key.to_string(),
+                files_total: files.len(),
+                files_scanned: kept.len(),
+            });
+        if kept.is_empty() {
+            let projected = match projection {
+                Some(p) => Arc::new(self.schema.project(p)?),
+                None => self.schema.clone(),
+            };
+            return Ok(Arc::new(EmptyExec::new(projected)));
+        }
+        let storage = self.lake.storage();
+        let target = state.config().target_partitions().max(1);
+        let mut groups: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, vec![]); target.min(kept.len())];
+        let mut sorted = kept;
+        sorted.sort_by_key(|f| std::cmp::Reverse(f.file_size_in_bytes()));
+        for f in sorted {
+            let path = storage.path(f.file_path()).map_err(df_err)?;
+            let group = groups.iter_mut().min_by_key(|g| g.0).expect("at least one group");
+            group.0 += f.file_size_in_bytes();
+            group.1.push(PartitionedFile::new(path.to_string(), f.file_size_in_bytes()));
+        }
+        let mut source = ParquetSource::new(self.schema.clone());
+        if let Some(p) = predicate {
+            source = source.with_predicate(p);
+        }
+        let url = ObjectStoreUrl::parse(storage.store_url().as_str())?;
+        let config = FileScanConfigBuilder::new(url, Arc::new(source))
+            .with_file_groups(groups.into_iter().map(|(_, files)| FileGroup::new(files)).collect())
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        Ok(DataSourceExec::from_data_source(config))
+    }
+}
+
+/// Per-file column statistics from Iceberg manifests, for [`PruningPredicate`].
+struct FileStats<'a> {
+    files: Vec<&'a DataFile>,
+    /// Column name -> (field id, Arrow type).
+    columns: HashMap<String, (i32, DataType)>,
+}
+
+impl<'a> FileStats<'a> {
+    fn new(files: &'a [DataFile], version: &TableVersion, schema: &SchemaRef) -> Self {
+        let iceberg = version.metadata.current_schema();
+        let columns = schema
+            .fields()
+            .iter()
+            .filter_map(|f| {
+                let id = iceberg.field_by_name(f.name())?.id;
+                Some((f.name().clone(), (id, f.data_type().clone())))
+            })
+            .collect();
+        Self {
+            files: files.iter().collect(),
+            columns,
+        }
+    }
+
+    fn bounds(&self, column: &Column, upper: bool) -> Option<ArrayRef> {
+        let (id, ty) = self.columns.get(&column.name)?;
+        let values = self.files.iter().map(|f| {
+            let bounds = if upper { f.upper_bounds() } else { f.lower_bounds() };
+            bounds
+                .get(id)
+                .and_then(|d| to_scalar(d.literal(), ty))
+                .unwrap_or_else(|| ScalarValue::try_from(ty).unwrap_or(ScalarValue::Null))
+        });
+        ScalarValue::iter_to_array(values).ok()
+    }
+}
+
+fn to_scalar(lit: &PrimitiveLiteral, ty: &DataType) -> Option<ScalarValue> {
+    use PrimitiveLiteral as L;
+    Some(match (lit, ty) {
+        (L::Boolean(v), DataType::Boolean) => ScalarValue::Boolean(Some(*v)),
+        (L::Int(v), DataType::Int32) => ScalarValue::Int32(Some(*v)),
+        (L::Int(v), DataType::Date32) => ScalarValue::Date32(Some(*v)),
+        (L::Long(v), DataType::Int64) => ScalarValue::Int64(Some(*v)),
+        (L::Long(v), DataType::Timestamp(TimeUnit::Microsecond, tz)) => {
+            ScalarValue::TimestampMicrosecond(Some(*v), tz.clone())
+        }
+        (L::Float(v), DataType::Float32) => ScalarValue::Float32(Some(v.0)),
+        (L::Double(v), DataType::Float64) => ScalarValue::Float64(Some(v.0)),
+        (L::String(v), DataType::Utf8) => ScalarValue::Utf8(Some(v.clone())),
+        _ => return None,
+    })
+}
+
+impl PruningStatistics for FileStats<'_> {
+    fn min_values(&self, column: &Column) -> Option<ArrayRef> {
+        self.bounds(column, false)
+    }
+
+    fn max_values(&self, column: &Column) -> Option<ArrayRef> {
+        self.bounds(column, true)
+    }
+
+    fn num_containers(&self) -> usize {
+        self.files.len()
+    }
+
+    fn null_counts(&self, column: &Column) -> Option<ArrayRef> {
+        let (id, _) = self.columns.get(&column.name)?;
+        let counts: UInt64Array = self
+            .files
+            .iter()
+            .map(|f| f.null_value_counts().get(id).copied())
+            .collect();
+        Some(Arc::new(counts))
+    }
+
+    fn row_counts(&self, _column: &Column) -> Option<ArrayRef> {
+        let counts: UInt64Array = self.files.iter().map(|f| Some(f.record_count())).collect();
+        Some(Arc::new(counts))
+    }
+
+    fn contained(&self, _column: &Column, _values: &HashSet<ScalarValue>) -> Option<BooleanArray> {
+        None
+    }
+}
