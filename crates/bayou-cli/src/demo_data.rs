@@ -73,12 +73,15 @@ pub(crate) fn taxi_schema() -> SchemaRef {
     ]))
 }
 
+/// The zone id of the `rank`-th most popular zone (rank 0..263): a fixed scramble of 1..=263.
+fn zone_of_rank(rank: i64) -> i64 {
+    (rank * 97 + 160) % 263 + 1
+}
+
 /// A zone id in 1..=263, skewed so a few zones get most pickups (like Manhattan's).
 fn zone(rng: &mut Rng) -> i64 {
     let u = rng.unit();
-    // Inverse of a power law: low ids are popular; then scramble so popular zones spread out.
-    let rank = ((u * u * u) * 263.0) as i64; // 0..263
-    (rank * 97 % 263) + 1
+    zone_of_rank(((u * u * u) * 263.0) as i64)
 }
 
 fn round2(x: f64) -> f64 {
@@ -206,7 +209,15 @@ pub(crate) fn zones_batch() -> RecordBatch {
             132 => ("Queens".into(), "JFK Airport".into(), "Airports"),
             138 => ("Queens".into(), "LaGuardia Airport".into(), "Airports"),
             _ => {
-                let b = BOROUGHS[(loc as usize * 7) % BOROUGHS.len()];
+                // Popular zones are in Manhattan, the least popular on Staten Island.
+                let rank = (0..263).find(|r| zone_of_rank(*r) == loc).unwrap_or(262);
+                let b = BOROUGHS[match rank {
+                    0..60 => 0,
+                    60..120 => 1,
+                    120..190 => 2,
+                    190..240 => 3,
+                    _ => 4,
+                }];
                 let s = if b == "Manhattan" { "Yellow Zone" } else { "Boro Zone" };
                 (b.to_string(), format!("{b} Zone {loc:03}"), s)
             }

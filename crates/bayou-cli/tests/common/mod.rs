@@ -1,0 +1,96 @@
+//! Shared helpers for end-to-end tests: a fresh lake per test and the real `bayou` binary.
+
+#![allow(dead_code, unreachable_pub, reason = "each test binary uses a different subset")]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A temporary lake and home directory; removed when dropped.
+pub struct TestLake {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestLake {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn lake(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `bayou` with this lake, a private HOME and a fixed author.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("bayou").expect("bayou binary");
+        cmd.env("BAYOU_LAKE", self.lake())
+            .env("HOME", self.dir.path())
+            .env("BAYOU_AUTHOR", "tester")
+            .env_remove("AWS_ENDPOINT_URL");
+        cmd
+    }
+
+    /// Runs `bayou ARGS` and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().expect("run bayou");
+        assert!(
+            out.status.success(),
+            "bayou {args:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// Runs `bayou -O json ARGS` and parses the output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["-O", "json"];
+        all.extend_from_slice(args);
+        let text = self.ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"))
+    }
+
+    /// Runs `bayou ARGS`, expects failure with exit code 1; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().expect("run bayou");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "bayou {args:?} should fail with exit code 1; stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8(out.stderr).expect("utf-8 output");
+        assert!(!err.contains("panicked"), "bayou panicked: {err}");
+        assert!(!err.contains("RUST_BACKTRACE"), "bayou printed a backtrace: {err}");
+        err
+    }
+
+    /// The single value of a one-row, one-column query, as JSON.
+    pub fn scalar(&self, sql: &str, reference: &str) -> Value {
+        let rows = self.json(&["query", sql, "-r", reference]);
+        let row = rows.as_array().and_then(|r| r.first()).expect("one row").as_object().unwrap();
+        row.values().next().expect("one column").clone()
+    }
+
+    /// Writes a CSV file under the test directory.
+    pub fn csv(&self, rel: &str, body: &str) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
