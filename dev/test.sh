@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace.
+#
+# Installs the Python packages the end-to-end tests use as real peers (pyiceberg and DuckDB as
+# Iceberg readers, SeaweedFS as an S3 server) into a virtualenv, then runs cargo nextest (or
+# cargo test when nextest is not installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${BAYOU_VENV:-$PWD/.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv" || {
+    echo "error: cannot create a Python virtualenv at $venv" >&2
+    echo "  hint: on Debian, apt-get install python3-venv" >&2
+    exit 1
+  }
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r dev/requirements-test.txt
+export BAYOU_TEST_PYTHON="$venv/bin/python"
+export PATH="$venv/bin:$PATH" # the `weed` S3 server
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi

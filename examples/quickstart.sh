@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The README's demo: builds bayou and walks through a lake end to end on a local directory.
+#
+#   load data -> tag -> branch -> import on the branch -> query both -> merge -> query at a tag
+#
+# Rows of demo data: first argument (default 1,000,000). The lake is .bayou/quickstart-lake,
+# made fresh on every run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows="${1:-1000000}"
+
+cargo build --release --quiet -p bayou-cli
+bayou="${CARGO_TARGET_DIR:-$PWD/target}/release/bayou"
+export BAYOU_LAKE="$PWD/.bayou/quickstart-lake"
+rm -rf "$BAYOU_LAKE" .bayou/quickstart-extra
+
+step() { printf '\n\033[1m$ bayou %s\033[0m\n' "$*"; "$bayou" "$@"; }
+
+step demo load --rows "$rows"
+step table ls
+step tag create v0
+step branch create feat_1
+"$bayou" demo write --rows 100000 --out .bayou/quickstart-extra >/dev/null
+step table import taxi_fhvhv --search-uri .bayou/quickstart-extra/taxi_fhvhv -b feat_1
+step query "SELECT COUNT(*) AS trips FROM taxi_fhvhv" -r feat_1
+step query "SELECT COUNT(*) AS trips FROM taxi_fhvhv" -r main
+step query "SELECT z.Borough, COUNT(*) AS trips, ROUND(AVG(t.trip_miles), 2) AS avg_miles
+            FROM taxi_fhvhv t JOIN taxi_zones z ON t.PULocationID = z.LocationID
+            WHERE t.pickup_datetime >= TIMESTAMP '2023-01-15 00:00:00'
+            GROUP BY z.Borough ORDER BY trips DESC" -r feat_1
+step branch merge feat_1 --into main
+step tag create v1
+step query "SELECT COUNT(*) AS trips FROM taxi_fhvhv" -r v0
+step query "SELECT COUNT(*) AS trips FROM taxi_fhvhv" -r v1
+step log --limit 5
+step table get taxi_zones
