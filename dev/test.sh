@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace.
+# Runs every test: the Python SDK's pytest suite, then the Rust workspace.
 #
 # Installs the Python packages the end-to-end tests use as real peers (pyiceberg and DuckDB as
 # Iceberg readers, SeaweedFS as an S3 server) into a virtualenv, then runs cargo nextest (or
@@ -18,6 +18,9 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r dev/requirements-test.txt
 export BAYOU_TEST_PYTHON="$venv/bin/python"
 export PATH="$venv/bin:$PATH" # the `weed` S3 server
+
+# The Python SDK's own tests.
+PYTHONPATH=python/bayou/src "$venv/bin/python" -m pytest -q python/bayou/tests
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"

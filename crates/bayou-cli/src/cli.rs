@@ -104,7 +104,7 @@ pub enum TableCommand {
         reference: Option<String>,
     },
     /// Create a table from Parquet or CSV files (a path, a directory or a glob)
-    #[command(after_help = "Examples:\n  bayou table create trips --search-uri 'data/trips_*.parquet'\n  bayou table create raw.zones --search-uri zones.csv -b feat_1")]
+    #[command(after_help = "Examples:\n  bayou table create trips --search-uri 'data/trips_*.parquet'\n  bayou table create raw.zones --search-uri zones.csv -b feat_1\n  bayou table create trips --search-uri data/ --partitioned-by 'day(pickup_datetime)'")]
     Create(WriteArgs),
     /// Append rows from Parquet or CSV files to an existing table
     #[command(after_help = "Example:\n  bayou table import trips --search-uri data/2024-02.parquet -b feat_1")]
@@ -141,6 +141,9 @@ pub struct WriteArgs {
     /// Replace the table if it exists (create only)
     #[arg(long)]
     pub replace: bool,
+    /// Partition a new table, e.g. 'day(pickup_datetime)' or 'PULocationID, bucket(16, id)'
+    #[arg(long, value_name = "SPEC")]
+    pub partitioned_by: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

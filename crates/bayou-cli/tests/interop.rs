@@ -42,10 +42,12 @@ fn canonical(row: &Value) -> String {
     cells.join("|")
 }
 
-fn bayou_rows(t: &TestLake, reference: &str) -> Vec<String> {
-    let sql = "SELECT hvfhs_license_num, originating_base_num, PULocationID, DOLocationID, \
-               trip_miles, airport_fee, arrow_cast(pickup_datetime, 'Int64') AS p FROM taxi_fhvhv";
-    let rows = t.json(&["query", sql, "-r", reference, "--all-rows"]);
+fn bayou_rows(t: &TestLake, table: &str, reference: &str) -> Vec<String> {
+    let sql = format!(
+        "SELECT hvfhs_license_num, originating_base_num, PULocationID, DOLocationID, \
+         trip_miles, airport_fee, arrow_cast(pickup_datetime, 'Int64') AS p FROM {table}"
+    );
+    let rows = t.json(&["query", &sql, "-r", reference, "--all-rows"]);
     let mut out: Vec<String> = rows
         .as_array()
         .unwrap()
@@ -80,10 +82,15 @@ fn pyiceberg_and_duckdb_read_a_table_at_a_ref_exactly_as_bayou_does() {
     // A merge of appends on both sides is the most intricate metadata bayou writes.
     t.ok(&["table", "import", "taxi_fhvhv", "--search-uri", s(&extra.join("taxi_fhvhv"))]);
     t.ok(&["branch", "merge", "feat"]);
-    for reference in ["v1", "feat", "main"] {
-        let info = t.json(&["table", "get", "taxi_fhvhv", "-r", reference]);
+    // A partitioned table: readers must see partition values in the manifests.
+    t.ok(&[
+        "table", "create", "by_day", "--search-uri", s(&extra.join("taxi_fhvhv")),
+        "--partitioned-by", "day(pickup_datetime), bucket(4, PULocationID)",
+    ]);
+    for (table, reference) in [("taxi_fhvhv", "v1"), ("taxi_fhvhv", "feat"), ("taxi_fhvhv", "main"), ("by_day", "main")] {
+        let info = t.json(&["table", "get", table, "-r", reference]);
         let location = info["metadata_location"].as_str().unwrap();
-        let ours = bayou_rows(&t, reference);
+        let ours = bayou_rows(&t, table, reference);
         assert_eq!(ours.len() as u64, info["rows"].as_u64().unwrap());
         for reader in ["pyiceberg", "duckdb"] {
             let theirs = external_rows(reader, location);

@@ -197,3 +197,30 @@ fn filters_prune_row_groups_by_parquet_statistics() {
     let matched: u64 = pruned.split("→ ").nth(1).unwrap().split(" matched").next().unwrap().trim().parse().unwrap();
     assert!(total >= 2 && matched < total, "row groups: {total} total, {matched} matched\n{plan}");
 }
+
+#[test]
+fn partitioned_tables_write_a_file_per_partition_and_filters_skip_the_others() {
+    let t = TestLake::new();
+    let data = t.path("data");
+    t.ok(&["demo", "write", "--rows", "20000", "--out", s(&data)]);
+    t.ok(&[
+        "table", "create", "trips", "--search-uri", s(&data.join("taxi_fhvhv")),
+        "--partitioned-by", "day(pickup_datetime)",
+    ]);
+    let info = t.json(&["table", "get", "trips"]);
+    assert_eq!(info["partitioning"], json!("day(pickup_datetime)"));
+    assert!(info["data_files"].as_u64().unwrap() >= 31, "one file per day: {info}");
+    assert_eq!(info["rows"], json!(20000));
+    let sql = "SELECT COUNT(*) FROM trips WHERE pickup_datetime >= TIMESTAMP '2023-01-10 00:00:00' \
+               AND pickup_datetime < TIMESTAMP '2023-01-11 00:00:00'";
+    let plan = t.ok(&["query", &format!("EXPLAIN {sql}"), "--all-rows"]);
+    assert!(plan.contains("file_groups={1 group: [["), "one day's file is scanned:\n{plan}");
+    assert!(!plan.contains(".parquet, "), "only one file in the group:\n{plan}");
+    let n = t.scalar(sql, "main").as_i64().unwrap();
+    assert!(n > 0 && n < 20000);
+    // Appends keep the table's partitioning.
+    t.ok(&["table", "import", "trips", "--search-uri", s(&data.join("taxi_fhvhv"))]);
+    assert_eq!(t.scalar(sql, "main").as_i64().unwrap(), 2 * n);
+    let err = t.fails(&["table", "create", "bad", "--search-uri", s(&data.join("taxi_fhvhv")), "--partitioned-by", "day(nope)"]);
+    assert!(err.contains("no column 'nope'"), "{err}");
+}

@@ -10,6 +10,7 @@
 //! on two branches therefore has two metadata files that share history, and a merge of two
 //! appends writes a third snapshot holding both sides' files.
 
+mod partition;
 mod schema;
 mod source;
 mod storage;
@@ -195,6 +196,8 @@ impl Lake {
     }
 
     /// Starts a write to `key` on `branch`. Nothing is visible until [`TableWrite::commit`].
+    /// A new table gets the partition spec `partitioned_by` (e.g. `day(pickup_datetime),
+    /// PULocationID`); existing tables keep theirs.
     pub async fn begin_write(
         &self,
         branch: &str,
@@ -202,6 +205,7 @@ impl Lake {
         mode: WriteMode,
         schema: &SchemaRef,
         source_name: &str,
+        partitioned_by: Option<&str>,
     ) -> Result<TableWrite> {
         let head = self.catalog.resolve(branch)?;
         if head.branch().is_none() {
@@ -244,7 +248,7 @@ impl Lake {
                     key.name,
                     &uuid::Uuid::now_v7().simple().to_string()[..12]
                 ));
-                let metadata = table::new_metadata(&table_location, stored)?;
+                let metadata = table::new_metadata(&table_location, stored, partitioned_by)?;
                 // The metadata file of an empty table is written only if the write commits.
                 TableVersion {
                     metadata_location: String::new(),
@@ -256,7 +260,7 @@ impl Lake {
             self.storage.clone(),
             base.metadata.location(),
             base.metadata.current_schema().clone(),
-            base.metadata.default_partition_spec_id(),
+            base.metadata.default_partition_spec().clone(),
         )?;
         Ok(TableWrite {
             lake: self.clone(),
@@ -275,9 +279,12 @@ impl Lake {
         key: &TableKey,
         mode: WriteMode,
         source: &SourceFiles,
+        partitioned_by: Option<&str>,
         progress: Progress<'_>,
     ) -> Result<WriteOutcome> {
-        let mut write = self.begin_write(branch, key, mode, &source.schema, &source.uri).await?;
+        let mut write = self
+            .begin_write(branch, key, mode, &source.schema, &source.uri, partitioned_by)
+            .await?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(RecordBatch, u64)>(4);
         let reader_source = source.clone();
         let reader = tokio::task::spawn_blocking(move || {

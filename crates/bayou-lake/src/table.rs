@@ -63,8 +63,16 @@ pub(crate) async fn load(storage: &LakeStorage, metadata_location: &str) -> Resu
 }
 
 /// Creates the metadata of a new, empty table (no snapshot yet) at `table_location`.
-pub(crate) fn new_metadata(table_location: &str, schema: SchemaRef) -> Result<TableMetadata> {
+pub(crate) fn new_metadata(
+    table_location: &str,
+    schema: SchemaRef,
+    partitioned_by: Option<&str>,
+) -> Result<TableMetadata> {
     let iceberg_schema = iceberg::arrow::arrow_schema_to_schema_auto_assign_ids(&schema)?;
+    let spec = match partitioned_by {
+        Some(text) => crate::partition::parse(text, &iceberg_schema)?,
+        None => UnboundPartitionSpec::builder().build(),
+    };
     let properties = HashMap::from([
         ("write.format.default".to_string(), "parquet".to_string()),
         ("write.parquet.compression-codec".to_string(), "zstd".to_string()),
@@ -72,7 +80,7 @@ pub(crate) fn new_metadata(table_location: &str, schema: SchemaRef) -> Result<Ta
     ]);
     let built = TableMetadataBuilder::new(
         iceberg_schema,
-        UnboundPartitionSpec::builder().build(),
+        spec,
         SortOrder::unsorted_order(),
         table_location.to_string(),
         FormatVersion::V2,

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, new_null_array};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use iceberg::arrow::RecordBatchPartitionSplitter;
 use iceberg::spec::{
-    DataContentType, DataFile, DataFileBuilder, DataFileFormat, Datum, PrimitiveType,
-    Schema as IcebergSchema, Struct, Type,
+    DataContentType, DataFile, DataFileBuilder, DataFileFormat, Datum, PartitionSpecRef,
+    PrimitiveType, Schema as IcebergSchema, Struct, Type,
 };
 use object_store::ObjectStoreExt;
 use parquet::arrow::AsyncArrowWriter;
@@ -32,6 +33,11 @@ struct OpenFile {
     rows: usize,
 }
 
+/// Splits batches by partition when the table is partitioned.
+struct Partitioner {
+    splitter: RecordBatchPartitionSplitter,
+}
+
 /// Writes the data of one table version.
 pub(crate) struct DataWriter {
     storage: LakeStorage,
@@ -39,8 +45,11 @@ pub(crate) struct DataWriter {
     schema: SchemaRef,
     iceberg_schema: Arc<IcebergSchema>,
     spec_id: i32,
-    current: Option<OpenFile>,
+    partitioner: Option<Partitioner>,
+    /// One open file per partition (`Struct::empty()` when unpartitioned).
+    open: HashMap<Struct, OpenFile>,
     done: Vec<DataFile>,
+    files_started: usize,
     pub(crate) rows: u64,
 }
 
@@ -49,16 +58,28 @@ impl DataWriter {
         storage: LakeStorage,
         table_location: &str,
         iceberg_schema: Arc<IcebergSchema>,
-        spec_id: i32,
+        spec: PartitionSpecRef,
     ) -> Result<Self> {
+        let partitioner = if spec.is_unpartitioned() {
+            None
+        } else {
+            Some(Partitioner {
+                splitter: RecordBatchPartitionSplitter::try_new_with_computed_values(
+                    iceberg_schema.clone(),
+                    spec.clone(),
+                )?,
+            })
+        };
         Ok(Self {
             storage,
             table_location: table_location.trim_end_matches('/').to_string(),
             schema: crate::schema::arrow_schema(&iceberg_schema)?,
             iceberg_schema,
-            spec_id,
-            current: None,
+            spec_id: spec.spec_id(),
+            partitioner,
+            open: HashMap::new(),
             done: Vec::new(),
+            files_started: 0,
             rows: 0,
         })
     }
@@ -91,26 +112,40 @@ impl DataWriter {
             return Ok(());
         }
         let batch = self.conform(batch)?;
-        if self.current.is_none() {
-            self.current = Some(self.open()?);
+        match &self.partitioner {
+            None => self.write_to(Struct::empty(), None, &batch).await,
+            Some(p) => {
+                for (key, part) in p.splitter.split(&batch)? {
+                    let path = key.to_path();
+                    self.write_to(key.data().clone(), Some(path), &part).await?;
+                }
+                Ok(())
+            }
         }
-        let file = self.current.as_mut().expect("opened above");
-        file.writer.write(&batch).await?;
+    }
+
+    async fn write_to(&mut self, partition: Struct, path: Option<String>, batch: &RecordBatch) -> Result<()> {
+        if !self.open.contains_key(&partition) {
+            let file = self.open_file(path.as_deref())?;
+            self.open.insert(partition.clone(), file);
+        }
+        let file = self.open.get_mut(&partition).expect("opened above");
+        file.writer.write(batch).await?;
         file.rows += batch.num_rows();
         self.rows += batch.num_rows() as u64;
         if file.rows >= FILE_ROWS {
-            self.close_current().await?;
+            self.close(partition).await?;
         }
         Ok(())
     }
 
-    fn open(&self) -> Result<OpenFile> {
-        let location = format!(
-            "{}/data/{}-{:05}.parquet",
-            self.table_location,
-            uuid::Uuid::now_v7(),
-            self.done.len()
-        );
+    fn open_file(&mut self, partition_path: Option<&str>) -> Result<OpenFile> {
+        let dir = match partition_path {
+            Some(p) => format!("{}/data/{p}", self.table_location),
+            None => format!("{}/data", self.table_location),
+        };
+        let location = format!("{dir}/{}-{:05}.parquet", uuid::Uuid::now_v7(), self.files_started);
+        self.files_started += 1;
         let path = self.storage.path(&location)?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
@@ -126,8 +161,8 @@ impl DataWriter {
         })
     }
 
-    async fn close_current(&mut self) -> Result<()> {
-        let Some(file) = self.current.take() else {
+    async fn close(&mut self, partition: Struct) -> Result<()> {
+        let Some(file) = self.open.remove(&partition) else {
             return Ok(());
         };
         let metadata = file.writer.close().await?;
@@ -145,13 +180,17 @@ impl DataWriter {
             &metadata,
             &self.iceberg_schema,
             self.spec_id,
+            partition,
         )?);
         Ok(())
     }
 
-    /// Closes the last file and returns every file written.
+    /// Closes every open file and returns every file written.
     pub(crate) async fn finish(mut self) -> Result<Vec<DataFile>> {
-        self.close_current().await?;
+        let partitions: Vec<Struct> = self.open.keys().cloned().collect();
+        for p in partitions {
+            self.close(p).await?;
+        }
         Ok(self.done)
     }
 }
@@ -163,6 +202,7 @@ fn describe(
     metadata: &ParquetMetaData,
     schema: &IcebergSchema,
     spec_id: i32,
+    partition: Struct,
 ) -> Result<DataFile> {
     let mut column_sizes: HashMap<i32, u64> = HashMap::new();
     let mut value_counts: HashMap<i32, u64> = HashMap::new();
@@ -224,7 +264,7 @@ fn describe(
         .content(DataContentType::Data)
         .file_path(location.to_string())
         .file_format(DataFileFormat::Parquet)
-        .partition(Struct::empty())
+        .partition(partition)
         .partition_spec_id(spec_id)
         .record_count(metadata.file_metadata().num_rows() as u64)
         .file_size_in_bytes(size)

@@ -22,7 +22,7 @@ pub(crate) async fn load(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow
     let progress = Progress::bytes("generating taxi_fhvhv", ctx.format == OutputFormat::Table);
     let mut write = ctx
         .lake
-        .begin_write(&branch, &trips, WriteMode::Replace, &taxi_schema(), "demo data")
+        .begin_write(&branch, &trips, WriteMode::Replace, &taxi_schema(), "demo data", None)
         .await?;
     // Generate on a blocking thread while the async side encodes and uploads.
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
@@ -56,7 +56,7 @@ pub(crate) async fn load(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow
     let zones_batch = zones_batch();
     let mut write = ctx
         .lake
-        .begin_write(&branch, &zones, WriteMode::Replace, &zones_batch.schema(), "demo data")
+        .begin_write(&branch, &zones, WriteMode::Replace, &zones_batch.schema(), "demo data", None)
         .await?;
     write.write(&zones_batch).await?;
     let zones_out = write.commit("demo: load taxi_zones").await?;

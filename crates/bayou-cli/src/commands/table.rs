@@ -53,16 +53,18 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
                 "snapshot_id": version.snapshot_id(),
                 "metadata_location": version.metadata_location,
                 "table_uuid": version.metadata.uuid().to_string(),
+                "partitioning": partitioning(&version),
                 "columns": columns,
             });
             if ctx.format == crate::cli::OutputFormat::Json {
                 return out(&serde_json::to_string_pretty(&value)?);
             }
             out(&format!(
-                "table:     {key} at {reference}\nrows:      {}\nfiles:     {} ({} bytes)\nsnapshot:  {}\nmetadata:  {}",
+                "table:     {key} at {reference}\nrows:      {}\nfiles:     {} ({} bytes)\npartition: {}\nsnapshot:  {}\nmetadata:  {}",
                 version.row_count(),
                 version.summary_number("total-data-files"),
                 version.summary_number("total-files-size"),
+                partitioning(&version).unwrap_or_else(|| "none".into()),
                 version.snapshot_id().map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
                 version.metadata_location,
             ))?;
@@ -109,7 +111,13 @@ async fn write(ctx: &Ctx, args: WriteArgs, mode: WriteMode) -> anyhow::Result<()
         ctx.format == crate::cli::OutputFormat::Table,
     );
     let report = |done: u64, total: u64| progress.update(done, total);
-    let outcome = ctx.lake.write_files(&branch, &key, mode, &source, &report).await;
+    if mode == WriteMode::Append && args.partitioned_by.is_some() {
+        anyhow::bail!("--partitioned-by applies to new tables only: `table import` keeps the table's partitioning");
+    }
+    let outcome = ctx
+        .lake
+        .write_files(&branch, &key, mode, &source, args.partitioned_by.as_deref(), &report)
+        .await;
     progress.finish();
     let outcome = outcome?;
     let verb = if mode == WriteMode::Append { "imported" } else { "created" };
@@ -123,4 +131,29 @@ async fn write(ctx: &Ctx, args: WriteArgs, mode: WriteMode) -> anyhow::Result<()
             outcome.commit.short()
         ),
     )
+}
+
+/// The partition spec as the user would write it, e.g. `day(pickup_datetime), PULocationID`.
+fn partitioning(version: &bayou_lake::TableVersion) -> Option<String> {
+    let spec = version.metadata.default_partition_spec();
+    let schema = version.metadata.current_schema();
+    let fields: Vec<String> = spec
+        .fields()
+        .iter()
+        .map(|f| {
+            let column = schema
+                .field_by_id(f.source_id)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| format!("#{}", f.source_id));
+            let t = f.transform.to_string();
+            if t == "identity" {
+                column
+            } else if let Some((name, arg)) = t.split_once('[') {
+                format!("{name}({}, {column})", arg.trim_end_matches(']'))
+            } else {
+                format!("{t}({column})")
+            }
+        })
+        .collect();
+    (!fields.is_empty()).then(|| fields.join(", "))
 }

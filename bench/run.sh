@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs bayou's benchmarks; every figure is printed next to its peer's from the same run.
+#
+#   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
+#   BENCH_RUNS   repetitions per query, best taken (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows="${BENCH_ROWS:-10000000}"
+runs="${BENCH_RUNS:-3}"
+
+cargo build --release --quiet -p bayou-cli -p bayou-bench
+target="${CARGO_TARGET_DIR:-$PWD/target}/release"
+venv="${BAYOU_VENV:-$PWD/.venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r dev/requirements-test.txt
+py="$venv/bin/python"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "== catalog"
+"$target/bayou-bench" commits 2000 | grep -v '^JSON'
+"$target/bayou-bench" tables 10000 | grep -v '^JSON'
+
+echo "== table appends (full Iceberg commits: Parquet + manifest + metadata + catalog)"
+"$py" bench/appends_peer.py "$target/bayou" "$work/appends" 100
+
+echo "== queries at $rows taxi rows (same Parquet data files for both engines)"
+lake="$work/lake"
+start=$(date +%s.%N)
+"$target/bayou" --lake "$lake" demo load --rows "$rows" >/dev/null
+echo "demo load of $rows rows: $(echo "$(date +%s.%N) - $start" | bc) s"
+locations=()
+for table in taxi_fhvhv taxi_zones; do
+  loc=$("$target/bayou" --lake "$lake" -O json table get "$table" | "$py" -c 'import json,sys; m=json.load(sys.stdin)["metadata_location"]; print(m.rsplit("/metadata/",1)[0])')
+  locations+=("$table=$loc")
+done
+"$target/bayou-bench" queries "$lake" bench/queries "$runs" > "$work/ours.jsonl"
+"$py" bench/duckdb_peer.py "$lake" bench/queries "$runs" "${locations[@]}" > "$work/peer.jsonl"
+"$py" bench/compare.py "$work/ours.jsonl" "$work/peer.jsonl" "$rows"
