@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use bayou_catalog::{Catalog, CommitRequest, MAIN_BRANCH, Operation, RefKind, SqliteStore, TableState};
+use bayou_catalog::{
+    Catalog, CommitRequest, MAIN_BRANCH, Operation, RefKind, SqliteStore, TableState,
+};
 use bayou_types::TableKey;
 
 fn state(i: usize) -> TableState {
@@ -33,7 +35,11 @@ fn put(name: String, i: usize) -> CommitRequest {
 }
 
 fn report(name: &str, ours: f64, peer_name: &str, peer: f64, unit: &str, higher_is_better: bool) {
-    let ratio = if higher_is_better { ours / peer } else { peer / ours };
+    let ratio = if higher_is_better {
+        ours / peer
+    } else {
+        peer / ours
+    };
     println!(
         "{name:<44} bayou {ours:>12.1} {unit:<8} | {peer_name:<28} {peer:>12.1} {unit:<8} | bayou is {ratio:.2}x {}",
         if ratio >= 1.0 { "better" } else { "worse" }
@@ -74,7 +80,14 @@ fn commits(n: usize) -> anyhow::Result<()> {
         tx.commit()?;
     }
     let floor = n as f64 / start.elapsed().as_secs_f64();
-    report("commits/s on one branch (catalog)", ours, "bare SQLite upsert+head txn", floor, "commit/s", true);
+    report(
+        "commits/s on one branch (catalog)",
+        ours,
+        "bare SQLite upsert+head txn",
+        floor,
+        "commit/s",
+        true,
+    );
     Ok(())
 }
 
@@ -112,7 +125,12 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
             },
         )?;
     }
-    assert_eq!(catalog.list_tables(&catalog.resolve(MAIN_BRANCH)?.commit)?.len(), tables);
+    assert_eq!(
+        catalog
+            .list_tables(&catalog.resolve(MAIN_BRANCH)?.commit)?
+            .len(),
+        tables
+    );
     let branches = 200;
     let mut i = 0;
     let ours = best_of(3, || {
@@ -126,7 +144,9 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
 
     let conn = rusqlite::Connection::open(dir.path().join("copying.db"))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.execute_batch("CREATE TABLE entries (branch TEXT, name TEXT, location TEXT, PRIMARY KEY (branch, name));")?;
+    conn.execute_batch(
+        "CREATE TABLE entries (branch TEXT, name TEXT, location TEXT, PRIMARY KEY (branch, name));",
+    )?;
     {
         let tx = conn.unchecked_transaction()?;
         for t in 0..tables {
@@ -173,7 +193,8 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
         }
     }
     let ours_lookup_us = start.elapsed().as_secs_f64() * 1e6 / lookups as f64;
-    let mut stmt = conn.prepare_cached("SELECT location FROM entries WHERE branch = 'main' AND name = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT location FROM entries WHERE branch = 'main' AND name = ?1")?;
     let start = Instant::now();
     for key in &keys {
         let _: String = stmt.query_row([&key.name], |r| r.get(0))?;
@@ -193,7 +214,9 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
 /// Times `bayou`'s in-process query engine on the queries in `bench/queries/*.sql`, best of
 /// `runs`, and prints one JSON line per query (the DuckDB side runs in `bench/run.sh`).
 fn queries(lake: &str, dir: &str, runs: usize) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let lake = bayou_lake::Lake::open(&bayou_lake::LakeLocation::parse(lake)?)?;
     let engine = bayou_sql::QueryEngine::new(lake);
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -204,14 +227,22 @@ fn queries(lake: &str, dir: &str, runs: usize) -> anyhow::Result<()> {
     files.sort();
     for path in files {
         let sql = std::fs::read_to_string(&path)?;
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("query").to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("query")
+            .to_string();
         let mut rows = 0;
         let best = best_of(runs, || {
-            let batches = rt.block_on(async { engine.query("main", &sql).await?.collect().await })?;
+            let batches =
+                rt.block_on(async { engine.query("main", &sql).await?.collect().await })?;
             rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
             Ok(())
         })?;
-        println!("JSON {}", serde_json::json!({"query": name, "seconds": best.as_secs_f64(), "rows": rows}));
+        println!(
+            "JSON {}",
+            serde_json::json!({"query": name, "seconds": best.as_secs_f64(), "rows": rows})
+        );
     }
     Ok(())
 }

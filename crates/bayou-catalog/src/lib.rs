@@ -38,19 +38,29 @@ pub const MAIN_BRANCH: &str = "main";
 pub enum Error {
     #[error("unknown ref '{0}'\n  hint: list refs with `bayou branch ls` and `bayou tag ls`")]
     UnknownRef(String),
-    #[error("'{0}' is ambiguous: several commits start with it\n  hint: give more characters of the commit id")]
+    #[error(
+        "'{0}' is ambiguous: several commits start with it\n  hint: give more characters of the commit id"
+    )]
     AmbiguousRef(String),
-    #[error("'{0}' is a tag or a commit, not a branch: only branches can be written to\n  hint: create a branch from it with `bayou branch create NAME --from-ref {0}`")]
+    #[error(
+        "'{0}' is a tag or a commit, not a branch: only branches can be written to\n  hint: create a branch from it with `bayou branch create NAME --from-ref {0}`"
+    )]
     NotABranch(String),
-    #[error("a branch or tag named '{0}' already exists\n  hint: pick another name or remove it first")]
+    #[error(
+        "a branch or tag named '{0}' already exists\n  hint: pick another name or remove it first"
+    )]
     RefExists(String),
     #[error("unknown table '{table}' at '{at}'\n  hint: list tables with `bayou table ls -r {at}`")]
     UnknownTable { table: String, at: String },
-    #[error("table '{0}' already exists\n  hint: append with `bayou table import`, or remove it with `bayou table rm`")]
+    #[error(
+        "table '{0}' already exists\n  hint: append with `bayou table import`, or remove it with `bayou table rm`"
+    )]
     TableExists(String),
     #[error("unknown namespace '{0}'\n  hint: create it with `bayou namespace create {0}`")]
     UnknownNamespace(String),
-    #[error("namespace '{name}' still holds tables on branch '{branch}' ({tables})\n  hint: remove them first with `bayou table rm`")]
+    #[error(
+        "namespace '{name}' still holds tables on branch '{branch}' ({tables})\n  hint: remove them first with `bayou table rm`"
+    )]
     NamespaceNotEmpty {
         name: String,
         branch: String,
@@ -59,18 +69,26 @@ pub enum Error {
     #[error("cannot {what} branch '{0}': it is the active branch\n  hint: `bayou checkout` another branch first", what = .1)]
     ActiveBranch(String, &'static str),
     /// A concurrent writer changed the same tables first. Retrying may succeed.
-    #[error("conflict on branch '{branch}': {tables} changed since this write started\n  hint: retry; the new state of the branch will be used")]
+    #[error(
+        "conflict on branch '{branch}': {tables} changed since this write started\n  hint: retry; the new state of the branch will be used"
+    )]
     Conflict { branch: String, tables: String },
     /// The merge changed the same tables in ways that cannot be combined.
-    #[error("cannot merge '{source_ref}' into '{target}': both changed {tables}\n  hint: revert the table on one side (`bayou table revert`), then merge again")]
+    #[error(
+        "cannot merge '{source_ref}' into '{target}': both changed {tables}\n  hint: revert the table on one side (`bayou table revert`), then merge again"
+    )]
     MergeConflict {
         source_ref: String,
         target: String,
         tables: String,
     },
-    #[error("catalog schema version {found} is newer than this bayou supports ({supported})\n  hint: upgrade bayou")]
+    #[error(
+        "catalog schema version {found} is newer than this bayou supports ({supported})\n  hint: upgrade bayou"
+    )]
     SchemaTooNew { found: i64, supported: i64 },
-    #[error("catalog database {path}: {source}\n  hint: check that the lake directory is writable and not used by an older bayou")]
+    #[error(
+        "catalog database {path}: {source}\n  hint: check that the lake directory is writable and not used by an older bayou"
+    )]
     Store {
         path: String,
         #[source]
@@ -319,7 +337,12 @@ impl Catalog {
     }
 
     /// Like [`Catalog::get_table`], but a missing table is an error naming `at_name`.
-    pub fn require_table(&self, at: &CommitId, at_name: &str, key: &TableKey) -> Result<TableState> {
+    pub fn require_table(
+        &self,
+        at: &CommitId,
+        at_name: &str,
+        key: &TableKey,
+    ) -> Result<TableState> {
         self.get_table(at, key)?.ok_or_else(|| Error::UnknownTable {
             table: key.to_string(),
             at: at_name.to_string(),
@@ -338,7 +361,12 @@ impl Catalog {
 
     /// Commits reachable from `at` along first parents, newest first: at most `limit`, starting
     /// after `after` when given (for paging).
-    pub fn log(&self, at: &CommitId, limit: usize, after: Option<&CommitId>) -> Result<Vec<Commit>> {
+    pub fn log(
+        &self,
+        at: &CommitId,
+        limit: usize,
+        after: Option<&CommitId>,
+    ) -> Result<Vec<Commit>> {
         let mut out = Vec::new();
         let mut next = Some(at.clone());
         let mut skipping = after.is_some();
@@ -362,12 +390,7 @@ impl Catalog {
     /// Tables that differ from commit `a` to commit `b`.
     pub fn diff(&self, a: &CommitId, b: &CommitId) -> Result<Vec<DiffEntry>> {
         let (ca, cb) = (self.get_commit(a)?, self.get_commit(b)?);
-        Ok(self
-            .nodes
-            .diff(self.store.as_ref(), &ca.tree, &cb.tree)?
-            .into_iter()
-            .map(|(key, from, to)| DiffEntry { key, from, to })
-            .collect())
+        self.nodes.diff(self.store.as_ref(), &ca.tree, &cb.tree)
     }
 
     /// The best common ancestor of two commits (highest generation), if any.
@@ -473,7 +496,10 @@ impl Catalog {
             return Ok(MergePlan::UpToDate { head });
         }
         if base.as_ref() == Some(&head) {
-            return Ok(MergePlan::FastForward { from: head, to: src });
+            return Ok(MergePlan::FastForward {
+                from: head,
+                to: src,
+            });
         }
         let base = base.ok_or_else(|| Error::Corrupt("the two refs share no history".into()))?;
         let ours: HashMap<TableKey, DiffEntry> = self
@@ -565,7 +591,11 @@ impl Catalog {
     /// Removes an empty namespace (no table in it on any branch).
     pub fn delete_namespace(&self, name: &str) -> Result<()> {
         self.require_namespace(name)?;
-        for r in self.list_refs()?.into_iter().filter(|r| r.kind == RefKind::Branch) {
+        for r in self
+            .list_refs()?
+            .into_iter()
+            .filter(|r| r.kind == RefKind::Branch)
+        {
             let tables: Vec<String> = self
                 .list_tables(&r.head)?
                 .into_iter()

@@ -65,8 +65,10 @@ impl SqliteStore {
 
     fn init(mut conn: Connection) -> Result<Self> {
         conn.busy_timeout(Duration::from_secs(60)).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
@@ -125,7 +127,11 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
-fn insert_commit(tx: &rusqlite::Transaction<'_>, nodes: &[(String, Vec<u8>)], c: &Commit) -> Result<()> {
+fn insert_commit(
+    tx: &rusqlite::Transaction<'_>,
+    nodes: &[(String, Vec<u8>)],
+    c: &Commit,
+) -> Result<()> {
     let mut put_node = tx
         .prepare_cached("INSERT OR IGNORE INTO tree_nodes (id, body) VALUES (?1, ?2)")
         .map_err(sql)?;
@@ -196,10 +202,10 @@ impl Store for SqliteStore {
     }
 
     fn rename_ref(&self, from: &str, to: &str) -> Result<bool> {
-        match self
-            .conn()
-            .execute("UPDATE refs SET name = ?2 WHERE name = ?1", params![from, to])
-        {
+        match self.conn().execute(
+            "UPDATE refs SET name = ?2 WHERE name = ?1",
+            params![from, to],
+        ) {
             Ok(n) => Ok(n == 1),
             Err(e) if is_unique_violation(&e) => Err(Error::RefExists(to.to_string())),
             Err(e) => Err(sql(e)),
@@ -375,7 +381,10 @@ mod tests {
     fn reopening_a_migrated_database_keeps_its_rows() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.db");
-        SqliteStore::open(&path).unwrap().set_setting("k", "v").unwrap();
+        SqliteStore::open(&path)
+            .unwrap()
+            .set_setting("k", "v")
+            .unwrap();
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.get_setting("k").unwrap().as_deref(), Some("v"));
     }
@@ -386,7 +395,8 @@ mod tests {
         let path = dir.path().join("catalog.db");
         drop(SqliteStore::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
         drop(conn);
         let err = SqliteStore::open(&path).unwrap_err();
         assert!(matches!(err, Error::SchemaTooNew { .. }), "{err}");

@@ -6,8 +6,8 @@
 
 use bayou_types::CommitId;
 
-use crate::model::{Commit, Namespace, Ref, RefKind};
 use crate::Result;
+use crate::model::{Commit, Namespace, Ref, RefKind};
 
 /// Durable state of a catalog. Implementations must be safe to share between threads and
 /// processes: every method is atomic on its own.
@@ -30,8 +30,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         expected: &CommitId,
     ) -> Result<bool>;
     /// Moves a branch head to an existing commit by compare-and-swap.
-    fn move_ref(&self, name: &str, kind: RefKind, expected: &CommitId, new: &CommitId)
-    -> Result<bool>;
+    fn move_ref(
+        &self,
+        name: &str,
+        kind: RefKind,
+        expected: &CommitId,
+        new: &CommitId,
+    ) -> Result<bool>;
     fn get_commit(&self, id: &CommitId) -> Result<Option<Commit>>;
     /// Full ids of commits whose id starts with `prefix` (at most a few).
     fn commits_with_prefix(&self, prefix: &str) -> Result<Vec<CommitId>>;

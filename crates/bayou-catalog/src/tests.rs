@@ -38,7 +38,10 @@ fn a_new_catalog_has_an_empty_main_branch() {
     let c = catalog();
     let refs = c.list_refs().unwrap();
     assert_eq!(refs.len(), 1);
-    assert_eq!((refs[0].name.as_str(), refs[0].kind), (MAIN_BRANCH, RefKind::Branch));
+    assert_eq!(
+        (refs[0].name.as_str(), refs[0].kind),
+        (MAIN_BRANCH, RefKind::Branch)
+    );
     assert!(c.list_tables(&refs[0].head).unwrap().is_empty());
     assert_eq!(c.active_branch().unwrap(), MAIN_BRANCH);
 }
@@ -65,13 +68,22 @@ fn branches_isolate_writes_until_merged() {
     c.commit(MAIN_BRANCH, put("a", "a1")).unwrap();
     c.create_ref("dev", RefKind::Branch, MAIN_BRANCH).unwrap();
     c.commit("dev", put("b", "b1")).unwrap();
-    assert!(c.get_table(&head(&c, MAIN_BRANCH), &key("b")).unwrap().is_none());
+    assert!(
+        c.get_table(&head(&c, MAIN_BRANCH), &key("b"))
+            .unwrap()
+            .is_none()
+    );
     assert!(c.get_table(&head(&c, "dev"), &key("b")).unwrap().is_some());
     match c.plan_merge("dev", MAIN_BRANCH).unwrap() {
-        MergePlan::FastForward { from, to } => assert!(c.fast_forward(MAIN_BRANCH, &from, &to).unwrap()),
+        MergePlan::FastForward { from, to } => {
+            assert!(c.fast_forward(MAIN_BRANCH, &from, &to).unwrap())
+        }
         other => panic!("expected a fast-forward, got {other:?}"),
     }
-    assert_eq!(c.get_table(&head(&c, MAIN_BRANCH), &key("b")).unwrap(), Some(state("b1")));
+    assert_eq!(
+        c.get_table(&head(&c, MAIN_BRANCH), &key("b")).unwrap(),
+        Some(state("b1"))
+    );
 }
 
 #[test]
@@ -99,9 +111,15 @@ fn three_way_merge_takes_each_sides_tables_and_reports_overlaps() {
         .into_iter()
         .map(|(k, _)| k.name)
         .collect();
-    assert_eq!(tables, BTreeSet::from(["only_dev".into(), "only_main".into(), "shared".into()]));
+    assert_eq!(
+        tables,
+        BTreeSet::from(["only_dev".into(), "only_main".into(), "shared".into()])
+    );
     // After the merge, dev is an ancestor of main: merging again changes nothing.
-    assert!(matches!(c.plan_merge("dev", MAIN_BRANCH).unwrap(), MergePlan::UpToDate { .. }));
+    assert!(matches!(
+        c.plan_merge("dev", MAIN_BRANCH).unwrap(),
+        MergePlan::UpToDate { .. }
+    ));
 }
 
 #[test]
@@ -123,8 +141,14 @@ fn tags_and_commit_ids_resolve_but_cannot_be_written() {
     c.commit(MAIN_BRANCH, put("a", "a2")).unwrap();
     assert_eq!(head(&c, "v1"), commit.id);
     assert_eq!(head(&c, &commit.id.as_str()[..10]), commit.id);
-    assert_eq!(c.get_table(&head(&c, "v1"), &key("a")).unwrap(), Some(state("a1")));
-    assert!(matches!(c.commit("v1", put("a", "x")), Err(Error::NotABranch(_))));
+    assert_eq!(
+        c.get_table(&head(&c, "v1"), &key("a")).unwrap(),
+        Some(state("a1"))
+    );
+    assert!(matches!(
+        c.commit("v1", put("a", "x")),
+        Err(Error::NotABranch(_))
+    ));
     assert!(matches!(c.resolve("nope"), Err(Error::UnknownRef(_))));
     assert!(matches!(
         c.create_ref("v1", RefKind::Branch, MAIN_BRANCH),
@@ -143,7 +167,10 @@ fn diff_lists_added_changed_and_removed_tables() {
     let b = c.commit(MAIN_BRANCH, del).unwrap();
     let d = c.diff(&a.id, &b.id).unwrap();
     let summary: Vec<(String, &str)> = d.iter().map(|e| (e.key.name.clone(), e.change())).collect();
-    assert_eq!(summary, vec![("x".into(), "removed"), ("y".into(), "added")]);
+    assert_eq!(
+        summary,
+        vec![("x".into(), "removed"), ("y".into(), "added")]
+    );
 }
 
 #[test]
@@ -166,7 +193,10 @@ fn deleting_the_active_branch_is_refused() {
     let c = catalog();
     c.create_ref("dev", RefKind::Branch, MAIN_BRANCH).unwrap();
     c.set_active_branch("dev").unwrap();
-    assert!(matches!(c.delete_ref("dev", RefKind::Branch), Err(Error::ActiveBranch(..))));
+    assert!(matches!(
+        c.delete_ref("dev", RefKind::Branch),
+        Err(Error::ActiveBranch(..))
+    ));
     c.rename_branch("dev", "work").unwrap();
     assert_eq!(c.active_branch().unwrap(), "work");
 }
@@ -179,10 +209,16 @@ fn tables_need_an_existing_namespace() {
         key: TableKey::new("raw", "a").unwrap(),
         state: state("a1"),
     }];
-    assert!(matches!(c.commit(MAIN_BRANCH, req.clone()), Err(Error::UnknownNamespace(_))));
+    assert!(matches!(
+        c.commit(MAIN_BRANCH, req.clone()),
+        Err(Error::UnknownNamespace(_))
+    ));
     c.create_namespace("raw").unwrap();
     c.commit(MAIN_BRANCH, req).unwrap();
-    assert!(matches!(c.delete_namespace("raw"), Err(Error::NamespaceNotEmpty { .. })));
+    assert!(matches!(
+        c.delete_namespace("raw"),
+        Err(Error::NamespaceNotEmpty { .. })
+    ));
 }
 
 #[test]
@@ -199,7 +235,8 @@ fn sixteen_threads_committing_to_one_branch_lose_nothing() {
                 // Each thread has its own connection, as separate processes would.
                 let c = Catalog::open_sqlite(&path).unwrap();
                 for i in 0..PER_THREAD {
-                    c.commit(MAIN_BRANCH, put(&format!("t{t}_{i}"), "loc")).unwrap();
+                    c.commit(MAIN_BRANCH, put(&format!("t{t}_{i}"), "loc"))
+                        .unwrap();
                 }
             });
         }
@@ -207,7 +244,10 @@ fn sixteen_threads_committing_to_one_branch_lose_nothing() {
     let c = Catalog::open_sqlite(&path).unwrap();
     let h = head(&c, MAIN_BRANCH);
     assert_eq!(c.list_tables(&h).unwrap().len(), THREADS * PER_THREAD);
-    assert_eq!(c.log(&h, usize::MAX, None).unwrap().len(), THREADS * PER_THREAD + 1);
+    assert_eq!(
+        c.log(&h, usize::MAX, None).unwrap().len(),
+        THREADS * PER_THREAD + 1
+    );
 }
 
 #[test]

@@ -12,12 +12,14 @@ use bayou_types::TableKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Operation, TableState};
+use crate::model::{DiffEntry, Operation, TableState};
 use crate::store::Store;
 use crate::{Error, Result};
 
 pub(crate) type Root = BTreeMap<u8, String>;
 pub(crate) type Bucket = BTreeMap<TableKey, TableState>;
+/// A node ready to store: its id and its bytes.
+pub(crate) type EncodedNode = (String, Vec<u8>);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -38,7 +40,7 @@ pub(crate) fn hash_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn encode(node: &Node) -> (String, Vec<u8>) {
+fn encode(node: &Node) -> EncodedNode {
     let body = serde_json::to_vec(node).expect("tree nodes serialize");
     (hash_hex(&body), body)
 }
@@ -77,7 +79,12 @@ impl NodeCache {
     }
 
     pub(crate) fn bucket(&self, store: &dyn Store, id: &str) -> Result<Arc<Bucket>> {
-        if let Some(b) = self.buckets.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+        if let Some(b) = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+        {
             return Ok(b.clone());
         }
         let Node::Bucket { tables } = self.load(store, id)? else {
@@ -92,7 +99,12 @@ impl NodeCache {
         Ok(bucket)
     }
 
-    pub(crate) fn get(&self, store: &dyn Store, root: &str, key: &TableKey) -> Result<Option<TableState>> {
+    pub(crate) fn get(
+        &self,
+        store: &dyn Store,
+        root: &str,
+        key: &TableKey,
+    ) -> Result<Option<TableState>> {
         let root = self.root(store, root)?;
         match root.get(&bucket_of(key)) {
             None => Ok(None),
@@ -103,18 +115,17 @@ impl NodeCache {
     pub(crate) fn list(&self, store: &dyn Store, root: &str) -> Result<Bucket> {
         let mut all = Bucket::new();
         for id in self.root(store, root)?.values() {
-            all.extend(self.bucket(store, id)?.iter().map(|(k, v)| (k.clone(), v.clone())));
+            all.extend(
+                self.bucket(store, id)?
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
         }
         Ok(all)
     }
 
-    /// Tables whose state differs between two trees: `(key, in a, in b)`.
-    pub(crate) fn diff(
-        &self,
-        store: &dyn Store,
-        a: &str,
-        b: &str,
-    ) -> Result<Vec<(TableKey, Option<TableState>, Option<TableState>)>> {
+    /// Tables whose state differs between two trees.
+    pub(crate) fn diff(&self, store: &dyn Store, a: &str, b: &str) -> Result<Vec<DiffEntry>> {
         let mut out = Vec::new();
         if a == b {
             return Ok(out);
@@ -134,11 +145,15 @@ impl NodeCache {
             for key in ba.keys().chain(bb.keys().filter(|k| !ba.contains_key(k))) {
                 let (sa, sb) = (ba.get(key), bb.get(key));
                 if sa != sb {
-                    out.push((key.clone(), sa.cloned(), sb.cloned()));
+                    out.push(DiffEntry {
+                        key: key.clone(),
+                        from: sa.cloned(),
+                        to: sb.cloned(),
+                    });
                 }
             }
         }
-        out.sort_by(|x, y| x.0.cmp(&y.0));
+        out.sort_by(|x, y| x.key.cmp(&y.key));
         Ok(out)
     }
 
@@ -148,7 +163,7 @@ impl NodeCache {
         store: &dyn Store,
         root: &str,
         ops: &[Operation],
-    ) -> Result<(String, Vec<(String, Vec<u8>)>)> {
+    ) -> Result<(String, Vec<EncodedNode>)> {
         let mut buckets: Root = (*self.root(store, root)?).clone();
         let mut touched: BTreeMap<u8, Bucket> = BTreeMap::new();
         for op in ops {
@@ -193,6 +208,6 @@ impl NodeCache {
 }
 
 /// The empty tree's root node.
-pub(crate) fn empty_root() -> (String, Vec<u8>) {
+pub(crate) fn empty_root() -> EncodedNode {
     encode(&Node::Root { buckets: vec![] })
 }

@@ -35,7 +35,9 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run SQL over the tables of a ref
-    #[command(after_help = "Examples:\n  bayou query \"SELECT Borough, COUNT(*) FROM taxi_zones GROUP BY 1\"\n  bayou query -r v1 -f report.sql --all-rows --out report.parquet")]
+    #[command(
+        after_help = "Examples:\n  bayou query \"SELECT Borough, COUNT(*) FROM taxi_zones GROUP BY 1\"\n  bayou query -r v1 -f report.sql --all-rows --out report.parquet"
+    )]
     Query(QueryArgs),
     /// List, inspect, create, import into, remove and revert tables
     #[command(subcommand)]
@@ -47,7 +49,9 @@ pub enum Command {
     #[command(subcommand)]
     Tag(TagCommand),
     /// Show the commit history of a ref
-    #[command(after_help = "Examples:\n  bayou log\n  bayou log feat_1 --limit 5\n  bayou log main --after 3f2a9c1b7d0e")]
+    #[command(
+        after_help = "Examples:\n  bayou log\n  bayou log feat_1 --limit 5\n  bayou log main --after 3f2a9c1b7d0e"
+    )]
     Log(LogArgs),
     /// List, create and remove namespaces
     #[command(subcommand)]
@@ -104,10 +108,14 @@ pub enum TableCommand {
         reference: Option<String>,
     },
     /// Create a table from Parquet or CSV files (a path, a directory or a glob)
-    #[command(after_help = "Examples:\n  bayou table create trips --search-uri 'data/trips_*.parquet'\n  bayou table create raw.zones --search-uri zones.csv -b feat_1\n  bayou table create trips --search-uri data/ --partitioned-by 'day(pickup_datetime)'")]
+    #[command(
+        after_help = "Examples:\n  bayou table create trips --search-uri 'data/trips_*.parquet'\n  bayou table create raw.zones --search-uri zones.csv -b feat_1\n  bayou table create trips --search-uri data/ --partitioned-by 'day(pickup_datetime)'"
+    )]
     Create(WriteArgs),
     /// Append rows from Parquet or CSV files to an existing table
-    #[command(after_help = "Example:\n  bayou table import trips --search-uri data/2024-02.parquet -b feat_1")]
+    #[command(
+        after_help = "Example:\n  bayou table import trips --search-uri data/2024-02.parquet -b feat_1"
+    )]
     Import(WriteArgs),
     /// Remove a table from a branch
     #[command(after_help = "Example:\n  bayou table rm trips -b feat_1")]

@@ -158,11 +158,19 @@ pub(crate) fn taxi_batch(start: usize, len: usize, total: usize) -> RecordBatch 
             1 => airport.append_null(),
             _ => airport.append_value(0.0),
         }
-        tips.append_value(if rng.below(5) == 0 { round2(base_fare * 0.15) } else { 0.0 });
+        tips.append_value(if rng.below(5) == 0 {
+            round2(base_fare * 0.15)
+        } else {
+            0.0
+        });
         pay.append_value(round2(base_fare * 0.72));
         let shared = rng.below(50) == 0;
         flags[0].append_value(if shared { "Y" } else { "N" });
-        flags[1].append_value(if shared && rng.below(2) == 0 { "Y" } else { "N" });
+        flags[1].append_value(if shared && rng.below(2) == 0 {
+            "Y"
+        } else {
+            "N"
+        });
         flags[2].append_value("N");
         let wav = rng.below(100) == 0;
         flags[3].append_value(if wav { "Y" } else { "N" });
@@ -218,7 +226,11 @@ pub(crate) fn zones_batch() -> RecordBatch {
                     190..240 => 3,
                     _ => 4,
                 }];
-                let s = if b == "Manhattan" { "Yellow Zone" } else { "Boro Zone" };
+                let s = if b == "Manhattan" {
+                    "Yellow Zone"
+                } else {
+                    "Boro Zone"
+                };
                 (b.to_string(), format!("{b} Zone {loc:03}"), s)
             }
         };
@@ -262,7 +274,12 @@ mod tests {
             .unwrap();
         // Roughly increasing: the last pickup is later than the first by weeks.
         assert!(pick.value(999) - pick.value(0) > 20 * 24 * 3600 * 1_000_000);
-        assert!(a.column_by_name("originating_base_num").unwrap().null_count() > 0);
+        assert!(
+            a.column_by_name("originating_base_num")
+                .unwrap()
+                .null_count()
+                > 0
+        );
     }
 
     #[test]

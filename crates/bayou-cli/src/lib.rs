@@ -17,6 +17,7 @@ use clap::Parser;
 pub use cli::Cli;
 
 /// Runs the CLI and returns the process exit code: 0 success, 1 failure, 2 usage error.
+#[expect(clippy::print_stderr, reason = "the binary reports errors on stderr")]
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -26,7 +27,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -58,7 +58,11 @@ impl Listing {
 }
 
 /// Prints `value` as JSON, or `listing` as a table.
-pub(crate) fn emit<T: Serialize>(format: OutputFormat, value: &T, listing: Listing) -> anyhow::Result<()> {
+pub(crate) fn emit<T: Serialize>(
+    format: OutputFormat,
+    value: &T,
+    listing: Listing,
+) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => out(&serde_json::to_string_pretty(value)?),
         OutputFormat::Table => {
@@ -77,7 +81,11 @@ pub(crate) fn emit<T: Serialize>(format: OutputFormat, value: &T, listing: Listi
 }
 
 /// Prints a message (table mode) or a JSON value.
-pub(crate) fn emit_message<T: Serialize>(format: OutputFormat, value: &T, message: &str) -> anyhow::Result<()> {
+pub(crate) fn emit_message<T: Serialize>(
+    format: OutputFormat,
+    value: &T,
+    message: &str,
+) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => out(&serde_json::to_string_pretty(value)?),
         OutputFormat::Table => out(message),
@@ -94,7 +102,11 @@ pub(crate) fn emit_batches(format: OutputFormat, batches: &[RecordBatch]) -> any
             }
             writer.finish()?;
             let body = writer.into_inner();
-            out(if body.is_empty() { "[]" } else { std::str::from_utf8(&body)? })
+            out(if body.is_empty() {
+                "[]"
+            } else {
+                std::str::from_utf8(&body)?
+            })
         }
         OutputFormat::Table => {
             out(&arrow::util::pretty::pretty_format_batches(batches)?.to_string())

@@ -18,7 +18,10 @@ fn unknown_ref() {
 fn unknown_table_in_sql_and_in_table_get() {
     let t = TestLake::new();
     let err = t.fails(&["table", "get", "ghost"]);
-    assert!(err.contains("unknown table 'bayou.ghost' at 'main'"), "{err}");
+    assert!(
+        err.contains("unknown table 'bayou.ghost' at 'main'"),
+        "{err}"
+    );
     assert!(err.contains("bayou table ls"), "{err}");
     let err = t.fails(&["query", "SELECT * FROM ghost"]);
     assert!(err.contains("ghost") && err.contains("not found"), "{err}");
@@ -36,23 +39,45 @@ fn invalid_sql_reports_the_position() {
 fn unreadable_and_missing_files() {
     let t = TestLake::new();
     let err = t.fails(&["table", "create", "a", "--search-uri", "/no/such/file.csv"]);
-    assert!(err.contains("/no/such/file.csv") && err.contains("no such file"), "{err}");
+    assert!(
+        err.contains("/no/such/file.csv") && err.contains("no such file"),
+        "{err}"
+    );
     let bad = t.csv("bad.parquet", "this is not parquet");
     let err = t.fails(&["table", "create", "a", "--search-uri", s(&bad)]);
     assert!(err.contains("bad.parquet"), "{err}");
-    let err = t.fails(&["table", "create", "a", "--search-uri", s(&t.path("*.nothing"))]);
+    let err = t.fails(&[
+        "table",
+        "create",
+        "a",
+        "--search-uri",
+        s(&t.path("*.nothing")),
+    ]);
     assert!(err.contains("matches no .parquet or .csv file"), "{err}");
 }
 
 #[test]
 fn schema_mismatch_on_import_names_the_columns() {
     let t = TestLake::new();
-    t.ok(&["table", "create", "a", "--search-uri", s(&t.csv("a.csv", "id,name\n1,x\n"))]);
+    t.ok(&[
+        "table",
+        "create",
+        "a",
+        "--search-uri",
+        s(&t.csv("a.csv", "id,name\n1,x\n")),
+    ]);
     let bad = t.csv("b.csv", "id,nickname\nnot_a_number,y\n");
     let err = t.fails(&["table", "import", "a", "--search-uri", s(&bad)]);
-    assert!(err.contains("'id' is Utf8 in the data but Int64 in the table"), "{err}");
+    assert!(
+        err.contains("'id' is Utf8 in the data but Int64 in the table"),
+        "{err}"
+    );
     assert!(err.contains("'nickname' is not in the table"), "{err}");
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM a", "main"), serde_json::json!(1), "nothing was written");
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM a", "main"),
+        serde_json::json!(1),
+        "nothing was written"
+    );
 }
 
 #[test]
@@ -97,7 +122,11 @@ fn every_command_has_help_with_an_example() {
         let mut full = args.clone();
         full.push("--help");
         let help = t.ok(&full);
-        assert!(help.contains("Example"), "`bayou {}` help has no example:\n{help}", args.join(" "));
+        assert!(
+            help.contains("Example"),
+            "`bayou {}` help has no example:\n{help}",
+            args.join(" ")
+        );
     }
 }
 

@@ -78,24 +78,55 @@ fn pyiceberg_and_duckdb_read_a_table_at_a_ref_exactly_as_bayou_does() {
     t.ok(&["branch", "create", "feat"]);
     let extra = t.path("extra");
     t.ok(&["demo", "write", "--rows", "500", "--out", s(&extra)]);
-    t.ok(&["table", "import", "taxi_fhvhv", "--search-uri", s(&extra.join("taxi_fhvhv")), "-b", "feat"]);
+    t.ok(&[
+        "table",
+        "import",
+        "taxi_fhvhv",
+        "--search-uri",
+        s(&extra.join("taxi_fhvhv")),
+        "-b",
+        "feat",
+    ]);
     // A merge of appends on both sides is the most intricate metadata bayou writes.
-    t.ok(&["table", "import", "taxi_fhvhv", "--search-uri", s(&extra.join("taxi_fhvhv"))]);
+    t.ok(&[
+        "table",
+        "import",
+        "taxi_fhvhv",
+        "--search-uri",
+        s(&extra.join("taxi_fhvhv")),
+    ]);
     t.ok(&["branch", "merge", "feat"]);
     // A partitioned table: readers must see partition values in the manifests.
     t.ok(&[
-        "table", "create", "by_day", "--search-uri", s(&extra.join("taxi_fhvhv")),
-        "--partitioned-by", "day(pickup_datetime), bucket(4, PULocationID)",
+        "table",
+        "create",
+        "by_day",
+        "--search-uri",
+        s(&extra.join("taxi_fhvhv")),
+        "--partitioned-by",
+        "day(pickup_datetime), bucket(4, PULocationID)",
     ]);
-    for (table, reference) in [("taxi_fhvhv", "v1"), ("taxi_fhvhv", "feat"), ("taxi_fhvhv", "main"), ("by_day", "main")] {
+    for (table, reference) in [
+        ("taxi_fhvhv", "v1"),
+        ("taxi_fhvhv", "feat"),
+        ("taxi_fhvhv", "main"),
+        ("by_day", "main"),
+    ] {
         let info = t.json(&["table", "get", table, "-r", reference]);
         let location = info["metadata_location"].as_str().unwrap();
         let ours = bayou_rows(&t, table, reference);
         assert_eq!(ours.len() as u64, info["rows"].as_u64().unwrap());
         for reader in ["pyiceberg", "duckdb"] {
             let theirs = external_rows(reader, location);
-            assert_eq!(theirs.len(), ours.len(), "{reader} row count at {reference}");
-            assert!(theirs == ours, "{reader} rows differ from bayou's at {reference}");
+            assert_eq!(
+                theirs.len(),
+                ours.len(),
+                "{reader} row count at {reference}"
+            );
+            assert!(
+                theirs == ours,
+                "{reader} rows differ from bayou's at {reference}"
+            );
         }
     }
 }

@@ -15,22 +15,37 @@ fn loaded(rows: &str) -> TestLake {
 fn a_new_lake_starts_with_an_active_main_branch() {
     let t = TestLake::new();
     let branches = t.json(&["branch", "ls"]);
-    assert_eq!(branches, json!([{"name": "main", "head": branches[0]["head"], "active": true}]));
+    assert_eq!(
+        branches,
+        json!([{"name": "main", "head": branches[0]["head"], "active": true}])
+    );
     assert_eq!(t.json(&["table", "ls"]), json!([]));
 }
 
 #[test]
 fn demo_load_writes_both_tables_with_the_requested_rows() {
     let t = loaded("5000");
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM taxi_fhvhv", "main"), json!(5000));
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM bayou.taxi_zones", "main"), json!(265));
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM taxi_fhvhv", "main"),
+        json!(5000)
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM bayou.taxi_zones", "main"),
+        json!(265)
+    );
     let info = t.json(&["table", "get", "taxi_fhvhv"]);
     assert_eq!(info["rows"], json!(5000));
     assert_eq!(info["columns"].as_array().unwrap().len(), 24);
     let loc = info["metadata_location"].as_str().unwrap();
-    assert!(loc.starts_with("file://") && loc.ends_with(".metadata.json"), "{loc}");
+    assert!(
+        loc.starts_with("file://") && loc.ends_with(".metadata.json"),
+        "{loc}"
+    );
     let path = loc.strip_prefix("file://").unwrap();
-    assert!(std::path::Path::new(path).is_file(), "metadata file exists: {path}");
+    assert!(
+        std::path::Path::new(path).is_file(),
+        "metadata file exists: {path}"
+    );
 }
 
 #[test]
@@ -41,7 +56,15 @@ fn branches_isolate_imports_until_merged_and_tags_keep_the_past() {
     t.ok(&["tag", "create", "v1"]);
     t.ok(&["branch", "create", "feat"]);
     let more = t.csv("b.csv", "id,name\n3,c\n");
-    t.ok(&["table", "import", "people", "--search-uri", s(&more), "-b", "feat"]);
+    t.ok(&[
+        "table",
+        "import",
+        "people",
+        "--search-uri",
+        s(&more),
+        "-b",
+        "feat",
+    ]);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM people", "feat"), json!(3));
     assert_eq!(t.scalar("SELECT COUNT(*) FROM people", "main"), json!(2));
     let diff = t.json(&["branch", "diff", "main", "feat"]);
@@ -53,7 +76,12 @@ fn branches_isolate_imports_until_merged_and_tags_keep_the_past() {
     assert_eq!(t.scalar("SELECT COUNT(*) FROM people", "v1"), json!(2));
     // Time travel by commit id works too.
     let log = t.json(&["log", "main"]);
-    let first_commit = log.as_array().unwrap().iter().find(|c| c["message"].as_str().unwrap().starts_with("create")).unwrap();
+    let first_commit = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["message"].as_str().unwrap().starts_with("create"))
+        .unwrap();
     let id = first_commit["id"].as_str().unwrap();
     assert_eq!(t.scalar("SELECT COUNT(*) FROM people", &id[..12]), json!(2));
 }
@@ -61,10 +89,30 @@ fn branches_isolate_imports_until_merged_and_tags_keep_the_past() {
 #[test]
 fn appends_on_both_sides_merge_into_one_table_holding_both() {
     let t = TestLake::new();
-    t.ok(&["table", "create", "events", "--search-uri", s(&t.csv("0.csv", "id\n0\n"))]);
+    t.ok(&[
+        "table",
+        "create",
+        "events",
+        "--search-uri",
+        s(&t.csv("0.csv", "id\n0\n")),
+    ]);
     t.ok(&["branch", "create", "side"]);
-    t.ok(&["table", "import", "events", "--search-uri", s(&t.csv("1.csv", "id\n1\n2\n")), "-b", "side"]);
-    t.ok(&["table", "import", "events", "--search-uri", s(&t.csv("2.csv", "id\n3\n"))]);
+    t.ok(&[
+        "table",
+        "import",
+        "events",
+        "--search-uri",
+        s(&t.csv("1.csv", "id\n1\n2\n")),
+        "-b",
+        "side",
+    ]);
+    t.ok(&[
+        "table",
+        "import",
+        "events",
+        "--search-uri",
+        s(&t.csv("2.csv", "id\n3\n")),
+    ]);
     let merged = t.json(&["branch", "merge", "side"]);
     assert_eq!(merged["result"], json!("merged"));
     assert_eq!(merged["combined"], json!(["bayou.events"]));
@@ -76,16 +124,54 @@ fn appends_on_both_sides_merge_into_one_table_holding_both() {
 #[test]
 fn overlapping_changes_conflict_naming_the_table_and_leave_the_target_unchanged() {
     let t = TestLake::new();
-    t.ok(&["table", "create", "a", "--search-uri", s(&t.csv("a.csv", "x\n1\n"))]);
-    t.ok(&["table", "create", "b", "--search-uri", s(&t.csv("b.csv", "y\n1\n"))]);
+    t.ok(&[
+        "table",
+        "create",
+        "a",
+        "--search-uri",
+        s(&t.csv("a.csv", "x\n1\n")),
+    ]);
+    t.ok(&[
+        "table",
+        "create",
+        "b",
+        "--search-uri",
+        s(&t.csv("b.csv", "y\n1\n")),
+    ]);
     t.ok(&["branch", "create", "side"]);
-    t.ok(&["table", "create", "a", "--replace", "--search-uri", s(&t.csv("a2.csv", "x\n7\n")), "-b", "side"]);
-    t.ok(&["table", "import", "b", "--search-uri", s(&t.csv("b2.csv", "y\n2\n")), "-b", "side"]);
-    t.ok(&["table", "import", "a", "--search-uri", s(&t.csv("a3.csv", "x\n9\n"))]);
+    t.ok(&[
+        "table",
+        "create",
+        "a",
+        "--replace",
+        "--search-uri",
+        s(&t.csv("a2.csv", "x\n7\n")),
+        "-b",
+        "side",
+    ]);
+    t.ok(&[
+        "table",
+        "import",
+        "b",
+        "--search-uri",
+        s(&t.csv("b2.csv", "y\n2\n")),
+        "-b",
+        "side",
+    ]);
+    t.ok(&[
+        "table",
+        "import",
+        "a",
+        "--search-uri",
+        s(&t.csv("a3.csv", "x\n9\n")),
+    ]);
     let before = t.json(&["branch", "ls"]);
     let err = t.fails(&["branch", "merge", "side"]);
     assert!(err.contains("bayou.a"), "{err}");
-    assert!(!err.contains("bayou.b"), "only the overlapping table is named: {err}");
+    assert!(
+        !err.contains("bayou.b"),
+        "only the overlapping table is named: {err}"
+    );
     assert!(err.contains("hint:"), "{err}");
     assert_eq!(t.json(&["branch", "ls"]), before, "no branch moved");
     assert_eq!(t.scalar("SELECT SUM(x) FROM a", "main"), json!(10));
@@ -94,9 +180,21 @@ fn overlapping_changes_conflict_naming_the_table_and_leave_the_target_unchanged(
 #[test]
 fn dropping_and_reverting_tables() {
     let t = TestLake::new();
-    t.ok(&["table", "create", "a", "--search-uri", s(&t.csv("a.csv", "x\n1\n"))]);
+    t.ok(&[
+        "table",
+        "create",
+        "a",
+        "--search-uri",
+        s(&t.csv("a.csv", "x\n1\n")),
+    ]);
     t.ok(&["tag", "create", "good"]);
-    t.ok(&["table", "import", "a", "--search-uri", s(&t.csv("a2.csv", "x\n5\n"))]);
+    t.ok(&[
+        "table",
+        "import",
+        "a",
+        "--search-uri",
+        s(&t.csv("a2.csv", "x\n5\n")),
+    ]);
     t.ok(&["table", "revert", "a", "--to-ref", "good"]);
     assert_eq!(t.scalar("SELECT SUM(x) FROM a", "main"), json!(1));
     t.ok(&["table", "rm", "a"]);
@@ -110,7 +208,10 @@ fn namespaces_group_tables_and_must_exist() {
     let t = TestLake::new();
     let csv = t.csv("a.csv", "x\n1\n");
     let err = t.fails(&["table", "create", "raw.a", "--search-uri", s(&csv)]);
-    assert!(err.contains("unknown namespace 'raw'") && err.contains("bayou namespace create raw"), "{err}");
+    assert!(
+        err.contains("unknown namespace 'raw'") && err.contains("bayou namespace create raw"),
+        "{err}"
+    );
     t.ok(&["namespace", "create", "raw"]);
     t.ok(&["table", "create", "raw.a", "--search-uri", s(&csv)]);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM raw.a", "main"), json!(1));
@@ -123,7 +224,13 @@ fn checkout_changes_the_default_branch_of_later_commands() {
     let t = TestLake::new();
     t.ok(&["branch", "create", "dev"]);
     t.ok(&["checkout", "dev"]);
-    t.ok(&["table", "create", "a", "--search-uri", s(&t.csv("a.csv", "x\n1\n"))]);
+    t.ok(&[
+        "table",
+        "create",
+        "a",
+        "--search-uri",
+        s(&t.csv("a.csv", "x\n1\n")),
+    ]);
     assert_eq!(t.json(&["table", "ls", "-r", "main"]), json!([]));
     assert_eq!(t.json(&["table", "ls"]).as_array().unwrap().len(), 1);
     let err = t.fails(&["branch", "rm", "dev"]);
@@ -150,9 +257,17 @@ fn log_pages_with_after() {
 #[test]
 fn query_output_limits_and_files() {
     let t = loaded("3000");
-    let shown = t.ok(&["query", "SELECT LocationID FROM taxi_zones ORDER BY LocationID"]);
+    let shown = t.ok(&[
+        "query",
+        "SELECT LocationID FROM taxi_zones ORDER BY LocationID",
+    ]);
     assert!(shown.contains("showing the first 10 rows"), "{shown}");
-    let rows = t.json(&["query", "SELECT LocationID FROM taxi_zones", "--max-rows", "3"]);
+    let rows = t.json(&[
+        "query",
+        "SELECT LocationID FROM taxi_zones",
+        "--max-rows",
+        "3",
+    ]);
     assert_eq!(rows.as_array().unwrap().len(), 3);
     let all = t.json(&["query", "SELECT LocationID FROM taxi_zones", "--all-rows"]);
     assert_eq!(all.as_array().unwrap().len(), 265);
@@ -164,7 +279,10 @@ fn query_output_limits_and_files() {
     // The written Parquet file imports back with the same row count.
     t.ok(&["table", "create", "copy", "--search-uri", s(&pq)]);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM copy", "main"), json!(3000));
-    let sql_file = t.csv("q.sql", "SELECT COUNT(*) AS n FROM taxi_zones WHERE Borough = 'Manhattan'");
+    let sql_file = t.csv(
+        "q.sql",
+        "SELECT COUNT(*) AS n FROM taxi_zones WHERE Borough = 'Manhattan'",
+    );
     let n = t.json(&["query", "-f", s(&sql_file)]);
     assert!(n[0]["n"].as_i64().unwrap() > 0);
 }
@@ -172,12 +290,40 @@ fn query_output_limits_and_files() {
 #[test]
 fn filters_prune_data_files_by_manifest_statistics() {
     let t = TestLake::new();
-    t.ok(&["table", "create", "m", "--search-uri", s(&t.csv("0.csv", "k,v\n1,a\n2,b\n"))]);
-    t.ok(&["table", "import", "m", "--search-uri", s(&t.csv("1.csv", "k,v\n10,c\n11,d\n"))]);
-    t.ok(&["table", "import", "m", "--search-uri", s(&t.csv("2.csv", "k,v\n20,e\n21,f\n"))]);
-    let plan = t.ok(&["query", "EXPLAIN SELECT v FROM m WHERE k >= 10 AND k < 12", "--all-rows"]);
-    assert!(plan.contains("file_groups={1 group: [["), "one file is scanned:\n{plan}");
-    let rows = t.json(&["query", "SELECT v FROM m WHERE k >= 10 AND k < 12 ORDER BY v"]);
+    t.ok(&[
+        "table",
+        "create",
+        "m",
+        "--search-uri",
+        s(&t.csv("0.csv", "k,v\n1,a\n2,b\n")),
+    ]);
+    t.ok(&[
+        "table",
+        "import",
+        "m",
+        "--search-uri",
+        s(&t.csv("1.csv", "k,v\n10,c\n11,d\n")),
+    ]);
+    t.ok(&[
+        "table",
+        "import",
+        "m",
+        "--search-uri",
+        s(&t.csv("2.csv", "k,v\n20,e\n21,f\n")),
+    ]);
+    let plan = t.ok(&[
+        "query",
+        "EXPLAIN SELECT v FROM m WHERE k >= 10 AND k < 12",
+        "--all-rows",
+    ]);
+    assert!(
+        plan.contains("file_groups={1 group: [["),
+        "one file is scanned:\n{plan}"
+    );
+    let rows = t.json(&[
+        "query",
+        "SELECT v FROM m WHERE k >= 10 AND k < 12 ORDER BY v",
+    ]);
     assert_eq!(rows, json!([{"v": "c"}, {"v": "d"}]));
     let none = t.json(&["query", "SELECT v FROM m WHERE k > 100"]);
     assert_eq!(none, json!([]));
@@ -193,9 +339,27 @@ fn filters_prune_row_groups_by_parquet_statistics() {
         .nth(1)
         .unwrap_or_else(|| panic!("no row group metrics in:\n{plan}"));
     // "N total → M matched": most row groups must be skipped.
-    let total: u64 = pruned.split(" total").next().unwrap().trim().parse().unwrap();
-    let matched: u64 = pruned.split("→ ").nth(1).unwrap().split(" matched").next().unwrap().trim().parse().unwrap();
-    assert!(total >= 2 && matched < total, "row groups: {total} total, {matched} matched\n{plan}");
+    let total: u64 = pruned
+        .split(" total")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let matched: u64 = pruned
+        .split("→ ")
+        .nth(1)
+        .unwrap()
+        .split(" matched")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        total >= 2 && matched < total,
+        "row groups: {total} total, {matched} matched\n{plan}"
+    );
 }
 
 #[test]
@@ -204,23 +368,51 @@ fn partitioned_tables_write_a_file_per_partition_and_filters_skip_the_others() {
     let data = t.path("data");
     t.ok(&["demo", "write", "--rows", "20000", "--out", s(&data)]);
     t.ok(&[
-        "table", "create", "trips", "--search-uri", s(&data.join("taxi_fhvhv")),
-        "--partitioned-by", "day(pickup_datetime)",
+        "table",
+        "create",
+        "trips",
+        "--search-uri",
+        s(&data.join("taxi_fhvhv")),
+        "--partitioned-by",
+        "day(pickup_datetime)",
     ]);
     let info = t.json(&["table", "get", "trips"]);
     assert_eq!(info["partitioning"], json!("day(pickup_datetime)"));
-    assert!(info["data_files"].as_u64().unwrap() >= 31, "one file per day: {info}");
+    assert!(
+        info["data_files"].as_u64().unwrap() >= 31,
+        "one file per day: {info}"
+    );
     assert_eq!(info["rows"], json!(20000));
     let sql = "SELECT COUNT(*) FROM trips WHERE pickup_datetime >= TIMESTAMP '2023-01-10 00:00:00' \
                AND pickup_datetime < TIMESTAMP '2023-01-11 00:00:00'";
     let plan = t.ok(&["query", &format!("EXPLAIN {sql}"), "--all-rows"]);
-    assert!(plan.contains("file_groups={1 group: [["), "one day's file is scanned:\n{plan}");
-    assert!(!plan.contains(".parquet, "), "only one file in the group:\n{plan}");
+    assert!(
+        plan.contains("file_groups={1 group: [["),
+        "one day's file is scanned:\n{plan}"
+    );
+    assert!(
+        !plan.contains(".parquet, "),
+        "only one file in the group:\n{plan}"
+    );
     let n = t.scalar(sql, "main").as_i64().unwrap();
     assert!(n > 0 && n < 20000);
     // Appends keep the table's partitioning.
-    t.ok(&["table", "import", "trips", "--search-uri", s(&data.join("taxi_fhvhv"))]);
+    t.ok(&[
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        s(&data.join("taxi_fhvhv")),
+    ]);
     assert_eq!(t.scalar(sql, "main").as_i64().unwrap(), 2 * n);
-    let err = t.fails(&["table", "create", "bad", "--search-uri", s(&data.join("taxi_fhvhv")), "--partitioned-by", "day(nope)"]);
+    let err = t.fails(&[
+        "table",
+        "create",
+        "bad",
+        "--search-uri",
+        s(&data.join("taxi_fhvhv")),
+        "--partitioned-by",
+        "day(nope)",
+    ]);
     assert!(err.contains("no column 'nope'"), "{err}");
 }

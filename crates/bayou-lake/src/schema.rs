@@ -13,8 +13,15 @@ use crate::{Error, Result};
 pub(crate) fn storage_type(ty: &DataType) -> Option<DataType> {
     use DataType as T;
     Some(match ty {
-        T::Boolean | T::Int32 | T::Int64 | T::Float32 | T::Float64 | T::Date32 | T::Utf8
-        | T::Binary | T::Decimal128(_, _) => ty.clone(),
+        T::Boolean
+        | T::Int32
+        | T::Int64
+        | T::Float32
+        | T::Float64
+        | T::Date32
+        | T::Utf8
+        | T::Binary
+        | T::Decimal128(_, _) => ty.clone(),
         T::Int8 | T::Int16 | T::UInt8 | T::UInt16 => T::Int32,
         T::UInt32 => T::Int64,
         T::UInt64 => T::Decimal128(20, 0),
@@ -22,7 +29,9 @@ pub(crate) fn storage_type(ty: &DataType) -> Option<DataType> {
         T::Date64 => T::Date32,
         T::Utf8View | T::LargeUtf8 => T::Utf8,
         T::BinaryView | T::LargeBinary | T::FixedSizeBinary(_) => T::Binary,
-        T::Timestamp(_, tz) => T::Timestamp(TimeUnit::Microsecond, tz.as_ref().map(|_| "+00:00".into())),
+        T::Timestamp(_, tz) => {
+            T::Timestamp(TimeUnit::Microsecond, tz.as_ref().map(|_| "+00:00".into()))
+        }
         T::Time32(_) | T::Time64(_) => T::Time64(TimeUnit::Microsecond),
         T::Dictionary(_, value) => storage_type(value)?,
         T::Null => T::Utf8,
@@ -118,7 +127,8 @@ fn same_ignoring_field_ids(a: Option<&DataType>, b: &DataType) -> bool {
         (Some(DataType::Struct(x)), DataType::Struct(y)) => {
             x.len() == y.len()
                 && x.iter().zip(y.iter()).all(|(x, y)| {
-                    x.name() == y.name() && same_ignoring_field_ids(Some(x.data_type()), y.data_type())
+                    x.name() == y.name()
+                        && same_ignoring_field_ids(Some(x.data_type()), y.data_type())
                 })
         }
         (Some(a), b) => a == b,
@@ -138,7 +148,10 @@ mod tests {
             Field::new("s", DataType::Utf8View, true),
         ]);
         let stored = storage_schema(&s, "x").unwrap();
-        assert_eq!(stored.field(0).data_type(), &DataType::Timestamp(TimeUnit::Microsecond, None));
+        assert_eq!(
+            stored.field(0).data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, None)
+        );
         assert_eq!(stored.field(1).data_type(), &DataType::Int32);
         assert_eq!(stored.field(2).data_type(), &DataType::Utf8);
     }
@@ -153,7 +166,9 @@ mod tests {
             Field::new("a", DataType::Utf8, true),
             Field::new("c", DataType::Int64, true),
         ]);
-        let err = check_append(&table, &incoming, "new.csv").unwrap_err().to_string();
+        let err = check_append(&table, &incoming, "new.csv")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("'a' is Utf8 in the data but Int64"), "{err}");
         assert!(err.contains("'c' is not in the table"), "{err}");
         assert!(err.contains("new.csv"), "{err}");

@@ -97,7 +97,9 @@ impl SourceFiles {
         }
         let mut total_bytes = 0;
         for f in &files {
-            total_bytes += std::fs::metadata(f).map_err(|e| Error::io(f.display(), e))?.len();
+            total_bytes += std::fs::metadata(f)
+                .map_err(|e| Error::io(f.display(), e))?
+                .len();
         }
         let schema = match format {
             FileFormat::Parquet => {
@@ -132,7 +134,9 @@ impl SourceFiles {
     pub fn read(&self, mut sink: impl FnMut(RecordBatch, u64) -> Result<()>) -> Result<()> {
         let mut done_bytes = 0u64;
         for file in &self.files {
-            let size = std::fs::metadata(file).map_err(|e| Error::io(file.display(), e))?.len();
+            let size = std::fs::metadata(file)
+                .map_err(|e| Error::io(file.display(), e))?
+                .len();
             let name = file.display().to_string();
             let open = || File::open(file).map_err(|e| Error::io(&name, e));
             let bad = |e: &dyn std::fmt::Display| Error::BadFile {
@@ -141,10 +145,13 @@ impl SourceFiles {
             };
             match self.format {
                 FileFormat::Parquet => {
-                    let builder = ParquetRecordBatchReaderBuilder::try_new(open()?)
-                        .map_err(|e| bad(&e))?;
+                    let builder =
+                        ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(|e| bad(&e))?;
                     let total_rows = builder.metadata().file_metadata().num_rows().max(1) as u64;
-                    let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(|e| bad(&e))?;
+                    let reader = builder
+                        .with_batch_size(BATCH_ROWS)
+                        .build()
+                        .map_err(|e| bad(&e))?;
                     let mut rows = 0u64;
                     for batch in reader {
                         let batch = batch.map_err(|e| bad(&e))?;
@@ -165,7 +172,10 @@ impl SourceFiles {
                         .map_err(|e| bad(&e))?;
                     for batch in reader {
                         let batch = batch.map_err(|e| bad(&e))?;
-                        sink(batch, done_bytes + read.load(std::sync::atomic::Ordering::Relaxed))?;
+                        sink(
+                            batch,
+                            done_bytes + read.load(std::sync::atomic::Ordering::Relaxed),
+                        )?;
                     }
                 }
             }
@@ -183,7 +193,8 @@ struct CountingReader {
 impl std::io::Read for CountingReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.read.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
 }

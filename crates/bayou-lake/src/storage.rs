@@ -77,7 +77,9 @@ impl LakeStorage {
         match location {
             LakeLocation::Local(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
-                let dir = dir.canonicalize().map_err(|e| Error::io(dir.display(), e))?;
+                let dir = dir
+                    .canonicalize()
+                    .map_err(|e| Error::io(dir.display(), e))?;
                 let mut root = Url::from_directory_path(&dir).map_err(|()| {
                     Error::InvalidInput(format!("'{}' is not a usable directory", dir.display()))
                 })?;
@@ -98,7 +100,9 @@ impl LakeStorage {
                     }
                     builder = builder.with_endpoint(endpoint);
                 }
-                if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+                if std::env::var("AWS_REGION").is_err()
+                    && std::env::var("AWS_DEFAULT_REGION").is_err()
+                {
                     builder = builder.with_region("us-east-1");
                 }
                 let store = builder.build().map_err(|e| Error::Storage {
@@ -151,7 +155,11 @@ impl LakeStorage {
 
     pub async fn read(&self, location: &str) -> Result<Bytes> {
         let path = self.path(location)?;
-        let got = self.store.get(&path).await.map_err(|e| Error::storage(location, e))?;
+        let got = self
+            .store
+            .get(&path)
+            .await
+            .map_err(|e| Error::storage(location, e))?;
         got.bytes().await.map_err(|e| Error::storage(location, e))
     }
 

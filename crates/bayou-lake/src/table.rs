@@ -11,9 +11,9 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use iceberg::io::FileIO;
 use iceberg::spec::{
-    DataFile, FormatVersion, Manifest, ManifestFile, ManifestList, ManifestListWriter,
+    DataFile, FormatVersion, MAIN_BRANCH, Manifest, ManifestFile, ManifestList, ManifestListWriter,
     ManifestWriterBuilder, Operation as SnapshotOperation, Snapshot, SortOrder, Summary,
-    TableMetadata, TableMetadataBuilder, UnboundPartitionSpec, MAIN_BRANCH,
+    TableMetadata, TableMetadataBuilder, UnboundPartitionSpec,
 };
 
 use crate::storage::LakeStorage;
@@ -75,8 +75,14 @@ pub(crate) fn new_metadata(
     };
     let properties = HashMap::from([
         ("write.format.default".to_string(), "parquet".to_string()),
-        ("write.parquet.compression-codec".to_string(), "zstd".to_string()),
-        ("created-by".to_string(), format!("bayou {}", env!("CARGO_PKG_VERSION"))),
+        (
+            "write.parquet.compression-codec".to_string(),
+            "zstd".to_string(),
+        ),
+        (
+            "created-by".to_string(),
+            format!("bayou {}", env!("CARGO_PKG_VERSION")),
+        ),
     ]);
     let built = TableMetadataBuilder::new(
         iceberg_schema,
@@ -91,7 +97,10 @@ pub(crate) fn new_metadata(
 }
 
 /// Writes a metadata file for `metadata` and returns its location.
-pub(crate) async fn write_metadata(storage: &LakeStorage, metadata: TableMetadata) -> Result<TableVersion> {
+pub(crate) async fn write_metadata(
+    storage: &LakeStorage,
+    metadata: TableMetadata,
+) -> Result<TableVersion> {
     let version = metadata.metadata_log().len() + 1;
     let location = format!(
         "{}/metadata/{version:05}-{}.metadata.json",
@@ -121,14 +130,26 @@ fn new_snapshot_id() -> i64 {
 }
 
 /// Manifests of the current snapshot.
-pub(crate) async fn manifests(storage: &LakeStorage, version: &TableVersion) -> Result<Vec<ManifestFile>> {
+pub(crate) async fn manifests(
+    storage: &LakeStorage,
+    version: &TableVersion,
+) -> Result<Vec<ManifestFile>> {
     let Some(snapshot) = version.metadata.current_snapshot() else {
         return Ok(vec![]);
     };
-    manifests_of(storage, snapshot.manifest_list(), version.metadata.format_version()).await
+    manifests_of(
+        storage,
+        snapshot.manifest_list(),
+        version.metadata.format_version(),
+    )
+    .await
 }
 
-async fn manifests_of(storage: &LakeStorage, list: &str, format: FormatVersion) -> Result<Vec<ManifestFile>> {
+async fn manifests_of(
+    storage: &LakeStorage,
+    list: &str,
+    format: FormatVersion,
+) -> Result<Vec<ManifestFile>> {
     let bytes = storage.read(list).await?;
     Ok(ManifestList::parse_with_version(&bytes, format)
         .map_err(|e| Error::Corrupt {
@@ -141,7 +162,10 @@ async fn manifests_of(storage: &LakeStorage, list: &str, format: FormatVersion) 
 }
 
 /// The live data files of the current snapshot.
-pub(crate) async fn data_files(storage: &LakeStorage, version: &TableVersion) -> Result<Vec<DataFile>> {
+pub(crate) async fn data_files(
+    storage: &LakeStorage,
+    version: &TableVersion,
+) -> Result<Vec<DataFile>> {
     let mut out = Vec::new();
     for m in manifests(storage, version).await? {
         let bytes = storage.read(&m.manifest_path).await?;
@@ -209,7 +233,9 @@ pub(crate) async fn commit_snapshot(
             writer.add_file(f, sequence_number)?;
         }
         let manifest = writer.write_manifest_file().await?;
-        storage.create(&location, scratch.new_input(&location)?.read().await?).await?;
+        storage
+            .create(&location, scratch.new_input(&location)?.read().await?)
+            .await?;
         manifests.push(manifest);
     }
 
@@ -226,7 +252,10 @@ pub(crate) async fn commit_snapshot(
     list.add_manifests(manifests.into_iter())?;
     list.close().await?;
     storage
-        .create(&list_location, scratch.new_input(&list_location)?.read().await?)
+        .create(
+            &list_location,
+            scratch.new_input(&list_location)?.read().await?,
+        )
         .await?;
 
     let previous_records = previous.summary_number("total-records");
@@ -314,7 +343,9 @@ pub(crate) async fn combine_appends(
     source: &TableVersion,
     target: &TableVersion,
 ) -> Result<Option<TableVersion>> {
-    if base.metadata.uuid() != source.metadata.uuid() || base.metadata.uuid() != target.metadata.uuid() {
+    if base.metadata.uuid() != source.metadata.uuid()
+        || base.metadata.uuid() != target.metadata.uuid()
+    {
         return Ok(None); // dropped and re-created on a side
     }
     let base_snapshot = base.snapshot_id();
@@ -338,13 +369,18 @@ pub(crate) async fn combine_appends(
         .collect();
     // Sequence numbers must grow past both sides' so readers order the files correctly.
     let mut target = target.clone();
-    let max_seq = source.metadata.last_sequence_number().max(target.metadata.last_sequence_number());
+    let max_seq = source
+        .metadata
+        .last_sequence_number()
+        .max(target.metadata.last_sequence_number());
     if max_seq > target.metadata.last_sequence_number() {
         let mut m = (*target.metadata).clone();
         bump_sequence(&mut m, max_seq)?;
         target.metadata = Arc::new(m);
     }
-    Ok(Some(commit_snapshot(storage, &target, vec![], Change::Append, extra).await?))
+    Ok(Some(
+        commit_snapshot(storage, &target, vec![], Change::Append, extra).await?,
+    ))
 }
 
 /// Raises a metadata's last sequence number (TableMetadata keeps it private; round-trip JSON).

@@ -124,7 +124,12 @@ impl DataWriter {
         }
     }
 
-    async fn write_to(&mut self, partition: Struct, path: Option<String>, batch: &RecordBatch) -> Result<()> {
+    async fn write_to(
+        &mut self,
+        partition: Struct,
+        path: Option<String>,
+        batch: &RecordBatch,
+    ) -> Result<()> {
         if !self.open.contains_key(&partition) {
             let file = self.open_file(path.as_deref())?;
             self.open.insert(partition.clone(), file);
@@ -144,7 +149,11 @@ impl DataWriter {
             Some(p) => format!("{}/data/{p}", self.table_location),
             None => format!("{}/data", self.table_location),
         };
-        let location = format!("{dir}/{}-{:05}.parquet", uuid::Uuid::now_v7(), self.files_started);
+        let location = format!(
+            "{dir}/{}-{:05}.parquet",
+            uuid::Uuid::now_v7(),
+            self.files_started
+        );
         self.files_started += 1;
         let path = self.storage.path(&location)?;
         let props = WriterProperties::builder()
@@ -289,7 +298,15 @@ fn bounds_supported(p: &PrimitiveType) -> bool {
     use PrimitiveType as P;
     matches!(
         p,
-        P::Boolean | P::Int | P::Long | P::Float | P::Double | P::Date | P::Timestamp | P::Timestamptz | P::String
+        P::Boolean
+            | P::Int
+            | P::Long
+            | P::Float
+            | P::Double
+            | P::Date
+            | P::Timestamp
+            | P::Timestamptz
+            | P::String
     )
 }
 

@@ -70,7 +70,10 @@ impl QueryEngine {
     }
 
     /// A DataFusion session whose tables are the lake's tables at `reference`.
-    pub fn session(&self, reference: &str) -> Result<(SessionContext, bayou_types::CommitId, ScanLog)> {
+    pub fn session(
+        &self,
+        reference: &str,
+    ) -> Result<(SessionContext, bayou_types::CommitId, ScanLog)> {
         let resolved = self.lake.resolve(reference)?;
         let mut config = SessionConfig::new()
             .with_default_catalog_and_schema(SQL_CATALOG, DEFAULT_NAMESPACE)

@@ -14,6 +14,7 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider, Session, TableProvide
 use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::datasource::TableType;
+use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::{DataFusionError, Result as DfResult};
@@ -22,7 +23,6 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_optimizer::pruning::PruningPredicate;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
-use datafusion::datasource::listing::PartitionedFile;
 use iceberg::spec::PrimitiveLiteral;
 use tokio::sync::OnceCell;
 
@@ -48,7 +48,12 @@ pub struct LakeCatalog {
 }
 
 impl LakeCatalog {
-    pub fn new(lake: &Lake, commit: &CommitId, ref_name: &str, scans: ScanLog) -> bayou_lake::Result<Self> {
+    pub fn new(
+        lake: &Lake,
+        commit: &CommitId,
+        ref_name: &str,
+        scans: ScanLog,
+    ) -> bayou_lake::Result<Self> {
         let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for ns in lake.catalog().list_namespaces()? {
             by_ns.entry(ns.name).or_default();
@@ -84,7 +89,9 @@ impl CatalogProvider for LakeCatalog {
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        self.schemas.get(name).map(|s| s.clone() as Arc<dyn SchemaProvider>)
+        self.schemas
+            .get(name)
+            .map(|s| s.clone() as Arc<dyn SchemaProvider>)
     }
 }
 
@@ -181,7 +188,10 @@ impl TableProvider for LakeTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
         // Filters prune files and row groups; rows are still filtered above the scan.
         Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
@@ -206,7 +216,12 @@ impl TableProvider for LakeTable {
                 let pruning = PruningPredicate::try_new(p.clone(), self.schema.clone())?;
                 let stats = FileStats::new(files, &self.version, &self.schema);
                 let keep = pruning.prune(&stats)?;
-                files.iter().zip(keep).filter(|(_, k)| *k).map(|(f, _)| f).collect()
+                files
+                    .iter()
+                    .zip(keep)
+                    .filter(|(_, k)| *k)
+                    .map(|(f, _)| f)
+                    .collect()
             }
             None => files.iter().collect(),
         };
@@ -227,14 +242,21 @@ impl TableProvider for LakeTable {
         }
         let storage = self.lake.storage();
         let target = state.config().target_partitions().max(1);
-        let mut groups: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, vec![]); target.min(kept.len())];
+        let mut groups: Vec<(u64, Vec<PartitionedFile>)> =
+            vec![(0, vec![]); target.min(kept.len())];
         let mut sorted = kept;
         sorted.sort_by_key(|f| std::cmp::Reverse(f.file_size_in_bytes()));
         for f in sorted {
             let path = storage.path(f.file_path()).map_err(df_err)?;
-            let group = groups.iter_mut().min_by_key(|g| g.0).expect("at least one group");
+            let group = groups
+                .iter_mut()
+                .min_by_key(|g| g.0)
+                .expect("at least one group");
             group.0 += f.file_size_in_bytes();
-            group.1.push(PartitionedFile::new(path.to_string(), f.file_size_in_bytes()));
+            group.1.push(PartitionedFile::new(
+                path.to_string(),
+                f.file_size_in_bytes(),
+            ));
         }
         let mut source = ParquetSource::new(self.schema.clone());
         if let Some(p) = predicate {
@@ -242,7 +264,12 @@ impl TableProvider for LakeTable {
         }
         let url = ObjectStoreUrl::parse(storage.store_url().as_str())?;
         let config = FileScanConfigBuilder::new(url, Arc::new(source))
-            .with_file_groups(groups.into_iter().map(|(_, files)| FileGroup::new(files)).collect())
+            .with_file_groups(
+                groups
+                    .into_iter()
+                    .map(|(_, files)| FileGroup::new(files))
+                    .collect(),
+            )
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
@@ -277,7 +304,11 @@ impl<'a> FileStats<'a> {
     fn bounds(&self, column: &Column, upper: bool) -> Option<ArrayRef> {
         let (id, ty) = self.columns.get(&column.name)?;
         let values = self.files.iter().map(|f| {
-            let bounds = if upper { f.upper_bounds() } else { f.lower_bounds() };
+            let bounds = if upper {
+                f.upper_bounds()
+            } else {
+                f.lower_bounds()
+            };
             bounds
                 .get(id)
                 .and_then(|d| to_scalar(d.literal(), ty))

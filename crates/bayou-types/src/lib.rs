@@ -136,7 +136,10 @@ mod tests {
         let key = TableKey::parse("trips", "bayou").unwrap();
         assert_eq!(key.to_string(), "bayou.trips");
         let key = TableKey::parse("raw.trips", "bayou").unwrap();
-        assert_eq!((key.namespace.as_str(), key.name.as_str()), ("raw", "trips"));
+        assert_eq!(
+            (key.namespace.as_str(), key.name.as_str()),
+            ("raw", "trips")
+        );
     }
 
     #[test]

@@ -21,7 +21,11 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
             let mut listing = Listing::new(vec!["", "branch", "head"]);
             for b in &branches {
                 let mark = if b.name == active { "*" } else { "" };
-                listing.push(vec![mark.into(), b.name.clone(), b.head.short().to_string()]);
+                listing.push(vec![
+                    mark.into(),
+                    b.name.clone(),
+                    b.head.short().to_string(),
+                ]);
             }
             let value: Vec<_> = branches
                 .iter()
@@ -40,7 +44,11 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
         }
         BranchCommand::Rm { name } => {
             let r = catalog.delete_ref(&name, RefKind::Branch)?;
-            emit_message(ctx.format, &json!({"removed": r}), &format!("removed branch {name}"))
+            emit_message(
+                ctx.format,
+                &json!({"removed": r}),
+                &format!("removed branch {name}"),
+            )
         }
         BranchCommand::Rename { from, to } => {
             catalog.rename_branch(&from, &to)?;
@@ -53,7 +61,8 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
         BranchCommand::Diff { a, b } => {
             let (ca, cb) = (catalog.resolve(&a)?.commit, catalog.resolve(&b)?.commit);
             let diff = catalog.diff(&ca, &cb)?;
-            let mut listing = Listing::new(vec!["table", "change", "snapshot in A", "snapshot in B"]);
+            let mut listing =
+                Listing::new(vec!["table", "change", "snapshot in A", "snapshot in B"]);
             let snap = |s: &Option<bayou_catalog::TableState>| {
                 s.as_ref()
                     .and_then(|s| s.snapshot_id)
@@ -61,7 +70,12 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
                     .unwrap_or_else(|| "-".into())
             };
             for d in &diff {
-                listing.push(vec![d.key.to_string(), d.change().into(), snap(&d.from), snap(&d.to)]);
+                listing.push(vec![
+                    d.key.to_string(),
+                    d.change().into(),
+                    snap(&d.from),
+                    snap(&d.to),
+                ]);
             }
             let value: Vec<_> = diff
                 .iter()
@@ -78,7 +92,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
             let text = match &outcome {
                 MergeOutcome::UpToDate { .. } => format!("{into} already contains {source}"),
                 MergeOutcome::FastForward { head } => {
-                    format!("merged {source} into {into} (fast-forward to {})", head.short())
+                    format!(
+                        "merged {source} into {into} (fast-forward to {})",
+                        head.short()
+                    )
                 }
                 MergeOutcome::Merged {
                     head,

@@ -22,7 +22,14 @@ pub(crate) async fn load(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow
     let progress = Progress::bytes("generating taxi_fhvhv", ctx.format == OutputFormat::Table);
     let mut write = ctx
         .lake
-        .begin_write(&branch, &trips, WriteMode::Replace, &taxi_schema(), "demo data", None)
+        .begin_write(
+            &branch,
+            &trips,
+            WriteMode::Replace,
+            &taxi_schema(),
+            "demo data",
+            None,
+        )
         .await?;
     // Generate on a blocking thread while the async side encodes and uploads.
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
@@ -52,11 +59,20 @@ pub(crate) async fn load(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow
     if let Some(e) = failed {
         return Err(e.into());
     }
-    let trips_out = write.commit(&format!("demo: load {rows} taxi_fhvhv rows")).await?;
+    let trips_out = write
+        .commit(&format!("demo: load {rows} taxi_fhvhv rows"))
+        .await?;
     let zones_batch = zones_batch();
     let mut write = ctx
         .lake
-        .begin_write(&branch, &zones, WriteMode::Replace, &zones_batch.schema(), "demo data", None)
+        .begin_write(
+            &branch,
+            &zones,
+            WriteMode::Replace,
+            &zones_batch.schema(),
+            "demo data",
+            None,
+        )
         .await?;
     write.write(&zones_batch).await?;
     let zones_out = write.commit("demo: load taxi_zones").await?;
@@ -73,7 +89,11 @@ pub(crate) async fn load(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow
 }
 
 /// Writes the demo tables as plain Parquet files (for imports and for benchmark peers).
-pub(crate) async fn write_files(rows: usize, out: &Path, format: OutputFormat) -> anyhow::Result<()> {
+pub(crate) async fn write_files(
+    rows: usize,
+    out: &Path,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
     let out = out.to_path_buf();
     let dir = out.clone();
     let files = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
@@ -100,7 +120,8 @@ pub(crate) async fn write_files(rows: usize, out: &Path, format: OutputFormat) -
         }
         let zones = zones_batch();
         let path = dir.join("taxi_zones.parquet");
-        let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
         let mut writer = parquet::arrow::ArrowWriter::try_new(file, zones.schema(), None)?;
         writer.write(&zones)?;
         writer.close()?;
@@ -111,6 +132,9 @@ pub(crate) async fn write_files(rows: usize, out: &Path, format: OutputFormat) -
     emit_message(
         format,
         &json!({"rows": rows, "files": files, "path": out}),
-        &format!("wrote {rows} taxi rows and 265 zones in {files} Parquet file(s) under {}", out.display()),
+        &format!(
+            "wrote {rows} taxi rows and 265 zones in {files} Parquet file(s) under {}",
+            out.display()
+        ),
     )
 }

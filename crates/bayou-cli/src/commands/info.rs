@@ -11,7 +11,10 @@ pub(crate) fn run(ctx: &Ctx) -> anyhow::Result<()> {
     let refs = catalog.list_refs()?;
     let head = catalog.resolve(&active)?.commit;
     let tables = catalog.list_tables(&head)?.len();
-    let branches = refs.iter().filter(|r| r.kind == bayou_catalog::RefKind::Branch).count();
+    let branches = refs
+        .iter()
+        .filter(|r| r.kind == bayou_catalog::RefKind::Branch)
+        .count();
     let value = json!({
         "lake": ctx.lake.location().display(),
         "active_branch": active,

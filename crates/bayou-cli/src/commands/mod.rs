@@ -38,7 +38,9 @@ impl Ctx {
 }
 
 fn default_lake() -> String {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ".".into());
     home.join(".bayou").join("lake").display().to_string()
 }
 

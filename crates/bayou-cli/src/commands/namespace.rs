@@ -20,13 +20,23 @@ pub(crate) fn run(ctx: &Ctx, cmd: NamespaceCommand) -> anyhow::Result<()> {
         NamespaceCommand::Create { name } => {
             let created = catalog.create_namespace(&name)?;
             if !created {
-                anyhow::bail!("namespace '{name}' already exists\n  hint: list them with `bayou namespace ls`");
+                anyhow::bail!(
+                    "namespace '{name}' already exists\n  hint: list them with `bayou namespace ls`"
+                );
             }
-            emit_message(ctx.format, &json!({"created": name}), &format!("created namespace {name}"))
+            emit_message(
+                ctx.format,
+                &json!({"created": name}),
+                &format!("created namespace {name}"),
+            )
         }
         NamespaceCommand::Rm { name } => {
             catalog.delete_namespace(&name)?;
-            emit_message(ctx.format, &json!({"removed": name}), &format!("removed namespace {name}"))
+            emit_message(
+                ctx.format,
+                &json!({"removed": name}),
+                &format!("removed namespace {name}"),
+            )
         }
     }
 }

@@ -24,12 +24,18 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
     let mut result = engine.query(&reference, &sql).await?;
 
     if let Some(path) = &args.out {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut rows = 0usize;
         match ext.as_str() {
             "parquet" => {
-                let mut writer = parquet::arrow::ArrowWriter::try_new(file, result.schema.clone(), None)?;
+                let mut writer =
+                    parquet::arrow::ArrowWriter::try_new(file, result.schema.clone(), None)?;
                 while let Some(batch) = result.stream.next().await {
                     let batch = batch.map_err(|e| bayou_sql::Error::Execution(e.to_string()))?;
                     rows += batch.num_rows();
@@ -57,7 +63,11 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
         );
     }
 
-    let limit = if args.all_rows { usize::MAX } else { args.max_rows };
+    let limit = if args.all_rows {
+        usize::MAX
+    } else {
+        args.max_rows
+    };
     let mut kept: Vec<RecordBatch> = Vec::new();
     let mut rows = 0usize;
     let mut more = false;
@@ -80,7 +90,9 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
     }
     emit_batches(ctx.format, &kept)?;
     if more && ctx.format == OutputFormat::Table {
-        out(&format!("(showing the first {rows} rows; use --max-rows N or --all-rows for more)"))?;
+        out(&format!(
+            "(showing the first {rows} rows; use --max-rows N or --all-rows for more)"
+        ))?;
     }
     Ok(())
 }

@@ -11,7 +11,10 @@ use crate::progress::Progress;
 pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
     let catalog = ctx.lake.catalog();
     match cmd {
-        TableCommand::Ls { reference, namespace } => {
+        TableCommand::Ls {
+            reference,
+            namespace,
+        } => {
             let reference = ctx.reference(reference.as_deref())?;
             let head = catalog.resolve(&reference)?.commit;
             if let Some(ns) = &namespace {
@@ -25,7 +28,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             let mut listing = Listing::new(vec!["namespace", "table", "snapshot"]);
             let mut value = Vec::new();
             for (key, state) in &tables {
-                let snap = state.snapshot_id.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+                let snap = state
+                    .snapshot_id
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into());
                 listing.push(vec![key.namespace.clone(), key.name.clone(), snap]);
                 value.push(json!({
                     "namespace": key.namespace, "name": key.name,
@@ -65,17 +71,28 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
                 version.summary_number("total-data-files"),
                 version.summary_number("total-files-size"),
                 partitioning(&version).unwrap_or_else(|| "none".into()),
-                version.snapshot_id().map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                version
+                    .snapshot_id()
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 version.metadata_location,
             ))?;
             let mut listing = Listing::new(vec!["column", "type", "nullable"]);
             for f in schema.fields() {
-                listing.push(vec![f.name().clone(), f.data_type().to_string(), f.is_nullable().to_string()]);
+                listing.push(vec![
+                    f.name().clone(),
+                    f.data_type().to_string(),
+                    f.is_nullable().to_string(),
+                ]);
             }
             emit(ctx.format, &value, listing)
         }
         TableCommand::Create(args) => {
-            let mode = if args.replace { WriteMode::Replace } else { WriteMode::Create };
+            let mode = if args.replace {
+                WriteMode::Replace
+            } else {
+                WriteMode::Create
+            };
             write(ctx, args, mode).await
         }
         TableCommand::Import(args) => write(ctx, args, WriteMode::Append).await,
@@ -89,14 +106,21 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
                 &format!("removed {key} from {branch} (commit {})", commit.short()),
             )
         }
-        TableCommand::Revert { name, to_ref, branch } => {
+        TableCommand::Revert {
+            name,
+            to_ref,
+            branch,
+        } => {
             let branch = ctx.reference(branch.as_deref())?;
             let key = ctx.key(&name)?;
             let commit = ctx.lake.revert_table(&branch, &key, &to_ref)?;
             emit_message(
                 ctx.format,
                 &json!({"reverted": key.to_string(), "to_ref": to_ref, "branch": branch, "commit": commit}),
-                &format!("reverted {key} on {branch} to its state at {to_ref} (commit {})", commit.short()),
+                &format!(
+                    "reverted {key} on {branch} to its state at {to_ref} (commit {})",
+                    commit.short()
+                ),
             )
         }
     }
@@ -112,15 +136,28 @@ async fn write(ctx: &Ctx, args: WriteArgs, mode: WriteMode) -> anyhow::Result<()
     );
     let report = |done: u64, total: u64| progress.update(done, total);
     if mode == WriteMode::Append && args.partitioned_by.is_some() {
-        anyhow::bail!("--partitioned-by applies to new tables only: `table import` keeps the table's partitioning");
+        anyhow::bail!(
+            "--partitioned-by applies to new tables only: `table import` keeps the table's partitioning"
+        );
     }
     let outcome = ctx
         .lake
-        .write_files(&branch, &key, mode, &source, args.partitioned_by.as_deref(), &report)
+        .write_files(
+            &branch,
+            &key,
+            mode,
+            &source,
+            args.partitioned_by.as_deref(),
+            &report,
+        )
         .await;
     progress.finish();
     let outcome = outcome?;
-    let verb = if mode == WriteMode::Append { "imported" } else { "created" };
+    let verb = if mode == WriteMode::Append {
+        "imported"
+    } else {
+        "created"
+    };
     emit_message(
         ctx.format,
         &outcome,

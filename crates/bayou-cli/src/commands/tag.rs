@@ -33,7 +33,11 @@ pub(crate) fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
         }
         TagCommand::Rm { name } => {
             let r = catalog.delete_ref(&name, RefKind::Tag)?;
-            emit_message(ctx.format, &json!({"removed": r}), &format!("removed tag {name}"))
+            emit_message(
+                ctx.format,
+                &json!({"removed": r}),
+                &format!("removed tag {name}"),
+            )
         }
     }
 }

@@ -1,6 +1,10 @@
 //! Shared helpers for end-to-end tests: a fresh lake per test and the real `bayou` binary.
 
-#![allow(dead_code, unreachable_pub, reason = "each test binary uses a different subset")]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary uses a different subset"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +58,8 @@ impl TestLake {
         let mut all = vec!["-O", "json"];
         all.extend_from_slice(args);
         let text = self.ok(&all);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"))
     }
 
     /// Runs `bayou ARGS`, expects failure with exit code 1; returns stderr.
@@ -69,14 +74,22 @@ impl TestLake {
         );
         let err = String::from_utf8(out.stderr).expect("utf-8 output");
         assert!(!err.contains("panicked"), "bayou panicked: {err}");
-        assert!(!err.contains("RUST_BACKTRACE"), "bayou printed a backtrace: {err}");
+        assert!(
+            !err.contains("RUST_BACKTRACE"),
+            "bayou printed a backtrace: {err}"
+        );
         err
     }
 
     /// The single value of a one-row, one-column query, as JSON.
     pub fn scalar(&self, sql: &str, reference: &str) -> Value {
         let rows = self.json(&["query", sql, "-r", reference]);
-        let row = rows.as_array().and_then(|r| r.first()).expect("one row").as_object().unwrap();
+        let row = rows
+            .as_array()
+            .and_then(|r| r.first())
+            .expect("one row")
+            .as_object()
+            .unwrap();
         row.values().next().expect("one column").clone()
     }
 
