@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's demo: builds bayou and walks through a lake end to end on a local directory.
 #
-#   load data -> tag -> branch -> import on the branch -> query both -> merge -> query at a tag
+#   load data -> tag -> branch -> import on the branch and on main -> query -> merge -> query at tags
 #
 # Rows of demo data: first argument (default 1,000,000). The lake is .bayou/quickstart-lake,
 # made fresh on every run.
@@ -24,6 +24,8 @@ step branch create feat_1
 step table import taxi_fhvhv --search-uri .bayou/quickstart-extra/taxi_fhvhv -b feat_1
 step query "SELECT COUNT(*) AS trips FROM taxi_fhvhv" -r feat_1
 step query "SELECT COUNT(*) AS trips FROM taxi_fhvhv" -r main
+# Meanwhile main gets new rows too: the merge below combines both sides' appends.
+step table import taxi_fhvhv --search-uri .bayou/quickstart-extra/taxi_fhvhv -b main
 step query "SELECT z.Borough, COUNT(*) AS trips, ROUND(AVG(t.trip_miles), 2) AS avg_miles
             FROM taxi_fhvhv t JOIN taxi_zones z ON t.PULocationID = z.LocationID
             WHERE t.pickup_datetime >= TIMESTAMP '2023-01-15 00:00:00'

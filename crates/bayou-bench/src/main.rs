@@ -179,7 +179,8 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
         false,
     );
 
-    // Lookups of random tables at a branch head, through a fresh catalog (cold node cache).
+    // Lookups of spread-out tables at a branch head, through a freshly opened catalog whose
+    // node cache fills as it goes (the first lookups read SQLite).
     let lookups = 20_000;
     let fresh = Catalog::new(Arc::new(SqliteStore::open(&dir.path().join("c.db"))?))?;
     let head = fresh.resolve("b0")?.commit;

@@ -324,10 +324,8 @@ impl Catalog {
 
     // ---- reading -------------------------------------------------------------------------
 
-    pub fn get_commit(&self, id: &CommitId) -> Result<Commit> {
-        self.store
-            .get_commit(id)?
-            .ok_or_else(|| Error::Corrupt(format!("commit {id} is missing")))
+    pub fn get_commit(&self, id: &CommitId) -> Result<Arc<Commit>> {
+        self.nodes.commit(self.store.as_ref(), id)
     }
 
     /// A table's state at a commit, or `None` if it does not exist there.
@@ -382,7 +380,7 @@ impl Catalog {
                 }
                 continue;
             }
-            out.push(c);
+            out.push((*c).clone());
         }
         Ok(out)
     }
@@ -413,7 +411,7 @@ impl Catalog {
             if flags == 3 {
                 return Ok(Some(id));
             }
-            for parent in self.get_commit(&id)?.parents {
+            for parent in self.get_commit(&id)?.parents.iter().cloned() {
                 let old = paint.get(&parent).copied().unwrap_or(0);
                 if old | flags != old {
                     paint.insert(parent.clone(), old | flags);
@@ -433,8 +431,14 @@ impl Catalog {
     /// the caller read it, the commit is rebased onto the new head, unless a precondition on a
     /// table no longer holds: then it fails with [`Error::Conflict`] (retryable).
     pub fn commit(&self, branch: &str, request: CommitRequest) -> Result<Commit> {
-        for op in &request.operations {
-            self.require_namespace(&op.key().namespace)?;
+        if !request.operations.is_empty() {
+            let known = self.list_namespaces()?;
+            for op in &request.operations {
+                let ns = &op.key().namespace;
+                if !known.iter().any(|n| &n.name == ns) {
+                    return Err(Error::UnknownNamespace(ns.clone()));
+                }
+            }
         }
         for _ in 0..MAX_COMMIT_ATTEMPTS {
             let head = self.branch_head(branch)?;
@@ -477,6 +481,7 @@ impl Catalog {
             };
             commit.id = commit_id(&commit);
             if store.commit(&nodes, &commit, branch, &head)? {
+                self.nodes.remember_commit(commit.clone());
                 return Ok(commit);
             }
             std::thread::yield_now();

@@ -12,7 +12,9 @@ use bayou_types::TableKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{DiffEntry, Operation, TableState};
+use bayou_types::CommitId;
+
+use crate::model::{Commit, DiffEntry, Operation, TableState};
 use crate::store::Store;
 use crate::{Error, Result};
 
@@ -45,16 +47,43 @@ fn encode(node: &Node) -> EncodedNode {
     (hash_hex(&body), body)
 }
 
-/// Reads tree nodes through a bounded cache (nodes are immutable, so caching is always safe).
+/// Reads tree nodes and commits through bounded caches. Both are immutable and addressed by
+/// content, so a cached copy is never stale.
 #[derive(Debug, Default)]
 pub(crate) struct NodeCache {
     roots: Mutex<HashMap<String, Arc<Root>>>,
     buckets: Mutex<HashMap<String, Arc<Bucket>>>,
+    commits: Mutex<HashMap<CommitId, Arc<Commit>>>,
 }
 
 const CACHE_LIMIT: usize = 4096;
 
+fn remember<K: std::hash::Hash + Eq, V>(cache: &Mutex<HashMap<K, V>>, key: K, value: V) {
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.insert(key, value);
+}
+
 impl NodeCache {
+    pub(crate) fn commit(&self, store: &dyn Store, id: &CommitId) -> Result<Arc<Commit>> {
+        if let Some(c) = self.commits.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+            return Ok(c.clone());
+        }
+        let commit = Arc::new(
+            store
+                .get_commit(id)?
+                .ok_or_else(|| Error::Corrupt(format!("commit {id} is missing")))?,
+        );
+        remember(&self.commits, id.clone(), commit.clone());
+        Ok(commit)
+    }
+
+    pub(crate) fn remember_commit(&self, commit: Commit) {
+        remember(&self.commits, commit.id.clone(), Arc::new(commit));
+    }
+
     fn load(&self, store: &dyn Store, id: &str) -> Result<Node> {
         let body = store
             .get_node(id)?
@@ -70,11 +99,7 @@ impl NodeCache {
             return Err(Error::Corrupt(format!("tree node {id} is not a root")));
         };
         let root = Arc::new(buckets.into_iter().collect::<Root>());
-        let mut cache = self.roots.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
-        }
-        cache.insert(id.to_string(), root.clone());
+        remember(&self.roots, id.to_string(), root.clone());
         Ok(root)
     }
 
@@ -91,11 +116,7 @@ impl NodeCache {
             return Err(Error::Corrupt(format!("tree node {id} is not a bucket")));
         };
         let bucket = Arc::new(tables.into_iter().collect::<Bucket>());
-        let mut cache = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
-        }
-        cache.insert(id.to_string(), bucket.clone());
+        remember(&self.buckets, id.to_string(), bucket.clone());
         Ok(bucket)
     }
 
@@ -194,14 +215,16 @@ impl NodeCache {
                 continue;
             }
             let (id, body) = encode(&Node::Bucket {
-                tables: bucket.into_iter().collect(),
+                tables: bucket.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             });
             buckets.insert(slot, id.clone());
+            remember(&self.buckets, id.clone(), Arc::new(bucket));
             nodes.push((id, body));
         }
         let (id, body) = encode(&Node::Root {
-            buckets: buckets.into_iter().collect(),
+            buckets: buckets.iter().map(|(k, v)| (*k, v.clone())).collect(),
         });
+        remember(&self.roots, id.clone(), Arc::new(buckets));
         nodes.push((id.clone(), body));
         Ok((id, nodes))
     }
