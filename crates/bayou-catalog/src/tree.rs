@@ -68,7 +68,12 @@ fn remember<K: std::hash::Hash + Eq, V>(cache: &Mutex<HashMap<K, V>>, key: K, va
 
 impl NodeCache {
     pub(crate) fn commit(&self, store: &dyn Store, id: &CommitId) -> Result<Arc<Commit>> {
-        if let Some(c) = self.commits.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+        if let Some(c) = self
+            .commits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+        {
             return Ok(c.clone());
         }
         let commit = Arc::new(

@@ -80,8 +80,9 @@ impl QueryEngine {
             .with_information_schema(true);
         let opts = config.options_mut();
         opts.sql_parser.enable_ident_normalization = false;
-        opts.execution.parquet.pushdown_filters = true;
-        opts.execution.parquet.reorder_filters = true;
+        // Late materialization (`pushdown_filters`) measured 2.5x slower on the taxi benchmark's
+        // filtered count; row-group and page pruning by statistics stay on either way.
+        opts.execution.parquet.pushdown_filters = false;
         let ctx = SessionContext::new_with_config(config);
         let store_url = self.lake.storage().store_url().clone();
         ctx.register_object_store(&store_url, self.lake.storage().object_store().clone());

@@ -12,7 +12,8 @@ use bayou_lake::{DataFile, Lake, TableVersion};
 use bayou_types::{CommitId, TableKey};
 use datafusion::catalog::{CatalogProvider, SchemaProvider, Session, TableProvider};
 use datafusion::common::pruning::PruningStatistics;
-use datafusion::common::{Column, DFSchema, ScalarValue};
+use datafusion::common::stats::Precision;
+use datafusion::common::{Column, ColumnStatistics, DFSchema, ScalarValue, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
@@ -246,6 +247,7 @@ impl TableProvider for LakeTable {
             vec![(0, vec![]); target.min(kept.len())];
         let mut sorted = kept;
         sorted.sort_by_key(|f| std::cmp::Reverse(f.file_size_in_bytes()));
+        let scanned: Vec<&DataFile> = sorted.clone();
         for f in sorted {
             let path = storage.path(f.file_path()).map_err(df_err)?;
             let group = groups
@@ -258,6 +260,7 @@ impl TableProvider for LakeTable {
                 f.file_size_in_bytes(),
             ));
         }
+        let statistics = FileStats::from_refs(scanned, &self.version, &self.schema).statistics();
         let mut source = ParquetSource::new(self.schema.clone());
         if let Some(p) = predicate {
             source = source.with_predicate(p);
@@ -270,6 +273,7 @@ impl TableProvider for LakeTable {
                     .map(|(_, files)| FileGroup::new(files))
                     .collect(),
             )
+            .with_statistics(statistics)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
@@ -282,10 +286,15 @@ struct FileStats<'a> {
     files: Vec<&'a DataFile>,
     /// Column name -> (field id, Arrow type).
     columns: HashMap<String, (i32, DataType)>,
+    schema: SchemaRef,
 }
 
 impl<'a> FileStats<'a> {
     fn new(files: &'a [DataFile], version: &TableVersion, schema: &SchemaRef) -> Self {
+        Self::from_refs(files.iter().collect(), version, schema)
+    }
+
+    fn from_refs(files: Vec<&'a DataFile>, version: &TableVersion, schema: &SchemaRef) -> Self {
         let iceberg = version.metadata.current_schema();
         let columns = schema
             .fields()
@@ -296,8 +305,66 @@ impl<'a> FileStats<'a> {
             })
             .collect();
         Self {
-            files: files.iter().collect(),
+            files,
             columns,
+            schema: schema.clone(),
+        }
+    }
+
+    /// Table-level statistics of these files (rows, bytes, per-column bounds and null counts),
+    /// so the planner can pick join sides and skip work. Inexact: filters may drop rows.
+    fn statistics(&self) -> Statistics {
+        let rows: u64 = self.files.iter().map(|f| f.record_count()).sum();
+        let bytes: u64 = self.files.iter().map(|f| f.file_size_in_bytes()).sum();
+        let columns = self
+            .schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let mut c = ColumnStatistics::new_unknown();
+                let Some((id, ty)) = self.columns.get(field.name()) else {
+                    return c;
+                };
+                let nulls: Option<u64> = self
+                    .files
+                    .iter()
+                    .map(|f| f.null_value_counts().get(id).copied())
+                    .sum();
+                if let Some(n) = nulls {
+                    c.null_count = Precision::Inexact(n as usize);
+                }
+                let fold = |upper: bool| -> Option<ScalarValue> {
+                    let mut acc: Option<ScalarValue> = None;
+                    for f in &self.files {
+                        let bounds = if upper {
+                            f.upper_bounds()
+                        } else {
+                            f.lower_bounds()
+                        };
+                        let v = to_scalar(bounds.get(id)?.literal(), ty)?;
+                        acc = Some(match acc {
+                            None => v,
+                            Some(a) => {
+                                let keep_new = if upper { v > a } else { v < a };
+                                if keep_new { v } else { a }
+                            }
+                        });
+                    }
+                    acc
+                };
+                if let Some(min) = fold(false) {
+                    c.min_value = Precision::Inexact(min);
+                }
+                if let Some(max) = fold(true) {
+                    c.max_value = Precision::Inexact(max);
+                }
+                c
+            })
+            .collect();
+        Statistics {
+            num_rows: Precision::Inexact(rows as usize),
+            total_byte_size: Precision::Inexact(bytes as usize),
+            column_statistics: columns,
         }
     }
 
