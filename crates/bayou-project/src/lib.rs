@@ -1,0 +1,355 @@
+//! Reads a project directory into a DAG of models, running no user code.
+//!
+//! Entry point: [`Project::load`], then [`Project::check_inputs`] against the tables of the
+//! target ref. A project is the top-level `*.sql` and `*.py` files of a directory plus its
+//! `bayou_project.yml` (or `bauplan_project.yml`). SQL is parsed with sqlparser and Python with
+//! ruff's parser, so planning never imports user code.
+//!
+//! Trade-off: reading Python statically means decorator arguments must be literals, the way
+//! bauplan requires too; in exchange a broken or slow module cannot stall or compromise
+//! planning, and every problem in every file is reported at once with its `file:line`.
+
+mod config;
+mod diagnostics;
+mod model;
+mod python;
+mod sql;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use config::{PROJECT_FILES, ParamSpec, ProjectConfig};
+pub use diagnostics::{Diagnostic, Diagnostics};
+pub use model::{
+    Input, Materialization, Node, NodeKind, ParamType, ParamUse, ParamValue, PythonSpec, Resources,
+};
+
+/// A project read from disk.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Project {
+    pub root: PathBuf,
+    /// The project file, relative to `root`.
+    pub config_file: PathBuf,
+    pub config: ProjectConfig,
+    /// Models and expectations, in file order.
+    pub nodes: Vec<Node>,
+    /// Every file that makes up the project (relative path, content), for the code snapshot.
+    #[serde(skip)]
+    pub files: Vec<(PathBuf, String)>,
+}
+
+/// Whether `.gitignore` at the project root ignores `name` (simple glob lines only).
+fn ignored(patterns: &[glob::Pattern], name: &str) -> bool {
+    patterns.iter().any(|p| p.matches(name))
+}
+
+impl Project {
+    /// Reads a project. The project is returned with whatever could be read, together with every
+    /// problem found; only a missing directory or project file fails outright.
+    pub fn load(dir: &Path) -> Result<(Self, Vec<Diagnostic>), Diagnostics> {
+        let fatal =
+            |msg: String, hint: &str| Diagnostics(vec![Diagnostic::new(dir, 0, msg).hint(hint)]);
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            fatal(
+                format!("cannot read the project directory: {e}"),
+                "pass the project directory with -p DIR",
+            )
+        })?;
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .collect();
+        names.sort();
+        let present: Vec<&str> = PROJECT_FILES
+            .iter()
+            .copied()
+            .filter(|f| names.iter().any(|n| n == f))
+            .collect();
+        let config_name = match present.as_slice() {
+            [] => {
+                return Err(fatal(
+                    "no bayou_project.yml (or bauplan_project.yml) here".into(),
+                    "create one with at least `project: {name: my_project}`",
+                ));
+            }
+            [one] => *one,
+            several => {
+                return Err(fatal(
+                    format!("several project files: {}", several.join(", ")),
+                    "keep exactly one project file",
+                ));
+            }
+        };
+        let mut diagnostics = Vec::new();
+        let read = |name: &str, out: &mut Vec<Diagnostic>| -> Option<String> {
+            match std::fs::read_to_string(dir.join(name)) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    out.push(Diagnostic::new(
+                        name,
+                        0,
+                        format!("cannot read the file: {e}"),
+                    ));
+                    None
+                }
+            }
+        };
+        let config_text = read(config_name, &mut diagnostics).unwrap_or_default();
+        let config = config::parse(Path::new(config_name), &config_text, &mut diagnostics);
+        let mut files = vec![(PathBuf::from(config_name), config_text)];
+        let patterns: Vec<glob::Pattern> = std::fs::read_to_string(dir.join(".gitignore"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.trim().trim_start_matches('/').trim_end_matches('/'))
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+            .filter_map(|l| glob::Pattern::new(l).ok())
+            .collect();
+        let mut nodes = Vec::new();
+        for name in &names {
+            if ignored(&patterns, name) {
+                continue;
+            }
+            let is_sql = name.ends_with(".sql");
+            let is_py = name.ends_with(".py");
+            if !is_sql && !is_py {
+                continue;
+            }
+            let Some(text) = read(name, &mut diagnostics) else {
+                continue;
+            };
+            let path = Path::new(name);
+            if is_sql {
+                nodes.extend(sql::read(path, &text, &mut diagnostics));
+            } else {
+                nodes.extend(python::read(path, &text, &mut diagnostics));
+            }
+            files.push((path.to_path_buf(), text));
+        }
+        let project = Self {
+            root: dir.to_path_buf(),
+            config_file: PathBuf::from(config_name),
+            config,
+            nodes,
+            files,
+        };
+        project.check_static(&mut diagnostics);
+        Ok((project, diagnostics))
+    }
+
+    /// A node by name.
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The SHA-256 of the project's files (names and contents): the code snapshot's address.
+    pub fn code_hash(&self) -> String {
+        let mut h = Sha256::new();
+        for (path, text) in &self.files {
+            h.update(path.to_string_lossy().as_bytes());
+            h.update([0]);
+            h.update(text.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// Problems visible without the lake: duplicate names, unknown parameters, filters that do
+    /// not parse, cycles.
+    fn check_static(&self, out: &mut Vec<Diagnostic>) {
+        let mut seen: HashMap<&str, &Node> = HashMap::new();
+        for node in &self.nodes {
+            if let Some(first) = seen.get(node.name.as_str()) {
+                out.push(
+                    Diagnostic::new(
+                        &node.file,
+                        node.line,
+                        format!("duplicate model '{}'", node.name),
+                    )
+                    .hint(format!(
+                        "'{}' is also defined at {}:{}; rename one of them",
+                        node.name,
+                        first.file.display(),
+                        first.line
+                    )),
+                );
+            } else {
+                seen.insert(&node.name, node);
+            }
+            let known: Vec<&str> = self.config.parameters.keys().map(String::as_str).collect();
+            let unknown_param = |name: &str, line: usize| {
+                let mut d = Diagnostic::new(
+                    &node.file,
+                    line,
+                    format!("unknown parameter '{name}' in '{}'", node.name),
+                );
+                let close = diagnostics::closest(name, known.iter().copied());
+                d = if close.is_empty() {
+                    d.hint(format!(
+                        "declare it under `parameters:` in {}",
+                        self.config_file.display()
+                    ))
+                } else {
+                    d.hint(format!("did you mean {}?", close.join(", ")))
+                };
+                d
+            };
+            for p in &node.parameters {
+                if !self.config.parameters.contains_key(&p.name) {
+                    out.push(unknown_param(&p.name, p.line));
+                }
+            }
+            for input in &node.inputs {
+                let Some(filter) = &input.filter else {
+                    continue;
+                };
+                match sql::expression_params(filter) {
+                    Err(e) => out.push(
+                        Diagnostic::new(&node.file, input.line, format!("the filter of input '{}' does not parse: {e}", input.argument))
+                            .hint("a filter is a SQL predicate, like \"trip_miles > 1 AND PULocationID IN (1, 2)\""),
+                    ),
+                    Ok(params) => {
+                        for p in params.iter().filter(|p| !self.config.parameters.contains_key(*p)) {
+                            out.push(unknown_param(p, input.line));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(cycle) = self.find_cycle() {
+            let first = &self.nodes[cycle[0]];
+            let path: Vec<&str> = cycle
+                .iter()
+                .map(|&i| self.nodes[i].name.as_str())
+                .chain([first.name.as_str()])
+                .collect();
+            out.push(
+                Diagnostic::new(
+                    &first.file,
+                    first.line,
+                    format!("the models form a cycle: {}", path.join(" -> ")),
+                )
+                .hint("a model cannot depend on itself, directly or through others"),
+            );
+        }
+    }
+
+    /// Indexes of nodes that form a cycle, if any.
+    fn find_cycle(&self) -> Option<Vec<usize>> {
+        // The first definition of a name wins, as in `check_static`'s duplicate report.
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            index.entry(n.name.as_str()).or_insert(i);
+        }
+        // 0 = unvisited, 1 = on the stack, 2 = done.
+        let mut state = vec![0u8; self.nodes.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        fn visit(
+            i: usize,
+            nodes: &[Node],
+            index: &HashMap<&str, usize>,
+            state: &mut [u8],
+            stack: &mut Vec<usize>,
+        ) -> Option<Vec<usize>> {
+            state[i] = 1;
+            stack.push(i);
+            for input in &nodes[i].inputs {
+                let Some(&parent) = index.get(input.source.as_str()) else {
+                    continue;
+                };
+                if state[parent] == 1 {
+                    let start = stack.iter().position(|&s| s == parent).unwrap_or(0);
+                    return Some(stack[start..].to_vec());
+                }
+                if state[parent] == 0
+                    && let Some(c) = visit(parent, nodes, index, state, stack)
+                {
+                    return Some(c);
+                }
+            }
+            stack.pop();
+            state[i] = 2;
+            None
+        }
+        (0..self.nodes.len()).find_map(|i| {
+            if state[i] == 0 {
+                visit(i, &self.nodes, &index, &mut state, &mut stack).map(|mut c| {
+                    c.reverse(); // parent before child reads naturally: a -> b means b reads a
+                    c
+                })
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Problems that need the lake: inputs that are neither a model nor a table at the target
+    /// ref (with the closest names as a hint), and `columns=` naming a column the parent lacks.
+    ///
+    /// `tables` maps each table name visible at the ref (both `name` and `namespace.name`) to its
+    /// columns.
+    pub fn check_inputs(&self, tables: &BTreeMap<String, Vec<String>>) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let models: BTreeSet<&str> = self
+            .nodes
+            .iter()
+            .filter(|n| !n.is_expectation())
+            .map(|n| n.name.as_str())
+            .collect();
+        for node in &self.nodes {
+            for input in &node.inputs {
+                let parent_columns: Option<Vec<String>> = if let Some(parent) =
+                    self.node(&input.source).filter(|p| !p.is_expectation())
+                {
+                    parent.columns.clone()
+                } else if let Some(cols) = tables.get(&input.source) {
+                    Some(cols.clone())
+                } else {
+                    let candidates = models
+                        .iter()
+                        .copied()
+                        .chain(tables.keys().map(String::as_str));
+                    let close = diagnostics::closest(&input.source, candidates);
+                    let mut d = Diagnostic::new(
+                        &node.file,
+                        input.line,
+                        format!(
+                            "'{}' reads '{}', which is neither a model of the project nor a table at the target ref",
+                            node.name, input.source
+                        ),
+                    );
+                    d = if close.is_empty() {
+                        d.hint("check the name, or import the table with `bayou table create`")
+                    } else {
+                        d.hint(format!("did you mean {}?", close.join(", ")))
+                    };
+                    out.push(d);
+                    continue;
+                };
+                if let (Some(wanted), Some(have)) = (&input.columns, parent_columns) {
+                    for c in wanted.iter().filter(|c| !have.contains(c)) {
+                        let close = diagnostics::closest(c, have.iter().map(String::as_str));
+                        let mut d = Diagnostic::new(
+                            &node.file,
+                            input.line,
+                            format!(
+                                "'{}' has no column '{c}' (asked for by '{}')",
+                                input.source, node.name
+                            ),
+                        );
+                        if !close.is_empty() {
+                            d = d.hint(format!("did you mean {}?", close.join(", ")));
+                        }
+                        out.push(d);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,237 @@
+//! The nodes of a project: SQL models, Python models and expectations, with their inputs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// A parameter's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    Int,
+    Float,
+    Bool,
+    Str,
+}
+
+impl ParamType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Int => "int",
+            Self::Float => "float",
+            Self::Bool => "bool",
+            Self::Str => "str",
+        }
+    }
+}
+
+/// A typed parameter value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+}
+
+impl ParamValue {
+    pub(crate) fn from_yaml(ty: ParamType, v: &serde_yaml::Value) -> Option<Self> {
+        use serde_yaml::Value as V;
+        Some(match (ty, v) {
+            (ParamType::Int, V::Number(n)) => Self::Int(n.as_i64()?),
+            (ParamType::Float, V::Number(n)) => Self::Float(n.as_f64()?),
+            (ParamType::Bool, V::Bool(b)) => Self::Bool(*b),
+            (ParamType::Str, V::String(s)) => Self::Str(s.clone()),
+            (ParamType::Str, V::Number(n)) => Self::Str(n.to_string()),
+            _ => return None,
+        })
+    }
+
+    /// Parses a `--param name=value` value as `ty`.
+    pub fn parse(ty: ParamType, text: &str) -> Option<Self> {
+        Some(match ty {
+            ParamType::Int => Self::Int(text.trim().parse().ok()?),
+            ParamType::Float => Self::Float(text.trim().parse().ok()?),
+            ParamType::Bool => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Self::Bool(true),
+                "false" | "0" | "no" => Self::Bool(false),
+                _ => return None,
+            },
+            ParamType::Str => Self::Str(text.to_string()),
+        })
+    }
+}
+
+/// A Python version and pinned packages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PythonSpec {
+    pub version: Option<String>,
+    pub packages: BTreeMap<String, String>,
+}
+
+/// How a model's output is written to the lake.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Materialization {
+    /// Kept in memory for children; no table is written.
+    #[default]
+    None,
+    Replace,
+    Append,
+    OverwritePartitions,
+}
+
+impl Materialization {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        Some(match text.to_ascii_uppercase().as_str() {
+            "NONE" => Self::None,
+            "REPLACE" => Self::Replace,
+            "APPEND" => Self::Append,
+            "OVERWRITE_PARTITIONS" => Self::OverwritePartitions,
+            _ => return None,
+        })
+    }
+}
+
+/// Resource limits for one function.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Resources {
+    pub memory_bytes: Option<u64>,
+    pub cpus: Option<f64>,
+    pub timeout_seconds: Option<u64>,
+}
+
+/// A node's input: a model of the project or a table of the lake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Input {
+    /// The function argument it binds to (the table name for SQL models).
+    pub argument: String,
+    /// What it reads: a model name, or a lake table (`name` or `namespace.name`).
+    pub source: String,
+    /// Columns to read (`None` = all).
+    pub columns: Option<Vec<String>>,
+    /// A SQL predicate pushed into the scan.
+    pub filter: Option<String>,
+    /// Read the lake table at this ref instead of the run's.
+    pub reference: Option<String>,
+    pub line: usize,
+}
+
+/// What kind of node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeKind {
+    /// A `.sql` file.
+    Sql { sql: String },
+    /// A `@model` function.
+    Python { function: String },
+    /// An `@expectation` function.
+    Expectation { function: String },
+}
+
+/// A parameter used by a node, with where it is used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParamUse {
+    pub name: String,
+    /// The function argument it binds to, for `Parameter(...)` defaults.
+    pub argument: Option<String>,
+    pub line: usize,
+}
+
+/// One node of the project DAG.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    /// File relative to the project directory.
+    pub file: PathBuf,
+    pub line: usize,
+    pub inputs: Vec<Input>,
+    pub parameters: Vec<ParamUse>,
+    pub materialization: Materialization,
+    /// Output columns the model declares (`columns=`), if any.
+    pub columns: Option<Vec<String>>,
+    pub partitioned_by: Option<String>,
+    pub overwrite_filter: Option<String>,
+    /// `cache_strategy="NONE"` opts out of reuse.
+    pub cache: bool,
+    pub internet_access: bool,
+    pub python: Option<PythonSpec>,
+    pub resources: Resources,
+    /// The node's source (function text or SQL), for fingerprints.
+    pub source: String,
+}
+
+impl Node {
+    pub(crate) fn new(name: String, kind: NodeKind, file: PathBuf, line: usize) -> Self {
+        Self {
+            name,
+            kind,
+            file,
+            line,
+            inputs: Vec::new(),
+            parameters: Vec::new(),
+            materialization: Materialization::None,
+            columns: None,
+            partitioned_by: None,
+            overwrite_filter: None,
+            cache: true,
+            internet_access: false,
+            python: None,
+            resources: Resources::default(),
+            source: String::new(),
+        }
+    }
+
+    pub fn is_expectation(&self) -> bool {
+        matches!(self.kind, NodeKind::Expectation { .. })
+    }
+}
+
+/// Parses `512MB`, `2GiB`, `1.5GB`, `256MiB` (or a bare number of bytes).
+pub(crate) fn parse_memory(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.trim().parse().ok()?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    (n > 0.0).then_some((n * factor) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("512MB"), Some(512_000_000));
+        assert_eq!(parse_memory("2GiB"), Some(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_memory("256 MiB"), Some(256 * 1024 * 1024));
+        assert_eq!(parse_memory("lots"), None);
+        assert_eq!(parse_memory("5TB"), None);
+    }
+
+    #[test]
+    fn parameter_values_parse_by_type() {
+        assert_eq!(
+            ParamValue::parse(ParamType::Int, "42"),
+            Some(ParamValue::Int(42))
+        );
+        assert_eq!(
+            ParamValue::parse(ParamType::Bool, "yes"),
+            Some(ParamValue::Bool(true))
+        );
+        assert_eq!(ParamValue::parse(ParamType::Float, "x"), None);
+    }
+}

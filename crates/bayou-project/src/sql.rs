@@ -1,0 +1,266 @@
+//! SQL models: every `.sql` file at the project root. Parents are the tables the query reads
+//! (parsed with sqlparser; CTE names are not parents). `$param` placeholders are parameters.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use sqlparser::ast::{Expr, Statement, Value, Visit, Visitor};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+
+use crate::diagnostics::Diagnostic;
+use crate::model::{Input, Materialization, Node, NodeKind, ParamUse};
+
+/// Header comment prefixes that set model options: `-- bayou: name=trips`.
+const HEADERS: [&str; 2] = ["bayou:", "bauplan:"];
+
+/// Reads one SQL model; problems go to `out`.
+pub(crate) fn read(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Option<Node> {
+    let stem = file.file_stem()?.to_string_lossy().to_string();
+    let mut node = Node::new(
+        stem,
+        NodeKind::Sql {
+            sql: text.to_string(),
+        },
+        file.to_path_buf(),
+        1,
+    );
+    node.source = text.to_string();
+    // Header comments, before the first statement line.
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let Some(comment) = t.strip_prefix("--") else {
+            break;
+        };
+        let comment = comment.trim();
+        let Some(rest) = HEADERS.iter().find_map(|h| comment.strip_prefix(h)) else {
+            continue;
+        };
+        for pair in rest.split([',', ' ']).filter(|p| !p.trim().is_empty()) {
+            let Some((key, value)) = pair.split_once('=') else {
+                out.push(
+                    Diagnostic::new(
+                        file,
+                        i + 1,
+                        format!("header option '{pair}' is not key=value"),
+                    )
+                    .hint("write `-- bayou: materialization_strategy=REPLACE`"),
+                );
+                continue;
+            };
+            let value = value.trim().trim_matches(['\'', '"']);
+            match key.trim() {
+                "name" => match bayou_types::validate_name("model", value) {
+                    Ok(()) => node.name = value.to_string(),
+                    Err(e) => out.push(Diagnostic::new(file, i + 1, e.to_string())),
+                },
+                "materialization_strategy" | "materialize" => match Materialization::parse(value) {
+                    Some(m) => node.materialization = m,
+                    None => out.push(
+                        Diagnostic::new(
+                            file,
+                            i + 1,
+                            format!("unknown materialization_strategy '{value}'"),
+                        )
+                        .hint("use NONE, REPLACE, APPEND or OVERWRITE_PARTITIONS"),
+                    ),
+                },
+                "cache_strategy" => node.cache = !value.eq_ignore_ascii_case("none"),
+                other => out.push(
+                    Diagnostic::new(file, i + 1, format!("unknown header option '{other}'")).hint(
+                        "SQL model options are name, materialization_strategy and cache_strategy",
+                    ),
+                ),
+            }
+        }
+    }
+    let statements = match Parser::parse_sql(&GenericDialect {}, text) {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = e.to_string();
+            out.push(Diagnostic::new(
+                file,
+                error_line(&msg),
+                format!("SQL syntax error: {msg}"),
+            ));
+            return Some(node);
+        }
+    };
+    match statements.as_slice() {
+        [Statement::Query(_)] => {}
+        [] => {
+            out.push(
+                Diagnostic::new(file, 0, "the file has no query").hint("a SQL model is one SELECT"),
+            );
+            return Some(node);
+        }
+        [_] => {
+            out.push(Diagnostic::new(
+                file,
+                1,
+                "a SQL model must be a single SELECT query",
+            ));
+            return Some(node);
+        }
+        _ => {
+            out.push(Diagnostic::new(
+                file,
+                1,
+                "a SQL model must be one query, not several statements",
+            ));
+            return Some(node);
+        }
+    }
+    let mut refs = References::default();
+    let _ = statements.visit(&mut refs);
+    for table in refs.tables.difference(&refs.ctes) {
+        node.inputs.push(Input {
+            argument: table.clone(),
+            source: table.clone(),
+            columns: None,
+            filter: None,
+            reference: None,
+            line: find_line(text, table),
+        });
+    }
+    for p in &refs.params {
+        node.parameters.push(ParamUse {
+            name: p.clone(),
+            argument: None,
+            line: find_line(text, &format!("${p}")),
+        });
+    }
+    Some(node)
+}
+
+/// The line sqlparser names in an error ("... at Line: 3, Column: 7").
+pub(crate) fn error_line(msg: &str) -> usize {
+    msg.split("Line: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn find_line(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| !l.trim_start().starts_with("--") && l.contains(needle))
+        .map_or(1, |i| i + 1)
+}
+
+#[derive(Default)]
+struct References {
+    tables: BTreeSet<String>,
+    ctes: BTreeSet<String>,
+    params: BTreeSet<String>,
+}
+
+impl Visitor for References {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &sqlparser::ast::Query) -> ControlFlow<()> {
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                self.ctes.insert(cte.alias.name.value.clone());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_relation(&mut self, relation: &sqlparser::ast::ObjectName) -> ControlFlow<()> {
+        let parts: Vec<String> = relation
+            .0
+            .iter()
+            .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
+            .collect();
+        self.tables.insert(parts.join("."));
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::Value(v) = expr
+            && let Value::Placeholder(p) = &v.value
+            && let Some(name) = p.strip_prefix('$')
+            && !name.is_empty()
+            && !name.chars().all(|c| c.is_ascii_digit())
+        {
+            self.params.insert(name.to_string());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Parameters (`$name`) used in a SQL expression such as a `filter=`; an error names what does
+/// not parse.
+pub(crate) fn expression_params(expr: &str) -> Result<BTreeSet<String>, String> {
+    let dialect = GenericDialect {};
+    let parsed = Parser::new(&dialect)
+        .try_with_sql(expr)
+        .and_then(|mut p| {
+            let e = p.parse_expr()?;
+            p.expect_token(&sqlparser::tokenizer::Token::EOF)?;
+            Ok(e)
+        })
+        .map_err(|e| e.to_string())?;
+    let mut refs = References::default();
+    let _ = parsed.visit(&mut refs);
+    Ok(refs.params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_ok(text: &str) -> Node {
+        let mut out = vec![];
+        let node = read(Path::new("trips.sql"), text, &mut out).unwrap();
+        assert!(out.is_empty(), "{out:?}");
+        node
+    }
+
+    #[test]
+    fn parents_are_the_tables_read_and_not_ctes() {
+        let n = read_ok(
+            "WITH recent AS (SELECT * FROM taxi_fhvhv WHERE x > $min_x)\nSELECT r.*, z.Borough FROM recent r JOIN raw.zones z ON r.a = z.b",
+        );
+        let parents: Vec<&str> = n.inputs.iter().map(|i| i.source.as_str()).collect();
+        assert_eq!(parents, ["raw.zones", "taxi_fhvhv"]);
+        assert_eq!(n.parameters[0].name, "min_x");
+        assert_eq!(n.name, "trips");
+    }
+
+    #[test]
+    fn headers_set_name_and_materialization() {
+        let n = read_ok(
+            "-- bauplan: name=clean_trips\n-- bayou: materialization_strategy=REPLACE\nSELECT 1 AS a FROM t",
+        );
+        assert_eq!(n.name, "clean_trips");
+        assert_eq!(n.materialization, Materialization::Replace);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let mut out = vec![];
+        read(
+            Path::new("bad.sql"),
+            "SELECT a\nFROM t\nWHERE a = = 1",
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].line, 3, "{}", out[0]);
+    }
+
+    #[test]
+    fn filters_parse_as_expressions() {
+        assert_eq!(
+            expression_params("a > $x AND b IN (1, 2)").unwrap(),
+            BTreeSet::from(["x".to_string()])
+        );
+        assert!(expression_params("a > > 1").is_err());
+        assert!(expression_params("a > 1; DROP TABLE t").is_err());
+    }
+}

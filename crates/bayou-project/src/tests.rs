@@ -1,0 +1,123 @@
+use std::collections::BTreeMap;
+
+use super::*;
+
+fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project, Vec<Diagnostic>) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body) in files {
+        std::fs::write(dir.path().join(name), body).unwrap();
+    }
+    let (p, d) = Project::load(dir.path()).unwrap();
+    (dir, p, d)
+}
+
+const YML: &str =
+    "project:\n  name: taxi\nparameters:\n  min_miles:\n    type: float\n    default: 1.0\n";
+
+#[test]
+fn sql_and_python_models_form_one_dag() {
+    let (_d, p, diags) = project(&[
+        ("bauplan_project.yml", YML),
+        (
+            "trips.sql",
+            "SELECT pickup_datetime, PULocationID FROM taxi_fhvhv WHERE trip_miles > $min_miles",
+        ),
+        (
+            "models.py",
+            "import bauplan\n@bauplan.model()\ndef pickups(trips=bauplan.Model('trips')):\n    return trips\n",
+        ),
+    ]);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(p.nodes.len(), 2);
+    assert_eq!(p.node("pickups").unwrap().inputs[0].source, "trips");
+    let tables = BTreeMap::from([(
+        "taxi_fhvhv".to_string(),
+        vec!["pickup_datetime".to_string()],
+    )]);
+    assert!(p.check_inputs(&tables).is_empty());
+    assert_eq!(p.code_hash().len(), 64);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let (_d, p, diags) = project(&[
+        ("bayou_project.yml", YML),
+        ("a.sql", "SELECT * FROM b"),
+        ("b.sql", "SELECT * FROM a WHERE x > $nope"),
+        (
+            "models.py",
+            "import bayou\n@bayou.model(name='a')\ndef f(x=bayou.Model('trps', filter='x >')):\n    return x\n",
+        ),
+    ]);
+    let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+    let all = text.join("\n");
+    assert!(all.contains("duplicate model 'a'"), "{all}");
+    assert!(all.contains("unknown parameter 'nope'"), "{all}");
+    assert!(all.contains("does not parse"), "{all}");
+    assert!(all.contains("cycle: "), "{all}");
+    assert!(all.contains("b.sql:1") || all.contains("a.sql:1"), "{all}");
+    let tables = BTreeMap::from([("trips".to_string(), vec!["x".to_string()])]);
+    let lake = p.check_inputs(&tables);
+    assert!(
+        lake[0].to_string().contains("did you mean trips?"),
+        "{}",
+        lake[0]
+    );
+}
+
+#[test]
+fn columns_missing_from_a_parent_are_named() {
+    let (_d, p, diags) = project(&[
+        ("bayou_project.yml", "project:\n  name: x\n"),
+        (
+            "models.py",
+            "import bayou\n@bayou.model()\ndef f(t=bayou.Model('taxi', columns=['PULocationId'])):\n    return t\n",
+        ),
+    ]);
+    assert!(diags.is_empty(), "{diags:?}");
+    let tables = BTreeMap::from([("taxi".to_string(), vec!["PULocationID".to_string()])]);
+    let out = p.check_inputs(&tables);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].line, 3);
+    assert!(
+        out[0].to_string().contains("no column 'PULocationId'")
+            && out[0].to_string().contains("PULocationID"),
+        "{}",
+        out[0]
+    );
+}
+
+#[test]
+fn project_file_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        Project::load(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("no bayou_project.yml")
+    );
+    std::fs::write(dir.path().join("bayou_project.yml"), "project: {name: a}\n").unwrap();
+    std::fs::write(
+        dir.path().join("bauplan_project.yml"),
+        "project: {name: a}\n",
+    )
+    .unwrap();
+    assert!(
+        Project::load(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("several project files")
+    );
+}
+
+#[test]
+fn gitignored_files_are_not_part_of_the_project() {
+    let (_d, p, diags) = project(&[
+        ("bayou_project.yml", "project: {name: a}\n"),
+        (".gitignore", "scratch_*.sql\n"),
+        ("scratch_1.sql", "SELEC broken"),
+        ("keep.sql", "SELECT 1 AS one FROM t"),
+    ]);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(p.nodes.len(), 1);
+}
