@@ -65,6 +65,50 @@ pub enum Command {
     /// Synthetic NYC-taxi-shaped demo data
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Run a pipeline project: models into a run branch, published only if everything passed
+    #[command(after_help = "Examples:\n  bayou run -p examples/taxi_pipeline\n  bayou run -p my_project -r feat_1 --strict --param min_miles=2.5\n  bayou run --dry-run\n\nExit codes: 0 success, 1 the run failed, 2 the project or the command line has a problem.")]
+    Run(RunArgs),
+    /// List past runs and show one
+    #[command(subcommand)]
+    Runs(RunsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Project directory (holds bayou_project.yml or bauplan_project.yml)
+    #[arg(short = 'p', long = "project-dir", default_value = ".")]
+    pub project_dir: PathBuf,
+    /// Branch to publish into [default: the active branch]
+    #[arg(short = 'r', long = "ref")]
+    pub reference: Option<String>,
+    /// Namespace for materialized models [default: the project's, else bayou]
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Run everything in memory and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Fail the run when an expectation returns False
+    #[arg(long)]
+    pub strict: bool,
+    /// Override a parameter: --param name=value (repeatable)
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Show the first rows of each model's output
+    #[arg(long)]
+    pub preview: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List runs, newest first
+    #[command(after_help = "Example:\n  bayou runs ls")]
+    Ls {
+        #[arg(short = 'n', long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show one run: status, per-node timings, rows and logs
+    #[command(after_help = "Example:\n  bayou runs show 20261122230501-3fa2c1")]
+    Show { run_id: String },
 }
 
 #[derive(Debug, Args)]

@@ -42,7 +42,8 @@ pub fn main() -> ExitCode {
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", output::render_error(&e));
-            ExitCode::from(1)
+            let code = e.downcast_ref::<output::Exit>().map_or(1, |x| x.code);
+            ExitCode::from(code)
         }
     }
 }

@@ -8,6 +8,31 @@ use serde::Serialize;
 
 use crate::cli::OutputFormat;
 
+/// An error with a chosen exit code: 1 for failures, 2 for problems in the user's input.
+#[derive(Debug)]
+pub(crate) struct Exit {
+    pub(crate) code: u8,
+    pub(crate) message: String,
+}
+
+impl Exit {
+    pub(crate) fn usage(message: String) -> Self {
+        Self { code: 2, message }
+    }
+
+    pub(crate) fn failed(message: String) -> Self {
+        Self { code: 1, message }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
 /// Writes to stdout; a closed pipe (`bayou ... | head`) ends the command quietly.
 pub(crate) fn out(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();

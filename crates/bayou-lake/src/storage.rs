@@ -163,6 +163,44 @@ impl LakeStorage {
         got.bytes().await.map_err(|e| Error::storage(location, e))
     }
 
+    /// Writes an object, replacing any previous version.
+    pub async fn put(&self, location: &str, bytes: impl Into<PutPayload>) -> Result<()> {
+        let path = self.path(location)?;
+        self.store
+            .put(&path, bytes.into())
+            .await
+            .map_err(|e| Error::storage(location, e))?;
+        Ok(())
+    }
+
+    /// Locations of the objects under `relative` (a `/`-separated prefix under the lake root).
+    pub async fn list(&self, relative: &str) -> Result<Vec<String>> {
+        use futures::TryStreamExt;
+        let prefix_location = self.location(relative);
+        let prefix = self.path(&prefix_location)?;
+        let metas: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|e| Error::storage(&prefix_location, e))?;
+        let base = self.store_url.as_str().trim_end_matches('/');
+        Ok(metas
+            .into_iter()
+            .map(|m| format!("{base}/{}", m.location))
+            .collect())
+    }
+
+    /// Whether an object exists.
+    pub async fn exists(&self, location: &str) -> Result<bool> {
+        let path = self.path(location)?;
+        match self.store.head(&path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(Error::storage(location, e)),
+        }
+    }
+
     /// Writes a new object; fails rather than overwrite an existing one.
     pub async fn create(&self, location: &str, bytes: impl Into<PutPayload>) -> Result<()> {
         let path = self.path(location)?;

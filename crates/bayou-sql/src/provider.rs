@@ -72,6 +72,7 @@ impl LakeCatalog {
                     namespace: ns.clone(),
                     tables: tables.into_iter().collect(),
                     scans: scans.clone(),
+                    overlay: Default::default(),
                 };
                 (ns, Arc::new(schema))
             })
@@ -104,6 +105,9 @@ struct NamespaceSchema {
     namespace: String,
     tables: HashSet<String>,
     scans: ScanLog,
+    /// Tables registered in the session (a pipeline's in-memory model outputs); they shadow
+    /// lake tables of the same name.
+    overlay: Mutex<HashMap<String, Arc<dyn TableProvider>>>,
 }
 
 #[async_trait]
@@ -114,11 +118,16 @@ impl SchemaProvider for NamespaceSchema {
 
     fn table_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.tables.iter().cloned().collect();
+        v.extend(self.overlay.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned());
         v.sort();
+        v.dedup();
         v
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        if let Some(t) = self.overlay.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+            return Ok(Some(t.clone()));
+        }
         if !self.tables.contains(name) {
             return Ok(None);
         }
@@ -141,6 +150,23 @@ impl SchemaProvider for NamespaceSchema {
 
     fn table_exist(&self, name: &str) -> bool {
         self.tables.contains(name)
+            || self
+                .overlay
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains_key(name)
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        table: Arc<dyn TableProvider>,
+    ) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        Ok(self
+            .overlay
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, table))
     }
 }
 

@@ -6,6 +6,7 @@ mod info;
 mod log;
 mod namespace;
 mod query;
+mod run;
 mod table;
 mod tag;
 
@@ -69,5 +70,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::load(&ctx, rows, branch.as_deref()).await
         }
         Command::Demo(crate::cli::DemoCommand::Write { .. }) => unreachable!("handled above"),
+        Command::Run(args) => run::run(&ctx, args).await,
+        Command::Runs(cmd) => run::runs(&ctx, cmd).await,
     }
 }

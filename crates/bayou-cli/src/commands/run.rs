@@ -1,0 +1,183 @@
+//! `bayou run` and `bayou runs ls|show`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use bayou_project::Project;
+use bayou_runtime::{Event, NodeStatus, RunOptions, RunRecord, RunStatus};
+use serde_json::json;
+
+use super::Ctx;
+use crate::cli::{OutputFormat, RunArgs, RunsCommand};
+use crate::output::{Exit, Listing, emit, emit_batches, out, time};
+
+fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BAYOU_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+    home.join(".cache").join("bayou")
+}
+
+/// Live progress on stderr, so stdout stays the result (a table or JSON).
+fn progress(event: Event<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = match event {
+        Event::Started { run_id, run_branch } => match run_branch {
+            Some(b) => writeln!(err, "run {run_id}: writing to run branch {b}"),
+            None => writeln!(err, "run {run_id}: dry run, nothing will be written"),
+        },
+        Event::NodeStarted { node } => writeln!(err, "{node:>16} | started"),
+        Event::Log { node, line, .. } => writeln!(err, "{node:>16} | {line}"),
+        Event::NodeFinished { report } => {
+            let what = match report.status {
+                NodeStatus::Succeeded if report.kind == "expectation" => "passed".to_string(),
+                NodeStatus::Succeeded => format!("done: {} rows", report.rows.unwrap_or(0)),
+                NodeStatus::ExpectationFailed => "expectation returned False".to_string(),
+                NodeStatus::Failed => format!("FAILED: {}", report.error.as_deref().unwrap_or("")),
+                NodeStatus::Skipped => "skipped".to_string(),
+            };
+            writeln!(err, "{:>16} | {what} ({:.2}s)", report.name, report.seconds)
+        }
+        Event::Warning { message } => writeln!(err, "warning: {message}"),
+    };
+}
+
+pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
+    let mut params = Vec::new();
+    for p in &args.params {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(Exit::usage(format!("--param {p}: expected NAME=VALUE")).into());
+        };
+        params.push((k.trim().to_string(), v.to_string()));
+    }
+    let (project, diagnostics) = Project::load(&args.project_dir).map_err(|d| Exit::usage(d.to_string()))?;
+    let branch = ctx.reference(args.reference.as_deref())?;
+    let options = RunOptions {
+        branch: branch.clone(),
+        namespace: args.namespace.clone(),
+        dry_run: args.dry_run,
+        strict: args.strict,
+        params,
+        cache_dir: cache_dir(),
+    };
+    let quiet = ctx.format == OutputFormat::Json;
+    let on_event = |e: Event<'_>| {
+        if !quiet {
+            progress(e);
+        }
+    };
+    let record = match bayou_runtime::run(&ctx.lake, &project, diagnostics, &options, &on_event).await {
+        Ok(r) => r,
+        Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
+    report(ctx, &record)?;
+    if args.preview && record.status == RunStatus::Succeeded && !record.dry_run {
+        let engine = bayou_sql::QueryEngine::new(ctx.lake.clone());
+        for table in record.nodes.iter().filter_map(|n| n.materialized.as_ref()) {
+            let sql = format!("SELECT * FROM {table} LIMIT 5");
+            let batches = engine.query(&branch, &sql).await?.collect().await?;
+            out(&format!("\n{table} (first rows):"))?;
+            emit_batches(ctx.format, &batches)?;
+        }
+    }
+    if record.status == RunStatus::Failed {
+        return Err(Exit::failed(format!(
+            "run {} failed: {}\n  hint: {} is unchanged; inspect `bayou runs show {}`{}",
+            record.id,
+            record.error.as_deref().unwrap_or("a node failed"),
+            record.target_branch,
+            record.id,
+            record
+                .run_branch
+                .as_ref()
+                .filter(|_| record.run_branch_kept)
+                .map(|b| format!(" and the run branch {b}"))
+                .unwrap_or_default()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn node_listing(record: &RunRecord) -> Listing {
+    let mut listing = Listing::new(vec!["node", "kind", "status", "rows", "seconds", "written to"]);
+    for n in &record.nodes {
+        listing.push(vec![
+            n.name.clone(),
+            n.kind.clone(),
+            format!("{:?}", n.status).to_ascii_lowercase(),
+            n.rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+            format!("{:.2}", n.seconds),
+            n.materialized.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    listing
+}
+
+fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
+    if ctx.format == OutputFormat::Json {
+        return out(&serde_json::to_string_pretty(record)?);
+    }
+    emit(ctx.format, record, node_listing(record))?;
+    let total: f64 = record
+        .finished_ms
+        .map(|f| (f - record.started_ms) as f64 / 1000.0)
+        .unwrap_or_default();
+    let outcome = match (&record.status, &record.published, record.dry_run) {
+        (RunStatus::Succeeded, _, true) => "dry run succeeded; nothing was written".to_string(),
+        (RunStatus::Succeeded, Some(head), _) => {
+            format!("published to {} (commit {})", record.target_branch, head.short())
+        }
+        (RunStatus::Succeeded, None, _) => "succeeded".to_string(),
+        _ => format!("failed; {} is unchanged", record.target_branch),
+    };
+    out(&format!("run {} {outcome} in {total:.2}s", record.id))
+}
+
+pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
+    match cmd {
+        RunsCommand::Ls { limit } => {
+            let mut all = bayou_runtime::list_runs(&ctx.lake).await?;
+            all.truncate(limit);
+            let mut listing = Listing::new(vec!["run", "started (UTC)", "project", "branch", "status", "nodes"]);
+            for r in &all {
+                listing.push(vec![
+                    r.id.clone(),
+                    time(r.started_ms),
+                    r.project.clone().unwrap_or_default(),
+                    r.target_branch.clone(),
+                    format!("{:?}", r.status).to_ascii_lowercase(),
+                    r.nodes.len().to_string(),
+                ]);
+            }
+            emit(ctx.format, &all, listing)
+        }
+        RunsCommand::Show { run_id } => {
+            let Some(record) = bayou_runtime::load_run(&ctx.lake, &run_id).await? else {
+                anyhow::bail!("unknown run '{run_id}'\n  hint: list runs with `bayou runs ls`");
+            };
+            if ctx.format == OutputFormat::Json {
+                return out(&serde_json::to_string_pretty(&record)?);
+            }
+            out(&format!(
+                "run:       {}\nstatus:    {:?}\nbranch:    {} (from commit {})\nrun branch: {}\ncode:      {}\nparams:    {}\n{}",
+                record.id,
+                record.status,
+                record.target_branch,
+                record.base_commit.short(),
+                record.run_branch.clone().unwrap_or_else(|| "-".into()),
+                &record.code_hash[..12],
+                json!(record.params),
+                record.error.as_ref().map(|e| format!("error:     {e}\n")).unwrap_or_default(),
+            ))?;
+            emit(ctx.format, &record, node_listing(&record))?;
+            for n in record.nodes.iter().filter(|n| !n.log.is_empty()) {
+                out(&format!("\n--- {} log ---", n.name))?;
+                out(&n.log.join("\n"))?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! [`EnvCache`]: Python environments built by uv, one per (Python version, sorted pins, runner
+//! version), reused by every function and run that needs the same spec.
+
+use std::path::{Path, PathBuf};
+
+use bayou_project::PythonSpec;
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+/// pyarrow is in every environment: inputs and outputs are Arrow.
+pub(crate) const PYARROW: &str = "pyarrow==26.0.1";
+/// The Python version when neither the model nor the project names one.
+pub const DEFAULT_PYTHON: &str = "3.11";
+
+/// Environments under `<cache>/envs/<key>`.
+#[derive(Debug, Clone)]
+pub struct EnvCache {
+    dir: PathBuf,
+    uv: PathBuf,
+}
+
+impl EnvCache {
+    pub fn new(cache: &Path) -> Self {
+        let uv = std::env::var_os("BAYOU_UV").map(PathBuf::from).unwrap_or_else(|| "uv".into());
+        Self {
+            dir: cache.join("envs"),
+            uv,
+        }
+    }
+
+    /// The key of an environment: a hash of the version, the sorted pins and the runner.
+    pub fn key(spec: &PythonSpec) -> String {
+        let mut h = Sha256::new();
+        h.update(spec.version.as_deref().unwrap_or(DEFAULT_PYTHON).as_bytes());
+        for (name, version) in &spec.packages {
+            h.update(format!("\n{}=={version}", name.to_ascii_lowercase()).as_bytes());
+        }
+        h.update(PYARROW.as_bytes());
+        h.update(crate::assets::runner_version().as_bytes());
+        hex::encode(h.finalize())[..20].to_string()
+    }
+
+    /// The environment's Python interpreter, building the environment if needed.
+    pub async fn python(&self, spec: &PythonSpec, node: &str) -> Result<PathBuf> {
+        let dir = self.dir.join(Self::key(spec));
+        let python = dir.join("bin").join("python");
+        if dir.join(".complete").exists() {
+            return Ok(python);
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let tmp = self.dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+        let version = spec.version.as_deref().unwrap_or(DEFAULT_PYTHON);
+        let fail = |step: &str, detail: String| Error::Env {
+            node: node.to_string(),
+            detail: format!("{step}: {detail}"),
+        };
+        let out = tokio::process::Command::new(&self.uv)
+            .args(["venv", "--quiet", "--python", version])
+            .arg(&tmp)
+            .output()
+            .await
+            .map_err(|e| Error::Env {
+                node: node.to_string(),
+                detail: format!(
+                    "cannot run uv ({e}); install it with `pip install uv` or point BAYOU_UV at it"
+                ),
+            })?;
+        if !out.status.success() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(fail(
+                &format!("no Python {version}"),
+                last_lines(&out.stderr),
+            ));
+        }
+        let mut pins: Vec<String> = vec![PYARROW.to_string()];
+        pins.extend(spec.packages.iter().map(|(n, v)| format!("{n}=={v}")));
+        let out = tokio::process::Command::new(&self.uv)
+            .args(["pip", "install", "--quiet", "--python"])
+            .arg(tmp.join("bin").join("python"))
+            .args(&pins)
+            .output()
+            .await
+            .map_err(|e| fail("uv pip install", e.to_string()))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(fail(
+                &format!("cannot install {}", pins.join(" ")),
+                last_lines(&out.stderr),
+            ));
+        }
+        std::fs::write(tmp.join(".complete"), "").map_err(|e| Error::io(&tmp, e))?;
+        // Concurrent builders of one spec: the first rename wins, the others drop their copy.
+        if std::fs::rename(&tmp, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        Ok(python)
+    }
+}
+
+fn last_lines(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(6)..].join("\n    ")
+}

@@ -1,0 +1,588 @@
+//! Runs a bayou project on one machine, transform-audit-write.
+//!
+//! Entry point: [`run`]. The run cuts a run branch from the target branch, executes the models
+//! in dependency order (SQL inside DataFusion, next to the scans it reads; Python in a fresh
+//! process per function, in an environment from the [`EnvCache`]), runs the expectations on the
+//! in-memory outputs, writes materialized models to the run branch and merges it into the
+//! target only if everything passed. A failed run leaves the target untouched and keeps the run
+//! branch for inspection.
+//!
+//! Trade-off (for now): nodes run one at a time and intermediate tables are Arrow IPC files in
+//! a private temporary directory; parallel execution, sandboxing and shared-memory exchange come
+//! with the runtime work that follows.
+
+mod assets;
+mod env;
+mod record;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use bayou_lake::{Lake, WriteMode};
+use bayou_project::{Diagnostic, Diagnostics, Materialization, Node, NodeKind, ParamValue, Project};
+use bayou_sql::QueryEngine;
+use bayou_types::{CommitId, TableKey};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use futures::TryStreamExt;
+use tokio::io::AsyncBufReadExt;
+
+pub use assets::runner_version;
+pub use env::{DEFAULT_PYTHON, EnvCache};
+pub use record::{NodeReport, NodeStatus, RunRecord, RunStatus, list_runs, load_run};
+
+/// Errors that stop a run before or outside its nodes. A node that fails is not an error: the
+/// run completes with [`RunStatus::Failed`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The project has problems (exit code 2).
+    #[error("{0}")]
+    Project(Diagnostics),
+    /// Bad command-line input (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Lake(#[from] bayou_lake::Error),
+    #[error(transparent)]
+    Sql(#[from] bayou_sql::Error),
+    #[error("cannot build the Python environment of '{node}': {detail}")]
+    Env { node: String, detail: String },
+    #[error("cannot use {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+
+    /// Whether this is the user's input to fix (exit code 2) rather than a failure (1).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Self::Project(_) | Self::Usage(_))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The branch to publish into.
+    pub branch: String,
+    /// Namespace materialized models are written to (default: the project's, else `bayou`).
+    pub namespace: Option<String>,
+    /// Run everything in memory; write nothing.
+    pub dry_run: bool,
+    /// A failed expectation fails the run.
+    pub strict: bool,
+    /// `--param name=value` overrides.
+    pub params: Vec<(String, String)>,
+    /// Where environments and the runner are cached.
+    pub cache_dir: PathBuf,
+}
+
+/// What a run reports as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Started { run_id: &'a str, run_branch: Option<&'a str> },
+    NodeStarted { node: &'a str },
+    /// One line a function printed.
+    Log { node: &'a str, line: &'a str, stderr: bool },
+    NodeFinished { report: &'a NodeReport },
+    Warning { message: &'a str },
+}
+
+/// Receives [`Event`]s; called from the run's task.
+pub type OnEvent<'a> = &'a (dyn Fn(Event<'_>) + Sync);
+
+/// The parameter values of a run: declared defaults overridden by `--param`.
+pub fn resolve_params(project: &Project, overrides: &[(String, String)]) -> Result<BTreeMap<String, ParamValue>> {
+    let mut values = BTreeMap::new();
+    for (name, spec) in &project.config.parameters {
+        if let Some(d) = &spec.default {
+            values.insert(name.clone(), d.clone());
+        }
+    }
+    for (name, text) in overrides {
+        let spec = project.config.parameters.get(name).ok_or_else(|| {
+            let known: Vec<&str> = project.config.parameters.keys().map(String::as_str).collect();
+            Error::Usage(format!(
+                "unknown parameter '{name}' in --param\n  hint: the project declares: {}",
+                if known.is_empty() { "no parameters".to_string() } else { known.join(", ") }
+            ))
+        })?;
+        let value = ParamValue::parse(spec.ty, text).ok_or_else(|| {
+            Error::Usage(format!("--param {name}={text}: not a valid {}", spec.ty.as_str()))
+        })?;
+        values.insert(name.clone(), value);
+    }
+    for (name, spec) in &project.config.parameters {
+        if spec.required && !values.contains_key(name) {
+            return Err(Error::Usage(format!(
+                "parameter '{name}' is required\n  hint: pass --param {name}=VALUE"
+            )));
+        }
+    }
+    // Parameters used but never given a value are reported by the planner as unknown.
+    Ok(values)
+}
+
+fn scalar(v: &ParamValue) -> ScalarValue {
+    match v {
+        ParamValue::Int(i) => ScalarValue::Int64(Some(*i)),
+        ParamValue::Float(f) => ScalarValue::Float64(Some(*f)),
+        ParamValue::Bool(b) => ScalarValue::Boolean(Some(*b)),
+        ParamValue::Str(s) => ScalarValue::Utf8(Some(s.clone())),
+    }
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// A table name as SQL: `"name"` or `"namespace"."name"`.
+fn table_sql(name: &str) -> String {
+    name.split('.').map(quote).collect::<Vec<_>>().join(".")
+}
+
+/// Dependency order: parents before children, expectations after what they read.
+fn order(project: &Project) -> Vec<usize> {
+    let index: HashMap<&str, usize> = project
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.is_expectation())
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let mut done = vec![false; project.nodes.len()];
+    let mut out = Vec::new();
+    fn visit(i: usize, p: &Project, index: &HashMap<&str, usize>, done: &mut [bool], out: &mut Vec<usize>) {
+        if done[i] {
+            return;
+        }
+        done[i] = true;
+        for input in &p.nodes[i].inputs {
+            if let Some(&parent) = index.get(input.source.as_str())
+                && parent != i
+            {
+                visit(parent, p, index, done, out);
+            }
+        }
+        out.push(i);
+    }
+    for i in 0..project.nodes.len() {
+        visit(i, project, &index, &mut done, &mut out);
+    }
+    out
+}
+
+/// The columns of each lake table the project reads, keyed by the name it uses.
+async fn input_tables(lake: &Lake, project: &Project, head: &CommitId, branch: &str) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    for node in &project.nodes {
+        for input in &node.inputs {
+            if project.node(&input.source).is_some() || out.contains_key(&input.source) {
+                continue;
+            }
+            let Ok(key) = TableKey::parse(&input.source, bayou_types::DEFAULT_NAMESPACE) else { continue };
+            let commit = match &input.reference {
+                Some(r) => match lake.resolve(r) {
+                    Ok(res) => res.commit,
+                    Err(_) => continue,
+                },
+                None => head.clone(),
+            };
+            if lake.catalog().get_table(&commit, &key)?.is_none() {
+                continue;
+            }
+            let version = lake.table(&commit, branch, &key).await?;
+            let columns = version.arrow_schema()?.fields().iter().map(|f| f.name().clone()).collect();
+            out.insert(input.source.clone(), columns);
+        }
+    }
+    Ok(out)
+}
+
+/// Runs a project. `diagnostics` are the problems [`Project::load`] found; they are reported
+/// together with the ones that need the lake, and any problem stops the run before it starts.
+pub async fn run(
+    lake: &Lake,
+    project: &Project,
+    diagnostics: Vec<Diagnostic>,
+    options: &RunOptions,
+    on_event: OnEvent<'_>,
+) -> Result<RunRecord> {
+    let target = lake.resolve(&options.branch)?;
+    if target.branch().is_none() {
+        return Err(bayou_catalog::Error::NotABranch(options.branch.clone()).into());
+    }
+    let base = target.commit.clone();
+    let mut problems = diagnostics;
+    let tables = input_tables(lake, project, &base, &options.branch).await?;
+    problems.extend(project.check_inputs(&tables));
+    for node in &project.nodes {
+        if node.materialization == Materialization::OverwritePartitions {
+            problems.push(
+                Diagnostic::new(&node.file, node.line, format!("'{}': OVERWRITE_PARTITIONS is not supported yet", node.name))
+                    .hint("use REPLACE or APPEND for now"),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Project(Diagnostics(problems)));
+    }
+    let params = resolve_params(project, &options.params)?;
+    let namespace = options
+        .namespace
+        .clone()
+        .or_else(|| project.config.namespace.clone())
+        .unwrap_or_else(|| bayou_types::DEFAULT_NAMESPACE.to_string());
+    lake.catalog().require_namespace(&namespace)?;
+
+    let run_id = format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%d%H%M%S"),
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    );
+    let run_branch = (!options.dry_run).then(|| format!("run/{run_id}"));
+    if let Some(b) = &run_branch {
+        lake.catalog().create_ref(b, bayou_catalog::RefKind::Branch, base.as_str())?;
+    }
+    let mut record = RunRecord::new(&run_id, project, &params, &options.branch, &base, run_branch.clone(), options.dry_run);
+    record::save_code(lake, project).await?;
+    record::save(lake, &record).await?;
+    on_event(Event::Started {
+        run_id: &run_id,
+        run_branch: run_branch.as_deref(),
+    });
+
+    let work = tempdir_for(&options.cache_dir, &run_id)?;
+    let outcome = execute(lake, project, options, &params, &namespace, &base, run_branch.as_deref(), &work, &mut record, on_event).await;
+    let _ = std::fs::remove_dir_all(&work);
+    if let Err(e) = outcome {
+        record.fail(e.to_string());
+    }
+    record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
+
+    if record.status == RunStatus::Running {
+        record.status = RunStatus::Succeeded;
+        if let Some(b) = &run_branch {
+            match lake.merge(b, &options.branch).await {
+                Ok(outcome) => {
+                    record.published = Some(match outcome {
+                        bayou_lake::MergeOutcome::UpToDate { head }
+                        | bayou_lake::MergeOutcome::FastForward { head }
+                        | bayou_lake::MergeOutcome::Merged { head, .. } => head,
+                    });
+                    let _ = lake.catalog().delete_ref(b, bayou_catalog::RefKind::Branch);
+                    record.run_branch_kept = false;
+                }
+                Err(e) => record.fail(format!("publishing to '{}' failed: {e}", options.branch)),
+            }
+        }
+    }
+    record::save(lake, &record).await?;
+    Ok(record)
+}
+
+impl From<bayou_catalog::Error> for Error {
+    fn from(e: bayou_catalog::Error) -> Self {
+        Self::Lake(bayou_lake::Error::Catalog(e))
+    }
+}
+
+fn tempdir_for(cache: &Path, run_id: &str) -> Result<PathBuf> {
+    let dir = cache.join("work").join(run_id);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    Ok(dir)
+}
+
+struct Output {
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+}
+
+impl Output {
+    fn rows(&self) -> u64 {
+        self.batches.iter().map(|b| b.num_rows() as u64).sum()
+    }
+}
+
+#[allow(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
+async fn execute(
+    lake: &Lake,
+    project: &Project,
+    options: &RunOptions,
+    params: &BTreeMap<String, ParamValue>,
+    namespace: &str,
+    base: &CommitId,
+    run_branch: Option<&str>,
+    work: &Path,
+    record: &mut RunRecord,
+    on_event: OnEvent<'_>,
+) -> Result<()> {
+    let engine = QueryEngine::new(lake.clone());
+    let (ctx, _, _) = engine.session(base.as_str())?;
+    let param_values: HashMap<String, ScalarValue> = params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
+    let envs = EnvCache::new(&options.cache_dir);
+    let runner = assets::install(&options.cache_dir)?;
+    let mut outputs: HashMap<String, Arc<Output>> = HashMap::new();
+
+    for i in order(project) {
+        let node = &project.nodes[i];
+        on_event(Event::NodeStarted { node: &node.name });
+        let started = Instant::now();
+        let mut report = NodeReport::new(node);
+        let result: Result<Option<Output>, String> = match &node.kind {
+            NodeKind::Sql { sql } => run_sql(&ctx, sql, &param_values).await.map(Some),
+            NodeKind::Python { function } | NodeKind::Expectation { function } => {
+                run_python(&ctx, project, node, function, &param_values, params, &envs, &runner, work, &mut report, on_event)
+                    .await
+            }
+        };
+        report.seconds = started.elapsed().as_secs_f64();
+        match result {
+            Ok(Some(output)) => {
+                report.rows = Some(output.rows());
+                let output = Arc::new(output);
+                let table = MemTable::try_new(output.schema.clone(), vec![output.batches.clone()])
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                ctx.register_table(node.name.as_str(), Arc::new(table))
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                outputs.insert(node.name.clone(), output);
+            }
+            Ok(None) => {
+                // An expectation: report.status says how it went.
+                if report.status == NodeStatus::ExpectationFailed {
+                    let msg = format!("expectation '{}' returned False", node.name);
+                    if options.strict {
+                        report.error = Some(msg.clone());
+                        record.fail(format!("{msg} (--strict)"));
+                    } else {
+                        record.warnings.push(msg.clone());
+                        on_event(Event::Warning { message: &msg });
+                    }
+                }
+            }
+            Err(e) => {
+                report.status = NodeStatus::Failed;
+                report.error = Some(e.clone());
+                record.fail(format!("'{}' failed: {e}", node.name));
+            }
+        }
+        on_event(Event::NodeFinished { report: &report });
+        let failed = report.status == NodeStatus::Failed || (report.status == NodeStatus::ExpectationFailed && options.strict);
+        record.nodes.push(report);
+        if failed {
+            // Later nodes are skipped; the run branch keeps what was written so far.
+            for j in order(project).into_iter().skip_while(|&j| j != i).skip(1) {
+                let mut skipped = NodeReport::new(&project.nodes[j]);
+                skipped.status = NodeStatus::Skipped;
+                record.nodes.push(skipped);
+            }
+            return Ok(());
+        }
+    }
+
+    // Materialize on the run branch once everything, expectations included, has passed.
+    let Some(run_branch) = run_branch else { return Ok(()) };
+    for node in project.nodes.iter().filter(|n| n.materialization != Materialization::None) {
+        let Some(output) = outputs.get(&node.name) else { continue };
+        let key = TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
+        let mode = match node.materialization {
+            Materialization::Append if lake.catalog().get_table(&lake.resolve(run_branch)?.commit, &key)?.is_some() => WriteMode::Append,
+            _ => WriteMode::Replace,
+        };
+        let mut write = lake
+            .begin_write(run_branch, &key, mode, &output.schema, &format!("model '{}'", node.name), node.partitioned_by.as_deref())
+            .await?;
+        for b in &output.batches {
+            write.write(b).await?;
+        }
+        write.commit(&format!("run {}: {} {key}", record.id, if mode == WriteMode::Append { "append to" } else { "replace" })).await?;
+        if let Some(r) = record.nodes.iter_mut().find(|r| r.name == node.name) {
+            r.materialized = Some(key.to_string());
+        }
+    }
+    Ok(())
+}
+
+async fn run_sql(ctx: &SessionContext, sql: &str, params: &HashMap<String, ScalarValue>) -> Result<Output, String> {
+    let df = ctx.sql(sql).await.map_err(|e| e.to_string())?;
+    let df = df.with_param_values(params.clone()).map_err(|e| e.to_string())?;
+    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let batches: Vec<RecordBatch> = df
+        .execute_stream()
+        .await
+        .map_err(|e| e.to_string())?
+        .try_collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Output { schema, batches })
+}
+
+fn write_ipc(path: &Path, output: &Output) -> Result<(), String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w = arrow::ipc::writer::FileWriter::try_new(file, &output.schema).map_err(|e| e.to_string())?;
+    for b in &output.batches {
+        w.write(b).map_err(|e| e.to_string())?;
+    }
+    w.finish().map_err(|e| e.to_string())
+}
+
+fn read_ipc(path: &Path) -> Result<Output, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let reader = arrow::ipc::reader::FileReader::try_new(file, None).map_err(|e| e.to_string())?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    Ok(Output { schema, batches })
+}
+
+fn json_param(v: &ParamValue) -> serde_json::Value {
+    match v {
+        ParamValue::Int(i) => (*i).into(),
+        ParamValue::Float(f) => (*f).into(),
+        ParamValue::Bool(b) => (*b).into(),
+        ParamValue::Str(s) => s.clone().into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
+async fn run_python(
+    ctx: &SessionContext,
+    project: &Project,
+    node: &Node,
+    function: &str,
+    param_values: &HashMap<String, ScalarValue>,
+    params: &BTreeMap<String, ParamValue>,
+    envs: &EnvCache,
+    runner: &assets::Runner,
+    work: &Path,
+    report: &mut NodeReport,
+    on_event: OnEvent<'_>,
+) -> Result<Option<Output>, String> {
+    let dir = work.join(&node.name);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    // Inputs: each is a scan of a lake table or a model output, with the columns and filter
+    // pushed down, written as an Arrow IPC file the function memory-maps.
+    let mut inputs = serde_json::Map::new();
+    for input in &node.inputs {
+        let columns = match &input.columns {
+            Some(cols) => cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "),
+            None => "*".to_string(),
+        };
+        let mut sql = format!("SELECT {columns} FROM {}", table_sql(&input.source));
+        if let Some(f) = &input.filter {
+            sql.push_str(&format!(" WHERE {f}"));
+        }
+        let output = run_sql(ctx, &sql, param_values)
+            .await
+            .map_err(|e| format!("reading input '{}' ({}): {e}", input.argument, input.source))?;
+        let path = dir.join(format!("in_{}.arrow", input.argument));
+        write_ipc(&path, &output)?;
+        inputs.insert(input.argument.clone(), path.display().to_string().into());
+    }
+    let mut call_params = serde_json::Map::new();
+    for p in &node.parameters {
+        if let (Some(arg), Some(v)) = (&p.argument, params.get(&p.name)) {
+            call_params.insert(arg.clone(), json_param(v));
+        }
+    }
+    let spec = node.python.clone().or_else(|| project.config.python.clone()).unwrap_or_default();
+    let python = envs.python(&spec, &node.name).await.map_err(|e| e.to_string())?;
+    let output_path = dir.join("out.arrow");
+    let result_path = dir.join("result.json");
+    let request = serde_json::json!({
+        "project_dir": project.root.canonicalize().unwrap_or_else(|_| project.root.clone()).display().to_string(),
+        "file": node.file.display().to_string(),
+        "function": function,
+        "node": node.name,
+        "kind": if node.is_expectation() { "expectation" } else { "model" },
+        "inputs": inputs,
+        "params": call_params,
+        "output": output_path.display().to_string(),
+        "result": result_path.display().to_string(),
+    });
+    let request_path = dir.join("request.json");
+    std::fs::write(&request_path, request.to_string()).map_err(|e| e.to_string())?;
+
+    let mut child = tokio::process::Command::new(&python)
+        .arg("-u")
+        .arg(&runner.script)
+        .arg(&request_path)
+        .env("PYTHONPATH", &runner.sdk)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let name = node.name.as_str();
+    let pump = |reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>, is_err: bool| async move {
+        let mut lines = tokio::io::BufReader::new(reader).lines();
+        let mut kept: Vec<String> = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            on_event(Event::Log { node: name, line: &line, stderr: is_err });
+            kept.push(line);
+            if kept.len() > 200 {
+                kept.remove(0);
+            }
+        }
+        kept
+    };
+    let timeout = node.resources.timeout_seconds.or(project.config.timeout_seconds);
+    let wait = async {
+        match timeout {
+            Some(s) => match tokio::time::timeout(std::time::Duration::from_secs(s), child.wait()).await {
+                Ok(status) => status.map(Some),
+                Err(_) => {
+                    let _ = child.start_kill();
+                    Ok(None)
+                }
+            },
+            None => child.wait().await.map(Some),
+        }
+    };
+    let (out_lines, err_lines, status) = tokio::join!(pump(Box::new(stdout), false), pump(Box::new(stderr), true), wait);
+    report.log = out_lines.into_iter().chain(err_lines).collect();
+    let status = status.map_err(|e| e.to_string())?;
+    let Some(status) = status else {
+        let _ = child.wait().await;
+        return Err(format!("timed out after {}s", timeout.unwrap_or(0)));
+    };
+    let result: serde_json::Value = std::fs::read(&result_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    if !status.success() {
+        let why = result["error"].as_str().map(str::to_string).unwrap_or_else(|| format!("the process exited with {status}"));
+        return Err(why);
+    }
+    if node.is_expectation() {
+        report.status = if result["passed"].as_bool() == Some(true) {
+            NodeStatus::Succeeded
+        } else {
+            NodeStatus::ExpectationFailed
+        };
+        return Ok(None);
+    }
+    read_ipc(&output_path).map(Some)
+}

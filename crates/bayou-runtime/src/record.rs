@@ -1,0 +1,177 @@
+//! [`RunRecord`]: what a run did, stored in the lake as `runs/<id>.json`, next to the code it
+//! ran (`code/<sha256>.json`, content-addressed).
+
+use std::collections::BTreeMap;
+
+use bayou_lake::Lake;
+use bayou_project::{Node, NodeKind, ParamValue, Project};
+use bayou_types::CommitId;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Succeeded,
+    Failed,
+    /// An expectation returned False.
+    ExpectationFailed,
+    /// Not run because an earlier node failed.
+    Skipped,
+}
+
+/// One node's part in a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeReport {
+    pub name: String,
+    pub kind: String,
+    pub status: NodeStatus,
+    pub rows: Option<u64>,
+    pub seconds: f64,
+    /// The table written, for materialized models.
+    pub materialized: Option<String>,
+    pub error: Option<String>,
+    /// The last lines the function printed.
+    pub log: Vec<String>,
+}
+
+impl NodeReport {
+    pub(crate) fn new(node: &Node) -> Self {
+        Self {
+            name: node.name.clone(),
+            kind: match node.kind {
+                NodeKind::Sql { .. } => "sql",
+                NodeKind::Python { .. } => "python",
+                NodeKind::Expectation { .. } => "expectation",
+            }
+            .into(),
+            status: NodeStatus::Succeeded,
+            rows: None,
+            seconds: 0.0,
+            materialized: None,
+            error: None,
+            log: vec![],
+        }
+    }
+}
+
+/// One run of a project.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: String,
+    pub project: Option<String>,
+    /// SHA-256 of the project files; the code is stored at `code/<code_hash>.json`.
+    pub code_hash: String,
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub target_branch: String,
+    /// The commit of the target branch the run read from.
+    pub base_commit: CommitId,
+    pub run_branch: Option<String>,
+    pub run_branch_kept: bool,
+    pub dry_run: bool,
+    pub status: RunStatus,
+    pub nodes: Vec<NodeReport>,
+    pub warnings: Vec<String>,
+    pub error: Option<String>,
+    /// The target's head after publishing.
+    pub published: Option<CommitId>,
+    pub started_ms: i64,
+    pub finished_ms: Option<i64>,
+}
+
+impl RunRecord {
+    pub(crate) fn new(
+        id: &str,
+        project: &Project,
+        params: &BTreeMap<String, ParamValue>,
+        target: &str,
+        base: &CommitId,
+        run_branch: Option<String>,
+        dry_run: bool,
+    ) -> Self {
+        Self {
+            id: id.to_string(),
+            project: project.config.name.clone(),
+            code_hash: project.code_hash(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
+                .collect(),
+            target_branch: target.to_string(),
+            base_commit: base.clone(),
+            run_branch_kept: run_branch.is_some(),
+            run_branch,
+            dry_run,
+            status: RunStatus::Running,
+            nodes: vec![],
+            warnings: vec![],
+            error: None,
+            published: None,
+            started_ms: chrono::Utc::now().timestamp_millis(),
+            finished_ms: None,
+        }
+    }
+
+    pub(crate) fn fail(&mut self, why: String) {
+        self.status = RunStatus::Failed;
+        if self.error.is_none() {
+            self.error = Some(why);
+        }
+    }
+}
+
+pub(crate) async fn save(lake: &Lake, record: &RunRecord) -> Result<()> {
+    let body = serde_json::to_vec_pretty(record).map_err(|e| Error::Internal(e.to_string()))?;
+    let location = lake.storage().location(&format!("runs/{}.json", record.id));
+    lake.storage().put(&location, body).await?;
+    Ok(())
+}
+
+pub(crate) async fn save_code(lake: &Lake, project: &Project) -> Result<()> {
+    let location = lake.storage().location(&format!("code/{}.json", project.code_hash()));
+    if lake.storage().exists(&location).await? {
+        return Ok(());
+    }
+    let files: BTreeMap<String, &str> = project
+        .files
+        .iter()
+        .map(|(p, t)| (p.display().to_string(), t.as_str()))
+        .collect();
+    let body = serde_json::to_vec(&files).map_err(|e| Error::Internal(e.to_string()))?;
+    lake.storage().put(&location, body).await?;
+    Ok(())
+}
+
+/// A stored run.
+pub async fn load_run(lake: &Lake, id: &str) -> Result<Option<RunRecord>> {
+    let location = lake.storage().location(&format!("runs/{id}.json"));
+    if !lake.storage().exists(&location).await? {
+        return Ok(None);
+    }
+    let bytes = lake.storage().read(&location).await?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::Internal(format!("run record {id}: {e}")))
+}
+
+/// Every stored run, newest first.
+pub async fn list_runs(lake: &Lake) -> Result<Vec<RunRecord>> {
+    let mut out = Vec::new();
+    for location in lake.storage().list("runs/").await? {
+        let bytes = lake.storage().read(&location).await?;
+        if let Ok(r) = serde_json::from_slice::<RunRecord>(&bytes) {
+            out.push(r);
+        }
+    }
+    out.sort_by(|a, b| b.started_ms.cmp(&a.started_ms).then(b.id.cmp(&a.id)));
+    Ok(out)
+}

@@ -1,0 +1,99 @@
+"""Runs one bayou function in its own process: read inputs, call, write the output, report.
+
+Usage: python bayou_runner.py REQUEST.json
+
+The request names the project file and function, the Arrow IPC files holding each input (they
+are memory-mapped, not copied), parameter values, and where to write the output table (models)
+or the verdict (expectations). On failure the result file says what went wrong and the process
+exits non-zero; the traceback goes to stderr, which bayou streams to the user.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import traceback
+from typing import Any, Callable
+
+
+def load_function(project_dir: str, file: str, function: str) -> Callable[..., Any]:
+    sys.path.insert(0, project_dir)
+    module_name = file.rsplit("/", 1)[-1].removesuffix(".py")
+    spec = importlib.util.spec_from_file_location(module_name, f"{project_dir}/{file}")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return getattr(module, function)
+
+
+def read_input(path: str) -> Any:
+    import pyarrow as pa
+
+    with pa.memory_map(path, "r") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def to_arrow(value: Any, model: str) -> Any:
+    """A model's return value as a pyarrow Table, or a TypeError that names the model and type."""
+    import pyarrow as pa
+
+    if isinstance(value, pa.Table):
+        return value
+    if isinstance(value, pa.RecordBatch):
+        return pa.Table.from_batches([value])
+    module = type(value).__module__ or ""
+    if module.startswith("pandas"):
+        return pa.Table.from_pandas(value, preserve_index=False)
+    if module.startswith("polars") and hasattr(value, "to_arrow"):
+        return value.to_arrow()
+    if isinstance(value, list) and all(isinstance(row, dict) for row in value):
+        return pa.Table.from_pylist(value)
+    raise TypeError(
+        f"model '{model}' returned {type(value).__module__}.{type(value).__qualname__}; "
+        "return a pyarrow Table, a pandas or polars DataFrame, or a list of dicts"
+    )
+
+
+def write_output(table: Any, path: str) -> None:
+    import pyarrow as pa
+
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    func = load_function(request["project_dir"], request["file"], request["function"])
+    kwargs: dict[str, Any] = {arg: read_input(path) for arg, path in request["inputs"].items()}
+    kwargs.update(request.get("params", {}))
+    value = func(**kwargs)
+    if request["kind"] == "expectation":
+        if not isinstance(value, bool) and type(value).__name__ not in ("bool_", "bool"):
+            raise TypeError(
+                f"expectation '{request['node']}' returned {type(value).__qualname__}; return True or False"
+            )
+        return {"passed": bool(value)}
+    table = to_arrow(value, request["node"])
+    write_output(table, request["output"])
+    return {"rows": table.num_rows}
+
+
+def main() -> int:
+    with open(sys.argv[1]) as f:
+        request = json.load(f)
+    try:
+        result = run(request)
+        code = 0
+    except BaseException as e:  # noqa: BLE001 - everything is reported, nothing escapes
+        traceback.print_exc()
+        result = {"error": f"{type(e).__name__}: {e}"}
+        code = 1
+    with open(request["result"], "w") as f:
+        json.dump(result, f)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

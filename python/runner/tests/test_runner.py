@@ -1,0 +1,81 @@
+"""The runner calls a model with memory-mapped inputs and converts what it returns."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+HERE = Path(__file__).resolve().parent
+RUNNER = HERE.parent / "bayou_runner.py"
+SDK = HERE.parent.parent / "bayou" / "src"
+SHIM = HERE.parent / "shim"
+
+sys.path.insert(0, str(HERE.parent))
+import bayou_runner  # noqa: E402
+
+
+def write_arrow(table: pa.Table, path: Path) -> None:
+    bayou_runner.write_output(table, str(path))
+
+
+def run(tmp: Path, source: str, function: str, kind: str = "model") -> tuple[int, dict, Path]:
+    (tmp / "models.py").write_text(source)
+    write_arrow(pa.table({"a": [1, 2, 3]}), tmp / "in.arrow")
+    request = {
+        "project_dir": str(tmp),
+        "file": "models.py",
+        "function": function,
+        "node": function,
+        "kind": kind,
+        "inputs": {"data": str(tmp / "in.arrow")},
+        "params": {"k": 10},
+        "output": str(tmp / "out.arrow"),
+        "result": str(tmp / "result.json"),
+    }
+    (tmp / "request.json").write_text(json.dumps(request))
+    env = dict(os.environ, PYTHONPATH=f"{SDK}{os.pathsep}{SHIM}")
+    proc = subprocess.run([sys.executable, str(RUNNER), str(tmp / "request.json")], env=env, capture_output=True, text=True)
+    return proc.returncode, json.loads((tmp / "result.json").read_text()), tmp / "out.arrow"
+
+
+def test_a_model_gets_tables_and_parameters_and_may_return_dicts(tmp_path: Path) -> None:
+    src = (
+        "import bauplan\n"
+        "@bauplan.model()\n"
+        "def f(data=bauplan.Model('x'), k=bauplan.Parameter('k')):\n"
+        "    return [{'a': v * k} for v in data.column('a').to_pylist()]\n"
+    )
+    code, result, out = run(tmp_path, src, "f")
+    assert code == 0, result
+    assert result == {"rows": 3}
+    assert bayou_runner.read_input(str(out)).column("a").to_pylist() == [10, 20, 30]
+
+
+def test_an_unsupported_return_type_names_the_model_and_type(tmp_path: Path) -> None:
+    code, result, _ = run(tmp_path, "def f(data=None, k=None):\n    return 42\n", "f")
+    assert code == 1
+    assert "model 'f' returned builtins.int" in result["error"]
+
+
+def test_an_expectation_reports_its_verdict(tmp_path: Path) -> None:
+    src = (
+        "from bauplan.standard_expectations import expect_column_no_nulls\n"
+        "def check(data=None, k=None):\n"
+        "    return expect_column_no_nulls(data, 'a')\n"
+    )
+    code, result, _ = run(tmp_path, src, "check", kind="expectation")
+    assert code == 0, result
+    assert result == {"passed": True}
+
+
+@pytest.mark.parametrize("body", ["raise ValueError('boom')", "import no_such_module"])
+def test_exceptions_are_reported(tmp_path: Path, body: str) -> None:
+    code, result, _ = run(tmp_path, f"def f(data=None, k=None):\n    {body}\n", "f")
+    assert code == 1
+    assert "error" in result
