@@ -19,8 +19,8 @@ fi
 export BAYOU_TEST_PYTHON="$venv/bin/python"
 export PATH="$venv/bin:$PATH" # the `weed` S3 server
 
-# The Python SDK's own tests.
-PYTHONPATH=python/bayou/src "$venv/bin/python" -m pytest -q python/bayou/tests
+# The Python SDK's and the in-sandbox runner's own tests.
+PYTHONPATH=python/bayou/src:python/runner/shim "$venv/bin/python" -m pytest -q python/bayou/tests python/runner/tests
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's demo: builds bayou and walks through a lake end to end on a local directory.
 #
-#   load data -> tag -> branch -> import on the branch and on main -> query -> merge -> query at tags
+#   load data -> tag -> branch -> import on the branch and on main -> query -> merge -> query at
+#   tags -> run the example pipeline (SQL + Python models, an expectation) -> query its output
 #
 # Rows of demo data: first argument (default 1,000,000). The lake is .bayou/quickstart-lake,
 # made fresh on every run.
@@ -11,6 +12,11 @@ rows="${1:-1000000}"
 
 cargo build --release --quiet -p bayou-cli
 bayou="${CARGO_TARGET_DIR:-$PWD/target}/release/bayou"
+# Python models run in environments that uv builds; take uv from PATH or install it locally.
+if [ -z "${BAYOU_UV:-}" ] && ! command -v uv >/dev/null; then
+  [ -x .venv/bin/uv ] || { python3 -m venv .venv && .venv/bin/python -m pip install --quiet uv; }
+  export BAYOU_UV="$PWD/.venv/bin/uv"
+fi
 export BAYOU_LAKE="$PWD/.bayou/quickstart-lake"
 rm -rf "$BAYOU_LAKE" .bayou/quickstart-extra
 
@@ -35,4 +41,10 @@ step tag create v1
 step query "SELECT COUNT(*) AS trips FROM taxi_fhvhv" -r v0
 step query "SELECT COUNT(*) AS trips FROM taxi_fhvhv" -r v1
 step log --limit 5
-step table get taxi_zones
+
+# The pipeline of examples/taxi_pipeline: trips.sql -> an expectation on trips -> pickups.sql ->
+# a Python model. It runs on a fresh run branch and is merged into main only if all passed.
+step run -p examples/taxi_pipeline
+step query "SELECT * FROM top_pickup_zones"
+step query "SELECT pickup_zone, dropoff_zone, trips, avg_miles FROM pickups ORDER BY trips DESC" --max-rows 5
+step runs ls

@@ -66,7 +66,9 @@ pub enum Command {
     #[command(subcommand)]
     Demo(DemoCommand),
     /// Run a pipeline project: models into a run branch, published only if everything passed
-    #[command(after_help = "Examples:\n  bayou run -p examples/taxi_pipeline\n  bayou run -p my_project -r feat_1 --strict --param min_miles=2.5\n  bayou run --dry-run\n\nExit codes: 0 success, 1 the run failed, 2 the project or the command line has a problem.")]
+    #[command(
+        after_help = "Examples:\n  bayou run -p examples/taxi_pipeline\n  bayou run -p my_project -r feat_1 --strict --param min_miles=2.5\n  bayou run --dry-run\n\nExit codes: 0 success, 1 the run failed, 2 the project or the command line has a problem."
+    )]
     Run(RunArgs),
     /// List past runs and show one
     #[command(subcommand)]

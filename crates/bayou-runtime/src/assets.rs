@@ -8,14 +8,23 @@ use sha2::{Digest, Sha256};
 use crate::{Error, Result};
 
 const FILES: &[(&str, &str)] = &[
-    ("bayou_runner.py", include_str!("../../../python/runner/bayou_runner.py")),
-    ("sdk/bayou/__init__.py", include_str!("../../../python/bayou/src/bayou/__init__.py")),
+    (
+        "bayou_runner.py",
+        include_str!("../../../python/runner/bayou_runner.py"),
+    ),
+    (
+        "sdk/bayou/__init__.py",
+        include_str!("../../../python/bayou/src/bayou/__init__.py"),
+    ),
     (
         "sdk/bayou/standard_expectations.py",
         include_str!("../../../python/bayou/src/bayou/standard_expectations.py"),
     ),
     ("sdk/bayou/py.typed", ""),
-    ("sdk/bauplan/__init__.py", include_str!("../../../python/runner/shim/bauplan/__init__.py")),
+    (
+        "sdk/bauplan/__init__.py",
+        include_str!("../../../python/runner/shim/bauplan/__init__.py"),
+    ),
     (
         "sdk/bauplan/standard_expectations.py",
         include_str!("../../../python/runner/shim/bauplan/standard_expectations.py"),
@@ -42,7 +51,9 @@ pub(crate) fn install(cache: &Path) -> Result<Runner> {
     let dir = cache.join("runner").join(runner_version());
     let done = dir.join(".complete");
     if !done.exists() {
-        let tmp = cache.join("runner").join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+        let tmp = cache
+            .join("runner")
+            .join(format!(".tmp-{}", uuid::Uuid::new_v4()));
         for (name, body) in FILES {
             let path = tmp.join(name);
             if let Some(parent) = path.parent() {

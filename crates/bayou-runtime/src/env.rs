@@ -22,7 +22,9 @@ pub struct EnvCache {
 
 impl EnvCache {
     pub fn new(cache: &Path) -> Self {
-        let uv = std::env::var_os("BAYOU_UV").map(PathBuf::from).unwrap_or_else(|| "uv".into());
+        let uv = std::env::var_os("BAYOU_UV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "uv".into());
         Self {
             dir: cache.join("envs"),
             uv,

@@ -23,7 +23,9 @@ use std::time::Instant;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bayou_lake::{Lake, WriteMode};
-use bayou_project::{Diagnostic, Diagnostics, Materialization, Node, NodeKind, ParamValue, Project};
+use bayou_project::{
+    Diagnostic, Diagnostics, Materialization, Node, NodeKind, ParamValue, Project,
+};
 use bayou_sql::QueryEngine;
 use bayou_types::{CommitId, TableKey};
 use datafusion::common::ScalarValue;
@@ -98,19 +100,35 @@ pub struct RunOptions {
 /// What a run reports as it goes.
 #[derive(Debug)]
 pub enum Event<'a> {
-    Started { run_id: &'a str, run_branch: Option<&'a str> },
-    NodeStarted { node: &'a str },
+    Started {
+        run_id: &'a str,
+        run_branch: Option<&'a str>,
+    },
+    NodeStarted {
+        node: &'a str,
+    },
     /// One line a function printed.
-    Log { node: &'a str, line: &'a str, stderr: bool },
-    NodeFinished { report: &'a NodeReport },
-    Warning { message: &'a str },
+    Log {
+        node: &'a str,
+        line: &'a str,
+        stderr: bool,
+    },
+    NodeFinished {
+        report: &'a NodeReport,
+    },
+    Warning {
+        message: &'a str,
+    },
 }
 
 /// Receives [`Event`]s; called from the run's task.
 pub type OnEvent<'a> = &'a (dyn Fn(Event<'_>) + Sync);
 
 /// The parameter values of a run: declared defaults overridden by `--param`.
-pub fn resolve_params(project: &Project, overrides: &[(String, String)]) -> Result<BTreeMap<String, ParamValue>> {
+pub fn resolve_params(
+    project: &Project,
+    overrides: &[(String, String)],
+) -> Result<BTreeMap<String, ParamValue>> {
     let mut values = BTreeMap::new();
     for (name, spec) in &project.config.parameters {
         if let Some(d) = &spec.default {
@@ -119,14 +137,26 @@ pub fn resolve_params(project: &Project, overrides: &[(String, String)]) -> Resu
     }
     for (name, text) in overrides {
         let spec = project.config.parameters.get(name).ok_or_else(|| {
-            let known: Vec<&str> = project.config.parameters.keys().map(String::as_str).collect();
+            let known: Vec<&str> = project
+                .config
+                .parameters
+                .keys()
+                .map(String::as_str)
+                .collect();
             Error::Usage(format!(
                 "unknown parameter '{name}' in --param\n  hint: the project declares: {}",
-                if known.is_empty() { "no parameters".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "no parameters".to_string()
+                } else {
+                    known.join(", ")
+                }
             ))
         })?;
         let value = ParamValue::parse(spec.ty, text).ok_or_else(|| {
-            Error::Usage(format!("--param {name}={text}: not a valid {}", spec.ty.as_str()))
+            Error::Usage(format!(
+                "--param {name}={text}: not a valid {}",
+                spec.ty.as_str()
+            ))
         })?;
         values.insert(name.clone(), value);
     }
@@ -170,7 +200,13 @@ fn order(project: &Project) -> Vec<usize> {
         .collect();
     let mut done = vec![false; project.nodes.len()];
     let mut out = Vec::new();
-    fn visit(i: usize, p: &Project, index: &HashMap<&str, usize>, done: &mut [bool], out: &mut Vec<usize>) {
+    fn visit(
+        i: usize,
+        p: &Project,
+        index: &HashMap<&str, usize>,
+        done: &mut [bool],
+        out: &mut Vec<usize>,
+    ) {
         if done[i] {
             return;
         }
@@ -191,14 +227,21 @@ fn order(project: &Project) -> Vec<usize> {
 }
 
 /// The columns of each lake table the project reads, keyed by the name it uses.
-async fn input_tables(lake: &Lake, project: &Project, head: &CommitId, branch: &str) -> Result<BTreeMap<String, Vec<String>>> {
+async fn input_tables(
+    lake: &Lake,
+    project: &Project,
+    head: &CommitId,
+    branch: &str,
+) -> Result<BTreeMap<String, Vec<String>>> {
     let mut out = BTreeMap::new();
     for node in &project.nodes {
         for input in &node.inputs {
             if project.node(&input.source).is_some() || out.contains_key(&input.source) {
                 continue;
             }
-            let Ok(key) = TableKey::parse(&input.source, bayou_types::DEFAULT_NAMESPACE) else { continue };
+            let Ok(key) = TableKey::parse(&input.source, bayou_types::DEFAULT_NAMESPACE) else {
+                continue;
+            };
             let commit = match &input.reference {
                 Some(r) => match lake.resolve(r) {
                     Ok(res) => res.commit,
@@ -210,7 +253,12 @@ async fn input_tables(lake: &Lake, project: &Project, head: &CommitId, branch: &
                 continue;
             }
             let version = lake.table(&commit, branch, &key).await?;
-            let columns = version.arrow_schema()?.fields().iter().map(|f| f.name().clone()).collect();
+            let columns = version
+                .arrow_schema()?
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
             out.insert(input.source.clone(), columns);
         }
     }
@@ -237,8 +285,12 @@ pub async fn run(
     for node in &project.nodes {
         if node.materialization == Materialization::OverwritePartitions {
             problems.push(
-                Diagnostic::new(&node.file, node.line, format!("'{}': OVERWRITE_PARTITIONS is not supported yet", node.name))
-                    .hint("use REPLACE or APPEND for now"),
+                Diagnostic::new(
+                    &node.file,
+                    node.line,
+                    format!("'{}': OVERWRITE_PARTITIONS is not supported yet", node.name),
+                )
+                .hint("use REPLACE or APPEND for now"),
             );
         }
     }
@@ -260,9 +312,18 @@ pub async fn run(
     );
     let run_branch = (!options.dry_run).then(|| format!("run/{run_id}"));
     if let Some(b) = &run_branch {
-        lake.catalog().create_ref(b, bayou_catalog::RefKind::Branch, base.as_str())?;
+        lake.catalog()
+            .create_ref(b, bayou_catalog::RefKind::Branch, base.as_str())?;
     }
-    let mut record = RunRecord::new(&run_id, project, &params, &options.branch, &base, run_branch.clone(), options.dry_run);
+    let mut record = RunRecord::new(
+        &run_id,
+        project,
+        &params,
+        &options.branch,
+        &base,
+        run_branch.clone(),
+        options.dry_run,
+    );
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
     on_event(Event::Started {
@@ -271,7 +332,19 @@ pub async fn run(
     });
 
     let work = tempdir_for(&options.cache_dir, &run_id)?;
-    let outcome = execute(lake, project, options, &params, &namespace, &base, run_branch.as_deref(), &work, &mut record, on_event).await;
+    let outcome = execute(
+        lake,
+        project,
+        options,
+        &params,
+        &namespace,
+        &base,
+        run_branch.as_deref(),
+        &work,
+        &mut record,
+        on_event,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&work);
     if let Err(e) = outcome {
         record.fail(e.to_string());
@@ -322,7 +395,10 @@ impl Output {
     }
 }
 
-#[allow(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
 async fn execute(
     lake: &Lake,
     project: &Project,
@@ -337,7 +413,8 @@ async fn execute(
 ) -> Result<()> {
     let engine = QueryEngine::new(lake.clone());
     let (ctx, _, _) = engine.session(base.as_str())?;
-    let param_values: HashMap<String, ScalarValue> = params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
+    let param_values: HashMap<String, ScalarValue> =
+        params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
     let envs = EnvCache::new(&options.cache_dir);
     let runner = assets::install(&options.cache_dir)?;
     let mut outputs: HashMap<String, Arc<Output>> = HashMap::new();
@@ -350,8 +427,20 @@ async fn execute(
         let result: Result<Option<Output>, String> = match &node.kind {
             NodeKind::Sql { sql } => run_sql(&ctx, sql, &param_values).await.map(Some),
             NodeKind::Python { function } | NodeKind::Expectation { function } => {
-                run_python(&ctx, project, node, function, &param_values, params, &envs, &runner, work, &mut report, on_event)
-                    .await
+                run_python(
+                    &ctx,
+                    project,
+                    node,
+                    function,
+                    &param_values,
+                    params,
+                    &envs,
+                    &runner,
+                    work,
+                    &mut report,
+                    on_event,
+                )
+                .await
             }
         };
         report.seconds = started.elapsed().as_secs_f64();
@@ -385,7 +474,8 @@ async fn execute(
             }
         }
         on_event(Event::NodeFinished { report: &report });
-        let failed = report.status == NodeStatus::Failed || (report.status == NodeStatus::ExpectationFailed && options.strict);
+        let failed = report.status == NodeStatus::Failed
+            || (report.status == NodeStatus::ExpectationFailed && options.strict);
         record.nodes.push(report);
         if failed {
             // Later nodes are skipped; the run branch keeps what was written so far.
@@ -399,21 +489,53 @@ async fn execute(
     }
 
     // Materialize on the run branch once everything, expectations included, has passed.
-    let Some(run_branch) = run_branch else { return Ok(()) };
-    for node in project.nodes.iter().filter(|n| n.materialization != Materialization::None) {
-        let Some(output) = outputs.get(&node.name) else { continue };
+    let Some(run_branch) = run_branch else {
+        return Ok(());
+    };
+    for node in project
+        .nodes
+        .iter()
+        .filter(|n| n.materialization != Materialization::None)
+    {
+        let Some(output) = outputs.get(&node.name) else {
+            continue;
+        };
         let key = TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
         let mode = match node.materialization {
-            Materialization::Append if lake.catalog().get_table(&lake.resolve(run_branch)?.commit, &key)?.is_some() => WriteMode::Append,
+            Materialization::Append
+                if lake
+                    .catalog()
+                    .get_table(&lake.resolve(run_branch)?.commit, &key)?
+                    .is_some() =>
+            {
+                WriteMode::Append
+            }
             _ => WriteMode::Replace,
         };
         let mut write = lake
-            .begin_write(run_branch, &key, mode, &output.schema, &format!("model '{}'", node.name), node.partitioned_by.as_deref())
+            .begin_write(
+                run_branch,
+                &key,
+                mode,
+                &output.schema,
+                &format!("model '{}'", node.name),
+                node.partitioned_by.as_deref(),
+            )
             .await?;
         for b in &output.batches {
             write.write(b).await?;
         }
-        write.commit(&format!("run {}: {} {key}", record.id, if mode == WriteMode::Append { "append to" } else { "replace" })).await?;
+        write
+            .commit(&format!(
+                "run {}: {} {key}",
+                record.id,
+                if mode == WriteMode::Append {
+                    "append to"
+                } else {
+                    "replace"
+                }
+            ))
+            .await?;
         if let Some(r) = record.nodes.iter_mut().find(|r| r.name == node.name) {
             r.materialized = Some(key.to_string());
         }
@@ -421,9 +543,15 @@ async fn execute(
     Ok(())
 }
 
-async fn run_sql(ctx: &SessionContext, sql: &str, params: &HashMap<String, ScalarValue>) -> Result<Output, String> {
+async fn run_sql(
+    ctx: &SessionContext,
+    sql: &str,
+    params: &HashMap<String, ScalarValue>,
+) -> Result<Output, String> {
     let df = ctx.sql(sql).await.map_err(|e| e.to_string())?;
-    let df = df.with_param_values(params.clone()).map_err(|e| e.to_string())?;
+    let df = df
+        .with_param_values(params.clone())
+        .map_err(|e| e.to_string())?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let batches: Vec<RecordBatch> = df
         .execute_stream()
@@ -437,7 +565,8 @@ async fn run_sql(ctx: &SessionContext, sql: &str, params: &HashMap<String, Scala
 
 fn write_ipc(path: &Path, output: &Output) -> Result<(), String> {
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut w = arrow::ipc::writer::FileWriter::try_new(file, &output.schema).map_err(|e| e.to_string())?;
+    let mut w =
+        arrow::ipc::writer::FileWriter::try_new(file, &output.schema).map_err(|e| e.to_string())?;
     for b in &output.batches {
         w.write(b).map_err(|e| e.to_string())?;
     }
@@ -448,7 +577,9 @@ fn read_ipc(path: &Path) -> Result<Output, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let reader = arrow::ipc::reader::FileReader::try_new(file, None).map_err(|e| e.to_string())?;
     let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     Ok(Output { schema, batches })
 }
 
@@ -461,7 +592,10 @@ fn json_param(v: &ParamValue) -> serde_json::Value {
     }
 }
 
-#[allow(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
 async fn run_python(
     ctx: &SessionContext,
     project: &Project,
@@ -502,8 +636,15 @@ async fn run_python(
             call_params.insert(arg.clone(), json_param(v));
         }
     }
-    let spec = node.python.clone().or_else(|| project.config.python.clone()).unwrap_or_default();
-    let python = envs.python(&spec, &node.name).await.map_err(|e| e.to_string())?;
+    let spec = node
+        .python
+        .clone()
+        .or_else(|| project.config.python.clone())
+        .unwrap_or_default();
+    let python = envs
+        .python(&spec, &node.name)
+        .await
+        .map_err(|e| e.to_string())?;
     let output_path = dir.join("out.arrow");
     let result_path = dir.join("result.json");
     let request = serde_json::json!({
@@ -540,7 +681,11 @@ async fn run_python(
         let mut lines = tokio::io::BufReader::new(reader).lines();
         let mut kept: Vec<String> = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
-            on_event(Event::Log { node: name, line: &line, stderr: is_err });
+            on_event(Event::Log {
+                node: name,
+                line: &line,
+                stderr: is_err,
+            });
             kept.push(line);
             if kept.len() > 200 {
                 kept.remove(0);
@@ -548,20 +693,29 @@ async fn run_python(
         }
         kept
     };
-    let timeout = node.resources.timeout_seconds.or(project.config.timeout_seconds);
+    let timeout = node
+        .resources
+        .timeout_seconds
+        .or(project.config.timeout_seconds);
     let wait = async {
         match timeout {
-            Some(s) => match tokio::time::timeout(std::time::Duration::from_secs(s), child.wait()).await {
-                Ok(status) => status.map(Some),
-                Err(_) => {
-                    let _ = child.start_kill();
-                    Ok(None)
+            Some(s) => {
+                match tokio::time::timeout(std::time::Duration::from_secs(s), child.wait()).await {
+                    Ok(status) => status.map(Some),
+                    Err(_) => {
+                        let _ = child.start_kill();
+                        Ok(None)
+                    }
                 }
-            },
+            }
             None => child.wait().await.map(Some),
         }
     };
-    let (out_lines, err_lines, status) = tokio::join!(pump(Box::new(stdout), false), pump(Box::new(stderr), true), wait);
+    let (out_lines, err_lines, status) = tokio::join!(
+        pump(Box::new(stdout), false),
+        pump(Box::new(stderr), true),
+        wait
+    );
     report.log = out_lines.into_iter().chain(err_lines).collect();
     let status = status.map_err(|e| e.to_string())?;
     let Some(status) = status else {
@@ -573,7 +727,10 @@ async fn run_python(
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     if !status.success() {
-        let why = result["error"].as_str().map(str::to_string).unwrap_or_else(|| format!("the process exited with {status}"));
+        let why = result["error"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("the process exited with {status}"));
         return Err(why);
     }
     if node.is_expectation() {

@@ -137,7 +137,9 @@ pub(crate) async fn save(lake: &Lake, record: &RunRecord) -> Result<()> {
 }
 
 pub(crate) async fn save_code(lake: &Lake, project: &Project) -> Result<()> {
-    let location = lake.storage().location(&format!("code/{}.json", project.code_hash()));
+    let location = lake
+        .storage()
+        .location(&format!("code/{}.json", project.code_hash()));
     if lake.storage().exists(&location).await? {
         return Ok(());
     }

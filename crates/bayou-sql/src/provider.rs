@@ -118,14 +118,25 @@ impl SchemaProvider for NamespaceSchema {
 
     fn table_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.tables.iter().cloned().collect();
-        v.extend(self.overlay.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned());
+        v.extend(
+            self.overlay
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .keys()
+                .cloned(),
+        );
         v.sort();
         v.dedup();
         v
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        if let Some(t) = self.overlay.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+        if let Some(t) = self
+            .overlay
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
             return Ok(Some(t.clone()));
         }
         if !self.tables.contains(name) {

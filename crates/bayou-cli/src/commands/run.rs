@@ -15,7 +15,9 @@ fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("BAYOU_CACHE_DIR") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ".".into());
     home.join(".cache").join("bayou")
 }
 
@@ -51,7 +53,8 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         };
         params.push((k.trim().to_string(), v.to_string()));
     }
-    let (project, diagnostics) = Project::load(&args.project_dir).map_err(|d| Exit::usage(d.to_string()))?;
+    let (project, diagnostics) =
+        Project::load(&args.project_dir).map_err(|d| Exit::usage(d.to_string()))?;
     let branch = ctx.reference(args.reference.as_deref())?;
     let options = RunOptions {
         branch: branch.clone(),
@@ -67,11 +70,12 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
             progress(e);
         }
     };
-    let record = match bayou_runtime::run(&ctx.lake, &project, diagnostics, &options, &on_event).await {
-        Ok(r) => r,
-        Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let record =
+        match bayou_runtime::run(&ctx.lake, &project, diagnostics, &options, &on_event).await {
+            Ok(r) => r,
+            Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
+            Err(e) => return Err(e.into()),
+        };
     report(ctx, &record)?;
     if args.preview && record.status == RunStatus::Succeeded && !record.dry_run {
         let engine = bayou_sql::QueryEngine::new(ctx.lake.clone());
@@ -102,7 +106,14 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
 }
 
 fn node_listing(record: &RunRecord) -> Listing {
-    let mut listing = Listing::new(vec!["node", "kind", "status", "rows", "seconds", "written to"]);
+    let mut listing = Listing::new(vec![
+        "node",
+        "kind",
+        "status",
+        "rows",
+        "seconds",
+        "written to",
+    ]);
     for n in &record.nodes {
         listing.push(vec![
             n.name.clone(),
@@ -128,7 +139,11 @@ fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
     let outcome = match (&record.status, &record.published, record.dry_run) {
         (RunStatus::Succeeded, _, true) => "dry run succeeded; nothing was written".to_string(),
         (RunStatus::Succeeded, Some(head), _) => {
-            format!("published to {} (commit {})", record.target_branch, head.short())
+            format!(
+                "published to {} (commit {})",
+                record.target_branch,
+                head.short()
+            )
         }
         (RunStatus::Succeeded, None, _) => "succeeded".to_string(),
         _ => format!("failed; {} is unchanged", record.target_branch),
@@ -141,7 +156,14 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
         RunsCommand::Ls { limit } => {
             let mut all = bayou_runtime::list_runs(&ctx.lake).await?;
             all.truncate(limit);
-            let mut listing = Listing::new(vec!["run", "started (UTC)", "project", "branch", "status", "nodes"]);
+            let mut listing = Listing::new(vec![
+                "run",
+                "started (UTC)",
+                "project",
+                "branch",
+                "status",
+                "nodes",
+            ]);
             for r in &all {
                 listing.push(vec![
                     r.id.clone(),
@@ -170,7 +192,11 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
                 record.run_branch.clone().unwrap_or_else(|| "-".into()),
                 &record.code_hash[..12],
                 json!(record.params),
-                record.error.as_ref().map(|e| format!("error:     {e}\n")).unwrap_or_default(),
+                record
+                    .error
+                    .as_ref()
+                    .map(|e| format!("error:     {e}\n"))
+                    .unwrap_or_default(),
             ))?;
             emit(ctx.format, &record, node_listing(&record))?;
             for n in record.nodes.iter().filter(|n| !n.log.is_empty()) {

@@ -37,6 +37,10 @@ impl TestLake {
         cmd.env("BAYOU_LAKE", self.lake())
             .env("HOME", self.dir.path())
             .env("BAYOU_AUTHOR", "tester")
+            // Python environments and uv's wheel cache are shared by all tests: building one
+            // per test would measure the network, not bayou.
+            .env("BAYOU_CACHE_DIR", shared_cache().join("bayou"))
+            .env("UV_CACHE_DIR", shared_cache().join("uv"))
             .env_remove("AWS_ENDPOINT_URL");
         cmd
     }
@@ -101,6 +105,19 @@ impl TestLake {
         }
         std::fs::write(&p, body).unwrap();
         p
+    }
+}
+
+/// A cache directory shared by the test binaries of this build.
+pub fn shared_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("shared-cache")
+}
+
+/// Writes a project directory from (file name, content) pairs.
+pub fn write_project(dir: &Path, files: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, body) in files {
+        std::fs::write(dir.join(name), body).unwrap();
     }
 }
 

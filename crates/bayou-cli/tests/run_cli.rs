@@ -1,0 +1,361 @@
+//! `bayou run`: projects, plans and transform-audit-write runs, driving the real binary, with
+//! Python models in real uv-built environments (uv comes from `dev/test.sh`).
+
+mod common;
+
+use common::{TestLake, s, write_project};
+use serde_json::{Value, json};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/taxi_pipeline");
+
+fn head(t: &TestLake, branch: &str) -> Value {
+    let branches = t.json(&["branch", "ls"]);
+    branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == branch)
+        .map(|b| b["head"].clone())
+        .unwrap_or(Value::Null)
+}
+
+fn run(t: &TestLake, args: &[&str]) -> (i32, Value, String) {
+    let out = t
+        .cmd()
+        .args(["-O", "json", "run"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+const YML: &str = "project:\n  name: test\nparameters:\n  factor:\n    type: int\n    default: 2\n";
+
+#[test]
+fn the_example_pipeline_publishes_its_models_and_records_the_run() {
+    let t = TestLake::new();
+    t.ok(&["demo", "load", "--rows", "20000"]);
+    let out = t.cmd().args(["run", "-p", EXAMPLE]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Function output streams live, prefixed with the model name.
+    assert!(
+        stderr.contains("top_pickup_zones | ")
+            && stderr.contains("pickup zones, keeping the top 5"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("trips_have_a_pickup_zone | checked"),
+        "{stderr}"
+    );
+    let tables: Vec<String> = t
+        .json(&["table", "ls"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        tables.contains(&"pickups".to_string()) && tables.contains(&"top_pickup_zones".to_string()),
+        "{tables:?}"
+    );
+    assert!(
+        !tables.contains(&"trips".to_string()),
+        "trips is not materialized"
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM top_pickup_zones", "main"),
+        json!(5)
+    );
+    let expected = t.scalar(
+        "SELECT COUNT(*) FROM taxi_fhvhv WHERE pickup_datetime >= TIMESTAMP '2023-01-15 00:00:00'",
+        "main",
+    );
+    assert_eq!(t.scalar("SELECT SUM(trips) FROM pickups", "main"), expected);
+    let runs = t.json(&["runs", "ls"]);
+    assert_eq!(runs[0]["status"], json!("succeeded"));
+    let id = runs[0]["id"].as_str().unwrap();
+    let shown = t.json(&["runs", "show", id]);
+    assert_eq!(shown["nodes"].as_array().unwrap().len(), 4);
+    assert_eq!(shown["params"]["top_n"], json!(5));
+    assert!(shown["code_hash"].as_str().unwrap().len() == 64);
+    // The run branch is gone once published.
+    assert_eq!(t.json(&["branch", "ls"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_failing_model_leaves_the_target_unchanged_and_keeps_the_run_branch() {
+    let t = TestLake::new();
+    t.ok(&[
+        "table",
+        "create",
+        "nums",
+        "--search-uri",
+        s(&t.csv("n.csv", "n\n1\n2\n")),
+    ]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "doubled.sql",
+                "-- bayou: materialization_strategy=REPLACE\nSELECT n * $factor AS n FROM nums",
+            ),
+            (
+                "models.py",
+                "import bayou\n@bayou.model(materialization_strategy='REPLACE')\ndef broken(d=bayou.Model('doubled')):\n    print('about to fail')\n    raise ValueError('bad row 7')\n",
+            ),
+        ],
+    );
+    let before = head(&t, "main");
+    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("'broken' failed: ValueError: bad row 7"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("main is unchanged"), "{stderr}");
+    assert_eq!(record["status"], json!("failed"));
+    assert_eq!(head(&t, "main"), before, "the target branch did not move");
+    assert!(
+        t.json(&["table", "ls"]).as_array().unwrap().len() == 1,
+        "no model table on main"
+    );
+    let run_branch = record["run_branch"].as_str().unwrap();
+    assert!(
+        stderr.contains(run_branch),
+        "the kept run branch is named: {stderr}"
+    );
+    let broken = &record["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "broken")
+        .unwrap()
+        .clone();
+    assert!(
+        broken["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "about to fail")
+    );
+}
+
+#[test]
+fn expectations_warn_unless_strict() {
+    let t = TestLake::new();
+    t.ok(&[
+        "table",
+        "create",
+        "nums",
+        "--search-uri",
+        s(&t.csv("n.csv", "n,m\n1,a\n,b\n3,c\n")),
+    ]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "copy.sql",
+                "-- bayou: materialization_strategy=REPLACE\nSELECT n FROM nums",
+            ),
+            (
+                "checks.py",
+                "import bauplan\nfrom bauplan.standard_expectations import expect_column_no_nulls\n@bauplan.expectation()\ndef no_nulls(d=bauplan.Model('copy')):\n    return expect_column_no_nulls(d, 'n')\n",
+            ),
+        ],
+    );
+    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        record["warnings"],
+        json!(["expectation 'no_nulls' returned False"])
+    );
+    let before = head(&t, "main");
+    let (code, record, stderr) = run(&t, &["-p", s(&dir), "--strict"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("expectation 'no_nulls' returned False (--strict)"),
+        "{stderr}"
+    );
+    assert_eq!(record["status"], json!("failed"));
+    assert_eq!(head(&t, "main"), before);
+}
+
+#[test]
+fn every_project_problem_is_reported_at_once_with_exit_code_2() {
+    let t = TestLake::new();
+    t.ok(&[
+        "table",
+        "create",
+        "taxi",
+        "--search-uri",
+        s(&t.csv("t.csv", "PULocationID,miles\n1,2.5\n")),
+    ]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            ("a.sql", "SELECT * FROM b"),
+            ("b.sql", "SELECT * FROM a"),
+            ("bad.sql", "SELECT a FROM taxi WHERE a = = 1"),
+            ("dup.sql", "SELECT 1 AS x FROM taxi"),
+            (
+                "models.py",
+                concat!(
+                    "import bayou\n",
+                    "COLS = ['x']\n",
+                    "@bayou.model(columns=COLS)\n",
+                    "def dup(t=bayou.Model('taxii')):\n    return t\n",
+                    "@bayou.model()\n",
+                    "def cols(t=bayou.Model('taxi', columns=['PULocationId'], filter='miles >'), k=bayou.Parameter('nope')):\n    return t\n",
+                ),
+            ),
+            ("syntax.py", "def f(:\n"),
+        ],
+    );
+    let before = head(&t, "main");
+    let (code, _, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 2, "{stderr}");
+    for expected in [
+        "cycle: ",
+        "reads 'taxii'",
+        "did you mean taxi?",
+        "duplicate model 'dup'",
+        "must be a literal, not `COLS`",
+        "unknown parameter 'nope'",
+        "does not parse",
+        "no column 'PULocationId'",
+        "bad.sql:1: SQL syntax error",
+        "syntax.py:1: Python syntax error",
+        "models.py:3:",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing `{expected}` in:\n{stderr}"
+        );
+    }
+    assert_eq!(head(&t, "main"), before);
+    assert_eq!(
+        t.json(&["branch", "ls"]).as_array().unwrap().len(),
+        1,
+        "no run branch was cut"
+    );
+}
+
+#[test]
+fn dry_runs_execute_everything_and_write_nothing() {
+    let t = TestLake::new();
+    t.ok(&[
+        "table",
+        "create",
+        "nums",
+        "--search-uri",
+        s(&t.csv("n.csv", "n\n1\n2\n")),
+    ]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "doubled.sql",
+                "-- bayou: materialization_strategy=REPLACE\nSELECT n * $factor AS n FROM nums",
+            ),
+        ],
+    );
+    let before = head(&t, "main");
+    let (code, record, stderr) = run(&t, &["-p", s(&dir), "--dry-run", "--param", "factor=10"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(record["nodes"][0]["rows"], json!(2));
+    assert_eq!(head(&t, "main"), before);
+    assert_eq!(t.json(&["table", "ls"]).as_array().unwrap().len(), 1);
+    // A real run with the same parameter publishes the values it computed.
+    let (code, _, stderr) = run(&t, &["-p", s(&dir), "--param", "factor=10"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(t.scalar("SELECT SUM(n) FROM doubled", "main"), json!(30));
+}
+
+#[test]
+fn python_models_may_return_dicts_but_not_anything() {
+    let t = TestLake::new();
+    t.ok(&[
+        "table",
+        "create",
+        "nums",
+        "--search-uri",
+        s(&t.csv("n.csv", "n\n1\n2\n")),
+    ]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "models.py",
+                concat!(
+                    "import bayou\n",
+                    "@bayou.model(materialization_strategy='APPEND')\n",
+                    "def rows(d=bayou.Model('nums', filter='n > 1'), f=bayou.Parameter('factor')):\n",
+                    "    return [{'n': v * f} for v in d.column('n').to_pylist()]\n",
+                ),
+            ),
+        ],
+    );
+    for _ in 0..2 {
+        let (code, _, stderr) = run(&t, &["-p", s(&dir)]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    assert_eq!(
+        t.scalar("SELECT SUM(n) FROM rows", "main"),
+        json!(8),
+        "APPEND adds 4 twice"
+    );
+    write_project(
+        &dir,
+        &[(
+            "models.py",
+            "import bayou\n@bayou.model()\ndef rows(d=bayou.Model('nums')):\n    return 42\n",
+        )],
+    );
+    let (code, _, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("model 'rows' returned builtins.int"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_package_is_a_clear_error_before_any_data_is_written() {
+    let t = TestLake::new();
+    t.ok(&[
+        "table",
+        "create",
+        "nums",
+        "--search-uri",
+        s(&t.csv("n.csv", "n\n1\n")),
+    ]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "models.py",
+                "import bayou\n@bayou.model()\n@bayou.python('3.11', pip={'no-such-package-bayou-test': '0.0.1'})\ndef f(d=bayou.Model('nums')):\n    return d\n",
+            ),
+        ],
+    );
+    let (code, _, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no-such-package-bayou-test"), "{stderr}");
+    assert!(stderr.contains("'f'"), "{stderr}");
+}
