@@ -37,3 +37,9 @@ done
 "$target/bayou-bench" queries "$lake" bench/queries "$runs" > "$work/ours.jsonl"
 "$py" bench/duckdb_peer.py "$lake" bench/queries "$runs" "${locations[@]}" > "$work/peer.jsonl"
 "$py" bench/compare.py "$work/ours.jsonl" "$work/peer.jsonl" "$rows"
+
+echo "== the example pipeline at $rows taxi rows vs dbt-duckdb (same Parquet files, warm, best of $runs)"
+dbt_venv="${BENCH_DBT_VENV:-$PWD/.venv-dbt}"
+[ -x "$dbt_venv/bin/dbt" ] || { python3 -m venv "$dbt_venv" && "$dbt_venv/bin/python" -m pip install --quiet -r bench/requirements-dbt.txt; }
+export BAYOU_UV="${BAYOU_UV:-$venv/bin/uv}"
+bash bench/pipeline_peer.sh "$target/bayou" "$lake" "$dbt_venv" "$runs" "$rows"

@@ -275,6 +275,22 @@ fn dry_runs_execute_everything_and_write_nothing() {
     let (code, record, stderr) = run(&t, &["-p", s(&dir), "--dry-run", "--param", "factor=10"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(record["nodes"][0]["rows"], json!(2));
+    assert_eq!(
+        record["plan"][0]["writes"],
+        json!("bayou.doubled (REPLACE)")
+    );
+    assert_eq!(record["plan"][0]["inputs"][0]["source"], json!("nums"));
+    // In table mode the plan is printed before it runs.
+    let out = t
+        .cmd()
+        .args(["run", "-p", s(&dir), "--dry-run"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("doubled [sql] runs in datafusion") && err.contains("<- table nums"),
+        "{err}"
+    );
     assert_eq!(head(&t, "main"), before);
     assert_eq!(t.json(&["table", "ls"]).as_array().unwrap().len(), 1);
     // A real run with the same parameter publishes the values it computed.
@@ -358,4 +374,38 @@ fn an_unknown_package_is_a_clear_error_before_any_data_is_written() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("no-such-package-bayou-test"), "{stderr}");
     assert!(stderr.contains("'f'"), "{stderr}");
+}
+
+#[test]
+fn independent_models_run_at_the_same_time() {
+    // Each model announces itself and waits (bounded) to see the other: run one after the other,
+    // the first would give up and fail the run.
+    let t = TestLake::new();
+    t.ok(&[
+        "table",
+        "create",
+        "nums",
+        "--search-uri",
+        s(&t.csv("n.csv", "n\n1\n")),
+    ]);
+    let dir = t.path("p");
+    let rendezvous = t.path("rendezvous");
+    std::fs::create_dir_all(&rendezvous).unwrap();
+    let model = |me: &str, other: &str| {
+        format!(
+            "import bayou, os, time\n@bayou.model()\ndef {me}(d=bayou.Model('nums')):\n    open(os.path.join({dir:?}, '{me}'), 'w').close()\n    for _ in range(3000):\n        if os.path.exists(os.path.join({dir:?}, '{other}')):\n            return d\n        time.sleep(0.01)\n    raise RuntimeError('{other} never started')\n",
+            dir = rendezvous.display().to_string()
+        )
+    };
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            ("a.py", &model("left", "right")),
+            ("b.py", &model("right", "left")),
+        ],
+    );
+    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(record["status"], json!("succeeded"));
 }

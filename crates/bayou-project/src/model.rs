@@ -84,6 +84,15 @@ pub enum Materialization {
 }
 
 impl Materialization {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "NONE",
+            Self::Replace => "REPLACE",
+            Self::Append => "APPEND",
+            Self::OverwritePartitions => "OVERWRITE_PARTITIONS",
+        }
+    }
+
     pub(crate) fn parse(text: &str) -> Option<Self> {
         Some(match text.to_ascii_uppercase().as_str() {
             "NONE" => Self::None,

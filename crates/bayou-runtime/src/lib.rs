@@ -7,9 +7,10 @@
 //! target only if everything passed. A failed run leaves the target untouched and keeps the run
 //! branch for inspection.
 //!
-//! Trade-off (for now): nodes run one at a time and intermediate tables are Arrow IPC files in
-//! a private temporary directory; parallel execution, sandboxing and shared-memory exchange come
-//! with the runtime work that follows.
+//! Independent nodes run concurrently, up to the core count. Trade-off (for now): intermediate
+//! tables are kept in memory and handed to Python as Arrow IPC files in a private work
+//! directory; sandboxing, resource limits and shared-memory exchange come with the runtime work
+//! that follows.
 
 mod assets;
 mod env;
@@ -36,7 +37,9 @@ use tokio::io::AsyncBufReadExt;
 
 pub use assets::runner_version;
 pub use env::{DEFAULT_PYTHON, EnvCache};
-pub use record::{NodeReport, NodeStatus, RunRecord, RunStatus, list_runs, load_run};
+pub use record::{
+    NodeReport, NodeStatus, PlanInput, PlanNode, RunRecord, RunStatus, list_runs, load_run,
+};
 
 /// Errors that stop a run before or outside its nodes. A node that fails is not an error: the
 /// run completes with [`RunStatus::Failed`].
@@ -103,6 +106,7 @@ pub enum Event<'a> {
     Started {
         run_id: &'a str,
         run_branch: Option<&'a str>,
+        plan: &'a [PlanNode],
     },
     NodeStarted {
         node: &'a str,
@@ -226,6 +230,61 @@ fn order(project: &Project) -> Vec<usize> {
     out
 }
 
+/// The plan of a project, in execution order.
+pub fn plan(project: &Project, namespace: &str) -> Vec<PlanNode> {
+    order(project)
+        .into_iter()
+        .map(|i| {
+            let node = &project.nodes[i];
+            let runs_in = match &node.kind {
+                NodeKind::Sql { .. } => "datafusion (fused with its scans)".to_string(),
+                _ => {
+                    let spec = node
+                        .python
+                        .clone()
+                        .or_else(|| project.config.python.clone())
+                        .unwrap_or_default();
+                    let mut text = format!(
+                        "python {}",
+                        spec.version.as_deref().unwrap_or(DEFAULT_PYTHON)
+                    );
+                    for (name, version) in &spec.packages {
+                        text.push_str(&format!(" + {name}=={version}"));
+                    }
+                    text
+                }
+            };
+            let inputs = node
+                .inputs
+                .iter()
+                .map(|input| PlanInput {
+                    source: input.source.clone(),
+                    kind: if project.node(&input.source).is_some() {
+                        "model"
+                    } else {
+                        "table"
+                    }
+                    .into(),
+                    columns: input.columns.clone(),
+                    filter: input.filter.clone(),
+                    reference: input.reference.clone(),
+                })
+                .collect();
+            let writes = match node.materialization {
+                Materialization::None => "-".to_string(),
+                m => format!("{namespace}.{} ({})", node.name, m.as_str()),
+            };
+            PlanNode {
+                name: node.name.clone(),
+                kind: record::kind_name(node).into(),
+                runs_in,
+                inputs,
+                writes,
+            }
+        })
+        .collect()
+}
+
 /// The columns of each lake table the project reads, keyed by the name it uses.
 async fn input_tables(
     lake: &Lake,
@@ -324,11 +383,13 @@ pub async fn run(
         run_branch.clone(),
         options.dry_run,
     );
+    record.plan = plan(project, &namespace);
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
     on_event(Event::Started {
         run_id: &run_id,
         run_branch: run_branch.as_deref(),
+        plan: &record.plan,
     });
 
     let work = tempdir_for(&options.cache_dir, &run_id)?;
@@ -419,31 +480,84 @@ async fn execute(
     let runner = assets::install(&options.cache_dir)?;
     let mut outputs: HashMap<String, Arc<Output>> = HashMap::new();
 
-    for i in order(project) {
-        let node = &project.nodes[i];
-        on_event(Event::NodeStarted { node: &node.name });
-        let started = Instant::now();
-        let mut report = NodeReport::new(node);
-        let result: Result<Option<Output>, String> = match &node.kind {
-            NodeKind::Sql { sql } => run_sql(&ctx, sql, &param_values).await.map(Some),
-            NodeKind::Python { function } | NodeKind::Expectation { function } => {
-                run_python(
-                    &ctx,
-                    project,
-                    node,
-                    function,
-                    &param_values,
-                    params,
-                    &envs,
-                    &runner,
-                    work,
-                    &mut report,
-                    on_event,
-                )
-                .await
+    // Independent nodes run concurrently, up to the number of cores; a node starts when all the
+    // models it reads have finished.
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let model_index: HashMap<&str, usize> = project
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.is_expectation())
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let parents: Vec<Vec<usize>> = project
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut p: Vec<usize> = n
+                .inputs
+                .iter()
+                .filter_map(|input| model_index.get(input.source.as_str()).copied())
+                .filter(|&p| p != i)
+                .collect();
+            p.sort_unstable();
+            p.dedup();
+            p
+        })
+        .collect();
+    let mut finished = vec![false; project.nodes.len()];
+    let mut started = vec![false; project.nodes.len()];
+    let mut running = futures::stream::FuturesUnordered::new();
+    let mut failed = false;
+    let sequence = order(project);
+    loop {
+        if !failed {
+            for &i in &sequence {
+                if running.len() >= parallel {
+                    break;
+                }
+                if !started[i] && parents[i].iter().all(|&p| finished[p]) {
+                    started[i] = true;
+                    let node = &project.nodes[i];
+                    on_event(Event::NodeStarted { node: &node.name });
+                    let ctx = &ctx;
+                    let (envs, runner, param_values) = (&envs, &runner, &param_values);
+                    running.push(async move {
+                        let clock = Instant::now();
+                        let mut report = NodeReport::new(node);
+                        let result: Result<Option<Output>, String> = match &node.kind {
+                            NodeKind::Sql { sql } => {
+                                run_sql(ctx, sql, param_values).await.map(Some)
+                            }
+                            NodeKind::Python { function } | NodeKind::Expectation { function } => {
+                                run_python(
+                                    ctx,
+                                    project,
+                                    node,
+                                    function,
+                                    param_values,
+                                    params,
+                                    envs,
+                                    runner,
+                                    work,
+                                    &mut report,
+                                    on_event,
+                                )
+                                .await
+                            }
+                        };
+                        report.seconds = clock.elapsed().as_secs_f64();
+                        (i, report, result)
+                    });
+                }
             }
+        }
+        let Some((i, mut report, result)) = futures::StreamExt::next(&mut running).await else {
+            break;
         };
-        report.seconds = started.elapsed().as_secs_f64();
+        let node = &project.nodes[i];
+        finished[i] = true;
         match result {
             Ok(Some(output)) => {
                 report.rows = Some(output.rows());
@@ -461,6 +575,7 @@ async fn execute(
                     if options.strict {
                         report.error = Some(msg.clone());
                         record.fail(format!("{msg} (--strict)"));
+                        failed = true;
                     } else {
                         record.warnings.push(msg.clone());
                         on_event(Event::Warning { message: &msg });
@@ -471,21 +586,22 @@ async fn execute(
                 report.status = NodeStatus::Failed;
                 report.error = Some(e.clone());
                 record.fail(format!("'{}' failed: {e}", node.name));
+                failed = true;
             }
         }
         on_event(Event::NodeFinished { report: &report });
-        let failed = report.status == NodeStatus::Failed
-            || (report.status == NodeStatus::ExpectationFailed && options.strict);
         record.nodes.push(report);
-        if failed {
-            // Later nodes are skipped; the run branch keeps what was written so far.
-            for j in order(project).into_iter().skip_while(|&j| j != i).skip(1) {
+    }
+    if failed {
+        // Nodes never started are skipped; the target branch is not touched.
+        for &j in &sequence {
+            if !started[j] {
                 let mut skipped = NodeReport::new(&project.nodes[j]);
                 skipped.status = NodeStatus::Skipped;
                 record.nodes.push(skipped);
             }
-            return Ok(());
         }
+        return Ok(());
     }
 
     // Materialize on the run branch once everything, expectations included, has passed.

@@ -44,16 +44,19 @@ pub struct NodeReport {
     pub log: Vec<String>,
 }
 
+pub(crate) fn kind_name(node: &Node) -> &'static str {
+    match node.kind {
+        NodeKind::Sql { .. } => "sql",
+        NodeKind::Python { .. } => "python",
+        NodeKind::Expectation { .. } => "expectation",
+    }
+}
+
 impl NodeReport {
     pub(crate) fn new(node: &Node) -> Self {
         Self {
             name: node.name.clone(),
-            kind: match node.kind {
-                NodeKind::Sql { .. } => "sql",
-                NodeKind::Python { .. } => "python",
-                NodeKind::Expectation { .. } => "expectation",
-            }
-            .into(),
+            kind: kind_name(node).into(),
             status: NodeStatus::Succeeded,
             rows: None,
             seconds: 0.0,
@@ -62,6 +65,29 @@ impl NodeReport {
             log: vec![],
         }
     }
+}
+
+/// One node of a run's plan: what it reads (with the columns and filter pushed into each scan),
+/// the environment it runs in and what it writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanNode {
+    pub name: String,
+    pub kind: String,
+    /// `python 3.11 + pandas==2.2.3`, or `datafusion` for SQL models.
+    pub runs_in: String,
+    pub inputs: Vec<PlanInput>,
+    /// `bayou.pickups (REPLACE)`, or `-` when the output stays in memory.
+    pub writes: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanInput {
+    pub source: String,
+    /// `model` or `table`.
+    pub kind: String,
+    pub columns: Option<Vec<String>>,
+    pub filter: Option<String>,
+    pub reference: Option<String>,
 }
 
 /// One run of a project.
@@ -79,6 +105,9 @@ pub struct RunRecord {
     pub run_branch_kept: bool,
     pub dry_run: bool,
     pub status: RunStatus,
+    /// The plan, in execution order.
+    #[serde(default)]
+    pub plan: Vec<PlanNode>,
     pub nodes: Vec<NodeReport>,
     pub warnings: Vec<String>,
     pub error: Option<String>,
@@ -112,6 +141,7 @@ impl RunRecord {
             run_branch,
             dry_run,
             status: RunStatus::Running,
+            plan: vec![],
             nodes: vec![],
             warnings: vec![],
             error: None,

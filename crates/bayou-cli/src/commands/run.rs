@@ -25,10 +25,46 @@ fn cache_dir() -> PathBuf {
 fn progress(event: Event<'_>) {
     let mut err = std::io::stderr().lock();
     let _ = match event {
-        Event::Started { run_id, run_branch } => match run_branch {
-            Some(b) => writeln!(err, "run {run_id}: writing to run branch {b}"),
-            None => writeln!(err, "run {run_id}: dry run, nothing will be written"),
-        },
+        Event::Started {
+            run_id,
+            run_branch,
+            plan,
+        } => {
+            let _ = match run_branch {
+                Some(b) => writeln!(err, "run {run_id}: writing to run branch {b}"),
+                None => writeln!(
+                    err,
+                    "run {run_id}: dry run, nothing will be written; the plan:"
+                ),
+            };
+            if run_branch.is_none() {
+                for node in plan {
+                    let _ = writeln!(
+                        err,
+                        "  {} [{}] runs in {}; writes {}",
+                        node.name, node.kind, node.runs_in, node.writes
+                    );
+                    for i in &node.inputs {
+                        let cols = i
+                            .columns
+                            .as_ref()
+                            .map_or("all columns".to_string(), |c| c.join(", "));
+                        let filter = i
+                            .filter
+                            .as_ref()
+                            .map(|f| format!(" where {f}"))
+                            .unwrap_or_default();
+                        let at = i
+                            .reference
+                            .as_ref()
+                            .map(|r| format!(" at {r}"))
+                            .unwrap_or_default();
+                        let _ = writeln!(err, "    <- {} {}{at}: {cols}{filter}", i.kind, i.source);
+                    }
+                }
+            }
+            Ok(())
+        }
         Event::NodeStarted { node } => writeln!(err, "{node:>16} | started"),
         Event::Log { node, line, .. } => writeln!(err, "{node:>16} | {line}"),
         Event::NodeFinished { report } => {
