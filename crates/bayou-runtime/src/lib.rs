@@ -193,39 +193,50 @@ fn table_sql(name: &str) -> String {
     name.split('.').map(quote).collect::<Vec<_>>().join(".")
 }
 
-/// Dependency order: parents before children, expectations after what they read.
-fn order(project: &Project) -> Vec<usize> {
-    let index: HashMap<&str, usize> = project
+/// For each node, the nodes it reads (models only; lake tables are not nodes).
+fn parents(project: &Project) -> Vec<Vec<usize>> {
+    let models: HashMap<&str, usize> = project
         .nodes
         .iter()
         .enumerate()
         .filter(|(_, n)| !n.is_expectation())
         .map(|(i, n)| (n.name.as_str(), i))
         .collect();
-    let mut done = vec![false; project.nodes.len()];
-    let mut out = Vec::new();
-    fn visit(
-        i: usize,
-        p: &Project,
-        index: &HashMap<&str, usize>,
-        done: &mut [bool],
-        out: &mut Vec<usize>,
-    ) {
+    project
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut p: Vec<usize> = n
+                .inputs
+                .iter()
+                .filter_map(|input| models.get(input.source.as_str()).copied())
+                .filter(|&p| p != i)
+                .collect();
+            p.sort_unstable();
+            p.dedup();
+            p
+        })
+        .collect()
+}
+
+/// Dependency order: parents before children, expectations after what they read.
+fn order(project: &Project) -> Vec<usize> {
+    fn visit(i: usize, parents: &[Vec<usize>], done: &mut [bool], out: &mut Vec<usize>) {
         if done[i] {
             return;
         }
         done[i] = true;
-        for input in &p.nodes[i].inputs {
-            if let Some(&parent) = index.get(input.source.as_str())
-                && parent != i
-            {
-                visit(parent, p, index, done, out);
-            }
+        for &p in &parents[i] {
+            visit(p, parents, done, out);
         }
         out.push(i);
     }
+    let parents = parents(project);
+    let mut done = vec![false; project.nodes.len()];
+    let mut out = Vec::new();
     for i in 0..project.nodes.len() {
-        visit(i, project, &index, &mut done, &mut out);
+        visit(i, &parents, &mut done, &mut out);
     }
     out
 }
@@ -483,29 +494,7 @@ async fn execute(
     // Independent nodes run concurrently, up to the number of cores; a node starts when all the
     // models it reads have finished.
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let model_index: HashMap<&str, usize> = project
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| !n.is_expectation())
-        .map(|(i, n)| (n.name.as_str(), i))
-        .collect();
-    let parents: Vec<Vec<usize>> = project
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let mut p: Vec<usize> = n
-                .inputs
-                .iter()
-                .filter_map(|input| model_index.get(input.source.as_str()).copied())
-                .filter(|&p| p != i)
-                .collect();
-            p.sort_unstable();
-            p.dedup();
-            p
-        })
-        .collect();
+    let parents = parents(project);
     let mut finished = vec![false; project.nodes.len()];
     let mut started = vec![false; project.nodes.len()];
     let mut running = futures::stream::FuturesUnordered::new();
