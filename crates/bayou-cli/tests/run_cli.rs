@@ -409,3 +409,41 @@ fn independent_models_run_at_the_same_time() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(record["status"], json!("succeeded"));
 }
+
+#[test]
+fn a_model_with_its_own_packages_may_return_a_pandas_dataframe() {
+    let t = TestLake::new();
+    t.ok(&["demo", "load", "--rows", "100"]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "models.py",
+                concat!(
+                    "import bayou\n",
+                    "@bayou.model(materialization_strategy='REPLACE')\n",
+                    "@bayou.python('3.11', pip={'pandas': '2.2.3'})\n",
+                    "def by_pandas(zones=bayou.Model('taxi_zones', columns=['Borough'])):\n",
+                    "    import pandas as pd\n",
+                    "    print('pandas', pd.__version__)\n",
+                    "    return zones.to_pandas().groupby('Borough').size().reset_index(name='zones')\n",
+                ),
+            ),
+        ],
+    );
+    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        record["nodes"][0]["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "pandas 2.2.3")
+    );
+    assert_eq!(
+        t.scalar("SELECT SUM(zones) FROM by_pandas", "main"),
+        json!(265)
+    );
+}
