@@ -447,3 +447,47 @@ fn a_model_with_its_own_packages_may_return_a_pandas_dataframe() {
         json!(265)
     );
 }
+
+#[test]
+fn overwrite_partitions_replaces_only_the_rows_the_filter_matches() {
+    let t = TestLake::new();
+    let csv = t.csv("src.csv", "d,v\n2023-01-01,1\n2023-01-01,2\n2023-01-02,5\n");
+    t.ok(&["table", "create", "src", "--search-uri", s(&csv)]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            (
+                "bayou_project.yml",
+                "project: {name: op}\nparameters:\n  day: {type: str, default: '2023-01-01'}\n  factor: {type: int, default: 10}\n",
+            ),
+            (
+                "models.py",
+                concat!(
+                    "import bayou\n",
+                    "@bayou.model(materialization_strategy='OVERWRITE_PARTITIONS', partitioned_by='d', overwrite_filter='d = $day')\n",
+                    "def events(src=bayou.Model('src', filter='d = $day'), f=bayou.Parameter('factor')):\n",
+                    "    import pyarrow.compute as pc\n",
+                    "    return src.set_column(1, 'v', pc.multiply(src.column('v'), f))\n",
+                ),
+            ),
+        ],
+    );
+    let sum = || t.scalar("SELECT SUM(v) FROM events", "main");
+    let go = |args: &[&str]| {
+        let mut all = vec!["-p", s(&dir)];
+        all.extend_from_slice(args);
+        let (code, _, stderr) = run(&t, &all);
+        assert_eq!(code, 0, "{stderr}");
+    };
+    go(&[]);
+    assert_eq!(sum(), json!(30));
+    go(&["--param", "day=2023-01-02"]);
+    assert_eq!(sum(), json!(80), "the other day is kept");
+    go(&["--param", "factor=1"]);
+    assert_eq!(sum(), json!(53), "only 2023-01-01 was replaced");
+    assert_eq!(
+        t.json(&["table", "get", "events"])["partitioning"],
+        json!("d")
+    );
+}

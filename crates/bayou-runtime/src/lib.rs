@@ -353,14 +353,16 @@ pub async fn run(
     let tables = input_tables(lake, project, &base, &options.branch).await?;
     problems.extend(project.check_inputs(&tables));
     for node in &project.nodes {
-        if node.materialization == Materialization::OverwritePartitions {
+        if node.materialization == Materialization::OverwritePartitions
+            && node.partitioned_by.is_none()
+        {
             problems.push(
                 Diagnostic::new(
                     &node.file,
                     node.line,
-                    format!("'{}': OVERWRITE_PARTITIONS is not supported yet", node.name),
+                    format!("'{}': OVERWRITE_PARTITIONS needs partitioned_by=", node.name),
                 )
-                .hint("use REPLACE or APPEND for now"),
+                .hint("say how the table is partitioned, e.g. partitioned_by=\"day(pickup_datetime)\""),
             );
         }
     }
@@ -617,6 +619,14 @@ async fn execute(
             }
             _ => WriteMode::Replace,
         };
+        // OVERWRITE_PARTITIONS keeps the existing rows that the overwrite filter does not
+        // match and replaces the rest with the model's output, in one new snapshot.
+        let kept = match (&node.materialization, &node.overwrite_filter) {
+            (Materialization::OverwritePartitions, Some(filter)) => {
+                kept_rows(lake, run_branch, &key, filter, &param_values).await?
+            }
+            _ => vec![],
+        };
         let mut write = lake
             .begin_write(
                 run_branch,
@@ -627,7 +637,7 @@ async fn execute(
                 node.partitioned_by.as_deref(),
             )
             .await?;
-        for b in &output.batches {
+        for b in kept.iter().chain(&output.batches) {
             write.write(b).await?;
         }
         write
@@ -646,6 +656,34 @@ async fn execute(
         }
     }
     Ok(())
+}
+
+/// The rows of `key` at `branch` that `filter` does not match (none if the table is new).
+async fn kept_rows(
+    lake: &Lake,
+    branch: &str,
+    key: &TableKey,
+    filter: &str,
+    params: &HashMap<String, ScalarValue>,
+) -> Result<Vec<RecordBatch>> {
+    if lake
+        .catalog()
+        .get_table(&lake.resolve(branch)?.commit, key)?
+        .is_none()
+    {
+        return Ok(vec![]);
+    }
+    // A fresh session: the run's session shows model outputs in place of lake tables.
+    let (ctx, _, _) = QueryEngine::new(lake.clone()).session(branch)?;
+    let sql = format!(
+        "SELECT * FROM {}.{} WHERE NOT COALESCE(({filter}), FALSE)",
+        quote(&key.namespace),
+        quote(&key.name)
+    );
+    let output = run_sql(&ctx, &sql, params)
+        .await
+        .map_err(|e| Error::Usage(format!("overwrite_filter of {key} ({filter}): {e}")))?;
+    Ok(output.batches)
 }
 
 async fn run_sql(
