@@ -280,6 +280,20 @@ fn dry_runs_execute_everything_and_write_nothing() {
         json!("bayou.doubled (REPLACE)")
     );
     assert_eq!(record["plan"][0]["inputs"][0]["source"], json!("nums"));
+    // --preview keeps each output's first rows in the report, columns in order.
+    let (_, record, _) = run(
+        &t,
+        &[
+            "-p",
+            s(&dir),
+            "--dry-run",
+            "--preview",
+            "--param",
+            "factor=10",
+        ],
+    );
+    assert_eq!(record["nodes"][0]["columns"], json!(["n"]));
+    assert_eq!(record["nodes"][0]["preview"], json!([{"n": 10}, {"n": 20}]));
     // In table mode the plan is printed before it runs.
     let out = t
         .cmd()

@@ -98,6 +98,8 @@ pub struct RunOptions {
     pub params: Vec<(String, String)>,
     /// Where environments and the runner are cached.
     pub cache_dir: PathBuf,
+    /// Keep the first rows of every model's output in its report.
+    pub preview: bool,
 }
 
 /// What a run reports as it goes.
@@ -552,6 +554,15 @@ async fn execute(
         match result {
             Ok(Some(output)) => {
                 report.rows = Some(output.rows());
+                if options.preview {
+                    report.preview = preview(&output, 5);
+                    report.columns = output
+                        .schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect();
+                }
                 let output = Arc::new(output);
                 let table = MemTable::try_new(output.schema.clone(), vec![output.batches.clone()])
                     .map_err(|e| Error::Internal(e.to_string()))?;
@@ -704,6 +715,28 @@ async fn run_sql(
         .await
         .map_err(|e| e.to_string())?;
     Ok(Output { schema, batches })
+}
+
+/// The first `n` rows of an output as JSON objects.
+fn preview(output: &Output, n: usize) -> Vec<serde_json::Value> {
+    let mut writer = arrow::json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, arrow::json::writer::JsonArray>(Vec::new());
+    let mut left = n;
+    for b in &output.batches {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(b.num_rows());
+        if writer.write(&b.slice(0, take)).is_err() {
+            return vec![];
+        }
+        left -= take;
+    }
+    if writer.finish().is_err() {
+        return vec![];
+    }
+    serde_json::from_slice(&writer.into_inner()).unwrap_or_default()
 }
 
 fn write_ipc(path: &Path, output: &Output) -> Result<(), String> {

@@ -42,6 +42,12 @@ pub struct NodeReport {
     pub error: Option<String>,
     /// The last lines the function printed.
     pub log: Vec<String>,
+    /// The first rows of the output, as JSON objects (with `--preview`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preview: Vec<serde_json::Value>,
+    /// The output's columns, in order (with `--preview`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 pub(crate) fn kind_name(node: &Node) -> &'static str {
@@ -63,6 +69,8 @@ impl NodeReport {
             materialized: None,
             error: None,
             log: vec![],
+            preview: vec![],
+            columns: vec![],
         }
     }
 }

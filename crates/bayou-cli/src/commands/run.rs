@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::cli::{OutputFormat, RunArgs, RunsCommand};
-use crate::output::{Exit, Listing, emit, emit_batches, out, time};
+use crate::output::{Exit, Listing, emit, out, time};
 
 fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("BAYOU_CACHE_DIR") {
@@ -99,6 +99,7 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         strict: args.strict,
         params,
         cache_dir: cache_dir(),
+        preview: args.preview,
     };
     let quiet = ctx.format == OutputFormat::Json;
     let on_event = |e: Event<'_>| {
@@ -112,16 +113,13 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
             Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
             Err(e) => return Err(e.into()),
         };
-    report(ctx, &record)?;
-    if args.preview && record.status == RunStatus::Succeeded && !record.dry_run {
-        let engine = bayou_sql::QueryEngine::new(ctx.lake.clone());
-        for table in record.nodes.iter().filter_map(|n| n.materialized.as_ref()) {
-            let sql = format!("SELECT * FROM {table} LIMIT 5");
-            let batches = engine.query(&branch, &sql).await?.collect().await?;
-            out(&format!("\n{table} (first rows):"))?;
-            emit_batches(ctx.format, &batches)?;
+    if args.preview && ctx.format == OutputFormat::Table {
+        for n in record.nodes.iter().filter(|n| !n.preview.is_empty()) {
+            out(&format!("{} (first {} rows):", n.name, n.preview.len()))?;
+            out(&preview_table(&n.columns, &n.preview))?;
         }
     }
+    report(ctx, &record)?;
     if record.status == RunStatus::Failed {
         return Err(Exit::failed(format!(
             "run {} failed: {}\n  hint: {} is unchanged; inspect `bayou runs show {}`{}",
@@ -139,6 +137,21 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// JSON rows as a readable table.
+fn preview_table(headers: &[String], rows: &[serde_json::Value]) -> String {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(headers);
+    for r in rows {
+        table.add_row(headers.iter().map(|h| match &r[h] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        }));
+    }
+    table.to_string()
 }
 
 fn node_listing(record: &RunRecord) -> Listing {
