@@ -59,13 +59,7 @@ fn unreadable_and_missing_files() {
 #[test]
 fn schema_mismatch_on_import_names_the_columns() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "a",
-        "--search-uri",
-        s(&t.csv("a.csv", "id,name\n1,x\n")),
-    ]);
+    t.table_from_csv("a", "id,name\n1,x\n");
     let bad = t.csv("b.csv", "id,nickname\nnot_a_number,y\n");
     let err = t.fails(&["table", "import", "a", "--search-uri", s(&bad)]);
     assert!(

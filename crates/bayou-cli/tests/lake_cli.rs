@@ -89,13 +89,7 @@ fn branches_isolate_imports_until_merged_and_tags_keep_the_past() {
 #[test]
 fn appends_on_both_sides_merge_into_one_table_holding_both() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "events",
-        "--search-uri",
-        s(&t.csv("0.csv", "id\n0\n")),
-    ]);
+    t.table_from_csv("events", "id\n0\n");
     t.ok(&["branch", "create", "side"]);
     t.ok(&[
         "table",
@@ -124,20 +118,8 @@ fn appends_on_both_sides_merge_into_one_table_holding_both() {
 #[test]
 fn overlapping_changes_conflict_naming_the_table_and_leave_the_target_unchanged() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "a",
-        "--search-uri",
-        s(&t.csv("a.csv", "x\n1\n")),
-    ]);
-    t.ok(&[
-        "table",
-        "create",
-        "b",
-        "--search-uri",
-        s(&t.csv("b.csv", "y\n1\n")),
-    ]);
+    t.table_from_csv("a", "x\n1\n");
+    t.table_from_csv("b", "y\n1\n");
     t.ok(&["branch", "create", "side"]);
     t.ok(&[
         "table",
@@ -180,13 +162,7 @@ fn overlapping_changes_conflict_naming_the_table_and_leave_the_target_unchanged(
 #[test]
 fn dropping_and_reverting_tables() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "a",
-        "--search-uri",
-        s(&t.csv("a.csv", "x\n1\n")),
-    ]);
+    t.table_from_csv("a", "x\n1\n");
     t.ok(&["tag", "create", "good"]);
     t.ok(&[
         "table",
@@ -224,13 +200,7 @@ fn checkout_changes_the_default_branch_of_later_commands() {
     let t = TestLake::new();
     t.ok(&["branch", "create", "dev"]);
     t.ok(&["checkout", "dev"]);
-    t.ok(&[
-        "table",
-        "create",
-        "a",
-        "--search-uri",
-        s(&t.csv("a.csv", "x\n1\n")),
-    ]);
+    t.table_from_csv("a", "x\n1\n");
     assert_eq!(t.json(&["table", "ls", "-r", "main"]), json!([]));
     assert_eq!(t.json(&["table", "ls"]).as_array().unwrap().len(), 1);
     let err = t.fails(&["branch", "rm", "dev"]);
@@ -290,13 +260,7 @@ fn query_output_limits_and_files() {
 #[test]
 fn filters_prune_data_files_by_manifest_statistics() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "m",
-        "--search-uri",
-        s(&t.csv("0.csv", "k,v\n1,a\n2,b\n")),
-    ]);
+    t.table_from_csv("m", "k,v\n1,a\n2,b\n");
     t.ok(&[
         "table",
         "import",

@@ -89,13 +89,7 @@ fn the_example_pipeline_publishes_its_models_and_records_the_run() {
 #[test]
 fn a_failing_model_leaves_the_target_unchanged_and_keeps_the_run_branch() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "nums",
-        "--search-uri",
-        s(&t.csv("n.csv", "n\n1\n2\n")),
-    ]);
+    t.table_from_csv("nums", "n\n1\n2\n");
     let dir = t.path("p");
     write_project(
         &dir,
@@ -149,13 +143,7 @@ fn a_failing_model_leaves_the_target_unchanged_and_keeps_the_run_branch() {
 #[test]
 fn expectations_warn_unless_strict() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "nums",
-        "--search-uri",
-        s(&t.csv("n.csv", "n,m\n1,a\n,b\n3,c\n")),
-    ]);
+    t.table_from_csv("nums", "n,m\n1,a\n,b\n3,c\n");
     let dir = t.path("p");
     write_project(
         &dir,
@@ -191,13 +179,7 @@ fn expectations_warn_unless_strict() {
 #[test]
 fn every_project_problem_is_reported_at_once_with_exit_code_2() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "taxi",
-        "--search-uri",
-        s(&t.csv("t.csv", "PULocationID,miles\n1,2.5\n")),
-    ]);
+    t.table_from_csv("taxi", "PULocationID,miles\n1,2.5\n");
     let dir = t.path("p");
     write_project(
         &dir,
@@ -253,13 +235,7 @@ fn every_project_problem_is_reported_at_once_with_exit_code_2() {
 #[test]
 fn dry_runs_execute_everything_and_write_nothing() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "nums",
-        "--search-uri",
-        s(&t.csv("n.csv", "n\n1\n2\n")),
-    ]);
+    t.table_from_csv("nums", "n\n1\n2\n");
     let dir = t.path("p");
     write_project(
         &dir,
@@ -316,13 +292,7 @@ fn dry_runs_execute_everything_and_write_nothing() {
 #[test]
 fn python_models_may_return_dicts_but_not_anything() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "nums",
-        "--search-uri",
-        s(&t.csv("n.csv", "n\n1\n2\n")),
-    ]);
+    t.table_from_csv("nums", "n\n1\n2\n");
     let dir = t.path("p");
     write_project(
         &dir,
@@ -366,13 +336,7 @@ fn python_models_may_return_dicts_but_not_anything() {
 #[test]
 fn an_unknown_package_is_a_clear_error_before_any_data_is_written() {
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "nums",
-        "--search-uri",
-        s(&t.csv("n.csv", "n\n1\n")),
-    ]);
+    t.table_from_csv("nums", "n\n1\n");
     let dir = t.path("p");
     write_project(
         &dir,
@@ -395,13 +359,7 @@ fn independent_models_run_at_the_same_time() {
     // Each model announces itself and waits (bounded) to see the other: run one after the other,
     // the first would give up and fail the run.
     let t = TestLake::new();
-    t.ok(&[
-        "table",
-        "create",
-        "nums",
-        "--search-uri",
-        s(&t.csv("n.csv", "n\n1\n")),
-    ]);
+    t.table_from_csv("nums", "n\n1\n");
     let dir = t.path("p");
     let rendezvous = t.path("rendezvous");
     std::fs::create_dir_all(&rendezvous).unwrap();

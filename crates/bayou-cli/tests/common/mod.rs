@@ -97,6 +97,12 @@ impl TestLake {
         row.values().next().expect("one column").clone()
     }
 
+    /// Creates table `name` on the active branch from a CSV text.
+    pub fn table_from_csv(&self, name: &str, csv: &str) {
+        let file = self.csv(&format!("{name}-{}.csv", uuid_like()), csv);
+        self.ok(&["table", "create", name, "--search-uri", s(&file)]);
+    }
+
     /// Writes a CSV file under the test directory.
     pub fn csv(&self, rel: &str, body: &str) -> PathBuf {
         let p = self.path(rel);
@@ -106,6 +112,13 @@ impl TestLake {
         std::fs::write(&p, body).unwrap();
         p
     }
+}
+
+/// A name no other file of this test uses.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed).to_string()
 }
 
 /// A cache directory shared by the test binaries of this build.
