@@ -73,6 +73,26 @@ pub enum Command {
     /// List past runs and show one
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// List and prune the cached Python environments of Python models
+    #[command(subcommand)]
+    Env(EnvCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// List cached environments, most recently used first
+    #[command(after_help = "Example:\n  bayou env ls -O json")]
+    Ls,
+    /// Remove environments not used for a while (they rebuild from uv's cache in well under a second)
+    #[command(after_help = "Examples:\n  bayou env prune --keep-days 7\n  bayou env prune --all")]
+    Prune {
+        /// Keep environments used within this many days
+        #[arg(long, default_value_t = 30, conflicts_with = "all")]
+        keep_days: u64,
+        /// Remove every environment
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Args)]

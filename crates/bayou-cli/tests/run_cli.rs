@@ -463,3 +463,104 @@ fn overwrite_partitions_replaces_only_the_rows_the_filter_matches() {
         json!("d")
     );
 }
+
+#[test]
+fn leftovers_of_crashed_runs_are_removed_and_live_ones_kept() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n");
+    let exchange = t.path("exchange");
+    let dead = exchange.join("20260101000000-dead00");
+    let no_pid = exchange.join("20260101000000-nopid0");
+    let live = exchange.join("20260101000000-live00");
+    for d in [&dead, &no_pid, &live] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("in_x.arrow"), b"leftover").unwrap();
+    }
+    std::fs::write(dead.join("pid"), "4294967").unwrap(); // above any pid_max: never alive
+    std::fs::write(live.join("pid"), std::process::id().to_string()).unwrap();
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "m.py",
+                "import bayou\n@bayou.model()\ndef m(d=bayou.Model('nums')):\n    return d\n",
+            ),
+        ],
+    );
+    let out = t
+        .cmd()
+        .env("BAYOU_EXCHANGE_DIR", &exchange)
+        .args(["run", "-p", s(&dir)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !dead.exists() && !no_pid.exists(),
+        "dead runs' files are removed"
+    );
+    assert!(live.exists(), "a live run's files stay");
+    let left: Vec<_> = std::fs::read_dir(&exchange).unwrap().collect();
+    assert_eq!(left.len(), 1, "the run removed its own files");
+}
+
+#[test]
+fn env_ls_and_prune_show_and_remove_cached_environments() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n");
+    let cache = t.path("private-cache");
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "m.py",
+                "import bayou\n@bayou.model()\n@bayou.python('3.11')\ndef m(d=bayou.Model('nums')):\n    return d\n",
+            ),
+        ],
+    );
+    let bayou = |args: &[&str]| {
+        let out = t
+            .cmd()
+            .env("BAYOU_CACHE_DIR", &cache)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
+    };
+    bayou(&["run", "-p", s(&dir)]);
+    let envs = bayou(&["-O", "json", "env", "ls"]);
+    assert_eq!(envs.as_array().unwrap().len(), 1);
+    assert_eq!(envs[0]["python"], json!("3.11"));
+    assert!(
+        envs[0]["size_bytes"].as_u64().unwrap() > 1_000_000,
+        "pyarrow is in it"
+    );
+    assert_eq!(
+        bayou(&["-O", "json", "env", "prune"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "recently used: kept"
+    );
+    assert_eq!(
+        bayou(&["-O", "json", "env", "prune", "--all"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(bayou(&["-O", "json", "env", "ls"]), json!([]));
+}

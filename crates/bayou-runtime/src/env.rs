@@ -48,6 +48,7 @@ impl EnvCache {
         let dir = self.dir.join(Self::key(spec));
         let python = dir.join("bin").join("python");
         if dir.join(".complete").exists() {
+            let _ = std::fs::write(dir.join(".last_used"), now_ms().to_string());
             return Ok(python);
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
@@ -91,12 +92,104 @@ impl EnvCache {
                 last_lines(&out.stderr),
             ));
         }
+        let described = serde_json::json!({
+            "python": version,
+            "packages": spec.packages,
+            "runner": crate::assets::runner_version(),
+        });
+        std::fs::write(tmp.join("spec.json"), described.to_string())
+            .map_err(|e| Error::io(&tmp, e))?;
+        std::fs::write(tmp.join(".last_used"), now_ms().to_string())
+            .map_err(|e| Error::io(&tmp, e))?;
         std::fs::write(tmp.join(".complete"), "").map_err(|e| Error::io(&tmp, e))?;
         // Concurrent builders of one spec: the first rename wins, the others drop their copy.
         if std::fs::rename(&tmp, &dir).is_err() {
             let _ = std::fs::remove_dir_all(&tmp);
         }
         Ok(python)
+    }
+}
+
+/// One cached environment, for `bayou env ls`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EnvInfo {
+    pub key: String,
+    pub python: String,
+    pub packages: std::collections::BTreeMap<String, String>,
+    pub size_bytes: u64,
+    pub last_used_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+impl EnvCache {
+    /// Every complete environment, most recently used first.
+    pub fn list(&self) -> Vec<EnvInfo> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return vec![];
+        };
+        let mut out: Vec<EnvInfo> = entries
+            .flatten()
+            .filter(|e| e.path().join(".complete").exists())
+            .map(|e| {
+                let dir = e.path();
+                let spec: serde_json::Value = std::fs::read(dir.join("spec.json"))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or_default();
+                EnvInfo {
+                    key: e.file_name().to_string_lossy().to_string(),
+                    python: spec["python"].as_str().unwrap_or("?").to_string(),
+                    packages: serde_json::from_value(spec["packages"].clone()).unwrap_or_default(),
+                    size_bytes: dir_size(&dir),
+                    last_used_ms: std::fs::read_to_string(dir.join(".last_used"))
+                        .ok()
+                        .and_then(|t| t.trim().parse().ok())
+                        .unwrap_or(0),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.last_used_ms.cmp(&a.last_used_ms));
+        out
+    }
+
+    /// Removes environments last used more than `keep_days` ago (all with `None`), and half-built
+    /// ones; returns what was removed. uv's wheel cache stays, so a removed environment rebuilds
+    /// offline in well under a second.
+    pub fn prune(&self, keep_days: Option<u64>) -> Result<Vec<EnvInfo>> {
+        let cutoff = keep_days.map(|d| now_ms() - (d as i64) * 86_400_000);
+        let mut removed = Vec::new();
+        for env in self.list() {
+            if cutoff.is_none_or(|c| env.last_used_ms < c) {
+                let dir = self.dir.join(&env.key);
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                removed.push(env);
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 

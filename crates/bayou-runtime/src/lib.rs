@@ -36,7 +36,7 @@ use futures::TryStreamExt;
 use tokio::io::AsyncBufReadExt;
 
 pub use assets::runner_version;
-pub use env::{DEFAULT_PYTHON, EnvCache};
+pub use env::{DEFAULT_PYTHON, EnvCache, EnvInfo};
 pub use record::{
     NodeReport, NodeStatus, PlanInput, PlanNode, RunRecord, RunStatus, list_runs, load_run,
 };
@@ -454,9 +454,53 @@ impl From<bayou_catalog::Error> for Error {
     }
 }
 
+/// Where runs put their intermediate tables: shared memory (`/dev/shm/bayou`) when the machine
+/// has it, so functions map their inputs without touching disk; else `<cache>/work`.
+/// `BAYOU_EXCHANGE_DIR` overrides both.
+pub fn exchange_root(cache: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("BAYOU_EXCHANGE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() && std::fs::create_dir_all(shm.join("bayou")).is_ok() {
+        return shm.join("bayou");
+    }
+    cache.join("work")
+}
+
+/// Removes what crashed runs left behind: run directories whose owner process is gone.
+/// Returns how many were removed.
+pub fn remove_leftovers(root: &Path) -> usize {
+    if !Path::new("/proc/self").exists() {
+        return 0; // no way to tell a live run from a dead one here
+    }
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let alive = std::fs::read_to_string(dir.join("pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive && std::fs::remove_dir_all(&dir).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 fn tempdir_for(cache: &Path, run_id: &str) -> Result<PathBuf> {
-    let dir = cache.join("work").join(run_id);
+    let root = exchange_root(cache);
+    remove_leftovers(&root);
+    let dir = root.join(run_id);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    std::fs::write(dir.join("pid"), std::process::id().to_string())
+        .map_err(|e| Error::io(&dir, e))?;
     Ok(dir)
 }
 

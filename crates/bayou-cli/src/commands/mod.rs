@@ -72,5 +72,6 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(crate::cli::DemoCommand::Write { .. }) => unreachable!("handled above"),
         Command::Run(args) => run::run(&ctx, args).await,
         Command::Runs(cmd) => run::runs(&ctx, cmd).await,
+        Command::Env(cmd) => run::env(&ctx, cmd),
     }
 }

@@ -8,7 +8,7 @@ use bayou_runtime::{Event, NodeStatus, RunOptions, RunRecord, RunStatus};
 use serde_json::json;
 
 use super::Ctx;
-use crate::cli::{OutputFormat, RunArgs, RunsCommand};
+use crate::cli::{EnvCommand, OutputFormat, RunArgs, RunsCommand};
 use crate::output::{Exit, Listing, emit, out, time};
 
 fn cache_dir() -> PathBuf {
@@ -255,4 +255,35 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+pub(crate) fn env(ctx: &Ctx, cmd: EnvCommand) -> anyhow::Result<()> {
+    let cache = bayou_runtime::EnvCache::new(&cache_dir());
+    let (envs, verb) = match cmd {
+        EnvCommand::Ls => (cache.list(), None),
+        EnvCommand::Prune { keep_days, all } => {
+            (cache.prune((!all).then_some(keep_days))?, Some("removed"))
+        }
+    };
+    let mut listing = Listing::new(vec!["env", "python", "packages", "MB", "last used (UTC)"]);
+    for e in &envs {
+        let packages: Vec<String> = e
+            .packages
+            .iter()
+            .map(|(n, v)| format!("{n}=={v}"))
+            .collect();
+        listing.push(vec![
+            e.key.clone(),
+            e.python.clone(),
+            packages.join(" "),
+            format!("{:.1}", e.size_bytes as f64 / 1e6),
+            time(e.last_used_ms),
+        ]);
+    }
+    if let Some(verb) = verb
+        && ctx.format == OutputFormat::Table
+    {
+        out(&format!("{verb} {} environment(s)", envs.len()))?;
+    }
+    emit(ctx.format, &envs, listing)
 }
