@@ -165,7 +165,7 @@ impl EnvCache {
                 }
             })
             .collect();
-        out.sort_by(|a, b| b.last_used_ms.cmp(&a.last_used_ms));
+        out.sort_by_key(|e| std::cmp::Reverse(e.last_used_ms));
         out
     }
 
