@@ -342,16 +342,28 @@ fn an_unknown_package_is_a_clear_error_before_any_data_is_written() {
         &dir,
         &[
             ("bayou_project.yml", YML),
+            ("first.sql", "SELECT n FROM nums"),
             (
                 "models.py",
                 "import bayou\n@bayou.model()\n@bayou.python('3.11', pip={'no-such-package-bayou-test': '0.0.1'})\ndef f(d=bayou.Model('nums')):\n    return d\n",
             ),
         ],
     );
-    let (code, _, stderr) = run(&t, &["-p", s(&dir)]);
+    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("no-such-package-bayou-test"), "{stderr}");
     assert!(stderr.contains("'f'"), "{stderr}");
+    let ran: Vec<&str> = record["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ran,
+        ["f"],
+        "no model ran before the environments were ready"
+    );
 }
 
 #[test]

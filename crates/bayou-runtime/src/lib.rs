@@ -537,6 +537,27 @@ async fn execute(
         params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
     let envs = EnvCache::new(&options.cache_dir);
     let runner = assets::install(&options.cache_dir)?;
+    // Every environment is ready before any data is read: a bad pin fails the run at once.
+    for node in project
+        .nodes
+        .iter()
+        .filter(|n| !matches!(n.kind, NodeKind::Sql { .. }))
+    {
+        let spec = node
+            .python
+            .clone()
+            .or_else(|| project.config.python.clone())
+            .unwrap_or_default();
+        if let Err(e) = envs.python(&spec, &node.name).await {
+            let mut report = NodeReport::new(node);
+            report.status = NodeStatus::Failed;
+            report.error = Some(e.to_string());
+            record.fail(e.to_string());
+            on_event(Event::NodeFinished { report: &report });
+            record.nodes.push(report);
+            return Ok(());
+        }
+    }
     let mut outputs: HashMap<String, Arc<Output>> = HashMap::new();
 
     // Independent nodes run concurrently, up to the number of cores; a node starts when all the
