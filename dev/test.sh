@@ -7,6 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Python functions run under bubblewrap; the sandbox tests need it.
+if ! command -v bwrap >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null
+  else
+    echo "error: bubblewrap (bwrap) is missing: install it, e.g. sudo apt-get install bubblewrap" >&2
+    exit 1
+  fi
+fi
+
 venv="${BAYOU_VENV:-$PWD/.venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" || {

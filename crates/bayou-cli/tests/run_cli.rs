@@ -389,7 +389,18 @@ fn independent_models_run_at_the_same_time() {
             ("b.py", &model("right", "left")),
         ],
     );
-    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
+    // The rendezvous directory is a host path, which the sandbox rightly hides: run unsandboxed.
+    let out = t
+        .cmd()
+        .env("BAYOU_SANDBOX", "off")
+        .args(["-O", "json", "run", "-p", s(&dir)])
+        .output()
+        .unwrap();
+    let (code, record, stderr) = (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(record["status"], json!("succeeded"));
 }
@@ -575,4 +586,52 @@ fn env_ls_and_prune_show_and_remove_cached_environments() {
         1
     );
     assert_eq!(bayou(&["-O", "json", "env", "ls"]), json!([]));
+}
+
+#[test]
+fn the_sandbox_refuses_the_network_host_files_and_writes_outside_the_output() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n");
+    let secret = t.path("lake/catalog.db");
+    assert!(secret.exists());
+    let dir = t.path("p");
+    let model = |name: &str, body: &str| {
+        format!(
+            "import bayou\n@bayou.model()\ndef {name}(d=bayou.Model('nums')):\n    {body}\n    return d\n"
+        )
+    };
+    // A server on the host's loopback: reachable from any unsandboxed process, not from inside.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connect =
+        format!("import socket; socket.create_connection(('127.0.0.1', {port}), timeout=5)");
+    let cases = [
+        ("socket", connect.as_str(), "Connection refused"),
+        (
+            "host_file",
+            &format!("open({:?}).read()", secret.display().to_string()),
+            "No such file or directory",
+        ),
+        (
+            "write_outside",
+            &format!(
+                "open({:?}, 'w').write('x')",
+                dir.join("evil.txt").display().to_string()
+            ),
+            "Read-only file system",
+        ),
+    ];
+    for (name, body, refusal) in cases {
+        write_project(
+            &dir,
+            &[("bayou_project.yml", YML), ("m.py", &model(name, body))],
+        );
+        let (code, _, stderr) = run(&t, &["-p", s(&dir)]);
+        assert_eq!(code, 1, "{name} must fail:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("'{name}' failed")) && stderr.contains(refusal),
+            "{name}:\n{stderr}"
+        );
+    }
+    assert!(!dir.join("evil.txt").exists());
 }

@@ -15,6 +15,7 @@
 mod assets;
 mod env;
 mod record;
+mod sandbox;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -537,6 +538,17 @@ async fn execute(
         params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
     let envs = EnvCache::new(&options.cache_dir);
     let runner = assets::install(&options.cache_dir)?;
+    let sandbox = sandbox::Sandbox::detect();
+    if !sandbox.is_enforced()
+        && project
+            .nodes
+            .iter()
+            .any(|n| !matches!(n.kind, NodeKind::Sql { .. }))
+    {
+        let msg = "bubblewrap (bwrap) was not found: Python functions run without a sandbox; install it with `apt-get install bubblewrap`";
+        record.warnings.push(msg.to_string());
+        on_event(Event::Warning { message: msg });
+    }
     // Every environment is ready before any data is read: a bad pin fails the run at once.
     for node in project
         .nodes
@@ -580,7 +592,8 @@ async fn execute(
                     let node = &project.nodes[i];
                     on_event(Event::NodeStarted { node: &node.name });
                     let ctx = &ctx;
-                    let (envs, runner, param_values) = (&envs, &runner, &param_values);
+                    let (envs, runner, param_values, sandbox) =
+                        (&envs, &runner, &param_values, &sandbox);
                     running.push(async move {
                         let clock = Instant::now();
                         let mut report = NodeReport::new(node);
@@ -598,6 +611,7 @@ async fn execute(
                                     params,
                                     envs,
                                     runner,
+                                    sandbox,
                                     work,
                                     &mut report,
                                     on_event,
@@ -846,12 +860,16 @@ async fn run_python(
     params: &BTreeMap<String, ParamValue>,
     envs: &EnvCache,
     runner: &assets::Runner,
+    sandbox: &sandbox::Sandbox,
     work: &Path,
     report: &mut NodeReport,
     on_event: OnEvent<'_>,
 ) -> Result<Option<Output>, String> {
-    let dir = work.join(&node.name);
+    // Inputs (read-only inside the sandbox) and the function's own output directory.
+    let dir = work.join(&node.name).join("in");
+    let out_dir = work.join(&node.name).join("out");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
     // Inputs: each is a scan of a lake table or a model output, with the columns and filter
     // pushed down, written as an Arrow IPC file the function memory-maps.
     let mut inputs = serde_json::Map::new();
@@ -886,8 +904,8 @@ async fn run_python(
         .python(&spec, &node.name)
         .await
         .map_err(|e| e.to_string())?;
-    let output_path = dir.join("out.arrow");
-    let result_path = dir.join("result.json");
+    let output_path = out_dir.join("out.arrow");
+    let result_path = out_dir.join("result.json");
     let request = serde_json::json!({
         "project_dir": project.root.canonicalize().unwrap_or_else(|_| project.root.clone()).display().to_string(),
         "file": node.file.display().to_string(),
@@ -902,13 +920,28 @@ async fn run_python(
     let request_path = dir.join("request.json");
     std::fs::write(&request_path, request.to_string()).map_err(|e| e.to_string())?;
 
-    let mut child = tokio::process::Command::new(&python)
+    let project_dir = project
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| project.root.clone());
+    let env_dir = python
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/"));
+    let runner_dir = runner.script.parent().unwrap_or(Path::new("/"));
+    let mounts = sandbox::Mounts {
+        env_dir,
+        runner_dir,
+        project_dir: &project_dir,
+        inputs_dir: &dir,
+        output_dir: &out_dir,
+        internet: node.internet_access,
+    };
+    let mut child = sandbox
+        .command(&python, &mounts, &runner.sdk)
         .arg("-u")
         .arg(&runner.script)
         .arg(&request_path)
-        .env("PYTHONPATH", &runner.sdk)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(&dir)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -1,0 +1,121 @@
+//! [`Sandbox`]: runs each function under bubblewrap with only what it needs.
+//!
+//! Inside: the OS's read-only system directories, the function's environment and its base
+//! interpreter, the runner, the project's code, its inputs (read-only) and its own output
+//! directory (the one writable place besides a private `/tmp`). Not inside: the lake's files and
+//! credentials, the catalog database, other runs, the user's home. The network is unshared unless
+//! the model asks for `internet_access=True`, and the environment variables are cleared.
+
+use std::path::{Path, PathBuf};
+
+use tokio::process::Command;
+
+/// How functions are isolated on this machine.
+#[derive(Debug, Clone)]
+pub(crate) struct Sandbox {
+    bwrap: Option<PathBuf>,
+}
+
+/// What one invocation may see.
+pub(crate) struct Mounts<'a> {
+    pub(crate) env_dir: &'a Path,
+    pub(crate) runner_dir: &'a Path,
+    pub(crate) project_dir: &'a Path,
+    pub(crate) inputs_dir: &'a Path,
+    pub(crate) output_dir: &'a Path,
+    pub(crate) internet: bool,
+}
+
+impl Sandbox {
+    /// bubblewrap from `BAYOU_BWRAP` or PATH; `BAYOU_SANDBOX=off` disables it.
+    pub(crate) fn detect() -> Self {
+        if std::env::var("BAYOU_SANDBOX").is_ok_and(|v| v == "off") {
+            return Self { bwrap: None };
+        }
+        let candidate = std::env::var_os("BAYOU_BWRAP")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("PATH").and_then(|paths| {
+                    std::env::split_paths(&paths)
+                        .map(|p| p.join("bwrap"))
+                        .find(|p| p.is_file())
+                })
+            });
+        Self { bwrap: candidate }
+    }
+
+    pub(crate) fn is_enforced(&self) -> bool {
+        self.bwrap.is_some()
+    }
+
+    /// A command that runs `python ARGS` inside the sandbox (or directly, without bubblewrap).
+    pub(crate) fn command(&self, python: &Path, mounts: &Mounts<'_>, sdk: &Path) -> Command {
+        let mut cmd = match &self.bwrap {
+            None => Command::new(python),
+            Some(bwrap) => {
+                let mut c = Command::new(bwrap);
+                c.args(["--die-with-parent", "--new-session", "--unshare-all"]);
+                if mounts.internet {
+                    c.arg("--share-net");
+                    for f in [
+                        "/etc/resolv.conf",
+                        "/etc/hosts",
+                        "/etc/ssl",
+                        "/etc/ca-certificates",
+                    ] {
+                        c.args(["--ro-bind-try", f, f]);
+                    }
+                }
+                for d in [
+                    "/usr",
+                    "/bin",
+                    "/lib",
+                    "/lib64",
+                    "/sbin",
+                    "/etc/ld.so.cache",
+                    "/etc/alternatives",
+                ] {
+                    c.args(["--ro-bind-try", d, d]);
+                }
+                c.args(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
+                let mut ro = vec![
+                    mounts.env_dir.to_path_buf(),
+                    mounts.runner_dir.to_path_buf(),
+                    mounts.project_dir.to_path_buf(),
+                    mounts.inputs_dir.to_path_buf(),
+                ];
+                ro.extend(base_prefix(mounts.env_dir));
+                for p in &ro {
+                    c.arg("--ro-bind").arg(p).arg(p);
+                }
+                c.arg("--bind")
+                    .arg(mounts.output_dir)
+                    .arg(mounts.output_dir);
+                c.arg("--chdir").arg(mounts.output_dir);
+                c.arg(python);
+                c
+            }
+        };
+        cmd.env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", "/tmp")
+            .env("LANG", "C.UTF-8")
+            .env("PYTHONPATH", sdk)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1")
+            .current_dir(mounts.output_dir);
+        cmd
+    }
+}
+
+/// The installation a virtualenv's interpreter comes from (`home` in `pyvenv.cfg`, one up).
+fn base_prefix(env_dir: &Path) -> Option<PathBuf> {
+    let cfg = std::fs::read_to_string(env_dir.join("pyvenv.cfg")).ok()?;
+    let home = cfg.lines().find_map(|l| {
+        l.strip_prefix("home")
+            .map(|r| r.trim_start_matches([' ', '=']).trim())
+    })?;
+    let prefix = Path::new(home).parent()?.to_path_buf();
+    // The system interpreter under /usr is already visible.
+    (!prefix.starts_with("/usr")).then_some(prefix)
+}
