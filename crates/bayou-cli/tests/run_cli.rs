@@ -635,3 +635,28 @@ fn the_sandbox_refuses_the_network_host_files_and_writes_outside_the_output() {
     }
     assert!(!dir.join("evil.txt").exists());
 }
+
+#[test]
+fn a_function_over_its_time_limit_is_stopped_and_reported_as_a_timeout() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n");
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "m.py",
+                "import bayou, time\n@bayou.model()\n@bayou.resources(timeout=1)\ndef slow(d=bayou.Model('nums')):\n    time.sleep(600)\n    return d\n",
+            ),
+        ],
+    );
+    let before = head(&t, "main");
+    let (code, _, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("'slow' failed: timed out after 1s"),
+        "{stderr}"
+    );
+    assert_eq!(head(&t, "main"), before);
+}
