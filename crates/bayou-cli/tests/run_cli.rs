@@ -660,3 +660,43 @@ fn a_function_over_its_time_limit_is_stopped_and_reported_as_a_timeout() {
     );
     assert_eq!(head(&t, "main"), before);
 }
+
+#[test]
+fn a_function_over_its_memory_limit_is_reported_as_out_of_memory() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n");
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "m.py",
+                "import bayou\n@bayou.model()\n@bayou.resources(memory='200MB', cpus=1)\ndef hog(d=bayou.Model('nums')):\n    blocks = [bytearray(50 * 1024 * 1024) for _ in range(20)]\n    return d\n",
+            ),
+            (
+                "ok.py",
+                "import bayou\n@bayou.model()\n@bayou.resources(memory='300MiB')\ndef modest(d=bayou.Model('nums')):\n    blocks = [bytearray(10 * 1024 * 1024) for _ in range(5)]\n    return d\n",
+            ),
+        ],
+    );
+    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("'hog' failed: out of memory: it used more than its 200 MB limit"),
+        "{stderr}"
+    );
+    let modest = record["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "modest")
+        .cloned();
+    if let Some(m) = modest {
+        assert_ne!(
+            m["status"],
+            json!("failed"),
+            "a function within its limit is not killed"
+        );
+    }
+}

@@ -14,6 +14,7 @@
 
 mod assets;
 mod env;
+mod limits;
 mod record;
 mod sandbox;
 
@@ -937,8 +938,25 @@ async fn run_python(
         output_dir: &out_dir,
         internet: node.internet_access,
     };
+    let run_name = work
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let limits = match limits::Limits::create(&format!("{run_name}-{}", node.name), &node.resources)
+    {
+        Ok(l) => l,
+        Err(why) => {
+            let msg = format!(
+                "the limits of '{}' cannot be enforced here ({why}); it runs without them",
+                node.name
+            );
+            on_event(Event::Warning { message: &msg });
+            report.log.push(format!("warning: {msg}"));
+            None
+        }
+    };
     let mut child = sandbox
-        .command(&python, &mounts, &runner.sdk)
+        .command(&python, &mounts, &runner.sdk, limits.as_ref())
         .arg("-u")
         .arg(&runner.script)
         .arg(&request_path)
@@ -1000,6 +1018,18 @@ async fn run_python(
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
+    if !status.success()
+        && let Some(l) = &limits
+    {
+        use std::os::unix::process::ExitStatusExt;
+        let killed = status.signal() == Some(9) || status.code() == Some(137);
+        if l.out_of_memory(killed) {
+            return Err(format!(
+                "out of memory: it used more than its {} MB limit\n  hint: raise it with @bayou.resources(memory=\"...\")",
+                l.memory_bytes.unwrap_or(0) / 1_000_000
+            ));
+        }
+    }
     if !status.success() {
         let why = result["error"]
             .as_str()

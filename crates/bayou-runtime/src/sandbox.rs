@@ -48,12 +48,48 @@ impl Sandbox {
         self.bwrap.is_some()
     }
 
-    /// A command that runs `python ARGS` inside the sandbox (or directly, without bubblewrap).
-    pub(crate) fn command(&self, python: &Path, mounts: &Mounts<'_>, sdk: &Path) -> Command {
-        let mut cmd = match &self.bwrap {
-            None => Command::new(python),
+    /// A command that runs `python ARGS` inside the sandbox (or directly, without bubblewrap),
+    /// first joining `limits`' cgroups when there are any.
+    pub(crate) fn command(
+        &self,
+        python: &Path,
+        mounts: &Mounts<'_>,
+        sdk: &Path,
+        limits: Option<&crate::limits::Limits>,
+    ) -> Command {
+        let inner = self.inner(python, mounts);
+        let mut cmd = match limits {
+            None => {
+                let mut c = Command::new(inner.get_program());
+                c.args(inner.get_args());
+                c
+            }
+            Some(l) => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c")
+                    .arg(l.join_script())
+                    .arg("sh")
+                    .arg(inner.get_program())
+                    .args(inner.get_args());
+                c
+            }
+        };
+        cmd.env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", "/tmp")
+            .env("LANG", "C.UTF-8")
+            .env("PYTHONPATH", sdk)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1")
+            .current_dir(mounts.output_dir);
+        cmd
+    }
+
+    fn inner(&self, python: &Path, mounts: &Mounts<'_>) -> std::process::Command {
+        match &self.bwrap {
+            None => std::process::Command::new(python),
             Some(bwrap) => {
-                let mut c = Command::new(bwrap);
+                let mut c = std::process::Command::new(bwrap);
                 c.args(["--die-with-parent", "--new-session", "--unshare-all"]);
                 if mounts.internet {
                     c.arg("--share-net");
@@ -95,16 +131,7 @@ impl Sandbox {
                 c.arg(python);
                 c
             }
-        };
-        cmd.env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", "/tmp")
-            .env("LANG", "C.UTF-8")
-            .env("PYTHONPATH", sdk)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYTHONUNBUFFERED", "1")
-            .current_dir(mounts.output_dir);
-        cmd
+        }
     }
 }
 
