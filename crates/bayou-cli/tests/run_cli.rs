@@ -700,3 +700,71 @@ fn a_function_over_its_memory_limit_is_reported_as_out_of_memory() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged() {
+    use std::io::BufRead;
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n");
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "m.py",
+                "import bayou, time\n@bayou.model(materialization_strategy='REPLACE')\ndef sleeper(d=bayou.Model('nums')):\n    print('sleeping', flush=True)\n    time.sleep(600)\n    return d\n",
+            ),
+        ],
+    );
+    let before = head(&t, "main");
+    let exchange = t.path("exchange");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bayou"))
+        .args(["run", "-p", s(&dir)])
+        .env("BAYOU_LAKE", t.lake())
+        .env("HOME", t.dir.path())
+        .env("BAYOU_CACHE_DIR", common::shared_cache().join("bayou"))
+        .env("UV_CACHE_DIR", common::shared_cache().join("uv"))
+        .env("BAYOU_EXCHANGE_DIR", &exchange)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    // Wait until the function is really running (a condition, not a timer).
+    for line in lines.by_ref() {
+        if line.unwrap().contains("sleeper | sleeping") {
+            break;
+        }
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("interrupted") && l.contains("main is unchanged")),
+        "{rest:?}"
+    );
+    assert_eq!(head(&t, "main"), before);
+    // The function's process is gone: nothing still runs from this run's exchange directory.
+    let marker = exchange.display().to_string();
+    let still_running = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
+            std::fs::read(p.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while still_running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the function outlived the interrupted run"
+        );
+        std::thread::yield_now();
+    }
+}

@@ -107,12 +107,26 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
             progress(e);
         }
     };
-    let record =
-        match bayou_runtime::run(&ctx.lake, &project, diagnostics, &options, &on_event).await {
-            Ok(r) => r,
-            Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
-            Err(e) => return Err(e.into()),
-        };
+    let running = bayou_runtime::run(&ctx.lake, &project, diagnostics, &options, &on_event);
+    // Ctrl-C drops the run: its functions are killed (their processes die with it), nothing is
+    // merged, and the next run removes the intermediate files.
+    let outcome = tokio::select! {
+        outcome = running => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            return Err(Exit {
+                code: 130,
+                message: format!(
+                    "interrupted: every function was stopped and {branch} is unchanged\n  hint: the run branch, if one was cut, is kept; list branches with `bayou branch ls`"
+                ),
+            }
+            .into());
+        }
+    };
+    let record = match outcome {
+        Ok(r) => r,
+        Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
     if args.preview && ctx.format == OutputFormat::Table {
         for n in record.nodes.iter().filter(|n| !n.preview.is_empty()) {
             out(&format!("{} (first {} rows):", n.name, n.preview.len()))?;
