@@ -253,7 +253,7 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
                 record.target_branch,
                 record.base_commit.short(),
                 record.run_branch.clone().unwrap_or_else(|| "-".into()),
-                &record.code_hash[..12],
+                record.code_hash.get(..12).unwrap_or(&record.code_hash),
                 json!(record.params),
                 record
                     .error
