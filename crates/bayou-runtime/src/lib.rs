@@ -1008,7 +1008,8 @@ async fn run_python(
         pump(Box::new(stderr), true),
         wait
     );
-    report.log = out_lines.into_iter().chain(err_lines).collect();
+    // Keep what was logged before the process started (a limits warning), then its output.
+    report.log.extend(out_lines.into_iter().chain(err_lines));
     let status = status.map_err(|e| e.to_string())?;
     let Some(status) = status else {
         let _ = child.wait().await;
