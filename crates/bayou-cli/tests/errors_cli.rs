@@ -128,10 +128,9 @@ fn every_command_has_help_with_an_example() {
 fn output_to_a_closed_pipe_is_not_an_error() {
     let t = TestLake::new();
     t.ok(&["demo", "load", "--rows", "1000"]);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bayou"))
+    let mut child = t
+        .std_cmd()
         .args(["query", "SELECT * FROM taxi_fhvhv", "--all-rows"])
-        .env("BAYOU_LAKE", t.lake())
-        .env("HOME", t.dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

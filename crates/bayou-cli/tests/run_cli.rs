@@ -719,12 +719,9 @@ fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged() {
     );
     let before = head(&t, "main");
     let exchange = t.path("exchange");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("bayou"))
+    let mut child = t
+        .std_cmd()
         .args(["run", "-p", s(&dir)])
-        .env("BAYOU_LAKE", t.lake())
-        .env("HOME", t.dir.path())
-        .env("BAYOU_CACHE_DIR", common::shared_cache().join("bayou"))
-        .env("UV_CACHE_DIR", common::shared_cache().join("uv"))
         .env("BAYOU_EXCHANGE_DIR", &exchange)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -31,9 +31,10 @@ impl TestLake {
         self.dir.path().join(rel)
     }
 
-    /// `bayou` with this lake, a private HOME and a fixed author.
-    pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("bayou").expect("bayou binary");
+    /// `bayou` with this lake, a private HOME and a fixed author, as a plain process (for tests
+    /// that stream its output or signal it).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("bayou"));
         cmd.env("BAYOU_LAKE", self.lake())
             .env("HOME", self.dir.path())
             .env("BAYOU_AUTHOR", "tester")
@@ -43,6 +44,11 @@ impl TestLake {
             .env("UV_CACHE_DIR", shared_cache().join("uv"))
             .env_remove("AWS_ENDPOINT_URL");
         cmd
+    }
+
+    /// [`TestLake::std_cmd`] with assert_cmd's conveniences.
+    pub fn cmd(&self) -> Command {
+        Command::from_std(self.std_cmd())
     }
 
     /// Runs `bayou ARGS` and expects success; returns stdout.
