@@ -118,6 +118,9 @@ pub struct RunArgs {
     /// Show the first rows of each model's output
     #[arg(long)]
     pub preview: bool,
+    /// How many nodes may run at once [default: the number of cores]
+    #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]

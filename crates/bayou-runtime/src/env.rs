@@ -1,5 +1,9 @@
 //! [`EnvCache`]: Python environments built by uv, one per (Python version, sorted pins, runner
 //! version), reused by every function and run that needs the same spec.
+//!
+//! Trade-off: an environment is a whole venv per spec (hardlinked from uv's cache, so cheap on
+//! disk) rather than layered overlays; building one for a new spec costs one `uv pip install`
+//! from the cache, and finding an existing one costs a file check.
 
 use std::path::{Path, PathBuf};
 
@@ -43,23 +47,54 @@ impl EnvCache {
         hex::encode(h.finalize())[..20].to_string()
     }
 
-    /// The environment's Python interpreter, building the environment if needed.
-    pub async fn python(&self, spec: &PythonSpec, node: &str) -> Result<PathBuf> {
-        let dir = self.dir.join(Self::key(spec));
-        let python = dir.join("bin").join("python");
+    /// The environment of `spec`, building it if needed. Concurrent builders of one spec, in
+    /// this process or others, wait on a file lock and build it once.
+    pub async fn python(&self, spec: &PythonSpec, node: &str) -> Result<EnvReady> {
+        let clock = std::time::Instant::now();
+        let key = Self::key(spec);
+        let dir = self.dir.join(&key);
+        let ready = |built: bool| EnvReady {
+            python: dir.join("bin").join("python"),
+            key: key.clone(),
+            built,
+            seconds: clock.elapsed().as_secs_f64(),
+        };
         if dir.join(".complete").exists() {
             let _ = std::fs::write(dir.join(".last_used"), now_ms().to_string());
-            return Ok(python);
+            return Ok(ready(false));
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let lock_path = self.dir.join(format!(".{key}.lock"));
+        let lock = std::fs::File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(|e| Error::io(&lock_path, e))?;
+        // Whoever held the lock before may have built it.
+        if dir.join(".complete").exists() {
+            return Ok(ready(false));
+        }
+        let built = self.build(spec, node, &dir).await;
+        drop(lock); // closing the file releases the lock
+        built.map(|()| ready(true))
+    }
+
+    /// Builds the environment of `spec` at `dir`: a venv, then the pins installed from uv's
+    /// cache (hardlinked, offline when every wheel is there) with their bytecode compiled, since
+    /// functions see the environment read-only and would otherwise compile on every start.
+    async fn build(&self, spec: &PythonSpec, node: &str, dir: &Path) -> Result<()> {
         let tmp = self.dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
         let version = spec.version.as_deref().unwrap_or(DEFAULT_PYTHON);
         let fail = |step: &str, detail: String| Error::Env {
             node: node.to_string(),
             detail: format!("{step}: {detail}"),
         };
-        let out = tokio::process::Command::new(&self.uv)
-            .args(["venv", "--quiet", "--python", version])
+        let uv = |args: &[&str]| {
+            let mut c = tokio::process::Command::new(&self.uv);
+            c.args(args).kill_on_drop(true);
+            c
+        };
+        let out = uv(&["venv", "--quiet", "--python", version])
             .arg(&tmp)
             .output()
             .await
@@ -78,13 +113,30 @@ impl EnvCache {
         }
         let mut pins: Vec<String> = vec![PYARROW.to_string()];
         pins.extend(spec.packages.iter().map(|(n, v)| format!("{n}=={v}")));
-        let out = tokio::process::Command::new(&self.uv)
-            .args(["pip", "install", "--quiet", "--python"])
-            .arg(tmp.join("bin").join("python"))
-            .args(&pins)
-            .output()
+        let install = |offline: bool| {
+            let mut c = uv(&[
+                "pip",
+                "install",
+                "--quiet",
+                "--compile-bytecode",
+                "--python",
+            ]);
+            c.arg(tmp.join("bin").join("python"));
+            if offline {
+                c.arg("--offline");
+            }
+            c.args(&pins);
+            c.output()
+        };
+        // Offline first: with every wheel cached, no index is asked; else fetch what is missing.
+        let mut out = install(true)
             .await
             .map_err(|e| fail("uv pip install", e.to_string()))?;
+        if !out.status.success() {
+            out = install(false)
+                .await
+                .map_err(|e| fail("uv pip install", e.to_string()))?;
+        }
         if !out.status.success() {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(fail(
@@ -97,17 +149,28 @@ impl EnvCache {
             "packages": spec.packages,
             "runner": crate::assets::runner_version(),
         });
-        std::fs::write(tmp.join("spec.json"), described.to_string())
-            .map_err(|e| Error::io(&tmp, e))?;
-        std::fs::write(tmp.join(".last_used"), now_ms().to_string())
-            .map_err(|e| Error::io(&tmp, e))?;
-        std::fs::write(tmp.join(".complete"), "").map_err(|e| Error::io(&tmp, e))?;
-        // Concurrent builders of one spec: the first rename wins, the others drop their copy.
-        if std::fs::rename(&tmp, &dir).is_err() {
+        let write = |name: &str, body: String| {
+            std::fs::write(tmp.join(name), body).map_err(|e| Error::io(&tmp, e))
+        };
+        write("spec.json", described.to_string())?;
+        write(".last_used", now_ms().to_string())?;
+        write(".complete", String::new())?;
+        std::fs::rename(&tmp, dir).map_err(|e| {
             let _ = std::fs::remove_dir_all(&tmp);
-        }
-        Ok(python)
+            Error::io(dir, e)
+        })
     }
+}
+
+/// A ready environment.
+#[derive(Debug, Clone)]
+pub struct EnvReady {
+    pub key: String,
+    /// Its interpreter.
+    pub python: PathBuf,
+    /// Whether this call built it (rather than finding it, or waiting for another builder).
+    pub built: bool,
+    pub seconds: f64,
 }
 
 /// One cached environment, for `bayou env ls`.
@@ -170,8 +233,8 @@ impl EnvCache {
     }
 
     /// Removes environments last used more than `keep_days` ago (all with `None`), and half-built
-    /// ones; returns what was removed. uv's wheel cache stays, so a removed environment rebuilds
-    /// offline in well under a second.
+    /// ones abandoned for an hour (a younger one may be a build in progress); returns what was
+    /// removed. uv's wheel cache stays, so a removed environment rebuilds offline.
     pub fn prune(&self, keep_days: Option<u64>) -> Result<Vec<EnvInfo>> {
         let cutoff = keep_days.map(|d| now_ms() - (d as i64) * 86_400_000);
         let mut removed = Vec::new();
@@ -184,7 +247,13 @@ impl EnvCache {
         }
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
             for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                let abandoned = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() > 3600);
+                if e.file_name().to_string_lossy().starts_with(".tmp-") && abandoned {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }

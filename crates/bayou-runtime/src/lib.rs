@@ -7,14 +7,17 @@
 //! target only if everything passed. A failed run leaves the target untouched and keeps the run
 //! branch for inspection.
 //!
-//! Independent nodes run concurrently, up to the core count. Trade-off (for now): intermediate
-//! tables are kept in memory and handed to Python as Arrow IPC files in a private work
-//! directory; sandboxing, resource limits and shared-memory exchange come with the runtime work
-//! that follows.
+//! Independent nodes run concurrently, up to the core count. Python functions run sandboxed
+//! ([`sandbox`]), under limits ([`limits`]) and read their inputs by mapping Arrow IPC files
+//! from the run's exchange ([`exchange`]), one file per table however many children read it.
+//! Trade-off: SQL models stay in memory unless a Python function reads them (then they move to
+//! the exchange), so an all-SQL pipeline never pays for a file it does not need.
 
 mod assets;
 mod env;
+mod exchange;
 mod limits;
+mod python;
 mod record;
 mod sandbox;
 
@@ -26,19 +29,17 @@ use std::time::Instant;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bayou_lake::{Lake, WriteMode};
-use bayou_project::{
-    Diagnostic, Diagnostics, Materialization, Node, NodeKind, ParamValue, Project,
-};
+use bayou_project::{Diagnostic, Diagnostics, Materialization, NodeKind, ParamValue, Project};
 use bayou_sql::QueryEngine;
 use bayou_types::{CommitId, TableKey};
 use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
-use tokio::io::AsyncBufReadExt;
 
 pub use assets::runner_version;
-pub use env::{DEFAULT_PYTHON, EnvCache, EnvInfo};
+pub use env::{DEFAULT_PYTHON, EnvCache, EnvInfo, EnvReady};
+pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, PlanInput, PlanNode, RunRecord, RunStatus, list_runs, load_run,
 };
@@ -102,6 +103,8 @@ pub struct RunOptions {
     pub cache_dir: PathBuf,
     /// Keep the first rows of every model's output in its report.
     pub preview: bool,
+    /// How many nodes may run at once (default: the number of cores).
+    pub jobs: Option<usize>,
 }
 
 /// What a run reports as it goes.
@@ -123,6 +126,11 @@ pub enum Event<'a> {
     },
     NodeFinished {
         report: &'a NodeReport,
+    },
+    /// A node's environment is ready (`built`: it was built for it, just now).
+    EnvReady {
+        node: &'a str,
+        env: &'a EnvReady,
     },
     Warning {
         message: &'a str,
@@ -409,7 +417,7 @@ pub async fn run(
         plan: &record.plan,
     });
 
-    let work = tempdir_for(&options.cache_dir, &run_id)?;
+    let exchange = exchange::Exchange::create(&options.cache_dir, &run_id)?;
     let outcome = execute(
         lake,
         project,
@@ -418,12 +426,12 @@ pub async fn run(
         &namespace,
         &base,
         run_branch.as_deref(),
-        &work,
+        &exchange,
         &mut record,
         on_event,
     )
     .await;
-    let _ = std::fs::remove_dir_all(&work);
+    drop(exchange);
     if let Err(e) = outcome {
         record.fail(e.to_string());
     }
@@ -456,64 +464,39 @@ impl From<bayou_catalog::Error> for Error {
     }
 }
 
-/// Where runs put their intermediate tables: shared memory (`/dev/shm/bayou`) when the machine
-/// has it, so functions map their inputs without touching disk; else `<cache>/work`.
-/// `BAYOU_EXCHANGE_DIR` overrides both.
-pub fn exchange_root(cache: &Path) -> PathBuf {
-    if let Some(dir) = std::env::var_os("BAYOU_EXCHANGE_DIR") {
-        return PathBuf::from(dir);
-    }
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() && std::fs::create_dir_all(shm.join("bayou")).is_ok() {
-        return shm.join("bayou");
-    }
-    cache.join("work")
-}
-
-/// Removes what crashed runs left behind: run directories whose owner process is gone.
-/// Returns how many were removed.
-pub fn remove_leftovers(root: &Path) -> usize {
-    if !Path::new("/proc/self").exists() {
-        return 0; // no way to tell a live run from a dead one here
-    }
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return 0;
-    };
-    let mut removed = 0;
-    for entry in entries.flatten() {
-        let dir = entry.path();
-        if !dir.is_dir() {
-            continue;
-        }
-        let alive = std::fs::read_to_string(dir.join("pid"))
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok())
-            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        if !alive && std::fs::remove_dir_all(&dir).is_ok() {
-            removed += 1;
-        }
-    }
-    removed
-}
-
-fn tempdir_for(cache: &Path, run_id: &str) -> Result<PathBuf> {
-    let root = exchange_root(cache);
-    remove_leftovers(&root);
-    let dir = root.join(run_id);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    std::fs::write(dir.join("pid"), std::process::id().to_string())
-        .map_err(|e| Error::io(&dir, e))?;
-    Ok(dir)
-}
-
-struct Output {
+/// A model's output table: in memory, or mapped from its exchange file (a Python model's
+/// output, or a SQL model's that Python functions read).
+pub(crate) struct Output {
     schema: SchemaRef,
     batches: Vec<RecordBatch>,
+    /// The Arrow IPC file the batches are mapped from.
+    file: Option<PathBuf>,
 }
 
 impl Output {
     fn rows(&self) -> u64 {
         self.batches.iter().map(|b| b.num_rows() as u64).sum()
+    }
+
+    /// The size of its buffers.
+    fn bytes(&self) -> u64 {
+        self.batches
+            .iter()
+            .map(|b| b.get_array_memory_size() as u64)
+            .sum()
+    }
+
+    /// The same table mapped from an exchange file in `dir`, written now; the in-memory copy
+    /// goes when the caller drops this one.
+    fn to_exchange(&self, dir: &Path) -> Result<Output> {
+        let path = dir.join("out.arrow");
+        exchange::write_ipc(&path, &self.schema, &self.batches)?;
+        let (schema, batches) = exchange::map_ipc(&path)?;
+        Ok(Output {
+            schema,
+            batches,
+            file: Some(path),
+        })
     }
 }
 
@@ -529,7 +512,7 @@ async fn execute(
     namespace: &str,
     base: &CommitId,
     run_branch: Option<&str>,
-    work: &Path,
+    exchange: &exchange::Exchange,
     record: &mut RunRecord,
     on_event: OnEvent<'_>,
 ) -> Result<()> {
@@ -561,22 +544,41 @@ async fn execute(
             .clone()
             .or_else(|| project.config.python.clone())
             .unwrap_or_default();
-        if let Err(e) = envs.python(&spec, &node.name).await {
-            let mut report = NodeReport::new(node);
-            report.status = NodeStatus::Failed;
-            report.error = Some(e.to_string());
-            record.fail(e.to_string());
-            on_event(Event::NodeFinished { report: &report });
-            record.nodes.push(report);
-            return Ok(());
+        match envs.python(&spec, &node.name).await {
+            Ok(env) => on_event(Event::EnvReady {
+                node: &node.name,
+                env: &env,
+            }),
+            Err(e) => {
+                let mut report = NodeReport::new(node);
+                report.status = NodeStatus::Failed;
+                report.error = Some(e.to_string());
+                record.fail(e.to_string());
+                on_event(Event::NodeFinished { report: &report });
+                record.nodes.push(report);
+                return Ok(());
+            }
         }
     }
     let mut outputs: HashMap<String, Arc<Output>> = HashMap::new();
+    let scans = python::ScanFiles::default();
 
     // Independent nodes run concurrently, up to the number of cores; a node starts when all the
     // models it reads have finished.
-    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parallel = options
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
     let parents = parents(project);
+    // Models a Python function reads: their outputs go to the exchange, where it maps them.
+    let mut read_by_python = vec![false; project.nodes.len()];
+    for (i, node) in project.nodes.iter().enumerate() {
+        if !matches!(node.kind, NodeKind::Sql { .. }) {
+            for &p in &parents[i] {
+                read_by_python[p] = true;
+            }
+        }
+    }
     let mut finished = vec![false; project.nodes.len()];
     let mut started = vec![false; project.nodes.len()];
     let mut running = futures::stream::FuturesUnordered::new();
@@ -593,8 +595,25 @@ async fn execute(
                     let node = &project.nodes[i];
                     on_event(Event::NodeStarted { node: &node.name });
                     let ctx = &ctx;
-                    let (envs, runner, param_values, sandbox) =
-                        (&envs, &runner, &param_values, &sandbox);
+                    let param_values = &param_values;
+                    let invocation = python::Invocation {
+                        ctx,
+                        project,
+                        param_values,
+                        params,
+                        envs: &envs,
+                        runner: &runner,
+                        sandbox: &sandbox,
+                        exchange,
+                        scans: &scans,
+                        parents: parents[i]
+                            .iter()
+                            .filter_map(|&p| {
+                                let name = &project.nodes[p].name;
+                                outputs.get(name).map(|o| (name.clone(), o.clone()))
+                            })
+                            .collect(),
+                    };
                     running.push(async move {
                         let clock = Instant::now();
                         let mut report = NodeReport::new(node);
@@ -603,21 +622,8 @@ async fn execute(
                                 run_sql(ctx, sql, param_values).await.map(Some)
                             }
                             NodeKind::Python { function } | NodeKind::Expectation { function } => {
-                                run_python(
-                                    ctx,
-                                    project,
-                                    node,
-                                    function,
-                                    param_values,
-                                    params,
-                                    envs,
-                                    runner,
-                                    sandbox,
-                                    work,
-                                    &mut report,
-                                    on_event,
-                                )
-                                .await
+                                python::run(&invocation, node, function, &mut report, on_event)
+                                    .await
                             }
                         };
                         report.seconds = clock.elapsed().as_secs_f64();
@@ -631,6 +637,15 @@ async fn execute(
         };
         let node = &project.nodes[i];
         finished[i] = true;
+        // A SQL model's output that Python functions read moves to the exchange, mapped.
+        let result = match result {
+            Ok(Some(output)) if read_by_python[i] && output.file.is_none() => exchange
+                .dir(&node.name, output.bytes())
+                .and_then(|dir| output.to_exchange(&dir))
+                .map(Some)
+                .map_err(|e| format!("handing the output to Python: {e}")),
+            other => other,
+        };
         match result {
             Ok(Some(output)) => {
                 report.rows = Some(output.rows());
@@ -794,7 +809,11 @@ async fn run_sql(
         .try_collect()
         .await
         .map_err(|e| e.to_string())?;
-    Ok(Output { schema, batches })
+    Ok(Output {
+        schema,
+        batches,
+        file: None,
+    })
 }
 
 /// The first `n` rows of an output as JSON objects.
@@ -817,234 +836,4 @@ fn preview(output: &Output, n: usize) -> Vec<serde_json::Value> {
         return vec![];
     }
     serde_json::from_slice(&writer.into_inner()).unwrap_or_default()
-}
-
-fn write_ipc(path: &Path, output: &Output) -> Result<(), String> {
-    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut w =
-        arrow::ipc::writer::FileWriter::try_new(file, &output.schema).map_err(|e| e.to_string())?;
-    for b in &output.batches {
-        w.write(b).map_err(|e| e.to_string())?;
-    }
-    w.finish().map_err(|e| e.to_string())
-}
-
-fn read_ipc(path: &Path) -> Result<Output, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let reader = arrow::ipc::reader::FileReader::try_new(file, None).map_err(|e| e.to_string())?;
-    let schema = reader.schema();
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    Ok(Output { schema, batches })
-}
-
-fn json_param(v: &ParamValue) -> serde_json::Value {
-    match v {
-        ParamValue::Int(i) => (*i).into(),
-        ParamValue::Float(f) => (*f).into(),
-        ParamValue::Bool(b) => (*b).into(),
-        ParamValue::Str(s) => s.clone().into(),
-    }
-}
-
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site; a struct would only rename them"
-)]
-async fn run_python(
-    ctx: &SessionContext,
-    project: &Project,
-    node: &Node,
-    function: &str,
-    param_values: &HashMap<String, ScalarValue>,
-    params: &BTreeMap<String, ParamValue>,
-    envs: &EnvCache,
-    runner: &assets::Runner,
-    sandbox: &sandbox::Sandbox,
-    work: &Path,
-    report: &mut NodeReport,
-    on_event: OnEvent<'_>,
-) -> Result<Option<Output>, String> {
-    // Inputs (read-only inside the sandbox) and the function's own output directory.
-    let dir = work.join(&node.name).join("in");
-    let out_dir = work.join(&node.name).join("out");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
-    // Inputs: each is a scan of a lake table or a model output, with the columns and filter
-    // pushed down, written as an Arrow IPC file the function memory-maps.
-    let mut inputs = serde_json::Map::new();
-    for input in &node.inputs {
-        let columns = match &input.columns {
-            Some(cols) => cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "),
-            None => "*".to_string(),
-        };
-        let mut sql = format!("SELECT {columns} FROM {}", table_sql(&input.source));
-        if let Some(f) = &input.filter {
-            sql.push_str(&format!(" WHERE {f}"));
-        }
-        let output = run_sql(ctx, &sql, param_values)
-            .await
-            .map_err(|e| format!("reading input '{}' ({}): {e}", input.argument, input.source))?;
-        let path = dir.join(format!("in_{}.arrow", input.argument));
-        write_ipc(&path, &output)?;
-        inputs.insert(input.argument.clone(), path.display().to_string().into());
-    }
-    let mut call_params = serde_json::Map::new();
-    for p in &node.parameters {
-        if let (Some(arg), Some(v)) = (&p.argument, params.get(&p.name)) {
-            call_params.insert(arg.clone(), json_param(v));
-        }
-    }
-    let spec = node
-        .python
-        .clone()
-        .or_else(|| project.config.python.clone())
-        .unwrap_or_default();
-    let python = envs
-        .python(&spec, &node.name)
-        .await
-        .map_err(|e| e.to_string())?;
-    let output_path = out_dir.join("out.arrow");
-    let result_path = out_dir.join("result.json");
-    let request = serde_json::json!({
-        "project_dir": project.root.canonicalize().unwrap_or_else(|_| project.root.clone()).display().to_string(),
-        "file": node.file.display().to_string(),
-        "function": function,
-        "node": node.name,
-        "kind": if node.is_expectation() { "expectation" } else { "model" },
-        "inputs": inputs,
-        "params": call_params,
-        "output": output_path.display().to_string(),
-        "result": result_path.display().to_string(),
-    });
-    let request_path = dir.join("request.json");
-    std::fs::write(&request_path, request.to_string()).map_err(|e| e.to_string())?;
-
-    let project_dir = project
-        .root
-        .canonicalize()
-        .unwrap_or_else(|_| project.root.clone());
-    let env_dir = python
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(Path::new("/"));
-    let runner_dir = runner.script.parent().unwrap_or(Path::new("/"));
-    let mounts = sandbox::Mounts {
-        env_dir,
-        runner_dir,
-        project_dir: &project_dir,
-        inputs_dir: &dir,
-        output_dir: &out_dir,
-        internet: node.internet_access,
-    };
-    let run_name = work
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let limits = match limits::Limits::create(&format!("{run_name}-{}", node.name), &node.resources)
-    {
-        Ok(l) => l,
-        Err(why) => {
-            let msg = format!(
-                "the limits of '{}' cannot be enforced here ({why}); it runs without them",
-                node.name
-            );
-            on_event(Event::Warning { message: &msg });
-            report.log.push(format!("warning: {msg}"));
-            None
-        }
-    };
-    let mut child = sandbox
-        .command(&python, &mounts, &runner.sdk, limits.as_ref())
-        .arg("-u")
-        .arg(&runner.script)
-        .arg(&request_path)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
-    let stdout = child.stdout.take().expect("piped");
-    let stderr = child.stderr.take().expect("piped");
-    let name = node.name.as_str();
-    let pump = |reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>, is_err: bool| async move {
-        let mut lines = tokio::io::BufReader::new(reader).lines();
-        let mut kept: Vec<String> = Vec::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            on_event(Event::Log {
-                node: name,
-                line: &line,
-                stderr: is_err,
-            });
-            kept.push(line);
-            if kept.len() > 200 {
-                kept.remove(0);
-            }
-        }
-        kept
-    };
-    let timeout = node
-        .resources
-        .timeout_seconds
-        .or(project.config.timeout_seconds);
-    let wait = async {
-        match timeout {
-            Some(s) => {
-                match tokio::time::timeout(std::time::Duration::from_secs(s), child.wait()).await {
-                    Ok(status) => status.map(Some),
-                    Err(_) => {
-                        let _ = child.start_kill();
-                        Ok(None)
-                    }
-                }
-            }
-            None => child.wait().await.map(Some),
-        }
-    };
-    let (out_lines, err_lines, status) = tokio::join!(
-        pump(Box::new(stdout), false),
-        pump(Box::new(stderr), true),
-        wait
-    );
-    // Keep what was logged before the process started (a limits warning), then its output.
-    report.log.extend(out_lines.into_iter().chain(err_lines));
-    let status = status.map_err(|e| e.to_string())?;
-    let Some(status) = status else {
-        let _ = child.wait().await;
-        return Err(format!("timed out after {}s", timeout.unwrap_or(0)));
-    };
-    let result: serde_json::Value = std::fs::read(&result_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    if !status.success()
-        && let Some(l) = &limits
-    {
-        use std::os::unix::process::ExitStatusExt;
-        let killed = status.signal() == Some(9) || status.code() == Some(137);
-        if l.out_of_memory(killed) {
-            return Err(format!(
-                "out of memory: it used more than its {} MB limit\n  hint: raise it with @bayou.resources(memory=\"...\")",
-                l.memory_bytes.unwrap_or(0) / 1_000_000
-            ));
-        }
-    }
-    if !status.success() {
-        let why = result["error"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("the process exited with {status}"));
-        return Err(why);
-    }
-    if node.is_expectation() {
-        report.status = if result["passed"].as_bool() == Some(true) {
-            NodeStatus::Succeeded
-        } else {
-            NodeStatus::ExpectationFailed
-        };
-        return Ok(None);
-    }
-    read_ipc(&output_path).map(Some)
 }

@@ -48,6 +48,14 @@ pub struct NodeReport {
     /// The output's columns, in order (with `--preview`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
+    /// Python functions: milliseconds spent in each phase of the invocation (see
+    /// [`crate::python::PHASES`]); the user's own code is `user_load` and `user_call`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub phases_ms: BTreeMap<String, f64>,
+    /// Python functions: the platform's share of the invocation in milliseconds (sandbox,
+    /// interpreter, runner, mapping inputs, returning the output), user code excluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead_ms: Option<f64>,
 }
 
 pub(crate) fn kind_name(node: &Node) -> &'static str {
@@ -71,6 +79,8 @@ impl NodeReport {
             log: vec![],
             preview: vec![],
             columns: vec![],
+            phases_ms: BTreeMap::new(),
+            overhead_ms: None,
         }
     }
 }

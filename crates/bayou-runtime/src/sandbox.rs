@@ -21,7 +21,8 @@ pub(crate) struct Mounts<'a> {
     pub(crate) env_dir: &'a Path,
     pub(crate) runner_dir: &'a Path,
     pub(crate) project_dir: &'a Path,
-    pub(crate) inputs_dir: &'a Path,
+    /// The input files, mapped read-only.
+    pub(crate) inputs: &'a [PathBuf],
     pub(crate) output_dir: &'a Path,
     pub(crate) internet: bool,
 }
@@ -118,8 +119,8 @@ impl Sandbox {
                     mounts.env_dir.to_path_buf(),
                     mounts.runner_dir.to_path_buf(),
                     mounts.project_dir.to_path_buf(),
-                    mounts.inputs_dir.to_path_buf(),
                 ];
+                ro.extend(mounts.inputs.iter().cloned());
                 ro.extend(base_prefix(mounts.env_dir));
                 for p in &ro {
                     c.arg("--ro-bind").arg(p).arg(p);

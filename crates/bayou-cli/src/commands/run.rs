@@ -78,6 +78,12 @@ fn progress(event: Event<'_>) {
             writeln!(err, "{:>16} | {what} ({:.2}s)", report.name, report.seconds)
         }
         Event::Warning { message } => writeln!(err, "warning: {message}"),
+        Event::EnvReady { node, env } if env.built => writeln!(
+            err,
+            "{node:>16} | environment {} built in {:.2}s",
+            env.key, env.seconds
+        ),
+        Event::EnvReady { .. } => Ok(()),
     };
 }
 
@@ -100,6 +106,7 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         params,
         cache_dir: cache_dir(),
         preview: args.preview,
+        jobs: args.jobs.map(usize::from),
     };
     let quiet = ctx.format == OutputFormat::Json;
     let on_event = |e: Event<'_>| {
@@ -109,7 +116,7 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     };
     let running = bayou_runtime::run(&ctx.lake, &project, diagnostics, &options, &on_event);
     // Ctrl-C drops the run: its functions are killed (their processes die with it), nothing is
-    // merged, and the next run removes the intermediate files.
+    // merged, and its intermediate files are removed.
     let outcome = tokio::select! {
         outcome = running => outcome,
         _ = tokio::signal::ctrl_c() => {

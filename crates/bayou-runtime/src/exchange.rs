@@ -1,0 +1,296 @@
+//! [`Exchange`]: where a run keeps its intermediate tables, as Arrow IPC files that every
+//! reader memory-maps instead of copying.
+//!
+//! A run's files live in shared memory (`/dev/shm/bayou/<run>`) when the machine has room there,
+//! else on local disk (`<cache>/work/<run>`); the choice is made per table from the free space
+//! and the table's size. A parent's output is written once and every child maps the same file,
+//! so three children of a 10 GB table cost 10 GB, not 30. bayou maps the files too, so its own
+//! view of a Python model's output is the same pages. Directories carry the owner's pid; a run
+//! that crashed leaves them behind and the next run removes them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::buffer::Buffer;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use crate::{Error, Result};
+
+/// Free space kept in reserve on shared memory, beyond the table itself.
+const SHM_RESERVE: u64 = 256 << 20;
+
+/// The directories of one run.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    run_id: String,
+    /// In shared memory, if the machine has it.
+    shm: Option<PathBuf>,
+    /// On local disk; created on first use.
+    disk: PathBuf,
+}
+
+impl Exchange {
+    /// Directories for run `run_id`, removing what crashed runs left behind first.
+    pub(crate) fn create(cache: &Path, run_id: &str) -> Result<Self> {
+        let disk_root = cache.join("work");
+        let shm_root = match std::env::var_os("BAYOU_EXCHANGE_DIR") {
+            Some(dir) => Some(PathBuf::from(dir)),
+            None => {
+                let shm = Path::new("/dev/shm");
+                (shm.is_dir() && std::fs::create_dir_all(shm.join("bayou")).is_ok())
+                    .then(|| shm.join("bayou"))
+            }
+        };
+        for root in shm_root.iter().chain([&disk_root]) {
+            remove_leftovers(root);
+        }
+        let shm = match shm_root {
+            Some(root) => {
+                let dir = root.join(run_id);
+                claim(&dir)?;
+                Some(dir)
+            }
+            None => None,
+        };
+        Ok(Self {
+            run_id: run_id.to_string(),
+            shm,
+            disk: disk_root.join(run_id),
+        })
+    }
+
+    /// A fresh directory `name` for a table of about `bytes`: in shared memory when it has room
+    /// for it (plus a reserve), else on disk.
+    pub(crate) fn dir(&self, name: &str, bytes: u64) -> Result<PathBuf> {
+        let base = match &self.shm {
+            Some(shm) if free_bytes(shm).is_none_or(|free| free > bytes + SHM_RESERVE) => shm,
+            _ => {
+                claim(&self.disk)?;
+                &self.disk
+            }
+        };
+        let dir = base.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(dir)
+    }
+
+    pub(crate) fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The run's directories.
+    pub(crate) fn roots(&self) -> impl Iterator<Item = &Path> {
+        self.shm
+            .iter()
+            .map(PathBuf::as_path)
+            .chain([self.disk.as_path()])
+    }
+}
+
+/// A run's files go when the run ends, however it ends (an interrupted run drops it too).
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        for dir in self.roots() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Creates `dir` and marks it as this process's.
+fn claim(dir: &Path) -> Result<()> {
+    if dir.join("pid").exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    std::fs::write(dir.join("pid"), std::process::id().to_string()).map_err(|e| Error::io(dir, e))
+}
+
+/// Bytes available to unprivileged writers on the file system holding `path`.
+fn free_bytes(path: &Path) -> Option<u64> {
+    let s = rustix::fs::statvfs(path).ok()?;
+    Some(s.f_bavail.saturating_mul(s.f_frsize))
+}
+
+/// Removes what crashed runs left behind under `root`: run directories whose owner process is
+/// gone. Returns how many were removed.
+fn remove_leftovers(root: &Path) -> usize {
+    if !Path::new("/proc/self").exists() {
+        return 0; // no way to tell a live run from a dead one here
+    }
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let alive = std::fs::read_to_string(dir.join("pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive && std::fs::remove_dir_all(&dir).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Writes `batches` as an Arrow IPC file (uncompressed, so readers can map it).
+pub(crate) fn write_ipc(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let io = |e: std::io::Error| Error::io(path, e);
+    let file = std::fs::File::create(path).map_err(io)?;
+    let arrow = |e: arrow::error::ArrowError| Error::io(path, std::io::Error::other(e));
+    let mut w = arrow::ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), schema)
+        .map_err(arrow)?;
+    for b in batches {
+        w.write(b).map_err(arrow)?;
+    }
+    w.finish().map_err(arrow)?;
+    w.into_inner()
+        .map_err(arrow)?
+        .into_inner()
+        .map_err(|e| io(e.into_error()))?
+        .sync_data()
+        .ok();
+    Ok(())
+}
+
+/// Maps an Arrow IPC file and decodes its batches in place: the arrays point into the mapping,
+/// which lives as long as any of them.
+pub(crate) fn map_ipc(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let bad = |what: String| {
+        Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, what),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let map = map_file(&file).map_err(|e| Error::io(path, e))?;
+    let buffer = Buffer::from(bytes::Bytes::from_owner(map));
+    if buffer.len() < 10 {
+        return Err(bad("not an Arrow IPC file (too short)".into()));
+    }
+    let trailer = buffer.len() - 10;
+    let tail: [u8; 10] = buffer[trailer..]
+        .try_into()
+        .map_err(|_| bad("truncated footer".into()))?;
+    let footer_len =
+        arrow::ipc::reader::read_footer_length(tail).map_err(|e| bad(e.to_string()))?;
+    if footer_len > trailer {
+        return Err(bad("footer longer than the file".into()));
+    }
+    let footer = arrow::ipc::root_as_footer(&buffer[trailer - footer_len..trailer])
+        .map_err(|e| bad(e.to_string()))?;
+    let schema = Arc::new(arrow::ipc::convert::fb_to_schema(
+        footer.schema().ok_or_else(|| bad("no schema".into()))?,
+    ));
+    let mut decoder = arrow::ipc::reader::FileDecoder::new(schema.clone(), footer.version());
+    let slice = |block: &arrow::ipc::Block| -> Result<Buffer> {
+        let start = usize::try_from(block.offset()).map_err(|_| bad("bad block offset".into()))?;
+        let len = block.bodyLength() as usize + block.metaDataLength() as usize;
+        if start.checked_add(len).is_none_or(|end| end > buffer.len()) {
+            return Err(bad("block past the end of the file".into()));
+        }
+        Ok(buffer.slice_with_length(start, len))
+    };
+    for block in footer.dictionaries().iter().flatten() {
+        decoder
+            .read_dictionary(block, &slice(block)?)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    let mut batches = Vec::new();
+    for block in footer.recordBatches().iter().flatten() {
+        if let Some(b) = decoder
+            .read_record_batch(block, &slice(block)?)
+            .map_err(|e| bad(e.to_string()))?
+        {
+            batches.push(b);
+        }
+    }
+    Ok((schema, batches))
+}
+
+/// A read-only shared mapping of `file`.
+#[expect(
+    unsafe_code,
+    reason = "mapping a file is unsafe because another process could truncate it; exchange files are written once, before they are mapped, and never changed"
+)]
+fn map_file(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: see the reason above; a file that shrank would fault, not corrupt memory we own.
+    unsafe { memmap2::Mmap::map(file) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch(from: i64, n: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(from..from + n)),
+                Arc::new(StringArray::from_iter(
+                    (from..from + n).map(|i| (i % 3 != 0).then(|| format!("n{i}"))),
+                )),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_mapped_file_reads_back_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.arrow");
+        let batches = vec![batch(0, 1000), batch(1000, 17)];
+        write_ipc(&path, &batches[0].schema(), &batches).unwrap();
+        let (schema, back) = map_ipc(&path).unwrap();
+        assert_eq!(schema, batches[0].schema());
+        assert_eq!(back, batches);
+        // The arrays point into the mapping: removing the file does not take them away.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(back[1].num_rows(), 17);
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.arrow");
+        let batches = vec![batch(0, 100)];
+        write_ipc(&path, &batches[0].schema(), &batches).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        for cut in [0, 5, bytes.len() / 2, bytes.len() - 3] {
+            let mut damaged = bytes[..cut].to_vec();
+            damaged.extend_from_slice(&bytes[bytes.len() - 10.min(cut)..]);
+            std::fs::write(&path, &damaged).unwrap();
+            assert!(map_ipc(&path).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn tables_go_to_disk_when_shared_memory_is_short() {
+        let cache = tempfile::tempdir().unwrap();
+        let exchange = Exchange {
+            run_id: "run".into(),
+            shm: Some(cache.path().join("shm/run")),
+            disk: cache.path().join("work/run"),
+        };
+        claim(exchange.shm.as_ref().unwrap()).unwrap();
+        let small = exchange.dir("a", 1).unwrap();
+        assert!(small.starts_with(cache.path().join("shm")));
+        let huge = exchange.dir("b", u64::MAX / 2).unwrap();
+        assert!(huge.starts_with(cache.path().join("work")));
+        assert!(cache.path().join("work/run/pid").exists());
+        let roots: Vec<PathBuf> = exchange.roots().map(Path::to_path_buf).collect();
+        drop(exchange);
+        assert!(roots.iter().all(|d| !d.exists()));
+    }
+}

@@ -1,0 +1,393 @@
+//! One Python function invocation: inputs as mapped Arrow IPC files, a fresh sandboxed process in
+//! the function's environment, the output mapped back.
+//!
+//! Inputs are shared, never copied per child: a model's output is one file every child maps
+//! (columns are selected inside the function, which costs nothing), and identical scans of a lake
+//! table within a run are made once ([`ScanFiles`]). Only an input with its own filter is a new
+//! table of its own.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bayou_project::{Input, Node, ParamValue, Project};
+use datafusion::common::ScalarValue;
+use datafusion::prelude::SessionContext;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::OnceCell;
+
+use crate::exchange::{self, Exchange};
+use crate::{Event, NodeReport, NodeStatus, OnEvent, Output, assets, limits, sandbox};
+
+/// The phases of an invocation as reported in [`NodeReport::phases_ms`], in order. `prepare` is
+/// bayou making the inputs available (a scan, when an input is a lake table); `start` is the
+/// sandbox, the cgroup and the interpreter; `import` the runner importing pyarrow; `user_load`
+/// the user's module being imported; `map_inputs` mapping the inputs; `user_call` the function;
+/// `write_output` writing its table; `exit` the process ending; `read_back` bayou mapping it.
+pub const PHASES: &[&str] = &[
+    "prepare",
+    "start",
+    "import",
+    "user_load",
+    "map_inputs",
+    "user_call",
+    "write_output",
+    "exit",
+    "read_back",
+];
+
+/// Phases that are not the platform's overhead: the user's code, and reading lake data (which
+/// any engine does; a model's output needs no preparing).
+const NOT_OVERHEAD: &[&str] = &["prepare", "user_load", "user_call"];
+
+/// Scans of lake tables handed to Python functions in this run, one file per distinct scan
+/// (table, reference, columns, filter), shared by every function that asks for it.
+#[derive(Default)]
+pub(crate) struct ScanFiles {
+    files: Mutex<HashMap<String, Arc<OnceCell<PathBuf>>>>,
+}
+
+impl ScanFiles {
+    async fn get(
+        &self,
+        ctx: &SessionContext,
+        exchange: &Exchange,
+        input: &Input,
+        params: &HashMap<String, ScalarValue>,
+    ) -> Result<PathBuf, String> {
+        let key = serde_json::json!([input.source, input.reference, input.columns, input.filter])
+            .to_string();
+        let (cell, n) = {
+            let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+            let n = files.len();
+            (files.entry(key).or_default().clone(), n)
+        };
+        cell.get_or_try_init(|| async {
+            let output = scan(ctx, input, params).await?;
+            let dir = exchange
+                .dir(&format!("scan-{n}"), output.bytes())
+                .map_err(|e| e.to_string())?;
+            let path = dir.join("scan.arrow");
+            exchange::write_ipc(&path, &output.schema, &output.batches)
+                .map_err(|e| e.to_string())?;
+            Ok(path)
+        })
+        .await
+        .cloned()
+    }
+}
+
+/// `input` read through DataFusion with its columns and filter pushed into the scan.
+async fn scan(
+    ctx: &SessionContext,
+    input: &Input,
+    params: &HashMap<String, ScalarValue>,
+) -> Result<Output, String> {
+    let columns = match &input.columns {
+        Some(cols) => cols
+            .iter()
+            .map(|c| crate::quote(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => "*".to_string(),
+    };
+    let mut sql = format!("SELECT {columns} FROM {}", crate::table_sql(&input.source));
+    if let Some(f) = &input.filter {
+        sql.push_str(&format!(" WHERE {f}"));
+    }
+    crate::run_sql(ctx, &sql, params)
+        .await
+        .map_err(|e| format!("reading input '{}' ({}): {e}", input.argument, input.source))
+}
+
+/// What a Python invocation needs from the run.
+pub(crate) struct Invocation<'a> {
+    pub(crate) ctx: &'a SessionContext,
+    pub(crate) project: &'a Project,
+    pub(crate) param_values: &'a HashMap<String, ScalarValue>,
+    pub(crate) params: &'a BTreeMap<String, ParamValue>,
+    pub(crate) envs: &'a crate::EnvCache,
+    pub(crate) runner: &'a assets::Runner,
+    pub(crate) sandbox: &'a sandbox::Sandbox,
+    pub(crate) exchange: &'a Exchange,
+    pub(crate) scans: &'a ScanFiles,
+    /// The outputs of the models this node reads.
+    pub(crate) parents: HashMap<String, Arc<Output>>,
+}
+
+fn json_param(v: &ParamValue) -> serde_json::Value {
+    match v {
+        ParamValue::Int(i) => (*i).into(),
+        ParamValue::Float(f) => (*f).into(),
+        ParamValue::Bool(b) => (*b).into(),
+        ParamValue::Str(s) => s.clone().into(),
+    }
+}
+
+fn epoch_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Runs `function` of `node`; `Ok(None)` for an expectation (its verdict is in the report).
+pub(crate) async fn run(
+    inv: &Invocation<'_>,
+    node: &Node,
+    function: &str,
+    report: &mut NodeReport,
+    on_event: OnEvent<'_>,
+) -> Result<Option<Output>, String> {
+    let clock = Instant::now();
+    // Each input is a file the function maps read-only: the parent's own output file when the
+    // input reads a model as it is (columns are selected in the function), else a scan file.
+    let mut inputs = serde_json::Map::new();
+    let mut input_files = Vec::new();
+    let mut input_bytes = 0;
+    for input in &node.inputs {
+        let parent = inv.parents.get(&input.source);
+        let (path, columns) = match parent.and_then(|p| p.file.as_ref().map(|f| (p, f))) {
+            Some((parent, file)) if input.filter.is_none() => {
+                input_bytes += parent.bytes();
+                (file.clone(), input.columns.clone())
+            }
+            _ => (
+                inv.scans
+                    .get(inv.ctx, inv.exchange, input, inv.param_values)
+                    .await?,
+                None,
+            ),
+        };
+        inputs.insert(
+            input.argument.clone(),
+            serde_json::json!({"path": path.display().to_string(), "columns": columns}),
+        );
+        input_files.push(path);
+    }
+    let mut call_params = serde_json::Map::new();
+    for p in &node.parameters {
+        if let (Some(arg), Some(v)) = (&p.argument, inv.params.get(&p.name)) {
+            call_params.insert(arg.clone(), json_param(v));
+        }
+    }
+    let spec = node
+        .python
+        .clone()
+        .or_else(|| inv.project.config.python.clone())
+        .unwrap_or_default();
+    let python = inv
+        .envs
+        .python(&spec, &node.name)
+        .await
+        .map_err(|e| e.to_string())?
+        .python;
+    // The function's own directory, the one writable place it sees; its output is about the
+    // size of its inputs, which decides whether it fits in shared memory.
+    let out_dir = inv
+        .exchange
+        .dir(&node.name, input_bytes)
+        .map_err(|e| e.to_string())?;
+    let output_path = out_dir.join("out.arrow");
+    let result_path = out_dir.join("result.json");
+    let project_dir = inv
+        .project
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| inv.project.root.clone());
+    let request = serde_json::json!({
+        "project_dir": project_dir.display().to_string(),
+        "file": node.file.display().to_string(),
+        "function": function,
+        "node": node.name,
+        "kind": if node.is_expectation() { "expectation" } else { "model" },
+        "inputs": inputs,
+        "params": call_params,
+        "output": output_path.display().to_string(),
+        "result": result_path.display().to_string(),
+    });
+    let request_path = out_dir.join("request.json");
+    std::fs::write(&request_path, request.to_string()).map_err(|e| e.to_string())?;
+
+    let env_dir = python
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/"));
+    let runner_dir = inv.runner.script.parent().unwrap_or(Path::new("/"));
+    let mounts = sandbox::Mounts {
+        env_dir,
+        runner_dir,
+        project_dir: &project_dir,
+        inputs: &input_files,
+        output_dir: &out_dir,
+        internet: node.internet_access,
+    };
+    let cgroup = format!("{}-{}", inv.exchange.run_id(), node.name);
+    let limits = match limits::Limits::create(&cgroup, &node.resources) {
+        Ok(l) => l,
+        Err(why) => {
+            let msg = format!(
+                "the limits of '{}' cannot be enforced here ({why}); it runs without them",
+                node.name
+            );
+            on_event(Event::Warning { message: &msg });
+            report.log.push(format!("warning: {msg}"));
+            None
+        }
+    };
+    let prepared = clock.elapsed().as_secs_f64();
+    let spawned_at = epoch_now();
+    let mut child = inv
+        .sandbox
+        .command(&python, &mounts, &inv.runner.sdk, limits.as_ref())
+        .arg("-u")
+        .arg(&inv.runner.script)
+        .arg(&request_path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err("the function's output pipes are missing".into());
+    };
+    let name = node.name.as_str();
+    let pump = |reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>, is_err: bool| async move {
+        let mut lines = tokio::io::BufReader::new(reader).lines();
+        let mut kept: Vec<String> = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            on_event(Event::Log {
+                node: name,
+                line: &line,
+                stderr: is_err,
+            });
+            kept.push(line);
+            if kept.len() > 200 {
+                kept.remove(0);
+            }
+        }
+        kept
+    };
+    let timeout = node
+        .resources
+        .timeout_seconds
+        .or(inv.project.config.timeout_seconds);
+    let wait = async {
+        match timeout {
+            Some(s) => {
+                match tokio::time::timeout(std::time::Duration::from_secs(s), child.wait()).await {
+                    Ok(status) => status.map(Some),
+                    Err(_) => {
+                        let _ = child.start_kill();
+                        Ok(None)
+                    }
+                }
+            }
+            None => child.wait().await.map(Some),
+        }
+    };
+    let (out_lines, err_lines, status) = tokio::join!(
+        pump(Box::new(stdout), false),
+        pump(Box::new(stderr), true),
+        wait
+    );
+    let exited_at = epoch_now();
+    // Keep what was logged before the process started (a limits warning), then its output.
+    report.log.extend(out_lines.into_iter().chain(err_lines));
+    let status = status.map_err(|e| e.to_string())?;
+    let Some(status) = status else {
+        let _ = child.wait().await;
+        return Err(format!("timed out after {}s", timeout.unwrap_or(0)));
+    };
+    let result: serde_json::Value = std::fs::read(&result_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    if !status.success()
+        && let Some(l) = &limits
+    {
+        use std::os::unix::process::ExitStatusExt;
+        let killed = status.signal() == Some(9) || status.code() == Some(137);
+        if l.out_of_memory(killed) {
+            return Err(format!(
+                "out of memory: it used more than its {} MB limit\n  hint: raise it with @bayou.resources(memory=\"...\")",
+                l.memory_bytes.unwrap_or(0) / 1_000_000
+            ));
+        }
+    }
+    if !status.success() {
+        let why = result["error"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("the process exited with {status}"));
+        return Err(why);
+    }
+    let read_back = Instant::now();
+    let output = if node.is_expectation() {
+        report.status = if result["passed"].as_bool() == Some(true) {
+            NodeStatus::Succeeded
+        } else {
+            NodeStatus::ExpectationFailed
+        };
+        None
+    } else {
+        let (schema, batches) = exchange::map_ipc(&output_path).map_err(|e| e.to_string())?;
+        Some(Output {
+            schema,
+            batches,
+            file: Some(output_path),
+        })
+    };
+    record_phases(
+        report,
+        &result["marks"],
+        prepared,
+        spawned_at,
+        exited_at,
+        read_back.elapsed().as_secs_f64(),
+    );
+    Ok(output)
+}
+
+/// Fills in the report's phase timings from the runner's wall-clock marks.
+fn record_phases(
+    report: &mut NodeReport,
+    marks: &serde_json::Value,
+    prepared: f64,
+    spawned_at: f64,
+    exited_at: f64,
+    read_back: f64,
+) {
+    let mark = |name: &str| marks[name].as_f64();
+    let (Some(started), Some(imported), Some(loaded), Some(mapped), Some(called), Some(written)) = (
+        mark("started"),
+        mark("imported"),
+        mark("loaded"),
+        mark("mapped"),
+        mark("called"),
+        mark("written"),
+    ) else {
+        return;
+    };
+    let spans = [
+        prepared,
+        started - spawned_at,
+        imported - started,
+        loaded - imported,
+        mapped - loaded,
+        called - mapped,
+        written - called,
+        exited_at - written,
+        read_back,
+    ];
+    let mut overhead = 0.0;
+    for (phase, seconds) in PHASES.iter().zip(spans) {
+        let ms = (seconds * 1000.0).max(0.0);
+        if !NOT_OVERHEAD.contains(phase) {
+            overhead += ms;
+        }
+        report.phases_ms.insert((*phase).to_string(), ms);
+    }
+    report.overhead_ms = Some(overhead);
+}
