@@ -3,10 +3,13 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime pipeline")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
+only="${BENCH_ONLY:-catalog appends queries runtime pipeline}"
+want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
 target="${CARGO_TARGET_DIR:-$PWD/target}/release"
@@ -14,32 +17,49 @@ venv="${BAYOU_VENV:-$PWD/.venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r dev/requirements-test.txt
 py="$venv/bin/python"
+export BAYOU_UV="${BAYOU_UV:-$venv/bin/uv}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-echo "== catalog"
-"$target/bayou-bench" commits 2000 | grep -v '^JSON'
-"$target/bayou-bench" tables 10000 | grep -v '^JSON'
+if want catalog; then
+  echo "== catalog"
+  "$target/bayou-bench" commits 2000 | grep -v '^JSON'
+  "$target/bayou-bench" tables 10000 | grep -v '^JSON'
+fi
 
-echo "== table appends (full Iceberg commits: Parquet + manifest + metadata + catalog)"
-"$py" bench/appends_peer.py "$target/bayou" "$work/appends" 100
+if want appends; then
+  echo "== table appends (full Iceberg commits: Parquet + manifest + metadata + catalog)"
+  "$py" bench/appends_peer.py "$target/bayou" "$work/appends" 100
+fi
 
-echo "== queries at $rows taxi rows (same Parquet data files for both engines)"
 lake="$work/lake"
 start=$(date +%s.%N)
 "$target/bayou" --lake "$lake" demo load --rows "$rows" >/dev/null
 echo "demo load of $rows rows: $(echo "$(date +%s.%N) - $start" | bc) s"
-locations=()
-for table in taxi_fhvhv taxi_zones; do
-  loc=$("$target/bayou" --lake "$lake" -O json table get "$table" | "$py" -c 'import json,sys; m=json.load(sys.stdin)["metadata_location"]; print(m.rsplit("/metadata/",1)[0])')
-  locations+=("$table=$loc")
-done
-"$target/bayou-bench" queries "$lake" bench/queries "$runs" > "$work/ours.jsonl"
-"$py" bench/duckdb_peer.py "$lake" bench/queries "$runs" "${locations[@]}" > "$work/peer.jsonl"
-"$py" bench/compare.py "$work/ours.jsonl" "$work/peer.jsonl" "$rows"
 
-echo "== the example pipeline at $rows taxi rows vs dbt-duckdb (same Parquet files, warm, best of $runs)"
-dbt_venv="${BENCH_DBT_VENV:-$PWD/.venv-dbt}"
-[ -x "$dbt_venv/bin/dbt" ] || { python3 -m venv "$dbt_venv" && "$dbt_venv/bin/python" -m pip install --quiet -r bench/requirements-dbt.txt; }
-export BAYOU_UV="${BAYOU_UV:-$venv/bin/uv}"
-bash bench/pipeline_peer.sh "$target/bayou" "$lake" "$dbt_venv" "$runs" "$rows"
+if want runtime; then
+  echo "== function runtime at $rows taxi rows"
+  "$target/bayou-bench" handoff "$lake" "$py" . "$runs" | grep -v '^JSON'
+  "$py" bench/sharing.py "$target/bayou" "$lake" "$py" | grep -v '^JSON'
+  "$target/bayou-bench" envs "$py" pandas 2.2.3 | grep -v '^JSON'
+  "$py" bench/overhead.py "$target/bayou" "$lake" 50 | grep -v '^JSON'
+fi
+
+if want queries; then
+  echo "== queries at $rows taxi rows (same Parquet data files for both engines)"
+  locations=()
+  for table in taxi_fhvhv taxi_zones; do
+    loc=$("$target/bayou" --lake "$lake" -O json table get "$table" | "$py" -c 'import json,sys; m=json.load(sys.stdin)["metadata_location"]; print(m.rsplit("/metadata/",1)[0])')
+    locations+=("$table=$loc")
+  done
+  "$target/bayou-bench" queries "$lake" bench/queries "$runs" > "$work/ours.jsonl"
+  "$py" bench/duckdb_peer.py "$lake" bench/queries "$runs" "${locations[@]}" > "$work/peer.jsonl"
+  "$py" bench/compare.py "$work/ours.jsonl" "$work/peer.jsonl" "$rows"
+fi
+
+if want pipeline; then
+  echo "== the example pipeline at $rows taxi rows vs dbt-duckdb (same Parquet files, warm, best of $runs)"
+  dbt_venv="${BENCH_DBT_VENV:-$PWD/.venv-dbt}"
+  [ -x "$dbt_venv/bin/dbt" ] || { python3 -m venv "$dbt_venv" && "$dbt_venv/bin/python" -m pip install --quiet -r bench/requirements-dbt.txt; }
+  bash bench/pipeline_peer.sh "$target/bayou" "$lake" "$dbt_venv" "$runs" "$rows"
+fi

@@ -34,6 +34,18 @@ fn put(name: String, i: usize) -> CommitRequest {
     }
 }
 
+mod runtime;
+
+/// A figure with as many decimals as it needs to show three significant digits or so.
+fn figure(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.1}"),
+        a if a >= 1.0 => format!("{v:.2}"),
+        a if a >= 0.01 => format!("{v:.3}"),
+        _ => format!("{v:.4}"),
+    }
+}
+
 fn report(name: &str, ours: f64, peer_name: &str, peer: f64, unit: &str, higher_is_better: bool) {
     let ratio = if higher_is_better {
         ours / peer
@@ -41,7 +53,9 @@ fn report(name: &str, ours: f64, peer_name: &str, peer: f64, unit: &str, higher_
         peer / ours
     };
     println!(
-        "{name:<44} bayou {ours:>12.1} {unit:<8} | {peer_name:<28} {peer:>12.1} {unit:<8} | bayou is {ratio:.2}x {}",
+        "{name:<44} bayou {:>10} {unit:<5} | {peer_name:<36} {:>10} {unit:<5} | bayou is {ratio:.2}x {}",
+        figure(ours),
+        figure(peer),
         if ratio >= 1.0 { "better" } else { "worse" }
     );
     println!(
@@ -259,6 +273,28 @@ fn main() -> anyhow::Result<()> {
             };
             queries(lake, dir, args.get(3).map_or(Ok(3), |n| n.parse())?)
         }
-        _ => bail!("usage: bayou-bench commits [N] | tables [N] | queries LAKE QUERY_DIR [RUNS]"),
+        Some("handoff") => {
+            let (Some(lake), Some(python), Some(repo)) = (args.get(1), args.get(2), args.get(3))
+            else {
+                bail!("usage: bayou-bench handoff LAKE PYTHON REPO [RUNS]");
+            };
+            runtime::handoff(
+                lake,
+                python,
+                std::path::Path::new(repo),
+                args.get(4).map_or(Ok(3), |n| n.parse())?,
+            )
+        }
+        Some("envs") => {
+            let (Some(python), Some(package), Some(version)) =
+                (args.get(1), args.get(2), args.get(3))
+            else {
+                bail!("usage: bayou-bench envs PYTHON PACKAGE VERSION");
+            };
+            runtime::envs(python, package, version)
+        }
+        _ => bail!(
+            "usage: bayou-bench commits [N] | tables [N] | queries LAKE QUERY_DIR [RUNS] | handoff LAKE PYTHON REPO [RUNS] | envs PYTHON PACKAGE VERSION"
+        ),
     }
 }

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
-/// pyarrow is in every environment: inputs and outputs are Arrow.
-pub(crate) const PYARROW: &str = "pyarrow==26.0.1";
+/// The pyarrow in every environment (inputs and outputs are Arrow).
+pub const PYARROW_VERSION: &str = "26.0.1";
 /// The Python version when neither the model nor the project names one.
 pub const DEFAULT_PYTHON: &str = "3.11";
 
@@ -42,7 +42,7 @@ impl EnvCache {
         for (name, version) in &spec.packages {
             h.update(format!("\n{}=={version}", name.to_ascii_lowercase()).as_bytes());
         }
-        h.update(PYARROW.as_bytes());
+        h.update(format!("pyarrow=={PYARROW_VERSION}").as_bytes());
         h.update(crate::assets::runner_version().as_bytes());
         hex::encode(h.finalize())[..20].to_string()
     }
@@ -111,7 +111,7 @@ impl EnvCache {
                 last_lines(&out.stderr),
             ));
         }
-        let mut pins: Vec<String> = vec![PYARROW.to_string()];
+        let mut pins: Vec<String> = vec![format!("pyarrow=={PYARROW_VERSION}")];
         pins.extend(spec.packages.iter().map(|(n, v)| format!("{n}=={v}")));
         let install = |offline: bool| {
             let mut c = uv(&[

@@ -63,14 +63,23 @@ impl Exchange {
     /// A fresh directory `name` for a table of about `bytes`: in shared memory when it has room
     /// for it (plus a reserve), else on disk.
     pub(crate) fn dir(&self, name: &str, bytes: u64) -> Result<PathBuf> {
-        let base = match &self.shm {
-            Some(shm) if free_bytes(shm).is_none_or(|free| free > bytes + SHM_RESERVE) => shm,
-            _ => {
-                claim(&self.disk)?;
-                &self.disk
+        match &self.shm {
+            Some(shm) if free_bytes(shm).is_none_or(|free| free > bytes + SHM_RESERVE) => {
+                let dir = shm.join(name);
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                Ok(dir)
             }
-        };
-        let dir = base.join(name);
+            _ => self.disk_dir(name),
+        }
+    }
+
+    /// A fresh directory `name` on local disk (for a table that did not fit in shared memory).
+    pub(crate) fn disk_dir(&self, name: &str) -> Result<PathBuf> {
+        claim(&self.disk)?;
+        let dir = self.disk.join(name);
+        if let Some(shm) = &self.shm {
+            let _ = std::fs::remove_dir_all(shm.join(name));
+        }
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(dir)
     }
@@ -138,24 +147,65 @@ fn remove_leftovers(root: &Path) -> usize {
     removed
 }
 
-/// Writes `batches` as an Arrow IPC file (uncompressed, so readers can map it).
-pub(crate) fn write_ipc(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-    let io = |e: std::io::Error| Error::io(path, e);
-    let file = std::fs::File::create(path).map_err(io)?;
-    let arrow = |e: arrow::error::ArrowError| Error::io(path, std::io::Error::other(e));
-    let mut w = arrow::ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), schema)
-        .map_err(arrow)?;
-    for b in batches {
-        w.write(b).map_err(arrow)?;
+/// Writes an Arrow IPC file batch by batch (uncompressed, so readers can map it).
+pub(crate) struct IpcWriter {
+    path: PathBuf,
+    inner: arrow::ipc::writer::FileWriter<std::io::BufWriter<std::fs::File>>,
+}
+
+impl IpcWriter {
+    pub(crate) fn create(path: &Path, schema: &SchemaRef) -> Result<Self> {
+        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        let inner = arrow::ipc::writer::FileWriter::try_new(
+            std::io::BufWriter::with_capacity(1 << 20, file),
+            schema,
+        )
+        .map_err(|e| arrow_error(path, e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            inner,
+        })
     }
-    w.finish().map_err(arrow)?;
-    w.into_inner()
-        .map_err(arrow)?
-        .into_inner()
-        .map_err(|e| io(e.into_error()))?
-        .sync_data()
-        .ok();
-    Ok(())
+
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.inner
+            .write(batch)
+            .map_err(|e| arrow_error(&self.path, e))
+    }
+
+    pub(crate) fn finish(mut self) -> Result<()> {
+        self.inner
+            .finish()
+            .map_err(|e| arrow_error(&self.path, e))?;
+        self.inner
+            .into_inner()
+            .map_err(|e| arrow_error(&self.path, e))?
+            .into_inner()
+            .map_err(|e| Error::io(&self.path, e.into_error()))?;
+        Ok(())
+    }
+}
+
+/// An Arrow error as an I/O error on `path`, keeping the kind (a full disk stays one).
+fn arrow_error(path: &Path, e: arrow::error::ArrowError) -> Error {
+    match e {
+        arrow::error::ArrowError::IoError(_, io) => Error::io(path, io),
+        other => Error::io(path, std::io::Error::other(other)),
+    }
+}
+
+/// Whether `e` says the file system is full.
+pub(crate) fn is_full(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull)
+}
+
+/// Writes `batches` as an Arrow IPC file.
+pub(crate) fn write_ipc(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let mut w = IpcWriter::create(path, schema)?;
+    for b in batches {
+        w.write(b)?;
+    }
+    w.finish()
 }
 
 /// Maps an Arrow IPC file and decodes its batches in place: the arrays point into the mapping,

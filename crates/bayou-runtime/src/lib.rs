@@ -38,7 +38,7 @@ use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 
 pub use assets::runner_version;
-pub use env::{DEFAULT_PYTHON, EnvCache, EnvInfo, EnvReady};
+pub use env::{DEFAULT_PYTHON, EnvCache, EnvInfo, EnvReady, PYARROW_VERSION};
 pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, PlanInput, PlanNode, RunRecord, RunStatus, list_runs, load_run,
@@ -485,19 +485,74 @@ impl Output {
             .map(|b| b.get_array_memory_size() as u64)
             .sum()
     }
+}
 
-    /// The same table mapped from an exchange file in `dir`, written now; the in-memory copy
-    /// goes when the caller drops this one.
-    fn to_exchange(&self, dir: &Path) -> Result<Output> {
-        let path = dir.join("out.arrow");
-        exchange::write_ipc(&path, &self.schema, &self.batches)?;
-        let (schema, batches) = exchange::map_ipc(&path)?;
-        Ok(Output {
-            schema,
-            batches,
-            file: Some(path),
-        })
+/// Runs `sql` straight into an exchange file for model `name`, one batch in memory at a time,
+/// and maps the result: the only copy of the table is the file its readers share. A table
+/// that does not fit in shared memory is written again on disk.
+async fn sql_to_exchange(
+    ctx: &SessionContext,
+    sql: &str,
+    params: &HashMap<String, ScalarValue>,
+    exchange: &exchange::Exchange,
+    name: &str,
+) -> Result<Output, String> {
+    let first = exchange.dir(name, 0).map_err(|e| e.to_string())?;
+    let dir = match stream_sql(ctx, sql, params, &first).await {
+        Err(StreamError::Write(e)) if exchange::is_full(&e) => {
+            let disk = exchange.disk_dir(name).map_err(|e| e.to_string())?;
+            stream_sql(ctx, sql, params, &disk).await?;
+            disk
+        }
+        other => {
+            other?;
+            first
+        }
+    };
+    let path = dir.join("out.arrow");
+    let (schema, batches) = exchange::map_ipc(&path).map_err(|e| e.to_string())?;
+    Ok(Output {
+        schema,
+        batches,
+        file: Some(path),
+    })
+}
+
+enum StreamError {
+    Query(String),
+    Write(Error),
+}
+
+impl From<StreamError> for String {
+    fn from(e: StreamError) -> Self {
+        match e {
+            StreamError::Query(e) => e,
+            StreamError::Write(e) => format!("handing the output to Python: {e}"),
+        }
     }
+}
+
+async fn stream_sql(
+    ctx: &SessionContext,
+    sql: &str,
+    params: &HashMap<String, ScalarValue>,
+    dir: &Path,
+) -> Result<(), StreamError> {
+    let q = |e: datafusion::error::DataFusionError| StreamError::Query(e.to_string());
+    let df = ctx
+        .sql(sql)
+        .await
+        .map_err(q)?
+        .with_param_values(params.clone())
+        .map_err(q)?;
+    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let mut stream = df.execute_stream().await.map_err(q)?;
+    let mut writer =
+        exchange::IpcWriter::create(&dir.join("out.arrow"), &schema).map_err(StreamError::Write)?;
+    while let Some(batch) = stream.try_next().await.map_err(q)? {
+        writer.write(&batch).map_err(StreamError::Write)?;
+    }
+    writer.finish().map_err(StreamError::Write)
 }
 
 #[allow(
@@ -596,6 +651,7 @@ async fn execute(
                     on_event(Event::NodeStarted { node: &node.name });
                     let ctx = &ctx;
                     let param_values = &param_values;
+                    let read_by_python = &read_by_python;
                     let invocation = python::Invocation {
                         ctx,
                         project,
@@ -618,6 +674,12 @@ async fn execute(
                         let clock = Instant::now();
                         let mut report = NodeReport::new(node);
                         let result: Result<Option<Output>, String> = match &node.kind {
+                            // A SQL model read by Python goes straight to the exchange.
+                            NodeKind::Sql { sql } if read_by_python[i] => {
+                                sql_to_exchange(ctx, sql, param_values, exchange, &node.name)
+                                    .await
+                                    .map(Some)
+                            }
                             NodeKind::Sql { sql } => {
                                 run_sql(ctx, sql, param_values).await.map(Some)
                             }
@@ -637,15 +699,6 @@ async fn execute(
         };
         let node = &project.nodes[i];
         finished[i] = true;
-        // A SQL model's output that Python functions read moves to the exchange, mapped.
-        let result = match result {
-            Ok(Some(output)) if read_by_python[i] && output.file.is_none() => exchange
-                .dir(&node.name, output.bytes())
-                .and_then(|dir| output.to_exchange(&dir))
-                .map(Some)
-                .map_err(|e| format!("handing the output to Python: {e}")),
-            other => other,
-        };
         match result {
             Ok(Some(output)) => {
                 report.rows = Some(output.rows());
