@@ -228,3 +228,36 @@ fn a_python_invocation_reports_where_its_time_went() {
     let total = m["seconds"].as_f64().unwrap() * 1000.0;
     assert!(overhead > 0.0 && overhead + user_call <= total + 1.0, "{m}");
 }
+
+#[test]
+fn an_input_at_a_ref_reads_the_table_as_of_that_ref() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n2\n");
+    t.ok(&["tag", "create", "v1"]);
+    let more = t.csv("more.csv", "n\n3\n4\n5\n");
+    t.ok(&["table", "import", "nums", "--search-uri", s(&more)]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", YML),
+            (
+                "m.py",
+                "import bayou\n@bayou.model()\ndef then(d=bayou.Model('nums', ref='v1')):\n    return d\n@bayou.model()\ndef now(d=bayou.Model('nums')):\n    return d\n",
+            ),
+        ],
+    );
+    let out = t
+        .cmd()
+        .args(["-O", "json", "run", "-p", s(&dir)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(node(&record, "then")["rows"], json!(2));
+    assert_eq!(node(&record, "now")["rows"], json!(5));
+}

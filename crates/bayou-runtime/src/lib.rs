@@ -654,6 +654,7 @@ async fn execute(
                     let read_by_python = &read_by_python;
                     let invocation = python::Invocation {
                         ctx,
+                        engine: &engine,
                         project,
                         param_values,
                         params,

@@ -52,6 +52,7 @@ impl ScanFiles {
     async fn get(
         &self,
         ctx: &SessionContext,
+        engine: &bayou_sql::QueryEngine,
         exchange: &Exchange,
         input: &Input,
         params: &HashMap<String, ScalarValue>,
@@ -64,7 +65,17 @@ impl ScanFiles {
             (files.entry(key).or_default().clone(), n)
         };
         cell.get_or_try_init(|| async {
-            let output = scan(ctx, input, params).await?;
+            // `Model('t', ref='v1')` reads the table as of that ref, not the run's base.
+            let at_ref = match &input.reference {
+                Some(r) => Some(
+                    engine
+                        .session(r)
+                        .map_err(|e| format!("reading input '{}' at {r}: {e}", input.argument))?
+                        .0,
+                ),
+                None => None,
+            };
+            let output = scan(at_ref.as_ref().unwrap_or(ctx), input, params).await?;
             let dir = exchange
                 .dir(&format!("scan-{n}"), output.bytes())
                 .map_err(|e| e.to_string())?;
@@ -104,6 +115,7 @@ async fn scan(
 /// What a Python invocation needs from the run.
 pub(crate) struct Invocation<'a> {
     pub(crate) ctx: &'a SessionContext,
+    pub(crate) engine: &'a bayou_sql::QueryEngine,
     pub(crate) project: &'a Project,
     pub(crate) param_values: &'a HashMap<String, ScalarValue>,
     pub(crate) params: &'a BTreeMap<String, ParamValue>,
@@ -154,7 +166,7 @@ pub(crate) async fn run(
             }
             _ => (
                 inv.scans
-                    .get(inv.ctx, inv.exchange, input, inv.param_values)
+                    .get(inv.ctx, inv.engine, inv.exchange, input, inv.param_values)
                     .await?,
                 None,
             ),
