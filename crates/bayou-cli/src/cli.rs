@@ -121,6 +121,10 @@ pub struct RunArgs {
     /// How many nodes may run at once [default: the number of cores]
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Execute every node, even those whose code, environment, parameters and inputs did not
+    /// change since an earlier execution (their cached outputs are refreshed)
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Subcommand)]

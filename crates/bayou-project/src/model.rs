@@ -169,8 +169,11 @@ pub struct Node {
     pub internet_access: bool,
     pub python: Option<PythonSpec>,
     pub resources: Resources,
-    /// The node's source (function text or SQL), for fingerprints.
+    /// The node's source (function text or SQL).
     pub source: String,
+    /// The normalised code its fingerprint covers: SQL as parsed and printed back; for Python,
+    /// its module without comments, spacing and the module's other nodes.
+    pub code: String,
 }
 
 impl Node {
@@ -191,6 +194,7 @@ impl Node {
             python: None,
             resources: Resources::default(),
             source: String::new(),
+            code: String::new(),
         }
     }
 

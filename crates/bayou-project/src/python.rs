@@ -9,8 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::{Expr, Number, Stmt, StmtFunctionDef, UnaryOp};
-use ruff_text_size::Ranged;
+use ruff_text_size::{Ranged, TextRange};
 
 use crate::diagnostics::{Diagnostic, line_of};
 use crate::model::{Input, Materialization, Node, NodeKind, ParamUse, PythonSpec, parse_memory};
@@ -541,22 +542,82 @@ pub(crate) fn read(file: &Path, source: &str, out: &mut Vec<Diagnostic>) -> Vec<
             return vec![];
         }
     };
+    let tokens: Vec<(TokenKind, TextRange)> =
+        parsed.tokens().iter().map(|t| t.as_tuple()).collect();
     let module = parsed.into_syntax();
     let scope = Scope::from_module(&module.body);
     let mut reader = Reader { file, source, out };
-    module
+    let found: Vec<(TextRange, Node)> = module
         .body
         .iter()
         .filter_map(|stmt| match stmt {
-            Stmt::FunctionDef(f) => reader.function(&scope, f),
+            Stmt::FunctionDef(f) => reader.function(&scope, f).map(|n| (f.range(), n)),
             _ => None,
         })
+        .collect();
+    let ranges: Vec<TextRange> = found.iter().map(|(r, _)| *r).collect();
+    found
+        .into_iter()
+        .map(|(own, mut node)| {
+            let others: Vec<TextRange> = ranges.iter().copied().filter(|r| *r != own).collect();
+            node.code = code_text(source, &tokens, &others);
+            node
+        })
         .collect()
+}
+
+/// The code a Python node's fingerprint covers: its module's tokens without comments, blank
+/// lines, spacing and the definitions of the module's other nodes. So a comment or formatting
+/// change counts for nothing, editing one model leaves the others in the file alone, and editing
+/// a helper or an import (which the node may use) counts for every node in the file.
+fn code_text(source: &str, tokens: &[(TokenKind, TextRange)], skip: &[TextRange]) -> String {
+    let mut out = String::new();
+    for &(kind, range) in tokens {
+        if skip.iter().any(|s| s.contains_range(range)) {
+            continue;
+        }
+        match kind {
+            TokenKind::Comment | TokenKind::NonLogicalNewline | TokenKind::EndOfFile => {}
+            TokenKind::Newline => out.push('\n'),
+            TokenKind::Indent => out.push_str("{indent}"),
+            TokenKind::Dedent => out.push_str("{dedent}"),
+            _ => {
+                out.push_str(&source[range]);
+                out.push(' ');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn codes(src: &str) -> Vec<String> {
+        let (nodes, problems) = read_all(src);
+        assert!(problems.is_empty(), "{problems:?}");
+        nodes.into_iter().map(|n| n.code).collect()
+    }
+
+    #[test]
+    fn the_code_fingerprint_ignores_comments_spacing_and_the_other_models() {
+        let base = "import bayou\n\ndef helper(x):\n    return x\n\n@bayou.model()\ndef a(d=bayou.Model('t')):\n    return helper(d)\n\n@bayou.model()\ndef b(d=bayou.Model('t')):\n    return d\n";
+        let [a, b] = <[String; 2]>::try_from(codes(base)).unwrap();
+        // Comments, blank lines and spacing do not count.
+        let cosmetic = "import bayou\n# helpers\n\n\ndef helper(x):\n    return x  # same\n\n@bayou.model()\ndef a(d = bayou.Model('t')):\n\n    return helper(d)\n\n@bayou.model()\ndef b(d=bayou.Model('t')):\n    return d\n";
+        assert_eq!(codes(cosmetic), vec![a.clone(), b.clone()]);
+        // Editing `b` changes only `b`.
+        let edited_b = base.replace("    return d\n", "    return d.slice(1)\n");
+        let after = codes(&edited_b);
+        assert_eq!(after[0], a);
+        assert_ne!(after[1], b);
+        // Editing a helper changes every node of the file; so does a string.
+        let edited_helper = base.replace("return x\n", "return x.slice(0)\n");
+        let after = codes(&edited_helper);
+        assert!(after[0] != a && after[1] != b);
+        assert_ne!(codes(&base.replace("'t'", "'u'"))[0], a);
+    }
 
     fn read_all(src: &str) -> (Vec<Node>, Vec<Diagnostic>) {
         let mut out = vec![];

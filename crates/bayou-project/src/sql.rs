@@ -90,6 +90,12 @@ pub(crate) fn read(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Option
             return Some(node);
         }
     };
+    // Printed back from the parse: comments and formatting do not reach the fingerprint.
+    node.code = statements
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(";\n");
     match statements.as_slice() {
         [Statement::Query(_)] => {}
         [] => {

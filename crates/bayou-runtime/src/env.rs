@@ -183,7 +183,7 @@ pub struct EnvInfo {
     pub last_used_ms: i64,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 

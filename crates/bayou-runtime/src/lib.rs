@@ -14,6 +14,7 @@
 //! the exchange), so an all-SQL pipeline never pays for a file it does not need.
 
 mod assets;
+mod cache;
 mod env;
 mod exchange;
 mod limits;
@@ -105,6 +106,8 @@ pub struct RunOptions {
     pub preview: bool,
     /// How many nodes may run at once (default: the number of cores).
     pub jobs: Option<usize>,
+    /// Execute every node even when an earlier execution's output could be reused.
+    pub no_cache: bool,
 }
 
 /// What a run reports as it goes.
@@ -555,6 +558,112 @@ async fn stream_sql(
     writer.finish().map_err(StreamError::Write)
 }
 
+/// Every node's fingerprint, in project order. A node that opts out of caching gets a fresh one,
+/// and so, through it, do its descendants.
+fn fingerprints(
+    lake: &Lake,
+    project: &Project,
+    params: &BTreeMap<String, ParamValue>,
+    base: &CommitId,
+) -> Result<Vec<String>> {
+    let mut fps = vec![String::new(); project.nodes.len()];
+    for i in order(project) {
+        let node = &project.nodes[i];
+        if !node.cache {
+            fps[i] = format!("uncached-{}", uuid::Uuid::new_v4().simple());
+            continue;
+        }
+        let mut inputs = Vec::new();
+        for input in &node.inputs {
+            let state = match project
+                .nodes
+                .iter()
+                .position(|n| n.name == input.source && !n.is_expectation())
+            {
+                Some(p) => format!("model:{}", fps[p]),
+                None => {
+                    let commit = match &input.reference {
+                        Some(r) => lake.resolve(r)?.commit,
+                        None => base.clone(),
+                    };
+                    let key = TableKey::parse(&input.source, bayou_types::DEFAULT_NAMESPACE)
+                        .map_err(|e| Error::Usage(e.to_string()))?;
+                    match lake.catalog().get_table(&commit, &key)? {
+                        Some(t) => format!("table:{}", t.metadata_location),
+                        None => format!("missing:{key}"),
+                    }
+                }
+            };
+            inputs.push(cache::InputState {
+                argument: &input.argument,
+                columns: input.columns.as_deref(),
+                filter: input.filter.as_deref(),
+                state,
+            });
+        }
+        let env = (!matches!(node.kind, NodeKind::Sql { .. })).then(|| {
+            EnvCache::key(
+                &node
+                    .python
+                    .clone()
+                    .or_else(|| project.config.python.clone())
+                    .unwrap_or_default(),
+            )
+        });
+        fps[i] = cache::fingerprint(&cache::FingerprintInput {
+            kind: record::kind_name(node),
+            code: &node.code,
+            env,
+            params: params
+                .iter()
+                .filter(|(name, _)| uses_param(node, name))
+                .map(|(name, v)| (name.as_str(), python::json_param(v)))
+                .collect(),
+            inputs,
+            columns: node.columns.as_deref(),
+        });
+    }
+    Ok(fps)
+}
+
+/// Whether `node` reads parameter `name`: as a function argument, in its SQL, or in an input's
+/// filter or its overwrite filter.
+fn uses_param(node: &bayou_project::Node, name: &str) -> bool {
+    let mentions = |text: &str| {
+        text.match_indices('$').any(|(at, _)| {
+            let rest = &text[at + 1..];
+            rest.starts_with(name)
+                && !rest[name.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    };
+    node.parameters.iter().any(|p| p.name == name)
+        || node
+            .inputs
+            .iter()
+            .filter_map(|i| i.filter.as_deref())
+            .any(mentions)
+        || node.overwrite_filter.as_deref().is_some_and(mentions)
+}
+
+/// Makes a model's output visible to the models after it, as a table named after the model.
+fn publish_output(
+    ctx: &SessionContext,
+    outputs: &mut HashMap<String, Arc<Output>>,
+    name: &str,
+    output: Output,
+) -> Result<()> {
+    let output = Arc::new(output);
+    let table = MemTable::try_new(output.schema.clone(), vec![output.batches.clone()])
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    ctx.register_table(name, Arc::new(table))
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    outputs.insert(name.to_string(), output);
+    Ok(())
+}
+
 #[allow(
     clippy::too_many_arguments,
     reason = "one call site; a struct would only rename them"
@@ -617,6 +726,10 @@ async fn execute(
     }
     let mut outputs: HashMap<String, Arc<Output>> = HashMap::new();
     let scans = python::ScanFiles::default();
+    let node_cache = cache::NodeCache::new(&options.cache_dir);
+    let fps = fingerprints(lake, project, params, base)?;
+    // REPLACE models reused from the cache: their table on the branch is already the output.
+    let mut reused_table = vec![false; project.nodes.len()];
 
     // Independent nodes run concurrently, up to the number of cores; a node starts when all the
     // models it reads have finished.
@@ -648,6 +761,39 @@ async fn execute(
                 if !started[i] && parents[i].iter().all(|&p| finished[p]) {
                     started[i] = true;
                     let node = &project.nodes[i];
+                    if !options.no_cache && node.cache {
+                        let hit = reuse(
+                            lake,
+                            &ctx,
+                            &node_cache,
+                            &fps[i],
+                            node,
+                            namespace,
+                            base,
+                            &mut outputs,
+                            options.preview,
+                        )
+                        .await?;
+                        if let Some((mut report, table)) = hit {
+                            finished[i] = true;
+                            reused_table[i] = table;
+                            report.fingerprint = Some(fps[i].clone());
+                            if report.status == NodeStatus::ExpectationFailed {
+                                let msg = format!("expectation '{}' returned False", node.name);
+                                if options.strict {
+                                    report.error = Some(msg.clone());
+                                    record.fail(format!("{msg} (--strict)"));
+                                    failed = true;
+                                } else {
+                                    record.warnings.push(msg.clone());
+                                    on_event(Event::Warning { message: &msg });
+                                }
+                            }
+                            on_event(Event::NodeFinished { report: &report });
+                            record.nodes.push(report);
+                            continue;
+                        }
+                    }
                     on_event(Event::NodeStarted { node: &node.name });
                     let ctx = &ctx;
                     let param_values = &param_values;
@@ -695,11 +841,18 @@ async fn execute(
                 }
             }
         }
-        let Some((i, mut report, result)) = futures::StreamExt::next(&mut running).await else {
+        if running.is_empty() && finished.iter().all(|&f| f) {
             break;
+        }
+        let Some((i, mut report, result)) = futures::StreamExt::next(&mut running).await else {
+            if failed || finished.iter().all(|&f| f) {
+                break;
+            }
+            continue; // nodes were reused from the cache; start what they unblocked
         };
         let node = &project.nodes[i];
         finished[i] = true;
+        report.fingerprint = Some(fps[i].clone());
         match result {
             Ok(Some(output)) => {
                 report.rows = Some(output.rows());
@@ -712,14 +865,44 @@ async fn execute(
                         .map(|f| f.name().clone())
                         .collect();
                 }
-                let output = Arc::new(output);
-                let table = MemTable::try_new(output.schema.clone(), vec![output.batches.clone()])
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                ctx.register_table(node.name.as_str(), Arc::new(table))
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                outputs.insert(node.name.clone(), output);
+                // Reusable by later runs; a REPLACE model's entry is its table, once written
+                // (in a dry run, nothing is: then it is the output, like any other model's).
+                if node.cache
+                    && (node.materialization != Materialization::Replace || run_branch.is_none())
+                {
+                    let entry = cache::Entry {
+                        node: node.name.clone(),
+                        rows: Some(output.rows()),
+                        created_ms: env::now_ms(),
+                        run: record.id.clone(),
+                        stored: cache::Stored::File,
+                    };
+                    let stored = node_cache.put(&fps[i], &entry, |dest| match &output.file {
+                        Some(file) => std::fs::copy(file, dest)
+                            .map(|_| ())
+                            .map_err(|e| Error::io(dest, e)),
+                        None => exchange::write_ipc(dest, &output.schema, &output.batches),
+                    });
+                    if let Err(e) = stored {
+                        let msg = format!("the output of '{}' was not cached: {e}", node.name);
+                        on_event(Event::Warning { message: &msg });
+                    }
+                }
+                publish_output(&ctx, &mut outputs, &node.name, output)?;
             }
             Ok(None) => {
+                if node.cache {
+                    let entry = cache::Entry {
+                        node: node.name.clone(),
+                        rows: None,
+                        created_ms: env::now_ms(),
+                        run: record.id.clone(),
+                        stored: cache::Stored::Verdict {
+                            passed: report.status == NodeStatus::Succeeded,
+                        },
+                    };
+                    let _ = node_cache.put(&fps[i], &entry, |_| Ok(()));
+                }
                 // An expectation: report.status says how it went.
                 if report.status == NodeStatus::ExpectationFailed {
                     let msg = format!("expectation '{}' returned False", node.name);
@@ -759,15 +942,22 @@ async fn execute(
     let Some(run_branch) = run_branch else {
         return Ok(());
     };
-    for node in project
+    for (i, node) in project
         .nodes
         .iter()
-        .filter(|n| n.materialization != Materialization::None)
+        .enumerate()
+        .filter(|(_, n)| n.materialization != Materialization::None)
     {
+        let key = TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
+        if reused_table[i] {
+            if let Some(r) = record.nodes.iter_mut().find(|r| r.name == node.name) {
+                r.materialized = Some(key.to_string());
+            }
+            continue;
+        }
         let Some(output) = outputs.get(&node.name) else {
             continue;
         };
-        let key = TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
         let mode = match node.materialization {
             Materialization::Append
                 if lake
@@ -814,8 +1004,106 @@ async fn execute(
         if let Some(r) = record.nodes.iter_mut().find(|r| r.name == node.name) {
             r.materialized = Some(key.to_string());
         }
+        if node.cache && node.materialization == Materialization::Replace {
+            let written = lake
+                .catalog()
+                .get_table(&lake.resolve(run_branch)?.commit, &key)?;
+            if let Some(t) = written {
+                let entry = cache::Entry {
+                    node: node.name.clone(),
+                    rows: Some(output.rows()),
+                    created_ms: env::now_ms(),
+                    run: record.id.clone(),
+                    stored: cache::Stored::Table {
+                        table: key.to_string(),
+                        metadata_location: t.metadata_location,
+                    },
+                };
+                let _ = node_cache.put(&fps[i], &entry, |_| Ok(()));
+            }
+        }
     }
     Ok(())
+}
+
+/// Reuses node's earlier output if the cache has one for `fp` that still holds: returns its
+/// report and whether it is a REPLACE model whose table needs no writing.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
+async fn reuse(
+    lake: &Lake,
+    ctx: &SessionContext,
+    node_cache: &cache::NodeCache,
+    fp: &str,
+    node: &bayou_project::Node,
+    namespace: &str,
+    base: &CommitId,
+    outputs: &mut HashMap<String, Arc<Output>>,
+    preview_rows: bool,
+) -> Result<Option<(NodeReport, bool)>> {
+    let Some(entry) = node_cache.get(fp) else {
+        return Ok(None);
+    };
+    let mut report = NodeReport::new(node);
+    report.cached = true;
+    report.rows = entry.rows;
+    let clock = Instant::now();
+    let table = match entry.stored {
+        cache::Stored::Verdict { passed } => {
+            if !passed {
+                report.status = NodeStatus::ExpectationFailed;
+            }
+            false
+        }
+        cache::Stored::File => {
+            let path = node_cache.file(fp);
+            let Ok((schema, batches)) = exchange::map_ipc(&path) else {
+                return Ok(None);
+            };
+            let output = Output {
+                schema,
+                batches,
+                file: Some(path),
+            };
+            if preview_rows {
+                report.preview = preview(&output, 5);
+                report.columns = output
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+            }
+            publish_output(ctx, outputs, &node.name, output)?;
+            false
+        }
+        cache::Stored::Table {
+            table,
+            metadata_location,
+        } => {
+            // Only while the branch still holds the very table it wrote.
+            let key =
+                TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
+            let current = lake.catalog().get_table(base, &key)?;
+            if table != key.to_string()
+                || current.is_none_or(|t| t.metadata_location != metadata_location)
+            {
+                return Ok(None);
+            }
+            let reference = datafusion::sql::TableReference::partial(namespace, node.name.as_str());
+            let provider = ctx
+                .table_provider(reference)
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            ctx.register_table(node.name.as_str(), provider)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            true
+        }
+    };
+    report.seconds = clock.elapsed().as_secs_f64();
+    Ok(Some((report, table)))
 }
 
 /// The rows of `key` at `branch` that `filter` does not match (none if the table is new).

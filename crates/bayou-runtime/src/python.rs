@@ -128,7 +128,7 @@ pub(crate) struct Invocation<'a> {
     pub(crate) parents: HashMap<String, Arc<Output>>,
 }
 
-fn json_param(v: &ParamValue) -> serde_json::Value {
+pub(crate) fn json_param(v: &ParamValue) -> serde_json::Value {
     match v {
         ParamValue::Int(i) => (*i).into(),
         ParamValue::Float(f) => (*f).into(),

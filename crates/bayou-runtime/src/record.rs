@@ -37,6 +37,12 @@ pub struct NodeReport {
     pub status: NodeStatus,
     pub rows: Option<u64>,
     pub seconds: f64,
+    /// Reused from an earlier execution with the same fingerprint, not executed.
+    #[serde(default)]
+    pub cached: bool,
+    /// What the node's output is keyed by in the cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// The table written, for materialized models.
     pub materialized: Option<String>,
     pub error: Option<String>,
@@ -74,6 +80,8 @@ impl NodeReport {
             status: NodeStatus::Succeeded,
             rows: None,
             seconds: 0.0,
+            cached: false,
+            fingerprint: None,
             materialized: None,
             error: None,
             log: vec![],

@@ -69,6 +69,13 @@ fn progress(event: Event<'_>) {
         Event::Log { node, line, .. } => writeln!(err, "{node:>16} | {line}"),
         Event::NodeFinished { report } => {
             let what = match report.status {
+                NodeStatus::Succeeded if report.cached && report.kind == "expectation" => {
+                    "passed (cached)".to_string()
+                }
+                NodeStatus::Succeeded if report.cached => match report.rows {
+                    Some(rows) => format!("cached: {rows} rows"),
+                    None => "cached".to_string(),
+                },
                 NodeStatus::Succeeded if report.kind == "expectation" => "passed".to_string(),
                 NodeStatus::Succeeded => format!("done: {} rows", report.rows.unwrap_or(0)),
                 NodeStatus::ExpectationFailed => "expectation returned False".to_string(),
@@ -107,6 +114,7 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         cache_dir: cache_dir(),
         preview: args.preview,
         jobs: args.jobs.map(usize::from),
+        no_cache: args.no_cache,
     };
     let quiet = ctx.format == OutputFormat::Json;
     let on_event = |e: Event<'_>| {

@@ -1,0 +1,185 @@
+//! Re-runs reuse what did not change: the node cache seen from `bayou run`.
+
+mod common;
+
+use common::{TestLake, s, write_project};
+use serde_json::Value;
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/taxi_pipeline");
+
+/// Runs `bayou -O json run ARGS` with the cache in `cache`; returns the record.
+fn run(t: &TestLake, cache: &std::path::Path, args: &[&str]) -> Value {
+    let out = t
+        .cmd()
+        .env("BAYOU_CACHE_DIR", cache)
+        .args(["-O", "json", "run"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The nodes a run executed (rather than reused), sorted.
+fn executed(record: &Value) -> Vec<String> {
+    let mut names: Vec<String> = record["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["cached"] != Value::Bool(true))
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+fn head(t: &TestLake) -> Value {
+    t.json(&["branch", "ls"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "main")
+        .map(|b| b["head"].clone())
+        .unwrap()
+}
+
+#[test]
+fn an_unchanged_rerun_executes_nothing_and_writes_nothing() {
+    let t = TestLake::new();
+    t.ok(&["demo", "load", "--rows", "20000"]);
+    let cache = t.path("cache");
+    let first = run(&t, &cache, &["-p", EXAMPLE]);
+    assert_eq!(executed(&first).len(), 4);
+    let published = head(&t);
+    let again = run(&t, &cache, &["-p", EXAMPLE]);
+    assert!(executed(&again).is_empty(), "{again}");
+    assert_eq!(head(&t), published, "nothing new was written");
+    // The reused outputs are the same as the executed ones.
+    let rows = |r: &Value| {
+        let mut v: Vec<(String, Value)> = r["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["name"].as_str().unwrap().to_string(), n["rows"].clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(rows(&first), rows(&again));
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM top_pickup_zones", "main"),
+        serde_json::json!(5)
+    );
+}
+
+#[test]
+fn what_invalidates_a_cached_node_and_what_does_not() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n2\n3\n");
+    let cache = t.path("cache");
+    let dir = t.path("p");
+    let yml = "project:\n  name: t\nparameters:\n  factor:\n    type: int\n    default: 2\n";
+    let py = "import bayou\n@bayou.model()\ndef py(d=bayou.Model('scaled')):\n    return d\n";
+    let files = |scaled: &str, py: &str, plain: &str| {
+        write_project(
+            &dir,
+            &[
+                ("bayou_project.yml", yml),
+                ("scaled.sql", scaled),
+                ("plain.sql", plain),
+                ("py.py", py),
+            ],
+        );
+    };
+    let scaled = "SELECT n, n * $factor AS m FROM nums";
+    let plain = "SELECT n FROM nums";
+    files(scaled, py, plain);
+    let p = s(&dir);
+    assert_eq!(
+        executed(&run(&t, &cache, &["-p", p])),
+        ["plain", "py", "scaled"]
+    );
+
+    // Comments, blank lines and spacing are not changes.
+    files(
+        "-- scale it\nSELECT n,\n       n * $factor AS m\nFROM nums\n",
+        &format!(
+            "# a model\n\n{}",
+            py.replace("return d", "return d  # as is")
+        ),
+        plain,
+    );
+    assert!(executed(&run(&t, &cache, &["-p", p])).is_empty());
+
+    // Editing one model re-executes it (and would its descendants), nothing else.
+    files(scaled, &py.replace("return d", "return d.slice(1)"), plain);
+    assert_eq!(executed(&run(&t, &cache, &["-p", p])), ["py"]);
+
+    // A parameter counts for the models that use it, and their descendants.
+    assert_eq!(
+        executed(&run(&t, &cache, &["-p", p, "--param", "factor=3"])),
+        ["py", "scaled"]
+    );
+
+    // New data in an input table counts for everything reading it.
+    let more = t.csv("more.csv", "n\n4\n");
+    t.ok(&["table", "import", "nums", "--search-uri", s(&more)]);
+    let after_append = run(&t, &cache, &["-p", p]);
+    assert_eq!(executed(&after_append), ["plain", "py", "scaled"]);
+
+    // So does the environment of a Python model.
+    files(
+        scaled,
+        &py.replace(
+            "@bayou.model()",
+            "@bayou.model()\n@bayou.python('3.11', pip={'six': '1.16.0'})",
+        ),
+        plain,
+    );
+    assert_eq!(executed(&run(&t, &cache, &["-p", p])), ["py"]);
+
+    // --no-cache executes everything; cache_strategy="NONE" opts a model out for good.
+    assert_eq!(
+        executed(&run(&t, &cache, &["-p", p, "--no-cache"])),
+        ["plain", "py", "scaled"]
+    );
+    files(
+        &format!("-- bayou: cache_strategy=NONE\n{scaled}"),
+        py,
+        plain,
+    );
+    run(&t, &cache, &["-p", p]);
+    assert_eq!(executed(&run(&t, &cache, &["-p", p])), ["py", "scaled"]);
+}
+
+#[test]
+fn concurrent_runs_share_the_cache() {
+    let t = TestLake::new();
+    t.ok(&["demo", "load", "--rows", "5000"]);
+    let cache = t.path("cache");
+    let start = || {
+        t.std_cmd()
+            .env("BAYOU_CACHE_DIR", &cache)
+            .args(["-O", "json", "run", "--dry-run", "-p", EXAMPLE])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let runs = [start(), start(), start()];
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Whatever order they finished in, the entries they left are whole and reusable.
+    let record = run(&t, &cache, &["--dry-run", "-p", EXAMPLE]);
+    assert!(executed(&record).is_empty(), "{record}");
+}

@@ -1,0 +1,149 @@
+//! [`NodeCache`]: what earlier executions produced, keyed by a node's fingerprint, so a node
+//! whose code, environment, parameters and inputs did not change is not executed again.
+//!
+//! A fingerprint ([`fingerprint`]) covers the node's normalised code (see `Node::code`), its
+//! environment key, the parameter values it uses, and each input: a lake table's metadata file
+//! (immutable, so it names the data exactly) or a parent's fingerprint, with the columns, filter
+//! and ref pushed into the read. An entry is the output itself as an Arrow IPC file (mapped when
+//! reused), or for a REPLACE model the table it wrote (reused while the branch still holds it,
+//! so nothing is rewritten), or an expectation's verdict. Entries are written to a temporary
+//! directory and renamed into place, so concurrent runs share the cache without locks: the
+//! first writer of a fingerprint wins, the others' identical copies are dropped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+/// Bumped when the meaning of a fingerprint or entry changes.
+const FORMAT: u32 = 1;
+
+/// What a node's fingerprint is computed from.
+#[derive(Debug, Serialize)]
+pub(crate) struct FingerprintInput<'a> {
+    pub(crate) kind: &'a str,
+    pub(crate) code: &'a str,
+    /// The environment key of a Python node.
+    pub(crate) env: Option<String>,
+    pub(crate) params: BTreeMap<&'a str, serde_json::Value>,
+    pub(crate) inputs: Vec<InputState<'a>>,
+    pub(crate) columns: Option<&'a [String]>,
+}
+
+/// One input of a node, as it will be read.
+#[derive(Debug, Serialize)]
+pub(crate) struct InputState<'a> {
+    pub(crate) argument: &'a str,
+    pub(crate) columns: Option<&'a [String]>,
+    pub(crate) filter: Option<&'a str>,
+    /// `table:<metadata location>` or `model:<fingerprint>`.
+    pub(crate) state: String,
+}
+
+/// The fingerprint of a node.
+pub(crate) fn fingerprint(input: &FingerprintInput<'_>) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("bayou-node-cache {FORMAT} {}\n", env!("CARGO_PKG_VERSION")).as_bytes());
+    h.update(crate::assets::runner_version().as_bytes());
+    h.update(serde_json::to_vec(input).unwrap_or_default());
+    hex::encode(h.finalize())[..32].to_string()
+}
+
+/// What an entry holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum Stored {
+    /// `out.arrow` next to the entry.
+    File,
+    /// The table a REPLACE model wrote, valid while a branch holds this very metadata file.
+    Table {
+        table: String,
+        metadata_location: String,
+    },
+    /// An expectation's verdict.
+    Verdict { passed: bool },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub(crate) node: String,
+    pub(crate) rows: Option<u64>,
+    pub(crate) created_ms: i64,
+    /// The run that produced it.
+    pub(crate) run: String,
+    pub(crate) stored: Stored,
+}
+
+/// Entries under `<cache>/nodes/<fingerprint>/`.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeCache {
+    dir: PathBuf,
+}
+
+impl NodeCache {
+    pub(crate) fn new(cache: &Path) -> Self {
+        Self {
+            dir: cache.join("nodes"),
+        }
+    }
+
+    fn entry_dir(&self, fp: &str) -> PathBuf {
+        self.dir.join(fp)
+    }
+
+    /// The entry of `fp`, if there is a complete one.
+    pub(crate) fn get(&self, fp: &str) -> Option<Entry> {
+        let dir = self.entry_dir(fp);
+        let entry: Entry =
+            serde_json::from_slice(&std::fs::read(dir.join("entry.json")).ok()?).ok()?;
+        if matches!(entry.stored, Stored::File) && !dir.join("out.arrow").is_file() {
+            return None;
+        }
+        let _ = std::fs::write(dir.join(".last_used"), crate::env::now_ms().to_string());
+        Some(entry)
+    }
+
+    /// The output file of a `File` entry.
+    pub(crate) fn file(&self, fp: &str) -> PathBuf {
+        self.entry_dir(fp).join("out.arrow")
+    }
+
+    /// Stores `entry` for `fp`; `write_output` fills `out.arrow` for a `File` entry.
+    pub(crate) fn put(
+        &self,
+        fp: &str,
+        entry: &Entry,
+        write_output: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let tmp = self
+            .dir
+            .join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let written = (|| {
+            if matches!(entry.stored, Stored::File) {
+                write_output(&tmp.join("out.arrow"))?;
+            }
+            let json =
+                serde_json::to_vec_pretty(entry).map_err(|e| Error::Internal(e.to_string()))?;
+            std::fs::write(tmp.join("entry.json"), json).map_err(|e| Error::io(&tmp, e))
+        })();
+        let target = self.entry_dir(fp);
+        let moved = written.and_then(|()| {
+            // A REPLACE model's entry may be superseded by a newer write of the same output.
+            if target.exists() && !matches!(entry.stored, Stored::File) {
+                let _ = std::fs::remove_dir_all(&target);
+            }
+            match std::fs::rename(&tmp, &target) {
+                Ok(()) => Ok(()),
+                Err(_) if target.join("entry.json").exists() => Ok(()), // another run won
+                Err(e) => Err(Error::io(&target, e)),
+            }
+        });
+        let _ = std::fs::remove_dir_all(&tmp);
+        moved
+    }
+}
