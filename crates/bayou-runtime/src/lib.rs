@@ -856,6 +856,7 @@ async fn execute(
         match result {
             Ok(Some(output)) => {
                 report.rows = Some(output.rows());
+                report.bytes = Some(output.bytes());
                 if options.preview {
                     report.preview = preview(&output, 5);
                     report.columns = output
@@ -1067,6 +1068,7 @@ async fn reuse(
                 batches,
                 file: Some(path),
             };
+            report.bytes = Some(output.bytes());
             if preview_rows {
                 report.preview = preview(&output, 5);
                 report.columns = output

@@ -37,6 +37,9 @@ pub struct NodeReport {
     pub status: NodeStatus,
     pub rows: Option<u64>,
     pub seconds: f64,
+    /// The size of the output's Arrow buffers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
     /// Reused from an earlier execution with the same fingerprint, not executed.
     #[serde(default)]
     pub cached: bool,
@@ -80,6 +83,7 @@ impl NodeReport {
             status: NodeStatus::Succeeded,
             rows: None,
             seconds: 0.0,
+            bytes: None,
             cached: false,
             fingerprint: None,
             materialized: None,

@@ -188,7 +188,9 @@ fn node_listing(record: &RunRecord) -> Listing {
         "node",
         "kind",
         "status",
+        "cached",
         "rows",
+        "bytes",
         "seconds",
         "written to",
     ]);
@@ -197,12 +199,23 @@ fn node_listing(record: &RunRecord) -> Listing {
             n.name.clone(),
             n.kind.clone(),
             format!("{:?}", n.status).to_ascii_lowercase(),
+            if n.cached { "yes" } else { "-" }.into(),
             n.rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+            n.bytes.map(human_bytes).unwrap_or_else(|| "-".into()),
             format!("{:.2}", n.seconds),
             n.materialized.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
     listing
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
 }
 
 fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
@@ -226,7 +239,16 @@ fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
         (RunStatus::Succeeded, None, _) => "succeeded".to_string(),
         _ => format!("failed; {} is unchanged", record.target_branch),
     };
-    out(&format!("run {} {outcome} in {total:.2}s", record.id))
+    let cached = record.nodes.iter().filter(|n| n.cached).count();
+    let executed = record
+        .nodes
+        .iter()
+        .filter(|n| !n.cached && n.status != NodeStatus::Skipped)
+        .count();
+    out(&format!(
+        "run {} {outcome} in {total:.2}s ({executed} executed, {cached} reused from the cache)",
+        record.id
+    ))
 }
 
 pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
