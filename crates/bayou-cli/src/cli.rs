@@ -67,7 +67,7 @@ pub enum Command {
     Demo(DemoCommand),
     /// Run a pipeline project: models into a run branch, published only if everything passed
     #[command(
-        after_help = "Examples:\n  bayou run -p examples/taxi_pipeline\n  bayou run -p my_project -r feat_1 --strict --param min_miles=2.5\n  bayou run --dry-run\n\nExit codes: 0 success, 1 the run failed, 2 the project or the command line has a problem."
+        after_help = "Examples:\n  bayou run -p examples/taxi_pipeline\n  bayou run -p my_project -r feat_1 --strict --param min_miles=2.5\n  bayou run -m pickups+ --no-cache\n  bayou run --dry-run\n\nExit codes: 0 success, 1 the run failed, 2 the project or the command line has a problem."
     )]
     Run(RunArgs),
     /// List past runs and show one
@@ -121,6 +121,10 @@ pub struct RunArgs {
     /// How many nodes may run at once [default: the number of cores]
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Run only this model (MODEL), with its descendants (MODEL+) or its ancestors (+MODEL);
+    /// repeatable. Unselected models it reads come from the cache or the lake
+    #[arg(short = 'm', long = "select", value_name = "MODEL")]
+    pub select: Vec<String>,
     /// Execute every node, even those whose code, environment, parameters and inputs did not
     /// change since an earlier execution (their cached outputs are refreshed)
     #[arg(long)]

@@ -30,7 +30,7 @@ fn executed(record: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|n| n["cached"] != Value::Bool(true))
+        .filter(|n| n["cached"] != Value::Bool(true) && n["status"] != "from_lake")
         .map(|n| n["name"].as_str().unwrap().to_string())
         .collect();
     names.sort();
@@ -182,4 +182,68 @@ fn concurrent_runs_share_the_cache() {
     // Whatever order they finished in, the entries they left are whole and reusable.
     let record = run(&t, &cache, &["--dry-run", "-p", EXAMPLE]);
     assert!(executed(&record).is_empty(), "{record}");
+}
+
+#[test]
+fn selection_runs_a_model_alone_with_descendants_or_with_ancestors() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n2\n3\n");
+    let cache = t.path("cache");
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bayou_project.yml", "project:\n  name: t\n"),
+            ("a.sql", "SELECT n FROM nums"),
+            ("b.sql", "SELECT n * 2 AS n FROM a"),
+            (
+                "c.sql",
+                "-- bayou: materialization_strategy=REPLACE\nSELECT n + 1 AS n FROM b",
+            ),
+            ("d.sql", "SELECT SUM(n) AS total FROM c"),
+        ],
+    );
+    let p = s(&dir);
+    let ran = |args: &[&str]| {
+        let mut all = vec!["-p", p, "--no-cache"];
+        all.extend_from_slice(args);
+        executed(&run(&t, &cache, &all))
+    };
+    // Nothing cached yet and no table for `a`: -m b cannot run, and says why.
+    let fresh = t.path("fresh-cache");
+    let out = t
+        .cmd()
+        .env("BAYOU_CACHE_DIR", &fresh)
+        .args(["run", "-p", p, "-m", "b"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("read a, which is not selected") && stderr.contains("-m +b"),
+        "{stderr}"
+    );
+    assert_eq!(ran(&[]), ["a", "b", "c", "d"]);
+    assert_eq!(ran(&["-m", "b"]), ["b"]);
+    assert_eq!(ran(&["-m", "b+"]), ["b", "c", "d"]);
+    assert_eq!(ran(&["-m", "+b"]), ["a", "b"]);
+    assert_eq!(ran(&["-m", "a", "-m", "c"]), ["a", "c"]);
+    // With nothing cached, an unselected parent that is a table in the lake is read from it.
+    let record = run(&t, &fresh, &["-p", p, "-m", "d"]);
+    assert_eq!(executed(&record), ["d"]);
+    let c = record["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "c")
+        .unwrap();
+    assert_eq!(c["status"], "from_lake", "{record}");
+    assert_eq!(
+        t.scalar("SELECT SUM(n) FROM c", "main"),
+        serde_json::json!(15)
+    );
+    // An unknown model is a usage error naming the closest ones.
+    let out = t.cmd().args(["run", "-p", p, "-m", "bb"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean b"));
 }

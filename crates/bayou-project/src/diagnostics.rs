@@ -94,10 +94,7 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
 }
 
 /// Up to three names closest to `name`, for a hint.
-pub(crate) fn closest<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Vec<&'a str> {
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let limit = (name.len() / 3).max(2);
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use config::{PROJECT_FILES, ParamSpec, ProjectConfig};
-pub use diagnostics::{Diagnostic, Diagnostics};
+pub use diagnostics::{Diagnostic, Diagnostics, closest};
 pub use model::{
     Input, Materialization, Node, NodeKind, ParamType, ParamUse, ParamValue, PythonSpec, Resources,
 };

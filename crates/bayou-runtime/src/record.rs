@@ -27,6 +27,8 @@ pub enum NodeStatus {
     ExpectationFailed,
     /// Not run because an earlier node failed.
     Skipped,
+    /// Not selected (`-m`): its table in the lake stood in for its output.
+    FromLake,
 }
 
 /// One node's part in a run.

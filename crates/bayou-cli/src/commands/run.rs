@@ -81,6 +81,7 @@ fn progress(event: Event<'_>) {
                 NodeStatus::ExpectationFailed => "expectation returned False".to_string(),
                 NodeStatus::Failed => format!("FAILED: {}", report.error.as_deref().unwrap_or("")),
                 NodeStatus::Skipped => "skipped".to_string(),
+                NodeStatus::FromLake => "not selected: read from the lake".to_string(),
             };
             writeln!(err, "{:>16} | {what} ({:.2}s)", report.name, report.seconds)
         }
@@ -115,6 +116,7 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         preview: args.preview,
         jobs: args.jobs.map(usize::from),
         no_cache: args.no_cache,
+        select: args.select.clone(),
     };
     let quiet = ctx.format == OutputFormat::Json;
     let on_event = |e: Event<'_>| {
@@ -198,7 +200,10 @@ fn node_listing(record: &RunRecord) -> Listing {
         listing.push(vec![
             n.name.clone(),
             n.kind.clone(),
-            format!("{:?}", n.status).to_ascii_lowercase(),
+            serde_json::to_value(n.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             if n.cached { "yes" } else { "-" }.into(),
             n.rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
             n.bytes.map(human_bytes).unwrap_or_else(|| "-".into()),
@@ -243,7 +248,7 @@ fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
     let executed = record
         .nodes
         .iter()
-        .filter(|n| !n.cached && n.status != NodeStatus::Skipped)
+        .filter(|n| !n.cached && !matches!(n.status, NodeStatus::Skipped | NodeStatus::FromLake))
         .count();
     out(&format!(
         "run {} {outcome} in {total:.2}s ({executed} executed, {cached} reused from the cache)",
