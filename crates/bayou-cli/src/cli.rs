@@ -70,6 +70,11 @@ pub enum Command {
         after_help = "Examples:\n  bayou run -p examples/taxi_pipeline\n  bayou run -p my_project -r feat_1 --strict --param min_miles=2.5\n  bayou run -m pickups+ --no-cache\n  bayou run --dry-run\n\nExit codes: 0 success, 1 the run failed, 2 the project or the command line has a problem."
     )]
     Run(RunArgs),
+    /// Replay a past run: its code snapshot over the data commit it started from
+    #[command(
+        after_help = "Examples:\n  bayou rerun 20261122230501-3fa2c1\n  bayou rerun 20261122230501-3fa2c1 --from pickups\n  bayou rerun 20261122230501-3fa2c1 --publish\n\nThe replay writes to a new run branch, which is kept; the run's target branch moves only with --publish."
+    )]
+    Rerun(RerunArgs),
     /// List past runs and show one
     #[command(subcommand)]
     Runs(RunsCommand),
@@ -129,6 +134,25 @@ pub struct RunArgs {
     /// change since an earlier execution (their cached outputs are refreshed)
     #[arg(long)]
     pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// The run to replay (see `bayou runs ls`)
+    pub run_id: String,
+    /// Re-execute only this model and its descendants; the models before it come from the
+    /// cache or from the tables the replayed run published
+    #[arg(long, value_name = "MODEL")]
+    pub from: Option<String>,
+    /// Merge the replay into the run's target branch when it succeeds
+    #[arg(long)]
+    pub publish: bool,
+    /// Fail the replay when an expectation returns False
+    #[arg(long)]
+    pub strict: bool,
+    /// How many nodes may run at once [default: the number of cores]
+    #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -247,3 +247,87 @@ fn selection_runs_a_model_alone_with_descendants_or_with_ancestors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean b"));
 }
+
+#[test]
+fn rerun_replays_a_past_runs_code_over_its_data_and_leaves_the_target_alone() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n2\n3\n");
+    let cache = t.path("cache");
+    let dir = t.path("p");
+    let total = "-- bayou: materialization_strategy=REPLACE\nSELECT SUM(n) AS s FROM nums";
+    let py = "import bayou, pyarrow.compute as pc\n@bayou.model(materialization_strategy='REPLACE')\ndef doubled(t=bayou.Model('total')):\n    return t.set_column(0, 's', pc.multiply(t.column('s'), 2))\n";
+    let write = |total: &str| {
+        write_project(
+            &dir,
+            &[
+                ("bayou_project.yml", "project:\n  name: t\n"),
+                ("total.sql", total),
+                ("doubled.py", py),
+            ],
+        )
+    };
+    write(total);
+    let first = run(&t, &cache, &["-p", s(&dir)]);
+    let first_id = first["id"].as_str().unwrap().to_string();
+    // The data and the code move on.
+    let more = t.csv("more.csv", "n\n4\n");
+    t.ok(&["table", "import", "nums", "--search-uri", s(&more)]);
+    write(&total.replace("SUM(n)", "SUM(n) * 100"));
+    run(&t, &cache, &["-p", s(&dir)]);
+    let main_head = head(&t);
+    assert_eq!(
+        t.scalar("SELECT s FROM doubled", "main"),
+        serde_json::json!(2000)
+    );
+
+    let replay = |extra: &[&str]| {
+        let mut args = vec!["-O", "json", "rerun", first_id.as_str()];
+        args.extend_from_slice(extra);
+        let out = t
+            .cmd()
+            .env("BAYOU_CACHE_DIR", &cache)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let again = replay(&[]);
+    assert_eq!(again["replay_of"], first_id.as_str());
+    assert_eq!(executed(&again), ["doubled", "total"]);
+    let branch = again["run_branch"].as_str().unwrap();
+    assert_eq!(again["run_branch_kept"], true);
+    // Its outputs are the first run's, on its own branch; main did not move.
+    assert_eq!(
+        t.scalar("SELECT s FROM total", branch),
+        serde_json::json!(6)
+    );
+    assert_eq!(
+        t.scalar("SELECT s FROM doubled", branch),
+        serde_json::json!(12)
+    );
+    assert_eq!(head(&t), main_head);
+
+    // --from re-executes a model and what follows; what comes before is the replayed run's.
+    let from = replay(&["--from", "doubled"]);
+    assert_eq!(executed(&from), ["doubled"]);
+    let branch = from["run_branch"].as_str().unwrap();
+    assert_eq!(
+        t.scalar("SELECT s FROM doubled", branch),
+        serde_json::json!(12)
+    );
+    assert_eq!(head(&t), main_head);
+
+    // An unknown run is a usage error.
+    let out = t
+        .cmd()
+        .args(["rerun", "20990101000000-nope00"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bayou runs ls"));
+}

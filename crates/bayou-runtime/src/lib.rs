@@ -43,7 +43,8 @@ pub use assets::runner_version;
 pub use env::{DEFAULT_PYTHON, EnvCache, EnvInfo, EnvReady, PYARROW_VERSION};
 pub use python::PHASES;
 pub use record::{
-    NodeReport, NodeStatus, PlanInput, PlanNode, RunRecord, RunStatus, list_runs, load_run,
+    NodeReport, NodeStatus, PlanInput, PlanNode, RunRecord, RunStatus, list_runs, load_code,
+    load_run,
 };
 
 /// Errors that stop a run before or outside its nodes. A node that fails is not an error: the
@@ -111,6 +112,36 @@ pub struct RunOptions {
     pub no_cache: bool,
     /// `-m` patterns: run only these models (`MODEL`, `MODEL+`, `+MODEL`); none means all.
     pub select: Vec<String>,
+    /// Read the data as of this commit instead of the branch's head (a replay).
+    pub base: Option<String>,
+    /// Where unselected models' tables are read from (default: the data commit).
+    pub parents_from: Option<String>,
+    /// Merge the run branch into the target on success (a replay keeps it apart by default).
+    pub publish: bool,
+    /// The run this one replays.
+    pub replay_of: Option<String>,
+}
+
+impl RunOptions {
+    /// Options for an ordinary run into `branch`.
+    pub fn new(branch: impl Into<String>, cache_dir: PathBuf) -> Self {
+        Self {
+            branch: branch.into(),
+            namespace: None,
+            dry_run: false,
+            strict: false,
+            params: vec![],
+            cache_dir,
+            preview: false,
+            jobs: None,
+            no_cache: false,
+            select: vec![],
+            base: None,
+            parents_from: None,
+            publish: true,
+            replay_of: None,
+        }
+    }
 }
 
 /// What a run reports as it goes.
@@ -366,7 +397,10 @@ pub async fn run(
     if target.branch().is_none() {
         return Err(bayou_catalog::Error::NotABranch(options.branch.clone()).into());
     }
-    let base = target.commit.clone();
+    let base = match &options.base {
+        Some(commit) => lake.resolve(commit)?.commit,
+        None => target.commit.clone(),
+    };
     let mut problems = diagnostics;
     let tables = input_tables(lake, project, &base, &options.branch).await?;
     problems.extend(project.check_inputs(&tables));
@@ -416,6 +450,7 @@ pub async fn run(
         options.dry_run,
     );
     record.plan = plan(project, &namespace);
+    record.replay_of = options.replay_of.clone();
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
     on_event(Event::Started {
@@ -446,7 +481,7 @@ pub async fn run(
 
     if record.status == RunStatus::Running {
         record.status = RunStatus::Succeeded;
-        if let Some(b) = &run_branch {
+        if let Some(b) = run_branch.as_ref().filter(|_| options.publish) {
             match lake.merge(b, &options.branch).await {
                 Ok(outcome) => {
                     record.published = Some(match outcome {
@@ -796,9 +831,18 @@ async fn execute(
             continue;
         }
         let key = TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
-        if lake.catalog().get_table(base, &key)?.is_some() {
+        let (at, at_ctx) = match &options.parents_from {
+            Some(r) => {
+                let (c, commit, _) = engine.session(r)?;
+                (commit, Some(c))
+            }
+            None => (base.clone(), None),
+        };
+        if lake.catalog().get_table(&at, &key)?.is_some() {
             let reference = datafusion::sql::TableReference::partial(namespace, node.name.as_str());
-            let provider = ctx
+            let provider = at_ctx
+                .as_ref()
+                .unwrap_or(&ctx)
                 .table_provider(reference)
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))?;

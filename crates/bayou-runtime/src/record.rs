@@ -145,6 +145,9 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// The target's head after publishing.
     pub published: Option<CommitId>,
+    /// The run this one replays (`bayou rerun`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<String>,
     pub started_ms: i64,
     pub finished_ms: Option<i64>,
 }
@@ -178,6 +181,7 @@ impl RunRecord {
             warnings: vec![],
             error: None,
             published: None,
+            replay_of: None,
             started_ms: chrono::Utc::now().timestamp_millis(),
             finished_ms: None,
         }
@@ -213,6 +217,14 @@ pub(crate) async fn save_code(lake: &Lake, project: &Project) -> Result<()> {
     let body = serde_json::to_vec(&files).map_err(|e| Error::Internal(e.to_string()))?;
     lake.storage().put(&location, body).await?;
     Ok(())
+}
+
+/// The project files a run ran, by path, from its content-addressed snapshot.
+pub async fn load_code(lake: &Lake, code_hash: &str) -> Result<BTreeMap<String, String>> {
+    let location = lake.storage().location(&format!("code/{code_hash}.json"));
+    let bytes = lake.storage().read(&location).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Internal(format!("code snapshot {code_hash}: {e}")))
 }
 
 /// A stored run.

@@ -71,6 +71,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(crate::cli::DemoCommand::Write { .. }) => unreachable!("handled above"),
         Command::Run(args) => run::run(&ctx, args).await,
+        Command::Rerun(args) => run::rerun(&ctx, args).await,
         Command::Runs(cmd) => run::runs(&ctx, cmd).await,
         Command::Env(cmd) => run::env(&ctx, cmd),
     }

@@ -8,7 +8,7 @@ use bayou_runtime::{Event, NodeStatus, RunOptions, RunRecord, RunStatus};
 use serde_json::json;
 
 use super::Ctx;
-use crate::cli::{EnvCommand, OutputFormat, RunArgs, RunsCommand};
+use crate::cli::{EnvCommand, OutputFormat, RerunArgs, RunArgs, RunsCommand};
 use crate::output::{Exit, Listing, emit, out, time};
 
 fn cache_dir() -> PathBuf {
@@ -106,25 +106,81 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     let (project, diagnostics) =
         Project::load(&args.project_dir).map_err(|d| Exit::usage(d.to_string()))?;
     let branch = ctx.reference(args.reference.as_deref())?;
-    let options = RunOptions {
-        branch: branch.clone(),
-        namespace: args.namespace.clone(),
-        dry_run: args.dry_run,
-        strict: args.strict,
-        params,
-        cache_dir: cache_dir(),
-        preview: args.preview,
-        jobs: args.jobs.map(usize::from),
-        no_cache: args.no_cache,
-        select: args.select.clone(),
+    let mut options = RunOptions::new(branch, cache_dir());
+    options.namespace = args.namespace.clone();
+    options.dry_run = args.dry_run;
+    options.strict = args.strict;
+    options.params = params;
+    options.preview = args.preview;
+    options.jobs = args.jobs.map(usize::from);
+    options.no_cache = args.no_cache;
+    options.select = args.select.clone();
+    execute(ctx, &project, diagnostics, &options).await
+}
+
+/// `bayou rerun`: a past run's code snapshot over the data commit it started from, into a new
+/// run branch; the target moves only with --publish.
+pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
+    let Some(past) = bayou_runtime::load_run(&ctx.lake, &args.run_id).await? else {
+        return Err(Exit::usage(format!(
+            "no run '{}'\n  hint: list runs with `bayou runs ls`",
+            args.run_id
+        ))
+        .into());
     };
+    let files = bayou_runtime::load_code(&ctx.lake, &past.code_hash).await?;
+    // The snapshot becomes a project directory of its own for the run's lifetime.
+    let dir = tempfile::Builder::new().prefix("bayou-rerun-").tempdir()?;
+    for (path, text) in &files {
+        let target = dir.path().join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&target, text)?;
+    }
+    let (project, diagnostics) =
+        Project::load(dir.path()).map_err(|d| Exit::usage(d.to_string()))?;
+    let mut options = RunOptions::new(past.target_branch.clone(), cache_dir());
+    options.base = Some(past.base_commit.as_str().to_string());
+    options.params = past
+        .params
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    options.strict = args.strict;
+    options.jobs = args.jobs.map(usize::from);
+    options.publish = args.publish;
+    options.replay_of = Some(past.id.clone());
+    // A replay executes; the models before --from come from the cache, or from the tables the
+    // replayed run published.
+    options.no_cache = true;
+    if let Some(from) = &args.from {
+        options.select = vec![format!("{from}+")];
+        options.parents_from = past.published.as_ref().map(|c| c.as_str().to_string());
+    }
+    execute(ctx, &project, diagnostics, &options).await
+}
+
+async fn execute(
+    ctx: &Ctx,
+    project: &Project,
+    diagnostics: Vec<bayou_project::Diagnostic>,
+    options: &RunOptions,
+) -> anyhow::Result<()> {
+    let branch = options.branch.clone();
     let quiet = ctx.format == OutputFormat::Json;
     let on_event = |e: Event<'_>| {
         if !quiet {
             progress(e);
         }
     };
-    let running = bayou_runtime::run(&ctx.lake, &project, diagnostics, &options, &on_event);
+    let running = bayou_runtime::run(&ctx.lake, project, diagnostics, options, &on_event);
     // Ctrl-C drops the run: its functions are killed (their processes die with it), nothing is
     // merged, and its intermediate files are removed.
     let outcome = tokio::select! {
@@ -144,7 +200,7 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
         Err(e) => return Err(e.into()),
     };
-    if args.preview && ctx.format == OutputFormat::Table {
+    if options.preview && ctx.format == OutputFormat::Table {
         for n in record.nodes.iter().filter(|n| !n.preview.is_empty()) {
             out(&format!("{} (first {} rows):", n.name, n.preview.len()))?;
             out(&preview_table(&n.columns, &n.preview))?;
@@ -241,7 +297,13 @@ fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
                 head.short()
             )
         }
-        (RunStatus::Succeeded, None, _) => "succeeded".to_string(),
+        (RunStatus::Succeeded, None, _) => match record.run_branch.as_ref() {
+            Some(b) if record.run_branch_kept => format!(
+                "succeeded; its output is on branch {b} and {} is unchanged (publish with `bayou branch merge {b} --into {}`)",
+                record.target_branch, record.target_branch
+            ),
+            _ => "succeeded".to_string(),
+        },
         _ => format!("failed; {} is unchanged", record.target_branch),
     };
     let cached = record.nodes.iter().filter(|n| n.cached).count();
