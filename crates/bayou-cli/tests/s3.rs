@@ -160,3 +160,66 @@ fn an_s3_lake_supports_tables_branches_and_queries() {
         "an s3 lake must not create the local default lake"
     );
 }
+
+#[test]
+fn scans_of_an_s3_lake_fetch_only_the_columns_no_earlier_scan_read() {
+    let t = TestLake::new();
+    let server = start(&t.path(""));
+    let cache = t.path("cache");
+    let bayou = |args: &[&str]| -> serde_json::Value {
+        let out = t
+            .cmd()
+            .env("AWS_ACCESS_KEY_ID", "bayou")
+            .env("AWS_SECRET_ACCESS_KEY", "bayou-secret")
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", server.port),
+            )
+            .env("BAYOU_CATALOG", t.path("s3-catalog.db"))
+            .env("BAYOU_CACHE_DIR", &cache)
+            .args(["--lake", "s3://lake/scans", "-O", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "bayou {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    bayou(&["demo", "load", "--rows", "50000"]);
+    let project = |name: &str, columns: &str| {
+        let dir = t.path(name);
+        common::write_project(
+            &dir,
+            &[
+                ("bayou_project.yml", "project:\n  name: scans\n"),
+                ("m.sql", &format!("SELECT {columns} FROM taxi_fhvhv")),
+            ],
+        );
+        dir
+    };
+    let two = project("two", "trip_miles, trip_time");
+    let three = project("three", "trip_miles, trip_time, driver_pay");
+    let scanned = |r: &serde_json::Value| {
+        (
+            r["scan_bytes"]["from_storage"].as_u64().unwrap(),
+            r["scan_bytes"]["from_cache"].as_u64().unwrap(),
+        )
+    };
+    let (first, _) = scanned(&bayou(&["run", "--dry-run", "-p", s(&two)]));
+    assert!(first > 0);
+    let (fetched, reused) = scanned(&bayou(&["run", "--dry-run", "-p", s(&three)]));
+    // The third column's chunks only; the two columns read before come from local disk.
+    assert!(
+        reused >= first,
+        "reused {reused} of the first scan's {first}"
+    );
+    assert!(
+        fetched > 0 && fetched < first,
+        "fetched {fetched} vs {first}"
+    );
+    let (again, _) = scanned(&bayou(&["run", "--dry-run", "--no-cache", "-p", s(&three)]));
+    assert_eq!(again, 0, "everything is cached now");
+}

@@ -11,6 +11,7 @@
 //! appends writes a third snapshot holding both sides' files.
 
 mod partition;
+mod scan_cache;
 mod schema;
 mod source;
 mod storage;
@@ -27,6 +28,7 @@ use bayou_types::{CommitId, TableKey};
 
 pub use bayou_catalog;
 pub use iceberg::spec::DataFile;
+pub use scan_cache::{ScanBytes, ScanCache};
 pub use source::{FileFormat, SourceFiles};
 pub use storage::{LakeLocation, LakeStorage};
 pub use table::TableVersion;
@@ -176,6 +178,16 @@ impl Lake {
 
     pub fn location(&self) -> &LakeLocation {
         &self.location
+    }
+
+    /// Puts `cache` in front of the lake's data file reads, for a lake in object storage (a local
+    /// lake's files are already on local disk). Returns whether it did.
+    pub fn use_scan_cache(&mut self, cache: Arc<ScanCache>) -> bool {
+        if matches!(self.location, LakeLocation::Local(_)) {
+            return false;
+        }
+        self.storage.cache_scans(cache);
+        true
     }
 
     pub fn catalog(&self) -> &Catalog {

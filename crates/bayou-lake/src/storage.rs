@@ -66,6 +66,8 @@ impl LakeLocation {
 #[derive(Debug, Clone)]
 pub struct LakeStorage {
     store: Arc<dyn ObjectStore>,
+    /// In front of `store`'s data file reads, when set.
+    scan_cache: Option<Arc<crate::ScanCache>>,
     /// The URI of the lake root, ending in `/`.
     root: Url,
     /// The object store URL DataFusion registers `store` under (`file:///` or `s3://bucket`).
@@ -88,6 +90,7 @@ impl LakeStorage {
                 }
                 Ok(Self {
                     store: Arc::new(LocalFileSystem::new()),
+                    scan_cache: None,
                     root,
                     store_url: Url::parse("file:///").expect("valid url"),
                 })
@@ -116,6 +119,7 @@ impl LakeStorage {
                 };
                 Ok(Self {
                     store: Arc::new(store),
+                    scan_cache: None,
                     root: Url::parse(&root_text)
                         .map_err(|e| Error::InvalidInput(format!("{root_text}: {e}")))?,
                     store_url: Url::parse(&format!("s3://{bucket}"))
@@ -127,6 +131,16 @@ impl LakeStorage {
 
     pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+
+    pub(crate) fn cache_scans(&mut self, cache: Arc<crate::ScanCache>) {
+        self.store = cache.wrap(self.store.clone());
+        self.scan_cache = Some(cache);
+    }
+
+    /// The scan cache in front of this storage, if any.
+    pub fn scan_cache(&self) -> Option<&Arc<crate::ScanCache>> {
+        self.scan_cache.as_ref()
     }
 
     /// The URL to register [`Self::object_store`] under in a DataFusion runtime.

@@ -459,6 +459,7 @@ pub async fn run(
         plan: &record.plan,
     });
 
+    let scans_before = lake.storage().scan_cache().map(|c| c.bytes());
     let exchange = exchange::Exchange::create(&options.cache_dir, &run_id)?;
     let outcome = execute(
         lake,
@@ -478,6 +479,13 @@ pub async fn run(
         record.fail(e.to_string());
     }
     record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
+    if let (Some(before), Some(cache)) = (scans_before, lake.storage().scan_cache()) {
+        let after = cache.bytes();
+        record.scan_bytes = Some(bayou_lake::ScanBytes {
+            from_storage: after.from_storage - before.from_storage,
+            from_cache: after.from_cache - before.from_cache,
+        });
+    }
 
     if record.status == RunStatus::Running {
         record.status = RunStatus::Succeeded;

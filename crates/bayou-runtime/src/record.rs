@@ -145,6 +145,10 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// The target's head after publishing.
     pub published: Option<CommitId>,
+    /// Bytes of data files read from object storage and from the local scan cache during the
+    /// run (lakes in object storage only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_bytes: Option<bayou_lake::ScanBytes>,
     /// The run this one replays (`bayou rerun`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_of: Option<String>,
@@ -182,6 +186,7 @@ impl RunRecord {
             error: None,
             published: None,
             replay_of: None,
+            scan_bytes: None,
             started_ms: chrono::Utc::now().timestamp_millis(),
             finished_ms: None,
         }

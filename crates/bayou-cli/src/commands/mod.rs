@@ -45,19 +45,65 @@ fn default_lake() -> String {
     home.join(".bayou").join("lake").display().to_string()
 }
 
+/// Where bayou keeps environments, cached outputs and scans: `BAYOU_CACHE_DIR`, else
+/// `~/.cache/bayou`.
+pub(crate) fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BAYOU_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ".".into());
+    home.join(".cache").join("bayou")
+}
+
+/// The scan cache's size: `BAYOU_SCAN_CACHE_SIZE` (bytes, or with KB/MB/GB/KiB/MiB/GiB), else
+/// 10 GiB.
+fn scan_cache_size() -> anyhow::Result<u64> {
+    let Ok(text) = std::env::var("BAYOU_SCAN_CACHE_SIZE") else {
+        return Ok(10 << 30);
+    };
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KIB" => 1 << 10,
+        "MIB" => 1 << 20,
+        "GIB" => 1 << 30,
+        _ => u64::MAX,
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if scale != u64::MAX => Ok(n.saturating_mul(scale)),
+        _ => Err(crate::output::Exit::usage(format!(
+            "BAYOU_SCAN_CACHE_SIZE={text}: expected a size like 10GB or 512MiB"
+        ))
+        .into()),
+    }
+}
+
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Demo(crate::cli::DemoCommand::Write { rows, out }) = &cli.command {
         return demo::write_files(*rows, out, cli.output).await;
     }
     let location_text = cli.lake.clone().unwrap_or_else(default_lake);
     let location = LakeLocation::parse(&location_text)?;
-    let lake = Lake::open(&location)
+    let mut lake = Lake::open(&location)
         .with_context(|| format!("cannot open the lake at {}", location.display()))?;
+    // Data files read from object storage are kept locally; later scans fetch only the rest.
+    let scan_cache = std::sync::Arc::new(bayou_lake::ScanCache::new(
+        cache_dir().join("scans"),
+        scan_cache_size()?,
+    ));
+    let cached = lake.use_scan_cache(scan_cache.clone());
     let ctx = Ctx {
         lake,
         format: cli.output,
     };
-    match cli.command {
+    let outcome = match cli.command {
         Command::Query(args) => query::run(&ctx, args).await,
         Command::Table(cmd) => table::run(&ctx, cmd).await,
         Command::Branch(cmd) => branch::run(&ctx, cmd).await,
@@ -74,5 +120,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rerun(args) => run::rerun(&ctx, args).await,
         Command::Runs(cmd) => run::runs(&ctx, cmd).await,
         Command::Env(cmd) => run::env(&ctx, cmd),
+    };
+    if cached {
+        scan_cache.trim(); // keep the cache within its size, least recently read out first
     }
+    outcome
 }

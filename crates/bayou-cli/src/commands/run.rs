@@ -1,7 +1,6 @@
 //! `bayou run` and `bayou runs ls|show`.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use bayou_project::Project;
 use bayou_runtime::{Event, NodeStatus, RunOptions, RunRecord, RunStatus};
@@ -11,15 +10,7 @@ use super::Ctx;
 use crate::cli::{EnvCommand, OutputFormat, RerunArgs, RunArgs, RunsCommand};
 use crate::output::{Exit, Listing, emit, out, time};
 
-fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BAYOU_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ".".into());
-    home.join(".cache").join("bayou")
-}
+use super::cache_dir;
 
 /// Live progress on stderr, so stdout stays the result (a table or JSON).
 fn progress(event: Event<'_>) {
@@ -365,6 +356,13 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
                     .map(|e| format!("error:     {e}\n"))
                     .unwrap_or_default(),
             ))?;
+            if let Some(b) = &record.scan_bytes {
+                out(&format!(
+                    "scanned:   {} from object storage, {} from the local scan cache",
+                    human_bytes(b.from_storage),
+                    human_bytes(b.from_cache)
+                ))?;
+            }
             emit(ctx.format, &record, node_listing(&record))?;
             for n in record.nodes.iter().filter(|n| !n.log.is_empty()) {
                 out(&format!("\n--- {} log ---", n.name))?;
