@@ -42,7 +42,7 @@ def main() -> None:
             parent, columns = ("taxi_zones", ", columns=['LocationID', 'Zone']") if i == 0 else (f"m{i - 1}", "")
             (project / f"m{i}.py").write_text(MODEL.format(i=i, parent=parent, columns=columns))
         env = dict(os.environ, BAYOU_CACHE_DIR=str(Path(work) / "cache"))
-        run = [bayou, "--lake", lake, "-O", "json", "run", "-p", str(project), "--dry-run"]
+        run = [bayou, "--lake", lake, "-O", "json", "run", "-p", str(project), "--dry-run", "--no-cache"]
         subprocess.run(run, check=True, capture_output=True, env=env)  # builds the environment
         record = json.loads(subprocess.run(run, check=True, capture_output=True, env=env).stdout)
         ours = [node["overhead_ms"] for node in record["nodes"]]

@@ -3,12 +3,12 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
-#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime pipeline")
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
-only="${BENCH_ONLY:-catalog appends queries runtime pipeline}"
+only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline}"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
@@ -43,6 +43,11 @@ if want runtime; then
   "$py" bench/sharing.py "$target/bayou" "$lake" "$py" | grep -v '^JSON'
   "$target/bayou-bench" envs "$py" pandas 2.2.3 | grep -v '^JSON'
   "$py" bench/overhead.py "$target/bayou" "$lake" 50 | grep -v '^JSON'
+fi
+
+if want scans; then
+  echo "== scan cache on a local S3 server"
+  PATH="$venv/bin:$PATH" "$py" bench/s3_scans.py "$target/bayou" "$rows" | grep -v '^JSON'
 fi
 
 if want queries; then

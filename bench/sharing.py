@@ -66,7 +66,7 @@ def main() -> None:
         (project / "bayou_project.yml").write_text("project:\n  name: sharing\n")
         for name in ("c1", "c2", "c3"):
             (project / f"{name}.py").write_text(CHILD.format(touch=TOUCH, name=name))
-        run = [bayou, "--lake", lake, "run", "-p", str(project), "--dry-run", "-j", "4"]
+        run = [bayou, "--lake", lake, "run", "-p", str(project), "--dry-run", "--no-cache", "-j", "4"]
         # The baseline: the same processes with an empty parent.
         (project / "parent.sql").write_text("SELECT * FROM taxi_fhvhv LIMIT 0\n")
         subprocess.run(run, check=True, capture_output=True)  # builds the environment
