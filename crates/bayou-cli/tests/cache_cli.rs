@@ -142,6 +142,30 @@ fn what_invalidates_a_cached_node_and_what_does_not() {
     );
     assert_eq!(executed(&run(&t, &cache, &["-p", p])), ["py"]);
 
+    // A helper module (a .py file that defines no model) counts for the Python models.
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::write(dir.join("lib/helpers.py"), "FACTOR = 1\n").unwrap();
+    assert_eq!(executed(&run(&t, &cache, &["-p", p])), ["py"]);
+    assert!(executed(&run(&t, &cache, &["-p", p])).is_empty());
+    std::fs::write(dir.join("lib/helpers.py"), "FACTOR = 2\n").unwrap();
+    assert_eq!(executed(&run(&t, &cache, &["-p", p])), ["py"]);
+
+    // A damaged cached output is not reused; the next execution repairs it.
+    let damaged = std::fs::read_dir(cache.join("nodes"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("out.arrow"))
+        .filter(|f| f.exists())
+        .collect::<Vec<_>>();
+    for f in &damaged {
+        std::fs::write(f, b"not arrow").unwrap();
+    }
+    assert_eq!(
+        executed(&run(&t, &cache, &["-p", p])),
+        ["plain", "py", "scaled"]
+    );
+    assert!(executed(&run(&t, &cache, &["-p", p])).is_empty());
+
     // --no-cache executes everything; cache_strategy="NONE" opts a model out for good.
     assert_eq!(
         executed(&run(&t, &cache, &["-p", p, "--no-cache"])),
@@ -238,6 +262,8 @@ fn selection_runs_a_model_alone_with_descendants_or_with_ancestors() {
         .find(|n| n["name"] == "c")
         .unwrap();
     assert_eq!(c["status"], "from_lake", "{record}");
+    // What was computed from a stand-in is not cached as if from the model's own output.
+    assert_eq!(executed(&run(&t, &fresh, &["-p", p, "-m", "d"])), ["d"]);
     assert_eq!(
         t.scalar("SELECT SUM(n) FROM c", "main"),
         serde_json::json!(15)

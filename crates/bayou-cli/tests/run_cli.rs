@@ -499,6 +499,8 @@ fn leftovers_of_crashed_runs_are_removed_and_live_ones_kept() {
         std::fs::create_dir_all(d).unwrap();
         std::fs::write(d.join("in_x.arrow"), b"leftover").unwrap();
     }
+    let unrelated = exchange.join("photos");
+    std::fs::create_dir_all(&unrelated).unwrap();
     std::fs::write(dead.join("pid"), "4294967").unwrap(); // above any pid_max: never alive
     std::fs::write(live.join("pid"), std::process::id().to_string()).unwrap();
     let dir = t.path("p");
@@ -528,8 +530,12 @@ fn leftovers_of_crashed_runs_are_removed_and_live_ones_kept() {
         "dead runs' files are removed"
     );
     assert!(live.exists(), "a live run's files stay");
+    assert!(
+        unrelated.exists(),
+        "what is not a run directory is never touched"
+    );
     let left: Vec<_> = std::fs::read_dir(&exchange).unwrap().collect();
-    assert_eq!(left.len(), 1, "the run removed its own files");
+    assert_eq!(left.len(), 2, "the run removed its own files");
 }
 
 #[test]

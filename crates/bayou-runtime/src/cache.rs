@@ -132,11 +132,14 @@ impl NodeCache {
             std::fs::write(tmp.join("entry.json"), json).map_err(|e| Error::io(&tmp, e))
         })();
         let target = self.entry_dir(fp);
+        // The newest entry wins: it replaces a damaged one, a REPLACE model's table that moved
+        // on, or an identical one another run wrote meanwhile. Readers that mapped the old
+        // output keep their mapping.
+        let trash = self
+            .dir
+            .join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
         let moved = written.and_then(|()| {
-            // A REPLACE model's entry may be superseded by a newer write of the same output.
-            if target.exists() && !matches!(entry.stored, Stored::File) {
-                let _ = std::fs::remove_dir_all(&target);
-            }
+            let _ = std::fs::rename(&target, &trash);
             match std::fs::rename(&tmp, &target) {
                 Ok(()) => Ok(()),
                 Err(_) if target.join("entry.json").exists() => Ok(()), // another run won
@@ -144,6 +147,51 @@ impl NodeCache {
             }
         });
         let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_dir_all(&trash);
         moved
+    }
+
+    /// Removes the least recently used entries until the cache holds at most `max_bytes`, and
+    /// temporary directories abandoned for an hour. Returns the bytes removed.
+    pub(crate) fn trim(&self, max_bytes: u64) -> u64 {
+        let Ok(dirs) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let mut entries = Vec::new();
+        for d in dirs.flatten() {
+            let path = d.path();
+            let name = d.file_name().to_string_lossy().to_string();
+            if name.starts_with(".tmp-") {
+                let old = d
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() > 3600);
+                if old {
+                    let _ = std::fs::remove_dir_all(&path);
+                }
+                continue;
+            }
+            let used: i64 = std::fs::read_to_string(path.join(".last_used"))
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0);
+            let size = std::fs::metadata(path.join("out.arrow")).map_or(0, |m| m.len());
+            entries.push((used, size, path));
+        }
+        let mut total: u64 = entries.iter().map(|(_, size, _)| size).sum();
+        entries.sort();
+        let mut removed = 0;
+        for (_, size, path) in entries {
+            if total <= max_bytes {
+                break;
+            }
+            if std::fs::remove_dir_all(&path).is_ok() {
+                total -= size;
+                removed += size;
+            }
+        }
+        removed
     }
 }

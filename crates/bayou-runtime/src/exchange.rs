@@ -37,22 +37,21 @@ impl Exchange {
         let shm_root = match std::env::var_os("BAYOU_EXCHANGE_DIR") {
             Some(dir) => Some(PathBuf::from(dir)),
             None => {
+                // One directory per user: another user's runs are neither visible nor in the way.
+                use std::os::unix::fs::MetadataExt;
+                let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
                 let shm = Path::new("/dev/shm");
-                (shm.is_dir() && std::fs::create_dir_all(shm.join("bayou")).is_ok())
-                    .then(|| shm.join("bayou"))
+                let root = shm.join(format!("bayou-{uid}"));
+                (shm.is_dir() && std::fs::create_dir_all(&root).is_ok()).then_some(root)
             }
         };
         for root in shm_root.iter().chain([&disk_root]) {
             remove_leftovers(root);
         }
-        let shm = match shm_root {
-            Some(root) => {
-                let dir = root.join(run_id);
-                claim(&dir)?;
-                Some(dir)
-            }
-            None => None,
-        };
+        // Shared memory that cannot be used (not writable, say) leaves the run on disk.
+        let shm = shm_root
+            .map(|root| root.join(run_id))
+            .filter(|dir| claim(dir).is_ok());
         Ok(Self {
             run_id: run_id.to_string(),
             shm,
@@ -121,6 +120,18 @@ fn free_bytes(path: &Path) -> Option<u64> {
     Some(s.f_bavail.saturating_mul(s.f_frsize))
 }
 
+/// Whether `name` is a run id (`20261122230501-3fa2c1`): only such directories are ever removed,
+/// so pointing `BAYOU_EXCHANGE_DIR` at a directory holding other things is harmless.
+fn is_run_dir(name: &str) -> bool {
+    let Some((stamp, suffix)) = name.split_once('-') else {
+        return false;
+    };
+    stamp.len() == 14
+        && stamp.bytes().all(|b| b.is_ascii_digit())
+        && suffix.len() == 6
+        && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Removes what crashed runs left behind under `root`: run directories whose owner process is
 /// gone. Returns how many were removed.
 fn remove_leftovers(root: &Path) -> usize {
@@ -133,7 +144,7 @@ fn remove_leftovers(root: &Path) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let dir = entry.path();
-        if !dir.is_dir() {
+        if !dir.is_dir() || !is_run_dir(&entry.file_name().to_string_lossy()) {
             continue;
         }
         let alive = std::fs::read_to_string(dir.join("pid"))
@@ -240,7 +251,11 @@ pub(crate) fn map_ipc(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let mut decoder = arrow::ipc::reader::FileDecoder::new(schema.clone(), footer.version());
     let slice = |block: &arrow::ipc::Block| -> Result<Buffer> {
         let start = usize::try_from(block.offset()).map_err(|_| bad("bad block offset".into()))?;
-        let len = block.bodyLength() as usize + block.metaDataLength() as usize;
+        let len = usize::try_from(block.bodyLength())
+            .ok()
+            .zip(usize::try_from(block.metaDataLength()).ok())
+            .and_then(|(body, meta)| body.checked_add(meta))
+            .ok_or_else(|| bad("bad block length".into()))?;
         if start.checked_add(len).is_none_or(|end| end > buffer.len()) {
             return Err(bad("block past the end of the file".into()));
         }
@@ -329,7 +344,7 @@ mod tests {
     fn tables_go_to_disk_when_shared_memory_is_short() {
         let cache = tempfile::tempdir().unwrap();
         let exchange = Exchange {
-            run_id: "run".into(),
+            run_id: "20260101000000-abc123".into(),
             shm: Some(cache.path().join("shm/run")),
             disk: cache.path().join("work/run"),
         };
@@ -342,5 +357,21 @@ mod tests {
         let roots: Vec<PathBuf> = exchange.roots().map(Path::to_path_buf).collect();
         drop(exchange);
         assert!(roots.iter().all(|d| !d.exists()));
+    }
+}
+
+#[cfg(test)]
+mod names {
+    #[test]
+    fn only_run_directories_count_as_leftovers() {
+        assert!(super::is_run_dir("20261122230501-3fa2c1"));
+        for other in [
+            "photos",
+            "2026-3fa2c1",
+            "20261122230501-3fa2c1x",
+            "x0261122230501-3fa2c1",
+        ] {
+            assert!(!super::is_run_dir(other), "{other}");
+        }
     }
 }

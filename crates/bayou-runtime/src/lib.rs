@@ -451,6 +451,7 @@ pub async fn run(
     );
     record.plan = plan(project, &namespace);
     record.replay_of = options.replay_of.clone();
+    record.namespace = Some(namespace.clone());
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
     on_event(Event::Started {
@@ -528,8 +529,17 @@ impl Output {
         self.batches.iter().map(|b| b.num_rows() as u64).sum()
     }
 
-    /// The size of its buffers.
+    /// Its size: the file's for a mapped table (every mapped buffer reports the whole mapping
+    /// as its capacity), else the size of its buffers.
     fn bytes(&self) -> u64 {
+        if let Some(len) = self
+            .file
+            .as_ref()
+            .and_then(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+        {
+            return len;
+        }
         self.batches
             .iter()
             .map(|b| b.get_array_memory_size() as u64)
@@ -614,6 +624,7 @@ fn fingerprints(
     base: &CommitId,
 ) -> Result<Vec<String>> {
     let mut fps = vec![String::new(); project.nodes.len()];
+    let helpers = helper_modules(project);
     for i in order(project) {
         let node = &project.nodes[i];
         if !node.cache {
@@ -649,12 +660,15 @@ fn fingerprints(
             });
         }
         let env = (!matches!(node.kind, NodeKind::Sql { .. })).then(|| {
-            EnvCache::key(
-                &node
-                    .python
-                    .clone()
-                    .or_else(|| project.config.python.clone())
-                    .unwrap_or_default(),
+            format!(
+                "{} helpers {helpers}",
+                EnvCache::key(
+                    &node
+                        .python
+                        .clone()
+                        .or_else(|| project.config.python.clone())
+                        .unwrap_or_default(),
+                )
             )
         });
         fps[i] = cache::fingerprint(&cache::FingerprintInput {
@@ -671,6 +685,56 @@ fn fingerprints(
         });
     }
     Ok(fps)
+}
+
+/// Keeps the node cache under `cache` within `max_bytes`, least recently used entries out first.
+/// Returns the bytes removed.
+pub fn trim_node_cache(cache: &Path, max_bytes: u64) -> u64 {
+    cache::NodeCache::new(cache).trim(max_bytes)
+}
+
+/// A hash of the project's Python files that define no node (helper modules a model may import,
+/// in any subdirectory): part of every Python node's fingerprint.
+fn helper_modules(project: &Project) -> String {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            let path = e.path();
+            let skip = name.starts_with('.')
+                || matches!(
+                    name.as_str(),
+                    "__pycache__" | "venv" | "node_modules" | "target"
+                );
+            match e.file_type() {
+                Ok(t) if t.is_dir() && !skip => walk(&path, out),
+                Ok(t) if t.is_file() && name.ends_with(".py") => out.push(path),
+                _ => {}
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&project.root, &mut files);
+    files.sort();
+    let defines_nodes: Vec<PathBuf> = project
+        .nodes
+        .iter()
+        .map(|n| project.root.join(&n.file))
+        .collect();
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    for f in files.iter().filter(|f| !defines_nodes.contains(f)) {
+        sha2::Digest::update(
+            &mut h,
+            f.strip_prefix(&project.root)
+                .unwrap_or(f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        sha2::Digest::update(&mut h, std::fs::read(f).unwrap_or_default());
+    }
+    hex::encode(sha2::Digest::finalize(h))
 }
 
 /// Whether `node` reads parameter `name`: as a function argument, in its SQL, or in an input's
@@ -805,6 +869,9 @@ async fn execute(
     let selected = select::select(project, &options.select)?;
     let needed = select::needed(project, &selected);
     let mut missing = Vec::new();
+    // Nodes downstream of a model read from the lake instead of its own output: their
+    // fingerprints assume the output, so they neither reuse nor fill the cache.
+    let mut from_lake = vec![false; project.nodes.len()];
     for &i in &sequence {
         if selected[i] {
             continue;
@@ -856,6 +923,7 @@ async fn execute(
                 .map_err(|e| Error::Internal(e.to_string()))?;
             ctx.register_table(node.name.as_str(), provider)
                 .map_err(|e| Error::Internal(e.to_string()))?;
+            from_lake[i] = true;
             let mut report = NodeReport::new(node);
             report.status = NodeStatus::FromLake;
             report
@@ -866,6 +934,10 @@ async fn execute(
             continue;
         }
         missing.push(node.name.clone());
+    }
+    let mut uncacheable = vec![false; project.nodes.len()];
+    for &i in &sequence {
+        uncacheable[i] = parents[i].iter().any(|&p| from_lake[p] || uncacheable[p]);
     }
     if !missing.is_empty() {
         return Err(Error::Usage(format!(
@@ -891,7 +963,7 @@ async fn execute(
                 if !started[i] && parents[i].iter().all(|&p| finished[p]) {
                     started[i] = true;
                     let node = &project.nodes[i];
-                    if !options.no_cache && node.cache {
+                    if !options.no_cache && node.cache && !uncacheable[i] {
                         let hit = reuse(
                             lake,
                             &ctx,
@@ -921,6 +993,9 @@ async fn execute(
                             }
                             on_event(Event::NodeFinished { report: &report });
                             record.nodes.push(report);
+                            if failed {
+                                break;
+                            }
                             continue;
                         }
                     }
@@ -999,6 +1074,7 @@ async fn execute(
                 // Reusable by later runs; a REPLACE model's entry is its table, once written
                 // (in a dry run, nothing is: then it is the output, like any other model's).
                 if node.cache
+                    && !uncacheable[i]
                     && (node.materialization != Materialization::Replace || run_branch.is_none())
                 {
                     let entry = cache::Entry {
@@ -1022,7 +1098,7 @@ async fn execute(
                 publish_output(&ctx, &mut outputs, &node.name, output)?;
             }
             Ok(None) => {
-                if node.cache {
+                if node.cache && !uncacheable[i] {
                     let entry = cache::Entry {
                         node: node.name.clone(),
                         rows: None,
@@ -1079,6 +1155,9 @@ async fn execute(
         .enumerate()
         .filter(|(_, n)| n.materialization != Materialization::None)
     {
+        if !selected[i] {
+            continue; // not part of this run: taken from the cache or the lake, never written
+        }
         let key = TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
         if reused_table[i] {
             if let Some(r) = record.nodes.iter_mut().find(|r| r.name == node.name) {
@@ -1135,7 +1214,7 @@ async fn execute(
         if let Some(r) = record.nodes.iter_mut().find(|r| r.name == node.name) {
             r.materialized = Some(key.to_string());
         }
-        if node.cache && node.materialization == Materialization::Replace {
+        if node.cache && !uncacheable[i] && node.materialization == Materialization::Replace {
             let written = lake
                 .catalog()
                 .get_table(&lake.resolve(run_branch)?.commit, &key)?;

@@ -59,10 +59,16 @@ impl ScanFiles {
     ) -> Result<PathBuf, String> {
         let key = serde_json::json!([input.source, input.reference, input.columns, input.filter])
             .to_string();
-        let (cell, n) = {
+        let name = {
+            use sha2::Digest;
+            format!(
+                "scan-{}",
+                &hex::encode(sha2::Sha256::digest(key.as_bytes()))[..16]
+            )
+        };
+        let cell = {
             let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-            let n = files.len();
-            (files.entry(key).or_default().clone(), n)
+            files.entry(key).or_default().clone()
         };
         cell.get_or_try_init(|| async {
             // `Model('t', ref='v1')` reads the table as of that ref, not the run's base.
@@ -77,7 +83,7 @@ impl ScanFiles {
             };
             let output = scan(at_ref.as_ref().unwrap_or(ctx), input, params).await?;
             let dir = exchange
-                .dir(&format!("scan-{n}"), output.bytes())
+                .dir(&name, output.bytes())
                 .map_err(|e| e.to_string())?;
             let path = dir.join("scan.arrow");
             exchange::write_ipc(&path, &output.schema, &output.batches)
@@ -164,12 +170,14 @@ pub(crate) async fn run(
                 input_bytes += parent.bytes();
                 (file.clone(), input.columns.clone())
             }
-            _ => (
-                inv.scans
+            _ => {
+                let scan = inv
+                    .scans
                     .get(inv.ctx, inv.engine, inv.exchange, input, inv.param_values)
-                    .await?,
-                None,
-            ),
+                    .await?;
+                input_bytes += std::fs::metadata(&scan).map_or(0, |m| m.len());
+                (scan, None)
+            }
         };
         inputs.insert(
             input.argument.clone(),

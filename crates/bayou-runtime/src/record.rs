@@ -149,6 +149,9 @@ pub struct RunRecord {
     /// run (lakes in object storage only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_bytes: Option<bayou_lake::ScanBytes>,
+    /// The namespace materialized models were written to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// The run this one replays (`bayou rerun`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_of: Option<String>,
@@ -186,6 +189,7 @@ impl RunRecord {
             error: None,
             published: None,
             replay_of: None,
+            namespace: None,
             scan_bytes: None,
             started_ms: chrono::Utc::now().timestamp_millis(),
             finished_ms: None,

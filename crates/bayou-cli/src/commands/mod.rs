@@ -57,11 +57,11 @@ pub(crate) fn cache_dir() -> PathBuf {
     home.join(".cache").join("bayou")
 }
 
-/// The scan cache's size: `BAYOU_SCAN_CACHE_SIZE` (bytes, or with KB/MB/GB/KiB/MiB/GiB), else
-/// 10 GiB.
-fn scan_cache_size() -> anyhow::Result<u64> {
-    let Ok(text) = std::env::var("BAYOU_SCAN_CACHE_SIZE") else {
-        return Ok(10 << 30);
+/// A size setting from environment variable `var` (bytes, or with KB/MB/GB/KiB/MiB/GiB), else
+/// `default`: `BAYOU_SCAN_CACHE_SIZE`, `BAYOU_NODE_CACHE_SIZE`.
+fn size_setting(var: &str, default: u64) -> anyhow::Result<u64> {
+    let Ok(text) = std::env::var(var) else {
+        return Ok(default);
     };
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -79,7 +79,7 @@ fn scan_cache_size() -> anyhow::Result<u64> {
     match digits.parse::<u64>() {
         Ok(n) if scale != u64::MAX => Ok(n.saturating_mul(scale)),
         _ => Err(crate::output::Exit::usage(format!(
-            "BAYOU_SCAN_CACHE_SIZE={text}: expected a size like 10GB or 512MiB"
+            "{var}={text}: expected a size like 10GB or 512MiB"
         ))
         .into()),
     }
@@ -96,13 +96,15 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     // Data files read from object storage are kept locally; later scans fetch only the rest.
     let scan_cache = std::sync::Arc::new(bayou_lake::ScanCache::new(
         cache_dir().join("scans"),
-        scan_cache_size()?,
+        size_setting("BAYOU_SCAN_CACHE_SIZE", 10 << 30)?,
     ));
     let cached = lake.use_scan_cache(scan_cache.clone());
     let ctx = Ctx {
         lake,
         format: cli.output,
     };
+    let node_cache_size = size_setting("BAYOU_NODE_CACHE_SIZE", 20 << 30)?;
+    let runs = matches!(cli.command, Command::Run(_) | Command::Rerun(_));
     let outcome = match cli.command {
         Command::Query(args) => query::run(&ctx, args).await,
         Command::Table(cmd) => table::run(&ctx, cmd).await,
@@ -121,8 +123,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Runs(cmd) => run::runs(&ctx, cmd).await,
         Command::Env(cmd) => run::env(&ctx, cmd),
     };
+    // Keep the caches within their sizes, least recently used out first.
     if cached {
-        scan_cache.trim(); // keep the cache within its size, least recently read out first
+        scan_cache.trim();
+    }
+    if runs {
+        bayou_runtime::trim_node_cache(&cache_dir(), node_cache_size);
     }
     outcome
 }

@@ -151,9 +151,22 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
     // A replay executes; the models before --from come from the cache, or from the tables the
     // replayed run published.
     options.no_cache = true;
+    options.namespace = past.namespace.clone();
     if let Some(from) = &args.from {
         options.select = vec![format!("{from}+")];
-        options.parents_from = past.published.as_ref().map(|c| c.as_str().to_string());
+        // The tables the replayed run wrote: published, or still on its kept run branch.
+        let kept = past.run_branch.clone().filter(|_| past.run_branch_kept);
+        options.parents_from = match (&past.published, kept) {
+            (Some(commit), _) => Some(commit.as_str().to_string()),
+            (None, Some(branch)) if ctx.lake.resolve(&branch).is_ok() => Some(branch),
+            _ => {
+                return Err(Exit::usage(format!(
+                    "run {} left no tables to start from (it published nothing and its run branch is gone)\n  hint: replay the whole run: bayou rerun {}",
+                    past.id, past.id
+                ))
+                .into());
+            }
+        };
     }
     execute(ctx, &project, diagnostics, &options).await
 }
