@@ -9,19 +9,12 @@ const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/taxi_
 
 /// Runs `bayou -O json run ARGS` with the cache in `cache`; returns the record.
 fn run(t: &TestLake, cache: &std::path::Path, args: &[&str]) -> Value {
-    let out = t
-        .cmd()
-        .env("BAYOU_CACHE_DIR", cache)
-        .args(["-O", "json", "run"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    t.json_of(
+        t.cmd()
+            .env("BAYOU_CACHE_DIR", cache)
+            .args(["-O", "json", "run"])
+            .args(args),
+    )
 }
 
 /// The nodes a run executed (rather than reused), sorted.
@@ -309,18 +302,7 @@ fn rerun_replays_a_past_runs_code_over_its_data_and_leaves_the_target_alone() {
     let replay = |extra: &[&str]| {
         let mut args = vec!["-O", "json", "rerun", first_id.as_str()];
         args.extend_from_slice(extra);
-        let out = t
-            .cmd()
-            .env("BAYOU_CACHE_DIR", &cache)
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        t.json_of(t.cmd().env("BAYOU_CACHE_DIR", &cache).args(&args))
     };
     let again = replay(&[]);
     assert_eq!(again["replay_of"], first_id.as_str());

@@ -63,14 +63,10 @@ fn children_of_one_parent_map_one_shared_copy_of_its_output() {
             ("c4.py", &c4),
         ],
     );
-    let out = t
-        .cmd()
-        .args(["-O", "json", "run", "--preview", "-p", s(&dir)])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let record = t.json_of(
+        t.cmd()
+            .args(["-O", "json", "run", "--preview", "-p", s(&dir)]),
+    );
     // The three children of `parent` map one and the same file, the parent's own output.
     let files: Vec<Vec<String>> = ["c1", "c2", "c3"]
         .iter()
@@ -111,17 +107,7 @@ fn children_asking_for_the_same_scan_of_a_lake_table_share_one_file() {
             ("f.py", &filtered),
         ],
     );
-    let out = t
-        .cmd()
-        .args(["-O", "json", "run", "-p", s(&dir)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let record = t.json_of(t.cmd().args(["-O", "json", "run", "-p", s(&dir)]));
     assert_eq!(mapped(&record, "a"), mapped(&record, "b"));
     assert_ne!(mapped(&record, "a"), mapped(&record, "f"));
     assert_eq!(node(&record, "f")["rows"], json!(2));
@@ -195,17 +181,7 @@ fn a_python_invocation_reports_where_its_time_went() {
             ),
         ],
     );
-    let out = t
-        .cmd()
-        .args(["-O", "json", "run", "-p", s(&dir)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let record = t.json_of(t.cmd().args(["-O", "json", "run", "-p", s(&dir)]));
     let m = node(&record, "m");
     let phases = m["phases_ms"].as_object().unwrap();
     let names: Vec<&str> = phases.keys().map(String::as_str).collect();
@@ -247,17 +223,7 @@ fn an_input_at_a_ref_reads_the_table_as_of_that_ref() {
             ),
         ],
     );
-    let out = t
-        .cmd()
-        .args(["-O", "json", "run", "-p", s(&dir)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let record = t.json_of(t.cmd().args(["-O", "json", "run", "-p", s(&dir)]));
     assert_eq!(node(&record, "then")["rows"], json!(2));
     assert_eq!(node(&record, "now")["rows"], json!(5));
 }

@@ -162,13 +162,7 @@ impl NodeCache {
             let path = d.path();
             let name = d.file_name().to_string_lossy().to_string();
             if name.starts_with(".tmp-") {
-                let old = d
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age.as_secs() > 3600);
-                if old {
+                if crate::env::abandoned(&path) {
                     let _ = std::fs::remove_dir_all(&path);
                 }
                 continue;

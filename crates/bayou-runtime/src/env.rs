@@ -183,6 +183,16 @@ pub struct EnvInfo {
     pub last_used_ms: i64,
 }
 
+/// Whether a temporary file or directory was last touched over an hour ago: a younger one may
+/// belong to work in progress in another process.
+pub(crate) fn abandoned(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() > 3600)
+}
+
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -247,13 +257,7 @@ impl EnvCache {
         }
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
             for e in entries.flatten() {
-                let abandoned = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age.as_secs() > 3600);
-                if e.file_name().to_string_lossy().starts_with(".tmp-") && abandoned {
+                if e.file_name().to_string_lossy().starts_with(".tmp-") && abandoned(&e.path()) {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }

@@ -759,6 +759,45 @@ fn uses_param(node: &bayou_project::Node, name: &str) -> bool {
         || node.overwrite_filter.as_deref().is_some_and(mentions)
 }
 
+/// An expectation that returned False: a warning, or with `strict` the run's failure (true).
+fn judge(
+    report: &mut NodeReport,
+    record: &mut RunRecord,
+    strict: bool,
+    on_event: OnEvent<'_>,
+) -> bool {
+    if report.status != NodeStatus::ExpectationFailed {
+        return false;
+    }
+    let msg = format!("expectation '{}' returned False", report.name);
+    if strict {
+        report.error = Some(msg.clone());
+        record.fail(format!("{msg} (--strict)"));
+        true
+    } else {
+        record.warnings.push(msg.clone());
+        on_event(Event::Warning { message: &msg });
+        false
+    }
+}
+
+/// Makes the lake table `namespace.name`, as `ctx` sees it, the output of model `name`.
+async fn stand_in(
+    ctx: &SessionContext,
+    source: &SessionContext,
+    namespace: &str,
+    name: &str,
+) -> Result<()> {
+    let reference = datafusion::sql::TableReference::partial(namespace, name);
+    let provider = source
+        .table_provider(reference)
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    ctx.register_table(name, provider)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(())
+}
+
 /// Makes a model's output visible to the models after it, as a table named after the model.
 fn publish_output(
     ctx: &SessionContext,
@@ -914,15 +953,7 @@ async fn execute(
             None => (base.clone(), None),
         };
         if lake.catalog().get_table(&at, &key)?.is_some() {
-            let reference = datafusion::sql::TableReference::partial(namespace, node.name.as_str());
-            let provider = at_ctx
-                .as_ref()
-                .unwrap_or(&ctx)
-                .table_provider(reference)
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            ctx.register_table(node.name.as_str(), provider)
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            stand_in(&ctx, at_ctx.as_ref().unwrap_or(&ctx), namespace, &node.name).await?;
             from_lake[i] = true;
             let mut report = NodeReport::new(node);
             report.status = NodeStatus::FromLake;
@@ -980,17 +1011,7 @@ async fn execute(
                             finished[i] = true;
                             reused_table[i] = table;
                             report.fingerprint = Some(fps[i].clone());
-                            if report.status == NodeStatus::ExpectationFailed {
-                                let msg = format!("expectation '{}' returned False", node.name);
-                                if options.strict {
-                                    report.error = Some(msg.clone());
-                                    record.fail(format!("{msg} (--strict)"));
-                                    failed = true;
-                                } else {
-                                    record.warnings.push(msg.clone());
-                                    on_event(Event::Warning { message: &msg });
-                                }
-                            }
+                            failed |= judge(&mut report, record, options.strict, on_event);
                             on_event(Event::NodeFinished { report: &report });
                             record.nodes.push(report);
                             if failed {
@@ -1111,17 +1132,7 @@ async fn execute(
                     let _ = node_cache.put(&fps[i], &entry, |_| Ok(()));
                 }
                 // An expectation: report.status says how it went.
-                if report.status == NodeStatus::ExpectationFailed {
-                    let msg = format!("expectation '{}' returned False", node.name);
-                    if options.strict {
-                        report.error = Some(msg.clone());
-                        record.fail(format!("{msg} (--strict)"));
-                        failed = true;
-                    } else {
-                        record.warnings.push(msg.clone());
-                        on_event(Event::Warning { message: &msg });
-                    }
-                }
+                failed |= judge(&mut report, record, options.strict, on_event);
             }
             Err(e) => {
                 report.status = NodeStatus::Failed;
@@ -1303,13 +1314,7 @@ async fn reuse(
             {
                 return Ok(None);
             }
-            let reference = datafusion::sql::TableReference::partial(namespace, node.name.as_str());
-            let provider = ctx
-                .table_provider(reference)
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            ctx.register_table(node.name.as_str(), provider)
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            stand_in(ctx, ctx, namespace, &node.name).await?;
             true
         }
     };

@@ -72,6 +72,21 @@ impl TestLake {
             .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"))
     }
 
+    /// Runs a prepared `bayou` command (say, with extra environment), expects success and
+    /// parses its JSON output.
+    pub fn json_of(&self, cmd: &mut Command) -> Value {
+        let out = cmd.output().expect("run bayou");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "bayou failed ({}):\n{stderr}",
+            out.status
+        );
+        assert!(!stderr.contains("panicked"), "bayou panicked: {stderr}");
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("bad JSON: {e}\n{}", String::from_utf8_lossy(&out.stdout)))
+    }
+
     /// Runs `bayou ARGS`, expects failure with exit code 1; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.cmd().args(args).output().expect("run bayou");
