@@ -15,6 +15,21 @@ struct S3Server {
     port: u16,
 }
 
+impl S3Server {
+    /// `bayou` with the credentials and endpoint of this server, and a catalog of its own.
+    fn bayou(&self, t: &TestLake) -> assert_cmd::Command {
+        let mut cmd = t.cmd();
+        cmd.env("AWS_ACCESS_KEY_ID", "bayou")
+            .env("AWS_SECRET_ACCESS_KEY", "bayou-secret")
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            )
+            .env("BAYOU_CATALOG", t.path("s3-catalog.db"));
+        cmd
+    }
+}
+
 impl Drop for S3Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -105,25 +120,9 @@ fn an_s3_lake_supports_tables_branches_and_queries() {
     let server = start(&t.path(""));
     let lake = "s3://lake/warehouse";
     let run = |args: &[&str]| -> serde_json::Value {
-        let out = t
-            .cmd()
-            .env("AWS_ACCESS_KEY_ID", "bayou")
-            .env("AWS_SECRET_ACCESS_KEY", "bayou-secret")
-            .env(
-                "AWS_ENDPOINT_URL",
-                format!("http://127.0.0.1:{}", server.port),
-            )
-            .env("BAYOU_CATALOG", t.path("s3-catalog.db"))
-            .args(["--lake", lake, "-O", "json"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "bayou {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        let mut all = vec!["--lake", lake, "-O", "json"];
+        all.extend_from_slice(args);
+        t.json_of(server.bayou(&t).args(&all))
     };
     let csv = t.csv("a.csv", "id,city\n1,Rome\n2,Oslo\n");
     run(&["table", "create", "cities", "--search-uri", s(&csv)]);
@@ -167,26 +166,9 @@ fn scans_of_an_s3_lake_fetch_only_the_columns_no_earlier_scan_read() {
     let server = start(&t.path(""));
     let cache = t.path("cache");
     let bayou = |args: &[&str]| -> serde_json::Value {
-        let out = t
-            .cmd()
-            .env("AWS_ACCESS_KEY_ID", "bayou")
-            .env("AWS_SECRET_ACCESS_KEY", "bayou-secret")
-            .env(
-                "AWS_ENDPOINT_URL",
-                format!("http://127.0.0.1:{}", server.port),
-            )
-            .env("BAYOU_CATALOG", t.path("s3-catalog.db"))
-            .env("BAYOU_CACHE_DIR", &cache)
-            .args(["--lake", "s3://lake/scans", "-O", "json"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "bayou {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+        let mut all = vec!["--lake", "s3://lake/scans", "-O", "json"];
+        all.extend_from_slice(args);
+        t.json_of(server.bayou(&t).env("BAYOU_CACHE_DIR", &cache).args(&all))
     };
     bayou(&["demo", "load", "--rows", "50000"]);
     let project = |name: &str, columns: &str| {
