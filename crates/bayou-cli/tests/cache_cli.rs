@@ -274,8 +274,8 @@ fn rerun_replays_a_past_runs_code_over_its_data_and_leaves_the_target_alone() {
     let cache = t.path("cache");
     let dir = t.path("p");
     let total = "-- bayou: materialization_strategy=REPLACE\nSELECT SUM(n) AS s FROM nums";
-    let py = "import bayou, pyarrow.compute as pc\n@bayou.model(materialization_strategy='REPLACE')\ndef doubled(t=bayou.Model('total')):\n    return t.set_column(0, 's', pc.multiply(t.column('s'), 2))\n";
-    let write = |total: &str| {
+    let py = "import bayou, pyarrow.compute as pc\nfrom lib.helpers import FACTOR\n@bayou.model(materialization_strategy='REPLACE')\ndef doubled(t=bayou.Model('total')):\n    return t.set_column(0, 's', pc.multiply(t.column('s'), FACTOR))\n";
+    let write = |total: &str, factor: &str| {
         write_project(
             &dir,
             &[
@@ -283,21 +283,25 @@ fn rerun_replays_a_past_runs_code_over_its_data_and_leaves_the_target_alone() {
                 ("total.sql", total),
                 ("doubled.py", py),
             ],
-        )
+        );
+        std::fs::create_dir_all(dir.join("lib")).unwrap();
+        std::fs::write(dir.join("lib/helpers.py"), format!("FACTOR = {factor}\n")).unwrap();
     };
-    write(total);
+    write(total, "2");
     let first = run(&t, &cache, &["-p", s(&dir)]);
     let first_id = first["id"].as_str().unwrap().to_string();
     // The data and the code move on.
     let more = t.csv("more.csv", "n\n4\n");
     t.ok(&["table", "import", "nums", "--search-uri", s(&more)]);
-    write(&total.replace("SUM(n)", "SUM(n) * 100"));
+    write(&total.replace("SUM(n)", "SUM(n) * 100"), "2");
     run(&t, &cache, &["-p", s(&dir)]);
     let main_head = head(&t);
     assert_eq!(
         t.scalar("SELECT s FROM doubled", "main"),
         serde_json::json!(2000)
     );
+    // The helper module moves on too; the replay uses the one stored with the first run.
+    write(&total.replace("SUM(n)", "SUM(n) * 100"), "3");
 
     let replay = |extra: &[&str]| {
         let mut args = vec!["-O", "json", "rerun", first_id.as_str()];

@@ -40,6 +40,42 @@ pub struct Project {
     pub files: Vec<(PathBuf, String)>,
 }
 
+/// The `.py` files in the subdirectories of `dir/rel` (not hidden, not ignored, not caches or
+/// virtualenvs), as project files.
+fn helper_modules(
+    dir: &Path,
+    rel: &Path,
+    patterns: &[glob::Pattern],
+    files: &mut Vec<(PathBuf, String)>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir.join(rel)) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().to_string();
+        let path = rel.join(&name);
+        let skip = name.starts_with('.')
+            || matches!(
+                name.as_str(),
+                "__pycache__" | "venv" | "node_modules" | "target"
+            )
+            || ignored(patterns, &path.to_string_lossy());
+        match e.file_type() {
+            Ok(t) if t.is_dir() && !skip => helper_modules(dir, &path, patterns, files),
+            Ok(t)
+                if t.is_file() && !skip && !rel.as_os_str().is_empty() && name.ends_with(".py") =>
+            {
+                if let Ok(text) = std::fs::read_to_string(e.path()) {
+                    files.push((path, text));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Whether `.gitignore` at the project root ignores `name` (simple glob lines only).
 fn ignored(patterns: &[glob::Pattern], name: &str) -> bool {
     patterns.iter().any(|p| p.matches(name))
@@ -128,6 +164,9 @@ impl Project {
             }
             files.push((path.to_path_buf(), text));
         }
+        // Python modules in subdirectories are code the models may import: part of the code
+        // hash and the stored snapshot, though never read for models.
+        helper_modules(dir, Path::new(""), &patterns, &mut files);
         let project = Self {
             root: dir.to_path_buf(),
             config_file: PathBuf::from(config_name),

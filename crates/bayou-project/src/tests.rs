@@ -5,7 +5,9 @@ use super::*;
 fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project, Vec<Diagnostic>) {
     let dir = tempfile::tempdir().unwrap();
     for (name, body) in files {
-        std::fs::write(dir.path().join(name), body).unwrap();
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
     }
     let (p, d) = Project::load(dir.path()).unwrap();
     (dir, p, d)
@@ -120,4 +122,31 @@ fn gitignored_files_are_not_part_of_the_project() {
     ]);
     assert!(diags.is_empty(), "{diags:?}");
     assert_eq!(p.nodes.len(), 1);
+}
+
+#[test]
+fn helper_modules_in_subdirectories_are_project_files_but_not_models() {
+    let (_d, p, diags) = project(&[
+        ("bayou_project.yml", "project: {name: a}\n"),
+        (".gitignore", "scratch/\n"),
+        (
+            "m.py",
+            "import bayou\n@bayou.model()\ndef m(d=bayou.Model('t')):\n    return d\n",
+        ),
+        (
+            "lib/helpers.py",
+            "import bayou\n@bayou.model()\ndef not_a_model(d=bayou.Model('t')):\n    return d\n",
+        ),
+        ("lib/notes.txt", "not code"),
+        ("scratch/tmp.py", "x = 1\n"),
+        (".venv/site.py", "x = 1\n"),
+    ]);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(p.nodes.len(), 1, "subdirectories hold helpers, not models");
+    let files: Vec<String> = p
+        .files
+        .iter()
+        .map(|(f, _)| f.display().to_string())
+        .collect();
+    assert_eq!(files, ["bayou_project.yml", "m.py", "lib/helpers.py"]);
 }

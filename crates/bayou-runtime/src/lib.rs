@@ -696,43 +696,16 @@ pub fn trim_node_cache(cache: &Path, max_bytes: u64) -> u64 {
 /// A hash of the project's Python files that define no node (helper modules a model may import,
 /// in any subdirectory): part of every Python node's fingerprint.
 fn helper_modules(project: &Project) -> String {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            let path = e.path();
-            let skip = name.starts_with('.')
-                || matches!(
-                    name.as_str(),
-                    "__pycache__" | "venv" | "node_modules" | "target"
-                );
-            match e.file_type() {
-                Ok(t) if t.is_dir() && !skip => walk(&path, out),
-                Ok(t) if t.is_file() && name.ends_with(".py") => out.push(path),
-                _ => {}
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&project.root, &mut files);
-    files.sort();
-    let defines_nodes: Vec<PathBuf> = project
-        .nodes
-        .iter()
-        .map(|n| project.root.join(&n.file))
-        .collect();
     let mut h = <sha2::Sha256 as sha2::Digest>::new();
-    for f in files.iter().filter(|f| !defines_nodes.contains(f)) {
-        sha2::Digest::update(
-            &mut h,
-            f.strip_prefix(&project.root)
-                .unwrap_or(f)
-                .to_string_lossy()
-                .as_bytes(),
-        );
-        sha2::Digest::update(&mut h, std::fs::read(f).unwrap_or_default());
+    for (path, text) in &project.files {
+        let is_helper = path.extension().is_some_and(|e| e == "py")
+            && !project.nodes.iter().any(|n| &n.file == path);
+        if is_helper {
+            sha2::Digest::update(&mut h, path.to_string_lossy().as_bytes());
+            sha2::Digest::update(&mut h, [0]);
+            sha2::Digest::update(&mut h, text.as_bytes());
+            sha2::Digest::update(&mut h, [0]);
+        }
     }
     hex::encode(sha2::Digest::finalize(h))
 }
