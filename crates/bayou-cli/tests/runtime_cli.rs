@@ -227,3 +227,42 @@ fn an_input_at_a_ref_reads_the_table_as_of_that_ref() {
     assert_eq!(node(&record, "then")["rows"], json!(2));
     assert_eq!(node(&record, "now")["rows"], json!(5));
 }
+
+#[test]
+fn a_function_that_fills_shared_memory_runs_again_with_its_output_on_disk() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n2\n");
+    let exchange = t.path("exchange");
+    let dir = t.path("p");
+    // Stands in for a full /dev/shm: writing under the exchange directory fails with ENOSPC.
+    let model = format!(
+        "import bayou, errno, os\n@bayou.model()\ndef big(d=bayou.Model('nums')):\n    print('writing in', os.getcwd())\n    if os.getcwd().startswith({:?}):\n        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n    return d\n",
+        exchange.display().to_string()
+    );
+    write_project(&dir, &[("bayou_project.yml", YML), ("m.py", &model)]);
+    let record = t.json_of(t.cmd().env("BAYOU_EXCHANGE_DIR", &exchange).args([
+        "-O",
+        "json",
+        "run",
+        "-p",
+        s(&dir),
+    ]));
+    let big = node(&record, "big");
+    assert_eq!(big["rows"], json!(2), "{big}");
+    let log: Vec<&str> = big["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("shared memory filled up under 'big'")),
+        "{log:?}"
+    );
+    assert_eq!(
+        log.iter().filter(|l| l.starts_with("writing in")).count(),
+        2,
+        "{log:?}"
+    );
+}

@@ -83,6 +83,11 @@ impl Exchange {
         Ok(dir)
     }
 
+    /// Whether `dir` is in the run's shared-memory directory.
+    pub(crate) fn in_shared_memory(&self, dir: &Path) -> bool {
+        self.shm.as_ref().is_some_and(|shm| dir.starts_with(shm))
+    }
+
     pub(crate) fn run_id(&self) -> &str {
         &self.run_id
     }

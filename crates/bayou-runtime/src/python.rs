@@ -203,11 +203,64 @@ pub(crate) async fn run(
         .map_err(|e| e.to_string())?
         .python;
     // The function's own directory, the one writable place it sees; its output is about the
-    // size of its inputs, which decides whether it fits in shared memory.
+    // size of its inputs, which decides whether it fits in shared memory. If shared memory fills
+    // up as it writes anyway, it runs again with its directory on disk.
     let out_dir = inv
         .exchange
         .dir(&node.name, input_bytes)
         .map_err(|e| e.to_string())?;
+    let call = Call {
+        function,
+        python: &python,
+        inputs: &inputs,
+        input_files: &input_files,
+        params: &call_params,
+        clock,
+    };
+    match attempt(inv, node, &call, &out_dir, report, on_event).await {
+        Err(why) if is_no_space(&why) && inv.exchange.in_shared_memory(&out_dir) => {
+            let msg = format!(
+                "shared memory filled up under '{}'; running it again with its output on disk",
+                node.name
+            );
+            on_event(Event::Warning { message: &msg });
+            report.log.push(format!("warning: {msg}"));
+            let disk = inv
+                .exchange
+                .disk_dir(&node.name)
+                .map_err(|e| e.to_string())?;
+            attempt(inv, node, &call, &disk, report, on_event).await
+        }
+        other => other,
+    }
+}
+
+/// Whether a function's failure was a full file system.
+fn is_no_space(why: &str) -> bool {
+    why.contains("No space left on device") || why.contains("[Errno 28]")
+}
+
+/// What every attempt at one invocation shares.
+struct Call<'a> {
+    function: &'a str,
+    python: &'a Path,
+    inputs: &'a serde_json::Map<String, serde_json::Value>,
+    input_files: &'a [PathBuf],
+    params: &'a serde_json::Map<String, serde_json::Value>,
+    clock: Instant,
+}
+
+/// One run of the function's process with `out_dir` as its output directory.
+async fn attempt(
+    inv: &Invocation<'_>,
+    node: &Node,
+    call: &Call<'_>,
+    out_dir: &Path,
+    report: &mut NodeReport,
+    on_event: OnEvent<'_>,
+) -> Result<Option<Output>, String> {
+    let (function, python, clock) = (call.function, call.python, call.clock);
+    let (inputs, input_files, call_params) = (call.inputs, call.input_files, call.params);
     let output_path = out_dir.join("out.arrow");
     let result_path = out_dir.join("result.json");
     let project_dir = inv
@@ -238,8 +291,8 @@ pub(crate) async fn run(
         env_dir,
         runner_dir,
         project_dir: &project_dir,
-        inputs: &input_files,
-        output_dir: &out_dir,
+        inputs: input_files,
+        output_dir: out_dir,
         internet: node.internet_access,
     };
     let cgroup = format!("{}-{}", inv.exchange.run_id(), node.name);
@@ -259,7 +312,7 @@ pub(crate) async fn run(
     let spawned_at = epoch_now();
     let mut child = inv
         .sandbox
-        .command(&python, &mounts, &inv.runner.sdk, limits.as_ref())
+        .command(python, &mounts, &inv.runner.sdk, limits.as_ref())
         .arg("-u")
         .arg(&inv.runner.script)
         .arg(&request_path)
