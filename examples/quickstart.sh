@@ -47,4 +47,6 @@ step log --limit 5
 step run -p examples/taxi_pipeline
 step query "SELECT * FROM top_pickup_zones"
 step query "SELECT pickup_zone, dropoff_zone, trips, avg_miles FROM pickups ORDER BY trips DESC" --max-rows 5
+# Nothing changed: every model's output is reused from the cache and nothing is written.
+step run -p examples/taxi_pipeline
 step runs ls
