@@ -501,8 +501,17 @@ fn leftovers_of_crashed_runs_are_removed_and_live_ones_kept() {
     }
     let unrelated = exchange.join("photos");
     std::fs::create_dir_all(&unrelated).unwrap();
-    std::fs::write(dead.join("pid"), "4294967").unwrap(); // above any pid_max: never alive
+    // A crashed run's pid file is not locked; a live run holds the lock on its own.
+    std::fs::write(dead.join("pid"), "4294967").unwrap();
     std::fs::write(live.join("pid"), std::process::id().to_string()).unwrap();
+    let held = std::fs::File::open(live.join("pid")).unwrap();
+    held.lock().unwrap();
+    // A directory without a pid file is being claimed, unless it is old.
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::open(&no_pid)
+        .unwrap()
+        .set_modified(an_hour_ago)
+        .unwrap();
     let dir = t.path("p");
     write_project(
         &dir,
@@ -530,6 +539,7 @@ fn leftovers_of_crashed_runs_are_removed_and_live_ones_kept() {
         "dead runs' files are removed"
     );
     assert!(live.exists(), "a live run's files stay");
+    drop(held);
     assert!(
         unrelated.exists(),
         "what is not a run directory is never touched"

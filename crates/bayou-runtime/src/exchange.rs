@@ -28,6 +28,9 @@ pub(crate) struct Exchange {
     shm: Option<PathBuf>,
     /// On local disk; created on first use.
     disk: PathBuf,
+    /// Locks on the directories' `pid` files, held while the run lives: how a sweep tells a
+    /// live run from a crashed one (released by the OS however the process ends).
+    locks: std::sync::Mutex<Vec<std::fs::File>>,
 }
 
 impl Exchange {
@@ -49,13 +52,21 @@ impl Exchange {
             remove_leftovers(root);
         }
         // Shared memory that cannot be used (not writable, say) leaves the run on disk.
+        let mut locks = Vec::new();
         let shm = shm_root
             .map(|root| root.join(run_id))
-            .filter(|dir| claim(dir).is_ok());
+            .filter(|dir| match claim(dir) {
+                Ok(lock) => {
+                    locks.extend(lock);
+                    true
+                }
+                Err(_) => false,
+            });
         Ok(Self {
             run_id: run_id.to_string(),
             shm,
             disk: disk_root.join(run_id),
+            locks: std::sync::Mutex::new(locks),
         })
     }
 
@@ -74,7 +85,12 @@ impl Exchange {
 
     /// A fresh directory `name` on local disk (for a table that did not fit in shared memory).
     pub(crate) fn disk_dir(&self, name: &str) -> Result<PathBuf> {
-        claim(&self.disk)?;
+        if let Some(lock) = claim(&self.disk)? {
+            self.locks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(lock);
+        }
         let dir = self.disk.join(name);
         if let Some(shm) = &self.shm {
             let _ = std::fs::remove_dir_all(shm.join(name));
@@ -110,13 +126,36 @@ impl Drop for Exchange {
     }
 }
 
-/// Creates `dir` and marks it as this process's.
-fn claim(dir: &Path) -> Result<()> {
-    if dir.join("pid").exists() {
-        return Ok(());
+/// Creates `dir` and marks it as this process's: its `pid` file, locked. Returns the lock to
+/// hold (none when this process claimed it before).
+fn claim(dir: &Path) -> Result<Option<std::fs::File>> {
+    use std::io::Write;
+    let pid = dir.join("pid");
+    if pid.exists() {
+        return Ok(None);
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    std::fs::write(dir.join("pid"), std::process::id().to_string()).map_err(|e| Error::io(dir, e))
+    let mut file = std::fs::File::create(&pid).map_err(|e| Error::io(&pid, e))?;
+    file.try_lock().map_err(|e| Error::io(&pid, e.into()))?;
+    write!(file, "{}", std::process::id()).map_err(|e| Error::io(&pid, e))?;
+    Ok(Some(file))
+}
+
+/// Whether the run that owns `dir` is gone: nobody holds the lock on its `pid` file. A
+/// directory without one is gone if it is over a minute old (a younger one is being claimed).
+fn owner_gone(dir: &Path) -> bool {
+    match std::fs::File::open(dir.join("pid")) {
+        Ok(file) => match file.try_lock() {
+            Ok(()) => true,
+            Err(std::fs::TryLockError::WouldBlock) => false,
+            Err(std::fs::TryLockError::Error(_)) => false, // cannot tell: leave it
+        },
+        Err(_) => std::fs::metadata(dir)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 60),
+    }
 }
 
 /// Bytes available to unprivileged writers on the file system holding `path`.
@@ -140,9 +179,6 @@ fn is_run_dir(name: &str) -> bool {
 /// Removes what crashed runs left behind under `root`: run directories whose owner process is
 /// gone. Returns how many were removed.
 fn remove_leftovers(root: &Path) -> usize {
-    if !Path::new("/proc/self").exists() {
-        return 0; // no way to tell a live run from a dead one here
-    }
     let Ok(entries) = std::fs::read_dir(root) else {
         return 0;
     };
@@ -152,11 +188,7 @@ fn remove_leftovers(root: &Path) -> usize {
         if !dir.is_dir() || !is_run_dir(&entry.file_name().to_string_lossy()) {
             continue;
         }
-        let alive = std::fs::read_to_string(dir.join("pid"))
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok())
-            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        if !alive && std::fs::remove_dir_all(&dir).is_ok() {
+        if owner_gone(&dir) && std::fs::remove_dir_all(&dir).is_ok() {
             removed += 1;
         }
     }
@@ -352,6 +384,7 @@ mod tests {
             run_id: "20260101000000-abc123".into(),
             shm: Some(cache.path().join("shm/run")),
             disk: cache.path().join("work/run"),
+            locks: Default::default(),
         };
         claim(exchange.shm.as_ref().unwrap()).unwrap();
         let small = exchange.dir("a", 1).unwrap();
