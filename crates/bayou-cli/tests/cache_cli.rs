@@ -282,17 +282,24 @@ fn rerun_replays_a_past_runs_code_over_its_data_and_leaves_the_target_alone() {
                 ("bayou_project.yml", "project:\n  name: t\n"),
                 ("total.sql", total),
                 ("doubled.py", py),
+                (
+                    "pinned.py",
+                    "import bayou\n@bayou.model()\ndef pinned(d=bayou.Model('nums', ref='stable')):\n    return d\n",
+                ),
             ],
         );
         std::fs::create_dir_all(dir.join("lib")).unwrap();
         std::fs::write(dir.join("lib/helpers.py"), format!("FACTOR = {factor}\n")).unwrap();
     };
     write(total, "2");
+    t.ok(&["tag", "create", "stable"]);
     let first = run(&t, &cache, &["-p", s(&dir)]);
     let first_id = first["id"].as_str().unwrap().to_string();
     // The data and the code move on.
     let more = t.csv("more.csv", "n\n4\n");
     t.ok(&["table", "import", "nums", "--search-uri", s(&more)]);
+    t.ok(&["tag", "rm", "stable"]);
+    t.ok(&["tag", "create", "stable"]); // the tag moves on with the data
     write(&total.replace("SUM(n)", "SUM(n) * 100"), "2");
     run(&t, &cache, &["-p", s(&dir)]);
     let main_head = head(&t);
@@ -310,7 +317,15 @@ fn rerun_replays_a_past_runs_code_over_its_data_and_leaves_the_target_alone() {
     };
     let again = replay(&[]);
     assert_eq!(again["replay_of"], first_id.as_str());
-    assert_eq!(executed(&again), ["doubled", "total"]);
+    assert_eq!(executed(&again), ["doubled", "pinned", "total"]);
+    // A ref= input reads the commit its ref pointed at in the first run.
+    let pinned = again["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "pinned")
+        .unwrap();
+    assert_eq!(pinned["rows"], 3, "{pinned}");
     let branch = again["run_branch"].as_str().unwrap();
     assert_eq!(again["run_branch_kept"], true);
     // Its outputs are the first run's, on its own branch; main did not move.

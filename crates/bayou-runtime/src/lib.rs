@@ -120,6 +120,8 @@ pub struct RunOptions {
     pub publish: bool,
     /// The run this one replays.
     pub replay_of: Option<String>,
+    /// Commits to read `ref=` inputs at instead of where their refs point now (a replay).
+    pub pinned_refs: BTreeMap<String, CommitId>,
 }
 
 impl RunOptions {
@@ -140,6 +142,7 @@ impl RunOptions {
             parents_from: None,
             publish: true,
             replay_of: None,
+            pinned_refs: BTreeMap::new(),
         }
     }
 }
@@ -351,6 +354,7 @@ async fn input_tables(
     project: &Project,
     head: &CommitId,
     branch: &str,
+    refs: &BTreeMap<String, CommitId>,
 ) -> Result<BTreeMap<String, Vec<String>>> {
     let mut out = BTreeMap::new();
     for node in &project.nodes {
@@ -362,9 +366,9 @@ async fn input_tables(
                 continue;
             };
             let commit = match &input.reference {
-                Some(r) => match lake.resolve(r) {
-                    Ok(res) => res.commit,
-                    Err(_) => continue,
+                Some(r) => match refs.get(r) {
+                    Some(c) => c.clone(),
+                    None => continue,
                 },
                 None => head.clone(),
             };
@@ -402,7 +406,23 @@ pub async fn run(
         None => target.commit.clone(),
     };
     let mut problems = diagnostics;
-    let tables = input_tables(lake, project, &base, &options.branch).await?;
+    // Each `ref=` an input names, resolved once: every read of it in the run sees one commit,
+    // recorded so a replay reads the same.
+    let mut refs = BTreeMap::new();
+    for r in project
+        .nodes
+        .iter()
+        .flat_map(|n| n.inputs.iter().filter_map(|i| i.reference.as_ref()))
+    {
+        let commit = match options.pinned_refs.get(r) {
+            Some(c) => Some(c.clone()),
+            None => lake.resolve(r).ok().map(|res| res.commit),
+        };
+        if let Some(c) = commit {
+            refs.insert(r.clone(), c);
+        }
+    }
+    let tables = input_tables(lake, project, &base, &options.branch, &refs).await?;
     problems.extend(project.check_inputs(&tables));
     for node in &project.nodes {
         if node.materialization == Materialization::OverwritePartitions
@@ -451,6 +471,7 @@ pub async fn run(
     );
     record.plan = plan(project, &namespace);
     record.replay_of = options.replay_of.clone();
+    record.refs = refs;
     record.namespace = Some(namespace.clone());
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
@@ -622,6 +643,7 @@ fn fingerprints(
     project: &Project,
     params: &BTreeMap<String, ParamValue>,
     base: &CommitId,
+    refs: &BTreeMap<String, CommitId>,
 ) -> Result<Vec<String>> {
     let mut fps = vec![String::new(); project.nodes.len()];
     let helpers = helper_modules(project);
@@ -641,7 +663,7 @@ fn fingerprints(
                 Some(p) => format!("model:{}", fps[p]),
                 None => {
                     let commit = match &input.reference {
-                        Some(r) => lake.resolve(r)?.commit,
+                        Some(r) => refs.get(r).cloned().unwrap_or_else(|| base.clone()),
                         None => base.clone(),
                     };
                     let key = TableKey::parse(&input.source, bayou_types::DEFAULT_NAMESPACE)
@@ -850,7 +872,8 @@ async fn execute(
     let mut outputs: HashMap<String, Arc<Output>> = HashMap::new();
     let scans = python::ScanFiles::default();
     let node_cache = cache::NodeCache::new(&options.cache_dir);
-    let fps = fingerprints(lake, project, params, base)?;
+    let refs = record.refs.clone();
+    let fps = fingerprints(lake, project, params, base, &refs)?;
     // REPLACE models reused from the cache: their table on the branch is already the output.
     let mut reused_table = vec![false; project.nodes.len()];
 
@@ -1000,6 +1023,7 @@ async fn execute(
                     let invocation = python::Invocation {
                         ctx,
                         engine: &engine,
+                        refs: &refs,
                         project,
                         param_values,
                         params,

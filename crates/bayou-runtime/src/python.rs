@@ -53,6 +53,7 @@ impl ScanFiles {
         &self,
         ctx: &SessionContext,
         engine: &bayou_sql::QueryEngine,
+        refs: &BTreeMap<String, bayou_types::CommitId>,
         exchange: &Exchange,
         input: &Input,
         params: &HashMap<String, ScalarValue>,
@@ -73,12 +74,15 @@ impl ScanFiles {
         cell.get_or_try_init(|| async {
             // `Model('t', ref='v1')` reads the table as of that ref, not the run's base.
             let at_ref = match &input.reference {
-                Some(r) => Some(
-                    engine
-                        .session(r)
-                        .map_err(|e| format!("reading input '{}' at {r}: {e}", input.argument))?
-                        .0,
-                ),
+                Some(r) => {
+                    let at = refs.get(r).map_or(r.as_str(), |c| c.as_str());
+                    Some(
+                        engine
+                            .session(at)
+                            .map_err(|e| format!("reading input '{}' at {r}: {e}", input.argument))?
+                            .0,
+                    )
+                }
                 None => None,
             };
             let output = scan(at_ref.as_ref().unwrap_or(ctx), input, params).await?;
@@ -122,6 +126,8 @@ async fn scan(
 pub(crate) struct Invocation<'a> {
     pub(crate) ctx: &'a SessionContext,
     pub(crate) engine: &'a bayou_sql::QueryEngine,
+    /// The commit each `ref=` of the run resolved to.
+    pub(crate) refs: &'a BTreeMap<String, bayou_types::CommitId>,
     pub(crate) project: &'a Project,
     pub(crate) param_values: &'a HashMap<String, ScalarValue>,
     pub(crate) params: &'a BTreeMap<String, ParamValue>,
@@ -173,7 +179,14 @@ pub(crate) async fn run(
             _ => {
                 let scan = inv
                     .scans
-                    .get(inv.ctx, inv.engine, inv.exchange, input, inv.param_values)
+                    .get(
+                        inv.ctx,
+                        inv.engine,
+                        inv.refs,
+                        inv.exchange,
+                        input,
+                        inv.param_values,
+                    )
                     .await?;
                 input_bytes += std::fs::metadata(&scan).map_or(0, |m| m.len());
                 (scan, None)

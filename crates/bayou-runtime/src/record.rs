@@ -149,6 +149,9 @@ pub struct RunRecord {
     /// run (lakes in object storage only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_bytes: Option<bayou_lake::ScanBytes>,
+    /// The commit each `ref=` of an input resolved to when the run started.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refs: BTreeMap<String, CommitId>,
     /// The namespace materialized models were written to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -190,6 +193,7 @@ impl RunRecord {
             published: None,
             replay_of: None,
             namespace: None,
+            refs: BTreeMap::new(),
             scan_bytes: None,
             started_ms: chrono::Utc::now().timestamp_millis(),
             finished_ms: None,

@@ -152,6 +152,7 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
     // replayed run published.
     options.no_cache = true;
     options.namespace = past.namespace.clone();
+    options.pinned_refs = past.refs.clone();
     if let Some(from) = &args.from {
         options.select = vec![format!("{from}+")];
         // The tables the replayed run wrote: published, or still on its kept run branch.
