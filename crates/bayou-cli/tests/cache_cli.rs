@@ -51,6 +51,17 @@ fn an_unchanged_rerun_executes_nothing_and_writes_nothing() {
     let again = run(&t, &cache, &["-p", EXAMPLE]);
     assert!(executed(&again).is_empty(), "{again}");
     assert_eq!(head(&t), published, "nothing new was written");
+    let out = t
+        .cmd()
+        .env("BAYOU_CACHE_DIR", &cache)
+        .args(["run", "-p", EXAMPLE])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("nothing new to publish") && said.contains("0 executed, 4 reused"),
+        "{said}"
+    );
     // The reused outputs are the same as the executed ones.
     let rows = |r: &Value| {
         let mut v: Vec<(String, Value)> = r["nodes"]

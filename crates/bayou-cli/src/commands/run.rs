@@ -295,6 +295,11 @@ fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
         .unwrap_or_default();
     let outcome = match (&record.status, &record.published, record.dry_run) {
         (RunStatus::Succeeded, _, true) => "dry run succeeded; nothing was written".to_string(),
+        (RunStatus::Succeeded, Some(head), _) if *head == record.base_commit => format!(
+            "succeeded with nothing new to publish; {} stays at commit {}",
+            record.target_branch,
+            head.short()
+        ),
         (RunStatus::Succeeded, Some(head), _) => {
             format!(
                 "published to {} (commit {})",
