@@ -90,11 +90,9 @@ fn the_example_pipeline_publishes_its_models_and_records_the_run() {
 fn a_failing_model_leaves_the_target_unchanged_and_keeps_the_run_branch() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n2\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             (
                 "doubled.sql",
                 "-- bayou: materialization_strategy=REPLACE\nSELECT n * $factor AS n FROM nums",
@@ -144,11 +142,9 @@ fn a_failing_model_leaves_the_target_unchanged_and_keeps_the_run_branch() {
 fn expectations_warn_unless_strict() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n,m\n1,a\n,b\n3,c\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             (
                 "copy.sql",
                 "-- bayou: materialization_strategy=REPLACE\nSELECT n FROM nums",
@@ -180,11 +176,9 @@ fn expectations_warn_unless_strict() {
 fn every_project_problem_is_reported_at_once_with_exit_code_2() {
     let t = TestLake::new();
     t.table_from_csv("taxi", "PULocationID,miles\n1,2.5\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             ("a.sql", "SELECT * FROM b"),
             ("b.sql", "SELECT * FROM a"),
             ("bad.sql", "SELECT a FROM taxi WHERE a = = 1"),
@@ -236,16 +230,12 @@ fn every_project_problem_is_reported_at_once_with_exit_code_2() {
 fn dry_runs_execute_everything_and_write_nothing() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n2\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
-        &[
-            ("bayou_project.yml", YML),
-            (
-                "doubled.sql",
-                "-- bayou: materialization_strategy=REPLACE\nSELECT n * $factor AS n FROM nums",
-            ),
-        ],
+    let dir = t.project(
+        YML,
+        &[(
+            "doubled.sql",
+            "-- bayou: materialization_strategy=REPLACE\nSELECT n * $factor AS n FROM nums",
+        )],
     );
     let before = head(&t, "main");
     let (code, record, stderr) = run(&t, &["-p", s(&dir), "--dry-run", "--param", "factor=10"]);
@@ -293,21 +283,17 @@ fn dry_runs_execute_everything_and_write_nothing() {
 fn python_models_may_return_dicts_but_not_anything() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n2\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
-        &[
-            ("bayou_project.yml", YML),
-            (
-                "models.py",
-                concat!(
-                    "import bayou\n",
-                    "@bayou.model(materialization_strategy='APPEND')\n",
-                    "def rows(d=bayou.Model('nums', filter='n > 1'), f=bayou.Parameter('factor')):\n",
-                    "    return [{'n': v * f} for v in d.column('n').to_pylist()]\n",
-                ),
+    let dir = t.project(
+        YML,
+        &[(
+            "models.py",
+            concat!(
+                "import bayou\n",
+                "@bayou.model(materialization_strategy='APPEND')\n",
+                "def rows(d=bayou.Model('nums', filter='n > 1'), f=bayou.Parameter('factor')):\n",
+                "    return [{'n': v * f} for v in d.column('n').to_pylist()]\n",
             ),
-        ],
+        )],
     );
     for _ in 0..2 {
         let (code, _, stderr) = run(&t, &["-p", s(&dir)]);
@@ -337,11 +323,9 @@ fn python_models_may_return_dicts_but_not_anything() {
 fn an_unknown_package_is_a_clear_error_before_any_data_is_written() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             ("first.sql", "SELECT n FROM nums"),
             (
                 "models.py",
@@ -409,11 +393,9 @@ fn independent_models_run_at_the_same_time() {
 fn a_model_with_its_own_packages_may_return_a_pandas_dataframe() {
     let t = TestLake::new();
     t.ok(&["demo", "load", "--rows", "100"]);
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             (
                 "models.py",
                 concat!(
@@ -512,16 +494,12 @@ fn leftovers_of_crashed_runs_are_removed_and_live_ones_kept() {
         .unwrap()
         .set_modified(an_hour_ago)
         .unwrap();
-    let dir = t.path("p");
-    write_project(
-        &dir,
-        &[
-            ("bayou_project.yml", YML),
-            (
-                "m.py",
-                "import bayou\n@bayou.model()\ndef m(d=bayou.Model('nums')):\n    return d\n",
-            ),
-        ],
+    let dir = t.project(
+        YML,
+        &[(
+            "m.py",
+            "import bayou\n@bayou.model()\ndef m(d=bayou.Model('nums')):\n    return d\n",
+        )],
     );
     let out = t
         .cmd()
@@ -553,11 +531,9 @@ fn env_ls_and_prune_show_and_remove_cached_environments() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n");
     let cache = t.path("private-cache");
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             (
                 "m.py",
                 "import bayou\n@bayou.model()\n@bayou.python('3.11')\ndef m(d=bayou.Model('nums')):\n    return d\n",
@@ -656,11 +632,9 @@ fn the_sandbox_refuses_the_network_host_files_and_writes_outside_the_output() {
 fn a_function_over_its_time_limit_is_stopped_and_reported_as_a_timeout() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             (
                 "m.py",
                 "import bayou, time\n@bayou.model()\n@bayou.resources(timeout=1)\ndef slow(d=bayou.Model('nums')):\n    time.sleep(600)\n    return d\n",
@@ -681,11 +655,9 @@ fn a_function_over_its_time_limit_is_stopped_and_reported_as_a_timeout() {
 fn a_function_over_its_memory_limit_is_reported_as_out_of_memory() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             (
                 "m.py",
                 "import bayou\n@bayou.model()\n@bayou.resources(memory='200MB', cpus=1)\ndef hog(d=bayou.Model('nums')):\n    blocks = [bytearray(50 * 1024 * 1024) for _ in range(20)]\n    return d\n",
@@ -722,11 +694,9 @@ fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged() {
     use std::io::BufRead;
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             (
                 "m.py",
                 "import bayou, time\n@bayou.model(materialization_strategy='REPLACE')\ndef sleeper(d=bayou.Model('nums')):\n    print('sleeping', flush=True)\n    time.sleep(600)\n    return d\n",

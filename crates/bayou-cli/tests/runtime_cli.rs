@@ -170,11 +170,9 @@ fn concurrent_runs_needing_a_new_environment_build_it_once() {
 fn a_python_invocation_reports_where_its_time_went() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n");
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             (
                 "m.py",
                 "import bayou, time\n@bayou.model()\ndef m(d=bayou.Model('nums')):\n    time.sleep(0.3)\n    return d\n",
@@ -212,11 +210,9 @@ fn an_input_at_a_ref_reads_the_table_as_of_that_ref() {
     t.ok(&["tag", "create", "v1"]);
     let more = t.csv("more.csv", "n\n3\n4\n5\n");
     t.ok(&["table", "import", "nums", "--search-uri", s(&more)]);
-    let dir = t.path("p");
-    write_project(
-        &dir,
+    let dir = t.project(
+        YML,
         &[
-            ("bayou_project.yml", YML),
             (
                 "m.py",
                 "import bayou\n@bayou.model()\ndef then(d=bayou.Model('nums', ref='v1')):\n    return d\n@bayou.model()\ndef now(d=bayou.Model('nums')):\n    return d\n",
@@ -233,13 +229,12 @@ fn a_function_that_fills_shared_memory_runs_again_with_its_output_on_disk() {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n2\n");
     let exchange = t.path("exchange");
-    let dir = t.path("p");
     // Stands in for a full /dev/shm: writing under the exchange directory fails with ENOSPC.
     let model = format!(
         "import bayou, errno, os\n@bayou.model()\ndef big(d=bayou.Model('nums')):\n    print('writing in', os.getcwd())\n    if os.getcwd().startswith({:?}):\n        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n    return d\n",
         exchange.display().to_string()
     );
-    write_project(&dir, &[("bayou_project.yml", YML), ("m.py", &model)]);
+    let dir = t.project(YML, &[("m.py", &model)]);
     let record = t.json_of(t.cmd().env("BAYOU_EXCHANGE_DIR", &exchange).args([
         "-O",
         "json",

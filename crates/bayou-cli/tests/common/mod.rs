@@ -72,6 +72,14 @@ impl TestLake {
             .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{text}"))
     }
 
+    /// A project directory `p` with `config` as its `bayou_project.yml` and `files`.
+    pub fn project(&self, config: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.path("p");
+        write_project(&dir, &[("bayou_project.yml", config)]);
+        write_project(&dir, files);
+        dir
+    }
+
     /// Runs a prepared `bayou` command (say, with extra environment), expects success and
     /// parses its JSON output.
     pub fn json_of(&self, cmd: &mut Command) -> Value {
