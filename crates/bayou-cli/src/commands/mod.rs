@@ -93,18 +93,29 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let location = LakeLocation::parse(&location_text)?;
     let mut lake = Lake::open(&location)
         .with_context(|| format!("cannot open the lake at {}", location.display()))?;
+    // Only the commands that scan data or run pipelines touch the caches (and their settings).
+    let scans = matches!(
+        cli.command,
+        Command::Query(_) | Command::Run(_) | Command::Rerun(_)
+    );
+    let runs = matches!(cli.command, Command::Run(_) | Command::Rerun(_));
     // Data files read from object storage are kept locally; later scans fetch only the rest.
-    let scan_cache = std::sync::Arc::new(bayou_lake::ScanCache::new(
-        cache_dir().join("scans"),
-        size_setting("BAYOU_SCAN_CACHE_SIZE", 10 << 30)?,
-    ));
-    let cached = lake.use_scan_cache(scan_cache.clone());
+    let scan_cache = match scans {
+        true => Some(std::sync::Arc::new(bayou_lake::ScanCache::new(
+            cache_dir().join("scans"),
+            size_setting("BAYOU_SCAN_CACHE_SIZE", 10 << 30)?,
+        ))),
+        false => None,
+    }
+    .filter(|cache| lake.use_scan_cache(cache.clone()));
+    let node_cache_size = match runs {
+        true => Some(size_setting("BAYOU_NODE_CACHE_SIZE", 20 << 30)?),
+        false => None,
+    };
     let ctx = Ctx {
         lake,
         format: cli.output,
     };
-    let node_cache_size = size_setting("BAYOU_NODE_CACHE_SIZE", 20 << 30)?;
-    let runs = matches!(cli.command, Command::Run(_) | Command::Rerun(_));
     let outcome = match cli.command {
         Command::Query(args) => query::run(&ctx, args).await,
         Command::Table(cmd) => table::run(&ctx, cmd).await,
@@ -124,11 +135,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Env(cmd) => run::env(&ctx, cmd),
     };
     // Keep the caches within their sizes, least recently used out first.
-    if cached {
-        scan_cache.trim();
+    if let Some(cache) = scan_cache {
+        cache.trim();
     }
-    if runs {
-        bayou_runtime::trim_node_cache(&cache_dir(), node_cache_size);
+    if let Some(max) = node_cache_size {
+        bayou_runtime::trim_node_cache(&cache_dir(), max);
     }
     outcome
 }
