@@ -78,6 +78,14 @@ pub(crate) fn read(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Option
             }
         }
     }
+    // The model is named after the file unless a header names it: either way, a valid name.
+    if let Err(e) = bayou_types::validate_name("model", &node.name) {
+        out.push(
+            Diagnostic::new(file, 1, e.to_string()).hint(
+                "rename the file, or name the model with a header: `-- bayou: name=trips_2024`",
+            ),
+        );
+    }
     let statements = match Parser::parse_sql(&GenericDialect {}, text) {
         Ok(s) => s,
         Err(e) => {
@@ -220,6 +228,26 @@ pub(crate) fn expression_params(expr: &str) -> Result<BTreeSet<String>, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_name_that_is_no_model_name_is_reported_unless_a_header_names_it() {
+        let mut out = vec![];
+        read(Path::new("2024-trips.sql"), "SELECT 1 AS one", &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].to_string().contains("2024-trips.sql:1"),
+            "{}",
+            out[0]
+        );
+        let mut out = vec![];
+        let node = read(
+            Path::new("2024-trips.sql"),
+            "-- bayou: name=trips_2024\nSELECT 1 AS one",
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(node.unwrap().name, "trips_2024");
+    }
 
     fn read_ok(text: &str) -> Node {
         let mut out = vec![];
