@@ -89,6 +89,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Demo(crate::cli::DemoCommand::Write { rows, out }) = &cli.command {
         return demo::write_files(*rows, out, cli.output).await;
     }
+    // Environments live in the cache, not the lake: no need to open one.
+    if let Command::Env(cmd) = cli.command {
+        return run::env(cli.output, cmd);
+    }
     let location_text = cli.lake.clone().unwrap_or_else(default_lake);
     let location = LakeLocation::parse(&location_text)?;
     let mut lake = Lake::open(&location)
@@ -132,7 +136,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(&ctx, args).await,
         Command::Rerun(args) => run::rerun(&ctx, args).await,
         Command::Runs(cmd) => run::runs(&ctx, cmd).await,
-        Command::Env(cmd) => run::env(&ctx, cmd),
+        Command::Env(_) => unreachable!("handled above"),
     };
     // Keep the caches within their sizes, least recently used out first.
     if let Some(cache) = scan_cache {

@@ -355,7 +355,10 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
         }
         RunsCommand::Show { run_id } => {
             let Some(record) = bayou_runtime::load_run(&ctx.lake, &run_id).await? else {
-                anyhow::bail!("unknown run '{run_id}'\n  hint: list runs with `bayou runs ls`");
+                return Err(Exit::usage(format!(
+                    "unknown run '{run_id}'\n  hint: list runs with `bayou runs ls`"
+                ))
+                .into());
             };
             if ctx.format == OutputFormat::Json {
                 return out(&serde_json::to_string_pretty(&record)?);
@@ -392,7 +395,7 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
     }
 }
 
-pub(crate) fn env(ctx: &Ctx, cmd: EnvCommand) -> anyhow::Result<()> {
+pub(crate) fn env(format: OutputFormat, cmd: EnvCommand) -> anyhow::Result<()> {
     let cache = bayou_runtime::EnvCache::new(&cache_dir());
     let (envs, verb) = match cmd {
         EnvCommand::Ls => (cache.list(), None),
@@ -416,9 +419,9 @@ pub(crate) fn env(ctx: &Ctx, cmd: EnvCommand) -> anyhow::Result<()> {
         ]);
     }
     if let Some(verb) = verb
-        && ctx.format == OutputFormat::Table
+        && format == OutputFormat::Table
     {
         out(&format!("{verb} {} environment(s)", envs.len()))?;
     }
-    emit(ctx.format, &envs, listing)
+    emit(format, &envs, listing)
 }
