@@ -251,6 +251,13 @@ fn selection_runs_a_model_alone_with_descendants_or_with_ancestors() {
         stderr.contains("read a, which is not selected") && stderr.contains("-m +b"),
         "{stderr}"
     );
+    assert_eq!(out.status.code(), Some(2), "the user's to fix: {stderr}");
+    let branches = t.json(&["branch", "ls"]);
+    assert_eq!(
+        branches.as_array().unwrap().len(),
+        1,
+        "no run branch left: {branches}"
+    );
     assert_eq!(ran(&[]), ["a", "b", "c", "d"]);
     assert_eq!(ran(&["-m", "b"]), ["b"]);
     assert_eq!(ran(&["-m", "b+"]), ["b", "c", "d"]);

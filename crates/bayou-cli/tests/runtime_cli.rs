@@ -261,3 +261,25 @@ fn a_function_that_fills_shared_memory_runs_again_with_its_output_on_disk() {
         "{log:?}"
     );
 }
+
+#[test]
+fn an_input_at_an_unknown_ref_is_reported_as_such() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n");
+    let dir = t.project(
+        YML,
+        &[(
+            "m.py",
+            "import bayou\n@bayou.model()\ndef m(d=bayou.Model('nums', ref='nope')):\n    return d\n",
+        )],
+    );
+    let out = t.cmd().args(["run", "-p", s(&dir)]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("m.py:3: 'm' reads 'nums' at ref 'nope', which is no branch, tag or commit"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("neither a model"), "{stderr}");
+}

@@ -178,6 +178,14 @@ impl Project {
         Ok((project, diagnostics))
     }
 
+    /// The Python environment `node` runs in: its own `@python(...)`, else the project's.
+    pub fn python_spec(&self, node: &Node) -> PythonSpec {
+        node.python
+            .clone()
+            .or_else(|| self.config.python.clone())
+            .unwrap_or_default()
+    }
+
     /// A node by name.
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name == name)

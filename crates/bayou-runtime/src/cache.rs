@@ -77,6 +77,24 @@ pub(crate) struct Entry {
     pub(crate) stored: Stored,
 }
 
+impl Entry {
+    /// What `run` stores for `node` now.
+    pub(crate) fn new(
+        node: &bayou_project::Node,
+        rows: Option<u64>,
+        run: &str,
+        stored: Stored,
+    ) -> Self {
+        Self {
+            node: node.name.clone(),
+            rows,
+            created_ms: crate::env::now_ms(),
+            run: run.to_string(),
+            stored,
+        }
+    }
+}
+
 /// Entries under `<cache>/nodes/<fingerprint>/`.
 #[derive(Debug, Clone)]
 pub(crate) struct NodeCache {

@@ -302,11 +302,7 @@ pub fn plan(project: &Project, namespace: &str) -> Vec<PlanNode> {
             let runs_in = match &node.kind {
                 NodeKind::Sql { .. } => "datafusion (fused with its scans)".to_string(),
                 _ => {
-                    let spec = node
-                        .python
-                        .clone()
-                        .or_else(|| project.config.python.clone())
-                        .unwrap_or_default();
+                    let spec = project.python_spec(node);
                     let mut text = format!(
                         "python {}",
                         spec.version.as_deref().unwrap_or(DEFAULT_PYTHON)
@@ -409,21 +405,40 @@ pub async fn run(
     // Each `ref=` an input names, resolved once: every read of it in the run sees one commit,
     // recorded so a replay reads the same.
     let mut refs = BTreeMap::new();
-    for r in project
-        .nodes
-        .iter()
-        .flat_map(|n| n.inputs.iter().filter_map(|i| i.reference.as_ref()))
-    {
-        let commit = match options.pinned_refs.get(r) {
-            Some(c) => Some(c.clone()),
-            None => lake.resolve(r).ok().map(|res| res.commit),
-        };
-        if let Some(c) = commit {
-            refs.insert(r.clone(), c);
+    let mut bad_refs = Vec::new();
+    for node in &project.nodes {
+        for input in &node.inputs {
+            let Some(r) = &input.reference else { continue };
+            let commit = match options.pinned_refs.get(r) {
+                Some(c) => Some(c.clone()),
+                None => lake.resolve(r).ok().map(|res| res.commit),
+            };
+            match commit {
+                Some(c) => {
+                    refs.insert(r.clone(), c);
+                }
+                None => bad_refs.push(
+                    Diagnostic::new(
+                        &node.file,
+                        input.line,
+                        format!(
+                            "'{}' reads '{}' at ref '{r}', which is no branch, tag or commit",
+                            node.name, input.source
+                        ),
+                    )
+                    .hint("list them with `bayou branch ls` and `bayou tag ls`"),
+                ),
+            }
         }
     }
     let tables = input_tables(lake, project, &base, &options.branch, &refs).await?;
-    problems.extend(project.check_inputs(&tables));
+    // An input at an unknown ref is reported as such, not as a missing table.
+    problems.extend(project.check_inputs(&tables).into_iter().filter(|d| {
+        !bad_refs
+            .iter()
+            .any(|b| b.file == d.file && b.line == d.line)
+    }));
+    problems.extend(bad_refs);
     for node in &project.nodes {
         if node.materialization == Materialization::OverwritePartitions
             && node.partitioned_by.is_none()
@@ -499,6 +514,17 @@ pub async fn run(
     drop(exchange);
     if let Err(e) = outcome {
         record.fail(e.to_string());
+        // A problem with what was asked (say, -m leaving a parent nowhere to come from) is the
+        // user's to fix, exit code 2: nothing ran, so no run branch is worth keeping.
+        if e.is_usage() {
+            record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
+            if let Some(b) = &run_branch {
+                let _ = lake.catalog().delete_ref(b, bayou_catalog::RefKind::Branch);
+                record.run_branch_kept = false;
+            }
+            record::save(lake, &record).await?;
+            return Err(e);
+        }
     }
     record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
     if let (Some(before), Some(cache)) = (scans_before, lake.storage().scan_cache()) {
@@ -684,13 +710,7 @@ fn fingerprints(
         let env = (!matches!(node.kind, NodeKind::Sql { .. })).then(|| {
             format!(
                 "{} helpers {helpers}",
-                EnvCache::key(
-                    &node
-                        .python
-                        .clone()
-                        .or_else(|| project.config.python.clone())
-                        .unwrap_or_default(),
-                )
+                EnvCache::key(&project.python_spec(node),)
             )
         });
         fps[i] = cache::fingerprint(&cache::FingerprintInput {
@@ -700,7 +720,7 @@ fn fingerprints(
             params: params
                 .iter()
                 .filter(|(name, _)| uses_param(node, name))
-                .map(|(name, v)| (name.as_str(), python::json_param(v)))
+                .map(|(name, v)| (name.as_str(), serde_json::to_value(v).unwrap_or_default()))
                 .collect(),
             inputs,
             columns: node.columns.as_deref(),
@@ -842,22 +862,24 @@ async fn execute(
         record.warnings.push(msg.to_string());
         on_event(Event::Warning { message: msg });
     }
-    // Every environment is ready before any data is read: a bad pin fails the run at once.
-    for node in project
+    let selected = select::select(project, &options.select)?;
+    // Every environment the run needs is ready before any data is read: a bad pin fails the
+    // run at once.
+    let mut pythons: HashMap<String, PathBuf> = HashMap::new();
+    for (_, node) in project
         .nodes
         .iter()
-        .filter(|n| !matches!(n.kind, NodeKind::Sql { .. }))
+        .enumerate()
+        .filter(|(i, n)| selected[*i] && !matches!(n.kind, NodeKind::Sql { .. }))
     {
-        let spec = node
-            .python
-            .clone()
-            .or_else(|| project.config.python.clone())
-            .unwrap_or_default();
-        match envs.python(&spec, &node.name).await {
-            Ok(env) => on_event(Event::EnvReady {
-                node: &node.name,
-                env: &env,
-            }),
+        match envs.python(&project.python_spec(node), &node.name).await {
+            Ok(env) => {
+                on_event(Event::EnvReady {
+                    node: &node.name,
+                    env: &env,
+                });
+                pythons.insert(node.name.clone(), env.python);
+            }
             Err(e) => {
                 let mut report = NodeReport::new(node);
                 report.status = NodeStatus::Failed;
@@ -901,7 +923,6 @@ async fn execute(
 
     // With -m, only the selected nodes run; the unselected models they read come from the
     // cache or, failing that, from the lake.
-    let selected = select::select(project, &options.select)?;
     let needed = select::needed(project, &selected);
     let mut missing = Vec::new();
     // Nodes downstream of a model read from the lake instead of its own output: their
@@ -1027,7 +1048,7 @@ async fn execute(
                         project,
                         param_values,
                         params,
-                        envs: &envs,
+                        pythons: &pythons,
                         runner: &runner,
                         sandbox: &sandbox,
                         exchange,
@@ -1095,13 +1116,12 @@ async fn execute(
                     && !uncacheable[i]
                     && (node.materialization != Materialization::Replace || run_branch.is_none())
                 {
-                    let entry = cache::Entry {
-                        node: node.name.clone(),
-                        rows: Some(output.rows()),
-                        created_ms: env::now_ms(),
-                        run: record.id.clone(),
-                        stored: cache::Stored::File,
-                    };
+                    let entry = cache::Entry::new(
+                        node,
+                        Some(output.rows()),
+                        &record.id,
+                        cache::Stored::File,
+                    );
                     let stored = node_cache.put(&fps[i], &entry, |dest| match &output.file {
                         Some(file) => std::fs::copy(file, dest)
                             .map(|_| ())
@@ -1117,15 +1137,14 @@ async fn execute(
             }
             Ok(None) => {
                 if node.cache && !uncacheable[i] {
-                    let entry = cache::Entry {
-                        node: node.name.clone(),
-                        rows: None,
-                        created_ms: env::now_ms(),
-                        run: record.id.clone(),
-                        stored: cache::Stored::Verdict {
+                    let entry = cache::Entry::new(
+                        node,
+                        None,
+                        &record.id,
+                        cache::Stored::Verdict {
                             passed: report.status == NodeStatus::Succeeded,
                         },
-                    };
+                    );
                     let _ = node_cache.put(&fps[i], &entry, |_| Ok(()));
                 }
                 // An expectation: report.status says how it went.
@@ -1208,7 +1227,7 @@ async fn execute(
         for b in kept.iter().chain(&output.batches) {
             write.write(b).await?;
         }
-        write
+        let written = write
             .commit(&format!(
                 "run {}: {} {key}",
                 record.id,
@@ -1223,22 +1242,16 @@ async fn execute(
             r.materialized = Some(key.to_string());
         }
         if node.cache && !uncacheable[i] && node.materialization == Materialization::Replace {
-            let written = lake
-                .catalog()
-                .get_table(&lake.resolve(run_branch)?.commit, &key)?;
-            if let Some(t) = written {
-                let entry = cache::Entry {
-                    node: node.name.clone(),
-                    rows: Some(output.rows()),
-                    created_ms: env::now_ms(),
-                    run: record.id.clone(),
-                    stored: cache::Stored::Table {
-                        table: key.to_string(),
-                        metadata_location: t.metadata_location,
-                    },
-                };
-                let _ = node_cache.put(&fps[i], &entry, |_| Ok(()));
-            }
+            let entry = cache::Entry::new(
+                node,
+                Some(output.rows()),
+                &record.id,
+                cache::Stored::Table {
+                    table: key.to_string(),
+                    metadata_location: written.metadata_location,
+                },
+            );
+            let _ = node_cache.put(&fps[i], &entry, |_| Ok(()));
         }
     }
     Ok(())

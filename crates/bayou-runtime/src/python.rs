@@ -131,22 +131,14 @@ pub(crate) struct Invocation<'a> {
     pub(crate) project: &'a Project,
     pub(crate) param_values: &'a HashMap<String, ScalarValue>,
     pub(crate) params: &'a BTreeMap<String, ParamValue>,
-    pub(crate) envs: &'a crate::EnvCache,
+    /// The interpreter of each Python node's environment (all built before the run starts).
+    pub(crate) pythons: &'a HashMap<String, PathBuf>,
     pub(crate) runner: &'a assets::Runner,
     pub(crate) sandbox: &'a sandbox::Sandbox,
     pub(crate) exchange: &'a Exchange,
     pub(crate) scans: &'a ScanFiles,
     /// The outputs of the models this node reads.
     pub(crate) parents: HashMap<String, Arc<Output>>,
-}
-
-pub(crate) fn json_param(v: &ParamValue) -> serde_json::Value {
-    match v {
-        ParamValue::Int(i) => (*i).into(),
-        ParamValue::Float(f) => (*f).into(),
-        ParamValue::Bool(b) => (*b).into(),
-        ParamValue::Str(s) => s.clone().into(),
-    }
 }
 
 fn epoch_now() -> f64 {
@@ -201,20 +193,15 @@ pub(crate) async fn run(
     let mut call_params = serde_json::Map::new();
     for p in &node.parameters {
         if let (Some(arg), Some(v)) = (&p.argument, inv.params.get(&p.name)) {
-            call_params.insert(arg.clone(), json_param(v));
+            call_params.insert(arg.clone(), serde_json::to_value(v).unwrap_or_default());
         }
     }
-    let spec = node
-        .python
-        .clone()
-        .or_else(|| inv.project.config.python.clone())
-        .unwrap_or_default();
-    let python = inv
-        .envs
-        .python(&spec, &node.name)
-        .await
-        .map_err(|e| e.to_string())?
-        .python;
+    let python = inv.pythons.get(&node.name).cloned().ok_or_else(|| {
+        format!(
+            "internal error: no environment was built for '{}'",
+            node.name
+        )
+    })?;
     // The function's own directory, the one writable place it sees; its output is about the
     // size of its inputs, which decides whether it fits in shared memory. If shared memory fills
     // up as it writes anyway, it runs again with its directory on disk.
@@ -379,6 +366,13 @@ async fn attempt(
         wait
     );
     let exited_at = epoch_now();
+    // What it printed last on stderr explains a death before the runner could report (the
+    // sandbox refused to start, the interpreter crashed).
+    let said: Vec<&String> = err_lines.iter().filter(|l| !l.trim().is_empty()).collect();
+    let last_words: Vec<String> = said[said.len().saturating_sub(3)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
     // Keep what was logged before the process started (a limits warning), then its output.
     report.log.extend(out_lines.into_iter().chain(err_lines));
     let status = status.map_err(|e| e.to_string())?;
@@ -406,7 +400,13 @@ async fn attempt(
         let why = result["error"]
             .as_str()
             .map(str::to_string)
-            .unwrap_or_else(|| format!("the process exited with {status}"));
+            .unwrap_or_else(|| match last_words.is_empty() {
+                true => format!("the process exited with {status} before reporting"),
+                false => format!(
+                    "the process exited with {status} before reporting:\n    {}",
+                    last_words.join("\n    ")
+                ),
+            });
         return Err(why);
     }
     let read_back = Instant::now();
