@@ -734,6 +734,16 @@ fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged() {
         "{rest:?}"
     );
     assert_eq!(head(&t, "main"), before);
+    // Its record says it was interrupted, not "running" for good.
+    let runs = t.json(&["runs", "ls"]);
+    assert_eq!(runs[0]["status"], json!("failed"), "{runs}");
+    assert!(
+        runs[0]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("interrupted"),
+        "{runs}"
+    );
     // The function's process is gone: nothing still runs from this run's exchange directory.
     let marker = exchange.display().to_string();
     let still_running = || {

@@ -44,7 +44,7 @@ pub use env::{DEFAULT_PYTHON, EnvCache, EnvInfo, EnvReady, PYARROW_VERSION};
 pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, PlanInput, PlanNode, RunRecord, RunStatus, list_runs, load_code,
-    load_run,
+    load_run, mark_interrupted,
 };
 
 /// Errors that stop a run before or outside its nodes. A node that fails is not an error: the

@@ -240,6 +240,16 @@ pub async fn load_code(lake: &Lake, code_hash: &str) -> Result<BTreeMap<String, 
         .map_err(|e| Error::Internal(format!("code snapshot {code_hash}: {e}")))
 }
 
+/// Records that run `id` was interrupted (Ctrl-C), so it does not stay "running" for good.
+pub async fn mark_interrupted(lake: &Lake, id: &str) -> Result<()> {
+    let Some(mut record) = load_run(lake, id).await? else {
+        return Ok(());
+    };
+    record.fail("interrupted (Ctrl-C)".into());
+    record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
+    save(lake, &record).await
+}
+
 /// A stored run.
 pub async fn load_run(lake: &Lake, id: &str) -> Result<Option<RunRecord>> {
     let location = lake.storage().location(&format!("runs/{id}.json"));

@@ -180,7 +180,12 @@ async fn execute(
 ) -> anyhow::Result<()> {
     let branch = options.branch.clone();
     let quiet = ctx.format == OutputFormat::Json;
+    // The run's id, once it has one: an interrupted run's record is closed with it.
+    let started = std::sync::Mutex::new(None::<String>);
     let on_event = |e: Event<'_>| {
+        if let Event::Started { run_id, .. } = &e {
+            *started.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id.to_string());
+        }
         if !quiet {
             progress(e);
         }
@@ -191,6 +196,10 @@ async fn execute(
     let outcome = tokio::select! {
         outcome = running => outcome,
         _ = tokio::signal::ctrl_c() => {
+            let id = started.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some(id) = id {
+                let _ = bayou_runtime::mark_interrupted(&ctx.lake, &id).await;
+            }
             return Err(Exit {
                 code: 130,
                 message: format!(
