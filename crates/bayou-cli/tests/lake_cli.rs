@@ -380,3 +380,40 @@ fn partitioned_tables_write_a_file_per_partition_and_filters_skip_the_others() {
     ]);
     assert!(err.contains("no column 'nope'"), "{err}");
 }
+
+#[test]
+fn a_replace_with_a_new_partitioning_repartitions_the_table() {
+    let t = TestLake::new();
+    let csv = t.csv("a.csv", "d,v\n2023-01-01,1\n2023-01-02,2\n");
+    t.ok(&["table", "create", "events", "--search-uri", s(&csv)]);
+    assert_eq!(
+        t.json(&["table", "get", "events"])["partitioning"],
+        json!(null)
+    );
+    t.ok(&[
+        "table",
+        "create",
+        "events",
+        "--search-uri",
+        s(&csv),
+        "--replace",
+        "--partitioned-by",
+        "d",
+    ]);
+    let info = t.json(&["table", "get", "events"]);
+    assert_eq!(info["partitioning"], json!("d"), "{info}");
+    assert_eq!(info["rows"], json!(2));
+    // Replacing again without saying how keeps the partitioning it has.
+    t.ok(&[
+        "table",
+        "create",
+        "events",
+        "--search-uri",
+        s(&csv),
+        "--replace",
+    ]);
+    assert_eq!(
+        t.json(&["table", "get", "events"])["partitioning"],
+        json!("d")
+    );
+}

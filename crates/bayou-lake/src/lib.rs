@@ -255,11 +255,21 @@ impl Lake {
                 schema::check_append(version.arrow_schema()?.as_ref(), schema, source_name)?;
                 Some(version)
             }
-            // Replace keeps the table's history when the schema still fits, else starts anew.
+            // Replace keeps the table's history when the schema still fits and the partitioning
+            // asked for (if any) is the one it has, else starts anew.
             (WriteMode::Replace, Some(state)) => {
                 let version = table::load(&self.storage, &state.metadata_location).await?;
+                let same_partitioning = match partitioned_by {
+                    None => true,
+                    Some(spec) => {
+                        let wanted =
+                            table::new_metadata("memory://spec/", stored.clone(), Some(spec))?;
+                        table::partitioning(&wanted) == table::partitioning(&version.metadata)
+                    }
+                };
                 schema::check_append(version.arrow_schema()?.as_ref(), schema, source_name)
                     .ok()
+                    .filter(|()| same_partitioning)
                     .map(|()| version)
             }
             (WriteMode::Create | WriteMode::Replace, None) => None,

@@ -63,6 +63,26 @@ pub(crate) async fn load(storage: &LakeStorage, metadata_location: &str) -> Resu
 }
 
 /// Creates the metadata of a new, empty table (no snapshot yet) at `table_location`.
+/// A table's partitioning as (source column, transform) pairs: comparable across tables whose
+/// field ids differ.
+pub(crate) fn partitioning(metadata: &TableMetadata) -> Vec<(String, String)> {
+    let schema = metadata.current_schema();
+    metadata
+        .default_partition_spec()
+        .fields()
+        .iter()
+        .map(|f| {
+            (
+                schema
+                    .name_by_field_id(f.source_id)
+                    .unwrap_or_default()
+                    .to_string(),
+                f.transform.to_string(),
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn new_metadata(
     table_location: &str,
     schema: SchemaRef,
