@@ -604,6 +604,24 @@ async fn sql_to_exchange(
     exchange: &exchange::Exchange,
     name: &str,
 ) -> Result<Output, String> {
+    let path = sql_to_file(ctx, sql, params, exchange, name).await?;
+    let (schema, batches) = exchange::map_ipc(&path).map_err(|e| e.to_string())?;
+    Ok(Output {
+        schema,
+        batches,
+        file: Some(path),
+    })
+}
+
+/// Runs `sql` straight into the exchange file `<name>/out.arrow`, one batch in memory at a
+/// time; written again on disk if shared memory fills up. Returns the file.
+async fn sql_to_file(
+    ctx: &SessionContext,
+    sql: &str,
+    params: &HashMap<String, ScalarValue>,
+    exchange: &exchange::Exchange,
+    name: &str,
+) -> Result<PathBuf, String> {
     let first = exchange.dir(name, 0).map_err(|e| e.to_string())?;
     let dir = match stream_sql(ctx, sql, params, &first).await {
         Err(StreamError::Write(e)) if exchange::is_full(&e) => {
@@ -616,13 +634,7 @@ async fn sql_to_exchange(
             first
         }
     };
-    let path = dir.join("out.arrow");
-    let (schema, batches) = exchange::map_ipc(&path).map_err(|e| e.to_string())?;
-    Ok(Output {
-        schema,
-        batches,
-        file: Some(path),
-    })
+    Ok(dir.join("out.arrow"))
 }
 
 enum StreamError {

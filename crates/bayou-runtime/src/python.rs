@@ -85,26 +85,23 @@ impl ScanFiles {
                 }
                 None => None,
             };
-            let output = scan(at_ref.as_ref().unwrap_or(ctx), input, params).await?;
-            let dir = exchange
-                .dir(&name, output.bytes())
-                .map_err(|e| e.to_string())?;
-            let path = dir.join("scan.arrow");
-            exchange::write_ipc(&path, &output.schema, &output.batches)
-                .map_err(|e| e.to_string())?;
-            Ok(path)
+            crate::sql_to_file(
+                at_ref.as_ref().unwrap_or(ctx),
+                &scan_sql(input),
+                params,
+                exchange,
+                &name,
+            )
+            .await
+            .map_err(|e| format!("reading input '{}' ({}): {e}", input.argument, input.source))
         })
         .await
         .cloned()
     }
 }
 
-/// `input` read through DataFusion with its columns and filter pushed into the scan.
-async fn scan(
-    ctx: &SessionContext,
-    input: &Input,
-    params: &HashMap<String, ScalarValue>,
-) -> Result<Output, String> {
+/// The query that reads `input`, its columns and filter pushed into the scan.
+fn scan_sql(input: &Input) -> String {
     let columns = match &input.columns {
         Some(cols) => cols
             .iter()
@@ -117,9 +114,7 @@ async fn scan(
     if let Some(f) = &input.filter {
         sql.push_str(&format!(" WHERE {f}"));
     }
-    crate::run_sql(ctx, &sql, params)
-        .await
-        .map_err(|e| format!("reading input '{}' ({}): {e}", input.argument, input.source))
+    sql
 }
 
 /// What a Python invocation needs from the run.
