@@ -24,6 +24,7 @@ pub use config::{PROJECT_FILES, ParamSpec, ProjectConfig};
 pub use diagnostics::{Diagnostic, Diagnostics, closest};
 pub use model::{
     Input, Materialization, Node, NodeKind, ParamType, ParamUse, ParamValue, PythonSpec, Resources,
+    parse_memory,
 };
 
 /// A project read from disk.

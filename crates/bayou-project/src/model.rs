@@ -203,8 +203,8 @@ impl Node {
     }
 }
 
-/// Parses `512MB`, `2GiB`, `1.5GB`, `256MiB` (or a bare number of bytes).
-pub(crate) fn parse_memory(text: &str) -> Option<u64> {
+/// Parses a size: `512MB`, `2GiB`, `1.5GB`, `256MiB` (or a bare number of bytes).
+pub fn parse_memory(text: &str) -> Option<u64> {
     let t = text.trim();
     let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);

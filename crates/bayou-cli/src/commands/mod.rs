@@ -57,31 +57,15 @@ pub(crate) fn cache_dir() -> PathBuf {
     home.join(".cache").join("bayou")
 }
 
-/// A size setting from environment variable `var` (bytes, or with KB/MB/GB/KiB/MiB/GiB), else
-/// `default`: `BAYOU_SCAN_CACHE_SIZE`, `BAYOU_NODE_CACHE_SIZE`.
+/// A size setting from environment variable `var` (`10GB`, `512MiB`, bytes), else `default`:
+/// `BAYOU_SCAN_CACHE_SIZE`, `BAYOU_NODE_CACHE_SIZE`.
 fn size_setting(var: &str, default: u64) -> anyhow::Result<u64> {
-    let Ok(text) = std::env::var(var) else {
-        return Ok(default);
-    };
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let scale: u64 = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "KB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        "KIB" => 1 << 10,
-        "MIB" => 1 << 20,
-        "GIB" => 1 << 30,
-        _ => u64::MAX,
-    };
-    match digits.parse::<u64>() {
-        Ok(n) if scale != u64::MAX => Ok(n.saturating_mul(scale)),
-        _ => Err(crate::output::Exit::usage(format!(
-            "{var}={text}: expected a size like 10GB or 512MiB"
-        ))
-        .into()),
+    match std::env::var(var) {
+        Err(_) => Ok(default),
+        Ok(text) => bayou_project::parse_memory(&text).ok_or_else(|| {
+            crate::output::Exit::usage(format!("{var}={text}: expected a size like 10GB or 512MiB"))
+                .into()
+        }),
     }
 }
 
