@@ -182,10 +182,26 @@ pub(crate) fn parse(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Proje
                     )),
                 }
             }
-            config.python = Some(PythonSpec {
-                version: py.version.as_ref().and_then(scalar_text),
-                packages,
-            });
+            let version = match &py.version {
+                Some(serde_yaml::Value::Number(n)) => {
+                    let v = n
+                        .as_f64()
+                        .and_then(crate::model::python_version_from_number);
+                    if v.is_none() {
+                        out.push(
+                            Diagnostic::new(
+                                file,
+                                line_of_key(text, "version"),
+                                format!("the Python version {n} is ambiguous as a number (3.10 reads as 3.1)"),
+                            )
+                            .hint("quote it: version: \"3.10\""),
+                        );
+                    }
+                    v
+                }
+                other => other.as_ref().and_then(scalar_text),
+            };
+            config.python = Some(PythonSpec { version, packages });
         }
     }
     config
@@ -194,6 +210,22 @@ pub(crate) fn parse(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Proje
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unquoted_python_version_that_lost_its_zero_is_reported() {
+        let mut out = vec![];
+        let text = "project: {name: a}\ndefaults:\n  python:\n    version: 3.10\n";
+        let config = parse(Path::new("bayou_project.yml"), text, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].line, 4);
+        assert!(out[0].message.contains("ambiguous"), "{}", out[0]);
+        assert_eq!(config.python.unwrap().version, None);
+        let mut out = vec![];
+        let text = "project: {name: a}\ndefaults:\n  python:\n    version: 3.11\n";
+        let config = parse(Path::new("bayou_project.yml"), text, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(config.python.unwrap().version.as_deref(), Some("3.11"));
+    }
 
     #[test]
     fn a_full_project_file_parses() {

@@ -203,6 +203,14 @@ impl Node {
     }
 }
 
+/// A Python version written as a number reads back as `3.1` for `3.10`: only numbers that
+/// cannot have lost a trailing zero (`3.11`, `3.12`) are taken; others must be quoted.
+pub(crate) fn python_version_from_number(v: f64) -> Option<String> {
+    let text = v.to_string();
+    let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+    (decimals >= 2).then_some(text)
+}
+
 /// Parses a size: `512MB`, `2GiB`, `1.5GB`, `256MiB` (or a bare number of bytes).
 pub fn parse_memory(text: &str) -> Option<u64> {
     let t = text.trim();

@@ -14,7 +14,10 @@ use ruff_python_ast::{Expr, Number, Stmt, StmtFunctionDef, UnaryOp};
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::diagnostics::{Diagnostic, line_of};
-use crate::model::{Input, Materialization, Node, NodeKind, ParamUse, PythonSpec, parse_memory};
+use crate::model::{
+    Input, Materialization, Node, NodeKind, ParamUse, PythonSpec, parse_memory,
+    python_version_from_number,
+};
 
 const SDK_MODULES: [&str; 2] = ["bayou", "bauplan"];
 
@@ -283,7 +286,17 @@ impl Reader<'_> {
                         .first()
                         .or(keywords.get("version").map(|(l, _)| l));
                     spec.version = match version {
-                        Some(Lit::Float(v)) => Some(v.to_string()),
+                        Some(Lit::Float(v)) => match python_version_from_number(*v) {
+                            Some(version) => Some(version),
+                            None => {
+                                self.error(
+                                    d,
+                                    format!("the Python version {v} is ambiguous as a number (3.10 reads as 3.1)"),
+                                    Some("quote it: @bayou.python(\"3.10\")"),
+                                );
+                                None
+                            }
+                        },
                         Some(v) => self.string(v, d, "the Python version"),
                         None => None,
                     };
@@ -480,6 +493,19 @@ impl Reader<'_> {
                         );
                         continue;
                     };
+                    // Other keywords are accepted as bauplan's SDK does, but a near miss of a
+                    // known one is a typo that would silently read the whole table.
+                    const KNOWN: [&str; 4] = ["name", "columns", "filter", "ref"];
+                    for key in keywords.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
+                        let near = crate::diagnostics::closest(key, KNOWN);
+                        if let Some(meant) = near.first() {
+                            self.error(
+                                default,
+                                format!("Model(...) for '{arg}' has no argument '{key}'"),
+                                Some(&format!("did you mean {meant}=?")),
+                            );
+                        }
+                    }
                     let columns = keywords
                         .get("columns")
                         .and_then(|(l, _)| self.strings(l, default, "columns="));
@@ -690,6 +716,40 @@ def helper():
         assert!(
             msgs.iter().any(|m| m.contains("'x' of 'f' has no default")),
             "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_model_argument_is_reported_and_others_are_left_to_the_sdk() {
+        let src = "import bayou\n@bayou.model()\ndef f(x=bayou.Model('t', fliter='a > 1', connector='s3')):\n    return x\n";
+        let (_, out) = read_all(src);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].message.contains("has no argument 'fliter'"),
+            "{}",
+            out[0]
+        );
+        assert_eq!(out[0].hint.as_deref(), Some("did you mean filter=?"));
+    }
+
+    #[test]
+    fn a_python_version_written_as_a_number_must_not_have_lost_a_zero() {
+        let src = |v: &str| {
+            format!(
+                "import bayou\n@bayou.model()\n@bayou.python({v})\ndef f(x=bayou.Model('t')):\n    return x\n"
+            )
+        };
+        let (nodes, out) = read_all(&src("3.11"));
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(
+            nodes[0].python.as_ref().unwrap().version.as_deref(),
+            Some("3.11")
+        );
+        let (_, out) = read_all(&src("3.10"));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            out[0].hint.as_deref(),
+            Some("quote it: @bayou.python(\"3.10\")")
         );
     }
 
