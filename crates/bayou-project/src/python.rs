@@ -247,6 +247,21 @@ impl Reader<'_> {
                 decorators.push((member, call, d));
             }
         }
+        // A near miss of a decorator bayou knows (`@bayou.modle`) would make the model vanish
+        // without a word; other SDK decorators are left alone.
+        const KNOWN: [&str; 4] = ["model", "expectation", "python", "resources"];
+        for (member, _, d) in &decorators {
+            if KNOWN.contains(&member.as_str()) {
+                continue;
+            }
+            if let Some(meant) = crate::diagnostics::closest(member, KNOWN).first() {
+                self.error(
+                    *d,
+                    format!("'{}' is decorated with unknown @{member}", f.name.as_str()),
+                    Some(&format!("did you mean @{meant}?")),
+                );
+            }
+        }
         let is_model = decorators.iter().any(|(m, ..)| m == "model");
         let is_expectation = decorators.iter().any(|(m, ..)| m == "expectation");
         if !is_model && !is_expectation {
@@ -751,6 +766,16 @@ def helper():
             out[0].hint.as_deref(),
             Some("quote it: @bayou.python(\"3.10\")")
         );
+    }
+
+    #[test]
+    fn a_misspelt_decorator_is_reported_rather_than_dropping_the_model() {
+        let src = "import bayou\n@bayou.modle()\ndef f(x=bayou.Model('t')):\n    return x\n";
+        let (nodes, out) = read_all(src);
+        assert!(nodes.is_empty());
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].line, 2);
+        assert_eq!(out[0].hint.as_deref(), Some("did you mean @model?"));
     }
 
     #[test]
