@@ -262,10 +262,13 @@ pub async fn load_run(lake: &Lake, id: &str) -> Result<Option<RunRecord>> {
         .map_err(|e| Error::Internal(format!("run record {id}: {e}")))
 }
 
-/// Every stored run, newest first.
-pub async fn list_runs(lake: &Lake) -> Result<Vec<RunRecord>> {
+/// The newest `limit` stored runs, newest first. Run ids start with their start time, so the
+/// listing orders them and only the records shown are read.
+pub async fn list_runs(lake: &Lake, limit: usize) -> Result<Vec<RunRecord>> {
+    let mut locations = lake.storage().list("runs/").await?;
+    locations.sort_by(|a, b| b.cmp(a));
     let mut out = Vec::new();
-    for location in lake.storage().list("runs/").await? {
+    for location in locations.into_iter().take(limit) {
         let bytes = lake.storage().read(&location).await?;
         if let Ok(r) = serde_json::from_slice::<RunRecord>(&bytes) {
             out.push(r);

@@ -340,8 +340,7 @@ fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
 pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
     match cmd {
         RunsCommand::Ls { limit } => {
-            let mut all = bayou_runtime::list_runs(&ctx.lake).await?;
-            all.truncate(limit);
+            let all = bayou_runtime::list_runs(&ctx.lake, limit).await?;
             let mut listing = Listing::new(vec![
                 "run",
                 "started (UTC)",
