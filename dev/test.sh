@@ -31,6 +31,14 @@ export PATH="$venv/bin:$PATH" # the `weed` S3 server
 
 # The Python SDK's and the in-sandbox runner's own tests.
 PYTHONPATH=python/bayou/src:python/runner/shim "$venv/bin/python" -m pytest -q python/bayou/tests python/runner/tests
+# The runner again on the oldest pyarrow functions may get (the low end of the runtime's range,
+# PYARROW_REQUIREMENT in crates/bayou-runtime/src/env.rs), next to NumPy 1.
+oldest="$venv/oldest-pyarrow"
+if [ ! -x "$oldest/bin/python" ]; then
+  "$venv/bin/uv" venv --quiet --python 3.11 "$oldest"
+  "$venv/bin/uv" pip install --quiet --python "$oldest/bin/python" "pyarrow==14.0.0" "numpy<2" "pytest==8.3.4"
+fi
+PYTHONPATH=python/bayou/src:python/runner/shim "$oldest/bin/python" -m pytest -q python/runner/tests
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"

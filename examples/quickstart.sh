@@ -12,10 +12,19 @@ rows="${1:-1000000}"
 
 cargo build --release --quiet -p bayou-cli
 bayou="${CARGO_TARGET_DIR:-$PWD/target}/release/bayou"
-# Python models run in environments that uv builds; take uv from PATH or install it locally.
-if [ -z "${BAYOU_UV:-}" ] && ! command -v uv >/dev/null; then
-  [ -x .venv/bin/uv ] || { python3 -m venv .venv && .venv/bin/python -m pip install --quiet uv; }
-  export BAYOU_UV="$PWD/.venv/bin/uv"
+# Python models run sandboxed by bubblewrap, and bayou refuses to run them without it. Install
+# it when we can; where we cannot, this demo (and only it) runs them unsandboxed, and says so.
+# (uv, which builds their environments, bayou finds on PATH or fetches itself.)
+if ! command -v bwrap >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null || true
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then
+    (sudo apt-get update -qq && sudo apt-get install -y -qq bubblewrap) >/dev/null || true
+  fi
+  if ! command -v bwrap >/dev/null; then
+    echo "note: bubblewrap is not installed (sudo apt-get install bubblewrap); this demo runs its Python models unsandboxed" >&2
+    export BAYOU_SANDBOX=off
+  fi
 fi
 export BAYOU_LAKE="$PWD/.bayou/quickstart-lake"
 rm -rf "$BAYOU_LAKE" .bayou/quickstart-extra
@@ -44,9 +53,9 @@ step log --limit 5
 
 # The pipeline of examples/taxi_pipeline: trips.sql -> an expectation on trips -> pickups.sql ->
 # a Python model. It runs on a fresh run branch and is merged into main only if all passed.
-step run -p examples/taxi_pipeline
+step run -p examples/taxi_pipeline -r main
 step query "SELECT * FROM top_pickup_zones"
 step query "SELECT pickup_zone, dropoff_zone, trips, avg_miles FROM pickups ORDER BY trips DESC" --max-rows 5
 # Nothing changed: every model's output is reused from the cache and nothing is written.
-step run -p examples/taxi_pipeline
+step run -p examples/taxi_pipeline -r main
 step runs ls

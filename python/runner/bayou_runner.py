@@ -35,12 +35,43 @@ def load_function(project_dir: str, file: str, function: str) -> Callable[..., A
     return getattr(module, function)
 
 
+FIELD_ID = b"PARQUET:field_id"
+
+
+def _without_ids(field: Any) -> Any:
+    """`field` without Parquet field ids, in it or in the fields nested in its type."""
+    import pyarrow as pa
+
+    t = field.type
+    if pa.types.is_struct(t):
+        t = pa.struct([_without_ids(t.field(i)) for i in range(t.num_fields)])
+    elif pa.types.is_large_list(t):
+        t = pa.large_list(_without_ids(t.value_field))
+    elif pa.types.is_fixed_size_list(t):
+        t = pa.list_(_without_ids(t.value_field), t.list_size)
+    elif pa.types.is_list(t):
+        t = pa.list_(_without_ids(t.value_field))
+    metadata = {k: v for k, v in (field.metadata or {}).items() if k != FIELD_ID}
+    return pa.field(field.name, t, field.nullable, metadata or None)
+
+
+def without_field_ids(table: Any) -> Any:
+    """`table` without the `PARQUET:field_id` metadata a lake scan (or a parent that returned
+    one) leaves on its fields: a function sees plain columns. Only the schema changes."""
+    import pyarrow as pa
+
+    schema = pa.schema([_without_ids(f) for f in table.schema], metadata=table.schema.metadata)
+    if schema.equals(table.schema, check_metadata=True):
+        return table
+    return table.cast(schema)
+
+
 def read_input(path: str, columns: list[str] | None = None) -> Any:
     """The table in an Arrow IPC file, mapped rather than read: its buffers are the file's pages."""
     import pyarrow as pa
 
     table = pa.ipc.open_file(pa.memory_map(path, "r")).read_all()
-    return table if columns is None else table.select(columns)
+    return without_field_ids(table if columns is None else table.select(columns))
 
 
 def to_arrow(value: Any, model: str) -> Any:
@@ -58,6 +89,9 @@ def to_arrow(value: Any, model: str) -> Any:
         return value.to_arrow()
     if isinstance(value, list) and all(isinstance(row, dict) for row in value):
         return pa.Table.from_pylist(value)
+    if module.startswith("duckdb") and hasattr(value, "arrow"):
+        arrow = value.arrow()  # a relation: a Table, or a reader in newer DuckDB
+        return arrow.read_all() if isinstance(arrow, pa.RecordBatchReader) else arrow
     raise TypeError(
         f"model '{model}' returned {type(value).__module__}.{type(value).__qualname__}; "
         "return a pyarrow Table, a pandas or polars DataFrame, or a list of dicts"

@@ -222,7 +222,7 @@ pub(crate) fn envs(python: &str, package: &str, version: &str) -> anyhow::Result
 
     // The peer: pip with its cache warmed by an identical install (untimed).
     let pins = [
-        format!("pyarrow=={}", bayou_runtime::PYARROW_VERSION),
+        bayou_runtime::PYARROW_REQUIREMENT.to_string(),
         format!("{package}=={version}"),
     ];
     let pins: Vec<&str> = pins.iter().map(String::as_str).collect();

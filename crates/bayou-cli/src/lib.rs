@@ -7,8 +7,10 @@
 mod cli;
 mod commands;
 mod demo_data;
+mod git_branch;
 mod output;
 mod progress;
+mod settings;
 
 use std::process::ExitCode;
 

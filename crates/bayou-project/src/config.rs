@@ -76,8 +76,29 @@ struct RawDefaults {
 #[serde(deny_unknown_fields)]
 struct RawPython {
     version: Option<serde_yaml::Value>,
+    /// `{pandas: "2.2.3"}`, or bauplan's list `[{name: pandas, version: "2.2.3"}]`.
     #[serde(default)]
-    packages: BTreeMap<String, serde_yaml::Value>,
+    packages: serde_yaml::Value,
+}
+
+/// The (name, version) pairs of `packages:` in either of its forms; `None` for another shape.
+fn package_pairs(v: &serde_yaml::Value) -> Option<Vec<(String, serde_yaml::Value)>> {
+    use serde_yaml::Value as V;
+    match v {
+        V::Null => Some(vec![]),
+        V::Mapping(m) => m
+            .iter()
+            .map(|(k, v)| Some((scalar_text(k)?, v.clone())))
+            .collect(),
+        V::Sequence(items) => items
+            .iter()
+            .map(|item| {
+                let name = scalar_text(item.get("name")?)?;
+                Some((name, item.get("version").cloned().unwrap_or(V::Null)))
+            })
+            .collect(),
+        _ => None,
+    }
 }
 
 fn scalar_text(v: &serde_yaml::Value) -> Option<String> {
@@ -170,7 +191,19 @@ pub(crate) fn parse(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Proje
         config.timeout_seconds = d.timeout;
         if let Some(py) = d.python {
             let mut packages = BTreeMap::new();
-            for (name, v) in py.packages {
+            let pairs = package_pairs(&py.packages).unwrap_or_else(|| {
+                out.push(
+                    Diagnostic::new(file, line_of_key(text, "packages"), "packages: must map names to versions")
+                        .hint("write `packages: {pandas: \"2.2.3\"}` or a list of `{name: pandas, version: \"2.2.3\"}`"),
+                );
+                vec![]
+            });
+            for (name, v) in pairs {
+                let v = if v.is_null() {
+                    serde_yaml::Value::String(String::new())
+                } else {
+                    v
+                };
                 match scalar_text(&v) {
                     Some(version) => {
                         packages.insert(name, version);
@@ -201,6 +234,19 @@ pub(crate) fn parse(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Proje
                 }
                 other => other.as_ref().and_then(scalar_text),
             };
+            if let Some(v) = version
+                .as_deref()
+                .filter(|v| !crate::model::is_python_version(v))
+            {
+                out.push(
+                    Diagnostic::new(
+                        file,
+                        line_of_key(text, "version"),
+                        format!("'{v}' is not a Python version"),
+                    )
+                    .hint("name a Python 3 version, like \"3.12\""),
+                );
+            }
             config.python = Some(PythonSpec { version, packages });
         }
     }
@@ -225,6 +271,33 @@ mod tests {
         let config = parse(Path::new("bayou_project.yml"), text, &mut out);
         assert!(out.is_empty(), "{out:?}");
         assert_eq!(config.python.unwrap().version.as_deref(), Some("3.11"));
+    }
+
+    #[test]
+    fn default_packages_may_be_a_map_or_bauplans_list() {
+        let list = "project: {name: a}\ndefaults:\n  python:\n    version: \"3.12\"\n    packages:\n      - name: pandas\n        version: \"2.2.0\"\n      - name: duckdb\n";
+        let mut out = vec![];
+        let config = parse(Path::new("bauplan_project.yml"), list, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        let py = config.python.unwrap();
+        assert_eq!(py.version.as_deref(), Some("3.12"));
+        assert_eq!(py.packages["pandas"], "2.2.0");
+        assert_eq!(py.packages["duckdb"], "");
+        let mut out = vec![];
+        parse(
+            Path::new("p.yml"),
+            "defaults:\n  python:\n    version: \"2.7\"\n    packages: pandas\n",
+            &mut out,
+        );
+        let msgs: Vec<&str> = out.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "packages: must map names to versions",
+                "'2.7' is not a Python version"
+            ],
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256};
 pub use config::{PROJECT_FILES, ParamSpec, ProjectConfig};
 pub use diagnostics::{Diagnostic, Diagnostics, closest};
 pub use model::{
-    Input, Materialization, Node, NodeKind, ParamType, ParamUse, ParamValue, PythonSpec, Resources,
-    parse_memory,
+    DEFAULT_PYTHON, Input, Materialization, Node, NodeKind, ParamType, ParamUse, ParamValue,
+    PythonSpec, Resources, parse_memory,
 };
 
 /// A project read from disk.
@@ -179,12 +179,20 @@ impl Project {
         Ok((project, diagnostics))
     }
 
-    /// The Python environment `node` runs in: its own `@python(...)`, else the project's.
+    /// The Python environment `node` runs in: the project's `defaults.python`, with the node's
+    /// own `@python(...)` over it (its version if it names one; its pins added to the project's,
+    /// a package both pin taking the node's version). The version is always set.
     pub fn python_spec(&self, node: &Node) -> PythonSpec {
-        node.python
-            .clone()
-            .or_else(|| self.config.python.clone())
-            .unwrap_or_default()
+        let mut spec = self.config.python.clone().unwrap_or_default();
+        if let Some(own) = &node.python {
+            if own.version.is_some() {
+                spec.version.clone_from(&own.version);
+            }
+            spec.packages.retain(|name, _| !own.pins(name));
+            spec.packages.extend(own.packages.clone());
+        }
+        spec.version = Some(spec.version().to_string());
+        spec
     }
 
     /// A node by name.

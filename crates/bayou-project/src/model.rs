@@ -64,11 +64,66 @@ impl ParamValue {
     }
 }
 
+/// The Python version when neither the model nor the project names one.
+pub const DEFAULT_PYTHON: &str = "3.11";
+
 /// A Python version and pinned packages.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PythonSpec {
     pub version: Option<String>,
     pub packages: BTreeMap<String, String>,
+}
+
+impl PythonSpec {
+    /// The version to run: the one named, else [`DEFAULT_PYTHON`].
+    pub fn version(&self) -> &str {
+        self.version.as_deref().unwrap_or(DEFAULT_PYTHON)
+    }
+
+    /// The pins as pip requirements. A bare version pins it exactly, except a major-only one
+    /// (`"2"`), which means any `2.*` as it does to people; a version that is already a
+    /// specifier (`">=2.1"`, `"~=1.5"`) is taken as written, and `""` or `"*"` means any.
+    pub fn requirements(&self) -> Vec<String> {
+        self.packages
+            .iter()
+            .map(|(name, version)| requirement(name, version))
+            .collect()
+    }
+
+    /// Whether the pins name `package` (compared as pip does: case, `-`, `_` and `.` alike).
+    pub fn pins(&self, package: &str) -> bool {
+        self.packages
+            .keys()
+            .any(|name| normalize_package(name) == normalize_package(package))
+    }
+}
+
+fn requirement(name: &str, version: &str) -> String {
+    let v = version.trim();
+    if v.is_empty() || v == "*" {
+        name.to_string()
+    } else if v.starts_with(['=', '<', '>', '!', '~']) {
+        format!("{name}{v}")
+    } else if v.chars().all(|c| c.is_ascii_digit()) {
+        format!("{name}=={v}.*")
+    } else {
+        format!("{name}=={v}")
+    }
+}
+
+/// A package name as PEP 503 compares them.
+fn normalize_package(name: &str) -> String {
+    name.to_ascii_lowercase().replace(['_', '.'], "-")
+}
+
+/// Whether `version` reads as a Python 3 version (`3.12`, `3.12.4`).
+pub(crate) fn is_python_version(version: &str) -> bool {
+    let parts: Vec<&str> = version.split('.').collect();
+    matches!(parts.len(), 2 | 3)
+        && parts[0] == "3"
+        && parts[1..]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// How a model's output is written to the lake.
@@ -241,6 +296,34 @@ mod tests {
         assert_eq!(parse_memory("256 MiB"), Some(256 * 1024 * 1024));
         assert_eq!(parse_memory("lots"), None);
         assert_eq!(parse_memory("5TB"), None);
+    }
+
+    #[test]
+    fn pins_become_requirements_with_major_only_pins_as_ranges() {
+        let spec = PythonSpec {
+            version: None,
+            packages: [
+                ("pandas", "2"),
+                ("numpy", "1.26.4"),
+                ("polars", ">=1.0,<2"),
+                ("duckdb", ""),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        };
+        assert_eq!(
+            spec.requirements(),
+            ["duckdb", "numpy==1.26.4", "pandas==2.*", "polars>=1.0,<2"]
+        );
+        assert!(spec.pins("Pandas") && !spec.pins("pyarrow"));
+        assert_eq!(spec.version(), DEFAULT_PYTHON);
+    }
+
+    #[test]
+    fn python_versions_are_three_dot_something() {
+        assert!(is_python_version("3.12") && is_python_version("3.13.1"));
+        assert!(!is_python_version("2.7") && !is_python_version("3") && !is_python_version("3.x"));
     }
 
     #[test]

@@ -315,6 +315,17 @@ impl Reader<'_> {
                         Some(v) => self.string(v, d, "the Python version"),
                         None => None,
                     };
+                    if let Some(v) = spec
+                        .version
+                        .as_deref()
+                        .filter(|v| !crate::model::is_python_version(v))
+                    {
+                        self.error(
+                            d,
+                            format!("'{v}' is not a Python version"),
+                            Some("name a Python 3 version, like @bayou.python(\"3.12\")"),
+                        );
+                    }
                     if let Some((Lit::Dict(items), line)) =
                         keywords.get("pip").or(keywords.get("packages"))
                     {
@@ -431,11 +442,14 @@ impl Reader<'_> {
                                 .hint("use NONE, REPLACE, APPEND or OVERWRITE_PARTITIONS"),
                         ),
                     },
+                    // Python's None is bauplan's spelling of NONE.
+                    Lit::None => node.materialization = Materialization::None,
                     other => self.out.push(problem(format!("materialization_strategy= must be a string, not {}", other.describe()))),
                 },
                 "overwrite_filter" => node.overwrite_filter = self.string(value, d, "overwrite_filter="),
                 "cache_strategy" => {
-                    node.cache = !matches!(value, Lit::Str(s) if s.eq_ignore_ascii_case("none"));
+                    node.cache = !matches!(value, Lit::None)
+                        && !matches!(value, Lit::Str(s) if s.eq_ignore_ascii_case("none"));
                 }
                 "internet_access" => match value {
                     Lit::Bool(b) => node.internet_access = *b,
@@ -776,6 +790,17 @@ def helper():
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(out[0].line, 2);
         assert_eq!(out[0].hint.as_deref(), Some("did you mean @model?"));
+    }
+
+    #[test]
+    fn python_none_as_a_strategy_means_none() {
+        let src = "import bauplan\n@bauplan.model(materialization_strategy=None)\ndef f(x=bauplan.Model('t')):\n    return x\n";
+        let (nodes, out) = read_all(src);
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(nodes[0].materialization, Materialization::None);
+        let (_, out) = read_all(&src.replace("None", "3"));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].message.contains("must be a string"), "{}", out[0]);
     }
 
     #[test]

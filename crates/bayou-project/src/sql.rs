@@ -40,20 +40,22 @@ pub(crate) fn read(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Option
         let Some(rest) = HEADERS.iter().find_map(|h| comment.strip_prefix(h)) else {
             continue;
         };
-        for pair in rest.split([',', ' ']).filter(|p| !p.trim().is_empty()) {
-            let Some((key, value)) = pair.split_once('=') else {
-                out.push(
-                    Diagnostic::new(
-                        file,
-                        i + 1,
-                        format!("header option '{pair}' is not key=value"),
-                    )
-                    .hint("write `-- bayou: materialization_strategy=REPLACE`"),
-                );
-                continue;
+        for option in header_options(rest) {
+            let (key, value) = match option {
+                Ok(pair) => pair,
+                Err(text) => {
+                    out.push(
+                        Diagnostic::new(
+                            file,
+                            i + 1,
+                            format!("header option '{text}' is not key=value"),
+                        )
+                        .hint("write `-- bayou: materialization_strategy=REPLACE`"),
+                    );
+                    continue;
+                }
             };
-            let value = value.trim().trim_matches(['\'', '"']);
-            match key.trim() {
+            match key {
                 "name" => match bayou_types::validate_name("model", value) {
                     Ok(()) => node.name = value.to_string(),
                     Err(e) => out.push(Diagnostic::new(file, i + 1, e.to_string())),
@@ -70,11 +72,17 @@ pub(crate) fn read(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Option
                     ),
                 },
                 "cache_strategy" => node.cache = !value.eq_ignore_ascii_case("none"),
-                other => out.push(
-                    Diagnostic::new(file, i + 1, format!("unknown header option '{other}'")).hint(
-                        "SQL model options are name, materialization_strategy and cache_strategy",
-                    ),
-                ),
+                other => {
+                    const KNOWN: [&str; 3] = ["name", "materialization_strategy", "cache_strategy"];
+                    let hint = match crate::diagnostics::closest(other, KNOWN).first() {
+                        Some(meant) => format!("did you mean {meant}?"),
+                        None => format!("SQL model options are {}", KNOWN.join(", ")),
+                    };
+                    out.push(
+                        Diagnostic::new(file, i + 1, format!("unknown header option '{other}'"))
+                            .hint(hint),
+                    );
+                }
             }
         }
     }
@@ -149,6 +157,52 @@ pub(crate) fn read(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Option
         });
     }
     Some(node)
+}
+
+/// The `key=value` options of a header comment, separated by commas or spaces, with any spacing
+/// around `=` and values optionally quoted: `name = trips, materialization_strategy=REPLACE`.
+/// A token that is no option is returned as the error.
+fn header_options(text: &str) -> Vec<Result<(&str, &str), &str>> {
+    let separators: &[char] = &[' ', '\t', ','];
+    let mut out = Vec::new();
+    let mut rest = text.trim_start_matches(separators);
+    while !rest.is_empty() {
+        let key_end = rest
+            .find(|c: char| c == '=' || c == ',' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let key = &rest[..key_end];
+        let after = rest[key_end..].trim_start();
+        match after.strip_prefix('=') {
+            Some(value) if !key.is_empty() => {
+                let value = value.trim_start();
+                let (value, next) = match value.chars().next() {
+                    Some(q @ ('\'' | '"')) => match value[1..].find(q) {
+                        Some(end) => (&value[1..1 + end], &value[2 + end..]),
+                        None => (&value[1..], ""),
+                    },
+                    _ => {
+                        let end = value
+                            .find(|c: char| c == ',' || c.is_whitespace())
+                            .unwrap_or(value.len());
+                        value.split_at(end)
+                    }
+                };
+                out.push(Ok((key, value)));
+                rest = next;
+            }
+            _ => {
+                // Not an option: report the token as written, up to the next separator.
+                let end = rest
+                    .find(|c: char| c == ',' || c.is_whitespace())
+                    .unwrap_or(rest.len())
+                    .max(1);
+                out.push(Err(&rest[..end]));
+                rest = &rest[end..];
+            }
+        }
+        rest = rest.trim_start_matches(separators);
+    }
+    out
 }
 
 /// The line sqlparser names in an error ("... at Line: 3, Column: 7").
@@ -274,6 +328,56 @@ mod tests {
         );
         assert_eq!(n.name, "clean_trips");
         assert_eq!(n.materialization, Materialization::Replace);
+    }
+
+    #[test]
+    fn header_options_take_any_spacing_around_equals() {
+        for header in [
+            "-- bauplan: materialization_strategy = REPLACE",
+            "-- bauplan: materialization_strategy= REPLACE",
+            "-- bauplan:materialization_strategy =REPLACE, name = 'clean_trips'",
+            "--bauplan: materialization_strategy=\"REPLACE\"  name=clean_trips",
+        ] {
+            let n = read_ok(&format!("{header}\nSELECT 1 AS a FROM t"));
+            assert_eq!(n.materialization, Materialization::Replace, "{header}");
+        }
+        let n = read_ok("-- bauplan: name = clean_trips\nSELECT 1 AS a FROM t");
+        assert_eq!(n.name, "clean_trips");
+    }
+
+    #[test]
+    fn real_header_mistakes_are_still_reported_with_their_line() {
+        let mut out = vec![];
+        read(
+            Path::new("trips.sql"),
+            "-- bauplan: name=trips\n-- bauplan: materialisation_strategy = REPLACE, colour\nSELECT 1 AS a FROM t",
+            &mut out,
+        );
+        let msgs: Vec<String> = out.iter().map(ToString::to_string).collect();
+        assert_eq!(out.len(), 2, "{msgs:?}");
+        assert!(
+            msgs[0].contains("trips.sql:2")
+                && msgs[0].contains("unknown header option 'materialisation_strategy'"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs[1].contains("header option 'colour' is not key=value"),
+            "{msgs:?}"
+        );
+        let mut out = vec![];
+        read(
+            Path::new("t.sql"),
+            "-- bauplan: materialization_strategy = SOMETIMES\nSELECT 1 AS a",
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0]
+                .message
+                .contains("unknown materialization_strategy 'SOMETIMES'"),
+            "{}",
+            out[0]
+        );
     }
 
     #[test]

@@ -150,3 +150,45 @@ fn helper_modules_in_subdirectories_are_project_files_but_not_models() {
         .collect();
     assert_eq!(files, ["bayou_project.yml", "m.py", "lib/helpers.py"]);
 }
+
+#[test]
+fn a_model_without_a_version_runs_on_the_project_default() {
+    let yml = "project:\n  name: p\ndefaults:\n  python:\n    version: \"3.12\"\n    packages:\n      - name: pandas\n        version: \"2.2.0\"\n";
+    let models = r#"
+import bauplan
+
+@bauplan.model()
+@bauplan.python(pip={"pandas": "2.2.3", "polars": "1.9.0"})
+def own_pins(data=bauplan.Model("taxi_fhvhv")):
+    return data
+
+@bauplan.model()
+@bauplan.python("3.13")
+def own_version(data=bauplan.Model("taxi_fhvhv")):
+    return data
+
+@bauplan.model()
+def bare(data=bauplan.Model("taxi_fhvhv")):
+    return data
+"#;
+    let (_d, p, diags) = project(&[("bauplan_project.yml", yml), ("models.py", models)]);
+    assert!(diags.is_empty(), "{diags:?}");
+    let spec = |name: &str| p.python_spec(p.node(name).unwrap());
+    assert_eq!(spec("own_pins").version.as_deref(), Some("3.12"));
+    assert_eq!(
+        spec("own_pins").requirements(),
+        ["pandas==2.2.3", "polars==1.9.0"]
+    );
+    assert_eq!(spec("own_version").version.as_deref(), Some("3.13"));
+    assert_eq!(spec("own_version").requirements(), ["pandas==2.2.0"]);
+    assert_eq!(spec("bare").version.as_deref(), Some("3.12"));
+    // Without any default, the built-in version.
+    let (_d, p, _) = project(&[
+        ("bauplan_project.yml", "project: {name: p}\n"),
+        ("models.py", models),
+    ]);
+    assert_eq!(
+        p.python_spec(p.node("bare").unwrap()).version.as_deref(),
+        Some(DEFAULT_PYTHON)
+    );
+}

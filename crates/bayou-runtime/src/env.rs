@@ -12,10 +12,13 @@ use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
-/// The pyarrow in every environment (inputs and outputs are Arrow).
-pub const PYARROW_VERSION: &str = "26.0.1";
-/// The Python version when neither the model nor the project names one.
-pub const DEFAULT_PYTHON: &str = "3.11";
+/// The pyarrow every environment gets unless the model pins its own (inputs and outputs are
+/// Arrow): the range the runner is tested on, oldest to newest, so the resolver can pick one that
+/// installs next to the user's pins.
+pub const PYARROW_REQUIREMENT: &str = "pyarrow>=14,<27";
+/// The same range without the pyarrow releases that refuse to import next to NumPy 1.x, which
+/// their metadata does not say (so no resolver can know): used when the pins bring NumPy 1.
+const PYARROW_WITH_NUMPY_1: &str = "pyarrow>=14,<26";
 
 /// Environments under `<cache>/envs/<key>`.
 #[derive(Debug, Clone)]
@@ -25,24 +28,37 @@ pub struct EnvCache {
 }
 
 impl EnvCache {
+    /// The environments under `cache`, built with the `uv` on PATH until [`EnvCache::with_uv`].
     pub fn new(cache: &Path) -> Self {
-        let uv = std::env::var_os("BAYOU_UV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| "uv".into());
         Self {
             dir: cache.join("envs"),
-            uv,
+            uv: "uv".into(),
         }
     }
 
-    /// The key of an environment: a hash of the version, the sorted pins and the runner.
+    /// Builds with this uv (see [`crate::locate_uv`]).
+    pub fn with_uv(mut self, uv: PathBuf) -> Self {
+        self.uv = uv;
+        self
+    }
+
+    /// What an environment of `spec` installs: the pins, and the runtime's pyarrow unless
+    /// they name their own.
+    pub fn requirements(spec: &PythonSpec) -> Vec<String> {
+        let mut out = spec.requirements();
+        if !spec.pins("pyarrow") {
+            out.insert(0, PYARROW_REQUIREMENT.to_string());
+        }
+        out
+    }
+
+    /// The key of an environment: a hash of the version, the requirements and the runner.
     pub fn key(spec: &PythonSpec) -> String {
         let mut h = Sha256::new();
-        h.update(spec.version.as_deref().unwrap_or(DEFAULT_PYTHON).as_bytes());
-        for (name, version) in &spec.packages {
-            h.update(format!("\n{}=={version}", name.to_ascii_lowercase()).as_bytes());
+        h.update(spec.version().as_bytes());
+        for requirement in Self::requirements(spec) {
+            h.update(format!("\n{}", requirement.to_ascii_lowercase()).as_bytes());
         }
-        h.update(format!("pyarrow=={PYARROW_VERSION}").as_bytes());
         h.update(crate::assets::runner_version().as_bytes());
         hex::encode(h.finalize())[..20].to_string()
     }
@@ -59,7 +75,7 @@ impl EnvCache {
             built,
             seconds: clock.elapsed().as_secs_f64(),
         };
-        if dir.join(".complete").exists() {
+        if usable(&dir) {
             let _ = std::fs::write(dir.join(".last_used"), now_ms().to_string());
             return Ok(ready(false));
         }
@@ -71,8 +87,12 @@ impl EnvCache {
             .map_err(|e| Error::Internal(e.to_string()))?
             .map_err(|e| Error::io(&lock_path, e))?;
         // Whoever held the lock before may have built it.
-        if dir.join(".complete").exists() {
+        if usable(&dir) {
             return Ok(ready(false));
+        }
+        // Complete once, but its base interpreter is gone (removed, or upgraded away): rebuild.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         }
         let built = self.build(spec, node, &dir).await;
         drop(lock); // closing the file releases the lock
@@ -84,82 +104,161 @@ impl EnvCache {
     /// functions see the environment read-only and would otherwise compile on every start.
     async fn build(&self, spec: &PythonSpec, node: &str, dir: &Path) -> Result<()> {
         let tmp = self.dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
-        let version = spec.version.as_deref().unwrap_or(DEFAULT_PYTHON);
-        let fail = |step: &str, detail: String| Error::Env {
+        let built = self.build_at(spec, node, &tmp).await;
+        let built = built.and_then(|()| std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e)));
+        if built.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        built
+    }
+
+    async fn build_at(&self, spec: &PythonSpec, node: &str, tmp: &Path) -> Result<()> {
+        let version = spec.version();
+        let fail = |detail: String| Error::Env {
             node: node.to_string(),
-            detail: format!("{step}: {detail}"),
+            detail,
         };
         let uv = |args: &[&str]| {
             let mut c = tokio::process::Command::new(&self.uv);
             c.args(args).kill_on_drop(true);
             c
         };
-        let out = uv(&["venv", "--quiet", "--python", version])
-            .arg(&tmp)
+        let not_available = |stderr: &[u8]| {
+            fail(format!(
+                "Python {version} is not available on this machine:\n    {}\n  hint: install it (`uv python install {version}`, or your system's python{version} package), or ask for a version this machine has in @bauplan.python(...) or defaults.python.version of the project file",
+                last_lines(stderr)
+            ))
+        };
+        // The interpreter itself, through any symlinks: the environment then points at the
+        // installation (which the sandbox mounts), not at a link that may go away.
+        let found = uv(&["python", "find", "--system", "--no-project", version])
             .output()
             .await
-            .map_err(|e| Error::Env {
-                node: node.to_string(),
-                detail: format!(
-                    "cannot run uv ({e}); install it with `pip install uv` or point BAYOU_UV at it"
-                ),
-            })?;
-        if !out.status.success() {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(fail(
-                &format!("no Python {version}"),
-                last_lines(&out.stderr),
-            ));
+            .map_err(|e| fail(format!("cannot run uv at {} ({e})", self.uv.display())))?;
+        if !found.status.success() {
+            return Err(not_available(&found.stderr));
         }
-        let mut pins: Vec<String> = vec![format!("pyarrow=={PYARROW_VERSION}")];
-        pins.extend(spec.packages.iter().map(|(n, v)| format!("{n}=={v}")));
-        let install = |offline: bool| {
-            let mut c = uv(&[
-                "pip",
-                "install",
-                "--quiet",
-                "--compile-bytecode",
-                "--python",
-            ]);
-            c.arg(tmp.join("bin").join("python"));
-            if offline {
-                c.arg("--offline");
-            }
-            c.args(&pins);
-            c.output()
-        };
-        // Offline first: with every wheel cached, no index is asked; else fetch what is missing.
-        let mut out = install(true)
+        let interpreter = PathBuf::from(String::from_utf8_lossy(&found.stdout).trim());
+        let interpreter = interpreter.canonicalize().unwrap_or(interpreter);
+        let out = uv(&["venv", "--quiet", "--python"])
+            .arg(&interpreter)
+            .arg(tmp)
+            .output()
             .await
-            .map_err(|e| fail("uv pip install", e.to_string()))?;
+            .map_err(|e| fail(format!("uv venv: {e}")))?;
         if !out.status.success() {
-            out = install(false)
-                .await
-                .map_err(|e| fail("uv pip install", e.to_string()))?;
+            return Err(not_available(&out.stderr));
         }
-        if !out.status.success() {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(fail(
-                &format!("cannot install {}", pins.join(" ")),
-                last_lines(&out.stderr),
-            ));
+        let python = tmp.join("bin").join("python");
+        let install = |requirements: Vec<String>| {
+            let uv = &uv;
+            let python = &python;
+            async move {
+                // Offline first: with every wheel cached, no index is asked; else fetch.
+                let mut last = None;
+                for offline in [true, false] {
+                    let mut c = uv(&[
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--compile-bytecode",
+                        "--python",
+                    ]);
+                    c.arg(python);
+                    if offline {
+                        c.arg("--offline");
+                    }
+                    let out = c
+                        .args(&requirements)
+                        .output()
+                        .await
+                        .map_err(|e| fail(format!("uv pip install: {e}")))?;
+                    if out.status.success() {
+                        return Ok(());
+                    }
+                    last = Some(out);
+                }
+                let stderr = last.map(|o| o.stderr).unwrap_or_default();
+                Err(fail(format!(
+                    "cannot install {} on Python {version}:\n    {}",
+                    requirements.join(" "),
+                    last_lines(&stderr)
+                )))
+            }
+        };
+        let requirements = Self::requirements(spec);
+        install(requirements.clone()).await?;
+        let mut installed = installed_versions(tmp);
+        // pyarrow 26 refuses to import next to NumPy 1.x though its metadata allows it: with
+        // pins that bring NumPy 1 (pandas<2.2.2 does), take the newest pyarrow that imports.
+        let numpy_1 = installed.get("numpy").is_some_and(|v| major(v) < 2);
+        let refusing = installed.get("pyarrow").is_some_and(|v| major(v) >= 26);
+        if numpy_1 && refusing && !spec.pins("pyarrow") {
+            let capped = requirements
+                .into_iter()
+                .map(|r| match r == PYARROW_REQUIREMENT {
+                    true => PYARROW_WITH_NUMPY_1.to_string(),
+                    false => r,
+                })
+                .collect();
+            install(capped).await?;
+            installed = installed_versions(tmp);
         }
         let described = serde_json::json!({
             "python": version,
             "packages": spec.packages,
+            "installed": installed,
             "runner": crate::assets::runner_version(),
         });
         let write = |name: &str, body: String| {
-            std::fs::write(tmp.join(name), body).map_err(|e| Error::io(&tmp, e))
+            std::fs::write(tmp.join(name), body).map_err(|e| Error::io(tmp, e))
         };
         write("spec.json", described.to_string())?;
         write(".last_used", now_ms().to_string())?;
-        write(".complete", String::new())?;
-        std::fs::rename(&tmp, dir).map_err(|e| {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Error::io(dir, e)
-        })
+        write(".complete", String::new())
     }
+}
+
+/// The versions of the distributions installed in the venv at `dir`, by normalised name, read
+/// from their `.dist-info` directory names.
+fn installed_versions(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(libs) = std::fs::read_dir(dir.join("lib")) else {
+        return out;
+    };
+    for lib in libs.flatten() {
+        let Ok(entries) = std::fs::read_dir(lib.path().join("site-packages")) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some((dist, version)) = name
+                .strip_suffix(".dist-info")
+                .and_then(|n| n.split_once('-'))
+            {
+                out.insert(
+                    dist.to_ascii_lowercase().replace('_', "-"),
+                    version.to_string(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The major version of a version string (0 if it does not start with a number).
+fn major(version: &str) -> u64 {
+    version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether the environment at `dir` was built completely and its interpreter still resolves
+/// (a venv's `bin/python` links to the interpreter it was made from).
+fn usable(dir: &Path) -> bool {
+    dir.join(".complete").exists() && dir.join("bin").join("python").exists()
 }
 
 /// A ready environment.

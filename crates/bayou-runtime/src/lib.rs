@@ -15,6 +15,7 @@
 
 mod assets;
 mod cache;
+mod contract;
 mod env;
 mod exchange;
 mod limits;
@@ -22,6 +23,8 @@ mod python;
 mod record;
 mod sandbox;
 mod select;
+mod sources;
+mod uv;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -40,12 +43,15 @@ use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 
 pub use assets::runner_version;
-pub use env::{DEFAULT_PYTHON, EnvCache, EnvInfo, EnvReady, PYARROW_VERSION};
+pub use bayou_project::DEFAULT_PYTHON;
+pub use env::{EnvCache, EnvInfo, EnvReady, PYARROW_REQUIREMENT};
 pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, PlanInput, PlanNode, RunRecord, RunStatus, list_runs, load_code,
     load_run, mark_interrupted,
 };
+pub use sandbox::SandboxPolicy;
+pub use uv::{UV_VERSION, locate as locate_uv};
 
 /// Errors that stop a run before or outside its nodes. A node that fails is not an error: the
 /// run completes with [`RunStatus::Failed`].
@@ -63,6 +69,9 @@ pub enum Error {
     Sql(#[from] bayou_sql::Error),
     #[error("cannot build the Python environment of '{node}': {detail}")]
     Env { node: String, detail: String },
+    /// A tool bayou needs (uv, bubblewrap) is missing or unusable.
+    #[error("cannot use {tool}: {detail}")]
+    Tool { tool: &'static str, detail: String },
     #[error("cannot use {path}: {source}")]
     Io {
         path: String,
@@ -122,6 +131,10 @@ pub struct RunOptions {
     pub replay_of: Option<String>,
     /// Commits to read `ref=` inputs at instead of where their refs point now (a replay).
     pub pinned_refs: BTreeMap<String, CommitId>,
+    /// The uv that builds environments (`None`: bayou's own, fetched on first use).
+    pub uv: Option<PathBuf>,
+    /// How Python functions are isolated.
+    pub sandbox: SandboxPolicy,
 }
 
 impl RunOptions {
@@ -143,6 +156,8 @@ impl RunOptions {
             publish: true,
             replay_of: None,
             pinned_refs: BTreeMap::new(),
+            uv: None,
+            sandbox: SandboxPolicy::Bubblewrap(None),
         }
     }
 }
@@ -173,6 +188,10 @@ pub enum Event<'a> {
         env: &'a EnvReady,
     },
     Warning {
+        message: &'a str,
+    },
+    /// Long work the run is waiting on (fetching a tool).
+    Progress {
         message: &'a str,
     },
 }
@@ -240,11 +259,6 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// A table name as SQL: `"name"` or `"namespace"."name"`.
-fn table_sql(name: &str) -> String {
-    name.split('.').map(quote).collect::<Vec<_>>().join(".")
-}
-
 /// For each node, the nodes it reads (models only; lake tables are not nodes).
 fn parents(project: &Project) -> Vec<Vec<usize>> {
     let models: HashMap<&str, usize> = project
@@ -303,12 +317,9 @@ pub fn plan(project: &Project, namespace: &str) -> Vec<PlanNode> {
                 NodeKind::Sql { .. } => "datafusion (fused with its scans)".to_string(),
                 _ => {
                     let spec = project.python_spec(node);
-                    let mut text = format!(
-                        "python {}",
-                        spec.version.as_deref().unwrap_or(DEFAULT_PYTHON)
-                    );
-                    for (name, version) in &spec.packages {
-                        text.push_str(&format!(" + {name}=={version}"));
+                    let mut text = format!("python {}", spec.version());
+                    for requirement in spec.requirements() {
+                        text.push_str(&format!(" + {requirement}"));
                     }
                     text
                 }
@@ -347,39 +358,34 @@ pub fn plan(project: &Project, namespace: &str) -> Vec<PlanNode> {
 /// The columns of each lake table the project reads, keyed by the name it uses.
 async fn input_tables(
     lake: &Lake,
-    project: &Project,
+    sources: &sources::Sources,
     head: &CommitId,
     branch: &str,
     refs: &BTreeMap<String, CommitId>,
 ) -> Result<BTreeMap<String, Vec<String>>> {
     let mut out = BTreeMap::new();
-    for node in &project.nodes {
-        for input in &node.inputs {
-            if project.node(&input.source).is_some() || out.contains_key(&input.source) {
-                continue;
-            }
-            let Ok(key) = TableKey::parse(&input.source, bayou_types::DEFAULT_NAMESPACE) else {
-                continue;
-            };
-            let commit = match &input.reference {
-                Some(r) => match refs.get(r) {
-                    Some(c) => c.clone(),
-                    None => continue,
-                },
-                None => head.clone(),
-            };
-            if lake.catalog().get_table(&commit, &key)?.is_none() {
-                continue;
-            }
-            let version = lake.table(&commit, branch, &key).await?;
-            let columns = version
-                .arrow_schema()?
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
-            out.insert(input.source.clone(), columns);
+    for (source, reference, key) in sources.iter() {
+        if out.contains_key(source) {
+            continue;
         }
+        let commit = match reference {
+            Some(r) => match refs.get(r) {
+                Some(c) => c.clone(),
+                None => continue,
+            },
+            None => head.clone(),
+        };
+        if lake.catalog().get_table(&commit, key)?.is_none() {
+            continue;
+        }
+        let version = lake.table(&commit, branch, key).await?;
+        let columns = version
+            .arrow_schema()?
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        out.insert(source.to_string(), columns);
     }
     Ok(out)
 }
@@ -431,7 +437,16 @@ pub async fn run(
             }
         }
     }
-    let tables = input_tables(lake, project, &base, &options.branch, &refs).await?;
+    let namespace = bayou_types::canonical_namespace(
+        options
+            .namespace
+            .as_deref()
+            .or(project.config.namespace.as_deref())
+            .unwrap_or(bayou_types::DEFAULT_NAMESPACE),
+    )
+    .to_string();
+    let sources = sources::Sources::resolve(lake, project, &base, &refs, &namespace)?;
+    let tables = input_tables(lake, &sources, &base, &options.branch, &refs).await?;
     // An input at an unknown ref is reported as such, not as a missing table.
     problems.extend(project.check_inputs(&tables).into_iter().filter(|d| {
         !bad_refs
@@ -457,12 +472,8 @@ pub async fn run(
         return Err(Error::Project(Diagnostics(problems)));
     }
     let params = resolve_params(project, &options.params)?;
-    select::select(project, &options.select)?; // an unknown model is a usage error, up front
-    let namespace = options
-        .namespace
-        .clone()
-        .or_else(|| project.config.namespace.clone())
-        .unwrap_or_else(|| bayou_types::DEFAULT_NAMESPACE.to_string());
+    let selected = select::select(project, &options.select)?; // an unknown model: usage error
+    let tools = Tools::prepare(project, &selected, options, on_event).await?;
     lake.catalog().require_namespace(&namespace)?;
 
     let run_id = format!(
@@ -505,6 +516,8 @@ pub async fn run(
         &params,
         &namespace,
         &base,
+        &sources,
+        &tools,
         run_branch.as_deref(),
         &exchange,
         &mut record,
@@ -554,6 +567,50 @@ pub async fn run(
     }
     record::save(lake, &record).await?;
     Ok(record)
+}
+
+/// What running Python needs from the machine, checked before a run starts.
+struct Tools {
+    /// Whether any selected node is Python.
+    python: bool,
+    sandbox: sandbox::Sandbox,
+    envs: EnvCache,
+}
+
+impl Tools {
+    /// Finds (or fetches) uv and the sandbox when a selected node is Python: a missing sandbox
+    /// stops the run before it starts, unless the user turned it off.
+    async fn prepare(
+        project: &Project,
+        selected: &[bool],
+        options: &RunOptions,
+        on_event: OnEvent<'_>,
+    ) -> Result<Self> {
+        let python = project
+            .nodes
+            .iter()
+            .zip(selected)
+            .any(|(n, s)| *s && !matches!(n.kind, NodeKind::Sql { .. }));
+        let mut envs = EnvCache::new(&options.cache_dir);
+        if !python {
+            return Ok(Self {
+                python,
+                sandbox: sandbox::Sandbox::new(&SandboxPolicy::Off)?,
+                envs,
+            });
+        }
+        let sandbox = sandbox::Sandbox::new(&options.sandbox)?;
+        let uv = uv::locate(options.uv.as_deref(), &options.cache_dir, |message| {
+            on_event(Event::Progress { message })
+        })
+        .await?;
+        envs = envs.with_uv(uv);
+        Ok(Self {
+            python,
+            sandbox,
+            envs,
+        })
+    }
 }
 
 impl From<bayou_catalog::Error> for Error {
@@ -682,6 +739,7 @@ fn fingerprints(
     params: &BTreeMap<String, ParamValue>,
     base: &CommitId,
     refs: &BTreeMap<String, CommitId>,
+    sources: &sources::Sources,
 ) -> Result<Vec<String>> {
     let mut fps = vec![String::new(); project.nodes.len()];
     let helpers = helper_modules(project);
@@ -704,9 +762,10 @@ fn fingerprints(
                         Some(r) => refs.get(r).cloned().unwrap_or_else(|| base.clone()),
                         None => base.clone(),
                     };
-                    let key = TableKey::parse(&input.source, bayou_types::DEFAULT_NAMESPACE)
-                        .map_err(|e| Error::Usage(e.to_string()))?;
-                    match lake.catalog().get_table(&commit, &key)? {
+                    let key = sources.key(input).ok_or_else(|| {
+                        Error::Usage(format!("'{}' is no table name", input.source))
+                    })?;
+                    match lake.catalog().get_table(&commit, key)? {
                         Some(t) => format!("table:{}", t.metadata_location),
                         None => format!("missing:{key}"),
                     }
@@ -825,6 +884,19 @@ async fn stand_in(
     Ok(())
 }
 
+/// The schema of model `name`'s output as the run holds it: its own output, or the lake table
+/// standing in for it.
+async fn output_schema(
+    ctx: &SessionContext,
+    outputs: &HashMap<String, Arc<Output>>,
+    name: &str,
+) -> Option<SchemaRef> {
+    match outputs.get(name) {
+        Some(o) => Some(o.schema.clone()),
+        None => ctx.table_provider(name).await.ok().map(|t| t.schema()),
+    }
+}
+
 /// Makes a model's output visible to the models after it, as a table named after the model.
 fn publish_output(
     ctx: &SessionContext,
@@ -852,6 +924,8 @@ async fn execute(
     params: &BTreeMap<String, ParamValue>,
     namespace: &str,
     base: &CommitId,
+    sources: &sources::Sources,
+    tools: &Tools,
     run_branch: Option<&str>,
     exchange: &exchange::Exchange,
     record: &mut RunRecord,
@@ -859,18 +933,17 @@ async fn execute(
 ) -> Result<()> {
     let engine = QueryEngine::new(lake.clone());
     let (ctx, _, _) = engine.session(base.as_str())?;
+    // A bare name that resolved in the run's namespace reads that table in SQL models too.
+    for key in sources.shadowing() {
+        stand_in(&ctx, &ctx, &key.namespace, &key.name).await?;
+    }
     let param_values: HashMap<String, ScalarValue> =
         params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
-    let envs = EnvCache::new(&options.cache_dir);
+    let envs = &tools.envs;
     let runner = assets::install(&options.cache_dir)?;
-    let sandbox = sandbox::Sandbox::detect();
-    if !sandbox.is_enforced()
-        && project
-            .nodes
-            .iter()
-            .any(|n| !matches!(n.kind, NodeKind::Sql { .. }))
-    {
-        let msg = "bubblewrap (bwrap) was not found: Python functions run without a sandbox; install it with `apt-get install bubblewrap`";
+    let sandbox = &tools.sandbox;
+    if options.sandbox == SandboxPolicy::Off && tools.python {
+        let msg = "Python functions run without a sandbox (BAYOU_SANDBOX=off): they can read and write whatever you can";
         record.warnings.push(msg.to_string());
         on_event(Event::Warning { message: msg });
     }
@@ -907,7 +980,7 @@ async fn execute(
     let scans = python::ScanFiles::default();
     let node_cache = cache::NodeCache::new(&options.cache_dir);
     let refs = record.refs.clone();
-    let fps = fingerprints(lake, project, params, base, &refs)?;
+    let fps = fingerprints(lake, project, params, base, &refs, sources)?;
     // REPLACE models reused from the cache: their table on the branch is already the output.
     let mut reused_table = vec![false; project.nodes.len()];
 
@@ -1041,6 +1114,16 @@ async fn execute(
                             reused_table[i] = table;
                             report.fingerprint = Some(fps[i].clone());
                             failed |= judge(&mut report, record, options.strict, on_event);
+                            if let Some(schema) = output_schema(&ctx, &outputs, &node.name).await {
+                                failed |= contract::check(
+                                    node,
+                                    &schema,
+                                    &mut report,
+                                    record,
+                                    options.strict,
+                                    on_event,
+                                );
+                            }
                             on_event(Event::NodeFinished { report: &report });
                             record.nodes.push(report);
                             if failed {
@@ -1057,12 +1140,13 @@ async fn execute(
                         ctx,
                         engine: &engine,
                         refs: &refs,
+                        sources,
                         project,
                         param_values,
                         params,
                         pythons: &pythons,
                         runner: &runner,
-                        sandbox: &sandbox,
+                        sandbox,
                         exchange,
                         scans: &scans,
                         parents: parents[i]
@@ -1113,6 +1197,14 @@ async fn execute(
             Ok(Some(output)) => {
                 report.rows = Some(output.rows());
                 report.bytes = Some(output.bytes());
+                failed |= contract::check(
+                    node,
+                    &output.schema,
+                    &mut report,
+                    record,
+                    options.strict,
+                    on_event,
+                );
                 if options.preview {
                     report.preview = preview(&output, 5);
                     report.columns = output

@@ -49,15 +49,24 @@ pub(crate) struct ScanFiles {
 }
 
 impl ScanFiles {
-    async fn get(
-        &self,
-        ctx: &SessionContext,
-        engine: &bayou_sql::QueryEngine,
-        refs: &BTreeMap<String, bayou_types::CommitId>,
-        exchange: &Exchange,
-        input: &Input,
-        params: &HashMap<String, ScalarValue>,
-    ) -> Result<PathBuf, String> {
+    async fn get(&self, inv: &Invocation<'_>, input: &Input) -> Result<PathBuf, String> {
+        let (ctx, engine, refs, exchange, params) = (
+            inv.ctx,
+            inv.engine,
+            inv.refs,
+            inv.exchange,
+            inv.param_values,
+        );
+        // A lake table by its resolved name; else a model of the project whose table stands
+        // in for its output (not selected, or reused), registered in the session by its name.
+        let table = match inv.sources.key(input) {
+            Some(key) => format!(
+                "{}.{}",
+                crate::quote(&key.namespace),
+                crate::quote(&key.name)
+            ),
+            None => crate::quote(&input.source),
+        };
         let key = serde_json::json!([input.source, input.reference, input.columns, input.filter])
             .to_string();
         let name = {
@@ -87,7 +96,7 @@ impl ScanFiles {
             };
             crate::sql_to_file(
                 at_ref.as_ref().unwrap_or(ctx),
-                &scan_sql(input),
+                &scan_sql(input, &table),
                 params,
                 exchange,
                 &name,
@@ -100,8 +109,9 @@ impl ScanFiles {
     }
 }
 
-/// The query that reads `input`, its columns and filter pushed into the scan.
-fn scan_sql(input: &Input) -> String {
+/// The query that reads `input` from `table` (as SQL), its columns and filter pushed into the
+/// scan.
+fn scan_sql(input: &Input, table: &str) -> String {
     let columns = match &input.columns {
         Some(cols) => cols
             .iter()
@@ -110,7 +120,7 @@ fn scan_sql(input: &Input) -> String {
             .join(", "),
         None => "*".to_string(),
     };
-    let mut sql = format!("SELECT {columns} FROM {}", crate::table_sql(&input.source));
+    let mut sql = format!("SELECT {columns} FROM {table}");
     if let Some(f) = &input.filter {
         sql.push_str(&format!(" WHERE {f}"));
     }
@@ -123,6 +133,8 @@ pub(crate) struct Invocation<'a> {
     pub(crate) engine: &'a bayou_sql::QueryEngine,
     /// The commit each `ref=` of the run resolved to.
     pub(crate) refs: &'a BTreeMap<String, bayou_types::CommitId>,
+    /// The table each lake-table input reads.
+    pub(crate) sources: &'a crate::sources::Sources,
     pub(crate) project: &'a Project,
     pub(crate) param_values: &'a HashMap<String, ScalarValue>,
     pub(crate) params: &'a BTreeMap<String, ParamValue>,
@@ -164,17 +176,7 @@ pub(crate) async fn run(
                 (file.clone(), input.columns.clone())
             }
             _ => {
-                let scan = inv
-                    .scans
-                    .get(
-                        inv.ctx,
-                        inv.engine,
-                        inv.refs,
-                        inv.exchange,
-                        input,
-                        inv.param_values,
-                    )
-                    .await?;
+                let scan = inv.scans.get(inv, input).await?;
                 input_bytes += std::fs::metadata(&scan).map_or(0, |m| m.len());
                 (scan, None)
             }

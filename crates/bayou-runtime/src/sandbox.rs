@@ -27,26 +27,29 @@ pub(crate) struct Mounts<'a> {
     pub(crate) internet: bool,
 }
 
-impl Sandbox {
-    /// bubblewrap from `BAYOU_BWRAP` or PATH; `BAYOU_SANDBOX=off` disables it.
-    pub(crate) fn detect() -> Self {
-        if std::env::var("BAYOU_SANDBOX").is_ok_and(|v| v == "off") {
-            return Self { bwrap: None };
-        }
-        let candidate = std::env::var_os("BAYOU_BWRAP")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("PATH").and_then(|paths| {
-                    std::env::split_paths(&paths)
-                        .map(|p| p.join("bwrap"))
-                        .find(|p| p.is_file())
-                })
-            });
-        Self { bwrap: candidate }
-    }
+/// How Python functions are isolated, as the user configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SandboxPolicy {
+    /// Under bubblewrap, at this path; `None` when it is not installed, and then Python models
+    /// are refused rather than run in the open.
+    Bubblewrap(Option<PathBuf>),
+    /// Without a sandbox, because the user said so (`BAYOU_SANDBOX=off`).
+    Off,
+}
 
-    pub(crate) fn is_enforced(&self) -> bool {
-        self.bwrap.is_some()
+impl Sandbox {
+    /// The sandbox `policy` asks for; an error when it needs bubblewrap and there is none.
+    pub(crate) fn new(policy: &SandboxPolicy) -> crate::Result<Self> {
+        match policy {
+            SandboxPolicy::Off => Ok(Self { bwrap: None }),
+            SandboxPolicy::Bubblewrap(Some(path)) => Ok(Self {
+                bwrap: Some(path.clone()),
+            }),
+            SandboxPolicy::Bubblewrap(None) => Err(crate::Error::Tool {
+                tool: "bubblewrap",
+                detail: "Python models run sandboxed by bubblewrap (bwrap), which is not installed\n  hint: install it (`sudo apt-get install bubblewrap`), or run them without a sandbox at your own risk with BAYOU_SANDBOX=off".into(),
+            }),
+        }
     }
 
     /// A command that runs `python ARGS` inside the sandbox (or directly, without bubblewrap),
@@ -136,14 +139,12 @@ impl Sandbox {
     }
 }
 
-/// The installation a virtualenv's interpreter comes from (`home` in `pyvenv.cfg`, one up).
+/// The installation a virtualenv's interpreter comes from: where its `bin/python` finally
+/// points (through any symlinks), one up from its `bin`. Read from the link rather than from
+/// `pyvenv.cfg`, which may name a directory of symlinks whose parent holds anything at all.
 fn base_prefix(env_dir: &Path) -> Option<PathBuf> {
-    let cfg = std::fs::read_to_string(env_dir.join("pyvenv.cfg")).ok()?;
-    let home = cfg.lines().find_map(|l| {
-        l.strip_prefix("home")
-            .map(|r| r.trim_start_matches([' ', '=']).trim())
-    })?;
-    let prefix = Path::new(home).parent()?.to_path_buf();
+    let interpreter = env_dir.join("bin").join("python").canonicalize().ok()?;
+    let prefix = interpreter.parent()?.parent()?.to_path_buf();
     // The system interpreter under /usr is already visible.
     (!prefix.starts_with("/usr")).then_some(prefix)
 }

@@ -92,7 +92,7 @@ impl CatalogProvider for LakeCatalog {
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         self.schemas
-            .get(name)
+            .get(bayou_types::canonical_namespace(name))
             .map(|s| s.clone() as Arc<dyn SchemaProvider>)
     }
 }

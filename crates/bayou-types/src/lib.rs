@@ -12,6 +12,19 @@ use serde::{Deserialize, Serialize};
 /// The namespace a bare table name resolves in.
 pub const DEFAULT_NAMESPACE: &str = "bayou";
 
+/// bauplan's name for its default namespace: an alias of [`DEFAULT_NAMESPACE`] wherever a
+/// namespace is named, so `bauplan.taxi_zones` is `bayou.taxi_zones`.
+pub const DEFAULT_NAMESPACE_ALIAS: &str = "bauplan";
+
+/// The namespace `name` stands for: itself, or the default one for its alias.
+pub fn canonical_namespace(name: &str) -> &str {
+    if name == DEFAULT_NAMESPACE_ALIAS {
+        DEFAULT_NAMESPACE
+    } else {
+        name
+    }
+}
+
 /// Errors from parsing user-supplied names.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
@@ -71,8 +84,9 @@ pub struct TableKey {
 impl TableKey {
     /// Builds a key from validated parts.
     pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Result<Self> {
+        let namespace = namespace.into();
         let key = Self {
-            namespace: namespace.into(),
+            namespace: canonical_namespace(&namespace).to_string(),
             name: name.into(),
         };
         validate_name("namespace", &key.namespace)?;
@@ -130,6 +144,17 @@ impl fmt::Display for CommitId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bauplan_names_the_default_namespace() {
+        let key = TableKey::parse("bauplan.taxi_zones", "other").unwrap();
+        assert_eq!(key.to_string(), "bayou.taxi_zones");
+        assert_eq!(
+            TableKey::new("bauplan", "t").unwrap().namespace,
+            DEFAULT_NAMESPACE
+        );
+        assert_eq!(canonical_namespace("raw"), "raw");
+    }
 
     #[test]
     fn bare_names_resolve_in_the_default_namespace() {

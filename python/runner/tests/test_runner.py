@@ -93,3 +93,28 @@ def test_inputs_are_mapped_and_columns_selected_without_a_copy(tmp_path: Path) -
     assert mapped.equals(table.select(["c", "a"]))
     # The buffers are the file's pages: nothing was allocated on Arrow's heap for them.
     assert pa.total_allocated_bytes() - before < 4096
+
+
+def test_inputs_arrive_without_parquet_field_ids_and_keep_time_zones(tmp_path: Path) -> None:
+    ids = {b"PARQUET:field_id": b"1"}
+    point = pa.struct([pa.field("x", pa.float64(), metadata={b"PARQUET:field_id": b"3"})])
+    schema = pa.schema(
+        [
+            pa.field("at", pa.timestamp("us", tz="UTC"), metadata=ids),
+            pa.field("where", point, metadata={b"PARQUET:field_id": b"2", b"comment": b"kept"}),
+            pa.field("tags", pa.list_(pa.field("item", pa.string(), metadata={b"PARQUET:field_id": b"4"}))),
+        ],
+        metadata={b"origin": b"lake"},
+    )
+    table = pa.table(
+        {"at": pa.array([0], pa.timestamp("us", tz="UTC")), "where": [{"x": 1.5}], "tags": [["a"]]},
+        schema=schema,
+    )
+    write_arrow(table, tmp_path / "in.arrow")
+    seen = bayou_runner.read_input(str(tmp_path / "in.arrow"))
+    for field in [*seen.schema, seen.schema.field("where").type.field(0), seen.schema.field("tags").type.value_field]:
+        assert b"PARQUET:field_id" not in (field.metadata or {}), field
+    assert seen.schema.field("where").metadata == {b"comment": b"kept"}
+    assert seen.schema.metadata == {b"origin": b"lake"}
+    assert seen.schema.field("at").type.tz == "UTC"
+    assert seen.to_pylist() == table.to_pylist()

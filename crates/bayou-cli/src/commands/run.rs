@@ -77,6 +77,7 @@ fn progress(event: Event<'_>) {
             writeln!(err, "{:>16} | {what} ({:.2}s)", report.name, report.seconds)
         }
         Event::Warning { message } => writeln!(err, "warning: {message}"),
+        Event::Progress { message } => writeln!(err, "{message}"),
         Event::EnvReady { node, env } if env.built => writeln!(
             err,
             "{node:>16} | environment {} built in {:.2}s",
@@ -96,8 +97,11 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     }
     let (project, diagnostics) =
         Project::load(&args.project_dir).map_err(|d| Exit::usage(d.to_string()))?;
-    let branch = ctx.reference(args.reference.as_deref())?;
-    let mut options = RunOptions::new(branch, cache_dir());
+    let branch = match &args.reference {
+        Some(r) => r.clone(),
+        None => default_target(ctx, &args.project_dir)?,
+    };
+    let mut options = crate::settings::run_options(branch);
     options.namespace = args.namespace.clone();
     options.dry_run = args.dry_run;
     options.strict = args.strict;
@@ -107,6 +111,42 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     options.no_cache = args.no_cache;
     options.select = args.select.clone();
     execute(ctx, &project, diagnostics, &options).await
+}
+
+/// The branch a run targets without `-r`: the data branch of the project's git branch (created
+/// from the active branch when new), else the active branch.
+fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<String> {
+    use crate::git_branch::Target;
+    let active = ctx.reference(None)?;
+    let mut err = std::io::stderr().lock();
+    match crate::git_branch::target(dir) {
+        Target::None => Ok(active),
+        Target::Unusable { git, why } => {
+            writeln!(
+                err,
+                "warning: git branch '{git}' cannot name a data branch ({}); running on {active}",
+                why.lines().next().unwrap_or_default()
+            )?;
+            Ok(active)
+        }
+        Target::Branch(name) => {
+            let catalog = ctx.lake.catalog();
+            let exists = catalog
+                .list_refs()?
+                .iter()
+                .any(|r| r.name == name && r.kind == bayou_catalog::RefKind::Branch);
+            if !exists {
+                catalog.create_ref(&name, bayou_catalog::RefKind::Branch, &active)?;
+                writeln!(
+                    err,
+                    "created data branch {name} from {active} to match git branch {name} (-r BRANCH picks another; BAYOU_GIT_BRANCH=off turns this off)"
+                )?;
+            } else if name != active {
+                writeln!(err, "running on data branch {name}, as git branch {name}")?;
+            }
+            Ok(name)
+        }
+    }
 }
 
 /// `bayou rerun`: a past run's code snapshot over the data commit it started from, into a new
@@ -131,7 +171,7 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
     }
     let (project, diagnostics) =
         Project::load(dir.path()).map_err(|d| Exit::usage(d.to_string()))?;
-    let mut options = RunOptions::new(past.target_branch.clone(), cache_dir());
+    let mut options = crate::settings::run_options(past.target_branch.clone());
     options.base = Some(past.base_commit.as_str().to_string());
     options.params = past
         .params
@@ -186,7 +226,7 @@ async fn execute(
         if let Event::Started { run_id, .. } = &e {
             *started.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id.to_string());
         }
-        if !quiet {
+        if !quiet || matches!(e, Event::Progress { .. }) {
             progress(e);
         }
     };

@@ -42,6 +42,9 @@ impl TestLake {
             // per test would measure the network, not bayou.
             .env("BAYOU_CACHE_DIR", shared_cache().join("bayou"))
             .env("UV_CACHE_DIR", shared_cache().join("uv"))
+            // The example project sits in bayou's own git checkout: its git branch must not
+            // pick the data branch (the git test turns this back on).
+            .env("BAYOU_GIT_BRANCH", "off")
             .env_remove("AWS_ENDPOINT_URL");
         cmd
     }
