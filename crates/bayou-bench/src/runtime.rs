@@ -209,10 +209,15 @@ pub(crate) fn envs(python: &str, package: &str, version: &str) -> anyhow::Result
         .insert(package.to_string(), version.to_string());
 
     // Warm uv's cache with every wheel (untimed), then start from an env without the package.
+    let uv = std::env::var_os("BAYOU_UV").map_or_else(|| "uv".into(), std::path::PathBuf::from);
     let warm = tempfile::tempdir()?;
-    rt.block_on(EnvCache::new(warm.path()).python(&added, "bench"))?;
+    rt.block_on(
+        EnvCache::new(warm.path())
+            .with_uv(uv.clone())
+            .python(&added, "bench"),
+    )?;
     let cache = tempfile::tempdir()?;
-    let envs = EnvCache::new(cache.path());
+    let envs = EnvCache::new(cache.path()).with_uv(uv);
     rt.block_on(envs.python(&base, "bench"))?;
     let (first, update) = timed(|| Ok(rt.block_on(envs.python(&added, "bench"))?))?;
     let (again, present) = timed(|| Ok(rt.block_on(envs.python(&added, "bench"))?))?;

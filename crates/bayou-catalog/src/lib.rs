@@ -589,12 +589,14 @@ impl Catalog {
     }
 
     pub fn create_namespace(&self, name: &str) -> Result<bool> {
+        let name = bayou_types::canonical_namespace(name);
         bayou_types::validate_name("namespace", name)?;
         self.store.create_namespace(name)
     }
 
     /// Removes an empty namespace (no table in it on any branch).
     pub fn delete_namespace(&self, name: &str) -> Result<()> {
+        let name = bayou_types::canonical_namespace(name);
         self.require_namespace(name)?;
         for r in self
             .list_refs()?
@@ -620,6 +622,7 @@ impl Catalog {
     }
 
     pub fn require_namespace(&self, name: &str) -> Result<()> {
+        let name = bayou_types::canonical_namespace(name);
         if self.list_namespaces()?.iter().any(|n| n.name == name) {
             Ok(())
         } else {

@@ -222,6 +222,20 @@ fn tables_need_an_existing_namespace() {
 }
 
 #[test]
+fn bauplan_is_the_default_namespace_by_another_name() {
+    let c = catalog();
+    assert!(!c.create_namespace("bauplan").unwrap(), "it exists already");
+    c.require_namespace("bauplan").unwrap();
+    let names: Vec<String> = c
+        .list_namespaces()
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert!(!names.contains(&"bauplan".to_string()), "{names:?}");
+}
+
+#[test]
 fn sixteen_threads_committing_to_one_branch_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("catalog.db");

@@ -120,9 +120,16 @@ pub struct RunArgs {
     /// Override a parameter: --param name=value (repeatable)
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Show the first rows of each model's output
+    /// Show rows of each model's output: on or head (the first), tail (the last), off
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "on", default_value = "off")]
+    pub preview: PreviewArg,
+    /// Write straight into the target branch instead of a run branch merged only if everything
+    /// passed (a failed run may then leave some tables written)
     #[arg(long)]
-    pub preview: bool,
+    pub no_transaction: bool,
+    /// A KEY=VALUE argument recorded with the run (repeatable; accepted as bauplan's -a)
+    #[arg(short = 'a', long = "arg", value_name = "KEY=VALUE")]
+    pub args: Vec<String>,
     /// How many nodes may run at once [default: the number of cores]
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -134,6 +141,15 @@ pub struct RunArgs {
     /// change since an earlier execution (their cached outputs are refreshed)
     #[arg(long)]
     pub no_cache: bool,
+}
+
+/// `--preview` values, as bauplan spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PreviewArg {
+    On,
+    Off,
+    Head,
+    Tail,
 }
 
 #[derive(Debug, Args)]

@@ -6,22 +6,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{TestLake, s, write_project};
+use common::{TestLake, node, run_json, s, write_project};
 use serde_json::{Value, json};
 
 const PROJECT: &str = "project:\n  id: 6f0b2c1e-8d1f-4f55-b0a6-0d1e2f3a4b5c\n  name: compat\ndefaults:\n  python:\n    version: \"3.11\"\n";
 
-/// Runs `bayou -O json run ARGS` with `cmd`'s settings: (exit code, record, stderr).
-fn run_with(cmd: &mut assert_cmd::Command, args: &[&str]) -> (i32, Value, String) {
-    let out = cmd.args(["-O", "json", "run"]).args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), json, stderr)
-}
-
 fn run(t: &TestLake, args: &[&str]) -> (i32, Value, String) {
-    run_with(&mut t.cmd(), args)
+    run_json(&mut t.cmd(), args)
 }
 
 /// A lake with bauplan's demo tables and a project directory `name` of `files`.
@@ -32,15 +23,6 @@ fn lake_with(files: &[(&str, &str)]) -> (TestLake, PathBuf) {
     write_project(&dir, &[("bauplan_project.yml", PROJECT)]);
     write_project(&dir, files);
     (t, dir)
-}
-
-fn node<'a>(record: &'a Value, name: &str) -> &'a Value {
-    record["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == name)
-        .unwrap_or_else(|| panic!("no node {name} in {record}"))
 }
 
 fn logged(record: &Value, name: &str, line: &str) -> bool {
@@ -167,7 +149,7 @@ fn a_model_without_a_version_runs_on_the_projects_python_or_says_why_not() {
         );
         let extra = interpreter_dir(&t, version);
         let (code, record, stderr) =
-            run_with(&mut cmd_with_path(&t, extra.as_deref()), &["-p", s(&dir)]);
+            run_json(&mut cmd_with_path(&t, extra.as_deref()), &["-p", s(&dir)]);
         if extra.is_some() {
             assert_eq!(code, 0, "{stderr}");
             assert_eq!(node(&record, "python_version")["cached"], json!(false));
@@ -200,7 +182,7 @@ fn a_python_this_machine_cannot_provide_fails_the_run_before_any_data_is_read() 
             &PROJECT.replace("\"3.11\"", "\"3.99\""),
         )],
     );
-    let (code, record, stderr) = run_with(&mut cmd_with_path(&t, None), &["-p", s(&dir)]);
+    let (code, record, stderr) = run_json(&mut cmd_with_path(&t, None), &["-p", s(&dir)]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("'python_version'") && stderr.contains("Python 3.99 is not available"),
@@ -414,7 +396,7 @@ fn without_bubblewrap_python_models_are_refused_unless_the_user_opts_out() {
     let bin = only_uv(&t);
     let mut cmd = t.cmd();
     cmd.env("PATH", &bin).env_remove("BAYOU_BWRAP");
-    let (code, _, stderr) = run_with(&mut cmd, &["-p", s(&dir)]);
+    let (code, _, stderr) = run_json(&mut cmd, &["-p", s(&dir)]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("bubblewrap")
@@ -428,12 +410,12 @@ fn without_bubblewrap_python_models_are_refused_unless_the_user_opts_out() {
     let mut cmd = t.cmd();
     cmd.env("BAYOU_BWRAP", t.path("no-bwrap-here"))
         .env("PATH", &bin);
-    let (code, _, stderr) = run_with(&mut cmd, &["-p", s(&dir)]);
+    let (code, _, stderr) = run_json(&mut cmd, &["-p", s(&dir)]);
     assert_eq!(code, 1, "{stderr}");
     // Opting out runs them, with a warning.
     let mut cmd = t.cmd();
     cmd.env("PATH", &bin).env("BAYOU_SANDBOX", "off");
-    let (code, record, stderr) = run_with(&mut cmd, &["-p", s(&dir)]);
+    let (code, record, stderr) = run_json(&mut cmd, &["-p", s(&dir)]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         record["warnings"].to_string().contains("without a sandbox"),
@@ -450,7 +432,7 @@ fn bayou_fetches_its_own_uv_when_none_is_installed() {
     cmd.env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env_remove("BAYOU_UV")
         .env("BAYOU_CACHE_DIR", &cache);
-    let (code, _, stderr) = run_with(&mut cmd, &["-p", s(&dir)]);
+    let (code, _, stderr) = run_json(&mut cmd, &["-p", s(&dir)]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("fetching uv 0.13.9 from PyPI"),
@@ -462,7 +444,7 @@ fn bayou_fetches_its_own_uv_when_none_is_installed() {
     cmd.env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env_remove("BAYOU_UV")
         .env("BAYOU_CACHE_DIR", &cache);
-    let (code, _, stderr) = run_with(&mut cmd, &["-p", s(&dir), "--no-cache"]);
+    let (code, _, stderr) = run_json(&mut cmd, &["-p", s(&dir), "--no-cache"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("fetching uv"), "{stderr}");
 }
@@ -497,7 +479,7 @@ fn the_git_branch_of_the_project_picks_the_data_branch() {
     let main_before = t.json(&["log", "main", "--limit", "1"]);
     let mut cmd = t.cmd();
     cmd.env_remove("BAYOU_GIT_BRANCH");
-    let (code, record, stderr) = run_with(&mut cmd, &["-p", s(&dir)]);
+    let (code, record, stderr) = run_json(&mut cmd, &["-p", s(&dir)]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("created data branch feat_1 from main"),
@@ -518,7 +500,7 @@ fn the_git_branch_of_the_project_picks_the_data_branch() {
     git(&dir, &["checkout", "--quiet", "-b", "master"]);
     let mut cmd = t.cmd();
     cmd.env_remove("BAYOU_GIT_BRANCH");
-    let (code, record, stderr) = run_with(&mut cmd, &["-p", s(&dir)]);
+    let (code, record, stderr) = run_json(&mut cmd, &["-p", s(&dir)]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(record["target_branch"], json!("main"));
     // -r wins, and the setting turns it off.
@@ -526,4 +508,48 @@ fn the_git_branch_of_the_project_picks_the_data_branch() {
     let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(record["target_branch"], json!("main"));
+}
+
+#[test]
+fn run_takes_bauplans_no_transaction_preview_and_arg_flags() {
+    let (t, dir) = lake_with(&[(
+        "numbered.sql",
+        "-- bauplan: materialization_strategy = REPLACE\nSELECT LocationID FROM taxi_zones ORDER BY LocationID\n",
+    )]);
+    let (code, record, stderr) = run(
+        &t,
+        &[
+            "-p",
+            s(&dir),
+            "--no-transaction",
+            "--preview",
+            "tail",
+            "-a",
+            "priority=3",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(record["transaction"], json!(false));
+    assert!(record["run_branch"].is_null(), "{record}");
+    assert_eq!(record["args"], json!({"priority": "3"}));
+    let last = t.scalar("SELECT MAX(LocationID) FROM numbered", "main");
+    let preview = node(&record, "numbered")["preview"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(preview.len(), 5);
+    assert_eq!(preview[4]["LocationID"], last, "tail shows the last rows");
+    assert_eq!(
+        record["published"],
+        t.json(&["log", "main", "--limit", "1"])[0]["id"]
+    );
+    let branches = t.json(&["branch", "ls"]).to_string();
+    assert!(!branches.contains("run/"), "no run branch: {branches}");
+    // --preview alone means on (the first rows), as before.
+    let (code, record, stderr) = run(&t, &["-p", s(&dir), "--preview", "--no-cache"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        node(&record, "numbered")["preview"][0]["LocationID"],
+        t.scalar("SELECT MIN(LocationID) FROM numbered", "main")
+    );
 }

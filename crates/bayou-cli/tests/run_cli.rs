@@ -20,16 +20,7 @@ fn head(t: &TestLake, branch: &str) -> Value {
 }
 
 fn run(t: &TestLake, args: &[&str]) -> (i32, Value, String) {
-    let out = t
-        .cmd()
-        .args(["-O", "json", "run"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), json, stderr)
+    common::run_json(&mut t.cmd(), args)
 }
 
 const YML: &str = "project:\n  name: test\nparameters:\n  factor:\n    type: int\n    default: 2\n";

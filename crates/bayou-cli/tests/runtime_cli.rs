@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestLake, s, write_project};
+use common::{TestLake, node, s, write_project};
 use serde_json::{Value, json};
 
 const YML: &str = "project:\n  name: test\n";
@@ -15,15 +15,6 @@ fn mapping_child(name: &str, parent: &str, columns: &str) -> String {
          maps = sorted({{l.split()[-1] for l in open('/proc/self/maps') if l.rstrip().endswith('.arrow')}})\n    \
          print('mapped', *maps)\n    return p\n"
     )
-}
-
-fn node<'a>(record: &'a Value, name: &str) -> &'a Value {
-    record["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == name)
-        .unwrap_or_else(|| panic!("no node {name} in {record}"))
 }
 
 fn mapped(record: &Value, name: &str) -> Vec<String> {

@@ -98,6 +98,17 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Which rows of each output a run's report keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Preview {
+    #[default]
+    Off,
+    /// The first rows.
+    Head,
+    /// The last rows.
+    Tail,
+}
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -113,8 +124,13 @@ pub struct RunOptions {
     pub params: Vec<(String, String)>,
     /// Where environments and the runner are cached.
     pub cache_dir: PathBuf,
-    /// Keep the first rows of every model's output in its report.
-    pub preview: bool,
+    /// Keep the first (or last) rows of every model's output in its report.
+    pub preview: Preview,
+    /// Write into a run branch merged only if everything passed (true), or straight into the
+    /// target branch (`--no-transaction`: a failure may leave some tables written).
+    pub transaction: bool,
+    /// `-a key=value` arguments, recorded with the run.
+    pub args: BTreeMap<String, String>,
     /// How many nodes may run at once (default: the number of cores).
     pub jobs: Option<usize>,
     /// Execute every node even when an earlier execution's output could be reused.
@@ -147,7 +163,9 @@ impl RunOptions {
             strict: false,
             params: vec![],
             cache_dir,
-            preview: false,
+            preview: Preview::Off,
+            transaction: true,
+            args: BTreeMap::new(),
             jobs: None,
             no_cache: false,
             select: vec![],
@@ -481,7 +499,10 @@ pub async fn run(
         chrono::Utc::now().format("%Y%m%d%H%M%S"),
         &uuid::Uuid::new_v4().simple().to_string()[..6]
     );
-    let run_branch = (!options.dry_run).then(|| format!("run/{run_id}"));
+    let run_branch = (!options.dry_run && options.transaction).then(|| format!("run/{run_id}"));
+    // Where the models are written: the run branch, or the target itself without a transaction.
+    let write_branch =
+        (!options.dry_run).then(|| run_branch.clone().unwrap_or_else(|| options.branch.clone()));
     if let Some(b) = &run_branch {
         lake.catalog()
             .create_ref(b, bayou_catalog::RefKind::Branch, base.as_str())?;
@@ -497,13 +518,15 @@ pub async fn run(
     );
     record.plan = plan(project, &namespace);
     record.replay_of = options.replay_of.clone();
+    record.args = options.args.clone();
+    record.transaction = options.transaction;
     record.refs = refs;
     record.namespace = Some(namespace.clone());
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
     on_event(Event::Started {
         run_id: &run_id,
-        run_branch: run_branch.as_deref(),
+        run_branch: write_branch.as_deref(),
         plan: &record.plan,
     });
 
@@ -518,7 +541,7 @@ pub async fn run(
         &base,
         &sources,
         &tools,
-        run_branch.as_deref(),
+        write_branch.as_deref(),
         &exchange,
         &mut record,
         on_event,
@@ -564,6 +587,11 @@ pub async fn run(
                 Err(e) => record.fail(format!("publishing to '{}' failed: {e}", options.branch)),
             }
         }
+    }
+    if run_branch.is_none() && write_branch.is_some() {
+        // Written straight into the target: what it holds now is what the run published.
+        let head = lake.resolve(&options.branch)?.commit;
+        record.published = (head != base).then_some(head);
     }
     record::save(lake, &record).await?;
     Ok(record)
@@ -1033,7 +1061,7 @@ async fn execute(
                 namespace,
                 base,
                 &mut outputs,
-                false,
+                Preview::Off,
             )
             .await?
         {
@@ -1205,8 +1233,8 @@ async fn execute(
                     options.strict,
                     on_event,
                 );
-                if options.preview {
-                    report.preview = preview(&output, 5);
+                if options.preview != Preview::Off {
+                    report.preview = preview(&output, 5, options.preview);
                     report.columns = output
                         .schema
                         .fields()
@@ -1376,7 +1404,7 @@ async fn reuse(
     namespace: &str,
     base: &CommitId,
     outputs: &mut HashMap<String, Arc<Output>>,
-    preview_rows: bool,
+    preview_rows: Preview,
 ) -> Result<Option<(NodeReport, bool)>> {
     let Some(entry) = node_cache.get(fp) else {
         return Ok(None);
@@ -1403,8 +1431,8 @@ async fn reuse(
                 file: Some(path),
             };
             report.bytes = Some(output.bytes());
-            if preview_rows {
-                report.preview = preview(&output, 5);
+            if preview_rows != Preview::Off {
+                report.preview = preview(&output, 5, preview_rows);
                 report.columns = output
                     .schema
                     .fields()
@@ -1488,20 +1516,29 @@ async fn run_sql(
     })
 }
 
-/// The first `n` rows of an output as JSON objects.
-fn preview(output: &Output, n: usize) -> Vec<serde_json::Value> {
+/// The first (or, with [`Preview::Tail`], the last) `n` rows of an output as JSON objects.
+fn preview(output: &Output, n: usize, which: Preview) -> Vec<serde_json::Value> {
+    let skip = match which {
+        Preview::Tail => (output.rows() as usize).saturating_sub(n),
+        _ => 0,
+    };
     let mut writer = arrow::json::WriterBuilder::new()
         .with_explicit_nulls(true)
         .build::<_, arrow::json::writer::JsonArray>(Vec::new());
-    let mut left = n;
+    let (mut skip, mut left) = (skip, n);
     for b in &output.batches {
         if left == 0 {
             break;
         }
-        let take = left.min(b.num_rows());
-        if writer.write(&b.slice(0, take)).is_err() {
+        if skip >= b.num_rows() {
+            skip -= b.num_rows();
+            continue;
+        }
+        let take = left.min(b.num_rows() - skip);
+        if writer.write(&b.slice(skip, take)).is_err() {
             return vec![];
         }
+        skip = 0;
         left -= take;
     }
     if writer.finish().is_err() {

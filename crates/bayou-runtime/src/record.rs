@@ -158,8 +158,18 @@ pub struct RunRecord {
     /// The run this one replays (`bayou rerun`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_of: Option<String>,
+    /// `-a key=value` arguments the run was given (kept for bauplan tooling; bayou reads none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
+    /// Whether it wrote through a run branch (false: `--no-transaction`, straight to the target).
+    #[serde(default = "yes")]
+    pub transaction: bool,
     pub started_ms: i64,
     pub finished_ms: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl RunRecord {
@@ -192,6 +202,8 @@ impl RunRecord {
             error: None,
             published: None,
             replay_of: None,
+            args: BTreeMap::new(),
+            transaction: true,
             namespace: None,
             refs: BTreeMap::new(),
             scan_bytes: None,

@@ -3,11 +3,11 @@
 use std::io::Write;
 
 use bayou_project::Project;
-use bayou_runtime::{Event, NodeStatus, RunOptions, RunRecord, RunStatus};
+use bayou_runtime::{Event, NodeStatus, Preview, RunOptions, RunRecord, RunStatus};
 use serde_json::json;
 
 use super::Ctx;
-use crate::cli::{EnvCommand, OutputFormat, RerunArgs, RunArgs, RunsCommand};
+use crate::cli::{EnvCommand, OutputFormat, PreviewArg, RerunArgs, RunArgs, RunsCommand};
 use crate::output::{Exit, Listing, emit, out, time};
 
 use super::cache_dir;
@@ -22,7 +22,13 @@ fn progress(event: Event<'_>) {
             plan,
         } => {
             let _ = match run_branch {
-                Some(b) => writeln!(err, "run {run_id}: writing to run branch {b}"),
+                Some(b) if b.starts_with("run/") => {
+                    writeln!(err, "run {run_id}: writing to run branch {b}")
+                }
+                Some(b) => writeln!(
+                    err,
+                    "run {run_id}: writing straight into {b} (--no-transaction)"
+                ),
                 None => writeln!(
                     err,
                     "run {run_id}: dry run, nothing will be written; the plan:"
@@ -106,7 +112,18 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     options.dry_run = args.dry_run;
     options.strict = args.strict;
     options.params = params;
-    options.preview = args.preview;
+    options.preview = match args.preview {
+        PreviewArg::Off => Preview::Off,
+        PreviewArg::On | PreviewArg::Head => Preview::Head,
+        PreviewArg::Tail => Preview::Tail,
+    };
+    options.transaction = !args.no_transaction;
+    for a in &args.args {
+        let Some((k, v)) = a.split_once('=') else {
+            return Err(Exit::usage(format!("--arg {a}: expected KEY=VALUE")).into());
+        };
+        options.args.insert(k.trim().to_string(), v.to_string());
+    }
     options.jobs = args.jobs.map(usize::from);
     options.no_cache = args.no_cache;
     options.select = args.select.clone();
@@ -254,19 +271,29 @@ async fn execute(
         Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
         Err(e) => return Err(e.into()),
     };
-    if options.preview && ctx.format == OutputFormat::Table {
+    if options.preview != Preview::Off && ctx.format == OutputFormat::Table {
         for n in record.nodes.iter().filter(|n| !n.preview.is_empty()) {
-            out(&format!("{} (first {} rows):", n.name, n.preview.len()))?;
+            let which = match options.preview {
+                Preview::Tail => "last",
+                _ => "first",
+            };
+            out(&format!("{} ({which} {} rows):", n.name, n.preview.len()))?;
             out(&preview_table(&n.columns, &n.preview))?;
         }
     }
     report(ctx, &record)?;
     if record.status == RunStatus::Failed {
+        let target = match record.transaction {
+            true => format!("{} is unchanged", record.target_branch),
+            false => format!(
+                "--no-transaction: what was written before the failure stays in {}",
+                record.target_branch
+            ),
+        };
         return Err(Exit::failed(format!(
-            "run {} failed: {}\n  hint: {} is unchanged; inspect `bayou runs show {}`{}",
+            "run {} failed: {}\n  hint: {target}; inspect `bayou runs show {}`{}",
             record.id,
             record.error.as_deref().unwrap_or("a node failed"),
-            record.target_branch,
             record.id,
             record
                 .run_branch

@@ -169,3 +169,23 @@ pub fn write_project(dir: &Path, files: &[(&str, &str)]) {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// The report of node `name` in a run record.
+pub fn node<'a>(record: &'a Value, name: &str) -> &'a Value {
+    record["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == name)
+        .unwrap_or_else(|| panic!("no node {name} in {record}"))
+}
+
+/// Runs `bayou -O json run ARGS` as `cmd` sets it up: (exit code, run record, stderr). Never
+/// a panic.
+pub fn run_json(cmd: &mut Command, args: &[&str]) -> (i32, Value, String) {
+    let out = cmd.args(["-O", "json", "run"]).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
