@@ -17,7 +17,7 @@ mod sqlite;
 mod store;
 mod tree;
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -556,6 +556,7 @@ impl Catalog {
         plan: &ThreeWay,
         resolved: Vec<Operation>,
         author: &str,
+        properties: &BTreeMap<String, String>,
     ) -> Result<Option<Commit>> {
         let store = self.store.as_ref();
         let parent = self.get_commit(&plan.target_head)?;
@@ -571,7 +572,7 @@ impl Catalog {
             author: author.to_string(),
             message: format!("merge {} into {}", plan.source_ref, plan.target),
             time_ms: now_ms(),
-            properties: Default::default(),
+            properties: properties.clone(),
             operations,
         };
         commit.id = commit_id(&commit);

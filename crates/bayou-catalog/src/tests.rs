@@ -103,7 +103,10 @@ fn three_way_merge_takes_each_sides_tables_and_reports_overlaps() {
     assert_eq!(plan.both_changed.len(), 1);
     assert_eq!(plan.both_changed[0].key, key("shared"));
     assert_eq!(plan.both_changed[0].base, Some(state("s0")));
-    let commit = c.commit_merge(&plan, vec![], "test").unwrap().unwrap();
+    let commit = c
+        .commit_merge(&plan, vec![], "test", &Default::default())
+        .unwrap()
+        .unwrap();
     assert_eq!(commit.parents.len(), 2);
     let tables: BTreeSet<String> = c
         .list_tables(&head(&c, MAIN_BRANCH))

@@ -53,11 +53,21 @@ pub enum Command {
         after_help = "Examples:\n  bayou log\n  bayou log feat_1 --limit 5\n  bayou log main --after 3f2a9c1b7d0e"
     )]
     Log(LogArgs),
+    /// The commit log, as bauplan's `commit`: filters by message, author and property
+    #[command(
+        after_help = "Examples:\n  bayou commit\n  bayou commit main --author-name alice --limit 5 --format oneline\n  bayou commit --property bayou_run_id=20261122230501-3fa2c1 --format full"
+    )]
+    Commit(CommitArgs),
+    /// Print bayou's version
+    #[command(after_help = "Example:\n  bayou version -O json")]
+    Version,
     /// List, create and remove namespaces
     #[command(subcommand)]
     Namespace(NamespaceCommand),
     /// Make a branch the active one (used when -r/-b is not given)
-    #[command(after_help = "Example:\n  bayou checkout feat_1")]
+    #[command(
+        after_help = "Examples:\n  bayou checkout feat_1\n  bayou checkout -b feat_2 --from-ref main"
+    )]
     Checkout(CheckoutArgs),
     /// Show the lake's location, active branch and counts
     #[command(after_help = "Example:\n  bayou info -O json")]
@@ -209,13 +219,18 @@ pub struct QueryArgs {
 #[derive(Debug, Subcommand)]
 pub enum TableCommand {
     /// List tables
-    #[command(after_help = "Example:\n  bayou table ls -r main")]
+    #[command(
+        after_help = "Examples:\n  bayou table ls -r main\n  bayou table ls --namespace raw --name trips"
+    )]
     Ls {
         #[arg(short = 'r', long = "ref")]
         reference: Option<String>,
         /// Only tables in this namespace
         #[arg(short = 'n', long)]
         namespace: Option<String>,
+        /// Only tables whose name contains this text
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Show a table's schema, row count, snapshot and Iceberg metadata location
     #[command(after_help = "Example:\n  bayou table get taxi_zones -r v1 -O json")]
@@ -235,11 +250,14 @@ pub enum TableCommand {
     )]
     Import(WriteArgs),
     /// Remove a table from a branch
-    #[command(after_help = "Example:\n  bayou table rm trips -b feat_1")]
+    #[command(after_help = "Example:\n  bayou table rm trips -b feat_1 --if-exists")]
     Rm {
         name: String,
         #[arg(short = 'b', long)]
         branch: Option<String>,
+        /// Succeed without doing anything if there is none
+        #[arg(long)]
+        if_exists: bool,
     },
     /// Set a table on a branch back to its state at another ref
     #[command(after_help = "Example:\n  bayou table revert trips --to-ref v1 -b main")]
@@ -283,10 +301,21 @@ pub enum BranchCommand {
         /// Branch, tag or commit to start from [default: the active branch]
         #[arg(long)]
         from_ref: Option<String>,
+        /// Succeed without doing anything if it exists already
+        #[arg(long)]
+        if_not_exists: bool,
     },
     /// Remove a branch
-    #[command(after_help = "Example:\n  bayou branch rm feat_1")]
-    Rm { name: String },
+    #[command(after_help = "Example:\n  bayou branch rm feat_1 --if-exists")]
+    Rm {
+        name: String,
+        /// Succeed without doing anything if there is none
+        #[arg(long)]
+        if_exists: bool,
+    },
+    /// Show a branch: its head and the tables on it
+    #[command(after_help = "Example:\n  bayou branch get feat_1")]
+    Get { name: String },
     /// Rename a branch
     #[command(after_help = "Example:\n  bayou branch rename feat_1 feat_taxi")]
     Rename { from: String, to: String },
@@ -314,10 +343,18 @@ pub enum TagCommand {
         name: String,
         #[arg(long)]
         from_ref: Option<String>,
+        /// Succeed without doing anything if it exists already
+        #[arg(long)]
+        if_not_exists: bool,
     },
     /// Remove a tag
-    #[command(after_help = "Example:\n  bayou tag rm v1")]
-    Rm { name: String },
+    #[command(after_help = "Example:\n  bayou tag rm v1 --if-exists")]
+    Rm {
+        name: String,
+        /// Succeed without doing anything if there is none
+        #[arg(long)]
+        if_exists: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -332,22 +369,74 @@ pub struct LogArgs {
     pub after: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Branch, tag or commit [default: the active branch]
+    pub reference: Option<String>,
+    /// Only commits whose message matches this regular expression
+    #[arg(long)]
+    pub message: Option<String>,
+    /// Only commits whose author matches this regular expression
+    #[arg(long)]
+    pub author_name: Option<String>,
+    /// Only commits with this property (repeatable: all must match)
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    pub properties: Vec<String>,
+    /// Commits to show
+    #[arg(
+        short = 'n',
+        long = "max-count",
+        visible_alias = "limit",
+        default_value_t = 10
+    )]
+    pub limit: usize,
+    /// How much of each commit to show
+    #[arg(long, visible_alias = "pretty", value_enum, default_value_t = CommitFormat::Medium)]
+    pub format: CommitFormat,
+}
+
+/// git's commit formats, as bauplan's `commit --format` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CommitFormat {
+    Oneline,
+    Short,
+    Medium,
+    Full,
+    Fuller,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum NamespaceCommand {
     /// List namespaces
     #[command(after_help = "Example:\n  bayou namespace ls")]
     Ls,
     /// Create a namespace
-    #[command(after_help = "Example:\n  bayou namespace create raw")]
-    Create { name: String },
+    #[command(after_help = "Example:\n  bayou namespace create raw --if-not-exists")]
+    Create {
+        name: String,
+        /// Succeed without doing anything if it exists already
+        #[arg(long)]
+        if_not_exists: bool,
+    },
     /// Remove an empty namespace
-    #[command(after_help = "Example:\n  bayou namespace rm raw")]
-    Rm { name: String },
+    #[command(after_help = "Example:\n  bayou namespace rm raw --if-exists")]
+    Rm {
+        name: String,
+        /// Succeed without doing anything if there is none
+        #[arg(long)]
+        if_exists: bool,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct CheckoutArgs {
     pub branch: String,
+    /// Create the branch first
+    #[arg(short = 'b')]
+    pub create: bool,
+    /// With -b: the branch, tag or commit to start from [default: the active branch]
+    #[arg(long, requires = "create")]
+    pub from_ref: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

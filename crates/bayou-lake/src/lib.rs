@@ -18,6 +18,7 @@ mod storage;
 mod table;
 mod writer;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -304,6 +305,7 @@ impl Lake {
             mode,
             base,
             writer,
+            properties: BTreeMap::new(),
         })
     }
 
@@ -402,6 +404,16 @@ impl Lake {
     /// new snapshot with both sides' files; anything else changed on both sides is a conflict
     /// naming the tables, and the target is left as it was.
     pub async fn merge(&self, source: &str, target: &str) -> Result<MergeOutcome> {
+        self.merge_with(source, target, &BTreeMap::new()).await
+    }
+
+    /// [`Lake::merge`], with `properties` on the merge commit if it takes one.
+    pub async fn merge_with(
+        &self,
+        source: &str,
+        target: &str,
+        properties: &BTreeMap<String, String>,
+    ) -> Result<MergeOutcome> {
         loop {
             let plan = match self.catalog.plan_merge(source, target)? {
                 MergePlan::UpToDate { head } => return Ok(MergeOutcome::UpToDate { head }),
@@ -445,7 +457,10 @@ impl Lake {
                 .into());
             }
             let tables_changed = plan.clean.len() + resolved.len();
-            if let Some(commit) = self.catalog.commit_merge(&plan, resolved, &author())? {
+            if let Some(commit) =
+                self.catalog
+                    .commit_merge(&plan, resolved, &author(), properties)?
+            {
                 return Ok(MergeOutcome::Merged {
                     head: commit.id,
                     combined,
@@ -495,9 +510,16 @@ pub struct TableWrite {
     mode: WriteMode,
     base: TableVersion,
     writer: writer::DataWriter,
+    properties: BTreeMap<String, String>,
 }
 
 impl TableWrite {
+    /// Properties for the commit (`bayou_run_id` for a run's writes).
+    pub fn with_properties(mut self, properties: BTreeMap<String, String>) -> Self {
+        self.properties = properties;
+        self
+    }
+
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.writer.write(batch).await
     }
@@ -542,7 +564,7 @@ impl TableWrite {
                 preconditions: vec![(self.key.clone(), expected)],
                 message: message.to_string(),
                 author: author(),
-                properties: Default::default(),
+                properties: self.properties.clone(),
             };
             match catalog.commit(&self.branch, request) {
                 Ok(commit) => {

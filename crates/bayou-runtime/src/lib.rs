@@ -574,7 +574,10 @@ pub async fn run(
     if record.status == RunStatus::Running {
         record.status = RunStatus::Succeeded;
         if let Some(b) = run_branch.as_ref().filter(|_| options.publish) {
-            match lake.merge(b, &options.branch).await {
+            match lake
+                .merge_with(b, &options.branch, &run_properties(&run_id))
+                .await
+            {
                 Ok(outcome) => {
                     record.published = Some(match outcome {
                         bayou_lake::MergeOutcome::UpToDate { head }
@@ -595,6 +598,15 @@ pub async fn run(
     }
     record::save(lake, &record).await?;
     Ok(record)
+}
+
+/// The properties of every commit a run makes: its id, under bayou's key and bauplan's (whose
+/// tooling looks for the job id), so `bayou commit --property bayou_run_id=ID` finds them.
+fn run_properties(run_id: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("bayou_run_id".to_string(), run_id.to_string()),
+        ("bpln_job_id".to_string(), run_id.to_string()),
+    ])
 }
 
 /// What running Python needs from the machine, checked before a run starts.
@@ -1355,7 +1367,8 @@ async fn execute(
                 &format!("model '{}'", node.name),
                 node.partitioned_by.as_deref(),
             )
-            .await?;
+            .await?
+            .with_properties(run_properties(&record.id));
         for b in kept.iter().chain(&output.batches) {
             write.write(b).await?;
         }

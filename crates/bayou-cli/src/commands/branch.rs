@@ -33,17 +33,59 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
                 .collect();
             emit(ctx.format, &value, listing)
         }
-        BranchCommand::Create { name, from_ref } => {
+        BranchCommand::Create {
+            name,
+            from_ref,
+            if_not_exists,
+        } => {
             let from = ctx.reference(from_ref.as_deref())?;
-            let r = catalog.create_ref(&name, RefKind::Branch, &from)?;
+            let r = match catalog.create_ref(&name, RefKind::Branch, &from) {
+                Err(bayou_catalog::Error::RefExists(_)) if if_not_exists => {
+                    return super::exists_already(ctx, "branch", &name);
+                }
+                other => other?,
+            };
             emit_message(
                 ctx.format,
                 &r,
                 &format!("created branch {name} from {from} at {}", r.head.short()),
             )
         }
-        BranchCommand::Rm { name } => {
-            let r = catalog.delete_ref(&name, RefKind::Branch)?;
+        BranchCommand::Get { name } => {
+            let resolved = catalog.resolve(&name)?;
+            if !matches!(&resolved.reference, Some((_, RefKind::Branch))) {
+                return Err(bayou_catalog::Error::NotABranch(name).into());
+            }
+            let tables = catalog.list_tables(&resolved.commit)?;
+            let mut listing = Listing::new(vec!["namespace", "table", "snapshot"]);
+            for (key, state) in &tables {
+                let snap = state.snapshot_id.map_or("-".into(), |s| s.to_string());
+                listing.push(vec![key.namespace.clone(), key.name.clone(), snap]);
+            }
+            let value = json!({
+                "name": name,
+                "head": resolved.commit,
+                "tables": tables.iter().map(|(k, s)| json!({
+                    "namespace": k.namespace, "name": k.name,
+                    "snapshot_id": s.snapshot_id, "metadata_location": s.metadata_location,
+                })).collect::<Vec<_>>(),
+            });
+            if ctx.format == crate::cli::OutputFormat::Table {
+                crate::output::out(&format!(
+                    "branch {name} at {}, {} table(s)",
+                    resolved.commit.short(),
+                    tables.len()
+                ))?;
+            }
+            emit(ctx.format, &value, listing)
+        }
+        BranchCommand::Rm { name, if_exists } => {
+            let r = match catalog.delete_ref(&name, RefKind::Branch) {
+                Err(bayou_catalog::Error::UnknownRef(_)) if if_exists => {
+                    return super::nothing_to_remove(ctx, "branch", &name);
+                }
+                other => other?,
+            };
             emit_message(
                 ctx.format,
                 &json!({"removed": r}),
@@ -117,7 +159,14 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
     }
 }
 
-pub(crate) fn checkout(ctx: &Ctx, branch: &str) -> anyhow::Result<()> {
+pub(crate) fn checkout(ctx: &Ctx, args: &crate::cli::CheckoutArgs) -> anyhow::Result<()> {
+    let branch = args.branch.as_str();
+    if args.create {
+        let from = ctx.reference(args.from_ref.as_deref())?;
+        ctx.lake
+            .catalog()
+            .create_ref(branch, RefKind::Branch, &from)?;
+    }
     ctx.lake.catalog().set_active_branch(branch)?;
     emit_message(
         ctx.format,

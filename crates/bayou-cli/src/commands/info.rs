@@ -31,3 +31,21 @@ pub(crate) fn run(ctx: &Ctx) -> anyhow::Result<()> {
     );
     emit_message(ctx.format, &value, &text)
 }
+
+/// `bayou version`: the CLI's version and what it runs functions with.
+pub(crate) fn version(format: crate::cli::OutputFormat) -> anyhow::Result<()> {
+    let value = json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "runner": bayou_runtime::runner_version(),
+        "uv": bayou_runtime::UV_VERSION,
+        "default_python": bayou_runtime::DEFAULT_PYTHON,
+    });
+    let text = format!(
+        "bayou {} (runner {}, uv {} when none is installed, Python {} by default)",
+        env!("CARGO_PKG_VERSION"),
+        bayou_runtime::runner_version(),
+        bayou_runtime::UV_VERSION,
+        bayou_runtime::DEFAULT_PYTHON
+    );
+    emit_message(format, &value, &text)
+}

@@ -1,6 +1,7 @@
 //! One module per command; [`run`] opens the lake and dispatches.
 
 mod branch;
+mod commit;
 mod demo;
 mod info;
 mod log;
@@ -38,6 +39,24 @@ impl Ctx {
     }
 }
 
+/// `--if-not-exists` met an existing `what`: success, and say so.
+fn exists_already(ctx: &Ctx, what: &str, name: &str) -> anyhow::Result<()> {
+    crate::output::emit_message(
+        ctx.format,
+        &serde_json::json!({"created": null, "exists": name}),
+        &format!("{what} {name} exists already: nothing to do"),
+    )
+}
+
+/// `--if-exists` found no `what` of that name: success, and say so.
+fn nothing_to_remove(ctx: &Ctx, what: &str, name: &str) -> anyhow::Result<()> {
+    crate::output::emit_message(
+        ctx.format,
+        &serde_json::json!({"removed": null}),
+        &format!("no {what} {name}: nothing to remove"),
+    )
+}
+
 fn default_lake() -> String {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -72,6 +91,9 @@ fn size_setting(var: &str, default: u64) -> anyhow::Result<u64> {
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Demo(crate::cli::DemoCommand::Write { rows, out }) = &cli.command {
         return demo::write_files(*rows, out, cli.output).await;
+    }
+    if let Command::Version = cli.command {
+        return info::version(cli.output);
     }
     // Environments live in the cache, not the lake: no need to open one.
     if let Command::Env(cmd) = cli.command {
@@ -110,8 +132,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Branch(cmd) => branch::run(&ctx, cmd).await,
         Command::Tag(cmd) => tag::run(&ctx, cmd),
         Command::Log(args) => log::run(&ctx, args),
+        Command::Commit(args) => commit::run(&ctx, args),
+        Command::Version => unreachable!("handled above"),
         Command::Namespace(cmd) => namespace::run(&ctx, cmd),
-        Command::Checkout(args) => branch::checkout(&ctx, &args.branch),
+        Command::Checkout(args) => branch::checkout(&ctx, &args),
         Command::Info => info::run(&ctx),
         Command::Demo(crate::cli::DemoCommand::Load { rows, branch }) => {
             demo::load(&ctx, rows, branch.as_deref()).await

@@ -17,8 +17,14 @@ pub(crate) fn run(ctx: &Ctx, cmd: NamespaceCommand) -> anyhow::Result<()> {
             }
             emit(ctx.format, &all, listing)
         }
-        NamespaceCommand::Create { name } => {
+        NamespaceCommand::Create {
+            name,
+            if_not_exists,
+        } => {
             let created = catalog.create_namespace(&name)?;
+            if !created && if_not_exists {
+                return super::exists_already(ctx, "namespace", &name);
+            }
             if !created {
                 anyhow::bail!(
                     "namespace '{name}' already exists\n  hint: list them with `bayou namespace ls`"
@@ -30,8 +36,13 @@ pub(crate) fn run(ctx: &Ctx, cmd: NamespaceCommand) -> anyhow::Result<()> {
                 &format!("created namespace {name}"),
             )
         }
-        NamespaceCommand::Rm { name } => {
-            catalog.delete_namespace(&name)?;
+        NamespaceCommand::Rm { name, if_exists } => {
+            match catalog.delete_namespace(&name) {
+                Err(bayou_catalog::Error::UnknownNamespace(_)) if if_exists => {
+                    return super::nothing_to_remove(ctx, "namespace", &name);
+                }
+                other => other?,
+            }
             emit_message(
                 ctx.format,
                 &json!({"removed": name}),

@@ -14,7 +14,9 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         TableCommand::Ls {
             reference,
             namespace,
+            name,
         } => {
+            let namespace = namespace.map(|ns| bayou_types::canonical_namespace(&ns).to_string());
             let reference = ctx.reference(reference.as_deref())?;
             let head = catalog.resolve(&reference)?.commit;
             if let Some(ns) = &namespace {
@@ -24,6 +26,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
                 .list_tables(&head)?
                 .into_iter()
                 .filter(|(k, _)| namespace.as_ref().is_none_or(|ns| &k.namespace == ns))
+                .filter(|(k, _)| name.as_ref().is_none_or(|n| k.name.contains(n.as_str())))
                 .collect();
             let mut listing = Listing::new(vec!["namespace", "table", "snapshot"]);
             let mut value = Vec::new();
@@ -96,9 +99,21 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             write(ctx, args, mode).await
         }
         TableCommand::Import(args) => write(ctx, args, WriteMode::Append).await,
-        TableCommand::Rm { name, branch } => {
+        TableCommand::Rm {
+            name,
+            branch,
+            if_exists,
+        } => {
             let branch = ctx.reference(branch.as_deref())?;
             let key = ctx.key(&name)?;
+            let head = catalog.resolve(&branch)?.commit;
+            if if_exists && catalog.get_table(&head, &key)?.is_none() {
+                return emit_message(
+                    ctx.format,
+                    &json!({"removed": null, "branch": branch}),
+                    &format!("no table {key} on {branch}: nothing to remove"),
+                );
+            }
             let commit = ctx.lake.drop_table(&branch, &key)?;
             emit_message(
                 ctx.format,

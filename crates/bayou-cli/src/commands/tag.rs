@@ -22,17 +22,31 @@ pub(crate) fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
             }
             emit(ctx.format, &tags, listing)
         }
-        TagCommand::Create { name, from_ref } => {
+        TagCommand::Create {
+            name,
+            from_ref,
+            if_not_exists,
+        } => {
             let from = ctx.reference(from_ref.as_deref())?;
-            let r = catalog.create_ref(&name, RefKind::Tag, &from)?;
+            let r = match catalog.create_ref(&name, RefKind::Tag, &from) {
+                Err(bayou_catalog::Error::RefExists(_)) if if_not_exists => {
+                    return super::exists_already(ctx, "tag", &name);
+                }
+                other => other?,
+            };
             emit_message(
                 ctx.format,
                 &r,
                 &format!("created tag {name} at {} ({from})", r.head.short()),
             )
         }
-        TagCommand::Rm { name } => {
-            let r = catalog.delete_ref(&name, RefKind::Tag)?;
+        TagCommand::Rm { name, if_exists } => {
+            let r = match catalog.delete_ref(&name, RefKind::Tag) {
+                Err(bayou_catalog::Error::UnknownRef(_)) if if_exists => {
+                    return super::nothing_to_remove(ctx, "tag", &name);
+                }
+                other => other?,
+            };
             emit_message(
                 ctx.format,
                 &json!({"removed": r}),
