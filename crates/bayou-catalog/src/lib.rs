@@ -317,6 +317,15 @@ impl Catalog {
             .unwrap_or_else(|| MAIN_BRANCH.to_string()))
     }
 
+    /// The lake's secret key (hex), which encrypts secret parameters: made from `fresh` the
+    /// first time it is asked for, and the same for every process after.
+    pub fn secret_key(&self, fresh: impl FnOnce() -> String) -> Result<String> {
+        if let Some(key) = self.store.get_setting("secret_key")? {
+            return Ok(key);
+        }
+        self.store.init_setting("secret_key", &fresh())
+    }
+
     pub fn set_active_branch(&self, branch: &str) -> Result<()> {
         self.branch_head(branch)?;
         self.store.set_setting("active_branch", branch)

@@ -361,6 +361,19 @@ impl Store for SqliteStore {
             .map_err(sql)
     }
 
+    fn init_setting(&self, key: &str, value: &str) -> Result<String> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            params![key, value],
+        )
+        .map_err(sql)?;
+        conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .map_err(sql)
+    }
+
     fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         self.conn()
             .execute(

@@ -48,4 +48,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn delete_namespace(&self, name: &str) -> Result<bool>;
     fn get_setting(&self, key: &str) -> Result<Option<String>>;
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+    /// Sets `key` to `value` unless it has a value already; returns the value it has after.
+    /// Concurrent callers all get the one value that won.
+    fn init_setting(&self, key: &str, value: &str) -> Result<String>;
 }

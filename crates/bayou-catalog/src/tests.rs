@@ -225,6 +225,18 @@ fn tables_need_an_existing_namespace() {
 }
 
 #[test]
+fn the_secret_key_is_made_once_and_kept() {
+    let c = catalog();
+    let first = c.secret_key(|| "aa".into()).unwrap();
+    assert_eq!(first, "aa");
+    assert_eq!(
+        c.secret_key(|| "bb".into()).unwrap(),
+        "aa",
+        "kept, not replaced"
+    );
+}
+
+#[test]
 fn bauplan_is_the_default_namespace_by_another_name() {
     let c = catalog();
     assert!(!c.create_namespace("bauplan").unwrap(), "it exists already");

@@ -20,6 +20,16 @@ pub struct Cli {
     #[arg(short = 'O', long = "output", global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
 
+    /// Profile of ~/.bayou/config.toml to take settings from
+    #[arg(
+        short = 'P',
+        long,
+        global = true,
+        env = "BAYOU_PROFILE",
+        default_value = "default"
+    )]
+    pub profile: String,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -58,6 +68,17 @@ pub enum Command {
         after_help = "Examples:\n  bayou commit\n  bayou commit main --author-name alice --limit 5 --format oneline\n  bayou commit --property bayou_run_id=20261122230501-3fa2c1 --format full"
     )]
     Commit(CommitArgs),
+    /// Create a project: a project file with a fresh id and a starter model
+    #[command(
+        after_help = "Examples:\n  bayou init my_pipeline\n  bayou init . --name taxi_reports"
+    )]
+    Init(InitArgs),
+    /// List, set and remove the parameters of a project (edits its project file)
+    #[command(subcommand)]
+    Parameter(ParameterCommand),
+    /// Read and write settings of a profile in ~/.bayou/config.toml
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Print bayou's version
     #[command(after_help = "Example:\n  bayou version -O json")]
     Version,
@@ -367,6 +388,72 @@ pub struct LogArgs {
     /// Start after this commit (for paging)
     #[arg(long)]
     pub after: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory of the new project (created if missing)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Project name [default: the directory's name]
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParameterCommand {
+    /// List the project's parameters
+    #[command(after_help = "Example:\n  bayou parameter ls -p my_pipeline")]
+    Ls {
+        #[arg(short = 'p', long = "project-dir", default_value = ".")]
+        project_dir: PathBuf,
+    },
+    /// Add a parameter or change one (its default, type, description, whether it is required)
+    #[command(
+        after_help = "Examples:\n  bayou parameter set min_miles 1.5 --type float --description \"Shortest trip kept\"\n  bayou parameter set run_date --required\n  bayou parameter set api_token s3cr3t --type secret"
+    )]
+    Set {
+        name: String,
+        /// Its default value
+        value: Option<String>,
+        /// int, float, bool, str or secret (a secret's value is stored encrypted)
+        #[arg(long = "type", value_name = "TYPE")]
+        ty: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// A run must give it a value
+        #[arg(long, conflicts_with = "optional")]
+        required: bool,
+        /// A run may leave it out
+        #[arg(long)]
+        optional: bool,
+        #[arg(short = 'p', long = "project-dir", default_value = ".")]
+        project_dir: PathBuf,
+    },
+    /// Remove a parameter
+    #[command(after_help = "Example:\n  bayou parameter rm min_miles")]
+    Rm {
+        name: String,
+        #[arg(short = 'p', long = "project-dir", default_value = ".")]
+        project_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show a setting of the profile, or all of them
+    #[command(after_help = "Examples:\n  bayou config get lake\n  bayou config get --all -P team")]
+    Get {
+        key: Option<String>,
+        /// Every setting of the profile
+        #[arg(short = 'a', long, conflicts_with = "key")]
+        all: bool,
+    },
+    /// Change a setting of the profile (created if new)
+    #[command(
+        after_help = "Examples:\n  bayou config set lake s3://lake/prod -P team\n  bayou config set git_branch off\n  bayou config set active_branch dev\n\nKeys: lake, active_branch, git_branch."
+    )]
+    Set { key: String, value: String },
 }
 
 #[derive(Debug, Args)]

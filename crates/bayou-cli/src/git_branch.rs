@@ -1,7 +1,7 @@
 //! Code branch = data branch: a project inside a git checkout runs on the data branch named after
 //! its git branch (`feat_1` -> `feat_1`, `main`/`master` -> `main`), created from the active
 //! branch on first use. So a feature's code and its data stay apart from production alike.
-//! `BAYOU_GIT_BRANCH=off` turns it off; `-r` always wins.
+//! `BAYOU_GIT_BRANCH=off` or `bayou config set git_branch off` turns it off; `-r` always wins.
 
 use std::path::Path;
 use std::process::Command;
@@ -28,11 +28,6 @@ fn data_branch_for(git: &str) -> &str {
     }
 }
 
-/// Whether the setting leaves this on (`BAYOU_GIT_BRANCH=off` turns it off).
-fn enabled() -> bool {
-    !std::env::var("BAYOU_GIT_BRANCH").is_ok_and(|v| v.eq_ignore_ascii_case("off"))
-}
-
 /// What a run of the project at `dir` targets when no `-r` is given: the data branch of its git
 /// branch, if any. A name bayou cannot use as a branch is left alone, with a reason.
 pub(crate) enum Target {
@@ -44,8 +39,9 @@ pub(crate) enum Target {
     Unusable { git: String, why: String },
 }
 
-pub(crate) fn target(dir: &Path) -> Target {
-    if !enabled() {
+/// The target for the project at `dir`; `enabled` is the setting (see `bayou config`).
+pub(crate) fn target(dir: &Path, enabled: bool) -> Target {
+    if !enabled {
         return Target::None;
     }
     let Some(git) = git_branch(dir) else {

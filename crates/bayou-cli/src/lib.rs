@@ -9,6 +9,7 @@ mod commands;
 mod demo_data;
 mod git_branch;
 mod output;
+mod profile;
 mod progress;
 mod settings;
 

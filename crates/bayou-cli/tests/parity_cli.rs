@@ -135,3 +135,226 @@ fn version_needs_no_lake() {
     assert_eq!(v["version"], json!(env!("CARGO_PKG_VERSION")));
     assert!(!t.lake().exists(), "no lake was created");
 }
+
+#[test]
+fn init_makes_a_project_that_runs_and_refuses_to_overwrite_one() {
+    let t = TestLake::new();
+    t.ok(&["demo", "load", "--rows", "500"]);
+    let dir = t.path("my_pipeline");
+    let created = t.json(&["init", s(&dir)]);
+    assert_eq!(created["name"], json!("my_pipeline"));
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let yml = std::fs::read_to_string(dir.join("bayou_project.yml")).unwrap();
+    assert!(yml.contains(id), "{yml}");
+    let (code, record, stderr) = run_json(&mut t.cmd(), &["-p", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(record["nodes"][0]["name"], json!("trips_per_zone"));
+    let again = t.cmd().args(["init", s(&dir)]).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+}
+
+#[test]
+fn parameters_are_set_listed_used_and_removed_through_the_project_file() {
+    let t = TestLake::new();
+    t.ok(&["demo", "load", "--rows", "500"]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bauplan_project.yml", "project:\n  name: p\n"),
+            (
+                "long_trips.sql",
+                "-- bauplan: materialization_strategy = REPLACE\nSELECT COUNT(*) AS n FROM taxi_fhvhv WHERE trip_miles > $min_miles\n",
+            ),
+        ],
+    );
+    let p = s(&dir);
+    t.ok(&[
+        "parameter",
+        "set",
+        "min_miles",
+        "2.5",
+        "--type",
+        "float",
+        "--description",
+        "Shortest trip kept",
+        "-p",
+        p,
+    ]);
+    t.ok(&["parameter", "set", "label", "--required", "-p", p]);
+    let bad = t
+        .cmd()
+        .args(["parameter", "set", "min_miles", "far", "-p", p])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("'far' is not a valid float"));
+    let listed = t.json(&["parameter", "ls", "-p", p]);
+    assert_eq!(
+        listed,
+        json!([
+            {"name": "min_miles", "type": "float", "required": false, "default": "2.5", "description": "Shortest trip kept"},
+            {"name": "label", "type": "str", "required": true, "default": null, "description": null},
+        ])
+    );
+    // The run uses them: the required one must be given.
+    let (code, _, stderr) = run_json(&mut t.cmd(), &["-p", p]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("parameter 'label' is required"), "{stderr}");
+    let (code, _, stderr) = run_json(&mut t.cmd(), &["-p", p, "--param", "label=x"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        t.scalar("SELECT n FROM long_trips", "main"),
+        t.scalar(
+            "SELECT COUNT(*) FROM taxi_fhvhv WHERE trip_miles > 2.5",
+            "main"
+        )
+    );
+    t.ok(&["parameter", "rm", "label", "-p", p]);
+    assert_eq!(
+        t.json(&["parameter", "ls", "-p", p])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        t.cmd()
+            .args(["parameter", "rm", "label", "-p", p])
+            .output()
+            .unwrap()
+            .status
+            .code()
+            == Some(2)
+    );
+}
+
+#[test]
+fn profiles_hold_the_lake_and_settings() {
+    let t = TestLake::new();
+    let other = t.path("other-lake");
+    // Settings of a profile, in ~/.bayou/config.toml under the test's HOME.
+    let mut cmd = t.cmd();
+    cmd.env_remove("BAYOU_LAKE")
+        .args(["config", "set", "lake", s(&other), "-P", "team"]);
+    assert!(cmd.output().unwrap().status.success());
+    let config = std::fs::read_to_string(t.path(".bayou/config.toml")).unwrap();
+    assert!(config.contains("[profiles.team]"), "{config}");
+    // Commands with -P team use its lake; --lake or BAYOU_LAKE still win.
+    let out = t
+        .cmd()
+        .env_remove("BAYOU_LAKE")
+        .args(["-P", "team", "namespace", "create", "only_in_other"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(other.exists());
+    let mine = t.json(&["namespace", "ls"]).to_string();
+    assert!(!mine.contains("only_in_other"), "{mine}");
+    let got = t
+        .cmd()
+        .env_remove("BAYOU_LAKE")
+        .env("BAYOU_PROFILE", "team")
+        .args(["-O", "json", "config", "get", "--all"])
+        .output()
+        .unwrap();
+    let got: Value = serde_json::from_slice(&got.stdout).unwrap();
+    assert_eq!(got["lake"], json!(s(&other)));
+    assert_eq!(got["active_branch"], json!("main"));
+    // active_branch is the lake's own; unknown keys and values are usage errors.
+    t.ok(&["branch", "create", "dev"]);
+    t.ok(&["config", "set", "active_branch", "dev"]);
+    assert_eq!(t.json(&["info"])["active_branch"], json!("dev"));
+    let bad = t
+        .cmd()
+        .args(["config", "set", "colour", "red"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown setting 'colour'"));
+    let bad = t
+        .cmd()
+        .args(["config", "set", "git_branch", "maybe"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn a_secret_parameter_is_stored_encrypted_and_reaches_only_the_function() {
+    let t = TestLake::new();
+    t.ok(&["demo", "load", "--rows", "100"]);
+    let dir = t.path("p");
+    write_project(
+        &dir,
+        &[
+            ("bauplan_project.yml", "project:\n  name: p\n"),
+            (
+                "models.py",
+                "import bauplan\n\n\n@bauplan.model(materialization_strategy='REPLACE')\n@bauplan.python('3.11')\ndef uses_token(zones=bauplan.Model('taxi_zones', columns=['Borough']), token=bauplan.Parameter('api_token')):\n    print('the token is', token)\n    return [{'ok': token == 'hunter2-s3cr3t'}]\n",
+            ),
+        ],
+    );
+    let p = s(&dir);
+    t.ok(&[
+        "parameter",
+        "set",
+        "api_token",
+        "hunter2-s3cr3t",
+        "--type",
+        "secret",
+        "-p",
+        p,
+    ]);
+    let file = std::fs::read_to_string(dir.join("bauplan_project.yml")).unwrap();
+    assert!(
+        !file.contains("hunter2") && file.contains("bayou-secret:v1:"),
+        "{file}"
+    );
+    let listed = t.json(&["parameter", "ls", "-p", p]);
+    assert_eq!(listed[0]["default"], json!("***"));
+    let out = t
+        .cmd()
+        .args(["-O", "json", "run", "-p", p])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(t.scalar("SELECT ok FROM uses_token", "main"), json!(true));
+    assert!(
+        !stdout.contains("hunter2") && !stderr.contains("hunter2"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("the token is ***"),
+        "the log line is masked: {stdout}"
+    );
+    let record: Value = serde_json::from_str(&stdout).unwrap();
+    let id = record["id"].as_str().unwrap();
+    let shown = t.ok(&["-O", "json", "runs", "show", id]);
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        record["params"]["api_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("secret:")
+    );
+    // Another lake cannot read it, and says what to do.
+    let other = TestLake::new();
+    other.ok(&["demo", "load", "--rows", "100"]);
+    let (code, _, stderr) = run_json(&mut other.cmd(), &["-p", p]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("api_token") && stderr.contains("bayou parameter set api_token"),
+        "{stderr}"
+    );
+}

@@ -13,6 +13,7 @@ mod config;
 mod diagnostics;
 mod model;
 mod python;
+mod secret;
 mod sql;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -26,6 +27,7 @@ pub use model::{
     DEFAULT_PYTHON, Input, Materialization, Node, NodeKind, ParamType, ParamUse, ParamValue,
     PythonSpec, Resources, parse_memory,
 };
+pub use secret::{KEY_NAME as SECRET_KEY_NAME, Secret, SecretKey};
 
 /// A project read from disk.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -75,6 +77,42 @@ fn helper_modules(
             _ => {}
         }
     }
+}
+
+/// The `.sql` files the `include_paths:` globs match, relative to `dir`, sorted. A glob that
+/// is absolute, leaves the directory or matches nothing is reported.
+fn included_sql(dir: &Path, globs: &[String], out: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut found = BTreeSet::new();
+    for pattern in globs {
+        let problem = |why: &str| {
+            Diagnostic::new(
+                "include_paths",
+                0,
+                format!("include path '{pattern}' {why}"),
+            )
+            .hint("include_paths are globs of .sql files inside the project, like \"models/*.sql\"")
+        };
+        if Path::new(pattern).is_absolute() || pattern.split('/').any(|p| p == "..") {
+            out.push(problem("is not inside the project"));
+            continue;
+        }
+        let Ok(paths) = glob::glob(&dir.join(pattern).to_string_lossy()) else {
+            out.push(problem("is no glob"));
+            continue;
+        };
+        let before = found.len();
+        for path in paths.flatten() {
+            if let Ok(rel) = path.strip_prefix(dir)
+                && path.extension().is_some_and(|e| e == "sql")
+            {
+                found.insert(rel.to_path_buf());
+            }
+        }
+        if found.len() == before {
+            out.push(problem("matches no .sql file"));
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// Whether `.gitignore` at the project root ignores `name` (simple glob lines only).
@@ -168,6 +206,17 @@ impl Project {
         // Python modules in subdirectories are code the models may import: part of the code
         // hash and the stored snapshot, though never read for models.
         helper_modules(dir, Path::new(""), &patterns, &mut files);
+        // bauplan's `include_paths:` name `.sql` files in subdirectories as models too.
+        for rel in included_sql(dir, &config.include_paths, &mut diagnostics) {
+            if files.iter().any(|(p, _)| *p == rel) {
+                continue;
+            }
+            let Some(text) = read(&rel.to_string_lossy(), &mut diagnostics) else {
+                continue;
+            };
+            nodes.extend(sql::read(&rel, &text, &mut diagnostics));
+            files.push((rel, text));
+        }
         let project = Self {
             root: dir.to_path_buf(),
             config_file: PathBuf::from(config_name),

@@ -13,15 +13,30 @@ pub enum ParamType {
     Float,
     Bool,
     Str,
+    /// A string stored encrypted in the project file (see [`crate::SecretKey`]).
+    Secret,
 }
 
 impl ParamType {
+    /// A type as a project file or `--type` names it.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.to_ascii_lowercase().as_str() {
+            "int" => Self::Int,
+            "float" => Self::Float,
+            "bool" => Self::Bool,
+            "str" => Self::Str,
+            "secret" => Self::Secret,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Int => "int",
             Self::Float => "float",
             Self::Bool => "bool",
             Self::Str => "str",
+            Self::Secret => "secret",
         }
     }
 }
@@ -34,6 +49,8 @@ pub enum ParamValue {
     Float(f64),
     Bool(bool),
     Str(String),
+    /// A decrypted secret: its plaintext reaches only the function; it serializes masked.
+    Secret(crate::Secret),
 }
 
 impl ParamValue {
@@ -45,21 +62,24 @@ impl ParamValue {
             (ParamType::Bool, V::Bool(b)) => Self::Bool(*b),
             (ParamType::Str, V::String(s)) => Self::Str(s.clone()),
             (ParamType::Str, V::Number(n)) => Self::Str(n.to_string()),
+            // Still encrypted: a run decrypts it with the lake's key.
+            (ParamType::Secret, V::String(s)) => Self::Str(s.clone()),
             _ => return None,
         })
     }
 
-    /// Parses a `--param name=value` value as `ty`.
+    /// Parses a `--param name=value` value as `ty` (a secret is a string here: wrapping it
+    /// needs the lake's key).
     pub fn parse(ty: ParamType, text: &str) -> Option<Self> {
         Some(match ty {
             ParamType::Int => Self::Int(text.trim().parse().ok()?),
             ParamType::Float => Self::Float(text.trim().parse().ok()?),
             ParamType::Bool => match text.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Self::Bool(true),
-                "false" | "0" | "no" => Self::Bool(false),
+                "true" | "1" | "yes" | "on" => Self::Bool(true),
+                "false" | "0" | "no" | "off" => Self::Bool(false),
                 _ => return None,
             },
-            ParamType::Str => Self::Str(text.to_string()),
+            ParamType::Str | ParamType::Secret => Self::Str(text.to_string()),
         })
     }
 }

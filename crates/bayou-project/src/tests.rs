@@ -192,3 +192,23 @@ def bare(data=bauplan.Model("taxi_fhvhv")):
         Some(DEFAULT_PYTHON)
     );
 }
+
+#[test]
+fn include_paths_add_sql_models_from_subdirectories() {
+    let yml = "project:\n  name: p\ninclude_paths:\n  - \"sql/*.sql\"\n  - \"../outside/*.sql\"\n";
+    let (_d, p, diags) = project(&[
+        ("bauplan_project.yml", yml),
+        ("sql/trips.sql", "SELECT 1 AS one FROM taxi_fhvhv"),
+        ("top.sql", "SELECT one FROM trips"),
+    ]);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0]
+            .message
+            .contains("'../outside/*.sql' is not inside"),
+        "{diags:?}"
+    );
+    let trips = p.node("trips").expect("included");
+    assert_eq!(trips.file, std::path::Path::new("sql/trips.sql"));
+    assert_eq!(p.node("top").unwrap().inputs[0].source, "trips");
+}

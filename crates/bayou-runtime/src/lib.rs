@@ -34,7 +34,10 @@ use std::time::Instant;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bayou_lake::{Lake, WriteMode};
-use bayou_project::{Diagnostic, Diagnostics, Materialization, NodeKind, ParamValue, Project};
+use bayou_project::{
+    Diagnostic, Diagnostics, Materialization, NodeKind, ParamType, ParamValue, Project, Secret,
+    SecretKey,
+};
 use bayou_sql::QueryEngine;
 use bayou_types::{CommitId, TableKey};
 use datafusion::common::ScalarValue;
@@ -218,15 +221,28 @@ pub enum Event<'a> {
 pub type OnEvent<'a> = &'a (dyn Fn(Event<'_>) + Sync);
 
 /// The parameter values of a run: declared defaults overridden by `--param`.
+///
+/// Secret parameters are decrypted with `secret_key` (the lake's, see [`lake_secret_key`]),
+/// which must be given when the project declares any.
 pub fn resolve_params(
     project: &Project,
     overrides: &[(String, String)],
+    secret_key: Option<&SecretKey>,
 ) -> Result<BTreeMap<String, ParamValue>> {
+    let key =
+        || secret_key.ok_or_else(|| Error::Internal("no secret key for secret parameters".into()));
     let mut values = BTreeMap::new();
     for (name, spec) in &project.config.parameters {
-        if let Some(d) = &spec.default {
-            values.insert(name.clone(), d.clone());
-        }
+        let value = match (&spec.default, spec.ty) {
+            (Some(ParamValue::Str(stored)), ParamType::Secret) => ParamValue::Secret(
+                key()?
+                    .decrypt(name, stored)
+                    .map_err(|e| Error::Usage(format!("{}: {e}", project.config_file.display())))?,
+            ),
+            (Some(d), _) => d.clone(),
+            (None, _) => continue,
+        };
+        values.insert(name.clone(), value);
     }
     for (name, text) in overrides {
         let spec = project.config.parameters.get(name).ok_or_else(|| {
@@ -245,12 +261,15 @@ pub fn resolve_params(
                 }
             ))
         })?;
-        let value = ParamValue::parse(spec.ty, text).ok_or_else(|| {
-            Error::Usage(format!(
-                "--param {name}={text}: not a valid {}",
-                spec.ty.as_str()
-            ))
-        })?;
+        let value = match spec.ty {
+            ParamType::Secret => ParamValue::Secret(Secret::new(key()?, text.clone())),
+            ty => ParamValue::parse(ty, text).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--param {name}={text}: not a valid {}",
+                    ty.as_str()
+                ))
+            })?,
+        };
         values.insert(name.clone(), value);
     }
     for (name, spec) in &project.config.parameters {
@@ -264,12 +283,20 @@ pub fn resolve_params(
     Ok(values)
 }
 
+/// The lake's key for secret parameters, made on first use.
+pub fn lake_secret_key(lake: &Lake) -> Result<SecretKey> {
+    let fresh = SecretKey::generate_hex().map_err(Error::Internal)?;
+    let hex = lake.catalog().secret_key(|| fresh)?;
+    SecretKey::from_hex(&hex).map_err(Error::Internal)
+}
+
 fn scalar(v: &ParamValue) -> ScalarValue {
     match v {
         ParamValue::Int(i) => ScalarValue::Int64(Some(*i)),
         ParamValue::Float(f) => ScalarValue::Float64(Some(*f)),
         ParamValue::Bool(b) => ScalarValue::Boolean(Some(*b)),
         ParamValue::Str(s) => ScalarValue::Utf8(Some(s.clone())),
+        ParamValue::Secret(s) => ScalarValue::Utf8(Some(s.plaintext().to_string())),
     }
 }
 
@@ -489,7 +516,16 @@ pub async fn run(
     if !problems.is_empty() {
         return Err(Error::Project(Diagnostics(problems)));
     }
-    let params = resolve_params(project, &options.params)?;
+    let secret_key = match project
+        .config
+        .parameters
+        .values()
+        .any(|p| p.ty == ParamType::Secret)
+    {
+        true => Some(lake_secret_key(lake)?),
+        false => None,
+    };
+    let params = resolve_params(project, &options.params, secret_key.as_ref())?;
     let selected = select::select(project, &options.select)?; // an unknown model: usage error
     let tools = Tools::prepare(project, &selected, options, on_event).await?;
     lake.catalog().require_namespace(&namespace)?;

@@ -190,7 +190,12 @@ pub(crate) async fn run(
     let mut call_params = serde_json::Map::new();
     for p in &node.parameters {
         if let (Some(arg), Some(v)) = (&p.argument, inv.params.get(&p.name)) {
-            call_params.insert(arg.clone(), serde_json::to_value(v).unwrap_or_default());
+            // The function gets a secret's plaintext; everything else sees it masked.
+            let value = match v {
+                ParamValue::Secret(s) => serde_json::Value::from(s.plaintext()),
+                other => serde_json::to_value(other).unwrap_or_default(),
+            };
+            call_params.insert(arg.clone(), value);
         }
     }
     let python = inv.pythons.get(&node.name).cloned().ok_or_else(|| {
@@ -323,10 +328,21 @@ async fn attempt(
         return Err("the function's output pipes are missing".into());
     };
     let name = node.name.as_str();
+    // A secret the function prints is masked before its line goes anywhere.
+    let secrets: Vec<&str> = inv
+        .params
+        .values()
+        .filter_map(|v| match v {
+            ParamValue::Secret(s) if !s.plaintext().is_empty() => Some(s.plaintext()),
+            _ => None,
+        })
+        .collect();
+    let secrets = &secrets;
     let pump = |reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>, is_err: bool| async move {
         let mut lines = tokio::io::BufReader::new(reader).lines();
         let mut kept: Vec<String> = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
+            let line = mask(line, secrets);
             on_event(Event::Log {
                 node: name,
                 line: &line,
@@ -404,7 +420,7 @@ async fn attempt(
                     last_words.join("\n    ")
                 ),
             });
-        return Err(why);
+        return Err(mask(why, secrets));
     }
     let read_back = Instant::now();
     let output = if node.is_expectation() {
@@ -431,6 +447,16 @@ async fn attempt(
         read_back.elapsed().as_secs_f64(),
     );
     Ok(output)
+}
+
+/// `text` with every secret in it replaced by `***`.
+fn mask(mut text: String, secrets: &[&str]) -> String {
+    for secret in secrets {
+        if text.contains(secret) {
+            text = text.replace(secret, "***");
+        }
+    }
+    text
 }
 
 /// Fills in the report's phase timings from the runner's wall-clock marks.

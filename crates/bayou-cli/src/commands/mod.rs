@@ -2,10 +2,13 @@
 
 mod branch;
 mod commit;
+mod config;
 mod demo;
 mod info;
+mod init;
 mod log;
 mod namespace;
+mod parameter;
 mod query;
 mod run;
 mod table;
@@ -19,10 +22,11 @@ use bayou_types::{DEFAULT_NAMESPACE, TableKey};
 
 use crate::cli::{Cli, Command, OutputFormat};
 
-/// What every command gets: the open lake and the output format.
+/// What every command gets: the open lake, the output format and the profile's settings.
 pub(crate) struct Ctx {
     pub(crate) lake: Lake,
     pub(crate) format: OutputFormat,
+    pub(crate) profile: crate::profile::Profile,
 }
 
 impl Ctx {
@@ -95,14 +99,34 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Version = cli.command {
         return info::version(cli.output);
     }
+    let profile = crate::profile::load(&cli.profile)?;
+    // --lake and BAYOU_LAKE, else the profile's lake, else the default one.
+    let location_text = cli
+        .lake
+        .clone()
+        .or_else(|| profile.lake.clone())
+        .unwrap_or_else(default_lake);
+    let open = |text: &str| -> anyhow::Result<Lake> {
+        let location = LakeLocation::parse(text)?;
+        Lake::open(&location)
+            .with_context(|| format!("cannot open the lake at {}", location.display()))
+    };
+    // Commands that need no lake.
+    match cli.command {
+        Command::Config(cmd) => {
+            return config::run(cli.output, &cli.profile, cmd, || open(&location_text));
+        }
+        Command::Init(args) => return init::run(cli.output, &args),
+        Command::Parameter(cmd) => {
+            return parameter::run(cli.output, cmd, || open(&location_text));
+        }
+        _ => {}
+    }
     // Environments live in the cache, not the lake: no need to open one.
     if let Command::Env(cmd) = cli.command {
         return run::env(cli.output, cmd);
     }
-    let location_text = cli.lake.clone().unwrap_or_else(default_lake);
-    let location = LakeLocation::parse(&location_text)?;
-    let mut lake = Lake::open(&location)
-        .with_context(|| format!("cannot open the lake at {}", location.display()))?;
+    let mut lake = open(&location_text)?;
     // Only the commands that scan data or run pipelines touch the caches (and their settings).
     let scans = matches!(
         cli.command,
@@ -125,6 +149,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Ctx {
         lake,
         format: cli.output,
+        profile,
     };
     let outcome = match cli.command {
         Command::Query(args) => query::run(&ctx, args).await,
@@ -133,7 +158,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tag(cmd) => tag::run(&ctx, cmd),
         Command::Log(args) => log::run(&ctx, args),
         Command::Commit(args) => commit::run(&ctx, args),
-        Command::Version => unreachable!("handled above"),
+        Command::Version | Command::Config(_) | Command::Init(_) | Command::Parameter(_) => {
+            unreachable!("handled above")
+        }
         Command::Namespace(cmd) => namespace::run(&ctx, cmd),
         Command::Checkout(args) => branch::checkout(&ctx, &args),
         Command::Info => info::run(&ctx),

@@ -136,7 +136,8 @@ fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<String> {
     use crate::git_branch::Target;
     let active = ctx.reference(None)?;
     let mut err = std::io::stderr().lock();
-    match crate::git_branch::target(dir) {
+    let enabled = super::config::git_branch_enabled(&ctx.profile);
+    match crate::git_branch::target(dir, enabled) {
         Target::None => Ok(active),
         Target::Unusable { git, why } => {
             writeln!(
