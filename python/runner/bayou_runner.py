@@ -105,6 +105,21 @@ def write_output(table: Any, path: str) -> None:
         writer.write_table(table)
 
 
+def judge(func: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """An expectation's verdict, as bauplan gives it: True passes; False, a failed `assert`
+    (with its message) and a value that is no bool fail with the reason. Any other exception
+    is an error of the function, not a verdict, and propagates."""
+    try:
+        value = func(**kwargs)
+    except AssertionError as e:
+        return {"passed": False, "reason": f"assertion failed: {e}" if str(e) else "assertion failed"}
+    if not isinstance(value, bool) and type(value).__name__ not in ("bool_", "bool"):
+        return {"passed": False, "reason": f"unsupported type {type(value).__qualname__}: return True or False"}
+    if not value:
+        return {"passed": False, "reason": "expectation returned false"}
+    return {"passed": True}
+
+
 def run(request: dict[str, Any], marks: dict[str, float]) -> dict[str, Any]:
     import pyarrow  # noqa: F401 - the platform's import, timed apart from the user's module
 
@@ -116,14 +131,12 @@ def run(request: dict[str, Any], marks: dict[str, float]) -> dict[str, Any]:
     }
     kwargs.update(request.get("params", {}))
     marks["mapped"] = time.time()
+    if request["kind"] == "expectation":
+        verdict = judge(func, kwargs)
+        marks["called"] = time.time()
+        return verdict
     value = func(**kwargs)
     marks["called"] = time.time()
-    if request["kind"] == "expectation":
-        if not isinstance(value, bool) and type(value).__name__ not in ("bool_", "bool"):
-            raise TypeError(
-                f"expectation '{request['node']}' returned {type(value).__qualname__}; return True or False"
-            )
-        return {"passed": bool(value)}
     table = to_arrow(value, request["node"])
     write_output(table, request["output"])
     return {"rows": table.num_rows}

@@ -106,8 +106,8 @@ pub enum Command {
         after_help = "Examples:\n  bayou rerun 20261122230501-3fa2c1\n  bayou rerun 20261122230501-3fa2c1 --from pickups\n  bayou rerun 20261122230501-3fa2c1 --publish\n\nThe replay writes to a new run branch, which is kept; the run's target branch moves only with --publish."
     )]
     Rerun(RerunArgs),
-    /// List past runs and show one
-    #[command(subcommand)]
+    /// List past runs and show one (bauplan's `job`)
+    #[command(subcommand, visible_alias = "job")]
     Runs(RunsCommand),
     /// List and prune the cached Python environments of Python models
     #[command(subcommand)]
@@ -211,7 +211,10 @@ pub enum RunsCommand {
         limit: usize,
     },
     /// Show one run: status, per-node timings, rows and logs
-    #[command(after_help = "Example:\n  bayou runs show 20261122230501-3fa2c1")]
+    #[command(
+        visible_alias = "get",
+        after_help = "Examples:\n  bayou runs show 20261122230501-3fa2c1\n  bayou job get 20261122230501-3fa2c1"
+    )]
     Show { run_id: String },
 }
 
@@ -232,6 +235,9 @@ pub struct QueryArgs {
     /// Show every row
     #[arg(long)]
     pub all_rows: bool,
+    /// Show long text values whole (they are cut at 80 characters by default)
+    #[arg(long)]
+    pub no_trunc: bool,
     /// Write all rows to a .parquet or .csv file instead of showing them
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -139,6 +139,57 @@ pub(crate) fn emit_batches(format: OutputFormat, batches: &[RecordBatch]) -> any
     }
 }
 
+/// `batch` with one-line text values longer than `max` characters cut to `max` (ending in `…`),
+/// for showing; values of several lines (query plans, pretty JSON) and other columns as they are.
+pub(crate) fn truncate_text(batch: &RecordBatch, max: usize) -> arrow::error::Result<RecordBatch> {
+    use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let cut = |v: &str| match v.char_indices().nth(max) {
+        Some((at, _)) if !v.contains('\n') => format!("{}…", &v[..at]),
+        _ => v.to_string(),
+    };
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let text: Option<Vec<Option<String>>> = match column.data_type() {
+            DataType::Utf8 => Some(
+                column
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.map(cut))
+                    .collect(),
+            ),
+            DataType::LargeUtf8 => Some(
+                column
+                    .as_string::<i64>()
+                    .iter()
+                    .map(|v| v.map(cut))
+                    .collect(),
+            ),
+            DataType::Utf8View => {
+                Some(column.as_string_view().iter().map(|v| v.map(cut)).collect())
+            }
+            _ => None,
+        };
+        match text {
+            Some(values) => {
+                fields.push(Field::new(
+                    field.name(),
+                    DataType::Utf8,
+                    field.is_nullable(),
+                ));
+                columns.push(std::sync::Arc::new(StringArray::from(values)));
+            }
+            None => {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+        debug_assert_eq!(columns.last().map(|c| c.len()), Some(batch.num_rows()));
+    }
+    RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
+}
+
 /// Milliseconds since the epoch as a readable UTC time.
 pub(crate) fn time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

@@ -553,3 +553,45 @@ fn run_takes_bauplans_no_transaction_preview_and_arg_flags() {
         t.scalar("SELECT MIN(LocationID) FROM numbered", "main")
     );
 }
+
+#[test]
+fn expectations_fail_with_their_reason_as_warnings_or_under_strict_as_errors() {
+    // A project of expectations only, reading a lake table directly.
+    let expectations = r#"import bauplan
+
+
+@bauplan.expectation()
+@bauplan.python('3.11')
+def has_rows(zones=bauplan.Model('taxi_zones', columns=['LocationID'])):
+    return zones.num_rows > 0
+
+
+@bauplan.expectation()
+@bauplan.python('3.11')
+def enough_zones(zones=bauplan.Model('taxi_zones', columns=['LocationID'])):
+    assert zones.num_rows > 1_000_000, 'too few zones'
+    return True
+
+
+@bauplan.expectation()
+@bauplan.python('3.11')
+def says_yes(zones=bauplan.Model('taxi_zones', columns=['LocationID'])):
+    return 'yes'
+"#;
+    let (t, dir) = lake_with(&[("expectations.py", expectations)]);
+    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 0, "warnings only: {stderr}");
+    let warnings = record["warnings"].to_string();
+    assert!(
+        warnings.contains("expectation 'enough_zones' failed: assertion failed: too few zones")
+            && warnings.contains("expectation 'says_yes' failed: unsupported type str"),
+        "{warnings}"
+    );
+    assert_eq!(node(&record, "has_rows")["status"], json!("succeeded"));
+    let (code, record, stderr) = run(&t, &["-p", s(&dir), "--strict"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        record["error"].as_str().unwrap().contains("failed:"),
+        "{record}"
+    );
+}

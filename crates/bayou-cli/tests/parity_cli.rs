@@ -358,3 +358,19 @@ fn a_secret_parameter_is_stored_encrypted_and_reaches_only_the_function() {
         "{stderr}"
     );
 }
+
+#[test]
+fn query_cuts_long_text_unless_no_trunc_and_job_names_runs() {
+    let t = TestLake::new();
+    let long = "x".repeat(200);
+    let shown = t.ok(&["query", &format!("SELECT '{long}' AS v")]);
+    assert!(
+        shown.contains(&format!("{}…", "x".repeat(80))) && !shown.contains(&"x".repeat(81)),
+        "{shown}"
+    );
+    let whole = t.ok(&["query", &format!("SELECT '{long}' AS v"), "--no-trunc"]);
+    assert!(whole.contains(&long), "{whole}");
+    let json = t.json(&["query", &format!("SELECT '{long}' AS v")]);
+    assert_eq!(json[0]["v"], json!(long), "JSON is never cut");
+    assert_eq!(t.json(&["job", "ls"]), json!([]));
+}

@@ -63,8 +63,12 @@ pub(crate) enum Stored {
         table: String,
         metadata_location: String,
     },
-    /// An expectation's verdict.
-    Verdict { passed: bool },
+    /// An expectation's verdict, and why it failed.
+    Verdict {
+        passed: bool,
+        #[serde(default)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -921,7 +921,8 @@ fn uses_param(node: &bayou_project::Node, name: &str) -> bool {
         || node.overwrite_filter.as_deref().is_some_and(mentions)
 }
 
-/// An expectation that returned False: a warning, or with `strict` the run's failure (true).
+/// An expectation that failed (returned False, failed an `assert`, returned no bool; the
+/// report's `error` says which): a warning, or with `strict` the run's failure (true).
 fn judge(
     report: &mut NodeReport,
     record: &mut RunRecord,
@@ -931,7 +932,12 @@ fn judge(
     if report.status != NodeStatus::ExpectationFailed {
         return false;
     }
-    let msg = format!("expectation '{}' returned False", report.name);
+    let msg = match report.error.as_deref() {
+        None | Some("expectation returned false") => {
+            format!("expectation '{}' returned False", report.name)
+        }
+        Some(reason) => format!("expectation '{}' failed: {reason}", report.name),
+    };
     if strict {
         report.error = Some(msg.clone());
         record.fail(format!("{msg} (--strict)"));
@@ -1323,6 +1329,7 @@ async fn execute(
                         &record.id,
                         cache::Stored::Verdict {
                             passed: report.status == NodeStatus::Succeeded,
+                            reason: report.error.clone(),
                         },
                     );
                     let _ = node_cache.put(&fps[i], &entry, |_| Ok(()));
@@ -1463,9 +1470,10 @@ async fn reuse(
     report.rows = entry.rows;
     let clock = Instant::now();
     let table = match entry.stored {
-        cache::Stored::Verdict { passed } => {
+        cache::Stored::Verdict { passed, reason } => {
             if !passed {
                 report.status = NodeStatus::ExpectationFailed;
+                report.error = reason;
             }
             false
         }

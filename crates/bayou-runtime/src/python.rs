@@ -427,6 +427,9 @@ async fn attempt(
         report.status = if result["passed"].as_bool() == Some(true) {
             NodeStatus::Succeeded
         } else {
+            report.error = result["reason"]
+                .as_str()
+                .map(|r| mask(r.to_string(), secrets));
             NodeStatus::ExpectationFailed
         };
         None

@@ -23,7 +23,8 @@ pub enum RunStatus {
 pub enum NodeStatus {
     Succeeded,
     Failed,
-    /// An expectation returned False.
+    /// An expectation failed: returned False, failed an `assert` or returned no bool (the
+    /// report's `error` says which).
     ExpectationFailed,
     /// Not run because an earlier node failed.
     Skipped,

@@ -77,6 +77,20 @@ def test_an_expectation_reports_its_verdict(tmp_path: Path) -> None:
     assert result == {"passed": True}
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("return False", "expectation returned false"),
+        ("assert data.num_rows > 5, 'too few rows'", "assertion failed: too few rows"),
+        ("return 'yes'", "unsupported type str: return True or False"),
+    ],
+)
+def test_a_failed_expectation_says_why(tmp_path: Path, body: str, reason: str) -> None:
+    code, result, _ = run(tmp_path, f"def check(data=None, k=None):\n    {body}\n", "check", kind="expectation")
+    assert code == 0, result
+    assert result == {"passed": False, "reason": reason}
+
+
 @pytest.mark.parametrize("body", ["raise ValueError('boom')", "import no_such_module"])
 def test_exceptions_are_reported(tmp_path: Path, body: str) -> None:
     code, result, _ = run(tmp_path, f"def f(data=None, k=None):\n    {body}\n", "f")

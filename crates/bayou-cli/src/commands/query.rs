@@ -88,6 +88,12 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
     if kept.is_empty() {
         kept.push(RecordBatch::new_empty(result.schema.clone()));
     }
+    if !args.no_trunc && ctx.format == OutputFormat::Table {
+        kept = kept
+            .iter()
+            .map(|b| crate::output::truncate_text(b, 80))
+            .collect::<Result<_, _>>()?;
+    }
     emit_batches(ctx.format, &kept)?;
     if more && ctx.format == OutputFormat::Table {
         out(&format!(

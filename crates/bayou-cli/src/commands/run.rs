@@ -75,7 +75,12 @@ fn progress(event: Event<'_>) {
                 },
                 NodeStatus::Succeeded if report.kind == "expectation" => "passed".to_string(),
                 NodeStatus::Succeeded => format!("done: {} rows", report.rows.unwrap_or(0)),
-                NodeStatus::ExpectationFailed => "expectation returned False".to_string(),
+                NodeStatus::ExpectationFailed => match report.error.as_deref() {
+                    None | Some("expectation returned false") => {
+                        "expectation returned False".to_string()
+                    }
+                    Some(reason) => format!("expectation failed: {reason}"),
+                },
                 NodeStatus::Failed => format!("FAILED: {}", report.error.as_deref().unwrap_or("")),
                 NodeStatus::Skipped => "skipped".to_string(),
                 NodeStatus::FromLake => "not selected: read from the lake".to_string(),
