@@ -271,11 +271,24 @@ pub enum TableCommand {
         after_help = "Examples:\n  bayou table create trips --search-uri 'data/trips_*.parquet'\n  bayou table create raw.zones --search-uri zones.csv -b feat_1\n  bayou table create trips --search-uri data/ --partitioned-by 'day(pickup_datetime)'"
     )]
     Create(WriteArgs),
+    /// Write the plan of a new table (its columns and their types, conflicts between files) as
+    /// YAML to edit before `create-plan-apply`
+    #[command(
+        after_help = "Examples:\n  bayou table create-plan trips --search-uri 'data/*.parquet' -p trips.yaml\n  bayou table create-plan-apply --plan trips.yaml"
+    )]
+    CreatePlan(CreatePlanArgs),
+    /// Create a table as a plan from `create-plan` says
+    #[command(after_help = "Example:\n  bayou table create-plan-apply --plan trips.yaml")]
+    CreatePlanApply {
+        /// The plan file
+        #[arg(long)]
+        plan: PathBuf,
+    },
     /// Append rows from Parquet or CSV files to an existing table
     #[command(
-        after_help = "Example:\n  bayou table import trips --search-uri data/2024-02.parquet -b feat_1"
+        after_help = "Examples:\n  bayou table import trips --search-uri data/2024-02.parquet -b feat_1\n  bayou table import trips --search-uri 'data/*.csv' --best-effort --continue-on-error\n\nFiles the table already holds (same path and size) are skipped unless --import-duplicate-files."
     )]
-    Import(WriteArgs),
+    Import(ImportArgs),
     /// Remove a table from a branch
     #[command(after_help = "Example:\n  bayou table rm trips -b feat_1 --if-exists")]
     Rm {
@@ -296,6 +309,48 @@ pub enum TableCommand {
         #[arg(short = 'b', long)]
         branch: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CreatePlanArgs {
+    /// Table name: NAME or NAMESPACE.NAME
+    pub name: String,
+    /// Files to read: a path, a directory or a glob of .parquet or .csv files
+    #[arg(long)]
+    pub search_uri: String,
+    /// Branch to create it on [default: the active branch when applied]
+    #[arg(short = 'b', long)]
+    pub branch: Option<String>,
+    /// Partitioning, e.g. 'day(pickup_datetime)'
+    #[arg(long, value_name = "SPEC")]
+    pub partitioned_by: Option<String>,
+    /// Replace the table if it exists when applied
+    #[arg(long)]
+    pub replace: bool,
+    /// Write the plan to this file instead of printing it
+    #[arg(short = 'p', long = "save-plan", value_name = "FILE")]
+    pub save_plan: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Table name: NAME or NAMESPACE.NAME
+    pub name: String,
+    /// Files to read: a path, a directory or a glob of .parquet or .csv files
+    #[arg(long)]
+    pub search_uri: String,
+    /// Branch to write to [default: the active branch]
+    #[arg(short = 'b', long)]
+    pub branch: Option<String>,
+    /// Import the columns that fit the table and report the others, instead of failing
+    #[arg(long)]
+    pub best_effort: bool,
+    /// Skip files that cannot be read (and report them), instead of failing
+    #[arg(long)]
+    pub continue_on_error: bool,
+    /// Import files the table already holds (same path and size) again
+    #[arg(long)]
+    pub import_duplicate_files: bool,
 }
 
 #[derive(Debug, Args)]

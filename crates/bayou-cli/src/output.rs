@@ -190,6 +190,12 @@ pub(crate) fn truncate_text(batch: &RecordBatch, max: usize) -> arrow::error::Re
     RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
 }
 
+/// A note for the user on stderr (stdout stays the result).
+pub(crate) fn note(text: &str) -> anyhow::Result<()> {
+    writeln!(std::io::stderr().lock(), "note: {text}")?;
+    Ok(())
+}
+
 /// Milliseconds since the epoch as a readable UTC time.
 pub(crate) fn time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

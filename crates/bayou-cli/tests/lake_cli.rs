@@ -360,13 +360,14 @@ fn partitioned_tables_write_a_file_per_partition_and_filters_skip_the_others() {
     );
     let n = t.scalar(sql, "main").as_i64().unwrap();
     assert!(n > 0 && n < 20000);
-    // Appends keep the table's partitioning.
+    // Appends keep the table's partitioning (the same files again, on purpose).
     t.ok(&[
         "table",
         "import",
         "trips",
         "--search-uri",
         s(&data.join("taxi_fhvhv")),
+        "--import-duplicate-files",
     ]);
     assert_eq!(t.scalar(sql, "main").as_i64().unwrap(), 2 * n);
     let err = t.fails(&[

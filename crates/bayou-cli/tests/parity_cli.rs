@@ -374,3 +374,136 @@ fn query_cuts_long_text_unless_no_trunc_and_job_names_runs() {
     assert_eq!(json[0]["v"], json!(long), "JSON is never cut");
     assert_eq!(t.json(&["job", "ls"]), json!([]));
 }
+
+#[test]
+fn a_table_plan_lists_conflicts_for_the_user_to_resolve_then_applies() {
+    let t = TestLake::new();
+    t.csv("in/a.csv", "id,fare\n1,2\n2,3\n");
+    t.csv("in/b.csv", "id,fare,tip\n3,2.5,1\n");
+    let glob = t.path("in/*.csv");
+    // create refuses to guess the type of fare (the input's problem: exit code 2).
+    let out = t
+        .cmd()
+        .args(["table", "create", "fares", "--search-uri", s(&glob)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("fare: Int64 in") && err.contains("Float64 in") && err.contains("create-plan"),
+        "{err}"
+    );
+    let plan_file = t.path("fares.yaml");
+    t.ok(&[
+        "table",
+        "create-plan",
+        "fares",
+        "--search-uri",
+        s(&glob),
+        "-p",
+        s(&plan_file),
+    ]);
+    let plan = std::fs::read_to_string(&plan_file).unwrap();
+    assert!(
+        plan.contains("conflicts:") && plan.contains("column: fare"),
+        "{plan}"
+    );
+    // Applying it as it is names the conflict.
+    let out = t
+        .cmd()
+        .args(["table", "create-plan-apply", "--plan", s(&plan_file)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unresolved conflict") && err.contains("fare"),
+        "{err}"
+    );
+    // The user picks Float64 and deletes the conflict.
+    let mut edited: serde_yaml::Value = serde_yaml::from_str(&plan).unwrap();
+    for c in edited["columns"].as_sequence_mut().unwrap() {
+        if c["name"] == "fare" {
+            c["type"] = "Float64".into();
+        }
+    }
+    edited["conflicts"] = serde_yaml::Value::Sequence(vec![]);
+    std::fs::write(&plan_file, serde_yaml::to_string(&edited).unwrap()).unwrap();
+    t.ok(&["table", "create-plan-apply", "--plan", s(&plan_file)]);
+    assert_eq!(t.scalar("SELECT SUM(fare) FROM fares", "main"), json!(7.5));
+    // tip is only in b.csv: null elsewhere.
+    assert_eq!(t.scalar("SELECT COUNT(tip) FROM fares", "main"), json!(1));
+    let columns = t.json(&["table", "get", "fares"])["columns"].to_string();
+    assert!(columns.contains("\"Float64\""), "{columns}");
+}
+
+#[test]
+fn import_skips_files_it_has_takes_what_fits_and_goes_on_past_bad_files_when_asked() {
+    let t = TestLake::new();
+    let first = t.csv("a/first.csv", "id,fare\n1,1.5\n");
+    t.ok(&["table", "create", "fares", "--search-uri", s(&first)]);
+    // The same file again: nothing to do, unless asked.
+    let out = t.ok(&["table", "import", "fares", "--search-uri", s(&first)]);
+    assert!(out.contains("nothing to import"), "{out}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM fares", "main"), json!(1));
+    t.ok(&[
+        "table",
+        "import",
+        "fares",
+        "--search-uri",
+        s(&first),
+        "--import-duplicate-files",
+    ]);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM fares", "main"), json!(2));
+    // A column the table lacks: an error naming it, or left out with --best-effort.
+    let wider = t.csv("b/wider.csv", "id,fare,colour\n2,2.5,red\n");
+    let err = t.fails(&["table", "import", "fares", "--search-uri", s(&wider)]);
+    assert!(err.contains("colour"), "{err}");
+    let out = t
+        .cmd()
+        .args([
+            "table",
+            "import",
+            "fares",
+            "--search-uri",
+            s(&wider),
+            "--best-effort",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left out column 'colour'"));
+    assert_eq!(t.scalar("SELECT SUM(fare) FROM fares", "main"), json!(5.5));
+    // A file that cannot be read stops the import, or is skipped with --continue-on-error.
+    t.csv("c/good.csv", "id,fare\n3,3.0\n");
+    t.csv("c/bad.csv", "");
+    let glob = t.path("c/*.csv");
+    let err = t.fails(&["table", "import", "fares", "--search-uri", s(&glob)]);
+    assert!(err.contains("bad.csv"), "{err}");
+    let out = t
+        .cmd()
+        .args([
+            "table",
+            "import",
+            "fares",
+            "--search-uri",
+            s(&glob),
+            "--continue-on-error",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("skipped")
+            && String::from_utf8_lossy(&out.stderr).contains("bad.csv")
+    );
+    assert_eq!(t.scalar("SELECT SUM(fare) FROM fares", "main"), json!(8.5));
+}

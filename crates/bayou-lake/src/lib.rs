@@ -30,9 +30,11 @@ use bayou_types::{CommitId, TableKey};
 pub use bayou_catalog;
 pub use iceberg::spec::DataFile;
 pub use scan_cache::{ScanBytes, ScanCache};
-pub use source::{FileFormat, SourceFiles};
+pub use schema::fitting_columns;
+pub use source::{FileFormat, SourceFiles, Survey, SurveyColumn};
 pub use storage::{LakeLocation, LakeStorage};
 pub use table::TableVersion;
+pub use table::file_identity;
 
 /// Errors from lake operations. Each message names what failed and says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -306,6 +308,7 @@ impl Lake {
             base,
             writer,
             properties: BTreeMap::new(),
+            summary: BTreeMap::new(),
         })
     }
 
@@ -360,6 +363,16 @@ impl Lake {
         } else {
             "create"
         };
+        // Which files it read, so a later import can tell a file it already has.
+        let identities: Vec<String> = source
+            .files
+            .iter()
+            .map(|f| table::file_identity(f))
+            .collect();
+        write.summary.insert(
+            table::SOURCE_FILES.to_string(),
+            serde_json::to_string(&identities).unwrap_or_default(),
+        );
         write
             .commit(&format!("{verb} {key} from {}", source.uri))
             .await
@@ -511,6 +524,8 @@ pub struct TableWrite {
     base: TableVersion,
     writer: writer::DataWriter,
     properties: BTreeMap<String, String>,
+    /// Extra properties of the Iceberg snapshot it makes.
+    summary: BTreeMap<String, String>,
 }
 
 impl TableWrite {
@@ -543,8 +558,15 @@ impl TableWrite {
         };
         let mut base = self.base;
         for _ in 0..MAX_APPEND_ATTEMPTS {
-            let version =
-                table::commit_snapshot(storage, &base, files.clone(), change, vec![]).await?;
+            let version = table::commit_snapshot(
+                storage,
+                &base,
+                files.clone(),
+                change,
+                vec![],
+                &self.summary,
+            )
+            .await?;
             let expected = match self.mode {
                 WriteMode::Create => None,
                 WriteMode::Append => Some(base.metadata_location.clone()),

@@ -119,6 +119,22 @@ pub(crate) fn check_append(table: &Schema, incoming: &Schema, source: &str) -> R
     }
 }
 
+/// The columns of `incoming` that can be appended to a table of schema `table`, and why each
+/// other one cannot (for an import that takes what fits).
+pub fn fitting_columns(table: &Schema, incoming: &Schema) -> (Schema, Vec<String>) {
+    let mut fits = Vec::new();
+    let mut rest = Vec::new();
+    for f in incoming.fields() {
+        let one = Schema::new(vec![f.as_ref().clone()]);
+        match check_append(table, &one, "") {
+            Ok(()) => fits.push(f.as_ref().clone()),
+            Err(Error::SchemaMismatch { detail, .. }) => rest.push(detail),
+            Err(e) => rest.push(e.to_string()),
+        }
+    }
+    (Schema::new(fits), rest)
+}
+
 fn same_ignoring_field_ids(a: Option<&DataType>, b: &DataType) -> bool {
     match (a, b) {
         (Some(DataType::List(x)), DataType::List(y)) => {

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -32,108 +32,157 @@ impl FileFormat {
     }
 }
 
-/// The files named by one `--search-uri`, all of one format and one schema.
+/// The files named by one `--search-uri`, all of one format, read as `schema`.
 #[derive(Debug, Clone)]
 pub struct SourceFiles {
     pub uri: String,
     pub format: FileFormat,
     pub files: Vec<PathBuf>,
+    /// Each file's own schema, in the order of `files` (CSV files are parsed with it).
+    file_schemas: Vec<SchemaRef>,
     /// Total size in bytes, for progress.
     pub total_bytes: u64,
+    /// The columns written: every file's batches are cast to these by name.
     pub schema: SchemaRef,
+    /// Files left out because they could not be read (`--continue-on-error`), with why.
+    pub skipped: Vec<(String, String)>,
 }
 
-impl SourceFiles {
-    /// Finds the files a path, directory or glob names and reads their schema.
-    pub fn discover(uri: &str) -> Result<Self> {
-        let uri_path = uri.strip_prefix("file://").unwrap_or(uri);
-        if uri_path.contains("://") {
-            return Err(Error::InvalidInput(format!(
-                "cannot read '{uri}': only local files are supported as a source for now\n  hint: copy the files locally, or pass a path or glob"
-            )));
-        }
-        let path = Path::new(uri_path);
-        let mut files: Vec<PathBuf> = if path.is_dir() {
-            let mut v = Vec::new();
-            for entry in std::fs::read_dir(path).map_err(|e| Error::io(path.display(), e))? {
-                let p = entry.map_err(|e| Error::io(path.display(), e))?.path();
-                if p.is_file() && FileFormat::of(&p).is_some() {
-                    v.push(p);
+/// What the files of a `--search-uri` hold, file by file, before anyone picks a schema.
+#[derive(Debug, Clone)]
+pub struct Survey {
+    pub uri: String,
+    pub format: FileFormat,
+    pub files: Vec<PathBuf>,
+    pub schemas: Vec<SchemaRef>,
+    pub total_bytes: u64,
+    pub skipped: Vec<(String, String)>,
+}
+
+/// One column across the files of a survey: the types it has, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SurveyColumn {
+    pub name: String,
+    /// Each distinct type, with the first file that has it.
+    pub types: Vec<(DataType, String)>,
+    /// How many of the files have the column.
+    pub in_files: usize,
+}
+
+impl Survey {
+    /// Lists the files `uri` names (a path, directory or glob) and reads each one's schema. A
+    /// file that cannot be read fails the survey, or with `skip_bad` is left out and reported.
+    pub fn of(uri: &str, skip_bad: bool) -> Result<Self> {
+        let (format, candidates) = list_files(uri)?;
+        let (mut files, mut schemas, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+        let mut total_bytes = 0;
+        for f in candidates {
+            let read = std::fs::metadata(&f)
+                .map_err(|e| Error::io(f.display(), e))
+                .and_then(|m| Ok((m.len(), file_schema(format, &f)?)));
+            match read {
+                Ok((size, schema)) => {
+                    total_bytes += size;
+                    files.push(f);
+                    schemas.push(schema);
                 }
+                Err(e) if skip_bad => skipped.push((f.display().to_string(), e.to_string())),
+                Err(e) => return Err(e),
             }
-            v
-        } else if uri_path.contains(['*', '?', '[']) {
-            glob::glob(uri_path)
-                .map_err(|e| Error::InvalidInput(format!("bad glob '{uri}': {e}")))?
-                .filter_map(|p| p.ok())
-                .filter(|p| p.is_file())
-                .collect()
-        } else if path.is_file() {
-            vec![path.to_path_buf()]
-        } else {
-            return Err(Error::io(
-                uri,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
-            ));
-        };
-        files.sort();
+        }
         if files.is_empty() {
             return Err(Error::InvalidInput(format!(
-                "'{uri}' matches no .parquet or .csv file\n  hint: check the path or glob"
+                "no file of '{uri}' could be read: {}",
+                skipped
+                    .iter()
+                    .map(|(f, e)| format!("{f}: {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )));
         }
-        let format = FileFormat::of(&files[0]).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "cannot tell the format of '{}'\n  hint: bayou reads files ending in .parquet or .csv",
-                files[0].display()
-            ))
-        })?;
-        if let Some(other) = files.iter().find(|f| FileFormat::of(f) != Some(format)) {
-            return Err(Error::InvalidInput(format!(
-                "'{uri}' mixes formats: '{}' is not {format:?} like '{}'",
-                other.display(),
-                files[0].display()
-            )));
-        }
-        let mut total_bytes = 0;
-        for f in &files {
-            total_bytes += std::fs::metadata(f)
-                .map_err(|e| Error::io(f.display(), e))?
-                .len();
-        }
-        let schema = match format {
-            FileFormat::Parquet => {
-                let first = parquet_schema(&files[0])?;
-                for f in &files[1..] {
-                    let s = parquet_schema(f)?;
-                    if !same_columns(&first, &s) {
-                        return Err(Error::SchemaMismatch {
-                            source_name: f.display().to_string(),
-                            detail: format!(
-                                "its columns differ from those of '{}'",
-                                files[0].display()
-                            ),
-                        });
-                    }
-                }
-                first
-            }
-            FileFormat::Csv => csv_schema(&files)?,
-        };
         Ok(Self {
             uri: uri.to_string(),
             format,
             files,
+            schemas,
             total_bytes,
-            schema,
+            skipped,
         })
+    }
+
+    /// Every column of every file, in the order first seen.
+    pub fn columns(&self) -> Vec<SurveyColumn> {
+        let mut out: Vec<SurveyColumn> = Vec::new();
+        for (file, schema) in self.files.iter().zip(&self.schemas) {
+            for f in schema.fields() {
+                let at = match out.iter().position(|c| c.name == *f.name()) {
+                    Some(i) => i,
+                    None => {
+                        out.push(SurveyColumn {
+                            name: f.name().clone(),
+                            types: vec![],
+                            in_files: 0,
+                        });
+                        out.len() - 1
+                    }
+                };
+                let column = &mut out[at];
+                column.in_files += 1;
+                if !column.types.iter().any(|(t, _)| t == f.data_type()) {
+                    column
+                        .types
+                        .push((f.data_type().clone(), file.display().to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The files, to be written as `schema` (each file's columns cast to it by name).
+    pub fn into_source(self, schema: SchemaRef) -> SourceFiles {
+        SourceFiles {
+            uri: self.uri,
+            format: self.format,
+            files: self.files,
+            file_schemas: self.schemas,
+            total_bytes: self.total_bytes,
+            schema,
+            skipped: self.skipped,
+        }
+    }
+}
+
+impl SourceFiles {
+    /// Finds the files a path, directory or glob names and reads their schema: Parquet files
+    /// must agree on their columns; CSV files are merged into one schema.
+    pub fn discover(uri: &str) -> Result<Self> {
+        let survey = Survey::of(uri, false)?;
+        let schema = match survey.format {
+            FileFormat::Parquet => {
+                let first = &survey.schemas[0];
+                for (f, s) in survey.files.iter().zip(&survey.schemas).skip(1) {
+                    if !same_columns(first, s) {
+                        return Err(Error::SchemaMismatch {
+                            source_name: f.display().to_string(),
+                            detail: format!(
+                                "its columns differ from those of '{}'\n  hint: `bayou table create-plan` shows every file's columns and lets you choose their types",
+                                survey.files[0].display()
+                            ),
+                        });
+                    }
+                }
+                first.clone()
+            }
+            FileFormat::Csv => merge_csv(&survey.files, &survey.schemas)?,
+        };
+        Ok(survey.into_source(schema))
     }
 
     /// Reads every file in order, calling `sink` with each batch and the bytes of input
     /// consumed so far. Blocking: run it on a blocking thread.
     pub fn read(&self, mut sink: impl FnMut(RecordBatch, u64) -> Result<()>) -> Result<()> {
         let mut done_bytes = 0u64;
-        for file in &self.files {
+        for (file, file_schema) in self.files.iter().zip(&self.file_schemas) {
             let size = std::fs::metadata(file)
                 .map_err(|e| Error::io(file.display(), e))?
                 .len();
@@ -165,7 +214,7 @@ impl SourceFiles {
                         read: Arc::new(std::sync::atomic::AtomicU64::new(0)),
                     };
                     let read = counting.read.clone();
-                    let reader = arrow::csv::ReaderBuilder::new(self.schema.clone())
+                    let reader = arrow::csv::ReaderBuilder::new(file_schema.clone())
                         .with_header(true)
                         .with_batch_size(BATCH_ROWS)
                         .build(counting)
@@ -216,29 +265,95 @@ fn parquet_schema(path: &Path) -> Result<SchemaRef> {
     Ok(builder.schema().clone())
 }
 
-/// Infers one schema for all CSV files from their first rows.
-fn csv_schema(files: &[PathBuf]) -> Result<SchemaRef> {
-    let mut schemas = Vec::new();
-    for path in files.iter().take(8) {
-        let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
-        let (schema, _) = arrow::csv::reader::Format::default()
-            .with_header(true)
-            .infer_schema(file, Some(10_000))
-            .map_err(|e| Error::BadFile {
-                file: path.display().to_string(),
-                detail: e.to_string(),
-            })?;
-        if schema.fields().is_empty() {
-            return Err(Error::BadFile {
-                file: path.display().to_string(),
-                detail: "it has no header row".into(),
-            });
-        }
-        schemas.push(schema);
+/// The files `uri` names and their format: one format for all.
+fn list_files(uri: &str) -> Result<(FileFormat, Vec<PathBuf>)> {
+    let uri_path = uri.strip_prefix("file://").unwrap_or(uri);
+    if uri_path.contains("://") {
+        return Err(Error::InvalidInput(format!(
+            "cannot read '{uri}': only local files are supported as a source for now\n  hint: copy the files locally, or pass a path or glob"
+        )));
     }
-    let merged = Schema::try_merge(schemas).map_err(|e| Error::SchemaMismatch {
-        source_name: files[0].display().to_string(),
-        detail: format!("the CSV files do not agree on column types: {e}"),
+    let path = Path::new(uri_path);
+    let mut files: Vec<PathBuf> = if path.is_dir() {
+        let mut v = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(|e| Error::io(path.display(), e))? {
+            let p = entry.map_err(|e| Error::io(path.display(), e))?.path();
+            if p.is_file() && FileFormat::of(&p).is_some() {
+                v.push(p);
+            }
+        }
+        v
+    } else if uri_path.contains(['*', '?', '[']) {
+        glob::glob(uri_path)
+            .map_err(|e| Error::InvalidInput(format!("bad glob '{uri}': {e}")))?
+            .filter_map(|p| p.ok())
+            .filter(|p| p.is_file())
+            .collect()
+    } else if path.is_file() {
+        vec![path.to_path_buf()]
+    } else {
+        return Err(Error::io(
+            uri,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        ));
+    };
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "'{uri}' matches no .parquet or .csv file\n  hint: check the path or glob"
+        )));
+    }
+    let format = FileFormat::of(&files[0]).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "cannot tell the format of '{}'\n  hint: bayou reads files ending in .parquet or .csv",
+            files[0].display()
+        ))
+    })?;
+    if let Some(other) = files.iter().find(|f| FileFormat::of(f) != Some(format)) {
+        return Err(Error::InvalidInput(format!(
+            "'{uri}' mixes formats: '{}' is not {format:?} like '{}'",
+            other.display(),
+            files[0].display()
+        )));
+    }
+    Ok((format, files))
+}
+
+fn file_schema(format: FileFormat, path: &Path) -> Result<SchemaRef> {
+    match format {
+        FileFormat::Parquet => parquet_schema(path),
+        FileFormat::Csv => csv_schema(path),
+    }
+}
+
+/// A CSV file's schema, inferred from its header and first rows.
+fn csv_schema(path: &Path) -> Result<SchemaRef> {
+    let file = File::open(path).map_err(|e| Error::io(path.display(), e))?;
+    let (schema, _) = arrow::csv::reader::Format::default()
+        .with_header(true)
+        .infer_schema(file, Some(10_000))
+        .map_err(|e| Error::BadFile {
+            file: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+    if schema.fields().is_empty() {
+        return Err(Error::BadFile {
+            file: path.display().to_string(),
+            detail: "it has no header row".into(),
+        });
+    }
+    Ok(Arc::new(schema))
+}
+
+/// One schema for CSV files that agree on their column types.
+fn merge_csv(files: &[PathBuf], schemas: &[SchemaRef]) -> Result<SchemaRef> {
+    let merged = Schema::try_merge(schemas.iter().map(|s| s.as_ref().clone())).map_err(|e| {
+        Error::SchemaMismatch {
+            source_name: files[0].display().to_string(),
+            detail: format!(
+                "the CSV files do not agree on column types: {e}\n  hint: `bayou table create-plan` lists the types and lets you choose"
+            ),
+        }
     })?;
     Ok(Arc::new(merged))
 }

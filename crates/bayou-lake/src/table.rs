@@ -41,6 +41,28 @@ impl TableVersion {
         self.summary_number("total-records")
     }
 
+    /// The source files whose rows the table holds (see [`file_identity`]): those the
+    /// writes since its last overwrite read, from their snapshots' summaries.
+    pub fn imported_files(&self) -> std::collections::HashSet<String> {
+        let mut out = std::collections::HashSet::new();
+        let mut next = self.metadata.current_snapshot_id();
+        while let Some(snapshot) = next.and_then(|id| self.metadata.snapshot_by_id(id)) {
+            let summary = snapshot.summary();
+            if let Some(files) = summary
+                .additional_properties
+                .get(SOURCE_FILES)
+                .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok())
+            {
+                out.extend(files);
+            }
+            if summary.operation == iceberg::spec::Operation::Overwrite {
+                break; // older rows were replaced
+            }
+            next = snapshot.parent_snapshot_id();
+        }
+        out
+    }
+
     pub fn summary_number(&self, key: &str) -> u64 {
         self.metadata
             .current_snapshot()
@@ -48,6 +70,17 @@ impl TableVersion {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     }
+}
+
+/// The snapshot summary property listing the source files a write read.
+pub(crate) const SOURCE_FILES: &str = "bayou.source-files";
+
+/// A source file as imports remember it: its absolute path and size (a file rewritten with
+/// other content almost always changes size; one that did not is taken as the same).
+pub fn file_identity(path: &std::path::Path) -> String {
+    let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    format!("{}:{size}", absolute.display())
 }
 
 pub(crate) async fn load(storage: &LakeStorage, metadata_location: &str) -> Result<TableVersion> {
@@ -212,6 +245,7 @@ pub(crate) async fn commit_snapshot(
     files: Vec<DataFile>,
     change: Change,
     extra_manifests: Vec<ManifestFile>,
+    summary: &std::collections::BTreeMap<String, String>,
 ) -> Result<TableVersion> {
     let meta = &previous.metadata;
     let snapshot_id = new_snapshot_id();
@@ -291,6 +325,7 @@ pub(crate) async fn commit_snapshot(
         ("total-position-deletes".to_string(), "0".to_string()),
         ("total-equality-deletes".to_string(), "0".to_string()),
     ]);
+    props.extend(summary.clone());
     let operation = match change {
         Change::Append => SnapshotOperation::Append,
         Change::Overwrite => {
@@ -399,7 +434,15 @@ pub(crate) async fn combine_appends(
         target.metadata = Arc::new(m);
     }
     Ok(Some(
-        commit_snapshot(storage, &target, vec![], Change::Append, extra).await?,
+        commit_snapshot(
+            storage,
+            &target,
+            vec![],
+            Change::Append,
+            extra,
+            &Default::default(),
+        )
+        .await?,
     ))
 }
 

@@ -12,6 +12,7 @@ mod parameter;
 mod query;
 mod run;
 mod table;
+mod table_plan;
 mod tag;
 
 use std::path::PathBuf;

@@ -1,10 +1,12 @@
 //! `bayou table ls|get|create|import|rm|revert`.
 
-use bayou_lake::{SourceFiles, WriteMode};
+use arrow::datatypes::Schema;
+use bayou_lake::{SourceFiles, Survey, WriteMode};
 use serde_json::json;
 
 use super::Ctx;
-use crate::cli::{TableCommand, WriteArgs};
+use super::table_plan::{self, TablePlan};
+use crate::cli::{ImportArgs, TableCommand, WriteArgs};
 use crate::output::{Listing, emit, emit_message, out};
 use crate::progress::Progress;
 
@@ -90,15 +92,45 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             }
             emit(ctx.format, &value, listing)
         }
-        TableCommand::Create(args) => {
-            let mode = if args.replace {
-                WriteMode::Replace
-            } else {
-                WriteMode::Create
-            };
-            write(ctx, args, mode).await
+        TableCommand::Create(args) => create(ctx, args).await,
+        TableCommand::Import(args) => import(ctx, args).await,
+        TableCommand::CreatePlan(args) => {
+            let survey = Survey::of(&args.search_uri, false)?;
+            let plan = TablePlan::infer(
+                &args.name,
+                &survey,
+                args.branch,
+                args.partitioned_by,
+                args.replace,
+            );
+            let yaml = serde_yaml::to_string(&plan)?;
+            match &args.save_plan {
+                Some(path) => {
+                    std::fs::write(path, &yaml)?;
+                    emit_message(
+                        ctx.format,
+                        &json!({"plan": path.display().to_string(), "conflicts": plan.conflicts.len()}),
+                        &format!(
+                            "wrote the plan of {} to {} ({} column(s), {} conflict(s)); apply it with `bayou table create-plan-apply --plan {}`",
+                            plan.table,
+                            path.display(),
+                            plan.columns.len(),
+                            plan.conflicts.len(),
+                            path.display()
+                        ),
+                    )
+                }
+                None if ctx.format == crate::cli::OutputFormat::Json => {
+                    out(&serde_json::to_string_pretty(&plan)?)
+                }
+                None => out(&yaml),
+            }
         }
-        TableCommand::Import(args) => write(ctx, args, WriteMode::Append).await,
+        TableCommand::CreatePlanApply { plan } => {
+            let parsed = table_plan::read(&plan)?;
+            table_plan::apply(ctx, &parsed, &plan.display().to_string()).await
+        }
+
         TableCommand::Rm {
             name,
             branch,
@@ -141,30 +173,122 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn write(ctx: &Ctx, args: WriteArgs, mode: WriteMode) -> anyhow::Result<()> {
+/// `table create`: the plan of the files, applied at once; conflicts between files stop it.
+async fn create(ctx: &Ctx, args: WriteArgs) -> anyhow::Result<()> {
+    let survey = Survey::of(&args.search_uri, false)?;
+    let plan = TablePlan::infer(
+        &args.name,
+        &survey,
+        args.branch.clone(),
+        args.partitioned_by.clone(),
+        args.replace,
+    );
+    let hint = format!(
+        "the files disagree: `bayou table create-plan {} --search-uri '{}' -p plan.yaml` writes a plan to pick the types in, then `bayou table create-plan-apply --plan plan.yaml`",
+        args.name, args.search_uri
+    );
+    let schema = plan.schema(&args.search_uri, &hint)?;
     let branch = ctx.reference(args.branch.as_deref())?;
     let key = ctx.key(&args.name)?;
-    let source = SourceFiles::discover(&args.search_uri)?;
+    let mode = match args.replace {
+        true => WriteMode::Replace,
+        false => WriteMode::Create,
+    };
+    let source = survey.into_source(std::sync::Arc::new(schema));
+    write_source(
+        ctx,
+        &branch,
+        &key,
+        mode,
+        &source,
+        args.partitioned_by.as_deref(),
+    )
+    .await
+}
+
+/// `table import`: the files' rows appended, skipping files the table holds already.
+async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
+    let branch = ctx.reference(args.branch.as_deref())?;
+    let key = ctx.key(&args.name)?;
+    if !matches!(
+        ctx.lake.resolve(&branch)?.reference,
+        Some((_, bayou_catalog::RefKind::Branch))
+    ) {
+        return Err(bayou_catalog::Error::NotABranch(branch).into());
+    }
+    let table = ctx.lake.table_at(&branch, &key).await?;
+    let mut survey = Survey::of(&args.search_uri, args.continue_on_error)?;
+    let mut notes: Vec<String> = survey
+        .skipped
+        .iter()
+        .map(|(f, why)| format!("skipped {f}: {why}"))
+        .collect();
+    if !args.import_duplicate_files {
+        let held = table.imported_files();
+        let (mut files, mut schemas) = (Vec::new(), Vec::new());
+        for (f, schema) in survey.files.drain(..).zip(survey.schemas.drain(..)) {
+            if held.contains(&bayou_lake::file_identity(&f)) {
+                notes.push(format!(
+                    "skipped {}: the table has it already (--import-duplicate-files imports it again)",
+                    f.display()
+                ));
+            } else {
+                files.push(f);
+                schemas.push(schema);
+            }
+        }
+        if files.is_empty() {
+            return emit_message(
+                ctx.format,
+                &json!({"imported": 0, "table": key.to_string(), "branch": branch, "notes": notes}),
+                &format!("nothing to import into {key}: {}", notes.join("; ")),
+            );
+        }
+        survey.files = files;
+        survey.schemas = schemas;
+    }
+    let mut incoming = Schema::empty();
+    for s in &survey.schemas {
+        incoming = Schema::try_merge([incoming, s.as_ref().clone()]).map_err(|e| {
+            bayou_lake::Error::SchemaMismatch {
+                source_name: args.search_uri.clone(),
+                detail: format!("the files do not agree on column types: {e}"),
+            }
+        })?;
+    }
+    let schema = match args.best_effort {
+        false => incoming,
+        true => {
+            let (fits, rest) =
+                bayou_lake::fitting_columns(table.arrow_schema()?.as_ref(), &incoming);
+            notes.extend(rest.into_iter().map(|r| format!("left out {r}")));
+            fits
+        }
+    };
+    let source = survey.into_source(std::sync::Arc::new(schema));
+    for note in &notes {
+        crate::output::note(note)?;
+    }
+    write_source(ctx, &branch, &key, WriteMode::Append, &source, None).await
+}
+
+/// Writes `source` into table `key` on `branch`, with progress, and reports what it did.
+pub(crate) async fn write_source(
+    ctx: &Ctx,
+    branch: &str,
+    key: &bayou_types::TableKey,
+    mode: WriteMode,
+    source: &SourceFiles,
+    partitioned_by: Option<&str>,
+) -> anyhow::Result<()> {
     let progress = Progress::bytes(
         &format!("importing {} file(s)", source.files.len()),
         ctx.format == crate::cli::OutputFormat::Table,
     );
     let report = |done: u64, total: u64| progress.update(done, total);
-    if mode == WriteMode::Append && args.partitioned_by.is_some() {
-        anyhow::bail!(
-            "--partitioned-by applies to new tables only: `table import` keeps the table's partitioning"
-        );
-    }
     let outcome = ctx
         .lake
-        .write_files(
-            &branch,
-            &key,
-            mode,
-            &source,
-            args.partitioned_by.as_deref(),
-            &report,
-        )
+        .write_files(branch, key, mode, source, partitioned_by, &report)
         .await;
     progress.finish();
     let outcome = outcome?;
