@@ -284,6 +284,23 @@ pub enum TableCommand {
         #[arg(long)]
         plan: PathBuf,
     },
+    /// Register an Iceberg table bayou did not write, by its metadata file (nothing is copied)
+    #[command(
+        after_help = "Example:\n  bayou table create-external raw.events --metadata-json-uri /data/events/metadata/00003-ab12.metadata.json"
+    )]
+    CreateExternal {
+        /// Table name: NAME or NAMESPACE.NAME
+        name: String,
+        /// The table's current metadata file: a path, file:// or s3:// URI in the lake's store
+        #[arg(long, value_name = "URI")]
+        metadata_json_uri: String,
+        /// Branch to register it on [default: the active branch]
+        #[arg(short = 'b', long)]
+        branch: Option<String>,
+        /// Replace a table of that name on the branch
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// Append rows from Parquet or CSV files to an existing table
     #[command(
         after_help = "Examples:\n  bayou table import trips --search-uri data/2024-02.parquet -b feat_1\n  bayou table import trips --search-uri 'data/*.csv' --best-effort --continue-on-error\n\nFiles the table already holds (same path and size) are skipped unless --import-duplicate-files."

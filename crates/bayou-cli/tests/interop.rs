@@ -130,3 +130,86 @@ fn pyiceberg_and_duckdb_read_a_table_at_a_ref_exactly_as_bayou_does() {
         }
     }
 }
+
+#[test]
+fn a_table_another_engine_wrote_is_registered_without_copying_and_reads_the_same() {
+    let t = TestLake::new();
+    let warehouse = t.path("peer-warehouse");
+    std::fs::create_dir_all(&warehouse).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/write_table.py");
+    let out = std::process::Command::new(python())
+        .args([script, s(&warehouse)])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let location = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let files_before = count_files(&warehouse);
+    t.ok(&["namespace", "create", "raw"]);
+    t.ok(&[
+        "table",
+        "create-external",
+        "raw.events",
+        "--metadata-json-uri",
+        &location,
+    ]);
+    let sum = t.json(&[
+        "query",
+        "SELECT COUNT(*) AS n, SUM(amount) AS total FROM raw.events",
+    ]);
+    assert_eq!(sum[0]["n"], Value::from(4));
+    assert_eq!(sum[0]["total"], Value::from(10.0));
+    assert_eq!(
+        count_files(&warehouse),
+        files_before,
+        "nothing written next to the table"
+    );
+    let lake_data = t.lake().join("data");
+    assert!(
+        !lake_data.join("raw").join("events").exists(),
+        "nothing copied into the lake"
+    );
+    // Registering over it needs --overwrite; a file that is no metadata is refused.
+    let err = t.fails(&[
+        "table",
+        "create-external",
+        "raw.events",
+        "--metadata-json-uri",
+        &location,
+    ]);
+    assert!(err.contains("raw.events"), "{err}");
+    t.ok(&[
+        "table",
+        "create-external",
+        "raw.events",
+        "--metadata-json-uri",
+        &location,
+        "--overwrite",
+    ]);
+    let bogus = t.csv("bogus.metadata.json", "{\"not\": \"iceberg\"}");
+    let err = t.fails(&[
+        "table",
+        "create-external",
+        "raw.other",
+        "--metadata-json-uri",
+        s(&bogus),
+    ]);
+    assert!(err.contains("not an Iceberg table metadata file"), "{err}");
+}
+
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => count_files(&e.path()),
+                    _ => 1,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -10,6 +10,7 @@
 //! on two branches therefore has two metadata files that share history, and a merge of two
 //! appends writes a third snapshot holding both sides' files.
 
+mod external;
 mod partition;
 mod scan_cache;
 mod schema;

@@ -72,8 +72,21 @@ pub(crate) fn read(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Option
                     ),
                 },
                 "cache_strategy" => node.cache = !value.eq_ignore_ascii_case("none"),
+                "partitioned_by" | "partitioned-by" => {
+                    node.partitioned_by = Some(value.to_string());
+                }
+                "overwrite_filter" => node.overwrite_filter = Some(value.to_string()),
+                // bauplan's semantic annotations name a schema class; bayou has none to check.
+                "output_schema" => {}
                 other => {
-                    const KNOWN: [&str; 3] = ["name", "materialization_strategy", "cache_strategy"];
+                    const KNOWN: [&str; 6] = [
+                        "name",
+                        "materialization_strategy",
+                        "cache_strategy",
+                        "partitioned_by",
+                        "overwrite_filter",
+                        "output_schema",
+                    ];
                     let hint = match crate::diagnostics::closest(other, KNOWN).first() {
                         Some(meant) => format!("did you mean {meant}?"),
                         None => format!("SQL model options are {}", KNOWN.join(", ")),
@@ -85,6 +98,16 @@ pub(crate) fn read(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Option
                 }
             }
         }
+    }
+    // Without a filter, "the partitions to overwrite" would be the whole table.
+    if node.materialization == Materialization::OverwritePartitions
+        && node.overwrite_filter.is_none()
+    {
+        out.push(
+            Diagnostic::new(file, 1, "OVERWRITE_PARTITIONS needs an overwrite_filter").hint(
+                "say which rows to replace: `-- bayou: overwrite_filter=\"day = '2023-01-01'\"`",
+            ),
+        );
     }
     // The model is named after the file unless a header names it: either way, a valid name.
     if let Err(e) = bayou_types::validate_name("model", &node.name) {
@@ -343,6 +366,21 @@ mod tests {
         }
         let n = read_ok("-- bauplan: name = clean_trips\nSELECT 1 AS a FROM t");
         assert_eq!(n.name, "clean_trips");
+    }
+
+    #[test]
+    fn partitioning_and_overwrite_filters_come_from_headers_too() {
+        let n = read_ok(
+            "-- bauplan: materialization_strategy=OVERWRITE_PARTITIONS\n-- bauplan: partitioned-by=\"day(pickup_datetime), PULocationID\"\n-- bauplan: overwrite_filter = \"pickup_datetime >= $start\"\nSELECT 1 AS a FROM t",
+        );
+        assert_eq!(
+            n.partitioned_by.as_deref(),
+            Some("day(pickup_datetime), PULocationID")
+        );
+        assert_eq!(
+            n.overwrite_filter.as_deref(),
+            Some("pickup_datetime >= $start")
+        );
     }
 
     #[test]

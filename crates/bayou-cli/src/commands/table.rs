@@ -126,6 +126,29 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
                 None => out(&yaml),
             }
         }
+        TableCommand::CreateExternal {
+            name,
+            metadata_json_uri,
+            branch,
+            overwrite,
+        } => {
+            let branch = ctx.reference(branch.as_deref())?;
+            let key = ctx.key(&name)?;
+            let outcome = ctx
+                .lake
+                .register_table(&branch, &key, &metadata_json_uri, overwrite)
+                .await?;
+            emit_message(
+                ctx.format,
+                &outcome,
+                &format!(
+                    "registered {key} on {branch}: {} rows in {} file(s) left where they are, commit {}",
+                    outcome.rows_written,
+                    outcome.files_written,
+                    outcome.commit.short()
+                ),
+            )
+        }
         TableCommand::CreatePlanApply { plan } => {
             let parsed = table_plan::read(&plan)?;
             table_plan::apply(ctx, &parsed, &plan.display().to_string()).await
