@@ -13,6 +13,7 @@ use serde_json::json;
 struct S3Server {
     child: Child,
     port: u16,
+    _one: std::sync::MutexGuard<'static, ()>,
 }
 
 impl S3Server {
@@ -50,7 +51,13 @@ fn free_base() -> u16 {
         .expect("a free port range")
 }
 
+/// Held while a server runs: under `cargo test` the tests of this binary are threads of one
+/// process, and two servers starting together could pick the same free ports (nextest runs
+/// them one at a time by its `s3-server` test group).
+static ONE_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn start(dir: &std::path::Path) -> S3Server {
+    let guard = ONE_SERVER.lock().unwrap_or_else(|p| p.into_inner());
     let base = free_base();
     let weed = std::env::var("BAYOU_TEST_WEED").unwrap_or_else(|_| "weed".into());
     let port = |name: &str, p: u16| format!("-{name}={p}");
@@ -83,6 +90,7 @@ fn start(dir: &std::path::Path) -> S3Server {
     let server = S3Server {
         child,
         port: base + 3,
+        _one: guard,
     };
     // Wait until the S3 port answers and the bucket exists (a condition, not a fixed sleep).
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -204,4 +212,89 @@ fn scans_of_an_s3_lake_fetch_only_the_columns_no_earlier_scan_read() {
     );
     let (again, _) = scanned(&bayou(&["run", "--dry-run", "--no-cache", "-p", s(&three)]));
     assert_eq!(again, 0, "everything is cached now");
+}
+
+/// Writes a Parquet object into the server's `lake` bucket from another process (pyarrow makes
+/// the file, a plain HTTP PUT stores it), as any other tool would leave one there.
+fn put_parquet(server: &S3Server, key: &str, ids: &[i64]) {
+    let python = std::env::var("BAYOU_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = format!(
+        "import io, urllib.request, pyarrow as pa, pyarrow.parquet as pq\n\
+         buf = io.BytesIO()\n\
+         pq.write_table(pa.table({{'id': pa.array({ids:?}, pa.int64()), 'fare': pa.array([float(i) for i in {ids:?}])}}), buf)\n\
+         req = urllib.request.Request('http://127.0.0.1:{port}/lake/{key}', data=buf.getvalue(), method='PUT')\n\
+         assert urllib.request.urlopen(req).status == 200\n",
+        port = server.port,
+    );
+    let out = std::process::Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn tables_are_created_from_and_imported_from_files_in_s3() {
+    let t = TestLake::new();
+    let server = start(&t.path(""));
+    put_parquet(&server, "raw/trips/part-0.parquet", &[1, 2]);
+    put_parquet(&server, "raw/trips/part-1.parquet", &[3]);
+    put_parquet(&server, "raw/more/part-2.parquet", &[4, 5]);
+    // A local lake reading its sources from S3 with the same credentials.
+    let bayou = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["-O", "json"];
+        all.extend_from_slice(args);
+        t.json_of(server.bayou(&t).env("BAYOU_LAKE", t.lake()).args(&all))
+    };
+    bayou(&[
+        "table",
+        "create",
+        "trips",
+        "--search-uri",
+        "s3://lake/raw/trips/*.parquet",
+    ]);
+    assert_eq!(
+        bayou(&["query", "SELECT SUM(id) AS s FROM trips"]),
+        json!([{"s": 6}])
+    );
+    bayou(&[
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        "s3://lake/raw/more/",
+    ]);
+    assert_eq!(
+        bayou(&["query", "SELECT COUNT(*) AS n FROM trips"]),
+        json!([{"n": 5}])
+    );
+    // The same objects again are known by their s3:// names, and skipped.
+    let again = bayou(&[
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        "s3://lake/raw/more/",
+    ]);
+    assert_eq!(again["imported"], json!(0), "{again}");
+    let missing = server
+        .bayou(&t)
+        .env("BAYOU_LAKE", t.lake())
+        .args([
+            "table",
+            "import",
+            "trips",
+            "--search-uri",
+            "s3://lake/raw/none/*.parquet",
+        ])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("matches no .parquet or .csv object")
+    );
 }

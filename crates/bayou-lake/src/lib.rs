@@ -12,6 +12,7 @@
 
 mod external;
 mod partition;
+mod remote;
 mod scan_cache;
 mod schema;
 mod source;
@@ -35,7 +36,6 @@ pub use schema::fitting_columns;
 pub use source::{FileFormat, SourceFiles, Survey, SurveyColumn};
 pub use storage::{LakeLocation, LakeStorage};
 pub use table::TableVersion;
-pub use table::file_identity;
 
 /// Errors from lake operations. Each message names what failed and says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -365,11 +365,7 @@ impl Lake {
             "create"
         };
         // Which files it read, so a later import can tell a file it already has.
-        let identities: Vec<String> = source
-            .files
-            .iter()
-            .map(|f| table::file_identity(f))
-            .collect();
+        let identities = source.identities();
         write.summary.insert(
             table::SOURCE_FILES.to_string(),
             serde_json::to_string(&identities).unwrap_or_default(),

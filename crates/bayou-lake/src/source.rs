@@ -38,6 +38,8 @@ pub struct SourceFiles {
     pub uri: String,
     pub format: FileFormat,
     pub files: Vec<PathBuf>,
+    /// Where each file came from: its path, or its `s3://` URI when it was fetched.
+    pub origins: Vec<String>,
     /// Each file's own schema, in the order of `files` (CSV files are parsed with it).
     file_schemas: Vec<SchemaRef>,
     /// Total size in bytes, for progress.
@@ -54,6 +56,8 @@ pub struct Survey {
     pub uri: String,
     pub format: FileFormat,
     pub files: Vec<PathBuf>,
+    /// Where each file came from (see [`SourceFiles::origins`]).
+    pub origins: Vec<String>,
     pub schemas: Vec<SchemaRef>,
     pub total_bytes: u64,
     pub skipped: Vec<(String, String)>,
@@ -74,9 +78,57 @@ impl Survey {
     /// file that cannot be read fails the survey, or with `skip_bad` is left out and reported.
     pub fn of(uri: &str, skip_bad: bool) -> Result<Self> {
         let (format, candidates) = list_files(uri)?;
+        let origins = candidates
+            .iter()
+            .map(|f| {
+                f.canonicalize()
+                    .unwrap_or_else(|_| f.clone())
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        Self::of_files(uri, format, candidates, origins, skip_bad)
+    }
+
+    /// Like [`Survey::of`] for `s3://bucket/prefix`, `.../dir/` or `.../*.parquet` too: remote
+    /// files are fetched into `staging` first (streamed to disk), with the object store the
+    /// lake's credentials open.
+    pub async fn of_uri(uri: &str, skip_bad: bool, staging: &Path) -> Result<Self> {
+        if !uri.starts_with("s3://") {
+            return Self::of(uri, skip_bad);
+        }
+        let fetched = crate::remote::fetch(uri, staging).await?;
+        let format = fetched
+            .first()
+            .and_then(|(local, _)| FileFormat::of(local))
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "'{uri}' matches no .parquet or .csv object\n  hint: check the bucket, prefix or glob"
+                ))
+            })?;
+        if let Some((_, other)) = fetched
+            .iter()
+            .find(|(local, _)| FileFormat::of(local) != Some(format))
+        {
+            return Err(Error::InvalidInput(format!(
+                "'{uri}' mixes formats: '{other}' is not {format:?}"
+            )));
+        }
+        let (files, origins) = fetched.into_iter().unzip();
+        Self::of_files(uri, format, files, origins, skip_bad)
+    }
+
+    fn of_files(
+        uri: &str,
+        format: FileFormat,
+        candidates: Vec<PathBuf>,
+        all_origins: Vec<String>,
+        skip_bad: bool,
+    ) -> Result<Self> {
+        let mut origins = Vec::new();
         let (mut files, mut schemas, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
         let mut total_bytes = 0;
-        for f in candidates {
+        for (f, origin) in candidates.into_iter().zip(all_origins) {
             let read = std::fs::metadata(&f)
                 .map_err(|e| Error::io(f.display(), e))
                 .and_then(|m| Ok((m.len(), file_schema(format, &f)?)));
@@ -84,9 +136,10 @@ impl Survey {
                 Ok((size, schema)) => {
                     total_bytes += size;
                     files.push(f);
+                    origins.push(origin);
                     schemas.push(schema);
                 }
-                Err(e) if skip_bad => skipped.push((f.display().to_string(), e.to_string())),
+                Err(e) if skip_bad => skipped.push((origin, e.to_string())),
                 Err(e) => return Err(e),
             }
         }
@@ -104,6 +157,7 @@ impl Survey {
             uri: uri.to_string(),
             format,
             files,
+            origins,
             schemas,
             total_bytes,
             skipped,
@@ -113,7 +167,7 @@ impl Survey {
     /// Every column of every file, in the order first seen.
     pub fn columns(&self) -> Vec<SurveyColumn> {
         let mut out: Vec<SurveyColumn> = Vec::new();
-        for (file, schema) in self.files.iter().zip(&self.schemas) {
+        for (file, schema) in self.origins.iter().zip(&self.schemas) {
             for f in schema.fields() {
                 let at = match out.iter().position(|c| c.name == *f.name()) {
                     Some(i) => i,
@@ -129,13 +183,33 @@ impl Survey {
                 let column = &mut out[at];
                 column.in_files += 1;
                 if !column.types.iter().any(|(t, _)| t == f.data_type()) {
-                    column
-                        .types
-                        .push((f.data_type().clone(), file.display().to_string()));
+                    column.types.push((f.data_type().clone(), file.clone()));
                 }
             }
         }
         out
+    }
+
+    /// What identifies each file to later imports (origin and size; see [`identity`]).
+    pub fn identities(&self) -> Vec<String> {
+        identities(&self.files, &self.origins)
+    }
+
+    /// Keeps only the files `keep` says yes to, given each one's identity.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        let ids = self.identities();
+        let mut at = 0;
+        let mut i = 0;
+        while i < self.files.len() {
+            if keep(&ids[at], &self.origins[i]) {
+                i += 1;
+            } else {
+                self.files.remove(i);
+                self.origins.remove(i);
+                self.schemas.remove(i);
+            }
+            at += 1;
+        }
     }
 
     /// The files, to be written as `schema` (each file's columns cast to it by name).
@@ -144,6 +218,7 @@ impl Survey {
             uri: self.uri,
             format: self.format,
             files: self.files,
+            origins: self.origins,
             file_schemas: self.schemas,
             total_bytes: self.total_bytes,
             schema,
@@ -152,7 +227,26 @@ impl Survey {
     }
 }
 
+/// A source file as imports remember it: where it came from and its size (a file rewritten with
+/// other content almost always changes size; one that did not is taken as the same).
+pub(crate) fn identity(origin: &str, size: u64) -> String {
+    format!("{origin}:{size}")
+}
+
+fn identities(files: &[PathBuf], origins: &[String]) -> Vec<String> {
+    files
+        .iter()
+        .zip(origins)
+        .map(|(f, o)| identity(o, std::fs::metadata(f).map_or(0, |m| m.len())))
+        .collect()
+}
+
 impl SourceFiles {
+    /// What identifies each file to later imports.
+    pub fn identities(&self) -> Vec<String> {
+        identities(&self.files, &self.origins)
+    }
+
     /// Finds the files a path, directory or glob names and reads their schema: Parquet files
     /// must agree on their columns; CSV files are merged into one schema.
     pub fn discover(uri: &str) -> Result<Self> {

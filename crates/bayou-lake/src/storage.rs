@@ -62,6 +62,26 @@ impl LakeLocation {
     }
 }
 
+/// The S3 bucket `bucket`, with the `AWS_*` credentials, region and endpoint of the
+/// environment (`AWS_ENDPOINT_URL` for S3-compatible servers).
+pub(crate) fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+        if endpoint.starts_with("http://") {
+            builder = builder.with_allow_http(true);
+        }
+        builder = builder.with_endpoint(endpoint);
+    }
+    if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+        builder = builder.with_region("us-east-1");
+    }
+    let store = builder.build().map_err(|e| Error::Storage {
+        what: format!("s3://{bucket}"),
+        source: e,
+    })?;
+    Ok(Arc::new(store))
+}
+
 /// The lake's object store plus its root URI.
 #[derive(Debug, Clone)]
 pub struct LakeStorage {
@@ -96,29 +116,14 @@ impl LakeStorage {
                 })
             }
             LakeLocation::S3 { bucket, prefix } => {
-                let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-                if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-                    if endpoint.starts_with("http://") {
-                        builder = builder.with_allow_http(true);
-                    }
-                    builder = builder.with_endpoint(endpoint);
-                }
-                if std::env::var("AWS_REGION").is_err()
-                    && std::env::var("AWS_DEFAULT_REGION").is_err()
-                {
-                    builder = builder.with_region("us-east-1");
-                }
-                let store = builder.build().map_err(|e| Error::Storage {
-                    what: format!("s3://{bucket}"),
-                    source: e,
-                })?;
+                let store = s3_store(bucket)?;
                 let root_text = if prefix.is_empty() {
                     format!("s3://{bucket}/")
                 } else {
                     format!("s3://{bucket}/{prefix}/")
                 };
                 Ok(Self {
-                    store: Arc::new(store),
+                    store,
                     scan_cache: None,
                     root: Url::parse(&root_text)
                         .map_err(|e| Error::InvalidInput(format!("{root_text}: {e}")))?,

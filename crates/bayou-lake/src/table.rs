@@ -41,7 +41,7 @@ impl TableVersion {
         self.summary_number("total-records")
     }
 
-    /// The source files whose rows the table holds (see [`file_identity`]): those the
+    /// The source files whose rows the table holds (see [`crate::source::identity`]): those the
     /// writes since its last overwrite read, from their snapshots' summaries.
     pub fn imported_files(&self) -> std::collections::HashSet<String> {
         let mut out = std::collections::HashSet::new();
@@ -74,14 +74,6 @@ impl TableVersion {
 
 /// The snapshot summary property listing the source files a write read.
 pub(crate) const SOURCE_FILES: &str = "bayou.source-files";
-
-/// A source file as imports remember it: its absolute path and size (a file rewritten with
-/// other content almost always changes size; one that did not is taken as the same).
-pub fn file_identity(path: &std::path::Path) -> String {
-    let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    format!("{}:{size}", absolute.display())
-}
 
 pub(crate) async fn load(storage: &LakeStorage, metadata_location: &str) -> Result<TableVersion> {
     let bytes = storage.read(metadata_location).await?;

@@ -95,7 +95,8 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         TableCommand::Create(args) => create(ctx, args).await,
         TableCommand::Import(args) => import(ctx, args).await,
         TableCommand::CreatePlan(args) => {
-            let survey = Survey::of(&args.search_uri, false)?;
+            let staging = tempfile::Builder::new().prefix("bayou-plan-").tempdir()?;
+            let survey = Survey::of_uri(&args.search_uri, false, staging.path()).await?;
             let plan = TablePlan::infer(
                 &args.name,
                 &survey,
@@ -198,7 +199,8 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
 
 /// `table create`: the plan of the files, applied at once; conflicts between files stop it.
 async fn create(ctx: &Ctx, args: WriteArgs) -> anyhow::Result<()> {
-    let survey = Survey::of(&args.search_uri, false)?;
+    let staging = tempfile::Builder::new().prefix("bayou-import-").tempdir()?;
+    let survey = Survey::of_uri(&args.search_uri, false, staging.path()).await?;
     let plan = TablePlan::infer(
         &args.name,
         &survey,
@@ -240,7 +242,9 @@ async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
         return Err(bayou_catalog::Error::NotABranch(branch).into());
     }
     let table = ctx.lake.table_at(&branch, &key).await?;
-    let mut survey = Survey::of(&args.search_uri, args.continue_on_error)?;
+    let staging = tempfile::Builder::new().prefix("bayou-import-").tempdir()?;
+    let mut survey =
+        Survey::of_uri(&args.search_uri, args.continue_on_error, staging.path()).await?;
     let mut notes: Vec<String> = survey
         .skipped
         .iter()
@@ -248,27 +252,22 @@ async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
         .collect();
     if !args.import_duplicate_files {
         let held = table.imported_files();
-        let (mut files, mut schemas) = (Vec::new(), Vec::new());
-        for (f, schema) in survey.files.drain(..).zip(survey.schemas.drain(..)) {
-            if held.contains(&bayou_lake::file_identity(&f)) {
+        survey.retain(|identity, origin| {
+            let keep = !held.contains(identity);
+            if !keep {
                 notes.push(format!(
-                    "skipped {}: the table has it already (--import-duplicate-files imports it again)",
-                    f.display()
+                    "skipped {origin}: the table has it already (--import-duplicate-files imports it again)"
                 ));
-            } else {
-                files.push(f);
-                schemas.push(schema);
             }
-        }
-        if files.is_empty() {
+            keep
+        });
+        if survey.files.is_empty() {
             return emit_message(
                 ctx.format,
                 &json!({"imported": 0, "table": key.to_string(), "branch": branch, "notes": notes}),
                 &format!("nothing to import into {key}: {}", notes.join("; ")),
             );
         }
-        survey.files = files;
-        survey.schemas = schemas;
     }
     let mut incoming = Schema::empty();
     for s in &survey.schemas {

@@ -150,7 +150,10 @@ pub(crate) async fn apply(ctx: &Ctx, plan: &TablePlan, file: &str) -> anyhow::Re
     )?);
     let branch = ctx.reference(plan.branch.as_deref())?;
     let key = ctx.key(&plan.table)?;
-    let source = Survey::of(&plan.search_uri, false)?.into_source(schema);
+    let staging = tempfile::Builder::new().prefix("bayou-import-").tempdir()?;
+    let source = Survey::of_uri(&plan.search_uri, false, staging.path())
+        .await?
+        .into_source(schema);
     let mode = match plan.replace {
         true => WriteMode::Replace,
         false => WriteMode::Create,
