@@ -284,16 +284,26 @@ pub enum TableCommand {
         #[arg(long)]
         plan: PathBuf,
     },
-    /// Register an Iceberg table bayou did not write, by its metadata file (nothing is copied)
+    /// Make a table of files bayou did not write, copying nothing: an Iceberg table's metadata
+    /// file, or Parquet files
     #[command(
-        after_help = "Example:\n  bayou table create-external raw.events --metadata-json-uri /data/events/metadata/00003-ab12.metadata.json"
+        after_help = "Examples:\n  bayou table create-external raw.events --metadata-json-uri /data/events/metadata/00003-ab12.metadata.json\n  bayou table create-external raw.trips --search-pattern '/data/trips/*.parquet'"
     )]
     CreateExternal {
         /// Table name: NAME or NAMESPACE.NAME
         name: String,
-        /// The table's current metadata file: a path, file:// or s3:// URI in the lake's store
-        #[arg(long, value_name = "URI")]
-        metadata_json_uri: String,
+        /// An Iceberg table's current metadata file: a path, file:// or s3:// URI in the lake's store
+        #[arg(
+            long,
+            value_name = "URI",
+            required_unless_present = "search_pattern",
+            conflicts_with = "search_pattern"
+        )]
+        metadata_json_uri: Option<String>,
+        /// Parquet files: a path or glob, local for a local lake, in its bucket for an s3:// one
+        /// (repeatable)
+        #[arg(long, value_name = "PATTERN")]
+        search_pattern: Vec<String>,
         /// Branch to register it on [default: the active branch]
         #[arg(short = 'b', long)]
         branch: Option<String>,

@@ -213,3 +213,65 @@ fn count_files(dir: &std::path::Path) -> usize {
         })
         .unwrap_or(0)
 }
+
+#[test]
+fn parquet_files_bayou_did_not_write_become_a_table_that_iceberg_readers_read_in_place() {
+    let t = TestLake::new();
+    let files = t.path("outside");
+    t.ok(&["demo", "write", "--rows", "2000", "--out", s(&files)]);
+    let pattern = files.join("taxi_fhvhv").join("*.parquet");
+    t.ok(&[
+        "table",
+        "create-external",
+        "trips",
+        "--search-pattern",
+        s(&pattern),
+    ]);
+    let info = t.json(&["table", "get", "trips"]);
+    assert_eq!(info["rows"], Value::from(2000));
+    let location = info["metadata_location"].as_str().unwrap();
+    let ours = bayou_rows(&t, "trips", "main");
+    assert_eq!(ours.len(), 2000);
+    // Filters apply over the registered files (their stats matched to columns by name).
+    let n = t.scalar("SELECT COUNT(*) FROM trips WHERE PULocationID = 1", "main");
+    assert!(n.as_i64().unwrap() < 2000, "{n}");
+    // pyiceberg follows the table's name mapping into files that carry no field ids.
+    assert_eq!(external_rows("pyiceberg", location), ours);
+    // The data stayed where it was: the lake holds metadata only.
+    let copied = glob_count(&t.lake(), "parquet");
+    assert_eq!(copied, 0, "no data file was copied into the lake");
+    let err = t.fails(&[
+        "table",
+        "create-external",
+        "trips",
+        "--search-pattern",
+        s(&pattern),
+    ]);
+    assert!(err.contains("trips"), "{err}");
+    let err = t.fails(&[
+        "table",
+        "create-external",
+        "t2",
+        "--search-pattern",
+        s(&t.path("nothing/*.parquet")),
+    ]);
+    assert!(err.contains("matches no .parquet file"), "{err}");
+}
+
+fn glob_count(dir: &std::path::Path, ext: &str) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        glob_count(&p, ext)
+                    } else {
+                        usize::from(p.extension().is_some_and(|x| x == ext))
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

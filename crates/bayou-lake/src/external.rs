@@ -4,6 +4,7 @@
 
 use bayou_catalog::{CommitRequest, Operation};
 use bayou_types::TableKey;
+use object_store::ObjectStoreExt as _;
 
 use crate::{Error, Lake, Result, WriteOutcome, author, state_of, table};
 
@@ -68,4 +69,171 @@ fn absolute_location(location: &str) -> Result<String> {
     url::Url::from_file_path(&path)
         .map(|u| u.to_string())
         .map_err(|()| Error::InvalidInput(format!("'{location}' is not a usable path")))
+}
+
+impl Lake {
+    /// Makes table `key` on `branch` of the Parquet files `patterns` name (paths, globs, or
+    /// `s3://` keys in the lake's own bucket): its metadata lives in the lake, its data files
+    /// stay where they are. Files written without Iceberg field ids are read by column name
+    /// (the table says so in `schema.name-mapping.default`, which Iceberg readers follow).
+    pub async fn register_files(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        patterns: &[String],
+        overwrite: bool,
+    ) -> Result<WriteOutcome> {
+        let pattern = patterns.join(", ");
+        let pattern = pattern.as_str();
+        let head = self.catalog.resolve(branch)?;
+        if head.branch().is_none() {
+            return Err(bayou_catalog::Error::NotABranch(branch.to_string()).into());
+        }
+        self.catalog.require_namespace(&key.namespace)?;
+        let existing = self.catalog.get_table(&head.commit, key)?;
+        if existing.is_some() && !overwrite {
+            return Err(bayou_catalog::Error::TableExists(key.to_string()).into());
+        }
+        let mut locations = Vec::new();
+        for p in patterns {
+            locations.extend(self.external_locations(p).await?);
+        }
+        locations.sort();
+        locations.dedup();
+        let store = self.storage.object_store().clone();
+        let mut footers = Vec::new();
+        for location in &locations {
+            let path = self.storage.path(location)?;
+            let size = store
+                .head(&path)
+                .await
+                .map_err(|e| Error::storage(location, e))?
+                .size;
+            let reader =
+                parquet::arrow::async_reader::ParquetObjectReader::new(store.clone(), path)
+                    .with_file_size(size);
+            let builder = parquet::arrow::ParquetRecordBatchStreamBuilder::new(reader)
+                .await
+                .map_err(|e| Error::BadFile {
+                    file: location.clone(),
+                    detail: format!("{e} (is it a Parquet file?)"),
+                })?;
+            footers.push((
+                location.clone(),
+                size,
+                builder.schema().clone(),
+                builder.metadata().clone(),
+            ));
+        }
+        let schema = footers[0].2.clone();
+        for (location, _, other, _) in &footers[1..] {
+            if !crate::source::same_columns(&schema, other) {
+                return Err(Error::SchemaMismatch {
+                    source_name: location.clone(),
+                    detail: format!("its columns differ from those of '{}'", footers[0].0),
+                });
+            }
+        }
+        let stored = crate::schema::storage_schema(&schema, pattern)?;
+        let table_location = self.storage.location(&format!(
+            "tables/{}/{}-{}",
+            key.namespace,
+            key.name,
+            &uuid::Uuid::now_v7().simple().to_string()[..12]
+        ));
+        let metadata =
+            table::with_name_mapping(table::new_metadata(&table_location, stored, None)?)?;
+        let iceberg_schema = metadata.current_schema().clone();
+        let mut files = Vec::new();
+        for (location, size, _, footer) in &footers {
+            files.push(crate::writer::describe(
+                location,
+                *size,
+                footer,
+                &iceberg_schema,
+                metadata.default_partition_spec_id(),
+                iceberg::spec::Struct::empty(),
+            )?);
+        }
+        let base = table::TableVersion {
+            metadata_location: String::new(),
+            metadata: std::sync::Arc::new(metadata),
+        };
+        let summary = std::collections::BTreeMap::from([(
+            table::SOURCE_FILES.to_string(),
+            serde_json::to_string(&locations).unwrap_or_default(),
+        )]);
+        let version = table::commit_snapshot(
+            &self.storage,
+            &base,
+            files,
+            table::Change::Append,
+            vec![],
+            &summary,
+        )
+        .await?;
+        let commit = self.catalog.commit(
+            branch,
+            CommitRequest {
+                operations: vec![Operation::Put {
+                    key: key.clone(),
+                    state: state_of(&version),
+                }],
+                preconditions: vec![(key.clone(), existing.map(|s| s.metadata_location))],
+                message: format!("register {key} over {pattern}"),
+                author: author(),
+                ..Default::default()
+            },
+        )?;
+        Ok(WriteOutcome {
+            table: key.to_string(),
+            branch: branch.to_string(),
+            commit: commit.id,
+            snapshot_id: version.snapshot_id(),
+            rows_written: version.summary_number("total-records"),
+            files_written: locations.len(),
+            metadata_location: version.metadata_location,
+        })
+    }
+
+    /// The `.parquet` files `pattern` names, as absolute locations in the lake's store.
+    async fn external_locations(&self, pattern: &str) -> Result<Vec<String>> {
+        let mut out: Vec<String> = if pattern.starts_with("s3://") {
+            crate::remote::list(pattern)
+                .await?
+                .into_iter()
+                .map(|(_, uri)| uri)
+                .collect()
+        } else {
+            let globbed: Vec<std::path::PathBuf> = match glob::glob(pattern) {
+                Ok(paths) => paths.flatten().filter(|p| p.is_file()).collect(),
+                Err(e) => return Err(Error::InvalidInput(format!("bad glob '{pattern}': {e}"))),
+            };
+            globbed
+                .iter()
+                .map(|p| absolute_location(&p.display().to_string()))
+                .collect::<Result<_>>()?
+        };
+        out.retain(|l| {
+            let lower = l.to_ascii_lowercase();
+            lower.ends_with(".parquet") || lower.ends_with(".pq")
+        });
+        out.sort();
+        if out.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "'{pattern}' matches no .parquet file\n  hint: check the path or glob"
+            )));
+        }
+        for l in &out {
+            // Files outside the lake's store could not be read by it (nor by other readers
+            // through its catalog): a local lake takes local files, an s3:// lake its bucket's.
+            self.storage.path(l).map_err(|_| {
+                Error::InvalidInput(format!(
+                    "'{l}' is not in this lake's store ({}): an external table's files must be where the lake can read them",
+                    self.storage.location("")
+                ))
+            })?;
+        }
+        Ok(out)
+    }
 }

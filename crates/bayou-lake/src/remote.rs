@@ -14,9 +14,13 @@ use tokio::io::AsyncWriteExt as _;
 
 use crate::{Error, Result};
 
-/// Fetches the objects `uri` names into `staging`: (local file, `s3://` URI) pairs, sorted by
-/// key. Only `.parquet`, `.pq` and `.csv` objects are taken.
-pub(crate) async fn fetch(uri: &str, staging: &Path) -> Result<Vec<(PathBuf, String)>> {
+/// The `.parquet`, `.pq` and `.csv` objects `uri` names, sorted by key: the store they are in,
+/// and (key, `s3://` URI) pairs.
+pub(crate) async fn list(uri: &str) -> Result<Vec<(String, String)>> {
+    Ok(list_in(uri).await?.1)
+}
+
+async fn list_in(uri: &str) -> Result<(std::sync::Arc<dyn ObjectStore>, Vec<(String, String)>)> {
     let rest = uri.strip_prefix("s3://").unwrap_or(uri);
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
@@ -64,13 +68,26 @@ pub(crate) async fn fetch(uri: &str, staging: &Path) -> Result<Vec<(PathBuf, Str
             "'{uri}' matches no .parquet or .csv object\n  hint: check the bucket, prefix or glob"
         )));
     }
+    let named = keys
+        .into_iter()
+        .map(|k| {
+            let uri = format!("s3://{bucket}/{k}");
+            (k, uri)
+        })
+        .collect();
+    Ok((store, named))
+}
+
+/// Fetches the objects `uri` names into `staging`: (local file, `s3://` URI) pairs, sorted by
+/// key.
+pub(crate) async fn fetch(uri: &str, staging: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let (store, keys) = list_in(uri).await?;
     std::fs::create_dir_all(staging).map_err(|e| Error::io(staging.display(), e))?;
     let mut out = Vec::new();
-    for (i, key) in keys.iter().enumerate() {
-        let name = key.rsplit('/').next().unwrap_or(key);
+    for (i, (key, origin)) in keys.into_iter().enumerate() {
+        let name = key.rsplit('/').next().unwrap_or(&key);
         let local = staging.join(format!("{i:06}-{name}"));
-        let origin = format!("s3://{bucket}/{key}");
-        download(store.as_ref(), key, &local)
+        download(store.as_ref(), &key, &local)
             .await
             .map_err(|e| match e {
                 Error::Storage { source, .. } => Error::storage(&origin, source),

@@ -342,7 +342,7 @@ impl std::io::Read for CountingReader {
     }
 }
 
-fn same_columns(a: &Schema, b: &Schema) -> bool {
+pub(crate) fn same_columns(a: &Schema, b: &Schema) -> bool {
     a.fields().len() == b.fields().len()
         && a.fields()
             .iter()

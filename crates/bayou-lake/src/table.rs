@@ -141,6 +141,37 @@ pub(crate) fn new_metadata(
     Ok(built.metadata)
 }
 
+/// `metadata` with `schema.name-mapping.default`: how to find each field by name in data files
+/// written without Iceberg field ids (files bayou registers rather than writes).
+pub(crate) fn with_name_mapping(metadata: TableMetadata) -> Result<TableMetadata> {
+    fn mapping(fields: &[iceberg::spec::NestedFieldRef]) -> Vec<serde_json::Value> {
+        fields
+            .iter()
+            .map(|f| {
+                let mut entry = serde_json::json!({"field-id": f.id, "names": [f.name]});
+                let nested: Vec<iceberg::spec::NestedFieldRef> = match f.field_type.as_ref() {
+                    iceberg::spec::Type::Struct(s) => s.fields().to_vec(),
+                    iceberg::spec::Type::List(l) => vec![l.element_field.clone()],
+                    iceberg::spec::Type::Map(m) => vec![m.key_field.clone(), m.value_field.clone()],
+                    iceberg::spec::Type::Primitive(_) => vec![],
+                };
+                if !nested.is_empty() {
+                    entry["fields"] = serde_json::Value::Array(mapping(&nested));
+                }
+                entry
+            })
+            .collect()
+    }
+    let names = mapping(metadata.current_schema().as_struct().fields());
+    let built = TableMetadataBuilder::new_from_metadata(metadata, None)
+        .set_properties(HashMap::from([(
+            "schema.name-mapping.default".to_string(),
+            serde_json::Value::Array(names).to_string(),
+        )]))?
+        .build()?;
+    Ok(built.metadata)
+}
+
 /// Writes a metadata file for `metadata` and returns its location.
 pub(crate) async fn write_metadata(
     storage: &LakeStorage,

@@ -204,8 +204,9 @@ impl DataWriter {
     }
 }
 
-/// Builds the Iceberg description of a written Parquet file from its footer.
-fn describe(
+/// Builds the Iceberg description of a Parquet file from its footer. Columns are matched to the
+/// table's fields by their field ids, or by name in files written without ids.
+pub(crate) fn describe(
     location: &str,
     size: u64,
     metadata: &ParquetMetaData,
@@ -224,10 +225,13 @@ fn describe(
     for rg in metadata.row_groups() {
         for (i, col) in rg.columns().iter().enumerate() {
             let basic = descr.column(i).self_type().get_basic_info().clone();
-            if !basic.has_id() {
-                continue;
-            }
-            let id = basic.id();
+            let id = match basic.has_id() {
+                true => basic.id(),
+                false => match schema.field_id_by_name(&descr.column(i).path().string()) {
+                    Some(id) => id,
+                    None => continue,
+                },
+            };
             *column_sizes.entry(id).or_default() += col.compressed_size() as u64;
             *value_counts.entry(id).or_default() += col.num_values() as u64;
             let Some(stats) = col.statistics() else {

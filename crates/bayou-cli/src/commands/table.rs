@@ -130,15 +130,24 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         TableCommand::CreateExternal {
             name,
             metadata_json_uri,
+            search_pattern,
             branch,
             overwrite,
         } => {
             let branch = ctx.reference(branch.as_deref())?;
             let key = ctx.key(&name)?;
-            let outcome = ctx
-                .lake
-                .register_table(&branch, &key, &metadata_json_uri, overwrite)
-                .await?;
+            let outcome = match &metadata_json_uri {
+                Some(uri) => {
+                    ctx.lake
+                        .register_table(&branch, &key, uri, overwrite)
+                        .await?
+                }
+                None => {
+                    ctx.lake
+                        .register_files(&branch, &key, &search_pattern, overwrite)
+                        .await?
+                }
+            };
             emit_message(
                 ctx.format,
                 &outcome,
