@@ -7,13 +7,9 @@ mod common;
 use common::{TestLake, s};
 use serde_json::Value;
 
-fn python() -> String {
-    std::env::var("BAYOU_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
 fn external_rows(reader: &str, metadata_location: &str) -> Vec<String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/read_table.py");
-    let out = std::process::Command::new(python())
+    let out = common::python()
         .args([script, reader, metadata_location])
         .output()
         .expect("run python");
@@ -137,7 +133,7 @@ fn a_table_another_engine_wrote_is_registered_without_copying_and_reads_the_same
     let warehouse = t.path("peer-warehouse");
     std::fs::create_dir_all(&warehouse).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/write_table.py");
-    let out = std::process::Command::new(python())
+    let out = common::python()
         .args([script, s(&warehouse)])
         .output()
         .expect("run python");

@@ -217,7 +217,6 @@ fn scans_of_an_s3_lake_fetch_only_the_columns_no_earlier_scan_read() {
 /// Writes a Parquet object into the server's `lake` bucket from another process (pyarrow makes
 /// the file, a plain HTTP PUT stores it), as any other tool would leave one there.
 fn put_parquet(server: &S3Server, key: &str, ids: &[i64]) {
-    let python = std::env::var("BAYOU_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = format!(
         "import io, urllib.request, pyarrow as pa, pyarrow.parquet as pq\n\
          buf = io.BytesIO()\n\
@@ -226,7 +225,7 @@ fn put_parquet(server: &S3Server, key: &str, ids: &[i64]) {
          assert urllib.request.urlopen(req).status == 200\n",
         port = server.port,
     );
-    let out = std::process::Command::new(python)
+    let out = common::python()
         .args(["-c", &script])
         .output()
         .expect("run python");

@@ -28,11 +28,40 @@ impl Lake {
                 )),
                 other => other,
             })?;
-        let head = self.catalog.resolve(branch)?.commit;
-        let existing = self.catalog.get_table(&head, key)?;
+        let existing = self.existing(branch, key, overwrite)?;
+        self.put_table(
+            branch,
+            key,
+            version,
+            existing,
+            &format!("register {key} from {location}"),
+        )
+    }
+
+    /// The metadata location of table `key` on `branch` now, if it has one; an error if it does
+    /// and `overwrite` is not asked for.
+    fn existing(&self, branch: &str, key: &TableKey, overwrite: bool) -> Result<Option<String>> {
+        let head = self.catalog.resolve(branch)?;
+        if head.branch().is_none() {
+            return Err(bayou_catalog::Error::NotABranch(branch.to_string()).into());
+        }
+        self.catalog.require_namespace(&key.namespace)?;
+        let existing = self.catalog.get_table(&head.commit, key)?;
         if existing.is_some() && !overwrite {
             return Err(bayou_catalog::Error::TableExists(key.to_string()).into());
         }
+        Ok(existing.map(|s| s.metadata_location))
+    }
+
+    /// Commits `version` as table `key` on `branch`, if the branch still has `existing` there.
+    fn put_table(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        version: table::TableVersion,
+        existing: Option<String>,
+        message: &str,
+    ) -> Result<WriteOutcome> {
         let commit = self.catalog.commit(
             branch,
             CommitRequest {
@@ -40,8 +69,8 @@ impl Lake {
                     key: key.clone(),
                     state: state_of(&version),
                 }],
-                preconditions: vec![(key.clone(), existing.map(|s| s.metadata_location))],
-                message: format!("register {key} from {location}"),
+                preconditions: vec![(key.clone(), existing)],
+                message: message.to_string(),
                 author: author(),
                 ..Default::default()
             },
@@ -85,15 +114,7 @@ impl Lake {
     ) -> Result<WriteOutcome> {
         let pattern = patterns.join(", ");
         let pattern = pattern.as_str();
-        let head = self.catalog.resolve(branch)?;
-        if head.branch().is_none() {
-            return Err(bayou_catalog::Error::NotABranch(branch.to_string()).into());
-        }
-        self.catalog.require_namespace(&key.namespace)?;
-        let existing = self.catalog.get_table(&head.commit, key)?;
-        if existing.is_some() && !overwrite {
-            return Err(bayou_catalog::Error::TableExists(key.to_string()).into());
-        }
+        let existing = self.existing(branch, key, overwrite)?;
         let mut locations = Vec::new();
         for p in patterns {
             locations.extend(self.external_locations(p).await?);
@@ -172,28 +193,13 @@ impl Lake {
             &summary,
         )
         .await?;
-        let commit = self.catalog.commit(
+        self.put_table(
             branch,
-            CommitRequest {
-                operations: vec![Operation::Put {
-                    key: key.clone(),
-                    state: state_of(&version),
-                }],
-                preconditions: vec![(key.clone(), existing.map(|s| s.metadata_location))],
-                message: format!("register {key} over {pattern}"),
-                author: author(),
-                ..Default::default()
-            },
-        )?;
-        Ok(WriteOutcome {
-            table: key.to_string(),
-            branch: branch.to_string(),
-            commit: commit.id,
-            snapshot_id: version.snapshot_id(),
-            rows_written: version.summary_number("total-records"),
-            files_written: locations.len(),
-            metadata_location: version.metadata_location,
-        })
+            key,
+            version,
+            existing,
+            &format!("register {key} over {pattern}"),
+        )
     }
 
     /// The `.parquet` files `pattern` names, as absolute locations in the lake's store.

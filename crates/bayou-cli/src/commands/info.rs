@@ -5,7 +5,7 @@ use serde_json::json;
 use super::Ctx;
 use crate::output::emit_message;
 
-pub(crate) fn run(ctx: &Ctx) -> anyhow::Result<()> {
+pub(crate) fn run(ctx: &Ctx, profile: &str) -> anyhow::Result<()> {
     let catalog = ctx.lake.catalog();
     let active = catalog.active_branch()?;
     let refs = catalog.list_refs()?;
@@ -16,6 +16,8 @@ pub(crate) fn run(ctx: &Ctx) -> anyhow::Result<()> {
         .filter(|r| r.kind == bayou_catalog::RefKind::Branch)
         .count();
     let value = json!({
+        "profile": profile,
+        "version": env!("CARGO_PKG_VERSION"),
         "lake": ctx.lake.location().display(),
         "active_branch": active,
         "head": head,
@@ -24,7 +26,8 @@ pub(crate) fn run(ctx: &Ctx) -> anyhow::Result<()> {
         "tags": refs.len() - branches,
     });
     let text = format!(
-        "lake:          {}\nactive branch: {active} ({})\ntables:        {tables}\nbranches:      {branches}\ntags:          {}",
+        "profile:       {profile}\nversion:       bayou {}\nlake:          {}\nactive branch: {active} ({})\ntables:        {tables}\nbranches:      {branches}\ntags:          {}",
+        env!("CARGO_PKG_VERSION"),
         ctx.lake.location().display(),
         head.short(),
         refs.len() - branches

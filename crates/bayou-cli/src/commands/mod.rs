@@ -164,7 +164,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Namespace(cmd) => namespace::run(&ctx, cmd),
         Command::Checkout(args) => branch::checkout(&ctx, &args),
-        Command::Info => info::run(&ctx),
+        Command::Info => info::run(&ctx, &cli.profile),
         Command::Demo(crate::cli::DemoCommand::Load { rows, branch }) => {
             demo::load(&ctx, rows, branch.as_deref()).await
         }

@@ -66,6 +66,28 @@ impl TestLake {
         String::from_utf8(out.stdout).expect("utf-8 output")
     }
 
+    /// Runs `bayou ARGS` and expects success; returns stdout and stderr (notes, warnings).
+    pub fn ok_noting(&self, args: &[&str]) -> (String, String) {
+        let out = self.cmd().args(args).output().expect("run bayou");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            out.status.success(),
+            "bayou {args:?} failed ({}):\n{stderr}",
+            out.status
+        );
+        (String::from_utf8_lossy(&out.stdout).to_string(), stderr)
+    }
+
+    /// Runs `bayou ARGS` and expects a usage error (exit code 2, the input's problem); returns
+    /// stderr.
+    pub fn refuses(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().expect("run bayou");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "bayou {args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "bayou panicked: {stderr}");
+        stderr
+    }
+
     /// Runs `bayou -O json ARGS` and parses the output.
     pub fn json(&self, args: &[&str]) -> Value {
         let mut all = vec!["-O", "json"];
@@ -144,6 +166,14 @@ impl TestLake {
         std::fs::write(&p, body).unwrap();
         p
     }
+}
+
+/// The Python with the test peers (pyiceberg, DuckDB, pyarrow): `BAYOU_TEST_PYTHON`, set by
+/// dev/test.sh, else `python3`.
+pub fn python() -> std::process::Command {
+    std::process::Command::new(
+        std::env::var("BAYOU_TEST_PYTHON").unwrap_or_else(|_| "python3".into()),
+    )
 }
 
 /// A name no other file of this test uses.
