@@ -27,9 +27,9 @@ fn sandbox() -> SandboxPolicy {
     if std::env::var_os("BAYOU_SANDBOX").is_some_and(|v| v == "off") {
         return SandboxPolicy::Off;
     }
-    // A BAYOU_BWRAP that names nothing is no sandbox: refused, never a fallback.
+    // A BAYOU_BWRAP that names nothing is refused by the run, never replaced by another.
     let bwrap = match std::env::var_os("BAYOU_BWRAP") {
-        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        Some(path) => Some(PathBuf::from(path)),
         None => on_path("bwrap"),
     };
     SandboxPolicy::Bubblewrap(bwrap)

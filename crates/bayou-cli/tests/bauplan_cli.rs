@@ -412,6 +412,10 @@ fn without_bubblewrap_python_models_are_refused_unless_the_user_opts_out() {
         .env("PATH", &bin);
     let (code, _, stderr) = run_json(&mut cmd, &["-p", s(&dir)]);
     assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("no-bwrap-here (from BAYOU_BWRAP) does not exist"),
+        "{stderr}"
+    );
     // Opting out runs them, with a warning.
     let mut cmd = t.cmd();
     cmd.env("PATH", &bin).env("BAYOU_SANDBOX", "off");

@@ -244,6 +244,23 @@ fn parquet_files_bayou_did_not_write_become_a_table_that_iceberg_readers_read_in
         s(&pattern),
     ]);
     assert!(err.contains("trips"), "{err}");
+    // Files of an Iceberg table (with field ids) are registered by its metadata, not by pattern.
+    t.ok(&["table", "create", "own", "--search-uri", s(&pattern)]);
+    let own_files = format!(
+        "{}/own-*/data/*.parquet",
+        t.lake().join("tables").join("bayou").display()
+    );
+    let err = t.fails(&[
+        "table",
+        "create-external",
+        "t3",
+        "--search-pattern",
+        &own_files,
+    ]);
+    assert!(
+        err.contains("carry Iceberg field ids") && err.contains("--metadata-json-uri"),
+        "{err}"
+    );
     let err = t.fails(&[
         "table",
         "create-external",

@@ -331,6 +331,15 @@ fn a_secret_parameter_is_stored_encrypted_and_reaches_only_the_function() {
             .unwrap()
             .starts_with("secret:")
     );
+    // A replay decrypts it again (the record only holds it masked).
+    let (out, err) = t.ok_noting(&["-O", "json", "rerun", id]);
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2"),
+        "{out}\n{err}"
+    );
+    let replay: Value = serde_json::from_str(&out).unwrap();
+    let kept = replay["run_branch"].as_str().unwrap();
+    assert_eq!(t.scalar("SELECT ok FROM uses_token", kept), json!(true));
     // Another lake cannot read it, and says what to do.
     let other = TestLake::new();
     other.ok(&["demo", "load", "--rows", "100"]);
@@ -340,6 +349,21 @@ fn a_secret_parameter_is_stored_encrypted_and_reaches_only_the_function() {
         stderr.contains("api_token") && stderr.contains("bayou parameter set api_token"),
         "{stderr}"
     );
+    // A value on the command line needs no decrypting.
+    let (code, _, stderr) = run_json(
+        &mut other.cmd(),
+        &["-p", p, "--param", "api_token=hunter2-s3cr3t"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        other.scalar("SELECT ok FROM uses_token", "main"),
+        json!(true)
+    );
+    // Making a plaintext parameter secret encrypts the value it already has.
+    t.ok(&["parameter", "set", "plain", "visible-value", "-p", p]);
+    t.ok(&["parameter", "set", "plain", "--type", "secret", "-p", p]);
+    let file = std::fs::read_to_string(dir.join("bauplan_project.yml")).unwrap();
+    assert!(!file.contains("visible-value"), "{file}");
 }
 
 #[test]
@@ -406,6 +430,31 @@ fn a_table_plan_lists_conflicts_for_the_user_to_resolve_then_applies() {
     assert_eq!(t.scalar("SELECT COUNT(tip) FROM fares", "main"), json!(1));
     let columns = t.json(&["table", "get", "fares"])["columns"].to_string();
     assert!(columns.contains("\"Float64\""), "{columns}");
+    // A type some values do not fit fails naming the column, rather than storing nulls.
+    t.csv("odd/a.csv", "id,size\n1,7\n");
+    t.csv("odd/b.csv", "id,size\n2,n/a\n");
+    let odd = t.path("odd/*.csv");
+    let odd_plan = t.path("odd.yaml");
+    t.ok(&[
+        "table",
+        "create-plan",
+        "sizes",
+        "--search-uri",
+        s(&odd),
+        "-p",
+        s(&odd_plan),
+    ]);
+    let mut edited: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&odd_plan).unwrap()).unwrap();
+    for c in edited["columns"].as_sequence_mut().unwrap() {
+        if c["name"] == "size" {
+            c["type"] = "Int64".into();
+        }
+    }
+    edited["conflicts"] = serde_yaml::Value::Sequence(vec![]);
+    std::fs::write(&odd_plan, serde_yaml::to_string(&edited).unwrap()).unwrap();
+    let err = t.fails(&["table", "create-plan-apply", "--plan", s(&odd_plan)]);
+    assert!(err.contains("'size'") && err.contains("n/a"), "{err}");
 }
 
 #[test]

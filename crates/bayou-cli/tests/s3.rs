@@ -243,6 +243,8 @@ fn tables_are_created_from_and_imported_from_files_in_s3() {
     put_parquet(&server, "raw/trips/part-0.parquet", &[1, 2]);
     put_parquet(&server, "raw/trips/part-1.parquet", &[3]);
     put_parquet(&server, "raw/more/part-2.parquet", &[4, 5]);
+    put_parquet(&server, "raw/trips/old/part-9.parquet", &[100]);
+    put_parquet(&server, "raw/single.parquet", &[6]);
     // A local lake reading its sources from S3 with the same credentials.
     let bayou = |args: &[&str]| -> serde_json::Value {
         let mut all = vec!["-O", "json"];
@@ -256,10 +258,19 @@ fn tables_are_created_from_and_imported_from_files_in_s3() {
         "--search-uri",
         "s3://lake/raw/trips/*.parquet",
     ]);
+    // `*` stays in its folder: old/part-9 is not read.
     assert_eq!(
         bayou(&["query", "SELECT SUM(id) AS s FROM trips"]),
         json!([{"s": 6}])
     );
+    // One object named in full.
+    bayou(&[
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        "s3://lake/raw/single.parquet",
+    ]);
     bayou(&[
         "table",
         "import",
@@ -269,7 +280,7 @@ fn tables_are_created_from_and_imported_from_files_in_s3() {
     ]);
     assert_eq!(
         bayou(&["query", "SELECT COUNT(*) AS n FROM trips"]),
-        json!([{"n": 5}])
+        json!([{"n": 6}])
     );
     // The same objects again are known by their s3:// names, and skipped.
     let again = bayou(&[

@@ -147,6 +147,17 @@ impl Lake {
             ));
         }
         let schema = footers[0].2.clone();
+        // Files with Iceberg field ids belong to an Iceberg table, whose metadata says what the
+        // ids mean (columns dropped, renamed, reordered): register that table instead.
+        if schema
+            .fields()
+            .iter()
+            .any(|f| f.metadata().contains_key("PARQUET:field_id"))
+        {
+            return Err(Error::InvalidInput(format!(
+                "the files of '{pattern}' carry Iceberg field ids: they belong to an Iceberg table\n  hint: register that table by its metadata file: bayou table create-external {key} --metadata-json-uri .../metadata/vN.metadata.json"
+            )));
+        }
         for (location, _, other, _) in &footers[1..] {
             if !crate::source::same_columns(&schema, other) {
                 return Err(Error::SchemaMismatch {

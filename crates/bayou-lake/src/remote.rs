@@ -42,6 +42,19 @@ async fn list_in(uri: &str) -> Result<(std::sync::Arc<dyn ObjectStore>, Vec<(Str
         ),
         None => None,
     };
+    // One object named in full (listing it as a prefix would look under `key/`).
+    if glob_at.is_none() && !key.is_empty() && !key.ends_with('/') {
+        if let Ok(meta) = store.head(&ObjectPath::from(key)).await {
+            let k = meta.location.to_string();
+            let uri = format!("s3://{bucket}/{k}");
+            return Ok((store, vec![(k, uri)]));
+        }
+    }
+    // `*` stops at `/`, as it does for local globs.
+    let glob_options = glob::MatchOptions {
+        require_literal_separator: true,
+        ..glob::MatchOptions::new()
+    };
     let listed: Vec<object_store::ObjectMeta> = store
         .list(Some(&ObjectPath::from(prefix)))
         .collect::<Vec<_>>()
@@ -53,7 +66,7 @@ async fn list_in(uri: &str) -> Result<(std::sync::Arc<dyn ObjectStore>, Vec<(Str
         .into_iter()
         .map(|m| m.location.to_string())
         .filter(|k| match &pattern {
-            Some(p) => p.matches(k),
+            Some(p) => p.matches_with(k, glob_options),
             // A key names itself, or the objects under it as a directory.
             None => k == key || k.starts_with(&format!("{prefix}/")) || prefix.is_empty(),
         })

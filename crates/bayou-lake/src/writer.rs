@@ -90,15 +90,22 @@ impl DataWriter {
         for field in self.schema.fields() {
             let column = match batch.column_by_name(field.name()) {
                 Some(c) if c.data_type() == field.data_type() => c.clone(),
-                Some(c) => arrow::compute::cast(c, field.data_type()).map_err(|e| {
-                    Error::SchemaMismatch {
-                        source_name: "the data".into(),
-                        detail: format!(
-                            "column '{}' cannot be stored as {}: {e}",
-                            field.name(),
-                            field.data_type()
-                        ),
-                    }
+                // A value that does not fit ("n/a" into a number) is an error, never a null.
+                Some(c) => arrow::compute::cast_with_options(
+                    c,
+                    field.data_type(),
+                    &arrow::compute::CastOptions {
+                        safe: false,
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| Error::SchemaMismatch {
+                    source_name: "the data".into(),
+                    detail: format!(
+                        "column '{}' cannot be stored as {}: {e}",
+                        field.name(),
+                        field.data_type()
+                    ),
                 })?,
                 None => new_null_array(field.data_type(), batch.num_rows()),
             };

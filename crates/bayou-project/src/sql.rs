@@ -186,9 +186,9 @@ pub(crate) fn read(file: &Path, text: &str, out: &mut Vec<Diagnostic>) -> Option
 /// around `=` and values optionally quoted: `name = trips, materialization_strategy=REPLACE`.
 /// A token that is no option is returned as the error.
 fn header_options(text: &str) -> Vec<Result<(&str, &str), &str>> {
-    let separators: &[char] = &[' ', '\t', ','];
+    let separator = |c: char| c == ',' || c.is_whitespace();
     let mut out = Vec::new();
-    let mut rest = text.trim_start_matches(separators);
+    let mut rest = text.trim_start_matches(separator);
     while !rest.is_empty() {
         let key_end = rest
             .find(|c: char| c == '=' || c == ',' || c.is_whitespace())
@@ -214,16 +214,15 @@ fn header_options(text: &str) -> Vec<Result<(&str, &str), &str>> {
                 rest = next;
             }
             _ => {
-                // Not an option: report the token as written, up to the next separator.
-                let end = rest
-                    .find(|c: char| c == ',' || c.is_whitespace())
-                    .unwrap_or(rest.len())
-                    .max(1);
+                // Not an option: report the token as written, up to the next separator (at
+                // least one character, so the loop always moves on).
+                let first = rest.chars().next().map_or(1, char::len_utf8);
+                let end = rest.find(separator).unwrap_or(rest.len()).max(first);
                 out.push(Err(&rest[..end]));
                 rest = &rest[end..];
             }
         }
-        rest = rest.trim_start_matches(separators);
+        rest = rest.trim_start_matches(separator);
     }
     out
 }
@@ -381,6 +380,24 @@ mod tests {
             n.overwrite_filter.as_deref(),
             Some("pickup_datetime >= $start")
         );
+    }
+
+    #[test]
+    fn any_unicode_spacing_in_headers_is_spacing_not_a_crash() {
+        let n = read_ok(
+            "-- bauplan:\u{a0}name=x\u{a0}materialization_strategy\u{2003}=\u{a0}REPLACE\nSELECT 1 AS a FROM t",
+        );
+        assert_eq!(
+            (n.name.as_str(), n.materialization),
+            ("x", Materialization::Replace)
+        );
+        let mut out = vec![];
+        read(
+            Path::new("t.sql"),
+            "-- bauplan: =\u{e9}t\u{e9}\nSELECT 1 AS a",
+            &mut out,
+        );
+        assert!(!out.is_empty());
     }
 
     #[test]

@@ -125,8 +125,9 @@ impl EnvCache {
         };
         let not_available = |stderr: &[u8]| {
             fail(format!(
-                "Python {version} is not available on this machine:\n    {}\n  hint: install it (`uv python install {version}`, or your system's python{version} package), or ask for a version this machine has in @bauplan.python(...) or defaults.python.version of the project file",
-                last_lines(stderr)
+                "Python {version} is not available on this machine:\n    {}\n  hint: install it (`{} python install {version}`, or your system's python{version} package), or ask for a version this machine has in @bauplan.python(...) or defaults.python.version of the project file",
+                last_lines(stderr),
+                self.uv.display()
             ))
         };
         // The interpreter itself, through any symlinks: the environment then points at the

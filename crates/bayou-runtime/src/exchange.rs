@@ -33,6 +33,20 @@ pub(crate) struct Exchange {
     locks: std::sync::Mutex<Vec<std::fs::File>>,
 }
 
+/// Makes `dir` a directory only its owner `uid` can enter (function requests hold secret
+/// parameters): false if it exists and belongs to someone else, or cannot be made so.
+fn private_dir(dir: &Path, uid: u32) -> bool {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let _ = std::fs::create_dir(dir);
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() && m.uid() == uid => {
+            m.mode() & 0o077 == 0
+                || std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).is_ok()
+        }
+        _ => false,
+    }
+}
+
 impl Exchange {
     /// Directories for run `run_id`, removing what crashed runs left behind first.
     pub(crate) fn create(cache: &Path, run_id: &str) -> Result<Self> {
@@ -45,7 +59,7 @@ impl Exchange {
                 let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
                 let shm = Path::new("/dev/shm");
                 let root = shm.join(format!("bayou-{uid}"));
-                (shm.is_dir() && std::fs::create_dir_all(&root).is_ok()).then_some(root)
+                (shm.is_dir() && private_dir(&root, uid)).then_some(root)
             }
         };
         for root in shm_root.iter().chain([&disk_root]) {

@@ -233,6 +233,10 @@ pub fn resolve_params(
         || secret_key.ok_or_else(|| Error::Internal("no secret key for secret parameters".into()));
     let mut values = BTreeMap::new();
     for (name, spec) in &project.config.parameters {
+        // A value given on the command line wins: its default is never needed (nor decrypted).
+        if overrides.iter().any(|(n, _)| n == name) {
+            continue;
+        }
         let value = match (&spec.default, spec.ty) {
             (Some(ParamValue::Str(stored)), ParamType::Secret) => ParamValue::Secret(
                 key()?

@@ -42,6 +42,13 @@ impl Sandbox {
     pub(crate) fn new(policy: &SandboxPolicy) -> crate::Result<Self> {
         match policy {
             SandboxPolicy::Off => Ok(Self { bwrap: None }),
+            SandboxPolicy::Bubblewrap(Some(path)) if !path.is_file() => Err(crate::Error::Tool {
+                tool: "bubblewrap",
+                detail: format!(
+                    "{} (from BAYOU_BWRAP) does not exist\n  hint: point BAYOU_BWRAP at bwrap, or unset it to use the one on PATH",
+                    path.display()
+                ),
+            }),
             SandboxPolicy::Bubblewrap(Some(path)) => Ok(Self {
                 bwrap: Some(path.clone()),
             }),

@@ -96,6 +96,23 @@ pub(crate) fn run(
                     spec.insert("default".into(), default_value(parsed, &name, v)?);
                     spec.remove("key");
                 }
+                // Made a secret: a plaintext default already there is encrypted now, never left
+                // readable in the file under a secret's name.
+                (None, ParamType::Secret) => {
+                    let plain = spec
+                        .get("default")
+                        .and_then(text)
+                        .filter(|d| !d.starts_with("bayou-secret:"));
+                    if let Some(plain) = plain {
+                        let key = bayou_runtime::lake_secret_key(&lake()?)?;
+                        let stored = key.encrypt(&name, &plain).map_err(anyhow::Error::msg)?;
+                        spec.insert("default".into(), Value::String(stored));
+                        spec.insert(
+                            "key".into(),
+                            Value::String(bayou_project::SECRET_KEY_NAME.into()),
+                        );
+                    }
+                }
                 (None, _) => {}
             }
             if required || optional {

@@ -196,9 +196,18 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
         Project::load(dir.path()).map_err(|d| Exit::usage(d.to_string()))?;
     let mut options = crate::settings::run_options(past.target_branch.clone());
     options.base = Some(past.base_commit.as_str().to_string());
+    // A secret was recorded masked: the snapshot's encrypted value is decrypted again instead.
+    let secret = |name: &str| {
+        project
+            .config
+            .parameters
+            .get(name)
+            .is_some_and(|p| p.ty == bayou_project::ParamType::Secret)
+    };
     options.params = past
         .params
         .iter()
+        .filter(|(k, _)| !secret(k))
         .map(|(k, v)| {
             let text = match v {
                 serde_json::Value::String(s) => s.clone(),
