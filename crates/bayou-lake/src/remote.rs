@@ -43,12 +43,14 @@ async fn list_in(uri: &str) -> Result<(std::sync::Arc<dyn ObjectStore>, Vec<(Str
         None => None,
     };
     // One object named in full (listing it as a prefix would look under `key/`).
-    if glob_at.is_none() && !key.is_empty() && !key.ends_with('/') {
-        if let Ok(meta) = store.head(&ObjectPath::from(key)).await {
-            let k = meta.location.to_string();
-            let uri = format!("s3://{bucket}/{k}");
-            return Ok((store, vec![(k, uri)]));
-        }
+    if glob_at.is_none()
+        && !key.is_empty()
+        && !key.ends_with('/')
+        && let Ok(meta) = store.head(&ObjectPath::from(key)).await
+    {
+        let k = meta.location.to_string();
+        let uri = format!("s3://{bucket}/{k}");
+        return Ok((store, vec![(k, uri)]));
     }
     // `*` stops at `/`, as it does for local globs.
     let glob_options = glob::MatchOptions {
