@@ -507,11 +507,22 @@ fn the_git_branch_of_the_project_picks_the_data_branch() {
     let (code, record, stderr) = run_json(&mut cmd, &["-p", s(&dir)]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(record["target_branch"], json!("main"));
-    // -r wins, and the setting turns it off.
+    // -r wins; BAYOU_GIT_BRANCH=off, or the profile's git_branch setting, turns it off.
     git(&dir, &["checkout", "--quiet", "feat_1"]);
+    let mut cmd = t.cmd();
+    cmd.env_remove("BAYOU_GIT_BRANCH");
+    let (code, record, stderr) = run_json(&mut cmd, &["-p", s(&dir), "-r", "main"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(record["target_branch"], json!("main"));
     let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(record["target_branch"], json!("main"));
+    t.ok(&["config", "set", "git_branch", "off"]);
+    let mut cmd = t.cmd();
+    cmd.env_remove("BAYOU_GIT_BRANCH");
+    let (code, record, stderr) = run_json(&mut cmd, &["-p", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(record["target_branch"], json!("main"), "the setting is off");
 }
 
 #[test]
