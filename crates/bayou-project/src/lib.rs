@@ -10,6 +10,7 @@
 //! planning, and every problem in every file is reported at once with its `file:line`.
 
 mod config;
+mod dag;
 mod diagnostics;
 mod model;
 mod python;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use config::{PROJECT_FILES, ParamSpec, ProjectConfig};
+pub use dag::{Dag, UnknownSelection};
 pub use diagnostics::{Diagnostic, Diagnostics, closest};
 pub use model::{
     DEFAULT_PYTHON, Input, Materialization, Node, NodeKind, ParamType, ParamUse, ParamValue,
@@ -323,7 +325,7 @@ impl Project {
                 }
             }
         }
-        if let Some(cycle) = self.find_cycle() {
+        if let Some(cycle) = self.dag().cycle() {
             let first = &self.nodes[cycle[0]];
             let path: Vec<&str> = cycle
                 .iter()
@@ -341,53 +343,9 @@ impl Project {
         }
     }
 
-    /// Indexes of nodes that form a cycle, if any.
-    fn find_cycle(&self) -> Option<Vec<usize>> {
-        // The first definition of a name wins, as in `check_static`'s duplicate report.
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        for (i, n) in self.nodes.iter().enumerate() {
-            index.entry(n.name.as_str()).or_insert(i);
-        }
-        // 0 = unvisited, 1 = on the stack, 2 = done.
-        let mut state = vec![0u8; self.nodes.len()];
-        let mut stack: Vec<usize> = Vec::new();
-        fn visit(
-            i: usize,
-            nodes: &[Node],
-            index: &HashMap<&str, usize>,
-            state: &mut [u8],
-            stack: &mut Vec<usize>,
-        ) -> Option<Vec<usize>> {
-            state[i] = 1;
-            stack.push(i);
-            for input in &nodes[i].inputs {
-                let Some(&parent) = index.get(input.source.as_str()) else {
-                    continue;
-                };
-                if state[parent] == 1 {
-                    let start = stack.iter().position(|&s| s == parent).unwrap_or(0);
-                    return Some(stack[start..].to_vec());
-                }
-                if state[parent] == 0
-                    && let Some(c) = visit(parent, nodes, index, state, stack)
-                {
-                    return Some(c);
-                }
-            }
-            stack.pop();
-            state[i] = 2;
-            None
-        }
-        (0..self.nodes.len()).find_map(|i| {
-            if state[i] == 0 {
-                visit(i, &self.nodes, &index, &mut state, &mut stack).map(|mut c| {
-                    c.reverse(); // parent before child reads naturally: a -> b means b reads a
-                    c
-                })
-            } else {
-                None
-            }
-        })
+    /// The dependency graph of the nodes.
+    pub fn dag(&self) -> Dag {
+        Dag::of(&self.nodes)
     }
 
     /// Problems that need the lake: inputs that are neither a model nor a table at the target

@@ -212,3 +212,60 @@ fn include_paths_add_sql_models_from_subdirectories() {
     assert_eq!(trips.file, std::path::Path::new("sql/trips.sql"));
     assert_eq!(p.node("top").unwrap().inputs[0].source, "trips");
 }
+
+#[test]
+fn one_dag_orders_selects_and_finds_cycles() {
+    let models = r#"
+import bauplan
+
+@bauplan.model()
+def c(b=bauplan.Model('b')):
+    return b
+
+@bauplan.model()
+def b(a=bauplan.Model('a')):
+    return a
+
+@bauplan.expectation()
+def b_ok(b=bauplan.Model('b')):
+    return True
+"#;
+    let (_d, p, diags) = project(&[
+        ("bauplan_project.yml", YML),
+        ("a.sql", "SELECT 1 AS one FROM taxi_fhvhv"),
+        ("models.py", models),
+    ]);
+    assert!(diags.is_empty(), "{diags:?}");
+    let dag = p.dag();
+    let name = |i: usize| p.nodes[i].name.as_str();
+    let order: Vec<&str> = dag.order().into_iter().map(name).collect();
+    let at = |n: &str| order.iter().position(|o| *o == n).unwrap();
+    assert!(
+        at("a") < at("b") && at("b") < at("c") && at("b") < at("b_ok"),
+        "{order:?}"
+    );
+    let chosen = |patterns: &[&str]| -> Vec<&str> {
+        let patterns: Vec<String> = patterns.iter().map(|s| s.to_string()).collect();
+        let selected = dag.select(&p, &patterns).unwrap();
+        (0..selected.len())
+            .filter(|&i| selected[i])
+            .map(name)
+            .collect()
+    };
+    assert_eq!(chosen(&["b"]), ["b", "b_ok"]);
+    assert_eq!(chosen(&["b+"]), ["c", "b", "b_ok"]);
+    // An earlier pattern's pick does not stop a later one's walk through it.
+    assert_eq!(chosen(&["b", "+c"]), ["a", "c", "b", "b_ok"]);
+    let selected = dag.select(&p, &["c".to_string()]).unwrap();
+    let needed: Vec<&str> = (0..p.nodes.len())
+        .filter(|&i| dag.needed(&selected)[i])
+        .map(name)
+        .collect();
+    assert_eq!(needed, ["b"]);
+    let err = dag.select(&p, &["cc".to_string()]).unwrap_err().to_string();
+    assert!(
+        err.contains("no model 'cc'") && err.contains("did you mean c"),
+        "{err}"
+    );
+    assert!(dag.cycle().is_none());
+}

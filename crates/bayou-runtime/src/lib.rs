@@ -22,7 +22,6 @@ mod limits;
 mod python;
 mod record;
 mod sandbox;
-mod select;
 mod sources;
 mod uv;
 
@@ -308,57 +307,11 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// For each node, the nodes it reads (models only; lake tables are not nodes).
-fn parents(project: &Project) -> Vec<Vec<usize>> {
-    let models: HashMap<&str, usize> = project
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| !n.is_expectation())
-        .map(|(i, n)| (n.name.as_str(), i))
-        .collect();
-    project
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let mut p: Vec<usize> = n
-                .inputs
-                .iter()
-                .filter_map(|input| models.get(input.source.as_str()).copied())
-                .filter(|&p| p != i)
-                .collect();
-            p.sort_unstable();
-            p.dedup();
-            p
-        })
-        .collect()
-}
-
-/// Dependency order: parents before children, expectations after what they read.
-fn order(project: &Project) -> Vec<usize> {
-    fn visit(i: usize, parents: &[Vec<usize>], done: &mut [bool], out: &mut Vec<usize>) {
-        if done[i] {
-            return;
-        }
-        done[i] = true;
-        for &p in &parents[i] {
-            visit(p, parents, done, out);
-        }
-        out.push(i);
-    }
-    let parents = parents(project);
-    let mut done = vec![false; project.nodes.len()];
-    let mut out = Vec::new();
-    for i in 0..project.nodes.len() {
-        visit(i, &parents, &mut done, &mut out);
-    }
-    out
-}
-
 /// The plan of a project, in execution order.
 pub fn plan(project: &Project, namespace: &str) -> Vec<PlanNode> {
-    order(project)
+    project
+        .dag()
+        .order()
         .into_iter()
         .map(|i| {
             let node = &project.nodes[i];
@@ -530,7 +483,11 @@ pub async fn run(
         false => None,
     };
     let params = resolve_params(project, &options.params, secret_key.as_ref())?;
-    let selected = select::select(project, &options.select)?; // an unknown model: usage error
+    // An unknown model is a usage error, found before anything starts.
+    let selected = project
+        .dag()
+        .select(project, &options.select)
+        .map_err(|e| Error::Usage(e.to_string()))?;
     let tools = Tools::prepare(project, &selected, options, on_event).await?;
     lake.catalog().require_namespace(&namespace)?;
 
@@ -823,7 +780,7 @@ fn fingerprints(
 ) -> Result<Vec<String>> {
     let mut fps = vec![String::new(); project.nodes.len()];
     let helpers = helper_modules(project);
-    for i in order(project) {
+    for i in project.dag().order() {
         let node = &project.nodes[i];
         if !node.cache {
             fps[i] = format!("uncached-{}", uuid::Uuid::new_v4().simple());
@@ -1033,7 +990,10 @@ async fn execute(
         record.warnings.push(msg.to_string());
         on_event(Event::Warning { message: msg });
     }
-    let selected = select::select(project, &options.select)?;
+    let dag = project.dag();
+    let selected = dag
+        .select(project, &options.select)
+        .map_err(|e| Error::Usage(e.to_string()))?;
     // Every environment the run needs is ready before any data is read: a bad pin fails the
     // run at once.
     let mut pythons: HashMap<String, PathBuf> = HashMap::new();
@@ -1076,12 +1036,12 @@ async fn execute(
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
-    let parents = parents(project);
+    let parents: Vec<&[usize]> = (0..dag.len()).map(|i| dag.parents(i)).collect();
     // Models a Python function reads: their outputs go to the exchange, where it maps them.
     let mut read_by_python = vec![false; project.nodes.len()];
     for (i, node) in project.nodes.iter().enumerate() {
         if !matches!(node.kind, NodeKind::Sql { .. }) {
-            for &p in &parents[i] {
+            for &p in parents[i] {
                 read_by_python[p] = true;
             }
         }
@@ -1090,11 +1050,11 @@ async fn execute(
     let mut started = vec![false; project.nodes.len()];
     let mut running = futures::stream::FuturesUnordered::new();
     let mut failed = false;
-    let sequence = order(project);
+    let sequence = dag.order();
 
     // With -m, only the selected nodes run; the unselected models they read come from the
     // cache or, failing that, from the lake.
-    let needed = select::needed(project, &selected);
+    let needed = dag.needed(&selected);
     let mut missing = Vec::new();
     // Nodes downstream of a model read from the lake instead of its own output: their
     // fingerprints assume the output, so they neither reuse nor fill the cache.
