@@ -22,7 +22,6 @@ mod limits;
 mod python;
 mod record;
 mod sandbox;
-mod sources;
 mod uv;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,8 +33,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bayou_lake::{Lake, WriteMode};
 use bayou_project::{
-    Diagnostic, Diagnostics, Materialization, NodeKind, ParamType, ParamValue, Project, Secret,
-    SecretKey,
+    Diagnostic, Diagnostics, Materialization, NodeKind, ParamType, ParamValue, Project,
 };
 use bayou_sql::QueryEngine;
 use bayou_types::{CommitId, TableKey};
@@ -45,12 +43,12 @@ use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 
 pub use assets::runner_version;
+pub use bayou_plan::{PlanInput, PlanNode, lake_secret_key, plan, resolve_params};
 pub use bayou_project::DEFAULT_PYTHON;
 pub use env::{EnvCache, EnvInfo, EnvReady, PYARROW_REQUIREMENT};
 pub use python::PHASES;
 pub use record::{
-    NodeReport, NodeStatus, PlanInput, PlanNode, RunRecord, RunStatus, list_runs, load_code,
-    load_run, mark_interrupted,
+    NodeReport, NodeStatus, RunRecord, RunStatus, list_runs, load_code, load_run, mark_interrupted,
 };
 pub use sandbox::SandboxPolicy;
 pub use uv::{UV_VERSION, locate as locate_uv};
@@ -219,80 +217,6 @@ pub enum Event<'a> {
 /// Receives [`Event`]s; called from the run's task.
 pub type OnEvent<'a> = &'a (dyn Fn(Event<'_>) + Sync);
 
-/// The parameter values of a run: declared defaults overridden by `--param`.
-///
-/// Secret parameters are decrypted with `secret_key` (the lake's, see [`lake_secret_key`]),
-/// which must be given when the project declares any.
-pub fn resolve_params(
-    project: &Project,
-    overrides: &[(String, String)],
-    secret_key: Option<&SecretKey>,
-) -> Result<BTreeMap<String, ParamValue>> {
-    let key =
-        || secret_key.ok_or_else(|| Error::Internal("no secret key for secret parameters".into()));
-    let mut values = BTreeMap::new();
-    for (name, spec) in &project.config.parameters {
-        // A value given on the command line wins: its default is never needed (nor decrypted).
-        if overrides.iter().any(|(n, _)| n == name) {
-            continue;
-        }
-        let value = match (&spec.default, spec.ty) {
-            (Some(ParamValue::Str(stored)), ParamType::Secret) => ParamValue::Secret(
-                key()?
-                    .decrypt(name, stored)
-                    .map_err(|e| Error::Usage(format!("{}: {e}", project.config_file.display())))?,
-            ),
-            (Some(d), _) => d.clone(),
-            (None, _) => continue,
-        };
-        values.insert(name.clone(), value);
-    }
-    for (name, text) in overrides {
-        let spec = project.config.parameters.get(name).ok_or_else(|| {
-            let known: Vec<&str> = project
-                .config
-                .parameters
-                .keys()
-                .map(String::as_str)
-                .collect();
-            Error::Usage(format!(
-                "unknown parameter '{name}' in --param\n  hint: the project declares: {}",
-                if known.is_empty() {
-                    "no parameters".to_string()
-                } else {
-                    known.join(", ")
-                }
-            ))
-        })?;
-        let value = match spec.ty {
-            ParamType::Secret => ParamValue::Secret(Secret::new(key()?, text.clone())),
-            ty => ParamValue::parse(ty, text).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--param {name}={text}: not a valid {}",
-                    ty.as_str()
-                ))
-            })?,
-        };
-        values.insert(name.clone(), value);
-    }
-    for (name, spec) in &project.config.parameters {
-        if spec.required && !values.contains_key(name) {
-            return Err(Error::Usage(format!(
-                "parameter '{name}' is required\n  hint: pass --param {name}=VALUE"
-            )));
-        }
-    }
-    // Parameters used but never given a value are reported by the planner as unknown.
-    Ok(values)
-}
-
-/// The lake's key for secret parameters, made on first use.
-pub fn lake_secret_key(lake: &Lake) -> Result<SecretKey> {
-    let fresh = SecretKey::generate_hex().map_err(Error::Internal)?;
-    let hex = lake.catalog().secret_key(|| fresh)?;
-    SecretKey::from_hex(&hex).map_err(Error::Internal)
-}
-
 fn scalar(v: &ParamValue) -> ScalarValue {
     match v {
         ParamValue::Int(i) => ScalarValue::Int64(Some(*i)),
@@ -307,60 +231,10 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// The plan of a project, in execution order.
-pub fn plan(project: &Project, namespace: &str) -> Vec<PlanNode> {
-    project
-        .dag()
-        .order()
-        .into_iter()
-        .map(|i| {
-            let node = &project.nodes[i];
-            let runs_in = match &node.kind {
-                NodeKind::Sql { .. } => "datafusion (fused with its scans)".to_string(),
-                _ => {
-                    let spec = project.python_spec(node);
-                    let mut text = format!("python {}", spec.version());
-                    for requirement in spec.requirements() {
-                        text.push_str(&format!(" + {requirement}"));
-                    }
-                    text
-                }
-            };
-            let inputs = node
-                .inputs
-                .iter()
-                .map(|input| PlanInput {
-                    source: input.source.clone(),
-                    kind: if project.node(&input.source).is_some() {
-                        "model"
-                    } else {
-                        "table"
-                    }
-                    .into(),
-                    columns: input.columns.clone(),
-                    filter: input.filter.clone(),
-                    reference: input.reference.clone(),
-                })
-                .collect();
-            let writes = match node.materialization {
-                Materialization::None => "-".to_string(),
-                m => format!("{namespace}.{} ({})", node.name, m.as_str()),
-            };
-            PlanNode {
-                name: node.name.clone(),
-                kind: record::kind_name(node).into(),
-                runs_in,
-                inputs,
-                writes,
-            }
-        })
-        .collect()
-}
-
 /// The columns of each lake table the project reads, keyed by the name it uses.
 async fn input_tables(
     lake: &Lake,
-    sources: &sources::Sources,
+    sources: &bayou_plan::Sources,
     head: &CommitId,
     branch: &str,
     refs: &BTreeMap<String, CommitId>,
@@ -447,7 +321,7 @@ pub async fn run(
             .unwrap_or(bayou_types::DEFAULT_NAMESPACE),
     )
     .to_string();
-    let sources = sources::Sources::resolve(lake, project, &base, &refs, &namespace)?;
+    let sources = bayou_plan::Sources::resolve(lake, project, &base, &refs, &namespace)?;
     let tables = input_tables(lake, &sources, &base, &options.branch, &refs).await?;
     // An input at an unknown ref is reported as such, not as a missing table.
     problems.extend(project.check_inputs(&tables).into_iter().filter(|d| {
@@ -650,6 +524,16 @@ impl Tools {
     }
 }
 
+impl From<bayou_plan::Error> for Error {
+    fn from(e: bayou_plan::Error) -> Self {
+        match e {
+            bayou_plan::Error::Usage(m) => Self::Usage(m),
+            bayou_plan::Error::Lake(e) => Self::Lake(e),
+            bayou_plan::Error::Internal(m) => Self::Internal(m),
+        }
+    }
+}
+
 impl From<bayou_catalog::Error> for Error {
     fn from(e: bayou_catalog::Error) -> Self {
         Self::Lake(bayou_lake::Error::Catalog(e))
@@ -776,7 +660,7 @@ fn fingerprints(
     params: &BTreeMap<String, ParamValue>,
     base: &CommitId,
     refs: &BTreeMap<String, CommitId>,
-    sources: &sources::Sources,
+    sources: &bayou_plan::Sources,
 ) -> Result<Vec<String>> {
     let mut fps = vec![String::new(); project.nodes.len()];
     let helpers = helper_modules(project);
@@ -822,7 +706,7 @@ fn fingerprints(
             )
         });
         fps[i] = cache::fingerprint(&cache::FingerprintInput {
-            kind: record::kind_name(node),
+            kind: bayou_plan::kind_name(node),
             code: &node.code,
             env,
             params: params
@@ -967,7 +851,7 @@ async fn execute(
     params: &BTreeMap<String, ParamValue>,
     namespace: &str,
     base: &CommitId,
-    sources: &sources::Sources,
+    sources: &bayou_plan::Sources,
     tools: &Tools,
     run_branch: Option<&str>,
     exchange: &exchange::Exchange,

@@ -134,7 +134,7 @@ pub(crate) struct Invocation<'a> {
     /// The commit each `ref=` of the run resolved to.
     pub(crate) refs: &'a BTreeMap<String, bayou_types::CommitId>,
     /// The table each lake-table input reads.
-    pub(crate) sources: &'a crate::sources::Sources,
+    pub(crate) sources: &'a bayou_plan::Sources,
     pub(crate) project: &'a Project,
     pub(crate) param_values: &'a HashMap<String, ScalarValue>,
     pub(crate) params: &'a BTreeMap<String, ParamValue>,

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use bayou_lake::Lake;
-use bayou_project::{Node, NodeKind, ParamValue, Project};
+use bayou_plan::PlanNode;
+use bayou_project::{Node, ParamValue, Project};
 use bayou_types::CommitId;
 use serde::{Deserialize, Serialize};
 
@@ -70,19 +71,11 @@ pub struct NodeReport {
     pub overhead_ms: Option<f64>,
 }
 
-pub(crate) fn kind_name(node: &Node) -> &'static str {
-    match node.kind {
-        NodeKind::Sql { .. } => "sql",
-        NodeKind::Python { .. } => "python",
-        NodeKind::Expectation { .. } => "expectation",
-    }
-}
-
 impl NodeReport {
     pub(crate) fn new(node: &Node) -> Self {
         Self {
             name: node.name.clone(),
-            kind: kind_name(node).into(),
+            kind: bayou_plan::kind_name(node).into(),
             status: NodeStatus::Succeeded,
             rows: None,
             seconds: 0.0,
@@ -98,29 +91,6 @@ impl NodeReport {
             overhead_ms: None,
         }
     }
-}
-
-/// One node of a run's plan: what it reads (with the columns and filter pushed into each scan),
-/// the environment it runs in and what it writes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PlanNode {
-    pub name: String,
-    pub kind: String,
-    /// `python 3.11 + pandas==2.2.3`, or `datafusion` for SQL models.
-    pub runs_in: String,
-    pub inputs: Vec<PlanInput>,
-    /// `bayou.pickups (REPLACE)`, or `-` when the output stays in memory.
-    pub writes: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PlanInput {
-    pub source: String,
-    /// `model` or `table`.
-    pub kind: String,
-    pub columns: Option<Vec<String>>,
-    pub filter: Option<String>,
-    pub reference: Option<String>,
 }
 
 /// One run of a project.

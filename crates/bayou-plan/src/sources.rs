@@ -15,14 +15,14 @@ use crate::Result;
 
 /// Which table each lake-table input reads, keyed by (source as written, `ref=`).
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Sources {
+pub struct Sources {
     keys: BTreeMap<(String, Option<String>), TableKey>,
 }
 
 impl Sources {
     /// Resolves every input of `project` that is not a model. `refs` holds the commit of each
     /// `ref=`; an input at an unknown ref resolves at `base` (it is reported elsewhere).
-    pub(crate) fn resolve(
+    pub fn resolve(
         lake: &Lake,
         project: &Project,
         base: &CommitId,
@@ -52,7 +52,7 @@ impl Sources {
     }
 
     /// The table `input` reads, if it is a lake table with a valid name.
-    pub(crate) fn key(&self, input: &Input) -> Option<&TableKey> {
+    pub fn key(&self, input: &Input) -> Option<&TableKey> {
         self.keys
             .get(&(input.source.clone(), input.reference.clone()))
     }
@@ -60,7 +60,7 @@ impl Sources {
     /// Bare names read at the run's base that resolved outside the default namespace: SQL
     /// models see these tables under their bare names.
     /// (The table's name is the bare name it was read by.)
-    pub(crate) fn shadowing(&self) -> impl Iterator<Item = &TableKey> {
+    pub fn shadowing(&self) -> impl Iterator<Item = &TableKey> {
         self.keys.iter().filter_map(|((source, reference), key)| {
             (reference.is_none() && !source.contains('.') && key.namespace != DEFAULT_NAMESPACE)
                 .then_some(key)
@@ -68,7 +68,7 @@ impl Sources {
     }
 
     /// Every resolved input: (source as written, `ref=`, table).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>, &TableKey)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>, &TableKey)> {
         self.keys
             .iter()
             .map(|((source, reference), key)| (source.as_str(), reference.as_deref(), key))
@@ -76,7 +76,7 @@ impl Sources {
 }
 
 /// Whether `input` reads a model of the project rather than a lake table.
-pub(crate) fn is_model(project: &Project, input: &Input) -> bool {
+pub fn is_model(project: &Project, input: &Input) -> bool {
     project
         .node(&input.source)
         .is_some_and(|n| !n.is_expectation())
