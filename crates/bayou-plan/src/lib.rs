@@ -1,16 +1,18 @@
 //! Plans a bayou run before anything executes: the parameter values ([`resolve_params`]), the
 //! lake table each input reads ([`Sources`], resolved once against the ref), and the run's
-//! description ([`plan`]).
+//! description ([`plan`]) and each node's fingerprint ([`fingerprints`]).
 //!
 //! Entry points: [`resolve_params`], [`Sources::resolve`], [`plan`]. Trade-off: everything here
 //! reads the catalog but never data, so a plan is cheap to make and to show (`--dry-run`), and
 //! execution never has to ask the catalog again until it publishes.
 
 mod describe;
+mod fingerprint;
 mod params;
 mod sources;
 
 pub use describe::{PlanInput, PlanNode, kind_name, plan};
+pub use fingerprint::{Runtime, fingerprints, uses_param};
 pub use params::{lake_secret_key, resolve_params};
 pub use sources::{Sources, is_model};
 

@@ -10,47 +10,11 @@
 //! directory and renamed into place, so concurrent runs share the cache without locks: the
 //! first writer of a fingerprint wins, the others' identical copies are dropped.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
-
-/// Bumped when the meaning of a fingerprint or entry changes.
-const FORMAT: u32 = 1;
-
-/// What a node's fingerprint is computed from.
-#[derive(Debug, Serialize)]
-pub(crate) struct FingerprintInput<'a> {
-    pub(crate) kind: &'a str,
-    pub(crate) code: &'a str,
-    /// The environment key of a Python node.
-    pub(crate) env: Option<String>,
-    pub(crate) params: BTreeMap<&'a str, serde_json::Value>,
-    pub(crate) inputs: Vec<InputState<'a>>,
-    pub(crate) columns: Option<&'a [String]>,
-}
-
-/// One input of a node, as it will be read.
-#[derive(Debug, Serialize)]
-pub(crate) struct InputState<'a> {
-    pub(crate) argument: &'a str,
-    pub(crate) columns: Option<&'a [String]>,
-    pub(crate) filter: Option<&'a str>,
-    /// `table:<metadata location>` or `model:<fingerprint>`.
-    pub(crate) state: String,
-}
-
-/// The fingerprint of a node.
-pub(crate) fn fingerprint(input: &FingerprintInput<'_>) -> String {
-    let mut h = Sha256::new();
-    h.update(format!("bayou-node-cache {FORMAT} {}\n", env!("CARGO_PKG_VERSION")).as_bytes());
-    h.update(crate::assets::runner_version().as_bytes());
-    h.update(serde_json::to_vec(input).unwrap_or_default());
-    hex::encode(h.finalize())[..32].to_string()
-}
 
 /// What an entry holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -652,118 +652,10 @@ async fn stream_sql(
     writer.finish().map_err(StreamError::Write)
 }
 
-/// Every node's fingerprint, in project order. A node that opts out of caching gets a fresh one,
-/// and so, through it, do its descendants.
-fn fingerprints(
-    lake: &Lake,
-    project: &Project,
-    params: &BTreeMap<String, ParamValue>,
-    base: &CommitId,
-    refs: &BTreeMap<String, CommitId>,
-    sources: &bayou_plan::Sources,
-) -> Result<Vec<String>> {
-    let mut fps = vec![String::new(); project.nodes.len()];
-    let helpers = helper_modules(project);
-    for i in project.dag().order() {
-        let node = &project.nodes[i];
-        if !node.cache {
-            fps[i] = format!("uncached-{}", uuid::Uuid::new_v4().simple());
-            continue;
-        }
-        let mut inputs = Vec::new();
-        for input in &node.inputs {
-            let state = match project
-                .nodes
-                .iter()
-                .position(|n| n.name == input.source && !n.is_expectation())
-            {
-                Some(p) => format!("model:{}", fps[p]),
-                None => {
-                    let commit = match &input.reference {
-                        Some(r) => refs.get(r).cloned().unwrap_or_else(|| base.clone()),
-                        None => base.clone(),
-                    };
-                    let key = sources.key(input).ok_or_else(|| {
-                        Error::Usage(format!("'{}' is no table name", input.source))
-                    })?;
-                    match lake.catalog().get_table(&commit, key)? {
-                        Some(t) => format!("table:{}", t.metadata_location),
-                        None => format!("missing:{key}"),
-                    }
-                }
-            };
-            inputs.push(cache::InputState {
-                argument: &input.argument,
-                columns: input.columns.as_deref(),
-                filter: input.filter.as_deref(),
-                state,
-            });
-        }
-        let env = (!matches!(node.kind, NodeKind::Sql { .. })).then(|| {
-            format!(
-                "{} helpers {helpers}",
-                EnvCache::key(&project.python_spec(node),)
-            )
-        });
-        fps[i] = cache::fingerprint(&cache::FingerprintInput {
-            kind: bayou_plan::kind_name(node),
-            code: &node.code,
-            env,
-            params: params
-                .iter()
-                .filter(|(name, _)| uses_param(node, name))
-                .map(|(name, v)| (name.as_str(), serde_json::to_value(v).unwrap_or_default()))
-                .collect(),
-            inputs,
-            columns: node.columns.as_deref(),
-        });
-    }
-    Ok(fps)
-}
-
 /// Keeps the node cache under `cache` within `max_bytes`, least recently used entries out first.
 /// Returns the bytes removed.
 pub fn trim_node_cache(cache: &Path, max_bytes: u64) -> u64 {
     cache::NodeCache::new(cache).trim(max_bytes)
-}
-
-/// A hash of the project's Python files that define no node (helper modules a model may import,
-/// in any subdirectory): part of every Python node's fingerprint.
-fn helper_modules(project: &Project) -> String {
-    let mut h = <sha2::Sha256 as sha2::Digest>::new();
-    for (path, text) in &project.files {
-        let is_helper = path.extension().is_some_and(|e| e == "py")
-            && !project.nodes.iter().any(|n| &n.file == path);
-        if is_helper {
-            sha2::Digest::update(&mut h, path.to_string_lossy().as_bytes());
-            sha2::Digest::update(&mut h, [0]);
-            sha2::Digest::update(&mut h, text.as_bytes());
-            sha2::Digest::update(&mut h, [0]);
-        }
-    }
-    hex::encode(sha2::Digest::finalize(h))
-}
-
-/// Whether `node` reads parameter `name`: as a function argument, in its SQL, or in an input's
-/// filter or its overwrite filter.
-fn uses_param(node: &bayou_project::Node, name: &str) -> bool {
-    let mentions = |text: &str| {
-        text.match_indices('$').any(|(at, _)| {
-            let rest = &text[at + 1..];
-            rest.starts_with(name)
-                && !rest[name.len()..]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
-        })
-    };
-    node.parameters.iter().any(|p| p.name == name)
-        || node
-            .inputs
-            .iter()
-            .filter_map(|i| i.filter.as_deref())
-            .any(mentions)
-        || node.overwrite_filter.as_deref().is_some_and(mentions)
 }
 
 /// An expectation that failed (returned False, failed an `assert`, returned no bool; the
@@ -910,7 +802,18 @@ async fn execute(
     let scans = python::ScanFiles::default();
     let node_cache = cache::NodeCache::new(&options.cache_dir);
     let refs = record.refs.clone();
-    let fps = fingerprints(lake, project, params, base, &refs, sources)?;
+    let fps = bayou_plan::fingerprints(
+        lake,
+        project,
+        params,
+        base,
+        &refs,
+        sources,
+        &bayou_plan::Runtime {
+            runner: &assets::runner_version(),
+            env_key: &EnvCache::key,
+        },
+    )?;
     // REPLACE models reused from the cache: their table on the branch is already the output.
     let mut reused_table = vec![false; project.nodes.len()];
 
