@@ -6,11 +6,13 @@
 //! reads the catalog but never data, so a plan is cheap to make and to show (`--dry-run`), and
 //! execution never has to ask the catalog again until it publishes.
 
+mod build;
 mod describe;
 mod fingerprint;
 mod params;
 mod sources;
 
+pub use build::{Plan, PlanOptions};
 pub use describe::{PlanInput, PlanNode, kind_name, plan};
 pub use fingerprint::{Runtime, fingerprints, uses_param};
 pub use params::{lake_secret_key, resolve_params};
@@ -19,6 +21,9 @@ pub use sources::{Sources, is_model};
 /// Why a run cannot be planned.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The project has problems (exit code 2).
+    #[error("{0}")]
+    Project(bayou_project::Diagnostics),
     /// Bad command-line input (exit code 2).
     #[error("{0}")]
     Usage(String),

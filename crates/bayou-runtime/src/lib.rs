@@ -32,9 +32,7 @@ use std::time::Instant;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bayou_lake::{Lake, WriteMode};
-use bayou_project::{
-    Diagnostic, Diagnostics, Materialization, NodeKind, ParamType, ParamValue, Project,
-};
+use bayou_project::{Diagnostic, Diagnostics, Materialization, NodeKind, ParamValue, Project};
 use bayou_sql::QueryEngine;
 use bayou_types::{CommitId, TableKey};
 use datafusion::common::ScalarValue;
@@ -231,41 +229,6 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// The columns of each lake table the project reads, keyed by the name it uses.
-async fn input_tables(
-    lake: &Lake,
-    sources: &bayou_plan::Sources,
-    head: &CommitId,
-    branch: &str,
-    refs: &BTreeMap<String, CommitId>,
-) -> Result<BTreeMap<String, Vec<String>>> {
-    let mut out = BTreeMap::new();
-    for (source, reference, key) in sources.iter() {
-        if out.contains_key(source) {
-            continue;
-        }
-        let commit = match reference {
-            Some(r) => match refs.get(r) {
-                Some(c) => c.clone(),
-                None => continue,
-            },
-            None => head.clone(),
-        };
-        if lake.catalog().get_table(&commit, key)?.is_none() {
-            continue;
-        }
-        let version = lake.table(&commit, branch, key).await?;
-        let columns = version
-            .arrow_schema()?
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        out.insert(source.to_string(), columns);
-    }
-    Ok(out)
-}
-
 /// Runs a project. `diagnostics` are the problems [`Project::load`] found; they are reported
 /// together with the ones that need the lake, and any problem stops the run before it starts.
 pub async fn run(
@@ -275,93 +238,29 @@ pub async fn run(
     options: &RunOptions,
     on_event: OnEvent<'_>,
 ) -> Result<RunRecord> {
-    let target = lake.resolve(&options.branch)?;
-    if target.branch().is_none() {
-        return Err(bayou_catalog::Error::NotABranch(options.branch.clone()).into());
-    }
-    let base = match &options.base {
-        Some(commit) => lake.resolve(commit)?.commit,
-        None => target.commit.clone(),
-    };
-    let mut problems = diagnostics;
-    // Each `ref=` an input names, resolved once: every read of it in the run sees one commit,
-    // recorded so a replay reads the same.
-    let mut refs = BTreeMap::new();
-    let mut bad_refs = Vec::new();
-    for node in &project.nodes {
-        for input in &node.inputs {
-            let Some(r) = &input.reference else { continue };
-            let commit = match options.pinned_refs.get(r) {
-                Some(c) => Some(c.clone()),
-                None => lake.resolve(r).ok().map(|res| res.commit),
-            };
-            match commit {
-                Some(c) => {
-                    refs.insert(r.clone(), c);
-                }
-                None => bad_refs.push(
-                    Diagnostic::new(
-                        &node.file,
-                        input.line,
-                        format!(
-                            "'{}' reads '{}' at ref '{r}', which is no branch, tag or commit",
-                            node.name, input.source
-                        ),
-                    )
-                    .hint("list them with `bayou branch ls` and `bayou tag ls`"),
-                ),
-            }
-        }
-    }
-    let namespace = bayou_types::canonical_namespace(
-        options
-            .namespace
-            .as_deref()
-            .or(project.config.namespace.as_deref())
-            .unwrap_or(bayou_types::DEFAULT_NAMESPACE),
+    let planned = bayou_plan::Plan::build(
+        lake,
+        project,
+        diagnostics,
+        &bayou_plan::PlanOptions {
+            branch: &options.branch,
+            base: options.base.as_deref(),
+            namespace: options.namespace.as_deref(),
+            params: &options.params,
+            select: &options.select,
+            pinned_refs: &options.pinned_refs,
+        },
     )
-    .to_string();
-    let sources = bayou_plan::Sources::resolve(lake, project, &base, &refs, &namespace)?;
-    let tables = input_tables(lake, &sources, &base, &options.branch, &refs).await?;
-    // An input at an unknown ref is reported as such, not as a missing table.
-    problems.extend(project.check_inputs(&tables).into_iter().filter(|d| {
-        !bad_refs
-            .iter()
-            .any(|b| b.file == d.file && b.line == d.line)
-    }));
-    problems.extend(bad_refs);
-    for node in &project.nodes {
-        if node.materialization == Materialization::OverwritePartitions
-            && node.partitioned_by.is_none()
-        {
-            problems.push(
-                Diagnostic::new(
-                    &node.file,
-                    node.line,
-                    format!("'{}': OVERWRITE_PARTITIONS needs partitioned_by=", node.name),
-                )
-                .hint("say how the table is partitioned, e.g. partitioned_by=\"day(pickup_datetime)\""),
-            );
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Error::Project(Diagnostics(problems)));
-    }
-    let secret_key = match project
-        .config
-        .parameters
-        .values()
-        .any(|p| p.ty == ParamType::Secret)
-    {
-        true => Some(lake_secret_key(lake)?),
-        false => None,
-    };
-    let params = resolve_params(project, &options.params, secret_key.as_ref())?;
-    // An unknown model is a usage error, found before anything starts.
-    let selected = project
-        .dag()
-        .select(project, &options.select)
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    .await?;
+    let bayou_plan::Plan {
+        base,
+        refs,
+        namespace,
+        sources,
+        params,
+        selected,
+        nodes: plan_nodes,
+    } = planned;
     let tools = Tools::prepare(project, &selected, options, on_event).await?;
     lake.catalog().require_namespace(&namespace)?;
 
@@ -387,7 +286,7 @@ pub async fn run(
         run_branch.clone(),
         options.dry_run,
     );
-    record.plan = plan(project, &namespace);
+    record.plan = plan_nodes;
     record.replay_of = options.replay_of.clone();
     record.args = options.args.clone();
     record.transaction = options.transaction;
@@ -527,6 +426,7 @@ impl Tools {
 impl From<bayou_plan::Error> for Error {
     fn from(e: bayou_plan::Error) -> Self {
         match e {
+            bayou_plan::Error::Project(d) => Self::Project(d),
             bayou_plan::Error::Usage(m) => Self::Usage(m),
             bayou_plan::Error::Lake(e) => Self::Lake(e),
             bayou_plan::Error::Internal(m) => Self::Internal(m),
