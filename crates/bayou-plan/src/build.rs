@@ -65,33 +65,7 @@ impl Plan {
         let mut problems = diagnostics;
         // Each `ref=` an input names, resolved once: every read of it in the run sees one commit,
         // recorded so a replay reads the same.
-        let mut refs = BTreeMap::new();
-        let mut bad_refs = Vec::new();
-        for node in &project.nodes {
-            for input in &node.inputs {
-                let Some(r) = &input.reference else { continue };
-                let commit = match options.pinned_refs.get(r) {
-                    Some(c) => Some(c.clone()),
-                    None => lake.resolve(r).ok().map(|res| res.commit),
-                };
-                match commit {
-                    Some(c) => {
-                        refs.insert(r.clone(), c);
-                    }
-                    None => bad_refs.push(
-                        Diagnostic::new(
-                            &node.file,
-                            input.line,
-                            format!(
-                                "'{}' reads '{}' at ref '{r}', which is no branch, tag or commit",
-                                node.name, input.source
-                            ),
-                        )
-                        .hint("list them with `bayou branch ls` and `bayou tag ls`"),
-                    ),
-                }
-            }
-        }
+        let (refs, bad_refs) = resolve_refs(lake, project, options.pinned_refs);
         let namespace = bayou_types::canonical_namespace(
             options
                 .namespace
@@ -108,20 +82,7 @@ impl Plan {
                 .any(|b| b.file == d.file && b.line == d.line)
         }));
         problems.extend(bad_refs);
-        for node in &project.nodes {
-            if node.materialization == Materialization::OverwritePartitions
-                && node.partitioned_by.is_none()
-            {
-                problems.push(
-                    Diagnostic::new(
-                        &node.file,
-                        node.line,
-                        format!("'{}': OVERWRITE_PARTITIONS needs partitioned_by=", node.name),
-                    )
-                    .hint("say how the table is partitioned, e.g. partitioned_by=\"day(pickup_datetime)\""),
-                );
-            }
-        }
+        problems.extend(unpartitioned_overwrites(project));
         if !problems.is_empty() {
             return Err(Error::Project(Diagnostics(problems)));
         }
@@ -186,4 +147,63 @@ async fn input_tables(
         out.insert(source.to_string(), columns);
     }
     Ok(out)
+}
+
+/// The commit of each `ref=` the inputs name (`pinned` ones as given), and a problem for each
+/// that names no branch, tag or commit.
+fn resolve_refs(
+    lake: &Lake,
+    project: &Project,
+    pinned: &BTreeMap<String, CommitId>,
+) -> (BTreeMap<String, CommitId>, Vec<Diagnostic>) {
+    let mut refs = BTreeMap::new();
+    let mut bad_refs = Vec::new();
+    for node in &project.nodes {
+        for input in &node.inputs {
+            let Some(r) = &input.reference else { continue };
+            let commit = match pinned.get(r) {
+                Some(c) => Some(c.clone()),
+                None => lake.resolve(r).ok().map(|res| res.commit),
+            };
+            match commit {
+                Some(c) => {
+                    refs.insert(r.clone(), c);
+                }
+                None => bad_refs.push(
+                    Diagnostic::new(
+                        &node.file,
+                        input.line,
+                        format!(
+                            "'{}' reads '{}' at ref '{r}', which is no branch, tag or commit",
+                            node.name, input.source
+                        ),
+                    )
+                    .hint("list them with `bayou branch ls` and `bayou tag ls`"),
+                ),
+            }
+        }
+    }
+    (refs, bad_refs)
+}
+
+/// OVERWRITE_PARTITIONS models that do not say how their table is partitioned.
+fn unpartitioned_overwrites(project: &Project) -> Vec<Diagnostic> {
+    project
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.materialization == Materialization::OverwritePartitions && n.partitioned_by.is_none()
+        })
+        .map(|node| {
+            Diagnostic::new(
+                &node.file,
+                node.line,
+                format!(
+                    "'{}': OVERWRITE_PARTITIONS needs partitioned_by=",
+                    node.name
+                ),
+            )
+            .hint("say how the table is partitioned, e.g. partitioned_by=\"day(pickup_datetime)\"")
+        })
+        .collect()
 }
