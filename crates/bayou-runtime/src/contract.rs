@@ -49,7 +49,9 @@ pub(crate) fn check(
     } else {
         report.log.push(format!("warning: {msg}"));
         record.warnings.push(msg.clone());
-        on_event(Event::Warning { message: &msg });
+        on_event(Event::Warning {
+            message: msg.clone(),
+        });
         false
     }
 }

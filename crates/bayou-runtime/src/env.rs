@@ -263,7 +263,7 @@ fn usable(dir: &Path) -> bool {
 }
 
 /// A ready environment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EnvReady {
     pub key: String,
     /// Its interpreter.

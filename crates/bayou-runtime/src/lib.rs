@@ -17,6 +17,7 @@ mod assets;
 mod cache;
 mod contract;
 mod env;
+mod event;
 mod exchange;
 mod limits;
 mod python;
@@ -44,6 +45,7 @@ pub use assets::runner_version;
 pub use bayou_plan::{PlanInput, PlanNode, lake_secret_key, plan, resolve_params};
 pub use bayou_project::DEFAULT_PYTHON;
 pub use env::{EnvCache, EnvInfo, EnvReady, PYARROW_REQUIREMENT};
+pub use event::{Event, OnEvent};
 pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, RunRecord, RunStatus, list_runs, load_code, load_run, mark_interrupted,
@@ -178,43 +180,6 @@ impl RunOptions {
     }
 }
 
-/// What a run reports as it goes.
-#[derive(Debug)]
-pub enum Event<'a> {
-    Started {
-        run_id: &'a str,
-        run_branch: Option<&'a str>,
-        plan: &'a [PlanNode],
-    },
-    NodeStarted {
-        node: &'a str,
-    },
-    /// One line a function printed.
-    Log {
-        node: &'a str,
-        line: &'a str,
-        stderr: bool,
-    },
-    NodeFinished {
-        report: &'a NodeReport,
-    },
-    /// A node's environment is ready (`built`: it was built for it, just now).
-    EnvReady {
-        node: &'a str,
-        env: &'a EnvReady,
-    },
-    Warning {
-        message: &'a str,
-    },
-    /// Long work the run is waiting on (fetching a tool).
-    Progress {
-        message: &'a str,
-    },
-}
-
-/// Receives [`Event`]s; called from the run's task.
-pub type OnEvent<'a> = &'a (dyn Fn(Event<'_>) + Sync);
-
 fn scalar(v: &ParamValue) -> ScalarValue {
     match v {
         ParamValue::Int(i) => ScalarValue::Int64(Some(*i)),
@@ -295,9 +260,9 @@ pub async fn run(
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
     on_event(Event::Started {
-        run_id: &run_id,
-        run_branch: write_branch.as_deref(),
-        plan: &record.plan,
+        run_id: run_id.clone(),
+        run_branch: write_branch.clone(),
+        plan: record.plan.clone(),
     });
 
     let scans_before = lake.storage().scan_cache().map(|c| c.bytes());
@@ -411,7 +376,9 @@ impl Tools {
         }
         let sandbox = sandbox::Sandbox::new(&options.sandbox)?;
         let uv = uv::locate(options.uv.as_deref(), &options.cache_dir, |message| {
-            on_event(Event::Progress { message })
+            on_event(Event::Progress {
+                message: message.to_string(),
+            })
         })
         .await?;
         envs = envs.with_uv(uv);
@@ -581,7 +548,9 @@ fn judge(
         true
     } else {
         record.warnings.push(msg.clone());
-        on_event(Event::Warning { message: &msg });
+        on_event(Event::Warning {
+            message: msg.clone(),
+        });
         false
     }
 }
@@ -664,7 +633,9 @@ async fn execute(
     if options.sandbox == SandboxPolicy::Off && tools.python {
         let msg = "Python functions run without a sandbox (BAYOU_SANDBOX=off): they can read and write whatever you can";
         record.warnings.push(msg.to_string());
-        on_event(Event::Warning { message: msg });
+        on_event(Event::Warning {
+            message: msg.to_string(),
+        });
     }
     let dag = project.dag();
     let selected = dag
@@ -682,8 +653,8 @@ async fn execute(
         match envs.python(&project.python_spec(node), &node.name).await {
             Ok(env) => {
                 on_event(Event::EnvReady {
-                    node: &node.name,
-                    env: &env,
+                    node: node.name.clone(),
+                    env: env.clone(),
                 });
                 pythons.insert(node.name.clone(), env.python);
             }
@@ -692,7 +663,9 @@ async fn execute(
                 report.status = NodeStatus::Failed;
                 report.error = Some(e.to_string());
                 record.fail(e.to_string());
-                on_event(Event::NodeFinished { report: &report });
+                on_event(Event::NodeFinished {
+                    report: report.clone(),
+                });
                 record.nodes.push(report);
                 return Ok(());
             }
@@ -775,7 +748,9 @@ async fn execute(
             report
                 .log
                 .push("not selected: reused from the cache".into());
-            on_event(Event::NodeFinished { report: &report });
+            on_event(Event::NodeFinished {
+                report: report.clone(),
+            });
             record.nodes.push(report);
             continue;
         }
@@ -795,7 +770,9 @@ async fn execute(
             report
                 .log
                 .push(format!("not selected: read from the lake table {key}"));
-            on_event(Event::NodeFinished { report: &report });
+            on_event(Event::NodeFinished {
+                report: report.clone(),
+            });
             record.nodes.push(report);
             continue;
         }
@@ -857,7 +834,9 @@ async fn execute(
                                     on_event,
                                 );
                             }
-                            on_event(Event::NodeFinished { report: &report });
+                            on_event(Event::NodeFinished {
+                                report: report.clone(),
+                            });
                             record.nodes.push(report);
                             if failed {
                                 break;
@@ -865,7 +844,9 @@ async fn execute(
                             continue;
                         }
                     }
-                    on_event(Event::NodeStarted { node: &node.name });
+                    on_event(Event::NodeStarted {
+                        node: node.name.clone(),
+                    });
                     let ctx = &ctx;
                     let param_values = &param_values;
                     let read_by_python = &read_by_python;
@@ -967,7 +948,9 @@ async fn execute(
                     });
                     if let Err(e) = stored {
                         let msg = format!("the output of '{}' was not cached: {e}", node.name);
-                        on_event(Event::Warning { message: &msg });
+                        on_event(Event::Warning {
+                            message: msg.clone(),
+                        });
                     }
                 }
                 publish_output(&ctx, &mut outputs, &node.name, output)?;
@@ -995,7 +978,9 @@ async fn execute(
                 failed = true;
             }
         }
-        on_event(Event::NodeFinished { report: &report });
+        on_event(Event::NodeFinished {
+            report: report.clone(),
+        });
         record.nodes.push(report);
     }
     if failed {

@@ -225,7 +225,9 @@ pub(crate) async fn run(
                 "shared memory filled up under '{}'; running it again with its output on disk",
                 node.name
             );
-            on_event(Event::Warning { message: &msg });
+            on_event(Event::Warning {
+                message: msg.clone(),
+            });
             report.log.push(format!("warning: {msg}"));
             let disk = inv
                 .exchange
@@ -305,7 +307,9 @@ async fn attempt(
                 "the limits of '{}' cannot be enforced here ({why}); it runs without them",
                 node.name
             );
-            on_event(Event::Warning { message: &msg });
+            on_event(Event::Warning {
+                message: msg.clone(),
+            });
             report.log.push(format!("warning: {msg}"));
             None
         }
@@ -344,8 +348,8 @@ async fn attempt(
         while let Ok(Some(line)) = lines.next_line().await {
             let line = mask(line, secrets);
             on_event(Event::Log {
-                node: name,
-                line: &line,
+                node: name.to_string(),
+                line: line.clone(),
                 stderr: is_err,
             });
             kept.push(line);

@@ -13,7 +13,7 @@ use crate::output::{Exit, Listing, emit, out, time};
 use super::cache_dir;
 
 /// Live progress on stderr, so stdout stays the result (a table or JSON).
-fn progress(event: Event<'_>) {
+fn progress(event: Event) {
     let mut err = std::io::stderr().lock();
     let _ = match event {
         Event::Started {
@@ -21,7 +21,7 @@ fn progress(event: Event<'_>) {
             run_branch,
             plan,
         } => {
-            let _ = match run_branch {
+            let _ = match &run_branch {
                 Some(b) if b.starts_with("run/") => {
                     writeln!(err, "run {run_id}: writing to run branch {b}")
                 }
@@ -254,7 +254,7 @@ async fn execute(
     let quiet = ctx.format == OutputFormat::Json;
     // The run's id, once it has one: an interrupted run's record is closed with it.
     let started = std::sync::Mutex::new(None::<String>);
-    let on_event = |e: Event<'_>| {
+    let on_event = |e: Event| {
         if let Event::Started { run_id, .. } = &e {
             *started.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id.to_string());
         }
