@@ -20,8 +20,11 @@ mod env;
 mod event;
 mod exchange;
 mod limits;
+mod materialize;
+mod output;
 mod python;
 mod record;
+mod reuse;
 mod sandbox;
 mod uv;
 
@@ -30,16 +33,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatch;
-use bayou_lake::{Lake, WriteMode};
+use bayou_lake::Lake;
 use bayou_project::{Diagnostic, Diagnostics, Materialization, NodeKind, ParamValue, Project};
 use bayou_sql::QueryEngine;
 use bayou_types::{CommitId, TableKey};
 use datafusion::common::ScalarValue;
-use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
-use futures::TryStreamExt;
+
+use crate::output::{
+    Output, output_schema, preview, publish_output, run_sql, sql_to_exchange, stand_in,
+};
+use crate::reuse::reuse;
 
 pub use assets::runner_version;
 pub use bayou_plan::{PlanInput, PlanNode, lake_secret_key, plan, resolve_params};
@@ -337,7 +340,7 @@ pub async fn run(
 
 /// The properties of every commit a run makes: its id, under bayou's key and bauplan's (whose
 /// tooling looks for the job id), so `bayou commit --property bayou_run_id=ID` finds them.
-fn run_properties(run_id: &str) -> BTreeMap<String, String> {
+pub(crate) fn run_properties(run_id: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("bayou_run_id".to_string(), run_id.to_string()),
         ("bpln_job_id".to_string(), run_id.to_string()),
@@ -407,118 +410,6 @@ impl From<bayou_catalog::Error> for Error {
     }
 }
 
-/// A model's output table: in memory, or mapped from its exchange file (a Python model's
-/// output, or a SQL model's that Python functions read).
-pub(crate) struct Output {
-    schema: SchemaRef,
-    batches: Vec<RecordBatch>,
-    /// The Arrow IPC file the batches are mapped from.
-    file: Option<PathBuf>,
-}
-
-impl Output {
-    fn rows(&self) -> u64 {
-        self.batches.iter().map(|b| b.num_rows() as u64).sum()
-    }
-
-    /// Its size: the file's for a mapped table (every mapped buffer reports the whole mapping
-    /// as its capacity), else the size of its buffers.
-    fn bytes(&self) -> u64 {
-        if let Some(len) = self
-            .file
-            .as_ref()
-            .and_then(|f| std::fs::metadata(f).ok())
-            .map(|m| m.len())
-        {
-            return len;
-        }
-        self.batches
-            .iter()
-            .map(|b| b.get_array_memory_size() as u64)
-            .sum()
-    }
-}
-
-/// Runs `sql` straight into an exchange file for model `name`, one batch in memory at a time,
-/// and maps the result: the only copy of the table is the file its readers share. A table
-/// that does not fit in shared memory is written again on disk.
-async fn sql_to_exchange(
-    ctx: &SessionContext,
-    sql: &str,
-    params: &HashMap<String, ScalarValue>,
-    exchange: &exchange::Exchange,
-    name: &str,
-) -> Result<Output, String> {
-    let path = sql_to_file(ctx, sql, params, exchange, name).await?;
-    let (schema, batches) = exchange::map_ipc(&path).map_err(|e| e.to_string())?;
-    Ok(Output {
-        schema,
-        batches,
-        file: Some(path),
-    })
-}
-
-/// Runs `sql` straight into the exchange file `<name>/out.arrow`, one batch in memory at a
-/// time; written again on disk if shared memory fills up. Returns the file.
-async fn sql_to_file(
-    ctx: &SessionContext,
-    sql: &str,
-    params: &HashMap<String, ScalarValue>,
-    exchange: &exchange::Exchange,
-    name: &str,
-) -> Result<PathBuf, String> {
-    let first = exchange.dir(name, 0).map_err(|e| e.to_string())?;
-    let dir = match stream_sql(ctx, sql, params, &first).await {
-        Err(StreamError::Write(e)) if exchange::is_full(&e) => {
-            let disk = exchange.disk_dir(name).map_err(|e| e.to_string())?;
-            stream_sql(ctx, sql, params, &disk).await?;
-            disk
-        }
-        other => {
-            other?;
-            first
-        }
-    };
-    Ok(dir.join("out.arrow"))
-}
-
-enum StreamError {
-    Query(String),
-    Write(Error),
-}
-
-impl From<StreamError> for String {
-    fn from(e: StreamError) -> Self {
-        match e {
-            StreamError::Query(e) => e,
-            StreamError::Write(e) => format!("handing the output to Python: {e}"),
-        }
-    }
-}
-
-async fn stream_sql(
-    ctx: &SessionContext,
-    sql: &str,
-    params: &HashMap<String, ScalarValue>,
-    dir: &Path,
-) -> Result<(), StreamError> {
-    let q = |e: datafusion::error::DataFusionError| StreamError::Query(e.to_string());
-    let df = ctx
-        .sql(sql)
-        .await
-        .map_err(q)?
-        .with_param_values(params.clone())
-        .map_err(q)?;
-    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let mut stream = df.execute_stream().await.map_err(q)?;
-    let mut writer =
-        exchange::IpcWriter::create(&dir.join("out.arrow"), &schema).map_err(StreamError::Write)?;
-    while let Some(batch) = stream.try_next().await.map_err(q)? {
-        writer.write(&batch).map_err(StreamError::Write)?;
-    }
-    writer.finish().map_err(StreamError::Write)
-}
-
 /// Keeps the node cache under `cache` within `max_bytes`, least recently used entries out first.
 /// Returns the bytes removed.
 pub fn trim_node_cache(cache: &Path, max_bytes: u64) -> u64 {
@@ -553,52 +444,6 @@ fn judge(
         });
         false
     }
-}
-
-/// Makes the lake table `namespace.name`, as `ctx` sees it, the output of model `name`.
-async fn stand_in(
-    ctx: &SessionContext,
-    source: &SessionContext,
-    namespace: &str,
-    name: &str,
-) -> Result<()> {
-    let reference = datafusion::sql::TableReference::partial(namespace, name);
-    let provider = source
-        .table_provider(reference)
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    ctx.register_table(name, provider)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(())
-}
-
-/// The schema of model `name`'s output as the run holds it: its own output, or the lake table
-/// standing in for it.
-async fn output_schema(
-    ctx: &SessionContext,
-    outputs: &HashMap<String, Arc<Output>>,
-    name: &str,
-) -> Option<SchemaRef> {
-    match outputs.get(name) {
-        Some(o) => Some(o.schema.clone()),
-        None => ctx.table_provider(name).await.ok().map(|t| t.schema()),
-    }
-}
-
-/// Makes a model's output visible to the models after it, as a table named after the model.
-fn publish_output(
-    ctx: &SessionContext,
-    outputs: &mut HashMap<String, Arc<Output>>,
-    name: &str,
-    output: Output,
-) -> Result<()> {
-    let output = Arc::new(output);
-    let table = MemTable::try_new(output.schema.clone(), vec![output.batches.clone()])
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    ctx.register_table(name, Arc::new(table))
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    outputs.insert(name.to_string(), output);
-    Ok(())
 }
 
 #[allow(
@@ -1018,50 +863,16 @@ async fn execute(
         let Some(output) = outputs.get(&node.name) else {
             continue;
         };
-        let mode = match node.materialization {
-            Materialization::Append
-                if lake
-                    .catalog()
-                    .get_table(&lake.resolve(run_branch)?.commit, &key)?
-                    .is_some() =>
-            {
-                WriteMode::Append
-            }
-            _ => WriteMode::Replace,
-        };
-        // OVERWRITE_PARTITIONS keeps the existing rows that the overwrite filter does not
-        // match and replaces the rest with the model's output, in one new snapshot.
-        let kept = match (&node.materialization, &node.overwrite_filter) {
-            (Materialization::OverwritePartitions, Some(filter)) => {
-                kept_rows(lake, run_branch, &key, filter, &param_values).await?
-            }
-            _ => vec![],
-        };
-        let mut write = lake
-            .begin_write(
-                run_branch,
-                &key,
-                mode,
-                &output.schema,
-                &format!("model '{}'", node.name),
-                node.partitioned_by.as_deref(),
-            )
-            .await?
-            .with_properties(run_properties(&record.id));
-        for b in kept.iter().chain(&output.batches) {
-            write.write(b).await?;
-        }
-        let written = write
-            .commit(&format!(
-                "run {}: {} {key}",
-                record.id,
-                if mode == WriteMode::Append {
-                    "append to"
-                } else {
-                    "replace"
-                }
-            ))
-            .await?;
+        let written = materialize::write(
+            lake,
+            run_branch,
+            &key,
+            node,
+            output,
+            &param_values,
+            &record.id,
+        )
+        .await?;
         if let Some(r) = record.nodes.iter_mut().find(|r| r.name == node.name) {
             r.materialized = Some(key.to_string());
         }
@@ -1079,163 +890,4 @@ async fn execute(
         }
     }
     Ok(())
-}
-
-/// Reuses node's earlier output if the cache has one for `fp` that still holds: returns its
-/// report and whether it is a REPLACE model whose table needs no writing.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site; a struct would only rename them"
-)]
-async fn reuse(
-    lake: &Lake,
-    ctx: &SessionContext,
-    node_cache: &cache::NodeCache,
-    fp: &str,
-    node: &bayou_project::Node,
-    namespace: &str,
-    base: &CommitId,
-    outputs: &mut HashMap<String, Arc<Output>>,
-    preview_rows: Preview,
-) -> Result<Option<(NodeReport, bool)>> {
-    let Some(entry) = node_cache.get(fp) else {
-        return Ok(None);
-    };
-    let mut report = NodeReport::new(node);
-    report.cached = true;
-    report.rows = entry.rows;
-    let clock = Instant::now();
-    let table = match entry.stored {
-        cache::Stored::Verdict { passed, reason } => {
-            if !passed {
-                report.status = NodeStatus::ExpectationFailed;
-                report.error = reason;
-            }
-            false
-        }
-        cache::Stored::File => {
-            let path = node_cache.file(fp);
-            let Ok((schema, batches)) = exchange::map_ipc(&path) else {
-                return Ok(None);
-            };
-            let output = Output {
-                schema,
-                batches,
-                file: Some(path),
-            };
-            report.bytes = Some(output.bytes());
-            if preview_rows != Preview::Off {
-                report.preview = preview(&output, 5, preview_rows);
-                report.columns = output
-                    .schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-            }
-            publish_output(ctx, outputs, &node.name, output)?;
-            false
-        }
-        cache::Stored::Table {
-            table,
-            metadata_location,
-        } => {
-            // Only while the branch still holds the very table it wrote.
-            let key =
-                TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
-            let current = lake.catalog().get_table(base, &key)?;
-            if table != key.to_string()
-                || current.is_none_or(|t| t.metadata_location != metadata_location)
-            {
-                return Ok(None);
-            }
-            stand_in(ctx, ctx, namespace, &node.name).await?;
-            true
-        }
-    };
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(Some((report, table)))
-}
-
-/// The rows of `key` at `branch` that `filter` does not match (none if the table is new).
-async fn kept_rows(
-    lake: &Lake,
-    branch: &str,
-    key: &TableKey,
-    filter: &str,
-    params: &HashMap<String, ScalarValue>,
-) -> Result<Vec<RecordBatch>> {
-    if lake
-        .catalog()
-        .get_table(&lake.resolve(branch)?.commit, key)?
-        .is_none()
-    {
-        return Ok(vec![]);
-    }
-    // A fresh session: the run's session shows model outputs in place of lake tables.
-    let (ctx, _, _) = QueryEngine::new(lake.clone()).session(branch)?;
-    let sql = format!(
-        "SELECT * FROM {}.{} WHERE NOT COALESCE(({filter}), FALSE)",
-        quote(&key.namespace),
-        quote(&key.name)
-    );
-    let output = run_sql(&ctx, &sql, params)
-        .await
-        .map_err(|e| Error::Usage(format!("overwrite_filter of {key} ({filter}): {e}")))?;
-    Ok(output.batches)
-}
-
-async fn run_sql(
-    ctx: &SessionContext,
-    sql: &str,
-    params: &HashMap<String, ScalarValue>,
-) -> Result<Output, String> {
-    let df = ctx.sql(sql).await.map_err(|e| e.to_string())?;
-    let df = df
-        .with_param_values(params.clone())
-        .map_err(|e| e.to_string())?;
-    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let batches: Vec<RecordBatch> = df
-        .execute_stream()
-        .await
-        .map_err(|e| e.to_string())?
-        .try_collect()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(Output {
-        schema,
-        batches,
-        file: None,
-    })
-}
-
-/// The first (or, with [`Preview::Tail`], the last) `n` rows of an output as JSON objects.
-fn preview(output: &Output, n: usize, which: Preview) -> Vec<serde_json::Value> {
-    let skip = match which {
-        Preview::Tail => (output.rows() as usize).saturating_sub(n),
-        _ => 0,
-    };
-    let mut writer = arrow::json::WriterBuilder::new()
-        .with_explicit_nulls(true)
-        .build::<_, arrow::json::writer::JsonArray>(Vec::new());
-    let (mut skip, mut left) = (skip, n);
-    for b in &output.batches {
-        if left == 0 {
-            break;
-        }
-        if skip >= b.num_rows() {
-            skip -= b.num_rows();
-            continue;
-        }
-        let take = left.min(b.num_rows() - skip);
-        if writer.write(&b.slice(skip, take)).is_err() {
-            return vec![];
-        }
-        skip = 0;
-        left -= take;
-    }
-    if writer.finish().is_err() {
-        return vec![];
-    }
-    serde_json::from_slice(&writer.into_inner()).unwrap_or_default()
 }

@@ -18,7 +18,8 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::OnceCell;
 
 use crate::exchange::{self, Exchange};
-use crate::{Event, NodeReport, NodeStatus, OnEvent, Output, assets, limits, sandbox};
+use crate::output::Output;
+use crate::{Event, NodeReport, NodeStatus, OnEvent, assets, limits, sandbox};
 
 /// The phases of an invocation as reported in [`NodeReport::phases_ms`], in order. `prepare` is
 /// bayou making the inputs available (a scan, when an input is a lake table); `start` is the
@@ -94,7 +95,7 @@ impl ScanFiles {
                 }
                 None => None,
             };
-            crate::sql_to_file(
+            crate::output::sql_to_file(
                 at_ref.as_ref().unwrap_or(ctx),
                 &scan_sql(input, &table),
                 params,
