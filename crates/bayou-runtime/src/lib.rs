@@ -21,11 +21,13 @@ mod event;
 mod exchange;
 mod limits;
 mod materialize;
+mod options;
 mod output;
 mod python;
 mod record;
 mod reuse;
 mod sandbox;
+mod tools;
 mod uv;
 
 use std::collections::{BTreeMap, HashMap};
@@ -49,6 +51,7 @@ pub use bayou_plan::{PlanInput, PlanNode, lake_secret_key, plan, resolve_params}
 pub use bayou_project::DEFAULT_PYTHON;
 pub use env::{EnvCache, EnvInfo, EnvReady, PYARROW_REQUIREMENT};
 pub use event::{Event, OnEvent};
+pub use options::{Preview, RunOptions};
 pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, RunRecord, RunStatus, list_runs, load_code, load_run, mark_interrupted,
@@ -101,88 +104,6 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Which rows of each output a run's report keeps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Preview {
-    #[default]
-    Off,
-    /// The first rows.
-    Head,
-    /// The last rows.
-    Tail,
-}
-
-/// How to run.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// The branch to publish into.
-    pub branch: String,
-    /// Namespace materialized models are written to (default: the project's, else `bayou`).
-    pub namespace: Option<String>,
-    /// Run everything in memory; write nothing.
-    pub dry_run: bool,
-    /// A failed expectation fails the run.
-    pub strict: bool,
-    /// `--param name=value` overrides.
-    pub params: Vec<(String, String)>,
-    /// Where environments and the runner are cached.
-    pub cache_dir: PathBuf,
-    /// Keep the first (or last) rows of every model's output in its report.
-    pub preview: Preview,
-    /// Write into a run branch merged only if everything passed (true), or straight into the
-    /// target branch (`--no-transaction`: a failure may leave some tables written).
-    pub transaction: bool,
-    /// `-a key=value` arguments, recorded with the run.
-    pub args: BTreeMap<String, String>,
-    /// How many nodes may run at once (default: the number of cores).
-    pub jobs: Option<usize>,
-    /// Execute every node even when an earlier execution's output could be reused.
-    pub no_cache: bool,
-    /// `-m` patterns: run only these models (`MODEL`, `MODEL+`, `+MODEL`); none means all.
-    pub select: Vec<String>,
-    /// Read the data as of this commit instead of the branch's head (a replay).
-    pub base: Option<String>,
-    /// Where unselected models' tables are read from (default: the data commit).
-    pub parents_from: Option<String>,
-    /// Merge the run branch into the target on success (a replay keeps it apart by default).
-    pub publish: bool,
-    /// The run this one replays.
-    pub replay_of: Option<String>,
-    /// Commits to read `ref=` inputs at instead of where their refs point now (a replay).
-    pub pinned_refs: BTreeMap<String, CommitId>,
-    /// The uv that builds environments (`None`: bayou's own, fetched on first use).
-    pub uv: Option<PathBuf>,
-    /// How Python functions are isolated.
-    pub sandbox: SandboxPolicy,
-}
-
-impl RunOptions {
-    /// Options for an ordinary run into `branch`.
-    pub fn new(branch: impl Into<String>, cache_dir: PathBuf) -> Self {
-        Self {
-            branch: branch.into(),
-            namespace: None,
-            dry_run: false,
-            strict: false,
-            params: vec![],
-            cache_dir,
-            preview: Preview::Off,
-            transaction: true,
-            args: BTreeMap::new(),
-            jobs: None,
-            no_cache: false,
-            select: vec![],
-            base: None,
-            parents_from: None,
-            publish: true,
-            replay_of: None,
-            pinned_refs: BTreeMap::new(),
-            uv: None,
-            sandbox: SandboxPolicy::Bubblewrap(None),
-        }
-    }
-}
-
 fn scalar(v: &ParamValue) -> ScalarValue {
     match v {
         ParamValue::Int(i) => ScalarValue::Int64(Some(*i)),
@@ -229,7 +150,7 @@ pub async fn run(
         selected,
         nodes: plan_nodes,
     } = planned;
-    let tools = Tools::prepare(project, &selected, options, on_event).await?;
+    let tools = tools::Tools::prepare(project, &selected, options, on_event).await?;
     lake.catalog().require_namespace(&namespace)?;
 
     let run_id = format!(
@@ -347,52 +268,6 @@ pub(crate) fn run_properties(run_id: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// What running Python needs from the machine, checked before a run starts.
-struct Tools {
-    /// Whether any selected node is Python.
-    python: bool,
-    sandbox: sandbox::Sandbox,
-    envs: EnvCache,
-}
-
-impl Tools {
-    /// Finds (or fetches) uv and the sandbox when a selected node is Python: a missing sandbox
-    /// stops the run before it starts, unless the user turned it off.
-    async fn prepare(
-        project: &Project,
-        selected: &[bool],
-        options: &RunOptions,
-        on_event: OnEvent<'_>,
-    ) -> Result<Self> {
-        let python = project
-            .nodes
-            .iter()
-            .zip(selected)
-            .any(|(n, s)| *s && !matches!(n.kind, NodeKind::Sql { .. }));
-        let mut envs = EnvCache::new(&options.cache_dir);
-        if !python {
-            return Ok(Self {
-                python,
-                sandbox: sandbox::Sandbox::new(&SandboxPolicy::Off)?,
-                envs,
-            });
-        }
-        let sandbox = sandbox::Sandbox::new(&options.sandbox)?;
-        let uv = uv::locate(options.uv.as_deref(), &options.cache_dir, |message| {
-            on_event(Event::Progress {
-                message: message.to_string(),
-            })
-        })
-        .await?;
-        envs = envs.with_uv(uv);
-        Ok(Self {
-            python,
-            sandbox,
-            envs,
-        })
-    }
-}
-
 impl From<bayou_plan::Error> for Error {
     fn from(e: bayou_plan::Error) -> Self {
         match e {
@@ -458,7 +333,7 @@ async fn execute(
     namespace: &str,
     base: &CommitId,
     sources: &bayou_plan::Sources,
-    tools: &Tools,
+    tools: &tools::Tools,
     run_branch: Option<&str>,
     exchange: &exchange::Exchange,
     record: &mut RunRecord,

@@ -1,0 +1,52 @@
+//! [`Tools`]: what running Python needs from the machine (uv, the sandbox), found or fetched
+//! before a run starts, so a missing one stops it before anything is created.
+
+use bayou_project::{NodeKind, Project};
+
+use crate::{EnvCache, Event, OnEvent, Result, RunOptions, SandboxPolicy, sandbox, uv};
+
+/// What running Python needs from the machine, checked before a run starts.
+pub(crate) struct Tools {
+    /// Whether any selected node is Python.
+    pub(crate) python: bool,
+    pub(crate) sandbox: sandbox::Sandbox,
+    pub(crate) envs: EnvCache,
+}
+
+impl Tools {
+    /// Finds (or fetches) uv and the sandbox when a selected node is Python: a missing sandbox
+    /// stops the run before it starts, unless the user turned it off.
+    pub(crate) async fn prepare(
+        project: &Project,
+        selected: &[bool],
+        options: &RunOptions,
+        on_event: OnEvent<'_>,
+    ) -> Result<Self> {
+        let python = project
+            .nodes
+            .iter()
+            .zip(selected)
+            .any(|(n, s)| *s && !matches!(n.kind, NodeKind::Sql { .. }));
+        let mut envs = EnvCache::new(&options.cache_dir);
+        if !python {
+            return Ok(Self {
+                python,
+                sandbox: sandbox::Sandbox::new(&SandboxPolicy::Off)?,
+                envs,
+            });
+        }
+        let sandbox = sandbox::Sandbox::new(&options.sandbox)?;
+        let uv = uv::locate(options.uv.as_deref(), &options.cache_dir, |message| {
+            on_event(Event::Progress {
+                message: message.to_string(),
+            })
+        })
+        .await?;
+        envs = envs.with_uv(uv);
+        Ok(Self {
+            python,
+            sandbox,
+            envs,
+        })
+    }
+}
