@@ -23,6 +23,7 @@ mod limits;
 mod materialize;
 mod options;
 mod output;
+mod protocol;
 mod python;
 mod record;
 mod reuse;

@@ -19,6 +19,7 @@ use tokio::sync::OnceCell;
 
 use crate::exchange::{self, Exchange};
 use crate::output::Output;
+use crate::protocol;
 use crate::{Event, NodeReport, NodeStatus, OnEvent, assets, limits, sandbox};
 
 /// The phases of an invocation as reported in [`NodeReport::phases_ms`], in order. `prepare` is
@@ -166,7 +167,7 @@ pub(crate) async fn run(
     let clock = Instant::now();
     // Each input is a file the function maps read-only: the parent's own output file when the
     // input reads a model as it is (columns are selected in the function), else a scan file.
-    let mut inputs = serde_json::Map::new();
+    let mut inputs = BTreeMap::new();
     let mut input_files = Vec::new();
     let mut input_bytes = 0;
     for input in &node.inputs {
@@ -182,13 +183,13 @@ pub(crate) async fn run(
                 (scan, None)
             }
         };
+        input_files.push(path.clone());
         inputs.insert(
             input.argument.clone(),
-            serde_json::json!({"path": path.display().to_string(), "columns": columns}),
+            protocol::InputFile { path, columns },
         );
-        input_files.push(path);
     }
-    let mut call_params = serde_json::Map::new();
+    let mut call_params = BTreeMap::new();
     for p in &node.parameters {
         if let (Some(arg), Some(v)) = (&p.argument, inv.params.get(&p.name)) {
             // The function gets a secret's plaintext; everything else sees it masked.
@@ -249,9 +250,9 @@ fn is_no_space(why: &str) -> bool {
 struct Call<'a> {
     function: &'a str,
     python: &'a Path,
-    inputs: &'a serde_json::Map<String, serde_json::Value>,
+    inputs: &'a BTreeMap<String, protocol::InputFile>,
     input_files: &'a [PathBuf],
-    params: &'a serde_json::Map<String, serde_json::Value>,
+    params: &'a BTreeMap<String, serde_json::Value>,
     clock: Instant,
 }
 
@@ -273,19 +274,23 @@ async fn attempt(
         .root
         .canonicalize()
         .unwrap_or_else(|_| inv.project.root.clone());
-    let request = serde_json::json!({
-        "project_dir": project_dir.display().to_string(),
-        "file": node.file.display().to_string(),
-        "function": function,
-        "node": node.name,
-        "kind": if node.is_expectation() { "expectation" } else { "model" },
-        "inputs": inputs,
-        "params": call_params,
-        "output": output_path.display().to_string(),
-        "result": result_path.display().to_string(),
-    });
+    let request = protocol::Request {
+        project_dir: project_dir.clone(),
+        file: node.file.clone(),
+        function: function.to_string(),
+        node: node.name.clone(),
+        kind: match node.is_expectation() {
+            true => protocol::Kind::Expectation,
+            false => protocol::Kind::Model,
+        },
+        inputs: inputs.clone(),
+        params: call_params.clone(),
+        output: output_path.clone(),
+        result: result_path.clone(),
+    };
     let request_path = out_dir.join("request.json");
-    std::fs::write(&request_path, request.to_string()).map_err(|e| e.to_string())?;
+    let request = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+    std::fs::write(&request_path, request).map_err(|e| e.to_string())?;
 
     let env_dir = python
         .parent()
@@ -398,7 +403,8 @@ async fn attempt(
         let _ = child.wait().await;
         return Err(format!("timed out after {}s", timeout.unwrap_or(0)));
     };
-    let result: serde_json::Value = std::fs::read(&result_path)
+    // No reply (the process died first) or one that does not parse reads as an empty one.
+    let result: protocol::Reply = std::fs::read(&result_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
@@ -415,9 +421,9 @@ async fn attempt(
         }
     }
     if !status.success() {
-        let why = result["error"]
-            .as_str()
-            .map(str::to_string)
+        let why = result
+            .error
+            .clone()
             .unwrap_or_else(|| match last_words.is_empty() {
                 true => format!("the process exited with {status} before reporting"),
                 false => format!(
@@ -429,12 +435,10 @@ async fn attempt(
     }
     let read_back = Instant::now();
     let output = if node.is_expectation() {
-        report.status = if result["passed"].as_bool() == Some(true) {
+        report.status = if result.passed == Some(true) {
             NodeStatus::Succeeded
         } else {
-            report.error = result["reason"]
-                .as_str()
-                .map(|r| mask(r.to_string(), secrets));
+            report.error = result.reason.clone().map(|r| mask(r, secrets));
             NodeStatus::ExpectationFailed
         };
         None
@@ -448,7 +452,7 @@ async fn attempt(
     };
     record_phases(
         report,
-        &result["marks"],
+        &result.marks,
         prepared,
         spawned_at,
         exited_at,
@@ -470,13 +474,13 @@ fn mask(mut text: String, secrets: &[&str]) -> String {
 /// Fills in the report's phase timings from the runner's wall-clock marks.
 fn record_phases(
     report: &mut NodeReport,
-    marks: &serde_json::Value,
+    marks: &BTreeMap<String, f64>,
     prepared: f64,
     spawned_at: f64,
     exited_at: f64,
     read_back: f64,
 ) {
-    let mark = |name: &str| marks[name].as_f64();
+    let mark = |name: &str| marks.get(name).copied();
     let (Some(started), Some(imported), Some(loaded), Some(mapped), Some(called), Some(written)) = (
         mark("started"),
         mark("imported"),
