@@ -232,7 +232,14 @@ fn queries(lake: &str, dir: &str, runs: usize) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let lake = bayou_lake::Lake::open(&bayou_lake::LakeLocation::parse(lake)?)?;
+    let lake = bayou_lake::Lake::open(
+        &bayou_lake::LakeLocation::parse(lake)?,
+        &bayou_lake::LakeSettings {
+            author: "bench".into(),
+            catalog: std::env::var_os("BAYOU_CATALOG").map(Into::into),
+            catalogs_dir: std::env::temp_dir().join("bayou-bench-catalogs"),
+        },
+    )?;
     let engine = bayou_sql::QueryEngine::new(lake);
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {dir}"))?

@@ -7,11 +7,25 @@ use bayou_runtime::{RunOptions, SandboxPolicy};
 
 use crate::commands::cache_dir;
 
+/// How to open lakes: the commits' author (`BAYOU_AUTHOR`, else the OS user) and where an
+/// `s3://` lake's catalog is (`BAYOU_CATALOG`, else `~/.bayou/catalogs/`).
+pub(crate) fn lake_settings() -> bayou_lake::LakeSettings {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    bayou_lake::LakeSettings {
+        author: std::env::var("BAYOU_AUTHOR")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "bayou".to_string()),
+        catalog: std::env::var_os("BAYOU_CATALOG").map(PathBuf::from),
+        catalogs_dir: home.join(".bayou").join("catalogs"),
+    }
+}
+
 /// Run options for a run into `branch`, with the machine's tools and the user's settings.
 pub(crate) fn run_options(branch: String) -> RunOptions {
     let mut options = RunOptions::new(branch, cache_dir());
     options.uv = uv();
     options.sandbox = sandbox();
+    options.exchange_dir = std::env::var_os("BAYOU_EXCHANGE_DIR").map(PathBuf::from);
     options
 }
 

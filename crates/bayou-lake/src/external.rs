@@ -6,7 +6,7 @@ use bayou_catalog::{CommitRequest, Operation};
 use bayou_types::TableKey;
 use object_store::ObjectStoreExt as _;
 
-use crate::{Error, Lake, Result, WriteOutcome, author, state_of, table};
+use crate::{Error, Lake, Result, WriteOutcome, state_of, table};
 
 impl Lake {
     /// Registers the Iceberg table whose metadata file is at `location` (a path, `file://` or
@@ -71,7 +71,7 @@ impl Lake {
                 }],
                 preconditions: vec![(key.clone(), existing)],
                 message: message.to_string(),
-                author: author(),
+                author: self.author.clone(),
                 ..Default::default()
             },
         )?;

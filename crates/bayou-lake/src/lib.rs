@@ -142,30 +142,38 @@ pub struct Lake {
     location: LakeLocation,
     storage: LakeStorage,
     catalog: Catalog,
+    /// Who the commits made through this handle are by.
+    author: String,
+}
+
+/// How to open a lake: settings the caller resolved (the CLI from its flags and environment).
+#[derive(Debug, Clone)]
+pub struct LakeSettings {
+    /// The author of the commits made through the lake.
+    pub author: String,
+    /// The catalog database of an `s3://` lake; `None`: one per lake under `catalogs_dir`.
+    pub catalog: Option<PathBuf>,
+    /// Where `s3://` lakes keep their catalog databases by default (`~/.bayou/catalogs`).
+    pub catalogs_dir: PathBuf,
 }
 
 impl Lake {
     /// Opens a lake, creating it (with a `main` branch) on first use.
     ///
-    /// The catalog database is `catalog.db` inside a local lake; for an `s3://` lake it is the
-    /// file named by `BAYOU_CATALOG`, or one per lake under `~/.bayou/catalogs/`.
-    pub fn open(location: &LakeLocation) -> Result<Self> {
+    /// The catalog database is `catalog.db` inside a local lake; for an `s3://` lake it is
+    /// `settings.catalog`, or one per lake under `settings.catalogs_dir`.
+    pub fn open(location: &LakeLocation, settings: &LakeSettings) -> Result<Self> {
         let storage = LakeStorage::open(location)?;
         let db = match location {
             LakeLocation::Local(dir) => dir.join("catalog.db"),
-            LakeLocation::S3 { bucket, prefix } => match std::env::var_os("BAYOU_CATALOG") {
-                Some(p) => PathBuf::from(p),
+            LakeLocation::S3 { bucket, prefix } => match &settings.catalog {
+                Some(p) => p.clone(),
                 None => {
-                    let home = std::env::var_os("HOME")
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| ".".into());
                     let slug: String = format!("{bucket}_{prefix}")
                         .chars()
                         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                         .collect();
-                    home.join(".bayou")
-                        .join("catalogs")
-                        .join(format!("{slug}.db"))
+                    settings.catalogs_dir.join(format!("{slug}.db"))
                 }
             },
         };
@@ -177,7 +185,21 @@ impl Lake {
             location: location.clone(),
             storage,
             catalog,
+            author: settings.author.clone(),
         })
+    }
+
+    /// The same lake, committing as `author` (a server acting for one user).
+    pub fn with_author(&self, author: impl Into<String>) -> Self {
+        Self {
+            author: author.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Who the commits made through this handle are by.
+    pub fn author(&self) -> &str {
+        &self.author
     }
 
     pub fn location(&self) -> &LakeLocation {
@@ -382,7 +404,7 @@ impl Lake {
             CommitRequest {
                 operations: vec![Operation::Delete { key: key.clone() }],
                 message: format!("drop {key}"),
-                author: author(),
+                author: self.author.clone(),
                 ..Default::default()
             },
         )?;
@@ -401,7 +423,7 @@ impl Lake {
                     state,
                 }],
                 message: format!("revert {key} to {reference}"),
-                author: author(),
+                author: self.author.clone(),
                 ..Default::default()
             },
         )?;
@@ -469,7 +491,7 @@ impl Lake {
             let tables_changed = plan.clean.len() + resolved.len();
             if let Some(commit) =
                 self.catalog
-                    .commit_merge(&plan, resolved, &author(), properties)?
+                    .commit_merge(&plan, resolved, &self.author, properties)?
             {
                 return Ok(MergeOutcome::Merged {
                     head: commit.id,
@@ -499,13 +521,6 @@ fn state_of(v: &TableVersion) -> TableState {
         metadata_location: v.metadata_location.clone(),
         snapshot_id: v.snapshot_id(),
     }
-}
-
-/// Who commits: `BAYOU_AUTHOR`, else the OS user.
-pub fn author() -> String {
-    std::env::var("BAYOU_AUTHOR")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "bayou".to_string())
 }
 
 /// How many times an append re-commits on top of a concurrent writer's version.
@@ -582,7 +597,7 @@ impl TableWrite {
                 }],
                 preconditions: vec![(self.key.clone(), expected)],
                 message: message.to_string(),
-                author: author(),
+                author: self.lake.author.clone(),
                 properties: self.properties.clone(),
             };
             match catalog.commit(&self.branch, request) {

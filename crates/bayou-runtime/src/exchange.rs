@@ -49,10 +49,11 @@ fn private_dir(dir: &Path, uid: u32) -> bool {
 
 impl Exchange {
     /// Directories for run `run_id`, removing what crashed runs left behind first.
-    pub(crate) fn create(cache: &Path, run_id: &str) -> Result<Self> {
+    /// `shm` overrides where intermediate tables go first (`BAYOU_EXCHANGE_DIR`).
+    pub(crate) fn create(cache: &Path, run_id: &str, shm: Option<&Path>) -> Result<Self> {
         let disk_root = cache.join("work");
-        let shm_root = match std::env::var_os("BAYOU_EXCHANGE_DIR") {
-            Some(dir) => Some(PathBuf::from(dir)),
+        let shm_root = match shm {
+            Some(dir) => Some(dir.to_path_buf()),
             None => {
                 // One directory per user: another user's runs are neither visible nor in the way.
                 use std::os::unix::fs::MetadataExt;

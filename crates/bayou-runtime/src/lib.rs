@@ -191,7 +191,8 @@ pub async fn run(
     });
 
     let scans_before = lake.storage().scan_cache().map(|c| c.bytes());
-    let exchange = exchange::Exchange::create(&options.cache_dir, &run_id)?;
+    let exchange =
+        exchange::Exchange::create(&options.cache_dir, &run_id, options.exchange_dir.as_deref())?;
     let outcome = execute(
         lake,
         project,

@@ -60,6 +60,8 @@ pub struct RunOptions {
     pub uv: Option<PathBuf>,
     /// How Python functions are isolated.
     pub sandbox: SandboxPolicy,
+    /// Where intermediate tables go (`None`: `/dev/shm/bayou-<uid>`, else under `cache_dir`).
+    pub exchange_dir: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -85,6 +87,7 @@ impl RunOptions {
             pinned_refs: BTreeMap::new(),
             uv: None,
             sandbox: SandboxPolicy::Bubblewrap(None),
+            exchange_dir: None,
         }
     }
 }

@@ -109,7 +109,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         .unwrap_or_else(default_lake);
     let open = |text: &str| -> anyhow::Result<Lake> {
         let location = LakeLocation::parse(text)?;
-        Lake::open(&location)
+        Lake::open(&location, &crate::settings::lake_settings())
             .with_context(|| format!("cannot open the lake at {}", location.display()))
     };
     // Commands that need no lake.
