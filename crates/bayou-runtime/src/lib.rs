@@ -142,17 +142,9 @@ pub async fn run(
         },
     )
     .await?;
-    let bayou_plan::Plan {
-        base,
-        refs,
-        namespace,
-        sources,
-        params,
-        selected,
-        nodes: plan_nodes,
-    } = planned;
-    let tools = tools::Tools::prepare(project, &selected, options, on_event).await?;
-    lake.catalog().require_namespace(&namespace)?;
+    let tools = tools::Tools::prepare(project, &planned.selected, options, on_event).await?;
+    lake.catalog().require_namespace(&planned.namespace)?;
+    let base = planned.base.clone();
 
     let run_id = format!(
         "{}-{}",
@@ -170,18 +162,18 @@ pub async fn run(
     let mut record = RunRecord::new(
         &run_id,
         project,
-        &params,
+        &planned.params,
         &options.branch,
         &base,
         run_branch.clone(),
         options.dry_run,
     );
-    record.plan = plan_nodes;
+    record.plan = planned.nodes.clone();
     record.replay_of = options.replay_of.clone();
     record.args = options.args.clone();
     record.transaction = options.transaction;
-    record.refs = refs;
-    record.namespace = Some(namespace.clone());
+    record.refs = planned.refs.clone();
+    record.namespace = Some(planned.namespace.clone());
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
     on_event(Event::Started {
@@ -197,10 +189,7 @@ pub async fn run(
         lake,
         project,
         options,
-        &params,
-        &namespace,
-        &base,
-        &sources,
+        &planned,
         &tools,
         write_branch.as_deref(),
         &exchange,
@@ -232,11 +221,44 @@ pub async fn run(
         });
     }
 
-    if record.status == RunStatus::Running {
-        record.status = RunStatus::Succeeded;
-        if let Some(b) = run_branch.as_ref().filter(|_| options.publish) {
+    publish(
+        lake,
+        options,
+        run_branch.as_deref(),
+        write_branch.is_some(),
+        &base,
+        &mut record,
+    )
+    .await?;
+    record::save(lake, &record).await?;
+    Ok(record)
+}
+
+/// A run that succeeded merges its run branch into the target (unless it is a kept replay);
+/// one without a transaction already wrote there. Either way the record says what the target
+/// holds now.
+async fn publish(
+    lake: &Lake,
+    options: &RunOptions,
+    run_branch: Option<&str>,
+    wrote: bool,
+    base: &CommitId,
+    record: &mut RunRecord,
+) -> Result<()> {
+    if run_branch.is_none() && wrote {
+        // Written straight into the target, failed or not: what it holds now is what the run
+        // published.
+        let head = lake.resolve(&options.branch)?.commit;
+        record.published = (head != *base).then_some(head);
+    }
+    if record.status != RunStatus::Running {
+        return Ok(());
+    }
+    record.status = RunStatus::Succeeded;
+    match run_branch {
+        Some(b) if options.publish => {
             match lake
-                .merge_with(b, &options.branch, &run_properties(&run_id))
+                .merge_with(b, &options.branch, &run_properties(&record.id))
                 .await
             {
                 Ok(outcome) => {
@@ -251,14 +273,9 @@ pub async fn run(
                 Err(e) => record.fail(format!("publishing to '{}' failed: {e}", options.branch)),
             }
         }
+        _ => {}
     }
-    if run_branch.is_none() && write_branch.is_some() {
-        // Written straight into the target: what it holds now is what the run published.
-        let head = lake.resolve(&options.branch)?.commit;
-        record.published = (head != base).then_some(head);
-    }
-    record::save(lake, &record).await?;
-    Ok(record)
+    Ok(())
 }
 
 /// The properties of every commit a run makes: its id, under bayou's key and bauplan's (whose
@@ -331,16 +348,19 @@ async fn execute(
     lake: &Lake,
     project: &Project,
     options: &RunOptions,
-    params: &BTreeMap<String, ParamValue>,
-    namespace: &str,
-    base: &CommitId,
-    sources: &bayou_plan::Sources,
+    planned: &bayou_plan::Plan,
     tools: &tools::Tools,
     run_branch: Option<&str>,
     exchange: &exchange::Exchange,
     record: &mut RunRecord,
     on_event: OnEvent<'_>,
 ) -> Result<()> {
+    let (params, namespace, base, sources) = (
+        &planned.params,
+        planned.namespace.as_str(),
+        &planned.base,
+        &planned.sources,
+    );
     let engine = QueryEngine::new(lake.clone());
     let (ctx, _, _) = engine.session(base.as_str())?;
     // A bare name that resolved in the run's namespace reads that table in SQL models too.
@@ -360,9 +380,7 @@ async fn execute(
         });
     }
     let dag = project.dag();
-    let selected = dag
-        .select(project, &options.select)
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let selected = &planned.selected;
     // Every environment the run needs is ready before any data is read: a bad pin fails the
     // run at once.
     let mut pythons: HashMap<String, PathBuf> = HashMap::new();
@@ -436,7 +454,7 @@ async fn execute(
 
     // With -m, only the selected nodes run; the unselected models they read come from the
     // cache or, failing that, from the lake.
-    let needed = dag.needed(&selected);
+    let needed = dag.needed(selected);
     let mut missing = Vec::new();
     // Nodes downstream of a model read from the lake instead of its own output: their
     // fingerprints assume the output, so they neither reuse nor fill the cache.
