@@ -21,6 +21,7 @@ mod event;
 mod exchange;
 mod limits;
 mod materialize;
+mod node_error;
 mod options;
 mod output;
 mod protocol;
@@ -52,6 +53,7 @@ pub use bayou_plan::{PlanInput, PlanNode, lake_secret_key, plan, resolve_params}
 pub use bayou_project::DEFAULT_PYTHON;
 pub use env::{EnvCache, EnvInfo, EnvReady, PYARROW_REQUIREMENT};
 pub use event::{Event, OnEvent};
+pub use node_error::NodeError;
 pub use options::{Preview, RunOptions};
 pub use python::PHASES;
 pub use record::{
@@ -614,7 +616,7 @@ async fn execute(
                     running.push(async move {
                         let clock = Instant::now();
                         let mut report = NodeReport::new(node);
-                        let result: Result<Option<Output>, String> = match &node.kind {
+                        let result: Result<Option<Output>, NodeError> = match &node.kind {
                             // A SQL model read by Python goes straight to the exchange.
                             NodeKind::Sql { sql } if read_by_python[i] => {
                                 sql_to_exchange(ctx, sql, param_values, exchange, &node.name)
@@ -713,7 +715,7 @@ async fn execute(
             }
             Err(e) => {
                 report.status = NodeStatus::Failed;
-                report.error = Some(e.clone());
+                report.error = Some(e.to_string());
                 record.fail(format!("'{}' failed: {e}", node.name));
                 failed = true;
             }

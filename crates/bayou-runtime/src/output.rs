@@ -12,7 +12,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 
-use crate::{Error, Preview, Result, exchange};
+use crate::{Error, NodeError, Preview, Result, exchange};
 
 /// A model's output table: in memory, or mapped from its exchange file (a Python model's
 /// output, or a SQL model's that Python functions read).
@@ -55,9 +55,9 @@ pub(crate) async fn sql_to_exchange(
     params: &HashMap<String, ScalarValue>,
     exchange: &exchange::Exchange,
     name: &str,
-) -> Result<Output, String> {
+) -> Result<Output, NodeError> {
     let path = sql_to_file(ctx, sql, params, exchange, name).await?;
-    let (schema, batches) = exchange::map_ipc(&path).map_err(|e| e.to_string())?;
+    let (schema, batches) = exchange::map_ipc(&path).map_err(NodeError::exchange)?;
     Ok(Output {
         schema,
         batches,
@@ -73,11 +73,11 @@ pub(crate) async fn sql_to_file(
     params: &HashMap<String, ScalarValue>,
     exchange: &exchange::Exchange,
     name: &str,
-) -> Result<PathBuf, String> {
-    let first = exchange.dir(name, 0).map_err(|e| e.to_string())?;
+) -> Result<PathBuf, NodeError> {
+    let first = exchange.dir(name, 0).map_err(NodeError::exchange)?;
     let dir = match stream_sql(ctx, sql, params, &first).await {
         Err(StreamError::Write(e)) if exchange::is_full(&e) => {
-            let disk = exchange.disk_dir(name).map_err(|e| e.to_string())?;
+            let disk = exchange.disk_dir(name).map_err(NodeError::exchange)?;
             stream_sql(ctx, sql, params, &disk).await?;
             disk
         }
@@ -94,11 +94,13 @@ pub(crate) enum StreamError {
     Write(Error),
 }
 
-impl From<StreamError> for String {
+impl From<StreamError> for NodeError {
     fn from(e: StreamError) -> Self {
         match e {
-            StreamError::Query(e) => e,
-            StreamError::Write(e) => format!("handing the output to Python: {e}"),
+            StreamError::Query(e) => NodeError::Query(e),
+            StreamError::Write(e) => {
+                NodeError::Exchange(format!("handing the output to Python: {e}"))
+            }
         }
     }
 }
@@ -176,19 +178,19 @@ pub(crate) async fn run_sql(
     ctx: &SessionContext,
     sql: &str,
     params: &HashMap<String, ScalarValue>,
-) -> Result<Output, String> {
-    let df = ctx.sql(sql).await.map_err(|e| e.to_string())?;
+) -> Result<Output, NodeError> {
+    let df = ctx.sql(sql).await.map_err(NodeError::query)?;
     let df = df
         .with_param_values(params.clone())
-        .map_err(|e| e.to_string())?;
+        .map_err(NodeError::query)?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let batches: Vec<RecordBatch> = df
         .execute_stream()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(NodeError::query)?
         .try_collect()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(NodeError::query)?;
     Ok(Output {
         schema,
         batches,

@@ -20,7 +20,7 @@ use tokio::sync::OnceCell;
 use crate::exchange::{self, Exchange};
 use crate::output::Output;
 use crate::protocol;
-use crate::{Event, NodeReport, NodeStatus, OnEvent, assets, limits, sandbox};
+use crate::{Event, NodeError, NodeReport, NodeStatus, OnEvent, assets, limits, sandbox};
 
 /// The phases of an invocation as reported in [`NodeReport::phases_ms`], in order. `prepare` is
 /// bayou making the inputs available (a scan, when an input is a lake table); `start` is the
@@ -51,7 +51,7 @@ pub(crate) struct ScanFiles {
 }
 
 impl ScanFiles {
-    async fn get(&self, inv: &Invocation<'_>, input: &Input) -> Result<PathBuf, String> {
+    async fn get(&self, inv: &Invocation<'_>, input: &Input) -> Result<PathBuf, NodeError> {
         let (ctx, engine, refs, exchange, params) = (
             inv.ctx,
             inv.engine,
@@ -90,7 +90,12 @@ impl ScanFiles {
                     Some(
                         engine
                             .session(at)
-                            .map_err(|e| format!("reading input '{}' at {r}: {e}", input.argument))?
+                            .map_err(|e| {
+                                NodeError::Query(format!(
+                                    "reading input '{}' at {r}: {e}",
+                                    input.argument
+                                ))
+                            })?
                             .0,
                     )
                 }
@@ -104,7 +109,13 @@ impl ScanFiles {
                 &name,
             )
             .await
-            .map_err(|e| format!("reading input '{}' ({}): {e}", input.argument, input.source))
+            .map_err(|e| match e {
+                NodeError::Query(m) => NodeError::Query(format!(
+                    "reading input '{}' ({}): {m}",
+                    input.argument, input.source
+                )),
+                other => other,
+            })
         })
         .await
         .cloned()
@@ -163,7 +174,7 @@ pub(crate) async fn run(
     function: &str,
     report: &mut NodeReport,
     on_event: OnEvent<'_>,
-) -> Result<Option<Output>, String> {
+) -> Result<Option<Output>, NodeError> {
     let clock = Instant::now();
     // Each input is a file the function maps read-only: the parent's own output file when the
     // input reads a model as it is (columns are selected in the function), else a scan file.
@@ -201,10 +212,10 @@ pub(crate) async fn run(
         }
     }
     let python = inv.pythons.get(&node.name).cloned().ok_or_else(|| {
-        format!(
+        NodeError::Exchange(format!(
             "internal error: no environment was built for '{}'",
             node.name
-        )
+        ))
     })?;
     // The function's own directory, the one writable place it sees; its output is about the
     // size of its inputs, which decides whether it fits in shared memory. If shared memory fills
@@ -212,7 +223,7 @@ pub(crate) async fn run(
     let out_dir = inv
         .exchange
         .dir(&node.name, input_bytes)
-        .map_err(|e| e.to_string())?;
+        .map_err(NodeError::exchange)?;
     let call = Call {
         function,
         python: &python,
@@ -222,7 +233,7 @@ pub(crate) async fn run(
         clock,
     };
     match attempt(inv, node, &call, &out_dir, report, on_event).await {
-        Err(why) if is_no_space(&why) && inv.exchange.in_shared_memory(&out_dir) => {
+        Err(why) if why.is_no_space() && inv.exchange.in_shared_memory(&out_dir) => {
             let msg = format!(
                 "shared memory filled up under '{}'; running it again with its output on disk",
                 node.name
@@ -234,16 +245,11 @@ pub(crate) async fn run(
             let disk = inv
                 .exchange
                 .disk_dir(&node.name)
-                .map_err(|e| e.to_string())?;
+                .map_err(NodeError::exchange)?;
             attempt(inv, node, &call, &disk, report, on_event).await
         }
         other => other,
     }
-}
-
-/// Whether a function's failure was a full file system.
-fn is_no_space(why: &str) -> bool {
-    why.contains("No space left on device") || why.contains("[Errno 28]")
 }
 
 /// What every attempt at one invocation shares.
@@ -264,7 +270,7 @@ async fn attempt(
     out_dir: &Path,
     report: &mut NodeReport,
     on_event: OnEvent<'_>,
-) -> Result<Option<Output>, String> {
+) -> Result<Option<Output>, NodeError> {
     let (function, python, clock) = (call.function, call.python, call.clock);
     let (inputs, input_files, call_params) = (call.inputs, call.input_files, call.params);
     let output_path = out_dir.join("out.arrow");
@@ -289,8 +295,8 @@ async fn attempt(
         result: result_path.clone(),
     };
     let request_path = out_dir.join("request.json");
-    let request = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
-    std::fs::write(&request_path, request).map_err(|e| e.to_string())?;
+    let request = serde_json::to_vec(&request).map_err(NodeError::exchange)?;
+    std::fs::write(&request_path, request).map_err(NodeError::exchange)?;
 
     let env_dir = python
         .parent()
@@ -333,9 +339,11 @@ async fn attempt(
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+        .map_err(|e| NodeError::Exchange(format!("cannot start {}: {e}", python.display())))?;
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err("the function's output pipes are missing".into());
+        return Err(NodeError::Exchange(
+            "the function's output pipes are missing".into(),
+        ));
     };
     let name = node.name.as_str();
     // A secret the function prints is masked before its line goes anywhere.
@@ -398,10 +406,10 @@ async fn attempt(
         .collect();
     // Keep what was logged before the process started (a limits warning), then its output.
     report.log.extend(out_lines.into_iter().chain(err_lines));
-    let status = status.map_err(|e| e.to_string())?;
+    let status = status.map_err(NodeError::exchange)?;
     let Some(status) = status else {
         let _ = child.wait().await;
-        return Err(format!("timed out after {}s", timeout.unwrap_or(0)));
+        return Err(NodeError::TimedOut(timeout.unwrap_or(0)));
     };
     // No reply (the process died first) or one that does not parse reads as an empty one.
     let result: protocol::Reply = std::fs::read(&result_path)
@@ -414,10 +422,9 @@ async fn attempt(
         use std::os::unix::process::ExitStatusExt;
         let killed = status.signal() == Some(9) || status.code() == Some(137);
         if l.out_of_memory(killed) {
-            return Err(format!(
-                "out of memory: it used more than its {} MB limit\n  hint: raise it with @bayou.resources(memory=\"...\")",
-                l.memory_bytes.unwrap_or(0) / 1_000_000
-            ));
+            return Err(NodeError::OutOfMemory {
+                limit_mb: l.memory_bytes.unwrap_or(0) / 1_000_000,
+            });
         }
     }
     if !status.success() {
@@ -431,7 +438,7 @@ async fn attempt(
                     last_words.join("\n    ")
                 ),
             });
-        return Err(mask(why, secrets));
+        return Err(NodeError::Function(mask(why, secrets)));
     }
     let read_back = Instant::now();
     let output = if node.is_expectation() {
@@ -443,7 +450,7 @@ async fn attempt(
         };
         None
     } else {
-        let (schema, batches) = exchange::map_ipc(&output_path).map_err(|e| e.to_string())?;
+        let (schema, batches) = exchange::map_ipc(&output_path).map_err(NodeError::exchange)?;
         Some(Output {
             schema,
             batches,
