@@ -1,11 +1,13 @@
 //! Runs a bayou project on one machine, transform-audit-write.
 //!
-//! Entry point: [`run`]. The run cuts a run branch from the target branch, executes the models
+//! Entry point: [`run`]. It has the run planned by `bayou_plan::Plan::build` (every problem
+//! found before anything is created), then cuts a run branch from the target, executes the models
 //! in dependency order (SQL inside DataFusion, next to the scans it reads; Python in a fresh
 //! process per function, in an environment from the [`EnvCache`]), runs the expectations on the
 //! in-memory outputs, writes materialized models to the run branch and merges it into the
 //! target only if everything passed. A failed run leaves the target untouched and keeps the run
-//! branch for inspection.
+//! branch for inspection. What happens is reported as [`Event`]s, in order; a node that fails
+//! says why with a [`NodeError`].
 //!
 //! Independent nodes run concurrently, up to the core count. Python functions run sandboxed
 //! ([`sandbox`]), under limits ([`limits`]) and read their inputs by mapping Arrow IPC files
