@@ -35,7 +35,7 @@ mod tools;
 mod uv;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -373,7 +373,6 @@ async fn execute(
     }
     let param_values: HashMap<String, ScalarValue> =
         params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
-    let envs = &tools.envs;
     let runner = assets::install(&options.cache_dir)?;
     let sandbox = &tools.sandbox;
     if options.sandbox == SandboxPolicy::Off && tools.python {
@@ -387,34 +386,14 @@ async fn execute(
     let selected = &planned.selected;
     // Every environment the run needs is ready before any data is read: a bad pin fails the
     // run at once.
-    let mut pythons: HashMap<String, PathBuf> = HashMap::new();
-    for (_, node) in project
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, n)| selected[*i] && !matches!(n.kind, NodeKind::Sql { .. }))
-    {
-        match envs.python(&project.python_spec(node), &node.name).await {
-            Ok(env) => {
-                on_event(Event::EnvReady {
-                    node: node.name.clone(),
-                    env: env.clone(),
-                });
-                pythons.insert(node.name.clone(), env.python);
-            }
-            Err(e) => {
-                let mut report = NodeReport::new(node);
-                report.status = NodeStatus::Failed;
-                report.error = Some(e.to_string());
-                record.fail(e.to_string());
-                on_event(Event::NodeFinished {
-                    report: report.clone(),
-                });
-                record.nodes.push(report);
-                return Ok(());
-            }
+    let pythons = match tools.environments(project, selected, on_event).await {
+        Ok(pythons) => pythons,
+        Err(report) => {
+            record.fail(report.error.clone().unwrap_or_default());
+            record.nodes.push(report);
+            return Ok(());
         }
-    }
+    };
     let mut outputs: HashMap<String, Arc<Output>> = HashMap::new();
     let scans = python::ScanFiles::default();
     let node_cache = cache::NodeCache::new(&options.cache_dir);

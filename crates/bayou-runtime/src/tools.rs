@@ -1,9 +1,15 @@
 //! [`Tools`]: what running Python needs from the machine (uv, the sandbox), found or fetched
 //! before a run starts, so a missing one stops it before anything is created.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+
 use bayou_project::{NodeKind, Project};
 
-use crate::{EnvCache, Event, OnEvent, Result, RunOptions, SandboxPolicy, sandbox, uv};
+use crate::{
+    EnvCache, Event, NodeReport, NodeStatus, OnEvent, Result, RunOptions, SandboxPolicy, sandbox,
+    uv,
+};
 
 /// What running Python needs from the machine, checked before a run starts.
 pub(crate) struct Tools {
@@ -48,5 +54,46 @@ impl Tools {
             sandbox,
             envs,
         })
+    }
+
+    /// The interpreter of each selected Python node's environment, built if needed. The first
+    /// that cannot be built stops here: its report says why (naming the model and the version).
+    pub(crate) async fn environments(
+        &self,
+        project: &Project,
+        selected: &[bool],
+        on_event: OnEvent<'_>,
+    ) -> std::result::Result<HashMap<String, PathBuf>, NodeReport> {
+        let mut pythons = HashMap::new();
+        for (_, node) in project
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| selected[*i] && !matches!(n.kind, NodeKind::Sql { .. }))
+        {
+            match self
+                .envs
+                .python(&project.python_spec(node), &node.name)
+                .await
+            {
+                Ok(env) => {
+                    on_event(Event::EnvReady {
+                        node: node.name.clone(),
+                        env: env.clone(),
+                    });
+                    pythons.insert(node.name.clone(), env.python);
+                }
+                Err(e) => {
+                    let mut report = NodeReport::new(node);
+                    report.status = NodeStatus::Failed;
+                    report.error = Some(e.to_string());
+                    on_event(Event::NodeFinished {
+                        report: report.clone(),
+                    });
+                    return Err(report);
+                }
+            }
+        }
+        Ok(pythons)
     }
 }
