@@ -226,20 +226,25 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The lake at `path` (a directory or s3:// URI), committing as `bench`.
+pub(crate) fn open_lake(path: &str) -> anyhow::Result<bayou_lake::Lake> {
+    Ok(bayou_lake::Lake::open(
+        &bayou_lake::LakeLocation::parse(path)?,
+        &bayou_lake::LakeSettings {
+            author: "bench".into(),
+            catalog: std::env::var_os("BAYOU_CATALOG").map(Into::into),
+            catalogs_dir: std::env::temp_dir().join("bayou-bench-catalogs"),
+        },
+    )?)
+}
+
 /// Times `bayou`'s in-process query engine on the queries in `bench/queries/*.sql`, best of
 /// `runs`, and prints one JSON line per query (the DuckDB side runs in `bench/run.sh`).
 fn queries(lake: &str, dir: &str, runs: usize) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let lake = bayou_lake::Lake::open(
-        &bayou_lake::LakeLocation::parse(lake)?,
-        &bayou_lake::LakeSettings {
-            author: "bench".into(),
-            catalog: std::env::var_os("BAYOU_CATALOG").map(Into::into),
-            catalogs_dir: std::env::temp_dir().join("bayou-bench-catalogs"),
-        },
-    )?;
+    let lake = open_lake(lake)?;
     let engine = bayou_sql::QueryEngine::new(lake);
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {dir}"))?

@@ -51,14 +51,7 @@ fn child_read(
 /// receiving Arrow IPC over a loopback socket. Each figure is the child's median over `runs`.
 pub(crate) fn handoff(lake: &str, python: &str, repo: &Path, runs: usize) -> anyhow::Result<()> {
     let rt = runtime()?;
-    let lake = bayou_lake::Lake::open(
-        &bayou_lake::LakeLocation::parse(lake)?,
-        &bayou_lake::LakeSettings {
-            author: "bench".into(),
-            catalog: std::env::var_os("BAYOU_CATALOG").map(Into::into),
-            catalogs_dir: std::env::temp_dir().join("bayou-bench-catalogs"),
-        },
-    )?;
+    let lake = crate::open_lake(lake)?;
     let engine = bayou_sql::QueryEngine::new(lake);
     let batches: Vec<RecordBatch> = rt.block_on(async {
         engine

@@ -45,9 +45,7 @@ use bayou_sql::QueryEngine;
 use bayou_types::{CommitId, TableKey};
 use datafusion::common::ScalarValue;
 
-use crate::output::{
-    Output, output_schema, preview, publish_output, run_sql, sql_to_exchange, stand_in,
-};
+use crate::output::{Output, output_schema, publish_output, run_sql, sql_to_exchange, stand_in};
 use crate::reuse::reuse;
 
 pub use assets::runner_version;
@@ -642,15 +640,7 @@ async fn execute(
                     options.strict,
                     on_event,
                 );
-                if options.preview != Preview::Off {
-                    report.preview = preview(&output, 5, options.preview);
-                    report.columns = output
-                        .schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().clone())
-                        .collect();
-                }
+                output.preview_into(&mut report, options.preview);
                 // Reusable by later runs; a REPLACE model's entry is its table, once written
                 // (in a dry run, nothing is: then it is the output, like any other model's).
                 if node.cache

@@ -24,6 +24,20 @@ pub(crate) struct Output {
 }
 
 impl Output {
+    /// Puts its first (or last) rows and its column names into `report`, as `which` asks.
+    pub(crate) fn preview_into(&self, report: &mut crate::NodeReport, which: Preview) {
+        if which == Preview::Off {
+            return;
+        }
+        report.preview = preview(self, 5, which);
+        report.columns = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+    }
+
     pub(crate) fn rows(&self) -> u64 {
         self.batches.iter().map(|b| b.num_rows() as u64).sum()
     }

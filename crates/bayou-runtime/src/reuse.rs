@@ -8,7 +8,7 @@ use bayou_lake::Lake;
 use bayou_types::{CommitId, TableKey};
 use datafusion::prelude::SessionContext;
 
-use crate::output::{Output, preview, publish_output, stand_in};
+use crate::output::{Output, publish_output, stand_in};
 use crate::{Error, NodeReport, NodeStatus, Preview, Result, cache, exchange};
 
 /// Reuses node's earlier output if the cache has one for `fp` that still holds: returns its
@@ -54,15 +54,7 @@ pub(crate) async fn reuse(
                 file: Some(path),
             };
             report.bytes = Some(output.bytes());
-            if preview_rows != Preview::Off {
-                report.preview = preview(&output, 5, preview_rows);
-                report.columns = output
-                    .schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-            }
+            output.preview_into(&mut report, preview_rows);
             publish_output(ctx, outputs, &node.name, output)?;
             false
         }
