@@ -509,3 +509,16 @@ fn import_skips_files_it_has_takes_what_fits_and_goes_on_past_bad_files_when_ask
     );
     assert_eq!(t.scalar("SELECT SUM(fare) FROM fares", "main"), json!(8.5));
 }
+
+#[test]
+fn a_run_id_that_is_a_path_is_refused_not_followed() {
+    let t = TestLake::new();
+    for args in [
+        &["runs", "show", "../catalog"][..],
+        &["rerun", "../../etc/passwd"],
+        &["job", "get", "runs/../x"],
+    ] {
+        let err = t.refuses(args);
+        assert!(err.contains("is no run id"), "{args:?}: {err}");
+    }
+}

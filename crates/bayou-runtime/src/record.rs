@@ -217,6 +217,11 @@ pub(crate) async fn save_code(lake: &Lake, project: &Project) -> Result<()> {
 
 /// The project files a run ran, by path, from its content-addressed snapshot.
 pub async fn load_code(lake: &Lake, code_hash: &str) -> Result<BTreeMap<String, String>> {
+    if code_hash.is_empty() || !code_hash.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::Usage(format!(
+            "'{code_hash}' is no code snapshot id"
+        )));
+    }
     let location = lake.storage().location(&format!("code/{code_hash}.json"));
     let bytes = lake.storage().read(&location).await?;
     serde_json::from_slice(&bytes)
@@ -235,6 +240,14 @@ pub async fn mark_interrupted(lake: &Lake, id: &str) -> Result<()> {
 
 /// A stored run.
 pub async fn load_run(lake: &Lake, id: &str) -> Result<Option<RunRecord>> {
+    // An id is letters, digits and '-' (`20261122230501-3fa2c1`): never a path out of `runs/`.
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if id.is_empty() || !id.chars().all(plain) {
+        return Err(Error::Usage(format!(
+            "'{id}' is no run id
+  hint: run ids look like 20261122230501-3fa2c1; list them with `bayou runs ls`"
+        )));
+    }
     let location = lake.storage().location(&format!("runs/{id}.json"));
     if !lake.storage().exists(&location).await? {
         return Ok(None);

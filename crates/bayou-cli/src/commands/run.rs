@@ -172,10 +172,20 @@ fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<String> {
     }
 }
 
+/// Run `id`'s record; an id that is no run id is the user's input to fix (exit code 2).
+async fn load_run(ctx: &Ctx, id: &str) -> anyhow::Result<Option<RunRecord>> {
+    bayou_runtime::load_run(&ctx.lake, id)
+        .await
+        .map_err(|e| match e.is_usage() {
+            true => Exit::usage(e.to_string()).into(),
+            false => anyhow::Error::from(e),
+        })
+}
+
 /// `bayou rerun`: a past run's code snapshot over the data commit it started from, into a new
 /// run branch; the target moves only with --publish.
 pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
-    let Some(past) = bayou_runtime::load_run(&ctx.lake, &args.run_id).await? else {
+    let Some(past) = load_run(ctx, &args.run_id).await? else {
         return Err(Exit::usage(format!(
             "no run '{}'\n  hint: list runs with `bayou runs ls`",
             args.run_id
@@ -444,7 +454,7 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
             emit(ctx.format, &all, listing)
         }
         RunsCommand::Show { run_id } => {
-            let Some(record) = bayou_runtime::load_run(&ctx.lake, &run_id).await? else {
+            let Some(record) = load_run(ctx, &run_id).await? else {
                 return Err(Exit::usage(format!(
                     "unknown run '{run_id}'\n  hint: list runs with `bayou runs ls`"
                 ))
