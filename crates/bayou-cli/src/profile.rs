@@ -52,8 +52,7 @@ struct File {
 
 /// The config file: `~/.bayou/config.toml`.
 pub(crate) fn path() -> PathBuf {
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".bayou").join("config.toml")
+    crate::settings::home().join(".bayou").join("config.toml")
 }
 
 fn read() -> anyhow::Result<File> {

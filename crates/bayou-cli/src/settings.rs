@@ -1,22 +1,23 @@
-//! Settings read from the environment, resolved here once and handed to the libraries as values.
+//! Settings read from the environment, resolved here (the one place that reads them) and handed
+//! to the libraries as values.
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
 
 use bayou_runtime::{RunOptions, SandboxPolicy};
 
-use crate::commands::cache_dir;
+use crate::output::Exit;
+use crate::profile::Profile;
 
 /// How to open lakes: the commits' author (`BAYOU_AUTHOR`, else the OS user) and where an
 /// `s3://` lake's catalog is (`BAYOU_CATALOG`, else `~/.bayou/catalogs/`).
 pub(crate) fn lake_settings() -> bayou_lake::LakeSettings {
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     bayou_lake::LakeSettings {
         author: std::env::var("BAYOU_AUTHOR")
             .or_else(|_| std::env::var("USER"))
             .unwrap_or_else(|_| "bayou".to_string()),
         catalog: std::env::var_os("BAYOU_CATALOG").map(PathBuf::from),
-        catalogs_dir: home.join(".bayou").join("catalogs"),
+        catalogs_dir: home().join(".bayou").join("catalogs"),
     }
 }
 
@@ -55,4 +56,42 @@ fn on_path(name: impl AsRef<OsStr>) -> Option<PathBuf> {
     std::env::split_paths(&paths)
         .map(|dir| dir.join(name.as_ref()))
         .find(|p| p.is_file())
+}
+
+/// The user's home directory (`.` without `HOME`).
+pub(crate) fn home() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
+
+/// The lake when neither `--lake`, `BAYOU_LAKE` nor the profile names one: `~/.bayou/lake`.
+pub(crate) fn default_lake() -> String {
+    home().join(".bayou").join("lake").display().to_string()
+}
+
+/// Where bayou keeps environments, cached outputs and scans: `BAYOU_CACHE_DIR`, else
+/// `~/.cache/bayou`.
+pub(crate) fn cache_dir() -> PathBuf {
+    std::env::var_os("BAYOU_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cache").join("bayou"))
+}
+
+/// A size setting from environment variable `var` (`10GB`, `512MiB`, bytes), else `default`:
+/// `BAYOU_SCAN_CACHE_SIZE`, `BAYOU_NODE_CACHE_SIZE`.
+pub(crate) fn size_setting(var: &str, default: u64) -> anyhow::Result<u64> {
+    match std::env::var(var) {
+        Err(_) => Ok(default),
+        Ok(text) => bayou_project::parse_memory(&text).ok_or_else(|| {
+            Exit::usage(format!("{var}={text}: expected a size like 10GB or 512MiB")).into()
+        }),
+    }
+}
+
+/// Whether code branch = data branch is on: `BAYOU_GIT_BRANCH`, else the profile's
+/// `git_branch`, else on.
+pub(crate) fn git_branch_enabled(profile: &Profile) -> bool {
+    match std::env::var("BAYOU_GIT_BRANCH") {
+        Ok(v) => !v.eq_ignore_ascii_case("off"),
+        Err(_) => profile.git_branch.as_deref() != Some("off"),
+    }
 }

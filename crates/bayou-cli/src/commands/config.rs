@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::cli::{ConfigCommand, OutputFormat};
 use crate::output::{Exit, Listing, emit, emit_message};
-use crate::profile::{self, KEYS, Profile};
+use crate::profile::{self, KEYS};
 
 /// Runs `cmd` on profile `name`; `lake` is where the profile's lake is, for `active_branch`.
 pub(crate) fn run(
@@ -88,13 +88,5 @@ fn check_key(key: &str) -> anyhow::Result<&str> {
             ))
             .into())
         }
-    }
-}
-
-/// Whether `profile` turns code branch = data branch off (`BAYOU_GIT_BRANCH` wins).
-pub(crate) fn git_branch_enabled(profile: &Profile) -> bool {
-    match std::env::var("BAYOU_GIT_BRANCH") {
-        Ok(v) => !v.eq_ignore_ascii_case("off"),
-        Err(_) => profile.git_branch.as_deref() != Some("off"),
     }
 }

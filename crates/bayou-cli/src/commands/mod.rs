@@ -15,8 +15,6 @@ mod table;
 mod table_plan;
 mod tag;
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
 use bayou_lake::{Lake, LakeLocation};
 use bayou_types::{DEFAULT_NAMESPACE, TableKey};
@@ -62,37 +60,6 @@ fn nothing_to_remove(ctx: &Ctx, what: &str, name: &str) -> anyhow::Result<()> {
     )
 }
 
-fn default_lake() -> String {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ".".into());
-    home.join(".bayou").join("lake").display().to_string()
-}
-
-/// Where bayou keeps environments, cached outputs and scans: `BAYOU_CACHE_DIR`, else
-/// `~/.cache/bayou`.
-pub(crate) fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("BAYOU_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ".".into());
-    home.join(".cache").join("bayou")
-}
-
-/// A size setting from environment variable `var` (`10GB`, `512MiB`, bytes), else `default`:
-/// `BAYOU_SCAN_CACHE_SIZE`, `BAYOU_NODE_CACHE_SIZE`.
-fn size_setting(var: &str, default: u64) -> anyhow::Result<u64> {
-    match std::env::var(var) {
-        Err(_) => Ok(default),
-        Ok(text) => bayou_project::parse_memory(&text).ok_or_else(|| {
-            crate::output::Exit::usage(format!("{var}={text}: expected a size like 10GB or 512MiB"))
-                .into()
-        }),
-    }
-}
-
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Demo(crate::cli::DemoCommand::Write { rows, out }) = &cli.command {
         return demo::write_files(*rows, out, cli.output).await;
@@ -106,7 +73,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         .lake
         .clone()
         .or_else(|| profile.lake.clone())
-        .unwrap_or_else(default_lake);
+        .unwrap_or_else(crate::settings::default_lake);
     let open = |text: &str| -> anyhow::Result<Lake> {
         let location = LakeLocation::parse(text)?;
         Lake::open(&location, &crate::settings::lake_settings())
@@ -137,14 +104,17 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     // Data files read from object storage are kept locally; later scans fetch only the rest.
     let scan_cache = match scans {
         true => Some(std::sync::Arc::new(bayou_lake::ScanCache::new(
-            cache_dir().join("scans"),
-            size_setting("BAYOU_SCAN_CACHE_SIZE", 10 << 30)?,
+            crate::settings::cache_dir().join("scans"),
+            crate::settings::size_setting("BAYOU_SCAN_CACHE_SIZE", 10 << 30)?,
         ))),
         false => None,
     }
     .filter(|cache| lake.use_scan_cache(cache.clone()));
     let node_cache_size = match runs {
-        true => Some(size_setting("BAYOU_NODE_CACHE_SIZE", 20 << 30)?),
+        true => Some(crate::settings::size_setting(
+            "BAYOU_NODE_CACHE_SIZE",
+            20 << 30,
+        )?),
         false => None,
     };
     let ctx = Ctx {
@@ -179,7 +149,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         cache.trim();
     }
     if let Some(max) = node_cache_size {
-        bayou_runtime::trim_node_cache(&cache_dir(), max);
+        bayou_runtime::trim_node_cache(&crate::settings::cache_dir(), max);
     }
     outcome
 }

@@ -10,8 +10,6 @@ use super::Ctx;
 use crate::cli::{EnvCommand, OutputFormat, PreviewArg, RerunArgs, RunArgs, RunsCommand};
 use crate::output::{Exit, Listing, emit, out, time};
 
-use super::cache_dir;
-
 /// Live progress on stderr, so stdout stays the result (a table or JSON).
 fn progress(event: Event) {
     let mut err = std::io::stderr().lock();
@@ -141,7 +139,7 @@ fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<String> {
     use crate::git_branch::Target;
     let active = ctx.reference(None)?;
     let mut err = std::io::stderr().lock();
-    let enabled = super::config::git_branch_enabled(&ctx.profile);
+    let enabled = crate::settings::git_branch_enabled(&ctx.profile);
     match crate::git_branch::target(dir, enabled) {
         Target::None => Ok(active),
         Target::Unusable { git, why } => {
@@ -496,7 +494,7 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
 }
 
 pub(crate) fn env(format: OutputFormat, cmd: EnvCommand) -> anyhow::Result<()> {
-    let cache = bayou_runtime::EnvCache::new(&cache_dir());
+    let cache = bayou_runtime::EnvCache::new(&crate::settings::cache_dir());
     let (envs, verb) = match cmd {
         EnvCommand::Ls => (cache.list(), None),
         EnvCommand::Prune { keep_days, all } => {
