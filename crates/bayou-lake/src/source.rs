@@ -190,6 +190,20 @@ impl Survey {
         out
     }
 
+    /// Every file's columns in one schema (a column some files lack is there too); an error
+    /// when files disagree on a column's type.
+    pub fn merged_schema(&self) -> Result<SchemaRef> {
+        let merged = Schema::try_merge(self.schemas.iter().map(|s| s.as_ref().clone())).map_err(
+            |e| Error::SchemaMismatch {
+                source_name: self.uri.clone(),
+                detail: format!(
+                    "the files do not agree on column types: {e}\n  hint: `bayou table create-plan` lists the types and lets you choose"
+                ),
+            },
+        )?;
+        Ok(Arc::new(merged))
+    }
+
     /// What identifies each file to later imports (origin and size; see [`identity`]).
     pub fn identities(&self) -> Vec<String> {
         identities(&self.files, &self.origins)
@@ -267,7 +281,7 @@ impl SourceFiles {
                 }
                 first.clone()
             }
-            FileFormat::Csv => merge_csv(&survey.files, &survey.schemas)?,
+            FileFormat::Csv => survey.merged_schema()?,
         };
         Ok(survey.into_source(schema))
     }
@@ -437,17 +451,4 @@ fn csv_schema(path: &Path) -> Result<SchemaRef> {
         });
     }
     Ok(Arc::new(schema))
-}
-
-/// One schema for CSV files that agree on their column types.
-fn merge_csv(files: &[PathBuf], schemas: &[SchemaRef]) -> Result<SchemaRef> {
-    let merged = Schema::try_merge(schemas.iter().map(|s| s.as_ref().clone())).map_err(|e| {
-        Error::SchemaMismatch {
-            source_name: files[0].display().to_string(),
-            detail: format!(
-                "the CSV files do not agree on column types: {e}\n  hint: `bayou table create-plan` lists the types and lets you choose"
-            ),
-        }
-    })?;
-    Ok(Arc::new(merged))
 }

@@ -1,6 +1,5 @@
 //! `bayou table ls|get|create|import|rm|revert`.
 
-use arrow::datatypes::Schema;
 use bayou_lake::{SourceFiles, Survey, WriteMode};
 use serde_json::json;
 
@@ -278,25 +277,17 @@ async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let mut incoming = Schema::empty();
-    for s in &survey.schemas {
-        incoming = Schema::try_merge([incoming, s.as_ref().clone()]).map_err(|e| {
-            bayou_lake::Error::SchemaMismatch {
-                source_name: args.search_uri.clone(),
-                detail: format!("the files do not agree on column types: {e}"),
-            }
-        })?;
-    }
+    let incoming = survey.merged_schema()?;
     let schema = match args.best_effort {
         false => incoming,
         true => {
             let (fits, rest) =
                 bayou_lake::fitting_columns(table.arrow_schema()?.as_ref(), &incoming);
             notes.extend(rest.into_iter().map(|r| format!("left out {r}")));
-            fits
+            std::sync::Arc::new(fits)
         }
     };
-    let source = survey.into_source(std::sync::Arc::new(schema));
+    let source = survey.into_source(schema);
     for note in &notes {
         crate::output::note(note)?;
     }
