@@ -9,16 +9,8 @@ use serde_json::Value;
 
 fn external_rows(reader: &str, metadata_location: &str) -> Vec<String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/read_table.py");
-    let out = common::python()
-        .args([script, reader, metadata_location])
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{reader} could not read {metadata_location}:\n{}\n(hint: run dev/test.sh, which installs pyiceberg and duckdb)",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON rows");
+    let out = common::python_ok(&[script, reader, metadata_location]);
+    let rows: Vec<Value> = serde_json::from_str(&out).expect("JSON rows");
     let mut rows: Vec<String> = rows.iter().map(canonical).collect();
     rows.sort();
     rows
@@ -133,16 +125,9 @@ fn a_table_another_engine_wrote_is_registered_without_copying_and_reads_the_same
     let warehouse = t.path("peer-warehouse");
     std::fs::create_dir_all(&warehouse).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/write_table.py");
-    let out = common::python()
-        .args([script, s(&warehouse)])
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let location = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let location = common::python_ok(&[script, s(&warehouse)])
+        .trim()
+        .to_string();
     let files_before = count_files(&warehouse);
     t.ok(&["namespace", "create", "raw"]);
     t.ok(&[

@@ -225,15 +225,7 @@ fn put_parquet(server: &S3Server, key: &str, ids: &[i64]) {
          assert urllib.request.urlopen(req).status == 200\n",
         port = server.port,
     );
-    let out = common::python()
-        .args(["-c", &script])
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::python_ok(&["-c", &script]);
 }
 
 #[test]

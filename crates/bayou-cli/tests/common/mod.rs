@@ -176,6 +176,17 @@ pub fn python() -> std::process::Command {
     )
 }
 
+/// Runs the test Python with `args`, expects success and returns its stdout.
+pub fn python_ok(args: &[&str]) -> String {
+    let out = python().args(args).output().expect("run python");
+    assert!(
+        out.status.success(),
+        "python {args:?} failed:\n{}\n(hint: run dev/test.sh, which installs the test peers)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
 /// A name no other file of this test uses.
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
