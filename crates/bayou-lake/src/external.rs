@@ -222,11 +222,17 @@ impl Lake {
                 .map(|(_, uri)| uri)
                 .collect()
         } else {
-            let globbed: Vec<std::path::PathBuf> = match glob::glob(pattern) {
-                Ok(paths) => paths.flatten().filter(|p| p.is_file()).collect(),
-                Err(e) => return Err(Error::InvalidInput(format!("bad glob '{pattern}': {e}"))),
+            // The same listing as `table create` (a path, a directory or a glob).
+            let files = match crate::source::list_files(pattern) {
+                Ok((crate::FileFormat::Parquet, files)) => files,
+                Ok(_) => vec![],
+                Err(e) => {
+                    return Err(Error::InvalidInput(format!(
+                        "'{pattern}' matches no .parquet file: {e}"
+                    )));
+                }
             };
-            globbed
+            files
                 .iter()
                 .map(|p| absolute_location(&p.display().to_string()))
                 .collect::<Result<_>>()?

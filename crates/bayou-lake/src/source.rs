@@ -191,16 +191,15 @@ impl Survey {
     }
 
     /// Every file's columns in one schema (a column some files lack is there too); an error
-    /// when files disagree on a column's type.
-    pub fn merged_schema(&self) -> Result<SchemaRef> {
-        let merged = Schema::try_merge(self.schemas.iter().map(|s| s.as_ref().clone())).map_err(
-            |e| Error::SchemaMismatch {
-                source_name: self.uri.clone(),
-                detail: format!(
-                    "the files do not agree on column types: {e}\n  hint: `bayou table create-plan` lists the types and lets you choose"
-                ),
-            },
-        )?;
+    /// with `hint` when files disagree on a column's type.
+    pub fn merged_schema(&self, hint: &str) -> Result<SchemaRef> {
+        let merged =
+            Schema::try_merge(self.schemas.iter().map(|s| s.as_ref().clone())).map_err(|e| {
+                Error::SchemaMismatch {
+                    source_name: self.uri.clone(),
+                    detail: format!("the files do not agree on column types: {e}\n  hint: {hint}"),
+                }
+            })?;
         Ok(Arc::new(merged))
     }
 
@@ -218,6 +217,8 @@ impl Survey {
             if keep(&ids[at], &self.origins[i]) {
                 i += 1;
             } else {
+                let size = std::fs::metadata(&self.files[i]).map_or(0, |m| m.len());
+                self.total_bytes = self.total_bytes.saturating_sub(size);
                 self.files.remove(i);
                 self.origins.remove(i);
                 self.schemas.remove(i);
@@ -259,31 +260,6 @@ impl SourceFiles {
     /// What identifies each file to later imports.
     pub fn identities(&self) -> Vec<String> {
         identities(&self.files, &self.origins)
-    }
-
-    /// Finds the files a path, directory or glob names and reads their schema: Parquet files
-    /// must agree on their columns; CSV files are merged into one schema.
-    pub fn discover(uri: &str) -> Result<Self> {
-        let survey = Survey::of(uri, false)?;
-        let schema = match survey.format {
-            FileFormat::Parquet => {
-                let first = &survey.schemas[0];
-                for (f, s) in survey.files.iter().zip(&survey.schemas).skip(1) {
-                    if !same_columns(first, s) {
-                        return Err(Error::SchemaMismatch {
-                            source_name: f.display().to_string(),
-                            detail: format!(
-                                "its columns differ from those of '{}'\n  hint: `bayou table create-plan` shows every file's columns and lets you choose their types",
-                                survey.files[0].display()
-                            ),
-                        });
-                    }
-                }
-                first.clone()
-            }
-            FileFormat::Csv => survey.merged_schema()?,
-        };
-        Ok(survey.into_source(schema))
     }
 
     /// Reads every file in order, calling `sink` with each batch and the bytes of input
@@ -374,7 +350,7 @@ fn parquet_schema(path: &Path) -> Result<SchemaRef> {
 }
 
 /// The files `uri` names and their format: one format for all.
-fn list_files(uri: &str) -> Result<(FileFormat, Vec<PathBuf>)> {
+pub(crate) fn list_files(uri: &str) -> Result<(FileFormat, Vec<PathBuf>)> {
     let uri_path = uri.strip_prefix("file://").unwrap_or(uri);
     if uri_path.contains("://") {
         return Err(Error::InvalidInput(format!(

@@ -216,8 +216,19 @@ async fn create(ctx: &Ctx, args: WriteArgs) -> anyhow::Result<()> {
         args.partitioned_by.clone(),
         args.replace,
     );
+    // The plan command that writes what `create` was asked for, to edit and apply.
+    let mut flags = String::new();
+    if let Some(b) = &args.branch {
+        flags.push_str(&format!(" -b {b}"));
+    }
+    if let Some(p) = &args.partitioned_by {
+        flags.push_str(&format!(" --partitioned-by '{p}'"));
+    }
+    if args.replace {
+        flags.push_str(" --replace");
+    }
     let hint = format!(
-        "the files disagree: `bayou table create-plan {} --search-uri '{}' -p plan.yaml` writes a plan to pick the types in, then `bayou table create-plan-apply --plan plan.yaml`",
+        "the files disagree: `bayou table create-plan {} --search-uri '{}'{flags} -p plan.yaml` writes a plan to pick the types in, then `bayou table create-plan-apply --plan plan.yaml`",
         args.name, args.search_uri
     );
     let schema = plan.schema(&args.search_uri, &hint)?;
@@ -277,7 +288,9 @@ async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let incoming = survey.merged_schema()?;
+    let incoming = survey.merged_schema(
+        "import the files that disagree separately, each with the columns the table has",
+    )?;
     let schema = match args.best_effort {
         false => incoming,
         true => {
