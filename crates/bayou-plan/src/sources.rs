@@ -43,7 +43,7 @@ impl Sources {
                 .as_ref()
                 .and_then(|r| refs.get(r))
                 .unwrap_or(base);
-            let Ok(key) = resolve_one(lake, commit, &input.source, namespace) else {
+            let Some(key) = resolve_one(lake, commit, &input.source, namespace)? else {
                 continue; // not a table name at all: check_inputs names the input
             };
             keys.insert(id, key);
@@ -82,19 +82,22 @@ pub fn is_model(project: &Project, input: &Input) -> bool {
         .is_some_and(|n| !n.is_expectation())
 }
 
-/// The table `source` names at `commit` for a run writing to `namespace`.
+/// The table `source` names at `commit` for a run writing to `namespace`; `None` when it is no
+/// table name at all (check_inputs names the input then).
 fn resolve_one(
     lake: &Lake,
     commit: &CommitId,
     source: &str,
     namespace: &str,
-) -> Result<TableKey, bayou_types::Error> {
+) -> Result<Option<TableKey>> {
     if source.contains('.') || namespace == DEFAULT_NAMESPACE {
-        return TableKey::parse(source, DEFAULT_NAMESPACE);
+        return Ok(TableKey::parse(source, DEFAULT_NAMESPACE).ok());
     }
-    let in_run_namespace = TableKey::new(namespace, source)?;
-    match lake.catalog().get_table(commit, &in_run_namespace) {
-        Ok(Some(_)) => Ok(in_run_namespace),
-        _ => TableKey::new(DEFAULT_NAMESPACE, source),
-    }
+    let Ok(in_run_namespace) = TableKey::new(namespace, source) else {
+        return Ok(None);
+    };
+    Ok(match lake.catalog().get_table(commit, &in_run_namespace)? {
+        Some(_) => Some(in_run_namespace),
+        None => TableKey::new(DEFAULT_NAMESPACE, source).ok(),
+    })
 }
