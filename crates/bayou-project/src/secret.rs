@@ -95,16 +95,7 @@ impl SecretKey {
             .open_in_place(nonce, Aad::from(name.as_bytes()), &mut body)
             .map_err(|_| damaged())?;
         let plaintext = String::from_utf8(plain.to_vec()).map_err(|_| damaged())?;
-        let digest = hex::encode(
-            Sha256::new()
-                .chain_update(self.0)
-                .chain_update(plaintext.as_bytes())
-                .finalize(),
-        );
-        Ok(Secret {
-            plaintext,
-            digest: digest[..16].to_string(),
-        })
+        Ok(Secret::new(self, plaintext))
     }
 }
 

@@ -9,10 +9,12 @@ use crate::{EnvReady, NodeReport, PlanNode};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// The run has an id; `run_branch` is where it writes (`None` for a dry run).
+    /// The run has an id; `run_branch` is where it writes (`None` for a dry run): a run branch
+    /// when `transaction`, else the target itself (`--no-transaction`).
     Started {
         run_id: String,
         run_branch: Option<String>,
+        transaction: bool,
         plan: Vec<PlanNode>,
     },
     NodeStarted {

@@ -53,6 +53,10 @@ pub use bayou_plan::{PlanInput, PlanNode, lake_secret_key, plan, resolve_params}
 pub use bayou_project::DEFAULT_PYTHON;
 pub use env::{EnvCache, EnvInfo, EnvReady, PYARROW_REQUIREMENT};
 pub use event::{Event, OnEvent};
+
+/// The reason the runner gives for an expectation that returned `False` (its other reasons are
+/// a failed `assert`'s message and an unsupported return type).
+pub const RETURNED_FALSE: &str = "expectation returned false";
 pub use node_error::NodeError;
 pub use options::{Preview, RunOptions};
 pub use python::PHASES;
@@ -181,6 +185,7 @@ pub async fn run(
     on_event(Event::Started {
         run_id: run_id.clone(),
         run_branch: write_branch.clone(),
+        transaction: run_branch.is_some(),
         plan: record.plan.clone(),
     });
 
@@ -324,7 +329,7 @@ fn judge(
         return false;
     }
     let msg = match report.error.as_deref() {
-        None | Some("expectation returned false") => {
+        None | Some(RETURNED_FALSE) => {
             format!("expectation '{}' returned False", report.name)
         }
         Some(reason) => format!("expectation '{}' failed: {reason}", report.name),

@@ -83,14 +83,7 @@ pub(crate) fn run(
             spec.insert("type".into(), Value::String(ty.clone()));
             match (&value, parsed) {
                 (Some(v), ParamType::Secret) => {
-                    // Encrypted with the lake's key: the file can be shared, the value cannot.
-                    let key = bayou_runtime::lake_secret_key(&lake()?)?;
-                    let stored = key.encrypt(&name, v).map_err(anyhow::Error::msg)?;
-                    spec.insert("default".into(), Value::String(stored));
-                    spec.insert(
-                        "key".into(),
-                        Value::String(bayou_project::SECRET_KEY_NAME.into()),
-                    );
+                    store_secret(spec, &name, v, lake)?;
                 }
                 (Some(v), _) => {
                     spec.insert("default".into(), default_value(parsed, &name, v)?);
@@ -104,13 +97,7 @@ pub(crate) fn run(
                         .and_then(text)
                         .filter(|d| !d.starts_with("bayou-secret:"));
                     if let Some(plain) = plain {
-                        let key = bayou_runtime::lake_secret_key(&lake()?)?;
-                        let stored = key.encrypt(&name, &plain).map_err(anyhow::Error::msg)?;
-                        spec.insert("default".into(), Value::String(stored));
-                        spec.insert(
-                            "key".into(),
-                            Value::String(bayou_project::SECRET_KEY_NAME.into()),
-                        );
+                        store_secret(spec, &name, &plain, lake)?;
                     }
                 }
                 (None, _) => {}
@@ -145,6 +132,24 @@ pub(crate) fn run(
             )
         }
     }
+}
+
+/// Sets `plain` as the default of secret parameter `name`, encrypted with the key of the lake
+/// `lake` opens: the file can be shared, the value cannot.
+fn store_secret(
+    spec: &mut Mapping,
+    name: &str,
+    plain: &str,
+    lake: impl FnOnce() -> anyhow::Result<bayou_lake::Lake>,
+) -> anyhow::Result<()> {
+    let key = bayou_runtime::lake_secret_key(&lake()?)?;
+    let stored = key.encrypt(name, plain).map_err(anyhow::Error::msg)?;
+    spec.insert("default".into(), Value::String(stored));
+    spec.insert(
+        "key".into(),
+        Value::String(bayou_project::SECRET_KEY_NAME.into()),
+    );
+    Ok(())
 }
 
 fn parse_type(ty: &str) -> anyhow::Result<ParamType> {
@@ -196,11 +201,7 @@ fn write(path: &Path, doc: &Value) -> anyhow::Result<()> {
     let before = std::fs::read_to_string(path).unwrap_or_default();
     std::fs::write(path, serde_yaml::to_string(doc)?)?;
     if before.lines().any(|l| l.trim_start().starts_with('#')) {
-        let mut err = std::io::stderr().lock();
-        std::io::Write::write_fmt(
-            &mut err,
-            format_args!("note: the comments in {} were not kept\n", path.display()),
-        )?;
+        crate::output::note(&format!("the comments in {} were not kept", path.display()))?;
     }
     Ok(())
 }

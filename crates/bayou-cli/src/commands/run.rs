@@ -17,12 +17,11 @@ fn progress(event: Event) {
         Event::Started {
             run_id,
             run_branch,
+            transaction,
             plan,
         } => {
             let _ = match &run_branch {
-                Some(b) if b.starts_with("run/") => {
-                    writeln!(err, "run {run_id}: writing to run branch {b}")
-                }
+                Some(b) if transaction => writeln!(err, "run {run_id}: writing to run branch {b}"),
                 Some(b) => writeln!(
                     err,
                     "run {run_id}: writing straight into {b} (--no-transaction)"
@@ -74,7 +73,7 @@ fn progress(event: Event) {
                 NodeStatus::Succeeded if report.kind == "expectation" => "passed".to_string(),
                 NodeStatus::Succeeded => format!("done: {} rows", report.rows.unwrap_or(0)),
                 NodeStatus::ExpectationFailed => match report.error.as_deref() {
-                    None | Some("expectation returned false") => {
+                    None | Some(bayou_runtime::RETURNED_FALSE) => {
                         "expectation returned False".to_string()
                     }
                     Some(reason) => format!("expectation failed: {reason}"),
@@ -152,18 +151,16 @@ fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<String> {
         }
         Target::Branch(name) => {
             let catalog = ctx.lake.catalog();
-            let exists = catalog
-                .list_refs()?
-                .iter()
-                .any(|r| r.name == name && r.kind == bayou_catalog::RefKind::Branch);
-            if !exists {
-                catalog.create_ref(&name, bayou_catalog::RefKind::Branch, &active)?;
-                writeln!(
+            match catalog.create_ref(&name, bayou_catalog::RefKind::Branch, &active) {
+                Ok(_) => writeln!(
                     err,
                     "created data branch {name} from {active} to match git branch {name} (-r BRANCH picks another; BAYOU_GIT_BRANCH=off turns this off)"
-                )?;
-            } else if name != active {
-                writeln!(err, "running on data branch {name}, as git branch {name}")?;
+                )?,
+                Err(bayou_catalog::Error::RefExists(_)) if name != active => {
+                    writeln!(err, "running on data branch {name}, as git branch {name}")?;
+                }
+                Err(bayou_catalog::Error::RefExists(_)) => {}
+                Err(e) => return Err(e.into()),
             }
             Ok(name)
         }
