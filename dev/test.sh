@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Python SDK's pytest suite, then the Rust workspace.
 #
-# Installs the Python packages the end-to-end tests use as real peers (pyiceberg and DuckDB as
+# Installs bubblewrap and PostgreSQL when missing, starts one PostgreSQL server for the run,
+# installs the Python packages the end-to-end tests use as real peers (pyiceberg and DuckDB as
 # Iceberg readers, SeaweedFS as an S3 server) into a virtualenv, then runs cargo nextest (or
 # cargo test when nextest is not installed).
 set -euo pipefail
@@ -15,6 +16,36 @@ if ! command -v bwrap >/dev/null; then
     echo "error: bubblewrap (bwrap) is missing: install it, e.g. sudo apt-get install bubblewrap" >&2
     exit 1
   fi
+fi
+
+# The catalog runs on PostgreSQL in server mode; its tests start a real server.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    # The tests make their own clusters: skip the one the package would create and start.
+    mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
+    (apt-get update -qq && apt-get install -y -qq postgresql) >/dev/null
+  else
+    echo "error: PostgreSQL (initdb, pg_ctl) is missing: install it, e.g. sudo apt-get install postgresql" >&2
+    exit 1
+  fi
+fi
+# One PostgreSQL server for the whole run; each test makes a fresh database in it
+# (crates/bayou-testkit). As root it runs as the `postgres` user: PostgreSQL refuses root.
+if [ -z "${BAYOU_TEST_POSTGRES:-}" ]; then
+  pg_bin="$(dirname "$(command -v pg_ctl 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")"
+  pg_dir="$(mktemp -d /tmp/bayou-test-pg.XXXXXX)"
+  as_pg=()
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$pg_dir"
+    as_pg=(runuser -u postgres --)
+  fi
+  pg_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sync >/dev/null
+  "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+    -o "-h 127.0.0.1 -p $pg_port -k $pg_dir -F -c max_connections=500" start >/dev/null
+  trap '"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir"' EXIT
+  export BAYOU_TEST_POSTGRES="postgres://postgres@127.0.0.1:$pg_port/postgres"
 fi
 
 venv="${BAYOU_VENV:-$PWD/.venv}"

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bayou_catalog::{
-    Catalog, CommitRequest, MAIN_BRANCH, Operation, RefKind, SqliteStore, TableState,
+    Catalog, CommitRequest, MAIN_BRANCH, Operation, RefKind, SqlStore, TableState,
 };
 use bayou_types::TableKey;
 
@@ -68,10 +68,10 @@ fn report(name: &str, ours: f64, peer_name: &str, peer: f64, unit: &str, higher_
 /// head) against the floor of its storage engine, one bare SQLite upsert transaction per commit.
 fn commits(n: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let catalog = Catalog::open_sqlite(&dir.path().join("catalog.db"))?;
+    let catalog = block_on(Catalog::open_sqlite(&dir.path().join("catalog.db")))?;
     let start = Instant::now();
     for i in 0..n {
-        catalog.commit(MAIN_BRANCH, put(format!("t{}", i % 100), i))?;
+        block_on(catalog.commit(MAIN_BRANCH, put(format!("t{}", i % 100), i)))?;
     }
     let ours = n as f64 / start.elapsed().as_secs_f64();
 
@@ -119,7 +119,7 @@ fn best_of<F: FnMut() -> anyhow::Result<()>>(runs: usize, mut f: F) -> anyhow::R
 /// table list into each branch (branch create = copy N rows), and a bare indexed SQLite lookup.
 fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let catalog = Catalog::new(Arc::new(SqliteStore::open(&dir.path().join("c.db"))?))?;
+    let catalog = block_on(Catalog::open_sqlite(&dir.path().join("c.db")))?;
     // Load the tables in commits of 500.
     for chunk in (0..tables).collect::<Vec<_>>().chunks(500) {
         let ops = chunk
@@ -129,7 +129,7 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
                 state: state(i),
             })
             .collect();
-        catalog.commit(
+        block_on(catalog.commit(
             MAIN_BRANCH,
             CommitRequest {
                 operations: ops,
@@ -137,19 +137,17 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
                 author: "bench".into(),
                 ..Default::default()
             },
-        )?;
+        ))?;
     }
     assert_eq!(
-        catalog
-            .list_tables(&catalog.resolve(MAIN_BRANCH)?.commit)?
-            .len(),
+        block_on(catalog.list_tables(&block_on(catalog.resolve(MAIN_BRANCH))?.commit))?.len(),
         tables
     );
     let branches = 200;
     let mut i = 0;
     let ours = best_of(3, || {
         for _ in 0..branches {
-            catalog.create_ref(&format!("b{i}"), RefKind::Branch, MAIN_BRANCH)?;
+            block_on(catalog.create_ref(&format!("b{i}"), RefKind::Branch, MAIN_BRANCH))?;
             i += 1;
         }
         Ok(())
@@ -196,14 +194,16 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
     // Lookups of spread-out tables at a branch head, through a freshly opened catalog whose
     // node cache fills as it goes (the first lookups read SQLite).
     let lookups = 20_000;
-    let fresh = Catalog::new(Arc::new(SqliteStore::open(&dir.path().join("c.db"))?))?;
-    let head = fresh.resolve("b0")?.commit;
+    let fresh = block_on(Catalog::new(Arc::new(block_on(SqlStore::open_sqlite(
+        &dir.path().join("c.db"),
+    ))?)))?;
+    let head = block_on(fresh.resolve("b0"))?.commit;
     let keys: Vec<TableKey> = (0..lookups)
         .map(|k| TableKey::new("bayou", format!("t{}", (k * 7919) % tables)).expect("valid"))
         .collect();
     let start = Instant::now();
     for key in &keys {
-        if fresh.get_table(&head, key)?.is_none() {
+        if block_on(fresh.get_table(&head, key))?.is_none() {
             bail!("table {key} missing");
         }
     }
@@ -228,14 +228,14 @@ fn ten_thousand_tables(tables: usize) -> anyhow::Result<()> {
 
 /// The lake at `path` (a directory or s3:// URI), committing as `bench`.
 pub(crate) fn open_lake(path: &str) -> anyhow::Result<bayou_lake::Lake> {
-    Ok(bayou_lake::Lake::open(
+    Ok(block_on(bayou_lake::Lake::open(
         &bayou_lake::LakeLocation::parse(path)?,
         &bayou_lake::LakeSettings {
             author: "bench".into(),
             catalog: std::env::var_os("BAYOU_CATALOG").map(Into::into),
             catalogs_dir: std::env::temp_dir().join("bayou-bench-catalogs"),
         },
-    )?)
+    ))?)
 }
 
 /// Times `bayou`'s in-process query engine on the queries in `bench/queries/*.sql`, best of
@@ -272,6 +272,17 @@ fn queries(lake: &str, dir: &str, runs: usize) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The benchmarks are plain sequential code; the catalog and the lake are async.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    });
+    RUNTIME.block_on(future)
 }
 
 fn main() -> anyhow::Result<()> {

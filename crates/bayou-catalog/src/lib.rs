@@ -10,10 +10,11 @@
 //! table changed on both sides) is handed back to the caller ([`MergePlan::both_changed`]), which
 //! knows how to read Iceberg snapshots and can combine two appends.
 //!
-//! Durable state sits behind the [`Store`] trait; [`SqliteStore`] is the embedded backend.
+//! Durable state sits behind the async [`Store`] trait; [`SqlStore`] keeps it in SQLite (embedded)
+//! or PostgreSQL (shared by a server), with one set of SQL and migrations.
 
 mod model;
-mod sqlite;
+mod sql_store;
 mod store;
 mod tree;
 
@@ -27,7 +28,7 @@ use sha2::{Digest, Sha256};
 pub use model::{
     Commit, CommitRequest, DiffEntry, Namespace, Operation, Ref, RefKind, Resolved, TableState,
 };
-pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use sql_store::{SCHEMA_VERSION, SqlStore};
 pub use store::Store;
 
 /// The branch every new lake starts with.
@@ -87,13 +88,15 @@ pub enum Error {
     )]
     SchemaTooNew { found: i64, supported: i64 },
     #[error(
-        "catalog database {path}: {source}\n  hint: check that the lake directory is writable and not used by an older bayou"
+        "catalog database {location}: {source}\n  hint: check that the database is reachable and writable (for a lake directory: that it is writable and not used by an older bayou)"
     )]
     Store {
-        path: String,
+        location: String,
         #[source]
-        source: rusqlite::Error,
+        source: sqlx::Error,
     },
+    #[error("unsupported catalog '{0}'\n  hint: give postgres://USER@HOST/DB or sqlite:PATH")]
+    UnsupportedCatalog(String),
     #[error("the catalog is corrupt: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -101,9 +104,9 @@ pub enum Error {
 }
 
 impl Error {
-    fn store(path: impl std::fmt::Display, source: rusqlite::Error) -> Self {
+    fn store(location: impl std::fmt::Display, source: sqlx::Error) -> Self {
         Self::Store {
-            path: path.to_string(),
+            location: location.to_string(),
             source,
         }
     }
@@ -167,23 +170,31 @@ pub struct Catalog {
 impl Catalog {
     /// Opens (creating if needed) a SQLite catalog; a new one gets a `main` branch and the
     /// default namespace.
-    pub fn open_sqlite(path: &Path) -> Result<Self> {
-        Self::new(Arc::new(SqliteStore::open(path)?))
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        Self::new(Arc::new(SqlStore::open_sqlite(path).await?)).await
+    }
+
+    /// Connects to a catalog database (`postgres://...` or `sqlite:PATH`), creating its schema
+    /// and its `main` branch if it is new.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::new(Arc::new(SqlStore::connect(url).await?)).await
     }
 
     /// Wraps a store, initialising it if it is empty.
-    pub fn new(store: Arc<dyn Store>) -> Result<Self> {
+    pub async fn new(store: Arc<dyn Store>) -> Result<Self> {
         let catalog = Self {
             store,
             nodes: Arc::default(),
         };
-        if catalog.store.get_ref(MAIN_BRANCH)?.is_none() && catalog.store.list_refs()?.is_empty() {
-            catalog.init()?;
+        if catalog.store.get_ref(MAIN_BRANCH).await?.is_none()
+            && catalog.store.list_refs().await?.is_empty()
+        {
+            catalog.init().await?;
         }
         Ok(catalog)
     }
 
-    fn init(&self) -> Result<()> {
+    async fn init(&self) -> Result<()> {
         let (tree, body) = tree::empty_root();
         let mut root = Commit {
             id: CommitId::from_hex(""),
@@ -199,18 +210,23 @@ impl Catalog {
         root.id = commit_id(&root);
         // The root commit is written through a placeholder branch CAS: create the branch at
         // the root id, then write the commit row and node with `commit` from that same id.
-        match self.store.create_ref(&Ref {
-            name: MAIN_BRANCH.into(),
-            kind: RefKind::Branch,
-            head: root.id.clone(),
-        }) {
+        match self
+            .store
+            .create_ref(&Ref {
+                name: MAIN_BRANCH.into(),
+                kind: RefKind::Branch,
+                head: root.id.clone(),
+            })
+            .await
+        {
             Ok(()) => {}
             Err(Error::RefExists(_)) => return Ok(()), // another process initialised it
             Err(e) => return Err(e),
         }
         self.store
-            .commit(&[(tree, body)], &root, MAIN_BRANCH, &root.id)?;
-        self.store.create_namespace(DEFAULT_NAMESPACE)?;
+            .commit(&[(tree, body)], &root, MAIN_BRANCH, &root.id)
+            .await?;
+        self.store.create_namespace(DEFAULT_NAMESPACE).await?;
         Ok(())
     }
 
@@ -221,8 +237,8 @@ impl Catalog {
     // ---- refs ----------------------------------------------------------------------------
 
     /// Resolves a branch, tag, or (abbreviated) commit id.
-    pub fn resolve(&self, spec: &str) -> Result<Resolved> {
-        if let Some(r) = self.store.get_ref(spec)? {
+    pub async fn resolve(&self, spec: &str) -> Result<Resolved> {
+        if let Some(r) = self.store.get_ref(spec).await? {
             return Ok(Resolved {
                 commit: r.head,
                 reference: Some((r.name, r.kind)),
@@ -230,7 +246,7 @@ impl Catalog {
         }
         if CommitId::looks_like(spec) {
             let lower = spec.to_ascii_lowercase();
-            let found = self.store.commits_with_prefix(&lower)?;
+            let found = self.store.commits_with_prefix(&lower).await?;
             match found.len() {
                 0 => {}
                 1 => {
@@ -245,8 +261,8 @@ impl Catalog {
         Err(Error::UnknownRef(spec.to_string()))
     }
 
-    fn branch_head(&self, branch: &str) -> Result<CommitId> {
-        match self.store.get_ref(branch)? {
+    async fn branch_head(&self, branch: &str) -> Result<CommitId> {
+        match self.store.get_ref(branch).await? {
             Some(Ref {
                 kind: RefKind::Branch,
                 head,
@@ -254,7 +270,7 @@ impl Catalog {
             }) => Ok(head),
             Some(_) => Err(Error::NotABranch(branch.to_string())),
             None => {
-                if self.resolve(branch).is_ok() {
+                if self.resolve(branch).await.is_ok() {
                     Err(Error::NotABranch(branch.to_string()))
                 } else {
                     Err(Error::UnknownRef(branch.to_string()))
@@ -263,112 +279,116 @@ impl Catalog {
         }
     }
 
-    pub fn list_refs(&self) -> Result<Vec<Ref>> {
-        self.store.list_refs()
+    pub async fn list_refs(&self) -> Result<Vec<Ref>> {
+        self.store.list_refs().await
     }
 
     /// Creates a branch or tag at what `from` resolves to. O(1): no table is copied.
-    pub fn create_ref(&self, name: &str, kind: RefKind, from: &str) -> Result<Ref> {
+    pub async fn create_ref(&self, name: &str, kind: RefKind, from: &str) -> Result<Ref> {
         bayou_types::validate_name(kind.as_str(), name)?;
-        let head = self.resolve(from)?.commit;
+        let head = self.resolve(from).await?.commit;
         let r = Ref {
             name: name.to_string(),
             kind,
             head,
         };
-        self.store.create_ref(&r)?;
+        self.store.create_ref(&r).await?;
         Ok(r)
     }
 
     /// Deletes a branch or tag of the given kind.
-    pub fn delete_ref(&self, name: &str, kind: RefKind) -> Result<Ref> {
+    pub async fn delete_ref(&self, name: &str, kind: RefKind) -> Result<Ref> {
         loop {
-            let r = match self.store.get_ref(name)? {
+            let r = match self.store.get_ref(name).await? {
                 Some(r) if r.kind == kind => r,
                 Some(_) if kind == RefKind::Branch => return Err(Error::NotABranch(name.into())),
                 _ => return Err(Error::UnknownRef(name.to_string())),
             };
-            if kind == RefKind::Branch && self.active_branch()? == name {
+            if kind == RefKind::Branch && self.active_branch().await? == name {
                 return Err(Error::ActiveBranch(name.to_string(), "delete"));
             }
-            if self.store.delete_ref(name, &r.head)? {
+            if self.store.delete_ref(name, &r.head).await? {
                 return Ok(r);
             }
         }
     }
 
-    pub fn rename_branch(&self, from: &str, to: &str) -> Result<()> {
+    pub async fn rename_branch(&self, from: &str, to: &str) -> Result<()> {
         bayou_types::validate_name("branch", to)?;
-        self.branch_head(from)?;
-        if !self.store.rename_ref(from, to)? {
+        self.branch_head(from).await?;
+        if !self.store.rename_ref(from, to).await? {
             return Err(Error::UnknownRef(from.to_string()));
         }
-        if self.active_branch()? == from {
-            self.store.set_setting("active_branch", to)?;
+        if self.active_branch().await? == from {
+            self.store.set_setting("active_branch", to).await?;
         }
         Ok(())
     }
 
     /// The branch commands use when none is given (`bayou checkout`).
-    pub fn active_branch(&self) -> Result<String> {
+    pub async fn active_branch(&self) -> Result<String> {
         Ok(self
             .store
-            .get_setting("active_branch")?
+            .get_setting("active_branch")
+            .await?
             .unwrap_or_else(|| MAIN_BRANCH.to_string()))
     }
 
     /// The lake's secret key (hex), which encrypts secret parameters: made from `fresh` the
     /// first time it is asked for, and the same for every process after.
-    pub fn secret_key(&self, fresh: impl FnOnce() -> String) -> Result<String> {
-        if let Some(key) = self.store.get_setting("secret_key")? {
+    pub async fn secret_key(&self, fresh: impl FnOnce() -> String) -> Result<String> {
+        if let Some(key) = self.store.get_setting("secret_key").await? {
             return Ok(key);
         }
-        self.store.init_setting("secret_key", &fresh())
+        self.store.init_setting("secret_key", &fresh()).await
     }
 
-    pub fn set_active_branch(&self, branch: &str) -> Result<()> {
-        self.branch_head(branch)?;
-        self.store.set_setting("active_branch", branch)
+    pub async fn set_active_branch(&self, branch: &str) -> Result<()> {
+        self.branch_head(branch).await?;
+        self.store.set_setting("active_branch", branch).await
     }
 
     // ---- reading -------------------------------------------------------------------------
 
-    pub fn get_commit(&self, id: &CommitId) -> Result<Arc<Commit>> {
-        self.nodes.commit(self.store.as_ref(), id)
+    pub async fn get_commit(&self, id: &CommitId) -> Result<Arc<Commit>> {
+        self.nodes.commit(self.store.as_ref(), id).await
     }
 
     /// A table's state at a commit, or `None` if it does not exist there.
-    pub fn get_table(&self, at: &CommitId, key: &TableKey) -> Result<Option<TableState>> {
-        let commit = self.get_commit(at)?;
-        self.nodes.get(self.store.as_ref(), &commit.tree, key)
+    pub async fn get_table(&self, at: &CommitId, key: &TableKey) -> Result<Option<TableState>> {
+        let commit = self.get_commit(at).await?;
+        self.nodes.get(self.store.as_ref(), &commit.tree, key).await
     }
 
     /// Like [`Catalog::get_table`], but a missing table is an error naming `at_name`.
-    pub fn require_table(
+    pub async fn require_table(
         &self,
         at: &CommitId,
         at_name: &str,
         key: &TableKey,
     ) -> Result<TableState> {
-        self.get_table(at, key)?.ok_or_else(|| Error::UnknownTable {
-            table: key.to_string(),
-            at: at_name.to_string(),
-        })
+        self.get_table(at, key)
+            .await?
+            .ok_or_else(|| Error::UnknownTable {
+                table: key.to_string(),
+                at: at_name.to_string(),
+            })
     }
 
     /// Every table at a commit, sorted by key.
-    pub fn list_tables(&self, at: &CommitId) -> Result<Vec<(TableKey, TableState)>> {
-        let commit = self.get_commit(at)?;
+    pub async fn list_tables(&self, at: &CommitId) -> Result<Vec<(TableKey, TableState)>> {
+        let commit = self.get_commit(at).await?;
         Ok(self
             .nodes
-            .list(self.store.as_ref(), &commit.tree)?
+            .list(self.store.as_ref(), &commit.tree)
+            .await?
             .into_iter()
             .collect())
     }
 
     /// Commits reachable from `at` along first parents, newest first: at most `limit`, starting
     /// after `after` when given (for paging).
-    pub fn log(
+    pub async fn log(
         &self,
         at: &CommitId,
         limit: usize,
@@ -381,7 +401,7 @@ impl Catalog {
             if out.len() >= limit {
                 break;
             }
-            let c = self.get_commit(&id)?;
+            let c = self.get_commit(&id).await?;
             next = c.parents.first().cloned();
             if skipping {
                 if Some(&c.id) == after {
@@ -395,13 +415,15 @@ impl Catalog {
     }
 
     /// Tables that differ from commit `a` to commit `b`.
-    pub fn diff(&self, a: &CommitId, b: &CommitId) -> Result<Vec<DiffEntry>> {
-        let (ca, cb) = (self.get_commit(a)?, self.get_commit(b)?);
-        self.nodes.diff(self.store.as_ref(), &ca.tree, &cb.tree)
+    pub async fn diff(&self, a: &CommitId, b: &CommitId) -> Result<Vec<DiffEntry>> {
+        let (ca, cb) = (self.get_commit(a).await?, self.get_commit(b).await?);
+        self.nodes
+            .diff(self.store.as_ref(), &ca.tree, &cb.tree)
+            .await
     }
 
     /// The best common ancestor of two commits (highest generation), if any.
-    pub fn merge_base(&self, a: &CommitId, b: &CommitId) -> Result<Option<CommitId>> {
+    pub async fn merge_base(&self, a: &CommitId, b: &CommitId) -> Result<Option<CommitId>> {
         if a == b {
             return Ok(Some(a.clone()));
         }
@@ -411,7 +433,7 @@ impl Catalog {
         let mut paint: HashMap<CommitId, u8> = HashMap::new();
         let mut heap = BinaryHeap::new();
         for (id, side) in [(a, 1u8), (b, 2u8)] {
-            let c = self.get_commit(id)?;
+            let c = self.get_commit(id).await?;
             paint.insert(id.clone(), side);
             heap.push((c.generation, id.clone()));
         }
@@ -420,11 +442,11 @@ impl Catalog {
             if flags == 3 {
                 return Ok(Some(id));
             }
-            for parent in self.get_commit(&id)?.parents.iter().cloned() {
+            for parent in self.get_commit(&id).await?.parents.iter().cloned() {
                 let old = paint.get(&parent).copied().unwrap_or(0);
                 if old | flags != old {
                     paint.insert(parent.clone(), old | flags);
-                    let generation = self.get_commit(&parent)?.generation;
+                    let generation = self.get_commit(&parent).await?.generation;
                     heap.push((generation, parent));
                 }
             }
@@ -439,9 +461,9 @@ impl Catalog {
     /// The commit lands on the branch's current head. If another writer moved the head since
     /// the caller read it, the commit is rebased onto the new head, unless a precondition on a
     /// table no longer holds: then it fails with [`Error::Conflict`] (retryable).
-    pub fn commit(&self, branch: &str, request: CommitRequest) -> Result<Commit> {
+    pub async fn commit(&self, branch: &str, request: CommitRequest) -> Result<Commit> {
         if !request.operations.is_empty() {
-            let known = self.list_namespaces()?;
+            let known = self.list_namespaces().await?;
             for op in &request.operations {
                 let ns = &op.key().namespace;
                 if !known.iter().any(|n| &n.name == ns) {
@@ -450,19 +472,19 @@ impl Catalog {
             }
         }
         for _ in 0..MAX_COMMIT_ATTEMPTS {
-            let head = self.branch_head(branch)?;
-            let parent = self.get_commit(&head)?;
+            let head = self.branch_head(branch).await?;
+            let parent = self.get_commit(&head).await?;
             let store = self.store.as_ref();
             let mut stale = Vec::new();
             for (key, expected) in &request.preconditions {
-                let actual = self.nodes.get(store, &parent.tree, key)?;
+                let actual = self.nodes.get(store, &parent.tree, key).await?;
                 if actual.as_ref().map(|s| &s.metadata_location) != expected.as_ref() {
                     stale.push(key.to_string());
                 }
             }
             for op in &request.operations {
                 if let Operation::Delete { key } = op
-                    && self.nodes.get(store, &parent.tree, key)?.is_none()
+                    && self.nodes.get(store, &parent.tree, key).await?.is_none()
                 {
                     return Err(Error::UnknownTable {
                         table: key.to_string(),
@@ -476,7 +498,10 @@ impl Catalog {
                     tables: stale.join(", "),
                 });
             }
-            let (tree, nodes) = self.nodes.apply(store, &parent.tree, &request.operations)?;
+            let (tree, nodes) = self
+                .nodes
+                .apply(store, &parent.tree, &request.operations)
+                .await?;
             let mut commit = Commit {
                 id: CommitId::from_hex(""),
                 parents: vec![head.clone()],
@@ -489,11 +514,10 @@ impl Catalog {
                 operations: request.operations.clone(),
             };
             commit.id = commit_id(&commit);
-            if store.commit(&nodes, &commit, branch, &head)? {
+            if store.commit(&nodes, &commit, branch, &head).await? {
                 self.nodes.remember_commit(commit.clone());
                 return Ok(commit);
             }
-            std::thread::yield_now();
         }
         Err(Error::Conflict {
             branch: branch.to_string(),
@@ -502,10 +526,10 @@ impl Catalog {
     }
 
     /// Works out what merging `source` (any ref) into branch `target` needs.
-    pub fn plan_merge(&self, source: &str, target: &str) -> Result<MergePlan> {
-        let src = self.resolve(source)?.commit;
-        let head = self.branch_head(target)?;
-        let base = self.merge_base(&src, &head)?;
+    pub async fn plan_merge(&self, source: &str, target: &str) -> Result<MergePlan> {
+        let src = self.resolve(source).await?.commit;
+        let head = self.branch_head(target).await?;
+        let base = self.merge_base(&src, &head).await?;
         if base.as_ref() == Some(&src) {
             return Ok(MergePlan::UpToDate { head });
         }
@@ -517,13 +541,14 @@ impl Catalog {
         }
         let base = base.ok_or_else(|| Error::Corrupt("the two refs share no history".into()))?;
         let ours: HashMap<TableKey, DiffEntry> = self
-            .diff(&base, &head)?
+            .diff(&base, &head)
+            .await?
             .into_iter()
             .map(|d| (d.key.clone(), d))
             .collect();
         let mut clean = Vec::new();
         let mut both_changed = Vec::new();
-        for theirs in self.diff(&base, &src)? {
+        for theirs in self.diff(&base, &src).await? {
             match ours.get(&theirs.key) {
                 None => clean.push(match theirs.to {
                     Some(state) => Operation::Put {
@@ -553,14 +578,14 @@ impl Catalog {
     }
 
     /// Moves `target` forward to `to` if it is still at `from`.
-    pub fn fast_forward(&self, target: &str, from: &CommitId, to: &CommitId) -> Result<bool> {
-        self.store.move_ref(target, RefKind::Branch, from, to)
+    pub async fn fast_forward(&self, target: &str, from: &CommitId, to: &CommitId) -> Result<bool> {
+        self.store.move_ref(target, RefKind::Branch, from, to).await
     }
 
     /// Writes a three-way merge commit with the clean operations plus `resolved` ones (the
     /// caller's decisions for [`ThreeWay::both_changed`]). Returns `None` when the target moved
     /// meanwhile; plan again then.
-    pub fn commit_merge(
+    pub async fn commit_merge(
         &self,
         plan: &ThreeWay,
         resolved: Vec<Operation>,
@@ -568,11 +593,11 @@ impl Catalog {
         properties: &BTreeMap<String, String>,
     ) -> Result<Option<Commit>> {
         let store = self.store.as_ref();
-        let parent = self.get_commit(&plan.target_head)?;
-        let source = self.get_commit(&plan.source)?;
+        let parent = self.get_commit(&plan.target_head).await?;
+        let source = self.get_commit(&plan.source).await?;
         let mut operations = plan.clean.clone();
         operations.extend(resolved);
-        let (tree, nodes) = self.nodes.apply(store, &parent.tree, &operations)?;
+        let (tree, nodes) = self.nodes.apply(store, &parent.tree, &operations).await?;
         let mut commit = Commit {
             id: CommitId::from_hex(""),
             parents: vec![plan.target_head.clone(), plan.source.clone()],
@@ -585,7 +610,10 @@ impl Catalog {
             operations,
         };
         commit.id = commit_id(&commit);
-        if store.commit(&nodes, &commit, &plan.target, &plan.target_head)? {
+        if store
+            .commit(&nodes, &commit, &plan.target, &plan.target_head)
+            .await?
+        {
             Ok(Some(commit))
         } else {
             Ok(None)
@@ -594,27 +622,29 @@ impl Catalog {
 
     // ---- namespaces ----------------------------------------------------------------------
 
-    pub fn list_namespaces(&self) -> Result<Vec<Namespace>> {
-        self.store.list_namespaces()
+    pub async fn list_namespaces(&self) -> Result<Vec<Namespace>> {
+        self.store.list_namespaces().await
     }
 
-    pub fn create_namespace(&self, name: &str) -> Result<bool> {
+    pub async fn create_namespace(&self, name: &str) -> Result<bool> {
         let name = bayou_types::canonical_namespace(name);
         bayou_types::validate_name("namespace", name)?;
-        self.store.create_namespace(name)
+        self.store.create_namespace(name).await
     }
 
     /// Removes an empty namespace (no table in it on any branch).
-    pub fn delete_namespace(&self, name: &str) -> Result<()> {
+    pub async fn delete_namespace(&self, name: &str) -> Result<()> {
         let name = bayou_types::canonical_namespace(name);
-        self.require_namespace(name)?;
+        self.require_namespace(name).await?;
         for r in self
-            .list_refs()?
+            .list_refs()
+            .await?
             .into_iter()
             .filter(|r| r.kind == RefKind::Branch)
         {
             let tables: Vec<String> = self
-                .list_tables(&r.head)?
+                .list_tables(&r.head)
+                .await?
                 .into_iter()
                 .filter(|(k, _)| k.namespace == name)
                 .map(|(k, _)| k.to_string())
@@ -627,13 +657,13 @@ impl Catalog {
                 });
             }
         }
-        self.store.delete_namespace(name)?;
+        self.store.delete_namespace(name).await?;
         Ok(())
     }
 
-    pub fn require_namespace(&self, name: &str) -> Result<()> {
+    pub async fn require_namespace(&self, name: &str) -> Result<()> {
         let name = bayou_types::canonical_namespace(name);
-        if self.list_namespaces()?.iter().any(|n| n.name == name) {
+        if self.list_namespaces().await?.iter().any(|n| n.name == name) {
             Ok(())
         } else {
             Err(Error::UnknownNamespace(name.to_string()))

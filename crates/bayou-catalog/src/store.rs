@@ -1,9 +1,10 @@
-//! The storage seam of the catalog: [`Store`] and its SQLite implementation.
+//! The storage seam of the catalog: [`Store`], implemented by [`crate::SqlStore`].
 //!
 //! A store knows nothing of trees, merges or refs' meaning; it keeps rows and moves a branch head
 //! only by compare-and-swap. Everything else lives in [`crate::Catalog`], so a PostgreSQL store
 //! only has to implement these few calls.
 
+use async_trait::async_trait;
 use bayou_types::CommitId;
 
 use crate::Result;
@@ -11,18 +12,19 @@ use crate::model::{Commit, Namespace, Ref, RefKind};
 
 /// Durable state of a catalog. Implementations must be safe to share between threads and
 /// processes: every method is atomic on its own.
+#[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
-    fn get_ref(&self, name: &str) -> Result<Option<Ref>>;
-    fn list_refs(&self) -> Result<Vec<Ref>>;
+    async fn get_ref(&self, name: &str) -> Result<Option<Ref>>;
+    async fn list_refs(&self) -> Result<Vec<Ref>>;
     /// Creates a ref; fails with [`crate::Error::RefExists`] when the name is taken.
-    fn create_ref(&self, reference: &Ref) -> Result<()>;
+    async fn create_ref(&self, reference: &Ref) -> Result<()>;
     /// Deletes a ref if it still points at `expected`; returns whether it did.
-    fn delete_ref(&self, name: &str, expected: &CommitId) -> Result<bool>;
+    async fn delete_ref(&self, name: &str, expected: &CommitId) -> Result<bool>;
     /// Renames a branch or tag; fails with [`crate::Error::RefExists`] when `to` is taken.
-    fn rename_ref(&self, from: &str, to: &str) -> Result<bool>;
+    async fn rename_ref(&self, from: &str, to: &str) -> Result<bool>;
     /// Writes tree nodes and a commit, and moves branch `branch` from `expected` to the commit, all
     /// or nothing. Returns `false` (and writes nothing) when the head is no longer `expected`.
-    fn commit(
+    async fn commit(
         &self,
         nodes: &[(String, Vec<u8>)],
         commit: &Commit,
@@ -30,25 +32,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         expected: &CommitId,
     ) -> Result<bool>;
     /// Moves a branch head to an existing commit by compare-and-swap.
-    fn move_ref(
+    async fn move_ref(
         &self,
         name: &str,
         kind: RefKind,
         expected: &CommitId,
         new: &CommitId,
     ) -> Result<bool>;
-    fn get_commit(&self, id: &CommitId) -> Result<Option<Commit>>;
+    async fn get_commit(&self, id: &CommitId) -> Result<Option<Commit>>;
     /// Full ids of commits whose id starts with `prefix` (at most a few).
-    fn commits_with_prefix(&self, prefix: &str) -> Result<Vec<CommitId>>;
-    fn get_node(&self, id: &str) -> Result<Option<Vec<u8>>>;
-    fn list_namespaces(&self) -> Result<Vec<Namespace>>;
+    async fn commits_with_prefix(&self, prefix: &str) -> Result<Vec<CommitId>>;
+    async fn get_node(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>>;
     /// Creates a namespace; returns `false` if it existed.
-    fn create_namespace(&self, name: &str) -> Result<bool>;
+    async fn create_namespace(&self, name: &str) -> Result<bool>;
     /// Removes a namespace; returns `false` if it did not exist.
-    fn delete_namespace(&self, name: &str) -> Result<bool>;
-    fn get_setting(&self, key: &str) -> Result<Option<String>>;
-    fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+    async fn delete_namespace(&self, name: &str) -> Result<bool>;
+    async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
     /// Sets `key` to `value` unless it has a value already; returns the value it has after.
     /// Concurrent callers all get the one value that won.
-    fn init_setting(&self, key: &str, value: &str) -> Result<String>;
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
 }

@@ -25,77 +25,155 @@ fn put(name: &str, loc: &str) -> CommitRequest {
     }
 }
 
-fn catalog() -> Catalog {
-    Catalog::new(Arc::new(SqliteStore::in_memory().unwrap())).unwrap()
+async fn head(c: &Catalog, r: &str) -> CommitId {
+    c.resolve(r).await.unwrap().commit
 }
 
-fn head(c: &Catalog, r: &str) -> CommitId {
-    c.resolve(r).unwrap().commit
+/// A database for one test, on SQLite or PostgreSQL; `open` connects one more catalog to it,
+/// as another process would.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres {
+        url: String,
+        _server: bayou_testkit::Postgres,
+    },
 }
 
-#[test]
-fn a_new_catalog_has_an_empty_main_branch() {
-    let c = catalog();
-    let refs = c.list_refs().unwrap();
+impl Db {
+    async fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    async fn postgres() -> Self {
+        let server = bayou_testkit::Postgres::start();
+        Self::Postgres {
+            url: server.fresh_database().await,
+            _server: server,
+        }
+    }
+
+    async fn open(&self) -> Catalog {
+        match self {
+            Self::Sqlite(dir) => Catalog::open_sqlite(&dir.path().join("catalog.db")).await,
+            Self::Postgres { url, .. } => Catalog::connect(url).await,
+        }
+        .unwrap()
+    }
+}
+
+/// Runs each listed test once on SQLite and once on PostgreSQL.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(&super::Db::sqlite().await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(&super::Db::postgres().await).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    a_new_catalog_has_an_empty_main_branch,
+    one_commit_changes_several_tables_atomically,
+    branches_isolate_writes_until_merged,
+    three_way_merge_takes_each_sides_tables_and_reports_overlaps,
+    a_stale_precondition_is_a_retryable_conflict,
+    tags_and_commit_ids_resolve_but_cannot_be_written,
+    diff_lists_added_changed_and_removed_tables,
+    log_pages_through_history,
+    deleting_the_active_branch_is_refused,
+    tables_need_an_existing_namespace,
+    the_secret_key_is_made_once_and_kept,
+    bauplan_is_the_default_namespace_by_another_name,
+    sixteen_writers_committing_to_one_branch_lose_nothing,
+    concurrent_writers_of_one_table_never_overwrite_each_other,
+    catalogs_opened_at_once_on_a_new_database_agree_on_one_main,
+);
+
+async fn a_new_catalog_has_an_empty_main_branch(db: &Db) {
+    let c = db.open().await;
+    let refs = c.list_refs().await.unwrap();
     assert_eq!(refs.len(), 1);
     assert_eq!(
         (refs[0].name.as_str(), refs[0].kind),
         (MAIN_BRANCH, RefKind::Branch)
     );
-    assert!(c.list_tables(&refs[0].head).unwrap().is_empty());
-    assert_eq!(c.active_branch().unwrap(), MAIN_BRANCH);
+    assert!(c.list_tables(&refs[0].head).await.unwrap().is_empty());
+    assert_eq!(c.active_branch().await.unwrap(), MAIN_BRANCH);
 }
 
-#[test]
-fn one_commit_changes_several_tables_atomically() {
-    let c = catalog();
+async fn one_commit_changes_several_tables_atomically(db: &Db) {
+    let c = db.open().await;
     let mut req = put("a", "a1");
     req.operations.push(Operation::Put {
         key: key("b"),
         state: state("b1"),
     });
-    let commit = c.commit(MAIN_BRANCH, req).unwrap();
-    let tables = c.list_tables(&commit.id).unwrap();
+    let commit = c.commit(MAIN_BRANCH, req).await.unwrap();
+    let tables = c.list_tables(&commit.id).await.unwrap();
     assert_eq!(tables.len(), 2);
-    let log = c.log(&commit.id, 10, None).unwrap();
+    let log = c.log(&commit.id, 10, None).await.unwrap();
     assert_eq!(log.len(), 2, "the commit and the lake's root commit");
     assert_eq!(log[0].operations.len(), 2);
 }
 
-#[test]
-fn branches_isolate_writes_until_merged() {
-    let c = catalog();
-    c.commit(MAIN_BRANCH, put("a", "a1")).unwrap();
-    c.create_ref("dev", RefKind::Branch, MAIN_BRANCH).unwrap();
-    c.commit("dev", put("b", "b1")).unwrap();
+async fn branches_isolate_writes_until_merged(db: &Db) {
+    let c = db.open().await;
+    c.commit(MAIN_BRANCH, put("a", "a1")).await.unwrap();
+    c.create_ref("dev", RefKind::Branch, MAIN_BRANCH)
+        .await
+        .unwrap();
+    c.commit("dev", put("b", "b1")).await.unwrap();
     assert!(
-        c.get_table(&head(&c, MAIN_BRANCH), &key("b"))
+        c.get_table(&head(&c, MAIN_BRANCH).await, &key("b"))
+            .await
             .unwrap()
             .is_none()
     );
-    assert!(c.get_table(&head(&c, "dev"), &key("b")).unwrap().is_some());
-    match c.plan_merge("dev", MAIN_BRANCH).unwrap() {
+    assert!(
+        c.get_table(&head(&c, "dev").await, &key("b"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    match c.plan_merge("dev", MAIN_BRANCH).await.unwrap() {
         MergePlan::FastForward { from, to } => {
-            assert!(c.fast_forward(MAIN_BRANCH, &from, &to).unwrap())
+            assert!(c.fast_forward(MAIN_BRANCH, &from, &to).await.unwrap())
         }
         other => panic!("expected a fast-forward, got {other:?}"),
     }
     assert_eq!(
-        c.get_table(&head(&c, MAIN_BRANCH), &key("b")).unwrap(),
+        c.get_table(&head(&c, MAIN_BRANCH).await, &key("b"))
+            .await
+            .unwrap(),
         Some(state("b1"))
     );
 }
 
-#[test]
-fn three_way_merge_takes_each_sides_tables_and_reports_overlaps() {
-    let c = catalog();
-    c.commit(MAIN_BRANCH, put("shared", "s0")).unwrap();
-    c.create_ref("dev", RefKind::Branch, MAIN_BRANCH).unwrap();
-    c.commit("dev", put("only_dev", "d1")).unwrap();
-    c.commit("dev", put("shared", "s_dev")).unwrap();
-    c.commit(MAIN_BRANCH, put("only_main", "m1")).unwrap();
-    c.commit(MAIN_BRANCH, put("shared", "s_main")).unwrap();
-    let MergePlan::ThreeWay(plan) = c.plan_merge("dev", MAIN_BRANCH).unwrap() else {
+async fn three_way_merge_takes_each_sides_tables_and_reports_overlaps(db: &Db) {
+    let c = db.open().await;
+    c.commit(MAIN_BRANCH, put("shared", "s0")).await.unwrap();
+    c.create_ref("dev", RefKind::Branch, MAIN_BRANCH)
+        .await
+        .unwrap();
+    c.commit("dev", put("only_dev", "d1")).await.unwrap();
+    c.commit("dev", put("shared", "s_dev")).await.unwrap();
+    c.commit(MAIN_BRANCH, put("only_main", "m1")).await.unwrap();
+    c.commit(MAIN_BRANCH, put("shared", "s_main"))
+        .await
+        .unwrap();
+    let MergePlan::ThreeWay(plan) = c.plan_merge("dev", MAIN_BRANCH).await.unwrap() else {
         panic!("expected a three-way merge");
     };
     assert_eq!(plan.clean.len(), 1);
@@ -105,11 +183,13 @@ fn three_way_merge_takes_each_sides_tables_and_reports_overlaps() {
     assert_eq!(plan.both_changed[0].base, Some(state("s0")));
     let commit = c
         .commit_merge(&plan, vec![], "test", &Default::default())
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(commit.parents.len(), 2);
     let tables: BTreeSet<String> = c
-        .list_tables(&head(&c, MAIN_BRANCH))
+        .list_tables(&head(&c, MAIN_BRANCH).await)
+        .await
         .unwrap()
         .into_iter()
         .map(|(k, _)| k.name)
@@ -120,55 +200,52 @@ fn three_way_merge_takes_each_sides_tables_and_reports_overlaps() {
     );
     // After the merge, dev is an ancestor of main: merging again changes nothing.
     assert!(matches!(
-        c.plan_merge("dev", MAIN_BRANCH).unwrap(),
+        c.plan_merge("dev", MAIN_BRANCH).await.unwrap(),
         MergePlan::UpToDate { .. }
     ));
 }
 
-#[test]
-fn a_stale_precondition_is_a_retryable_conflict() {
-    let c = catalog();
-    c.commit(MAIN_BRANCH, put("a", "a1")).unwrap();
+async fn a_stale_precondition_is_a_retryable_conflict(db: &Db) {
+    let c = db.open().await;
+    c.commit(MAIN_BRANCH, put("a", "a1")).await.unwrap();
     let mut req = put("a", "a2");
     req.preconditions = vec![(key("a"), Some("a0".into()))];
-    let err = c.commit(MAIN_BRANCH, req).unwrap_err();
+    let err = c.commit(MAIN_BRANCH, req).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(err.to_string().contains("bayou.a"), "{err}");
 }
 
-#[test]
-fn tags_and_commit_ids_resolve_but_cannot_be_written() {
-    let c = catalog();
-    let commit = c.commit(MAIN_BRANCH, put("a", "a1")).unwrap();
-    c.create_ref("v1", RefKind::Tag, MAIN_BRANCH).unwrap();
-    c.commit(MAIN_BRANCH, put("a", "a2")).unwrap();
-    assert_eq!(head(&c, "v1"), commit.id);
-    assert_eq!(head(&c, &commit.id.as_str()[..10]), commit.id);
+async fn tags_and_commit_ids_resolve_but_cannot_be_written(db: &Db) {
+    let c = db.open().await;
+    let commit = c.commit(MAIN_BRANCH, put("a", "a1")).await.unwrap();
+    c.create_ref("v1", RefKind::Tag, MAIN_BRANCH).await.unwrap();
+    c.commit(MAIN_BRANCH, put("a", "a2")).await.unwrap();
+    assert_eq!(head(&c, "v1").await, commit.id);
+    assert_eq!(head(&c, &commit.id.as_str()[..10]).await, commit.id);
     assert_eq!(
-        c.get_table(&head(&c, "v1"), &key("a")).unwrap(),
+        c.get_table(&head(&c, "v1").await, &key("a")).await.unwrap(),
         Some(state("a1"))
     );
     assert!(matches!(
-        c.commit("v1", put("a", "x")),
+        c.commit("v1", put("a", "x")).await,
         Err(Error::NotABranch(_))
     ));
-    assert!(matches!(c.resolve("nope"), Err(Error::UnknownRef(_))));
+    assert!(matches!(c.resolve("nope").await, Err(Error::UnknownRef(_))));
     assert!(matches!(
-        c.create_ref("v1", RefKind::Branch, MAIN_BRANCH),
+        c.create_ref("v1", RefKind::Branch, MAIN_BRANCH).await,
         Err(Error::RefExists(_))
     ));
 }
 
-#[test]
-fn diff_lists_added_changed_and_removed_tables() {
-    let c = catalog();
-    let a = c.commit(MAIN_BRANCH, put("x", "x1")).unwrap();
-    c.commit(MAIN_BRANCH, put("y", "y1")).unwrap();
-    c.commit(MAIN_BRANCH, put("x", "x2")).unwrap();
+async fn diff_lists_added_changed_and_removed_tables(db: &Db) {
+    let c = db.open().await;
+    let a = c.commit(MAIN_BRANCH, put("x", "x1")).await.unwrap();
+    c.commit(MAIN_BRANCH, put("y", "y1")).await.unwrap();
+    c.commit(MAIN_BRANCH, put("x", "x2")).await.unwrap();
     let mut del = put("unused", "-");
     del.operations = vec![Operation::Delete { key: key("x") }];
-    let b = c.commit(MAIN_BRANCH, del).unwrap();
-    let d = c.diff(&a.id, &b.id).unwrap();
+    let b = c.commit(MAIN_BRANCH, del).await.unwrap();
+    let d = c.diff(&a.id, &b.id).await.unwrap();
     let summary: Vec<(String, &str)> = d.iter().map(|e| (e.key.name.clone(), e.change())).collect();
     assert_eq!(
         summary,
@@ -176,73 +253,76 @@ fn diff_lists_added_changed_and_removed_tables() {
     );
 }
 
-#[test]
-fn log_pages_through_history() {
-    let c = catalog();
+async fn log_pages_through_history(db: &Db) {
+    let c = db.open().await;
     for i in 0..5 {
-        c.commit(MAIN_BRANCH, put("a", &format!("a{i}"))).unwrap();
+        c.commit(MAIN_BRANCH, put("a", &format!("a{i}")))
+            .await
+            .unwrap();
     }
-    let h = head(&c, MAIN_BRANCH);
-    let first = c.log(&h, 2, None).unwrap();
-    let second = c.log(&h, 2, Some(&first[1].id)).unwrap();
+    let h = head(&c, MAIN_BRANCH).await;
+    let first = c.log(&h, 2, None).await.unwrap();
+    let second = c.log(&h, 2, Some(&first[1].id)).await.unwrap();
     assert_eq!(first[0].message, "put a");
     assert_eq!(second.len(), 2);
     assert_ne!(first[1].id, second[0].id);
-    assert_eq!(c.log(&h, 100, None).unwrap().len(), 6);
+    assert_eq!(c.log(&h, 100, None).await.unwrap().len(), 6);
 }
 
-#[test]
-fn deleting_the_active_branch_is_refused() {
-    let c = catalog();
-    c.create_ref("dev", RefKind::Branch, MAIN_BRANCH).unwrap();
-    c.set_active_branch("dev").unwrap();
+async fn deleting_the_active_branch_is_refused(db: &Db) {
+    let c = db.open().await;
+    c.create_ref("dev", RefKind::Branch, MAIN_BRANCH)
+        .await
+        .unwrap();
+    c.set_active_branch("dev").await.unwrap();
     assert!(matches!(
-        c.delete_ref("dev", RefKind::Branch),
+        c.delete_ref("dev", RefKind::Branch).await,
         Err(Error::ActiveBranch(..))
     ));
-    c.rename_branch("dev", "work").unwrap();
-    assert_eq!(c.active_branch().unwrap(), "work");
+    c.rename_branch("dev", "work").await.unwrap();
+    assert_eq!(c.active_branch().await.unwrap(), "work");
 }
 
-#[test]
-fn tables_need_an_existing_namespace() {
-    let c = catalog();
+async fn tables_need_an_existing_namespace(db: &Db) {
+    let c = db.open().await;
     let mut req = put("a", "a1");
     req.operations = vec![Operation::Put {
         key: TableKey::new("raw", "a").unwrap(),
         state: state("a1"),
     }];
     assert!(matches!(
-        c.commit(MAIN_BRANCH, req.clone()),
+        c.commit(MAIN_BRANCH, req.clone()).await,
         Err(Error::UnknownNamespace(_))
     ));
-    c.create_namespace("raw").unwrap();
-    c.commit(MAIN_BRANCH, req).unwrap();
+    c.create_namespace("raw").await.unwrap();
+    c.commit(MAIN_BRANCH, req).await.unwrap();
     assert!(matches!(
-        c.delete_namespace("raw"),
+        c.delete_namespace("raw").await,
         Err(Error::NamespaceNotEmpty { .. })
     ));
 }
 
-#[test]
-fn the_secret_key_is_made_once_and_kept() {
-    let c = catalog();
-    let first = c.secret_key(|| "aa".into()).unwrap();
+async fn the_secret_key_is_made_once_and_kept(db: &Db) {
+    let c = db.open().await;
+    let first = c.secret_key(|| "aa".into()).await.unwrap();
     assert_eq!(first, "aa");
     assert_eq!(
-        c.secret_key(|| "bb".into()).unwrap(),
+        c.secret_key(|| "bb".into()).await.unwrap(),
         "aa",
         "kept, not replaced"
     );
 }
 
-#[test]
-fn bauplan_is_the_default_namespace_by_another_name() {
-    let c = catalog();
-    assert!(!c.create_namespace("bauplan").unwrap(), "it exists already");
-    c.require_namespace("bauplan").unwrap();
+async fn bauplan_is_the_default_namespace_by_another_name(db: &Db) {
+    let c = db.open().await;
+    assert!(
+        !c.create_namespace("bauplan").await.unwrap(),
+        "it exists already"
+    );
+    c.require_namespace("bauplan").await.unwrap();
     let names: Vec<String> = c
         .list_namespaces()
+        .await
         .unwrap()
         .into_iter()
         .map(|n| n.name)
@@ -250,66 +330,80 @@ fn bauplan_is_the_default_namespace_by_another_name() {
     assert!(!names.contains(&"bauplan".to_string()), "{names:?}");
 }
 
-#[test]
-fn sixteen_threads_committing_to_one_branch_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("catalog.db");
-    Catalog::open_sqlite(&path).unwrap();
-    const THREADS: usize = 16;
-    const PER_THREAD: usize = 20;
-    std::thread::scope(|s| {
-        for t in 0..THREADS {
-            let path = path.clone();
-            s.spawn(move || {
-                // Each thread has its own connection, as separate processes would.
-                let c = Catalog::open_sqlite(&path).unwrap();
-                for i in 0..PER_THREAD {
-                    c.commit(MAIN_BRANCH, put(&format!("t{t}_{i}"), "loc"))
-                        .unwrap();
-                }
-            });
-        }
-    });
-    let c = Catalog::open_sqlite(&path).unwrap();
-    let h = head(&c, MAIN_BRANCH);
-    assert_eq!(c.list_tables(&h).unwrap().len(), THREADS * PER_THREAD);
+async fn sixteen_writers_committing_to_one_branch_lose_nothing(db: &Db) {
+    const WRITERS: usize = 16;
+    const PER_WRITER: usize = 20;
+    let mut writers = tokio::task::JoinSet::new();
+    for t in 0..WRITERS {
+        // Each writer has its own connection pool, as separate processes would.
+        let c = db.open().await;
+        writers.spawn(async move {
+            for i in 0..PER_WRITER {
+                c.commit(MAIN_BRANCH, put(&format!("t{t}_{i}"), "loc"))
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap();
+    }
+    let c = db.open().await;
+    let h = head(&c, MAIN_BRANCH).await;
+    assert_eq!(c.list_tables(&h).await.unwrap().len(), WRITERS * PER_WRITER);
     assert_eq!(
-        c.log(&h, usize::MAX, None).unwrap().len(),
-        THREADS * PER_THREAD + 1
+        c.log(&h, usize::MAX, None).await.unwrap().len(),
+        WRITERS * PER_WRITER + 1
     );
 }
 
-#[test]
-fn concurrent_writers_of_one_table_never_overwrite_each_other() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("catalog.db");
-    let c = Catalog::open_sqlite(&path).unwrap();
-    c.commit(MAIN_BRANCH, put("counter", "0")).unwrap();
-    const THREADS: usize = 8;
-    const PER_THREAD: usize = 10;
-    std::thread::scope(|s| {
-        for _ in 0..THREADS {
-            let path = path.clone();
-            s.spawn(move || {
-                let c = Catalog::open_sqlite(&path).unwrap();
-                let mut done = 0;
-                while done < PER_THREAD {
-                    // Read-modify-write with a precondition: retry on conflict.
-                    let h = c.resolve(MAIN_BRANCH).unwrap().commit;
-                    let cur = c.get_table(&h, &key("counter")).unwrap().unwrap();
-                    let n: usize = cur.metadata_location.parse().unwrap();
-                    let mut req = put("counter", &(n + 1).to_string());
-                    req.preconditions = vec![(key("counter"), Some(cur.metadata_location))];
-                    match c.commit(MAIN_BRANCH, req) {
-                        Ok(_) => done += 1,
-                        Err(e) if e.is_retryable() => continue,
-                        Err(e) => panic!("{e}"),
-                    }
+async fn concurrent_writers_of_one_table_never_overwrite_each_other(db: &Db) {
+    let c = db.open().await;
+    c.commit(MAIN_BRANCH, put("counter", "0")).await.unwrap();
+    const WRITERS: usize = 8;
+    const PER_WRITER: usize = 10;
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..WRITERS {
+        let c = db.open().await;
+        writers.spawn(async move {
+            let mut done = 0;
+            while done < PER_WRITER {
+                // Read-modify-write with a precondition: retry on conflict.
+                let h = c.resolve(MAIN_BRANCH).await.unwrap().commit;
+                let cur = c.get_table(&h, &key("counter")).await.unwrap().unwrap();
+                let n: usize = cur.metadata_location.parse().unwrap();
+                let mut req = put("counter", &(n + 1).to_string());
+                req.preconditions = vec![(key("counter"), Some(cur.metadata_location))];
+                match c.commit(MAIN_BRANCH, req).await {
+                    Ok(_) => done += 1,
+                    Err(e) if e.is_retryable() => continue,
+                    Err(e) => panic!("{e}"),
                 }
-            });
-        }
-    });
-    let h = head(&c, MAIN_BRANCH);
-    let cur = c.get_table(&h, &key("counter")).unwrap().unwrap();
-    assert_eq!(cur.metadata_location, (THREADS * PER_THREAD).to_string());
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap();
+    }
+    let h = head(&c, MAIN_BRANCH).await;
+    let cur = c.get_table(&h, &key("counter")).await.unwrap().unwrap();
+    assert_eq!(cur.metadata_location, (WRITERS * PER_WRITER).to_string());
+}
+
+async fn catalogs_opened_at_once_on_a_new_database_agree_on_one_main(db: &Db) {
+    let opened = futures::future::join_all((0..6).map(|_| db.open())).await;
+    let heads: BTreeSet<CommitId> =
+        futures::future::join_all(opened.iter().map(|c| head(c, MAIN_BRANCH)))
+            .await
+            .into_iter()
+            .collect();
+    assert_eq!(
+        heads.len(),
+        1,
+        "one root commit, whoever made it: {heads:?}"
+    );
+    let c = &opened[0];
+    let log = c.log(heads.first().unwrap(), 10, None).await.unwrap();
+    assert_eq!(log.len(), 1);
+    c.require_namespace(DEFAULT_NAMESPACE).await.unwrap();
 }

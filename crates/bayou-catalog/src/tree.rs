@@ -67,7 +67,7 @@ fn remember<K: std::hash::Hash + Eq, V>(cache: &Mutex<HashMap<K, V>>, key: K, va
 }
 
 impl NodeCache {
-    pub(crate) fn commit(&self, store: &dyn Store, id: &CommitId) -> Result<Arc<Commit>> {
+    pub(crate) async fn commit(&self, store: &dyn Store, id: &CommitId) -> Result<Arc<Commit>> {
         if let Some(c) = self
             .commits
             .lock()
@@ -78,7 +78,8 @@ impl NodeCache {
         }
         let commit = Arc::new(
             store
-                .get_commit(id)?
+                .get_commit(id)
+                .await?
                 .ok_or_else(|| Error::Corrupt(format!("commit {id} is missing")))?,
         );
         remember(&self.commits, id.clone(), commit.clone());
@@ -89,18 +90,19 @@ impl NodeCache {
         remember(&self.commits, commit.id.clone(), Arc::new(commit));
     }
 
-    fn load(&self, store: &dyn Store, id: &str) -> Result<Node> {
+    async fn load(&self, store: &dyn Store, id: &str) -> Result<Node> {
         let body = store
-            .get_node(id)?
+            .get_node(id)
+            .await?
             .ok_or_else(|| Error::Corrupt(format!("tree node {id} is missing")))?;
         serde_json::from_slice(&body).map_err(|e| Error::Corrupt(format!("tree node {id}: {e}")))
     }
 
-    pub(crate) fn root(&self, store: &dyn Store, id: &str) -> Result<Arc<Root>> {
+    pub(crate) async fn root(&self, store: &dyn Store, id: &str) -> Result<Arc<Root>> {
         if let Some(r) = self.roots.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
             return Ok(r.clone());
         }
-        let Node::Root { buckets } = self.load(store, id)? else {
+        let Node::Root { buckets } = self.load(store, id).await? else {
             return Err(Error::Corrupt(format!("tree node {id} is not a root")));
         };
         let root = Arc::new(buckets.into_iter().collect::<Root>());
@@ -108,7 +110,7 @@ impl NodeCache {
         Ok(root)
     }
 
-    pub(crate) fn bucket(&self, store: &dyn Store, id: &str) -> Result<Arc<Bucket>> {
+    pub(crate) async fn bucket(&self, store: &dyn Store, id: &str) -> Result<Arc<Bucket>> {
         if let Some(b) = self
             .buckets
             .lock()
@@ -117,7 +119,7 @@ impl NodeCache {
         {
             return Ok(b.clone());
         }
-        let Node::Bucket { tables } = self.load(store, id)? else {
+        let Node::Bucket { tables } = self.load(store, id).await? else {
             return Err(Error::Corrupt(format!("tree node {id} is not a bucket")));
         };
         let bucket = Arc::new(tables.into_iter().collect::<Bucket>());
@@ -125,24 +127,25 @@ impl NodeCache {
         Ok(bucket)
     }
 
-    pub(crate) fn get(
+    pub(crate) async fn get(
         &self,
         store: &dyn Store,
         root: &str,
         key: &TableKey,
     ) -> Result<Option<TableState>> {
-        let root = self.root(store, root)?;
+        let root = self.root(store, root).await?;
         match root.get(&bucket_of(key)) {
             None => Ok(None),
-            Some(b) => Ok(self.bucket(store, b)?.get(key).cloned()),
+            Some(b) => Ok(self.bucket(store, b).await?.get(key).cloned()),
         }
     }
 
-    pub(crate) fn list(&self, store: &dyn Store, root: &str) -> Result<Bucket> {
+    pub(crate) async fn list(&self, store: &dyn Store, root: &str) -> Result<Bucket> {
         let mut all = Bucket::new();
-        for id in self.root(store, root)?.values() {
+        for id in self.root(store, root).await?.values() {
             all.extend(
-                self.bucket(store, id)?
+                self.bucket(store, id)
+                    .await?
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone())),
             );
@@ -151,12 +154,12 @@ impl NodeCache {
     }
 
     /// Tables whose state differs between two trees.
-    pub(crate) fn diff(&self, store: &dyn Store, a: &str, b: &str) -> Result<Vec<DiffEntry>> {
+    pub(crate) async fn diff(&self, store: &dyn Store, a: &str, b: &str) -> Result<Vec<DiffEntry>> {
         let mut out = Vec::new();
         if a == b {
             return Ok(out);
         }
-        let (ra, rb) = (self.root(store, a)?, self.root(store, b)?);
+        let (ra, rb) = (self.root(store, a).await?, self.root(store, b).await?);
         let empty = Arc::new(Bucket::new());
         let mut slots: Vec<u8> = ra.keys().chain(rb.keys()).copied().collect();
         slots.sort_unstable();
@@ -166,8 +169,14 @@ impl NodeCache {
             if ia == ib {
                 continue;
             }
-            let ba = ia.map_or(Ok(empty.clone()), |id| self.bucket(store, id))?;
-            let bb = ib.map_or(Ok(empty.clone()), |id| self.bucket(store, id))?;
+            let ba = match ia {
+                Some(id) => self.bucket(store, id).await?,
+                None => empty.clone(),
+            };
+            let bb = match ib {
+                Some(id) => self.bucket(store, id).await?,
+                None => empty.clone(),
+            };
             for key in ba.keys().chain(bb.keys().filter(|k| !ba.contains_key(k))) {
                 let (sa, sb) = (ba.get(key), bb.get(key));
                 if sa != sb {
@@ -184,13 +193,13 @@ impl NodeCache {
     }
 
     /// Applies operations to a tree; returns the new root id and the nodes to write.
-    pub(crate) fn apply(
+    pub(crate) async fn apply(
         &self,
         store: &dyn Store,
         root: &str,
         ops: &[Operation],
     ) -> Result<(String, Vec<EncodedNode>)> {
-        let mut buckets: Root = (*self.root(store, root)?).clone();
+        let mut buckets: Root = (*self.root(store, root).await?).clone();
         let mut touched: BTreeMap<u8, Bucket> = BTreeMap::new();
         for op in ops {
             let slot = bucket_of(op.key());
@@ -198,7 +207,7 @@ impl NodeCache {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => {
                     let current = match buckets.get(&slot) {
-                        Some(id) => (*self.bucket(store, id)?).clone(),
+                        Some(id) => (*self.bucket(store, id).await?).clone(),
                         None => Bucket::new(),
                     };
                     e.insert(current)

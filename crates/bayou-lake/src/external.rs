@@ -28,7 +28,7 @@ impl Lake {
                 )),
                 other => other,
             })?;
-        let existing = self.existing(branch, key, overwrite)?;
+        let existing = self.existing(branch, key, overwrite).await?;
         self.put_table(
             branch,
             key,
@@ -36,17 +36,23 @@ impl Lake {
             existing,
             &format!("register {key} from {location}"),
         )
+        .await
     }
 
     /// The metadata location of table `key` on `branch` now, if it has one; an error if it does
     /// and `overwrite` is not asked for.
-    fn existing(&self, branch: &str, key: &TableKey, overwrite: bool) -> Result<Option<String>> {
-        let head = self.catalog.resolve(branch)?;
+    async fn existing(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        overwrite: bool,
+    ) -> Result<Option<String>> {
+        let head = self.catalog.resolve(branch).await?;
         if head.branch().is_none() {
             return Err(bayou_catalog::Error::NotABranch(branch.to_string()).into());
         }
-        self.catalog.require_namespace(&key.namespace)?;
-        let existing = self.catalog.get_table(&head.commit, key)?;
+        self.catalog.require_namespace(&key.namespace).await?;
+        let existing = self.catalog.get_table(&head.commit, key).await?;
         if existing.is_some() && !overwrite {
             return Err(bayou_catalog::Error::TableExists(key.to_string()).into());
         }
@@ -54,7 +60,7 @@ impl Lake {
     }
 
     /// Commits `version` as table `key` on `branch`, if the branch still has `existing` there.
-    fn put_table(
+    async fn put_table(
         &self,
         branch: &str,
         key: &TableKey,
@@ -62,19 +68,22 @@ impl Lake {
         existing: Option<String>,
         message: &str,
     ) -> Result<WriteOutcome> {
-        let commit = self.catalog.commit(
-            branch,
-            CommitRequest {
-                operations: vec![Operation::Put {
-                    key: key.clone(),
-                    state: state_of(&version),
-                }],
-                preconditions: vec![(key.clone(), existing)],
-                message: message.to_string(),
-                author: self.author.clone(),
-                ..Default::default()
-            },
-        )?;
+        let commit = self
+            .catalog
+            .commit(
+                branch,
+                CommitRequest {
+                    operations: vec![Operation::Put {
+                        key: key.clone(),
+                        state: state_of(&version),
+                    }],
+                    preconditions: vec![(key.clone(), existing)],
+                    message: message.to_string(),
+                    author: self.author.clone(),
+                    ..Default::default()
+                },
+            )
+            .await?;
         Ok(WriteOutcome {
             table: key.to_string(),
             branch: branch.to_string(),
@@ -114,7 +123,7 @@ impl Lake {
     ) -> Result<WriteOutcome> {
         let pattern = patterns.join(", ");
         let pattern = pattern.as_str();
-        let existing = self.existing(branch, key, overwrite)?;
+        let existing = self.existing(branch, key, overwrite).await?;
         let mut locations = Vec::new();
         for p in patterns {
             locations.extend(self.external_locations(p).await?);
@@ -211,6 +220,7 @@ impl Lake {
             existing,
             &format!("register {key} over {pattern}"),
         )
+        .await
     }
 
     /// The `.parquet` files `pattern` names, as absolute locations in the lake's store.

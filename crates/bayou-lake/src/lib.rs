@@ -162,7 +162,7 @@ impl Lake {
     ///
     /// The catalog database is `catalog.db` inside a local lake; for an `s3://` lake it is
     /// `settings.catalog`, or one per lake under `settings.catalogs_dir`.
-    pub fn open(location: &LakeLocation, settings: &LakeSettings) -> Result<Self> {
+    pub async fn open(location: &LakeLocation, settings: &LakeSettings) -> Result<Self> {
         let storage = LakeStorage::open(location)?;
         let db = match location {
             LakeLocation::Local(dir) => dir.join("catalog.db"),
@@ -180,7 +180,7 @@ impl Lake {
         if let Some(parent) = db.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
         }
-        let catalog = Catalog::open_sqlite(&db)?;
+        let catalog = Catalog::open_sqlite(&db).await?;
         Ok(Self {
             location: location.clone(),
             storage,
@@ -231,13 +231,13 @@ impl Lake {
         at_name: &str,
         key: &TableKey,
     ) -> Result<TableVersion> {
-        let state = self.catalog.require_table(at, at_name, key)?;
+        let state = self.catalog.require_table(at, at_name, key).await?;
         table::load(&self.storage, &state.metadata_location).await
     }
 
     /// Loads a table at a ref (branch, tag or commit id).
     pub async fn table_at(&self, reference: &str, key: &TableKey) -> Result<TableVersion> {
-        let resolved = self.catalog.resolve(reference)?;
+        let resolved = self.catalog.resolve(reference).await?;
         self.table(&resolved.commit, reference, key).await
     }
 
@@ -258,12 +258,12 @@ impl Lake {
         source_name: &str,
         partitioned_by: Option<&str>,
     ) -> Result<TableWrite> {
-        let head = self.catalog.resolve(branch)?;
+        let head = self.catalog.resolve(branch).await?;
         if head.branch().is_none() {
             return Err(bayou_catalog::Error::NotABranch(branch.to_string()).into());
         }
-        self.catalog.require_namespace(&key.namespace)?;
-        let existing = self.catalog.get_table(&head.commit, key)?;
+        self.catalog.require_namespace(&key.namespace).await?;
+        let existing = self.catalog.get_table(&head.commit, key).await?;
         let stored = schema::storage_schema(schema, source_name)?;
         let base = match (mode, existing) {
             (WriteMode::Create, Some(_)) => {
@@ -398,35 +398,49 @@ impl Lake {
     }
 
     /// Removes a table from a branch (its files stay for other refs that hold it).
-    pub fn drop_table(&self, branch: &str, key: &TableKey) -> Result<CommitId> {
-        let commit = self.catalog.commit(
-            branch,
-            CommitRequest {
-                operations: vec![Operation::Delete { key: key.clone() }],
-                message: format!("drop {key}"),
-                author: self.author.clone(),
-                ..Default::default()
-            },
-        )?;
+    pub async fn drop_table(&self, branch: &str, key: &TableKey) -> Result<CommitId> {
+        let commit = self
+            .catalog
+            .commit(
+                branch,
+                CommitRequest {
+                    operations: vec![Operation::Delete { key: key.clone() }],
+                    message: format!("drop {key}"),
+                    author: self.author.clone(),
+                    ..Default::default()
+                },
+            )
+            .await?;
         Ok(commit.id)
     }
 
     /// Sets a table on `branch` back to its state at `reference`.
-    pub fn revert_table(&self, branch: &str, key: &TableKey, reference: &str) -> Result<CommitId> {
-        let source = self.catalog.resolve(reference)?;
-        let state = self.catalog.require_table(&source.commit, reference, key)?;
-        let commit = self.catalog.commit(
-            branch,
-            CommitRequest {
-                operations: vec![Operation::Put {
-                    key: key.clone(),
-                    state,
-                }],
-                message: format!("revert {key} to {reference}"),
-                author: self.author.clone(),
-                ..Default::default()
-            },
-        )?;
+    pub async fn revert_table(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        reference: &str,
+    ) -> Result<CommitId> {
+        let source = self.catalog.resolve(reference).await?;
+        let state = self
+            .catalog
+            .require_table(&source.commit, reference, key)
+            .await?;
+        let commit = self
+            .catalog
+            .commit(
+                branch,
+                CommitRequest {
+                    operations: vec![Operation::Put {
+                        key: key.clone(),
+                        state,
+                    }],
+                    message: format!("revert {key} to {reference}"),
+                    author: self.author.clone(),
+                    ..Default::default()
+                },
+            )
+            .await?;
         Ok(commit.id)
     }
 
@@ -447,10 +461,10 @@ impl Lake {
         properties: &BTreeMap<String, String>,
     ) -> Result<MergeOutcome> {
         loop {
-            let plan = match self.catalog.plan_merge(source, target)? {
+            let plan = match self.catalog.plan_merge(source, target).await? {
                 MergePlan::UpToDate { head } => return Ok(MergeOutcome::UpToDate { head }),
                 MergePlan::FastForward { from, to } => {
-                    if self.catalog.fast_forward(target, &from, &to)? {
+                    if self.catalog.fast_forward(target, &from, &to).await? {
                         return Ok(MergeOutcome::FastForward { head: to });
                     }
                     continue;
@@ -489,9 +503,10 @@ impl Lake {
                 .into());
             }
             let tables_changed = plan.clean.len() + resolved.len();
-            if let Some(commit) =
-                self.catalog
-                    .commit_merge(&plan, resolved, &self.author, properties)?
+            if let Some(commit) = self
+                .catalog
+                .commit_merge(&plan, resolved, &self.author, properties)
+                .await?
             {
                 return Ok(MergeOutcome::Merged {
                     head: commit.id,
@@ -503,14 +518,14 @@ impl Lake {
     }
 
     /// Resolves a ref for reading.
-    pub fn resolve(&self, reference: &str) -> Result<Resolved> {
-        Ok(self.catalog.resolve(reference)?)
+    pub async fn resolve(&self, reference: &str) -> Result<Resolved> {
+        Ok(self.catalog.resolve(reference).await?)
     }
 
     /// Whether `reference` names a branch.
-    pub fn is_branch(&self, reference: &str) -> Result<bool> {
+    pub async fn is_branch(&self, reference: &str) -> Result<bool> {
         Ok(matches!(
-            self.catalog.resolve(reference)?.reference,
+            self.catalog.resolve(reference).await?.reference,
             Some((_, RefKind::Branch))
         ))
     }
@@ -584,9 +599,10 @@ impl TableWrite {
                 WriteMode::Append => Some(base.metadata_location.clone()),
                 // Replace wins over whatever is there, but still must not race silently.
                 WriteMode::Replace => {
-                    let head = catalog.resolve(&self.branch)?.commit;
+                    let head = catalog.resolve(&self.branch).await?.commit;
                     catalog
-                        .get_table(&head, &self.key)?
+                        .get_table(&head, &self.key)
+                        .await?
                         .map(|s| s.metadata_location)
                 }
             };
@@ -600,7 +616,7 @@ impl TableWrite {
                 author: self.lake.author.clone(),
                 properties: self.properties.clone(),
             };
-            match catalog.commit(&self.branch, request) {
+            match catalog.commit(&self.branch, request).await {
                 Ok(commit) => {
                     return Ok(WriteOutcome {
                         table: self.key.to_string(),
@@ -613,8 +629,8 @@ impl TableWrite {
                     });
                 }
                 Err(e) if e.is_retryable() && self.mode != WriteMode::Create => {
-                    let head = catalog.resolve(&self.branch)?.commit;
-                    match catalog.get_table(&head, &self.key)? {
+                    let head = catalog.resolve(&self.branch).await?.commit;
+                    match catalog.get_table(&head, &self.key).await? {
                         Some(state) if self.mode == WriteMode::Append => {
                             base = table::load(storage, &state.metadata_location).await?;
                         }

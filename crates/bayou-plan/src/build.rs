@@ -54,18 +54,18 @@ impl Plan {
         diagnostics: Vec<Diagnostic>,
         options: &PlanOptions<'_>,
     ) -> Result<Self> {
-        let target = lake.resolve(options.branch)?;
+        let target = lake.resolve(options.branch).await?;
         if target.branch().is_none() {
             return Err(bayou_catalog::Error::NotABranch(options.branch.to_string()).into());
         }
         let base = match options.base {
-            Some(commit) => lake.resolve(commit)?.commit,
+            Some(commit) => lake.resolve(commit).await?.commit,
             None => target.commit.clone(),
         };
         let mut problems = diagnostics;
         // Each `ref=` an input names, resolved once: every read of it in the run sees one commit,
         // recorded so a replay reads the same.
-        let (refs, bad_refs) = resolve_refs(lake, project, options.pinned_refs);
+        let (refs, bad_refs) = resolve_refs(lake, project, options.pinned_refs).await;
         let namespace = bayou_types::canonical_namespace(
             options
                 .namespace
@@ -73,7 +73,7 @@ impl Plan {
                 .unwrap_or(bayou_types::DEFAULT_NAMESPACE),
         )
         .to_string();
-        let sources = Sources::resolve(lake, project, &base, &refs, &namespace)?;
+        let sources = Sources::resolve(lake, project, &base, &refs, &namespace).await?;
         let tables = input_tables(lake, &sources, &base, options.branch, &refs).await?;
         // An input at an unknown ref is reported as such, not as a missing table.
         problems.extend(project.check_inputs(&tables).into_iter().filter(|d| {
@@ -92,7 +92,7 @@ impl Plan {
             .values()
             .any(|p| p.ty == ParamType::Secret)
         {
-            true => Some(lake_secret_key(lake)?),
+            true => Some(lake_secret_key(lake).await?),
             false => None,
         };
         let params = resolve_params(project, options.params, secret_key.as_ref())?;
@@ -134,7 +134,7 @@ async fn input_tables(
             },
             None => head.clone(),
         };
-        if lake.catalog().get_table(&commit, key)?.is_none() {
+        if lake.catalog().get_table(&commit, key).await?.is_none() {
             continue;
         }
         let version = lake.table(&commit, branch, key).await?;
@@ -151,7 +151,7 @@ async fn input_tables(
 
 /// The commit of each `ref=` the inputs name (`pinned` ones as given), and a problem for each
 /// that names no branch, tag or commit.
-fn resolve_refs(
+async fn resolve_refs(
     lake: &Lake,
     project: &Project,
     pinned: &BTreeMap<String, CommitId>,
@@ -163,7 +163,7 @@ fn resolve_refs(
             let Some(r) = &input.reference else { continue };
             let commit = match pinned.get(r) {
                 Some(c) => Some(c.clone()),
-                None => lake.resolve(r).ok().map(|res| res.commit),
+                None => lake.resolve(r).await.ok().map(|res| res.commit),
             };
             match commit {
                 Some(c) => {

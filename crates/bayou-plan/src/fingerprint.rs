@@ -58,7 +58,7 @@ fn fingerprint(runner: &str, input: &FingerprintInput<'_>) -> String {
 
 /// Every node's fingerprint, in project order. A node that opts out of caching gets a fresh one,
 /// and so, through it, do its descendants.
-pub fn fingerprints(
+pub async fn fingerprints(
     lake: &Lake,
     project: &Project,
     params: &BTreeMap<String, ParamValue>,
@@ -92,7 +92,7 @@ pub fn fingerprints(
                     let key = sources.key(input).ok_or_else(|| {
                         Error::Usage(format!("'{}' is no table name", input.source))
                     })?;
-                    match lake.catalog().get_table(&commit, key)? {
+                    match lake.catalog().get_table(&commit, key).await? {
                         Some(t) => format!("table:{}", t.metadata_location),
                         None => format!("missing:{key}"),
                     }

@@ -76,8 +76,8 @@ pub fn resolve_params(
 }
 
 /// The lake's key for secret parameters, made on first use.
-pub fn lake_secret_key(lake: &Lake) -> Result<SecretKey> {
+pub async fn lake_secret_key(lake: &Lake) -> Result<SecretKey> {
     let fresh = SecretKey::generate_hex().map_err(Error::Internal)?;
-    let hex = lake.catalog().secret_key(|| fresh)?;
+    let hex = lake.catalog().secret_key(|| fresh).await?;
     SecretKey::from_hex(&hex).map_err(Error::Internal)
 }

@@ -22,7 +22,7 @@ pub struct Sources {
 impl Sources {
     /// Resolves every input of `project` that is not a model. `refs` holds the commit of each
     /// `ref=`; an input at an unknown ref resolves at `base` (it is reported elsewhere).
-    pub fn resolve(
+    pub async fn resolve(
         lake: &Lake,
         project: &Project,
         base: &CommitId,
@@ -43,7 +43,7 @@ impl Sources {
                 .as_ref()
                 .and_then(|r| refs.get(r))
                 .unwrap_or(base);
-            let Some(key) = resolve_one(lake, commit, &input.source, namespace)? else {
+            let Some(key) = resolve_one(lake, commit, &input.source, namespace).await? else {
                 continue; // not a table name at all: check_inputs names the input
             };
             keys.insert(id, key);
@@ -84,7 +84,7 @@ pub fn is_model(project: &Project, input: &Input) -> bool {
 
 /// The table `source` names at `commit` for a run writing to `namespace`; `None` when it is no
 /// table name at all (check_inputs names the input then).
-fn resolve_one(
+async fn resolve_one(
     lake: &Lake,
     commit: &CommitId,
     source: &str,
@@ -96,8 +96,10 @@ fn resolve_one(
     let Ok(in_run_namespace) = TableKey::new(namespace, source) else {
         return Ok(None);
     };
-    Ok(match lake.catalog().get_table(commit, &in_run_namespace)? {
-        Some(_) => Some(in_run_namespace),
-        None => TableKey::new(DEFAULT_NAMESPACE, source).ok(),
-    })
+    Ok(
+        match lake.catalog().get_table(commit, &in_run_namespace).await? {
+            Some(_) => Some(in_run_namespace),
+            None => TableKey::new(DEFAULT_NAMESPACE, source).ok(),
+        },
+    )
 }

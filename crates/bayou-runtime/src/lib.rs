@@ -149,7 +149,7 @@ pub async fn run(
     )
     .await?;
     let tools = tools::Tools::prepare(project, &planned.selected, options, on_event).await?;
-    lake.catalog().require_namespace(&planned.namespace)?;
+    lake.catalog().require_namespace(&planned.namespace).await?;
     let base = planned.base.clone();
 
     let run_id = format!(
@@ -163,7 +163,8 @@ pub async fn run(
         (!options.dry_run).then(|| run_branch.clone().unwrap_or_else(|| options.branch.clone()));
     if let Some(b) = &run_branch {
         lake.catalog()
-            .create_ref(b, bayou_catalog::RefKind::Branch, base.as_str())?;
+            .create_ref(b, bayou_catalog::RefKind::Branch, base.as_str())
+            .await?;
     }
     let mut record = RunRecord::new(
         &run_id,
@@ -212,7 +213,10 @@ pub async fn run(
         if e.is_usage() {
             record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
             if let Some(b) = &run_branch {
-                let _ = lake.catalog().delete_ref(b, bayou_catalog::RefKind::Branch);
+                let _ = lake
+                    .catalog()
+                    .delete_ref(b, bayou_catalog::RefKind::Branch)
+                    .await;
                 record.run_branch_kept = false;
             }
             record::save(lake, &record).await?;
@@ -255,7 +259,7 @@ async fn publish(
     if run_branch.is_none() && wrote {
         // Written straight into the target, failed or not: what it holds now is what the run
         // published.
-        let head = lake.resolve(&options.branch)?.commit;
+        let head = lake.resolve(&options.branch).await?.commit;
         record.published = (head != *base).then_some(head);
     }
     if record.status != RunStatus::Running {
@@ -274,7 +278,10 @@ async fn publish(
                         | bayou_lake::MergeOutcome::FastForward { head }
                         | bayou_lake::MergeOutcome::Merged { head, .. } => head,
                     });
-                    let _ = lake.catalog().delete_ref(b, bayou_catalog::RefKind::Branch);
+                    let _ = lake
+                        .catalog()
+                        .delete_ref(b, bayou_catalog::RefKind::Branch)
+                        .await;
                     record.run_branch_kept = false;
                 }
                 Err(e) => record.fail(format!("publishing to '{}' failed: {e}", options.branch)),
@@ -369,7 +376,7 @@ async fn execute(
         &planned.sources,
     );
     let engine = QueryEngine::new(lake.clone());
-    let (ctx, _, _) = engine.session(base.as_str())?;
+    let (ctx, _, _) = engine.session(base.as_str()).await?;
     // A bare name that resolved in the run's namespace reads that table in SQL models too.
     for key in sources.shadowing() {
         stand_in(&ctx, &ctx, &key.namespace, &key.name).await?;
@@ -412,7 +419,8 @@ async fn execute(
             runner: &assets::runner_version(),
             env_key: &EnvCache::key,
         },
-    )?;
+    )
+    .await?;
     // REPLACE models reused from the cache: their table on the branch is already the output.
     let mut reused_table = vec![false; project.nodes.len()];
 
@@ -483,12 +491,12 @@ async fn execute(
         let key = TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
         let (at, at_ctx) = match &options.parents_from {
             Some(r) => {
-                let (c, commit, _) = engine.session(r)?;
+                let (c, commit, _) = engine.session(r).await?;
                 (commit, Some(c))
             }
             None => (base.clone(), None),
         };
-        if lake.catalog().get_table(&at, &key)?.is_some() {
+        if lake.catalog().get_table(&at, &key).await?.is_some() {
             stand_in(&ctx, at_ctx.as_ref().unwrap_or(&ctx), namespace, &node.name).await?;
             from_lake[i] = true;
             let mut report = NodeReport::new(node);

@@ -28,7 +28,8 @@ pub(crate) async fn write(
         Materialization::Append
             if lake
                 .catalog()
-                .get_table(&lake.resolve(branch)?.commit, key)?
+                .get_table(&lake.resolve(branch).await?.commit, key)
+                .await?
                 .is_some() =>
         {
             WriteMode::Append
@@ -80,13 +81,14 @@ pub(crate) async fn kept_rows(
 ) -> Result<Vec<RecordBatch>> {
     if lake
         .catalog()
-        .get_table(&lake.resolve(branch)?.commit, key)?
+        .get_table(&lake.resolve(branch).await?.commit, key)
+        .await?
         .is_none()
     {
         return Ok(vec![]);
     }
     // A fresh session: the run's session shows model outputs in place of lake tables.
-    let (ctx, _, _) = QueryEngine::new(lake.clone()).session(branch)?;
+    let (ctx, _, _) = QueryEngine::new(lake.clone()).session(branch).await?;
     let sql = format!(
         "SELECT * FROM {}.{} WHERE NOT COALESCE(({filter}), FALSE)",
         quote(&key.namespace),

@@ -90,6 +90,7 @@ impl ScanFiles {
                     Some(
                         engine
                             .session(at)
+                            .await
                             .map_err(|e| {
                                 NodeError::Query(format!(
                                     "reading input '{}' at {r}: {e}",

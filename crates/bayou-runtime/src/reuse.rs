@@ -65,7 +65,7 @@ pub(crate) async fn reuse(
             // Only while the branch still holds the very table it wrote.
             let key =
                 TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
-            let current = lake.catalog().get_table(base, &key)?;
+            let current = lake.catalog().get_table(base, &key).await?;
             if table != key.to_string()
                 || current.is_none_or(|t| t.metadata_location != metadata_location)
             {

@@ -70,11 +70,11 @@ impl QueryEngine {
     }
 
     /// A DataFusion session whose tables are the lake's tables at `reference`.
-    pub fn session(
+    pub async fn session(
         &self,
         reference: &str,
     ) -> Result<(SessionContext, bayou_types::CommitId, ScanLog)> {
-        let resolved = self.lake.resolve(reference)?;
+        let resolved = self.lake.resolve(reference).await?;
         let mut config = SessionConfig::new()
             .with_default_catalog_and_schema(SQL_CATALOG, DEFAULT_NAMESPACE)
             .with_information_schema(true);
@@ -87,14 +87,15 @@ impl QueryEngine {
         let store_url = self.lake.storage().store_url().clone();
         ctx.register_object_store(&store_url, self.lake.storage().object_store().clone());
         let scans = ScanLog::default();
-        let catalog = LakeCatalog::new(&self.lake, &resolved.commit, reference, scans.clone())?;
+        let catalog =
+            LakeCatalog::new(&self.lake, &resolved.commit, reference, scans.clone()).await?;
         ctx.register_catalog(SQL_CATALOG, Arc::new(catalog));
         Ok((ctx, resolved.commit, scans))
     }
 
     /// Plans and starts `sql` at `reference`.
     pub async fn query(&self, reference: &str, sql: &str) -> Result<QueryStream> {
-        let (ctx, commit, scans) = self.session(reference)?;
+        let (ctx, commit, scans) = self.session(reference).await?;
         let df = ctx.sql(sql).await.map_err(classify)?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let stream = df.execute_stream().await.map_err(classify)?;

@@ -49,17 +49,17 @@ pub struct LakeCatalog {
 }
 
 impl LakeCatalog {
-    pub fn new(
+    pub async fn new(
         lake: &Lake,
         commit: &CommitId,
         ref_name: &str,
         scans: ScanLog,
     ) -> bayou_lake::Result<Self> {
         let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for ns in lake.catalog().list_namespaces()? {
+        for ns in lake.catalog().list_namespaces().await? {
             by_ns.entry(ns.name).or_default();
         }
-        for (key, _) in lake.catalog().list_tables(commit)? {
+        for (key, _) in lake.catalog().list_tables(commit).await? {
             by_ns.entry(key.namespace).or_default().push(key.name);
         }
         let schemas = by_ns

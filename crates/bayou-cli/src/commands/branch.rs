@@ -12,9 +12,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
     let catalog = ctx.lake.catalog();
     match cmd {
         BranchCommand::Ls => {
-            let active = catalog.active_branch()?;
+            let active = catalog.active_branch().await?;
             let branches: Vec<_> = catalog
-                .list_refs()?
+                .list_refs()
+                .await?
                 .into_iter()
                 .filter(|r| r.kind == RefKind::Branch)
                 .collect();
@@ -38,8 +39,8 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
             from_ref,
             if_not_exists,
         } => {
-            let from = ctx.reference(from_ref.as_deref())?;
-            let r = match catalog.create_ref(&name, RefKind::Branch, &from) {
+            let from = ctx.reference(from_ref.as_deref()).await?;
+            let r = match catalog.create_ref(&name, RefKind::Branch, &from).await {
                 Err(bayou_catalog::Error::RefExists(_)) if if_not_exists => {
                     return super::exists_already(ctx, "branch", &name);
                 }
@@ -52,11 +53,11 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
             )
         }
         BranchCommand::Get { name } => {
-            let resolved = catalog.resolve(&name)?;
+            let resolved = catalog.resolve(&name).await?;
             if !matches!(&resolved.reference, Some((_, RefKind::Branch))) {
                 return Err(bayou_catalog::Error::NotABranch(name).into());
             }
-            let tables = catalog.list_tables(&resolved.commit)?;
+            let tables = catalog.list_tables(&resolved.commit).await?;
             let mut listing = Listing::new(vec!["namespace", "table", "snapshot"]);
             for (key, state) in &tables {
                 let snap = state.snapshot_id.map_or("-".into(), |s| s.to_string());
@@ -80,7 +81,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
             emit(ctx.format, &value, listing)
         }
         BranchCommand::Rm { name, if_exists } => {
-            let r = match catalog.delete_ref(&name, RefKind::Branch) {
+            let r = match catalog.delete_ref(&name, RefKind::Branch).await {
                 Err(bayou_catalog::Error::UnknownRef(_)) if if_exists => {
                     return super::nothing_to_remove(ctx, "branch", &name);
                 }
@@ -93,7 +94,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
             )
         }
         BranchCommand::Rename { from, to } => {
-            catalog.rename_branch(&from, &to)?;
+            catalog.rename_branch(&from, &to).await?;
             emit_message(
                 ctx.format,
                 &json!({"renamed": from, "to": to}),
@@ -101,8 +102,11 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
             )
         }
         BranchCommand::Diff { a, b } => {
-            let (ca, cb) = (catalog.resolve(&a)?.commit, catalog.resolve(&b)?.commit);
-            let diff = catalog.diff(&ca, &cb)?;
+            let (ca, cb) = (
+                catalog.resolve(&a).await?.commit,
+                catalog.resolve(&b).await?.commit,
+            );
+            let diff = catalog.diff(&ca, &cb).await?;
             let mut listing =
                 Listing::new(vec!["table", "change", "snapshot in A", "snapshot in B"]);
             let snap = |s: &Option<bayou_catalog::TableState>| {
@@ -129,7 +133,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
             emit(ctx.format, &value, listing)
         }
         BranchCommand::Merge { source, into } => {
-            let into = ctx.reference(into.as_deref())?;
+            let into = ctx.reference(into.as_deref()).await?;
             let outcome = ctx.lake.merge(&source, &into).await?;
             let text = match &outcome {
                 MergeOutcome::UpToDate { .. } => format!("{into} already contains {source}"),
@@ -159,15 +163,16 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
     }
 }
 
-pub(crate) fn checkout(ctx: &Ctx, args: &crate::cli::CheckoutArgs) -> anyhow::Result<()> {
+pub(crate) async fn checkout(ctx: &Ctx, args: &crate::cli::CheckoutArgs) -> anyhow::Result<()> {
     let branch = args.branch.as_str();
     if args.create {
-        let from = ctx.reference(args.from_ref.as_deref())?;
+        let from = ctx.reference(args.from_ref.as_deref()).await?;
         ctx.lake
             .catalog()
-            .create_ref(branch, RefKind::Branch, &from)?;
+            .create_ref(branch, RefKind::Branch, &from)
+            .await?;
     }
-    ctx.lake.catalog().set_active_branch(branch)?;
+    ctx.lake.catalog().set_active_branch(branch).await?;
     emit_message(
         ctx.format,
         &json!({"active_branch": branch}),

@@ -54,17 +54,17 @@ impl Filter {
     }
 }
 
-pub(crate) fn run(ctx: &Ctx, args: CommitArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(ctx: &Ctx, args: CommitArgs) -> anyhow::Result<()> {
     let catalog = ctx.lake.catalog();
     let filter = Filter::from_args(&args)?;
-    let reference = ctx.reference(args.reference.as_deref())?;
-    let mut next = Some(catalog.resolve(&reference)?.commit);
+    let reference = ctx.reference(args.reference.as_deref()).await?;
+    let mut next = Some(catalog.resolve(&reference).await?.commit);
     let mut commits = Vec::new();
     while let Some(id) = next {
         if commits.len() >= args.limit {
             break;
         }
-        let c = catalog.get_commit(&id)?;
+        let c = catalog.get_commit(&id).await?;
         next = c.parents.first().cloned();
         if filter.matches(&c) {
             commits.push((*c).clone());

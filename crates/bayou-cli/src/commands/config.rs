@@ -7,16 +7,19 @@ use crate::output::{Exit, Listing, emit, emit_message};
 use crate::profile::{self, KEYS};
 
 /// Runs `cmd` on profile `name`; `lake` is where the profile's lake is, for `active_branch`.
-pub(crate) fn run(
+pub(crate) async fn run(
     format: OutputFormat,
     name: &str,
     cmd: ConfigCommand,
-    lake: impl FnOnce() -> anyhow::Result<bayou_lake::Lake>,
+    lake: impl AsyncFnOnce() -> anyhow::Result<bayou_lake::Lake>,
 ) -> anyhow::Result<()> {
     let mut current = profile::load(name)?;
     match cmd {
         ConfigCommand::Get { key: None, .. } => {
-            let active = lake().and_then(|l| Ok(l.catalog().active_branch()?)).ok();
+            let active = match lake().await {
+                Ok(l) => l.catalog().active_branch().await.ok(),
+                Err(_) => None,
+            };
             let values = [
                 ("lake", current.lake.clone()),
                 ("active_branch", active),
@@ -35,7 +38,7 @@ pub(crate) fn run(
             let value = match check_key(&key)? {
                 "lake" => current.lake.clone(),
                 "git_branch" => current.git_branch.clone(),
-                _ => Some(lake()?.catalog().active_branch()?),
+                _ => Some(lake().await?.catalog().active_branch().await?),
             };
             let text = value.clone().unwrap_or_else(|| "(not set)".into());
             emit_message(format, &json!({ key: value }), &text)
@@ -52,7 +55,7 @@ pub(crate) fn run(
                     current.git_branch = Some(value.clone());
                 }
                 _ => {
-                    lake()?.catalog().set_active_branch(&value)?;
+                    lake().await?.catalog().set_active_branch(&value).await?;
                     return emit_message(
                         format,
                         &json!({"profile": name, "active_branch": value}),

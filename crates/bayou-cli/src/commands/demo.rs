@@ -16,7 +16,7 @@ use crate::progress::Progress;
 const FILE_ROWS: usize = 2 * 1024 * 1024;
 
 pub(crate) async fn load(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow::Result<()> {
-    let branch = ctx.reference(branch)?;
+    let branch = ctx.reference(branch).await?;
     let trips = ctx.key("taxi_fhvhv")?;
     let zones = ctx.key("taxi_zones")?;
     let progress = Progress::bytes("generating taxi_fhvhv", ctx.format == OutputFormat::Table);

@@ -5,12 +5,12 @@ use serde_json::json;
 use super::Ctx;
 use crate::output::emit_message;
 
-pub(crate) fn run(ctx: &Ctx, profile: &str) -> anyhow::Result<()> {
+pub(crate) async fn run(ctx: &Ctx, profile: &str) -> anyhow::Result<()> {
     let catalog = ctx.lake.catalog();
-    let active = catalog.active_branch()?;
-    let refs = catalog.list_refs()?;
-    let head = catalog.resolve(&active)?.commit;
-    let tables = catalog.list_tables(&head)?.len();
+    let active = catalog.active_branch().await?;
+    let refs = catalog.list_refs().await?;
+    let head = catalog.resolve(&active).await?.commit;
+    let tables = catalog.list_tables(&head).await?.len();
     let branches = refs
         .iter()
         .filter(|r| r.kind == bayou_catalog::RefKind::Branch)

@@ -4,15 +4,15 @@ use super::Ctx;
 use crate::cli::LogArgs;
 use crate::output::{Listing, emit, time};
 
-pub(crate) fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
     let catalog = ctx.lake.catalog();
-    let reference = ctx.reference(args.reference.as_deref())?;
-    let head = catalog.resolve(&reference)?.commit;
+    let reference = ctx.reference(args.reference.as_deref()).await?;
+    let head = catalog.resolve(&reference).await?.commit;
     let after = match &args.after {
-        Some(a) => Some(catalog.resolve(a)?.commit),
+        Some(a) => Some(catalog.resolve(a).await?.commit),
         None => None,
     };
-    let commits = catalog.log(&head, args.limit, after.as_ref())?;
+    let commits = catalog.log(&head, args.limit, after.as_ref()).await?;
     let mut listing = Listing::new(vec!["commit", "time (UTC)", "author", "message", "tables"]);
     for c in &commits {
         let tables: Vec<String> = c.operations.iter().map(|o| o.key().to_string()).collect();

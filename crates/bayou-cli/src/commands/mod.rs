@@ -30,10 +30,10 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     /// The given ref, or the active branch.
-    pub(crate) fn reference(&self, given: Option<&str>) -> anyhow::Result<String> {
+    pub(crate) async fn reference(&self, given: Option<&str>) -> anyhow::Result<String> {
         match given {
             Some(r) => Ok(r.to_string()),
-            None => Ok(self.lake.catalog().active_branch()?),
+            None => Ok(self.lake.catalog().active_branch().await?),
         }
     }
 
@@ -74,19 +74,23 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         .clone()
         .or_else(|| profile.lake.clone())
         .unwrap_or_else(crate::settings::default_lake);
-    let open = |text: &str| -> anyhow::Result<Lake> {
+    let open = async |text: &str| -> anyhow::Result<Lake> {
         let location = LakeLocation::parse(text)?;
         Lake::open(&location, &crate::settings::lake_settings())
+            .await
             .with_context(|| format!("cannot open the lake at {}", location.display()))
     };
     // Commands that need no lake.
     match cli.command {
         Command::Config(cmd) => {
-            return config::run(cli.output, &cli.profile, cmd, || open(&location_text));
+            return config::run(cli.output, &cli.profile, cmd, async || {
+                open(&location_text).await
+            })
+            .await;
         }
         Command::Init(args) => return init::run(cli.output, &args),
         Command::Parameter(cmd) => {
-            return parameter::run(cli.output, cmd, || open(&location_text));
+            return parameter::run(cli.output, cmd, async || open(&location_text).await).await;
         }
         _ => {}
     }
@@ -94,7 +98,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Env(cmd) = cli.command {
         return run::env(cli.output, cmd);
     }
-    let mut lake = open(&location_text)?;
+    let mut lake = open(&location_text).await?;
     // Only the commands that scan data or run pipelines touch the caches (and their settings).
     let scans = matches!(
         cli.command,
@@ -126,15 +130,15 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Query(args) => query::run(&ctx, args).await,
         Command::Table(cmd) => table::run(&ctx, cmd).await,
         Command::Branch(cmd) => branch::run(&ctx, cmd).await,
-        Command::Tag(cmd) => tag::run(&ctx, cmd),
-        Command::Log(args) => log::run(&ctx, args),
-        Command::Commit(args) => commit::run(&ctx, args),
+        Command::Tag(cmd) => tag::run(&ctx, cmd).await,
+        Command::Log(args) => log::run(&ctx, args).await,
+        Command::Commit(args) => commit::run(&ctx, args).await,
         Command::Version | Command::Config(_) | Command::Init(_) | Command::Parameter(_) => {
             unreachable!("handled above")
         }
-        Command::Namespace(cmd) => namespace::run(&ctx, cmd),
-        Command::Checkout(args) => branch::checkout(&ctx, &args),
-        Command::Info => info::run(&ctx, &cli.profile),
+        Command::Namespace(cmd) => namespace::run(&ctx, cmd).await,
+        Command::Checkout(args) => branch::checkout(&ctx, &args).await,
+        Command::Info => info::run(&ctx, &cli.profile).await,
         Command::Demo(crate::cli::DemoCommand::Load { rows, branch }) => {
             demo::load(&ctx, rows, branch.as_deref()).await
         }

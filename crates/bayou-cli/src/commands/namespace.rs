@@ -6,11 +6,11 @@ use super::Ctx;
 use crate::cli::NamespaceCommand;
 use crate::output::{Listing, emit, emit_message, time};
 
-pub(crate) fn run(ctx: &Ctx, cmd: NamespaceCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(ctx: &Ctx, cmd: NamespaceCommand) -> anyhow::Result<()> {
     let catalog = ctx.lake.catalog();
     match cmd {
         NamespaceCommand::Ls => {
-            let all = catalog.list_namespaces()?;
+            let all = catalog.list_namespaces().await?;
             let mut listing = Listing::new(vec!["namespace", "created"]);
             for ns in &all {
                 listing.push(vec![ns.name.clone(), time(ns.created_ms)]);
@@ -21,7 +21,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: NamespaceCommand) -> anyhow::Result<()> {
             name,
             if_not_exists,
         } => {
-            let created = catalog.create_namespace(&name)?;
+            let created = catalog.create_namespace(&name).await?;
             if !created && if_not_exists {
                 return super::exists_already(ctx, "namespace", &name);
             }
@@ -37,7 +37,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: NamespaceCommand) -> anyhow::Result<()> {
             )
         }
         NamespaceCommand::Rm { name, if_exists } => {
-            match catalog.delete_namespace(&name) {
+            match catalog.delete_namespace(&name).await {
                 Err(bayou_catalog::Error::UnknownNamespace(_)) if if_exists => {
                     return super::nothing_to_remove(ctx, "namespace", &name);
                 }

@@ -13,10 +13,10 @@ use crate::cli::{OutputFormat, ParameterCommand};
 use crate::output::{Exit, Listing, emit, emit_message};
 
 /// Runs `cmd`; `lake` opens the lake whose key encrypts secret values.
-pub(crate) fn run(
+pub(crate) async fn run(
     format: OutputFormat,
     cmd: ParameterCommand,
-    lake: impl FnOnce() -> anyhow::Result<bayou_lake::Lake>,
+    lake: impl AsyncFnOnce() -> anyhow::Result<bayou_lake::Lake>,
 ) -> anyhow::Result<()> {
     match cmd {
         ParameterCommand::Ls { project_dir } => {
@@ -83,7 +83,7 @@ pub(crate) fn run(
             spec.insert("type".into(), Value::String(ty.clone()));
             match (&value, parsed) {
                 (Some(v), ParamType::Secret) => {
-                    store_secret(spec, &name, v, lake)?;
+                    store_secret(spec, &name, v, lake).await?;
                 }
                 (Some(v), _) => {
                     spec.insert("default".into(), default_value(parsed, &name, v)?);
@@ -97,7 +97,7 @@ pub(crate) fn run(
                         .and_then(text)
                         .filter(|d| !d.starts_with("bayou-secret:"));
                     if let Some(plain) = plain {
-                        store_secret(spec, &name, &plain, lake)?;
+                        store_secret(spec, &name, &plain, lake).await?;
                     }
                 }
                 (None, _) => {}
@@ -136,13 +136,13 @@ pub(crate) fn run(
 
 /// Sets `plain` as the default of secret parameter `name`, encrypted with the key of the lake
 /// `lake` opens: the file can be shared, the value cannot.
-fn store_secret(
+async fn store_secret(
     spec: &mut Mapping,
     name: &str,
     plain: &str,
-    lake: impl FnOnce() -> anyhow::Result<bayou_lake::Lake>,
+    lake: impl AsyncFnOnce() -> anyhow::Result<bayou_lake::Lake>,
 ) -> anyhow::Result<()> {
-    let key = bayou_runtime::lake_secret_key(&lake()?)?;
+    let key = bayou_runtime::lake_secret_key(&lake().await?).await?;
     let stored = key.encrypt(name, plain).map_err(anyhow::Error::msg)?;
     spec.insert("default".into(), Value::String(stored));
     spec.insert(

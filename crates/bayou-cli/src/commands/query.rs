@@ -19,7 +19,7 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot read SQL file {}", path.display()))?,
         (None, None) => anyhow::bail!("give the SQL as an argument or with -f FILE"),
     };
-    let reference = ctx.reference(args.reference.as_deref())?;
+    let reference = ctx.reference(args.reference.as_deref()).await?;
     let engine = QueryEngine::new(ctx.lake.clone());
     let mut result = engine.query(&reference, &sql).await?;
 

@@ -107,7 +107,7 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         Project::load(&args.project_dir).map_err(|d| Exit::usage(d.to_string()))?;
     let branch = match &args.reference {
         Some(r) => r.clone(),
-        None => default_target(ctx, &args.project_dir)?,
+        None => default_target(ctx, &args.project_dir).await?,
     };
     let mut options = crate::settings::run_options(branch);
     options.namespace = args.namespace.clone();
@@ -134,9 +134,9 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
 
 /// The branch a run targets without `-r`: the data branch of the project's git branch (created
 /// from the active branch when new), else the active branch.
-fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<String> {
+async fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<String> {
     use crate::git_branch::Target;
-    let active = ctx.reference(None)?;
+    let active = ctx.reference(None).await?;
     let mut err = std::io::stderr().lock();
     let enabled = crate::settings::git_branch_enabled(&ctx.profile);
     match crate::git_branch::target(dir, enabled) {
@@ -151,7 +151,10 @@ fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<String> {
         }
         Target::Branch(name) => {
             let catalog = ctx.lake.catalog();
-            match catalog.create_ref(&name, bayou_catalog::RefKind::Branch, &active) {
+            match catalog
+                .create_ref(&name, bayou_catalog::RefKind::Branch, &active)
+                .await
+            {
                 Ok(_) => writeln!(
                     err,
                     "created data branch {name} from {active} to match git branch {name} (-r BRANCH picks another; BAYOU_GIT_BRANCH=off turns this off)"
@@ -236,7 +239,7 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
         let kept = past.run_branch.clone().filter(|_| past.run_branch_kept);
         options.parents_from = match (&past.published, kept) {
             (Some(commit), _) => Some(commit.as_str().to_string()),
-            (None, Some(branch)) if ctx.lake.resolve(&branch).is_ok() => Some(branch),
+            (None, Some(branch)) if ctx.lake.resolve(&branch).await.is_ok() => Some(branch),
             _ => {
                 return Err(Exit::usage(format!(
                     "run {} left no tables to start from (it published nothing and its run branch is gone)\n  hint: replay the whole run: bayou rerun {}",

@@ -18,13 +18,14 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             name,
         } => {
             let namespace = namespace.map(|ns| bayou_types::canonical_namespace(&ns).to_string());
-            let reference = ctx.reference(reference.as_deref())?;
-            let head = catalog.resolve(&reference)?.commit;
+            let reference = ctx.reference(reference.as_deref()).await?;
+            let head = catalog.resolve(&reference).await?.commit;
             if let Some(ns) = &namespace {
-                catalog.require_namespace(ns)?;
+                catalog.require_namespace(ns).await?;
             }
             let tables: Vec<_> = catalog
-                .list_tables(&head)?
+                .list_tables(&head)
+                .await?
                 .into_iter()
                 .filter(|(k, _)| namespace.as_ref().is_none_or(|ns| &k.namespace == ns))
                 .filter(|(k, _)| name.as_ref().is_none_or(|n| k.name.contains(n.as_str())))
@@ -45,7 +46,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             emit(ctx.format, &value, listing)
         }
         TableCommand::Get { name, reference } => {
-            let reference = ctx.reference(reference.as_deref())?;
+            let reference = ctx.reference(reference.as_deref()).await?;
             let key = ctx.key(&name)?;
             let version = ctx.lake.table_at(&reference, &key).await?;
             let schema = version.arrow_schema()?;
@@ -133,7 +134,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             branch,
             overwrite,
         } => {
-            let branch = ctx.reference(branch.as_deref())?;
+            let branch = ctx.reference(branch.as_deref()).await?;
             let key = ctx.key(&name)?;
             let outcome = match &metadata_json_uri {
                 Some(uri) => {
@@ -168,17 +169,17 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             branch,
             if_exists,
         } => {
-            let branch = ctx.reference(branch.as_deref())?;
+            let branch = ctx.reference(branch.as_deref()).await?;
             let key = ctx.key(&name)?;
-            let head = catalog.resolve(&branch)?.commit;
-            if if_exists && catalog.get_table(&head, &key)?.is_none() {
+            let head = catalog.resolve(&branch).await?.commit;
+            if if_exists && catalog.get_table(&head, &key).await?.is_none() {
                 return emit_message(
                     ctx.format,
                     &json!({"removed": null, "branch": branch}),
                     &format!("no table {key} on {branch}: nothing to remove"),
                 );
             }
-            let commit = ctx.lake.drop_table(&branch, &key)?;
+            let commit = ctx.lake.drop_table(&branch, &key).await?;
             emit_message(
                 ctx.format,
                 &json!({"removed": key.to_string(), "branch": branch, "commit": commit}),
@@ -190,9 +191,9 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             to_ref,
             branch,
         } => {
-            let branch = ctx.reference(branch.as_deref())?;
+            let branch = ctx.reference(branch.as_deref()).await?;
             let key = ctx.key(&name)?;
-            let commit = ctx.lake.revert_table(&branch, &key, &to_ref)?;
+            let commit = ctx.lake.revert_table(&branch, &key, &to_ref).await?;
             emit_message(
                 ctx.format,
                 &json!({"reverted": key.to_string(), "to_ref": to_ref, "branch": branch, "commit": commit}),
@@ -232,7 +233,7 @@ async fn create(ctx: &Ctx, args: WriteArgs) -> anyhow::Result<()> {
         args.name, args.search_uri
     );
     let schema = plan.schema(&args.search_uri, &hint)?;
-    let branch = ctx.reference(args.branch.as_deref())?;
+    let branch = ctx.reference(args.branch.as_deref()).await?;
     let key = ctx.key(&args.name)?;
     let mode = match args.replace {
         true => WriteMode::Replace,
@@ -252,10 +253,10 @@ async fn create(ctx: &Ctx, args: WriteArgs) -> anyhow::Result<()> {
 
 /// `table import`: the files' rows appended, skipping files the table holds already.
 async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
-    let branch = ctx.reference(args.branch.as_deref())?;
+    let branch = ctx.reference(args.branch.as_deref()).await?;
     let key = ctx.key(&args.name)?;
     if !matches!(
-        ctx.lake.resolve(&branch)?.reference,
+        ctx.lake.resolve(&branch).await?.reference,
         Some((_, bayou_catalog::RefKind::Branch))
     ) {
         return Err(bayou_catalog::Error::NotABranch(branch).into());

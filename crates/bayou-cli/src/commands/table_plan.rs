@@ -148,7 +148,7 @@ pub(crate) async fn apply(ctx: &Ctx, plan: &TablePlan, file: &str) -> anyhow::Re
         file,
         "set each column's type in the plan, delete its conflict, then apply it again",
     )?);
-    let branch = ctx.reference(plan.branch.as_deref())?;
+    let branch = ctx.reference(plan.branch.as_deref()).await?;
     let key = ctx.key(&plan.table)?;
     let staging = tempfile::Builder::new().prefix("bayou-import-").tempdir()?;
     let source = Survey::of_uri(&plan.search_uri, false, staging.path())

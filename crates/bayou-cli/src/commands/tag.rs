@@ -7,12 +7,13 @@ use super::Ctx;
 use crate::cli::TagCommand;
 use crate::output::{Listing, emit, emit_message};
 
-pub(crate) fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
     let catalog = ctx.lake.catalog();
     match cmd {
         TagCommand::Ls => {
             let tags: Vec<_> = catalog
-                .list_refs()?
+                .list_refs()
+                .await?
                 .into_iter()
                 .filter(|r| r.kind == RefKind::Tag)
                 .collect();
@@ -27,8 +28,8 @@ pub(crate) fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
             from_ref,
             if_not_exists,
         } => {
-            let from = ctx.reference(from_ref.as_deref())?;
-            let r = match catalog.create_ref(&name, RefKind::Tag, &from) {
+            let from = ctx.reference(from_ref.as_deref()).await?;
+            let r = match catalog.create_ref(&name, RefKind::Tag, &from).await {
                 Err(bayou_catalog::Error::RefExists(_)) if if_not_exists => {
                     return super::exists_already(ctx, "tag", &name);
                 }
@@ -41,7 +42,7 @@ pub(crate) fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
             )
         }
         TagCommand::Rm { name, if_exists } => {
-            let r = match catalog.delete_ref(&name, RefKind::Tag) {
+            let r = match catalog.delete_ref(&name, RefKind::Tag).await {
                 Err(bayou_catalog::Error::UnknownRef(_)) if if_exists => {
                     return super::nothing_to_remove(ctx, "tag", &name);
                 }

@@ -1,0 +1,511 @@
+//! [`SqlStore`]: the catalog store on SQLite (embedded) or PostgreSQL (shared), through sqlx.
+//!
+//! One set of SQL serves both databases (sqlx's `Any` driver, `$n` placeholders, `ON CONFLICT`),
+//! and one migration set (`migrations/`) creates both schemas. A branch head moves by one
+//! compare-and-swap `UPDATE`, in the same transaction that writes the commit, so concurrent writers
+//! in any number of processes never lose a commit.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Once;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bayou_types::CommitId;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Row, SqlSafeStr};
+
+use crate::model::{Commit, Namespace, Ref, RefKind};
+use crate::store::Store;
+use crate::{Error, Result};
+
+/// The schema migrations, in order. Never edit a released entry: append a new one.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
+
+/// The latest schema version this build knows.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// A catalog store in a SQL database: a SQLite file, or a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    /// Where the database is, for messages (a PostgreSQL URL without its password).
+    location: String,
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) the SQLite database at `path` and migrates it.
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        let Some(text) = path.to_str() else {
+            return Err(Error::Corrupt(format!(
+                "the catalog path {} is not UTF-8; move the lake to a UTF-8 path",
+                path.display()
+            )));
+        };
+        let encoded = text
+            .replace('%', "%25")
+            .replace('?', "%3F")
+            .replace('#', "%23");
+        Self::connect_url(&format!("sqlite://{encoded}?mode=rwc"), 4, text).await
+    }
+
+    /// A private in-memory SQLite store, for tests.
+    pub async fn in_memory() -> Result<Self> {
+        // Every connection to `:memory:` is its own database: keep exactly one, forever.
+        Self::connect_url("sqlite::memory:", 1, "memory").await
+    }
+
+    /// Connects to `url` (`postgres://...` or `sqlite:PATH`) and migrates the database.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            return Self::open_sqlite(Path::new(path)).await;
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::UnsupportedCatalog(redact(url)));
+        }
+        Self::connect_url(url, 16, &redact(url)).await
+    }
+
+    async fn connect_url(url: &str, max_connections: u32, location: &str) -> Result<Self> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let location = location.to_string();
+        let fail = |e: sqlx::Error| Error::store(&location, e);
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(u32::from(max_connections == 1))
+            .idle_timeout((max_connections > 1).then_some(Duration::from_secs(600)))
+            .max_lifetime((max_connections > 1).then_some(Duration::from_secs(1800)))
+            .acquire_timeout(Duration::from_secs(60))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        for pragma in [
+                            "PRAGMA busy_timeout = 60000",
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                        ] {
+                            sqlx::raw_sql(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(fail)?;
+        let store = Self { pool, location };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*name),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect();
+        let migrator = Migrator::with_migrations(migrations);
+        // PostgreSQL serialises concurrent migrators with an advisory lock; SQLite has none, so
+        // two processes creating one lake may race: the loser finds the work done on a retry.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match migrator.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(MigrateError::VersionMissing(found)) => {
+                    return Err(Error::SchemaTooNew {
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+                Err(MigrateError::Execute(_)) if attempts < 3 => continue,
+                Err(e) => {
+                    return Err(Error::store(
+                        &self.location,
+                        sqlx::Error::Migrate(Box::new(e)),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn fail(&self) -> impl Fn(sqlx::Error) -> Error + '_ {
+        |e| Error::store(&self.location, e)
+    }
+}
+
+/// A database URL fit for messages: the password replaced by `***`.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("catalog values serialize")
+}
+
+fn kind_of(text: &str) -> RefKind {
+    if text == "tag" {
+        RefKind::Tag
+    } else {
+        RefKind::Branch
+    }
+}
+
+fn row_to_ref(row: &AnyRow) -> sqlx::Result<Ref> {
+    Ok(Ref {
+        name: row.try_get(0)?,
+        kind: kind_of(&row.try_get::<String, _>(1)?),
+        head: CommitId::from_hex(row.try_get::<String, _>(2)?),
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn get_ref(&self, name: &str) -> Result<Option<Ref>> {
+        sqlx::query("SELECT name, kind, head FROM refs WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .and_then(|row| row.as_ref().map(row_to_ref).transpose())
+            .map_err(self.fail())
+    }
+
+    async fn list_refs(&self) -> Result<Vec<Ref>> {
+        sqlx::query("SELECT name, kind, head FROM refs ORDER BY kind, name")
+            .fetch_all(&self.pool)
+            .await
+            .and_then(|rows| rows.iter().map(row_to_ref).collect())
+            .map_err(self.fail())
+    }
+
+    async fn create_ref(&self, r: &Ref) -> Result<()> {
+        match sqlx::query("INSERT INTO refs (name, kind, head) VALUES ($1, $2, $3)")
+            .bind(&r.name)
+            .bind(r.kind.as_str())
+            .bind(r.head.as_str())
+            .execute(&self.pool)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(Error::RefExists(r.name.clone())),
+            Err(e) => Err(self.fail()(e)),
+        }
+    }
+
+    async fn delete_ref(&self, name: &str, expected: &CommitId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM refs WHERE name = $1 AND head = $2")
+            .bind(name)
+            .bind(expected.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(self.fail())?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn rename_ref(&self, from: &str, to: &str) -> Result<bool> {
+        match sqlx::query("UPDATE refs SET name = $1 WHERE name = $2")
+            .bind(to)
+            .bind(from)
+            .execute(&self.pool)
+            .await
+        {
+            Ok(done) => Ok(done.rows_affected() == 1),
+            Err(e) if is_unique_violation(&e) => Err(Error::RefExists(to.to_string())),
+            Err(e) => Err(self.fail()(e)),
+        }
+    }
+
+    async fn commit(
+        &self,
+        nodes: &[(String, Vec<u8>)],
+        c: &Commit,
+        branch: &str,
+        expected: &CommitId,
+    ) -> Result<bool> {
+        let fail = self.fail();
+        let mut tx = self.pool.begin().await.map_err(&fail)?;
+        // The compare-and-swap comes first: on SQLite it takes the write lock before anything
+        // is read, so the transaction never has to upgrade a stale read snapshot.
+        let moved = sqlx::query(
+            "UPDATE refs SET head = $1 WHERE name = $2 AND kind = 'branch' AND head = $3",
+        )
+        .bind(c.id.as_str())
+        .bind(branch)
+        .bind(expected.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(&fail)?;
+        if moved.rows_affected() != 1 {
+            tx.rollback().await.map_err(&fail)?;
+            return Ok(false);
+        }
+        for (id, body) in nodes {
+            sqlx::query(
+                "INSERT INTO tree_nodes (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(body.as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(&fail)?;
+        }
+        sqlx::query(
+            "INSERT INTO commits
+             (id, parents, generation, tree, author, message, time_ms, properties, operations)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(c.id.as_str())
+        .bind(json(&c.parents))
+        .bind(c.generation as i64)
+        .bind(&c.tree)
+        .bind(&c.author)
+        .bind(&c.message)
+        .bind(c.time_ms)
+        .bind(json(&c.properties))
+        .bind(json(&c.operations))
+        .execute(&mut *tx)
+        .await
+        .map_err(&fail)?;
+        tx.commit().await.map_err(&fail)?;
+        Ok(true)
+    }
+
+    async fn move_ref(
+        &self,
+        name: &str,
+        kind: RefKind,
+        expected: &CommitId,
+        new: &CommitId,
+    ) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE refs SET head = $1 WHERE name = $2 AND kind = $3 AND head = $4")
+                .bind(new.as_str())
+                .bind(name)
+                .bind(kind.as_str())
+                .bind(expected.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(self.fail())?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_commit(&self, id: &CommitId) -> Result<Option<Commit>> {
+        let row = sqlx::query(
+            "SELECT parents, generation, tree, author, message, time_ms, properties, operations
+             FROM commits WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.fail())?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        commit_from_row(id, &row).map(Some)
+    }
+
+    async fn commits_with_prefix(&self, prefix: &str) -> Result<Vec<CommitId>> {
+        // Callers pass hex digits only, so the prefix holds no LIKE wildcard.
+        let rows = sqlx::query("SELECT id FROM commits WHERE id LIKE $1 LIMIT 5")
+            .bind(format!("{prefix}%"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.fail())?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map(CommitId::from_hex))
+            .collect::<sqlx::Result<_>>()
+            .map_err(self.fail())
+    }
+
+    async fn get_node(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        sqlx::query("SELECT body FROM tree_nodes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .and_then(|row| row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose())
+            .map_err(self.fail())
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>> {
+        let rows = sqlx::query("SELECT name, created_ms FROM namespaces ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.fail())?;
+        rows.iter()
+            .map(|r| {
+                Ok(Namespace {
+                    name: r.try_get(0)?,
+                    created_ms: r.try_get(1)?,
+                })
+            })
+            .collect::<sqlx::Result<_>>()
+            .map_err(self.fail())
+    }
+
+    async fn create_namespace(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO namespaces (name, created_ms) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(crate::now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(self.fail())?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_namespace(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM namespaces WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(self.fail())?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .and_then(|row| row.map(|r| r.try_get::<String, _>(0)).transpose())
+            .map_err(self.fail())
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(self.fail())?;
+        self.get_setting(key)
+            .await?
+            .ok_or_else(|| Error::Corrupt(format!("setting '{key}' vanished as it was written")))
+    }
+
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(self.fail())?;
+        Ok(())
+    }
+}
+
+fn commit_from_row(id: &CommitId, row: &AnyRow) -> Result<Commit> {
+    let get = |e: sqlx::Error| Error::Corrupt(format!("commit {id}: {e}"));
+    let text = |i: usize| row.try_get::<String, _>(i).map_err(get);
+    let corrupt = |e: serde_json::Error| Error::Corrupt(format!("commit {id}: {e}"));
+    Ok(Commit {
+        id: id.clone(),
+        parents: serde_json::from_str(&text(0)?).map_err(corrupt)?,
+        generation: row.try_get::<i64, _>(1).map_err(get)? as u64,
+        tree: text(2)?,
+        author: text(3)?,
+        message: text(4)?,
+        time_ms: row.try_get(5).map_err(get)?,
+        properties: serde_json::from_str(&text(6)?).map_err(corrupt)?,
+        operations: serde_json::from_str(&text(7)?).map_err(corrupt)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reopening_a_migrated_database_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        let first = SqlStore::open_sqlite(&path).await.unwrap();
+        first.set_setting("k", "v").await.unwrap();
+        first.pool.close().await;
+        let store = SqlStore::open_sqlite(&path).await.unwrap();
+        assert_eq!(store.get_setting("k").await.unwrap().as_deref(), Some("v"));
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_bayou_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        let store = SqlStore::open_sqlite(&path).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES ($1, 'from the future', TRUE, X'00', 0)",
+        )
+        .bind(SCHEMA_VERSION + 1)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store.pool.close().await;
+        let err = SqlStore::open_sqlite(&path).await.unwrap_err();
+        assert!(matches!(err, Error::SchemaTooNew { .. }), "{err}");
+        assert!(err.to_string().contains("upgrade bayou"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_catalog_from_before_tracked_migrations_is_adopted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        // The schema bayou 0.1 wrote by hand, with a row in it.
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let old = SqlStore::connect_url(&url, 1, "old").await.unwrap();
+        sqlx::raw_sql("DROP TABLE _sqlx_migrations")
+            .execute(&old.pool)
+            .await
+            .unwrap();
+        old.set_setting("active_branch", "dev").await.unwrap();
+        old.pool.close().await;
+        let store = SqlStore::open_sqlite(&path).await.unwrap();
+        assert_eq!(
+            store.get_setting("active_branch").await.unwrap().as_deref(),
+            Some("dev")
+        );
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://bayou:hunter2@db:5432/lake"),
+            "postgres://bayou:***@db:5432/lake"
+        );
+        assert_eq!(redact("postgres://db/lake"), "postgres://db/lake");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_database_scheme_is_refused_with_the_choices() {
+        let err = SqlStore::connect("mysql://x/y").await.unwrap_err();
+        assert!(err.to_string().contains("postgres://"), "{err}");
+    }
+}
