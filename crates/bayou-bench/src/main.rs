@@ -232,7 +232,7 @@ pub(crate) fn open_lake(path: &str) -> anyhow::Result<bayou_lake::Lake> {
         &bayou_lake::LakeLocation::parse(path)?,
         &bayou_lake::LakeSettings {
             author: "bench".into(),
-            catalog: std::env::var_os("BAYOU_CATALOG").map(Into::into),
+            catalog: std::env::var("BAYOU_CATALOG").ok(),
             catalogs_dir: std::env::temp_dir().join("bayou-bench-catalogs"),
         },
     ))?)

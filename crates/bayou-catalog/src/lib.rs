@@ -13,6 +13,7 @@
 //! Durable state sits behind the async [`Store`] trait; [`SqlStore`] keeps it in SQLite (embedded)
 //! or PostgreSQL (shared by a server), with one set of SQL and migrations.
 
+mod keys;
 mod model;
 mod sql_store;
 mod store;
@@ -25,8 +26,10 @@ use std::sync::Arc;
 use bayou_types::{CommitId, DEFAULT_NAMESPACE, TableKey};
 use sha2::{Digest, Sha256};
 
+pub use keys::NewApiKey;
 pub use model::{
-    Commit, CommitRequest, DiffEntry, Namespace, Operation, Ref, RefKind, Resolved, TableState,
+    ApiKey, Commit, CommitRequest, DiffEntry, Namespace, Operation, Ref, RefKind, Resolved,
+    TableState,
 };
 pub use sql_store::{SCHEMA_VERSION, SqlStore};
 pub use store::Store;
@@ -97,6 +100,8 @@ pub enum Error {
     },
     #[error("unsupported catalog '{0}'\n  hint: give postgres://USER@HOST/DB or sqlite:PATH")]
     UnsupportedCatalog(String),
+    #[error("unknown API key '{0}'\n  hint: list keys with `bayou server key ls`")]
+    UnknownApiKey(String),
     #[error("the catalog is corrupt: {0}")]
     Corrupt(String),
     #[error(transparent)]

@@ -130,3 +130,15 @@ pub struct Namespace {
     pub name: String,
     pub created_ms: i64,
 }
+
+/// An API key of a server's user, as stored: the secret itself is never kept, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// The public part of the key, shown in listings.
+    pub id: String,
+    pub user: String,
+    #[serde(skip_serializing)]
+    pub secret_hash: String,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+}

@@ -16,13 +16,19 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Row, SqlSafeStr};
 
-use crate::model::{Commit, Namespace, Ref, RefKind};
+use crate::model::{ApiKey, Commit, Namespace, Ref, RefKind};
 use crate::store::Store;
 use crate::{Error, Result};
 
 /// The schema migrations, in order. Never edit a released entry: append a new one.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "catalog", include_str!("../migrations/0001_catalog.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "catalog", include_str!("../migrations/0001_catalog.sql")),
+    (
+        2,
+        "api keys",
+        include_str!("../migrations/0002_api_keys.sql"),
+    ),
+];
 
 /// The latest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -409,6 +415,55 @@ impl Store for SqlStore {
             .ok_or_else(|| Error::Corrupt(format!("setting '{key}' vanished as it was written")))
     }
 
+    async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_name, secret_hash, created_ms, revoked_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.id)
+        .bind(&key.user)
+        .bind(&key.secret_hash)
+        .bind(key.created_ms)
+        .bind(key.revoked_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(self.fail())?;
+        Ok(())
+    }
+
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>> {
+        sqlx::query(
+            "SELECT id, user_name, secret_hash, created_ms, revoked_ms FROM api_keys WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .and_then(|row| row.as_ref().map(key_from_row).transpose())
+        .map_err(self.fail())
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        sqlx::query(
+            "SELECT id, user_name, secret_hash, created_ms, revoked_ms FROM api_keys
+             ORDER BY created_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .and_then(|rows| rows.iter().map(key_from_row).collect())
+        .map_err(self.fail())
+    }
+
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
+                .bind(at_ms)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(self.fail())?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2)
@@ -421,6 +476,16 @@ impl Store for SqlStore {
         .map_err(self.fail())?;
         Ok(())
     }
+}
+
+fn key_from_row(row: &AnyRow) -> sqlx::Result<ApiKey> {
+    Ok(ApiKey {
+        id: row.try_get(0)?,
+        user: row.try_get(1)?,
+        secret_hash: row.try_get(2)?,
+        created_ms: row.try_get(3)?,
+        revoked_ms: row.try_get(4)?,
+    })
 }
 
 fn commit_from_row(id: &CommitId, row: &AnyRow) -> Result<Commit> {

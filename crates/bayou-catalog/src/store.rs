@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bayou_types::CommitId;
 
 use crate::Result;
-use crate::model::{Commit, Namespace, Ref, RefKind};
+use crate::model::{ApiKey, Commit, Namespace, Ref, RefKind};
 
 /// Durable state of a catalog. Implementations must be safe to share between threads and
 /// processes: every method is atomic on its own.
@@ -53,4 +53,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Sets `key` to `value` unless it has a value already; returns the value it has after.
     /// Concurrent callers all get the one value that won.
     async fn init_setting(&self, key: &str, value: &str) -> Result<String>;
+    async fn create_api_key(&self, key: &ApiKey) -> Result<()>;
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>>;
+    /// Every key, revoked ones included, oldest first.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Marks a key revoked; returns `false` if it is unknown or revoked already.
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool>;
 }

@@ -99,6 +99,7 @@ on_both_stores!(
     sixteen_writers_committing_to_one_branch_lose_nothing,
     concurrent_writers_of_one_table_never_overwrite_each_other,
     catalogs_opened_at_once_on_a_new_database_agree_on_one_main,
+    api_keys_authenticate_their_user_until_revoked,
 );
 
 async fn a_new_catalog_has_an_empty_main_branch(db: &Db) {
@@ -406,4 +407,47 @@ async fn catalogs_opened_at_once_on_a_new_database_agree_on_one_main(db: &Db) {
     let log = c.log(heads.first().unwrap(), 10, None).await.unwrap();
     assert_eq!(log.len(), 1);
     c.require_namespace(DEFAULT_NAMESPACE).await.unwrap();
+}
+
+async fn api_keys_authenticate_their_user_until_revoked(db: &Db) {
+    let c = db.open().await;
+    let made = c.create_api_key("ada").await.unwrap();
+    let other = c.create_api_key("bob").await.unwrap();
+    assert_eq!(
+        c.authenticate(&made.token).await.unwrap().as_deref(),
+        Some("ada")
+    );
+    assert_eq!(
+        c.authenticate(&other.token).await.unwrap().as_deref(),
+        Some("bob")
+    );
+    // A wrong secret for a real id, garbage, and another catalog's view of the same key.
+    let forged = format!("{}0", &made.token[..made.token.len() - 1]);
+    let forged = if forged == made.token {
+        format!("{}1", &made.token[..made.token.len() - 1])
+    } else {
+        forged
+    };
+    assert_eq!(c.authenticate(&forged).await.unwrap(), None);
+    assert_eq!(c.authenticate("bayou_nope").await.unwrap(), None);
+    let listed = db.open().await.list_api_keys().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed.iter().all(|k| !made.token.contains(&k.secret_hash)),
+        "only hashes are kept"
+    );
+    c.revoke_api_key(&made.key.id).await.unwrap();
+    assert_eq!(c.authenticate(&made.token).await.unwrap(), None);
+    assert_eq!(
+        c.authenticate(&other.token).await.unwrap().as_deref(),
+        Some("bob")
+    );
+    assert!(matches!(
+        c.revoke_api_key("ffffffffffff").await,
+        Err(Error::UnknownApiKey(_))
+    ));
+    assert!(matches!(
+        c.create_api_key("no spaces").await,
+        Err(Error::InvalidName(_))
+    ));
 }

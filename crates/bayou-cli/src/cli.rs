@@ -16,6 +16,25 @@ pub struct Cli {
     #[arg(long, global = true, env = "BAYOU_LAKE", value_name = "DIR|s3://...")]
     pub lake: Option<String>,
 
+    /// A bayou server to send commands to instead of a local lake [profile: remote]
+    #[arg(
+        long,
+        global = true,
+        env = "BAYOU_REMOTE",
+        value_name = "http://HOST:PORT"
+    )]
+    pub remote: Option<String>,
+
+    /// API key for --remote (made by `bayou server key create`) [profile: api_key]
+    #[arg(
+        long,
+        global = true,
+        env = "BAYOU_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+
     /// Output format
     #[arg(short = 'O', long = "output", global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -112,6 +131,55 @@ pub enum Command {
     /// List and prune the cached Python environments of Python models
     #[command(subcommand)]
     Env(EnvCommand),
+    /// Serve a lake to a team (gRPC and HTTP on one port), and manage its API keys
+    #[command(
+        after_help = "Examples:\n  bayou server --lake /data/lake --catalog postgres://bayou@db/lake --listen 127.0.0.1:8181\n  bayou server key create --user ada --lake /data/lake --catalog postgres://bayou@db/lake\n  BAYOU_REMOTE=http://127.0.0.1:8181 BAYOU_API_KEY=bayou_... bayou branch ls"
+    )]
+    Server(ServerArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServerArgs {
+    /// The catalog database: postgres://USER@HOST/DB or sqlite:PATH [default: the lake's own]
+    #[arg(long, global = true, env = "BAYOU_CATALOG_URL", value_name = "URL")]
+    pub catalog: Option<String>,
+
+    /// Address to listen on (port 0 picks a free one; the address is printed)
+    #[arg(long, default_value = "127.0.0.1:8181", value_name = "HOST:PORT")]
+    pub listen: String,
+
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Create, list and revoke the API keys of the server's users
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make a key for a user: printed once, only its hash is kept
+    #[command(
+        after_help = "Example:\n  bayou server key create --user ada --lake /data/lake --catalog postgres://bayou@db/lake"
+    )]
+    Create {
+        /// The user the key acts as: the author of their commits and the owner of their runs
+        #[arg(long)]
+        user: String,
+    },
+    /// List keys (ids, users, when made and revoked; never the secrets)
+    #[command(after_help = "Example:\n  bayou server key ls --lake /data/lake -O json")]
+    Ls,
+    /// Revoke a key by its id: calls with it fail from now on
+    #[command(after_help = "Example:\n  bayou server key revoke 3fa2c1d4e5f6 --lake /data/lake")]
+    Revoke {
+        /// The key's id (as `key ls` shows it) or the whole key
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

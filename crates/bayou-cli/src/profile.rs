@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::output::Exit;
 
 /// The settings a profile may hold, with what each means.
-pub(crate) const KEYS: [(&str, &str); 3] = [
+pub(crate) const KEYS: [(&str, &str); 5] = [
     (
         "lake",
         "the lake: a directory or s3://bucket/prefix (--lake and BAYOU_LAKE win)",
@@ -32,6 +32,14 @@ pub(crate) const KEYS: [(&str, &str); 3] = [
         "git_branch",
         "on|off: run on the data branch named after the project's git branch",
     ),
+    (
+        "remote",
+        "a bayou server, http://HOST:PORT: commands go there instead of a local lake (--remote and BAYOU_REMOTE win)",
+    ),
+    (
+        "api_key",
+        "the API key for the remote server (--api-key and BAYOU_API_KEY win)",
+    ),
 ];
 
 /// One profile's settings (`active_branch` lives in the lake's catalog, not here).
@@ -42,6 +50,10 @@ pub(crate) struct Profile {
     pub(crate) lake: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) git_branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) remote: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) api_key: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -84,5 +96,10 @@ pub(crate) fn save(name: &str, profile: Profile) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&path, toml::to_string_pretty(&file)?)?;
+    // The file may hold an API key: only its owner reads it.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
     Ok(())
 }

@@ -16,7 +16,7 @@ pub(crate) fn lake_settings() -> bayou_lake::LakeSettings {
         author: std::env::var("BAYOU_AUTHOR")
             .or_else(|_| std::env::var("USER"))
             .unwrap_or_else(|_| "bayou".to_string()),
-        catalog: std::env::var_os("BAYOU_CATALOG").map(PathBuf::from),
+        catalog: std::env::var("BAYOU_CATALOG").ok(),
         catalogs_dir: home().join(".bayou").join("catalogs"),
     }
 }

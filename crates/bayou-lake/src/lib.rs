@@ -151,8 +151,10 @@ pub struct Lake {
 pub struct LakeSettings {
     /// The author of the commits made through the lake.
     pub author: String,
-    /// The catalog database of an `s3://` lake; `None`: one per lake under `catalogs_dir`.
-    pub catalog: Option<PathBuf>,
+    /// The catalog database: a URL (`postgres://...`, `sqlite:PATH`) for any lake, or the path
+    /// of an `s3://` lake's SQLite file. `None`: `catalog.db` inside a local lake, one per
+    /// `s3://` lake under `catalogs_dir`.
+    pub catalog: Option<String>,
     /// Where `s3://` lakes keep their catalog databases by default (`~/.bayou/catalogs`).
     pub catalogs_dir: PathBuf,
 }
@@ -160,27 +162,35 @@ pub struct LakeSettings {
 impl Lake {
     /// Opens a lake, creating it (with a `main` branch) on first use.
     ///
-    /// The catalog database is `catalog.db` inside a local lake; for an `s3://` lake it is
-    /// `settings.catalog`, or one per lake under `settings.catalogs_dir`.
+    /// The catalog database is `settings.catalog` when it is a URL; else `catalog.db` inside a
+    /// local lake, and for an `s3://` lake `settings.catalog` or one per lake under
+    /// `settings.catalogs_dir`.
     pub async fn open(location: &LakeLocation, settings: &LakeSettings) -> Result<Self> {
         let storage = LakeStorage::open(location)?;
-        let db = match location {
-            LakeLocation::Local(dir) => dir.join("catalog.db"),
-            LakeLocation::S3 { bucket, prefix } => match &settings.catalog {
-                Some(p) => p.clone(),
-                None => {
-                    let slug: String = format!("{bucket}_{prefix}")
-                        .chars()
-                        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                        .collect();
-                    settings.catalogs_dir.join(format!("{slug}.db"))
+        let catalog = match &settings.catalog {
+            Some(url) if url.starts_with("sqlite:") || url.contains("://") => {
+                Catalog::connect(url).await?
+            }
+            _ => {
+                let db = match location {
+                    LakeLocation::Local(dir) => dir.join("catalog.db"),
+                    LakeLocation::S3 { bucket, prefix } => match &settings.catalog {
+                        Some(p) => PathBuf::from(p),
+                        None => {
+                            let slug: String = format!("{bucket}_{prefix}")
+                                .chars()
+                                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                                .collect();
+                            settings.catalogs_dir.join(format!("{slug}.db"))
+                        }
+                    },
+                };
+                if let Some(parent) = db.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
                 }
-            },
+                Catalog::open_sqlite(&db).await?
+            }
         };
-        if let Some(parent) = db.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
-        }
-        let catalog = Catalog::open_sqlite(&db).await?;
         Ok(Self {
             location: location.clone(),
             storage,

@@ -9,7 +9,7 @@ use crate::cli::BranchCommand;
 use crate::output::{Listing, emit, emit_message};
 
 pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
-    let catalog = ctx.lake.catalog();
+    let catalog = &ctx.service;
     match cmd {
         BranchCommand::Ls => {
             let active = catalog.active_branch().await?;
@@ -41,7 +41,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
         } => {
             let from = ctx.reference(from_ref.as_deref()).await?;
             let r = match catalog.create_ref(&name, RefKind::Branch, &from).await {
-                Err(bayou_catalog::Error::RefExists(_)) if if_not_exists => {
+                Err(e) if if_not_exists && e.kind() == bayou_service::ErrorKind::RefExists => {
                     return super::exists_already(ctx, "branch", &name);
                 }
                 other => other?,
@@ -82,7 +82,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
         }
         BranchCommand::Rm { name, if_exists } => {
             let r = match catalog.delete_ref(&name, RefKind::Branch).await {
-                Err(bayou_catalog::Error::UnknownRef(_)) if if_exists => {
+                Err(e) if if_exists && e.kind() == bayou_service::ErrorKind::UnknownRef => {
                     return super::nothing_to_remove(ctx, "branch", &name);
                 }
                 other => other?,
@@ -134,7 +134,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
         }
         BranchCommand::Merge { source, into } => {
             let into = ctx.reference(into.as_deref()).await?;
-            let outcome = ctx.lake.merge(&source, &into).await?;
+            let outcome = ctx.lake()?.merge(&source, &into).await?;
             let text = match &outcome {
                 MergeOutcome::UpToDate { .. } => format!("{into} already contains {source}"),
                 MergeOutcome::FastForward { head } => {
@@ -167,12 +167,12 @@ pub(crate) async fn checkout(ctx: &Ctx, args: &crate::cli::CheckoutArgs) -> anyh
     let branch = args.branch.as_str();
     if args.create {
         let from = ctx.reference(args.from_ref.as_deref()).await?;
-        ctx.lake
+        ctx.lake()?
             .catalog()
             .create_ref(branch, RefKind::Branch, &from)
             .await?;
     }
-    ctx.lake.catalog().set_active_branch(branch).await?;
+    ctx.lake()?.catalog().set_active_branch(branch).await?;
     emit_message(
         ctx.format,
         &json!({"active_branch": branch}),

@@ -55,21 +55,20 @@ impl Filter {
 }
 
 pub(crate) async fn run(ctx: &Ctx, args: CommitArgs) -> anyhow::Result<()> {
-    let catalog = ctx.lake.catalog();
+    let catalog = &ctx.service;
     let filter = Filter::from_args(&args)?;
     let reference = ctx.reference(args.reference.as_deref()).await?;
-    let mut next = Some(catalog.resolve(&reference).await?.commit);
+    let head = catalog.resolve(&reference).await?.commit;
     let mut commits = Vec::new();
-    while let Some(id) = next {
-        if commits.len() >= args.limit {
-            break;
-        }
-        let c = catalog.get_commit(&id).await?;
-        next = c.parents.first().cloned();
-        if filter.matches(&c) {
-            commits.push((*c).clone());
-        }
+    // First-parent history in pages (one call each when the lake is remote), filtered here.
+    let mut after = None;
+    while commits.len() < args.limit {
+        let page = catalog.log(&head, 500, after.as_ref()).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        commits.extend(page.into_iter().filter(|c| filter.matches(c)));
     }
+    commits.truncate(args.limit);
     if ctx.format == OutputFormat::Json {
         return out(&serde_json::to_string_pretty(&commits)?);
     }

@@ -24,6 +24,12 @@ pub(crate) async fn run(
                 ("lake", current.lake.clone()),
                 ("active_branch", active),
                 ("git_branch", current.git_branch.clone()),
+                ("remote", current.remote.clone()),
+                // Never print a secret back: say whether one is set.
+                (
+                    "api_key",
+                    current.api_key.as_ref().map(|_| "(set)".to_string()),
+                ),
             ];
             let mut listing = Listing::new(vec!["key", "value"]);
             let mut value = serde_json::Map::new();
@@ -38,6 +44,8 @@ pub(crate) async fn run(
             let value = match check_key(&key)? {
                 "lake" => current.lake.clone(),
                 "git_branch" => current.git_branch.clone(),
+                "remote" => current.remote.clone(),
+                "api_key" => current.api_key.as_ref().map(|_| "(set)".to_string()),
                 _ => Some(lake().await?.catalog().active_branch().await?),
             };
             let text = value.clone().unwrap_or_else(|| "(not set)".into());
@@ -46,6 +54,8 @@ pub(crate) async fn run(
         ConfigCommand::Set { key, value } => {
             match check_key(&key)? {
                 "lake" => current.lake = Some(value.clone()),
+                "remote" => current.remote = Some(value.clone()),
+                "api_key" => current.api_key = Some(value.clone()),
                 "git_branch" => {
                     if !matches!(value.as_str(), "on" | "off") {
                         return Err(
@@ -64,6 +74,10 @@ pub(crate) async fn run(
                 }
             }
             profile::save(name, current)?;
+            let value = match key.as_str() {
+                "api_key" => "(set)".to_string(),
+                _ => value,
+            };
             emit_message(
                 format,
                 &json!({"profile": name, key.as_str(): value}),

@@ -21,7 +21,7 @@ pub(crate) async fn load(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow
     let zones = ctx.key("taxi_zones")?;
     let progress = Progress::bytes("generating taxi_fhvhv", ctx.format == OutputFormat::Table);
     let mut write = ctx
-        .lake
+        .lake()?
         .begin_write(
             &branch,
             &trips,
@@ -64,7 +64,7 @@ pub(crate) async fn load(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow
         .await?;
     let zones_batch = zones_batch();
     let mut write = ctx
-        .lake
+        .lake()?
         .begin_write(
             &branch,
             &zones,

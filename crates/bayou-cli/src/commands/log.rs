@@ -5,7 +5,7 @@ use crate::cli::LogArgs;
 use crate::output::{Listing, emit, time};
 
 pub(crate) async fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
-    let catalog = ctx.lake.catalog();
+    let catalog = &ctx.service;
     let reference = ctx.reference(args.reference.as_deref()).await?;
     let head = catalog.resolve(&reference).await?.commit;
     let after = match &args.after {

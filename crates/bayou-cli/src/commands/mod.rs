@@ -11,29 +11,45 @@ mod namespace;
 mod parameter;
 mod query;
 mod run;
+mod server;
 mod table;
 mod table_plan;
 mod tag;
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use bayou_lake::{Lake, LakeLocation};
+use bayou_service::{Embedded, Service};
 use bayou_types::{DEFAULT_NAMESPACE, TableKey};
 
 use crate::cli::{Cli, Command, OutputFormat};
 
-/// What every command gets: the open lake, the output format and the profile's settings.
+/// What every command gets: the service (the lake in this process, or a server), the output
+/// format and the profile's settings.
 pub(crate) struct Ctx {
-    pub(crate) lake: Lake,
+    /// The lake, when it is opened in this process (not with --remote).
+    lake: Option<Lake>,
+    pub(crate) service: Arc<dyn Service>,
     pub(crate) format: OutputFormat,
     pub(crate) profile: crate::profile::Profile,
 }
 
 impl Ctx {
+    /// The lake opened in this process; commands not yet served by a server say so.
+    pub(crate) fn lake(&self) -> anyhow::Result<&Lake> {
+        self.lake.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "this command does not run against a bayou server yet\n  hint: run it where the lake is, without --remote / BAYOU_REMOTE (branch, tag, namespace, log and commit work remotely)"
+            )
+        })
+    }
+
     /// The given ref, or the active branch.
     pub(crate) async fn reference(&self, given: Option<&str>) -> anyhow::Result<String> {
         match given {
             Some(r) => Ok(r.to_string()),
-            None => Ok(self.lake.catalog().active_branch().await?),
+            None => Ok(self.service.active_branch().await?),
         }
     }
 
@@ -98,6 +114,19 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Env(cmd) = cli.command {
         return run::env(cli.output, cmd);
     }
+    if let Command::Server(args) = cli.command {
+        return server::run(cli.output, args, &location_text).await;
+    }
+    if let Some(url) = cli.remote.clone().or_else(|| profile.remote.clone()) {
+        let key = cli.api_key.clone().or_else(|| profile.api_key.clone());
+        let ctx = Ctx {
+            lake: None,
+            service: Arc::new(bayou_client::Remote::new(&url, key.as_deref())?),
+            format: cli.output,
+            profile,
+        };
+        return dispatch(&ctx, cli).await;
+    }
     let mut lake = open(&location_text).await?;
     // Only the commands that scan data or run pipelines touch the caches (and their settings).
     let scans = matches!(
@@ -122,32 +151,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         false => None,
     };
     let ctx = Ctx {
-        lake,
+        service: Arc::new(Embedded::new(lake.clone())),
+        lake: Some(lake),
         format: cli.output,
         profile,
     };
-    let outcome = match cli.command {
-        Command::Query(args) => query::run(&ctx, args).await,
-        Command::Table(cmd) => table::run(&ctx, cmd).await,
-        Command::Branch(cmd) => branch::run(&ctx, cmd).await,
-        Command::Tag(cmd) => tag::run(&ctx, cmd).await,
-        Command::Log(args) => log::run(&ctx, args).await,
-        Command::Commit(args) => commit::run(&ctx, args).await,
-        Command::Version | Command::Config(_) | Command::Init(_) | Command::Parameter(_) => {
-            unreachable!("handled above")
-        }
-        Command::Namespace(cmd) => namespace::run(&ctx, cmd).await,
-        Command::Checkout(args) => branch::checkout(&ctx, &args).await,
-        Command::Info => info::run(&ctx, &cli.profile).await,
-        Command::Demo(crate::cli::DemoCommand::Load { rows, branch }) => {
-            demo::load(&ctx, rows, branch.as_deref()).await
-        }
-        Command::Demo(crate::cli::DemoCommand::Write { .. }) => unreachable!("handled above"),
-        Command::Run(args) => run::run(&ctx, args).await,
-        Command::Rerun(args) => run::rerun(&ctx, args).await,
-        Command::Runs(cmd) => run::runs(&ctx, cmd).await,
-        Command::Env(_) => unreachable!("handled above"),
-    };
+    let outcome = dispatch(&ctx, cli).await;
     // Keep the caches within their sizes, least recently used out first.
     if let Some(cache) = scan_cache {
         cache.trim();
@@ -156,4 +165,29 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         bayou_runtime::trim_node_cache(&crate::settings::cache_dir(), max);
     }
     outcome
+}
+
+async fn dispatch(ctx: &Ctx, cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Query(args) => query::run(ctx, args).await,
+        Command::Table(cmd) => table::run(ctx, cmd).await,
+        Command::Branch(cmd) => branch::run(ctx, cmd).await,
+        Command::Tag(cmd) => tag::run(ctx, cmd).await,
+        Command::Log(args) => log::run(ctx, args).await,
+        Command::Commit(args) => commit::run(ctx, args).await,
+        Command::Version | Command::Config(_) | Command::Init(_) | Command::Parameter(_) => {
+            unreachable!("handled above")
+        }
+        Command::Namespace(cmd) => namespace::run(ctx, cmd).await,
+        Command::Checkout(args) => branch::checkout(ctx, &args).await,
+        Command::Info => info::run(ctx, &cli.profile).await,
+        Command::Demo(crate::cli::DemoCommand::Load { rows, branch }) => {
+            demo::load(ctx, rows, branch.as_deref()).await
+        }
+        Command::Demo(crate::cli::DemoCommand::Write { .. }) => unreachable!("handled above"),
+        Command::Run(args) => run::run(ctx, args).await,
+        Command::Rerun(args) => run::rerun(ctx, args).await,
+        Command::Runs(cmd) => run::runs(ctx, cmd).await,
+        Command::Env(_) | Command::Server(_) => unreachable!("handled above"),
+    }
 }

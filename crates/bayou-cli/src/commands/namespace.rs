@@ -7,7 +7,7 @@ use crate::cli::NamespaceCommand;
 use crate::output::{Listing, emit, emit_message, time};
 
 pub(crate) async fn run(ctx: &Ctx, cmd: NamespaceCommand) -> anyhow::Result<()> {
-    let catalog = ctx.lake.catalog();
+    let catalog = &ctx.service;
     match cmd {
         NamespaceCommand::Ls => {
             let all = catalog.list_namespaces().await?;
@@ -38,7 +38,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: NamespaceCommand) -> anyhow::Result<()> 
         }
         NamespaceCommand::Rm { name, if_exists } => {
             match catalog.delete_namespace(&name).await {
-                Err(bayou_catalog::Error::UnknownNamespace(_)) if if_exists => {
+                Err(e) if if_exists && e.kind() == bayou_service::ErrorKind::UnknownNamespace => {
                     return super::nothing_to_remove(ctx, "namespace", &name);
                 }
                 other => other?,

@@ -20,7 +20,7 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("give the SQL as an argument or with -f FILE"),
     };
     let reference = ctx.reference(args.reference.as_deref()).await?;
-    let engine = QueryEngine::new(ctx.lake.clone());
+    let engine = QueryEngine::new(ctx.lake()?.clone());
     let mut result = engine.query(&reference, &sql).await?;
 
     if let Some(path) = &args.out {

@@ -150,7 +150,7 @@ async fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<Stri
             Ok(active)
         }
         Target::Branch(name) => {
-            let catalog = ctx.lake.catalog();
+            let catalog = ctx.lake()?.catalog();
             match catalog
                 .create_ref(&name, bayou_catalog::RefKind::Branch, &active)
                 .await
@@ -172,7 +172,7 @@ async fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<Stri
 
 /// Run `id`'s record; an id that is no run id is the user's input to fix (exit code 2).
 async fn load_run(ctx: &Ctx, id: &str) -> anyhow::Result<Option<RunRecord>> {
-    bayou_runtime::load_run(&ctx.lake, id)
+    bayou_runtime::load_run(ctx.lake()?, id)
         .await
         .map_err(|e| match e.is_usage() {
             true => Exit::usage(e.to_string()).into(),
@@ -190,7 +190,7 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
         ))
         .into());
     };
-    let files = bayou_runtime::load_code(&ctx.lake, &past.code_hash).await?;
+    let files = bayou_runtime::load_code(ctx.lake()?, &past.code_hash).await?;
     // The snapshot becomes a project directory of its own for the run's lifetime.
     let dir = tempfile::Builder::new().prefix("bayou-rerun-").tempdir()?;
     for (path, text) in &files {
@@ -239,7 +239,7 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
         let kept = past.run_branch.clone().filter(|_| past.run_branch_kept);
         options.parents_from = match (&past.published, kept) {
             (Some(commit), _) => Some(commit.as_str().to_string()),
-            (None, Some(branch)) if ctx.lake.resolve(&branch).await.is_ok() => Some(branch),
+            (None, Some(branch)) if ctx.lake()?.resolve(&branch).await.is_ok() => Some(branch),
             _ => {
                 return Err(Exit::usage(format!(
                     "run {} left no tables to start from (it published nothing and its run branch is gone)\n  hint: replay the whole run: bayou rerun {}",
@@ -270,7 +270,7 @@ async fn execute(
             progress(e);
         }
     };
-    let running = bayou_runtime::run(&ctx.lake, project, diagnostics, options, &on_event);
+    let running = bayou_runtime::run(ctx.lake()?, project, diagnostics, options, &on_event);
     // Ctrl-C drops the run: its functions are killed (their processes die with it), nothing is
     // merged, and its intermediate files are removed.
     let outcome = tokio::select! {
@@ -278,7 +278,7 @@ async fn execute(
         _ = tokio::signal::ctrl_c() => {
             let id = started.lock().unwrap_or_else(|p| p.into_inner()).clone();
             if let Some(id) = id {
-                let _ = bayou_runtime::mark_interrupted(&ctx.lake, &id).await;
+                let _ = bayou_runtime::mark_interrupted(ctx.lake()?, &id).await;
             }
             return Err(Exit {
                 code: 130,
@@ -430,7 +430,7 @@ fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
 pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
     match cmd {
         RunsCommand::Ls { limit } => {
-            let all = bayou_runtime::list_runs(&ctx.lake, limit).await?;
+            let all = bayou_runtime::list_runs(ctx.lake()?, limit).await?;
             let mut listing = Listing::new(vec![
                 "run",
                 "started (UTC)",

@@ -10,7 +10,7 @@ use crate::output::{Listing, emit, emit_message, out};
 use crate::progress::Progress;
 
 pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
-    let catalog = ctx.lake.catalog();
+    let catalog = ctx.lake()?.catalog();
     match cmd {
         TableCommand::Ls {
             reference,
@@ -48,7 +48,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         TableCommand::Get { name, reference } => {
             let reference = ctx.reference(reference.as_deref()).await?;
             let key = ctx.key(&name)?;
-            let version = ctx.lake.table_at(&reference, &key).await?;
+            let version = ctx.lake()?.table_at(&reference, &key).await?;
             let schema = version.arrow_schema()?;
             let columns: Vec<_> = schema
                 .fields()
@@ -138,12 +138,12 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             let key = ctx.key(&name)?;
             let outcome = match &metadata_json_uri {
                 Some(uri) => {
-                    ctx.lake
+                    ctx.lake()?
                         .register_table(&branch, &key, uri, overwrite)
                         .await?
                 }
                 None => {
-                    ctx.lake
+                    ctx.lake()?
                         .register_files(&branch, &key, &search_pattern, overwrite)
                         .await?
                 }
@@ -179,7 +179,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
                     &format!("no table {key} on {branch}: nothing to remove"),
                 );
             }
-            let commit = ctx.lake.drop_table(&branch, &key).await?;
+            let commit = ctx.lake()?.drop_table(&branch, &key).await?;
             emit_message(
                 ctx.format,
                 &json!({"removed": key.to_string(), "branch": branch, "commit": commit}),
@@ -193,7 +193,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         } => {
             let branch = ctx.reference(branch.as_deref()).await?;
             let key = ctx.key(&name)?;
-            let commit = ctx.lake.revert_table(&branch, &key, &to_ref).await?;
+            let commit = ctx.lake()?.revert_table(&branch, &key, &to_ref).await?;
             emit_message(
                 ctx.format,
                 &json!({"reverted": key.to_string(), "to_ref": to_ref, "branch": branch, "commit": commit}),
@@ -256,12 +256,12 @@ async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
     let branch = ctx.reference(args.branch.as_deref()).await?;
     let key = ctx.key(&args.name)?;
     if !matches!(
-        ctx.lake.resolve(&branch).await?.reference,
+        ctx.lake()?.resolve(&branch).await?.reference,
         Some((_, bayou_catalog::RefKind::Branch))
     ) {
         return Err(bayou_catalog::Error::NotABranch(branch).into());
     }
-    let table = ctx.lake.table_at(&branch, &key).await?;
+    let table = ctx.lake()?.table_at(&branch, &key).await?;
     let staging = tempfile::Builder::new().prefix("bayou-import-").tempdir()?;
     let mut survey =
         Survey::of_uri(&args.search_uri, args.continue_on_error, staging.path()).await?;
@@ -323,7 +323,7 @@ pub(crate) async fn write_source(
     );
     let report = |done: u64, total: u64| progress.update(done, total);
     let outcome = ctx
-        .lake
+        .lake()?
         .write_files(branch, key, mode, source, partitioned_by, &report)
         .await;
     progress.finish();

@@ -8,7 +8,7 @@ use crate::cli::TagCommand;
 use crate::output::{Listing, emit, emit_message};
 
 pub(crate) async fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
-    let catalog = ctx.lake.catalog();
+    let catalog = &ctx.service;
     match cmd {
         TagCommand::Ls => {
             let tags: Vec<_> = catalog
@@ -30,7 +30,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
         } => {
             let from = ctx.reference(from_ref.as_deref()).await?;
             let r = match catalog.create_ref(&name, RefKind::Tag, &from).await {
-                Err(bayou_catalog::Error::RefExists(_)) if if_not_exists => {
+                Err(e) if if_not_exists && e.kind() == bayou_service::ErrorKind::RefExists => {
                     return super::exists_already(ctx, "tag", &name);
                 }
                 other => other?,
@@ -43,7 +43,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TagCommand) -> anyhow::Result<()> {
         }
         TagCommand::Rm { name, if_exists } => {
             let r = match catalog.delete_ref(&name, RefKind::Tag).await {
-                Err(bayou_catalog::Error::UnknownRef(_)) if if_exists => {
+                Err(e) if if_exists && e.kind() == bayou_service::ErrorKind::UnknownRef => {
                     return super::nothing_to_remove(ctx, "tag", &name);
                 }
                 other => other?,

@@ -11,16 +11,98 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// A temporary lake and home directory; removed when dropped.
+/// A temporary lake and home directory; removed when dropped. With a server, commands go to a
+/// real `bayou server` over that lake (catalog on a real PostgreSQL) with a real API key.
 pub struct TestLake {
     pub dir: tempfile::TempDir,
+    pub server: Option<Server>,
+}
+
+/// How a test reaches its lake: the same test body runs in both modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Embedded,
+    Remote,
+}
+
+/// A running `bayou server` (killed when dropped) and the PostgreSQL its catalog is on.
+pub struct Server {
+    child: std::process::Child,
+    pub url: String,
+    pub key: String,
+    /// The catalog database's URL.
+    pub catalog: String,
+    _postgres: bayou_testkit::Postgres,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl TestLake {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
+            server: None,
         }
+    }
+
+    pub fn in_mode(mode: Mode) -> Self {
+        match mode {
+            Mode::Embedded => Self::new(),
+            Mode::Remote => Self::with_server(),
+        }
+    }
+
+    /// A lake served by `bayou server` with its catalog on PostgreSQL, and a key for `tester`.
+    pub fn with_server() -> Self {
+        use std::io::BufRead as _;
+        let mut lake = Self::new();
+        let postgres = bayou_testkit::Postgres::start();
+        let catalog = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(postgres.fresh_database());
+        let lake_dir = lake.lake();
+        let admin = |args: &[&str]| {
+            let mut cmd = lake.embedded_cmd();
+            cmd.env("BAYOU_CATALOG", &catalog).args(args);
+            cmd
+        };
+        let made = admin(&["-O", "json", "server", "key", "create", "--user", "tester"])
+            .output()
+            .expect("run bayou server key create");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let made: Value = serde_json::from_slice(&made.stdout).expect("key JSON");
+        let mut child = admin(&["-O", "json", "server", "--listen", "127.0.0.1:0"])
+            .arg("--lake")
+            .arg(&lake_dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start bayou server");
+        // The server's first line says where it listens (port 0 picked a free one).
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("the server's first line");
+        let listening: Value = serde_json::from_str(&first)
+            .unwrap_or_else(|e| panic!("bad first line from the server ({e}): {first}"));
+        lake.server = Some(Server {
+            child,
+            url: listening["listening"].as_str().expect("url").to_string(),
+            key: made["key"].as_str().expect("key").to_string(),
+            catalog,
+            _postgres: postgres,
+        });
+        lake
     }
 
     pub fn lake(&self) -> PathBuf {
@@ -34,6 +116,25 @@ impl TestLake {
     /// `bayou` with this lake, a private HOME and a fixed author, as a plain process (for tests
     /// that stream its output or signal it).
     pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = self.embedded_cmd();
+        if let Some(server) = &self.server {
+            cmd.env("BAYOU_REMOTE", &server.url)
+                .env("BAYOU_API_KEY", &server.key);
+        }
+        cmd
+    }
+
+    /// `bayou` on the lake in this process even when the test has a server, sharing the
+    /// server's catalog (to set up data the remote commands then read).
+    pub fn admin_cmd(&self) -> Command {
+        let mut cmd = self.embedded_cmd();
+        if let Some(server) = &self.server {
+            cmd.env("BAYOU_CATALOG", &server.catalog);
+        }
+        Command::from_std(cmd)
+    }
+
+    fn embedded_cmd(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("bayou"));
         cmd.env("BAYOU_LAKE", self.lake())
             .env("HOME", self.dir.path())
@@ -45,7 +146,10 @@ impl TestLake {
             // The example project sits in bayou's own git checkout: its git branch must not
             // pick the data branch (the git test turns this back on).
             .env("BAYOU_GIT_BRANCH", "off")
-            .env_remove("AWS_ENDPOINT_URL");
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("BAYOU_REMOTE")
+            .env_remove("BAYOU_API_KEY")
+            .env_remove("BAYOU_CATALOG");
         cmd
     }
 

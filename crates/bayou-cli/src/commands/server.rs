@@ -1,0 +1,102 @@
+//! `bayou server` (serve a lake to a team) and `bayou server key create|ls|revoke`.
+
+use anyhow::Context as _;
+use bayou_lake::{Lake, LakeLocation};
+use serde_json::json;
+
+use crate::cli::{KeyCommand, OutputFormat, ServerArgs, ServerCommand};
+use crate::output::{Listing, emit, emit_message, out, time};
+
+pub(crate) async fn run(
+    format: OutputFormat,
+    args: ServerArgs,
+    location_text: &str,
+) -> anyhow::Result<()> {
+    let lake = open(location_text, args.catalog.as_deref()).await?;
+    match args.command {
+        None => serve(format, lake, &args.listen).await,
+        Some(ServerCommand::Key(cmd)) => key(format, &lake, cmd).await,
+    }
+}
+
+/// The lake with the catalog the server uses (`--catalog`, else the lake's own).
+async fn open(location_text: &str, catalog: Option<&str>) -> anyhow::Result<Lake> {
+    let location = LakeLocation::parse(location_text)?;
+    let mut settings = crate::settings::lake_settings();
+    if let Some(url) = catalog {
+        // A bare path is a SQLite file.
+        settings.catalog = Some(match url.contains(':') {
+            true => url.to_string(),
+            false => format!("sqlite:{url}"),
+        });
+    }
+    Lake::open(&location, &settings)
+        .await
+        .with_context(|| format!("cannot open the lake at {}", location.display()))
+}
+
+async fn serve(format: OutputFormat, lake: Lake, listen: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {listen}\n  hint: pick another address with --listen HOST:PORT"
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let location = lake.location().display();
+    // The first line names the address (one line even in JSON), so scripts and tests that
+    // started the server on port 0 find it.
+    match format {
+        OutputFormat::Json => out(&serde_json::to_string(
+            &json!({"listening": format!("http://{addr}"), "lake": location}),
+        )?)?,
+        OutputFormat::Table => out(&format!(
+            "bayou server listening on http://{addr} (lake {location}); Ctrl-C stops it"
+        ))?,
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    bayou_server::serve(lake, listener, shutdown).await?;
+    Ok(())
+}
+
+async fn key(format: OutputFormat, lake: &Lake, cmd: KeyCommand) -> anyhow::Result<()> {
+    let catalog = lake.catalog();
+    match cmd {
+        KeyCommand::Create { user } => {
+            let made = catalog.create_api_key(&user).await?;
+            if format == OutputFormat::Json {
+                return out(&serde_json::to_string_pretty(&json!({
+                    "id": made.key.id, "user": made.key.user, "key": made.token,
+                }))?);
+            }
+            out(&format!(
+                "{}\nkey {} for {user}: shown once, keep it secret (use it with --api-key, BAYOU_API_KEY or `bayou config set api_key`)",
+                made.token, made.key.id
+            ))
+        }
+        KeyCommand::Ls => {
+            let keys = catalog.list_api_keys().await?;
+            let mut listing = Listing::new(vec!["id", "user", "created", "revoked"]);
+            for k in &keys {
+                listing.push(vec![
+                    k.id.clone(),
+                    k.user.clone(),
+                    time(k.created_ms),
+                    k.revoked_ms.map_or("-".into(), time),
+                ]);
+            }
+            emit(format, &keys, listing)
+        }
+        KeyCommand::Revoke { id } => {
+            catalog.revoke_api_key(&id).await?;
+            emit_message(
+                format,
+                &json!({"revoked": id}),
+                &format!("revoked key {id}"),
+            )
+        }
+    }
+}

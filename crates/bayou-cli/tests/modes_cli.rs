@@ -1,0 +1,201 @@
+//! The same CLI tests, run on an embedded lake and through a `bayou server` (catalog on a real
+//! PostgreSQL, a real API key): one source, both modes. Outputs and exit codes must match.
+
+mod common;
+
+use common::{Mode, TestLake};
+
+/// Runs each test body once per mode.
+macro_rules! in_both_modes {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[test] fn $name() { super::$name(super::Mode::Embedded) })*
+        }
+        mod remote {
+            $(#[test] fn $name() { super::$name(super::Mode::Remote) })*
+        }
+    };
+}
+
+in_both_modes!(
+    branches_and_tags_are_created_listed_renamed_and_removed,
+    existing_and_missing_names_fail_alike_unless_told_otherwise,
+    namespaces_and_the_commit_log,
+    tables_written_on_the_lake_are_listed_and_diffed,
+);
+
+fn branches_and_tags_are_created_listed_renamed_and_removed(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    let created = t.ok(&["branch", "create", "dev"]);
+    assert!(
+        created.starts_with("created branch dev from main at "),
+        "{created}"
+    );
+    t.ok(&["tag", "create", "v1", "--from-ref", "dev"]);
+    let branches = t.json(&["branch", "ls"]);
+    let names: Vec<&str> = branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dev", "main"]);
+    assert_eq!(branches[1]["active"], true);
+    let tags = t.json(&["tag", "ls"]);
+    assert_eq!(tags[0]["name"], "v1");
+    assert_eq!(tags[0]["head"], branches[0]["head"]);
+    t.ok(&["branch", "rename", "dev", "work"]);
+    let listed = t.ok(&["branch", "ls"]);
+    assert!(
+        listed.contains("work") && !listed.contains("dev"),
+        "{listed}"
+    );
+    assert_eq!(t.ok(&["branch", "rm", "work"]), "removed branch work\n");
+    assert_eq!(t.ok(&["tag", "rm", "v1"]), "removed tag v1\n");
+    assert_eq!(t.json(&["tag", "ls"]), serde_json::json!([]));
+}
+
+fn existing_and_missing_names_fail_alike_unless_told_otherwise(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    t.ok(&["branch", "create", "dev"]);
+    let again = t.fails(&["branch", "create", "dev"]);
+    assert!(
+        again.contains("a branch or tag named 'dev' already exists"),
+        "{again}"
+    );
+    assert!(again.contains("hint:"), "{again}");
+    let quiet = t.ok(&["branch", "create", "dev", "--if-not-exists"]);
+    assert_eq!(quiet, "branch dev exists already: nothing to do\n");
+    let gone = t.fails(&["branch", "rm", "nope"]);
+    assert!(gone.contains("unknown ref 'nope'"), "{gone}");
+    t.ok(&["branch", "rm", "nope", "--if-exists"]);
+    let unknown = t.fails(&["log", "no_such_ref"]);
+    assert!(unknown.contains("unknown ref 'no_such_ref'"), "{unknown}");
+    let bad = t.fails(&["branch", "create", "bad name"]);
+    assert!(bad.contains("bad name"), "{bad}");
+}
+
+fn namespaces_and_the_commit_log(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    assert_eq!(
+        t.ok(&["namespace", "create", "raw"]),
+        "created namespace raw\n"
+    );
+    let exists = t.fails(&["namespace", "create", "raw"]);
+    assert!(exists.contains("already exists"), "{exists}");
+    let names: Vec<String> = t
+        .json(&["namespace", "ls"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["bayou", "raw"]);
+    t.ok(&["namespace", "rm", "raw"]);
+    t.ok(&["namespace", "rm", "raw", "--if-exists"]);
+    let log = t.json(&["commit"]);
+    assert_eq!(
+        log.as_array().unwrap().len(),
+        1,
+        "the lake's root commit: {log}"
+    );
+    assert_eq!(log[0]["message"], "create lake");
+}
+
+fn tables_written_on_the_lake_are_listed_and_diffed(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    // Tables are written where the lake is (through the same catalog as the server's).
+    let csv = t.csv("trips.csv", "id,miles\n1,2.5\n2,4.0\n");
+    let import = t
+        .admin_cmd()
+        .args(["table", "create", "trips", "--search-uri"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    t.ok(&["branch", "create", "dev"]);
+    let log = t.json(&["commit", "main", "-n", "5"]);
+    assert_eq!(log[0]["author"], "tester");
+    assert!(log[0]["operations"].to_string().contains("trips"), "{log}");
+    let got = t.json(&["branch", "get", "main"]);
+    assert_eq!(got["tables"][0]["name"], "trips");
+    let same = t.ok(&["branch", "diff", "main", "dev"]);
+    assert_eq!(same, "no table differs between main and dev\n");
+    let by_author = t.json(&["commit", "--author-name", "tester"]);
+    assert_eq!(by_author.as_array().unwrap().len(), 1, "{by_author}");
+}
+
+#[test]
+fn a_server_refuses_calls_without_a_valid_key_and_names_what_to_do() {
+    let t = TestLake::with_server();
+    let server = t.server.as_ref().unwrap();
+    let run = |key: Option<&str>| {
+        let mut cmd = t.cmd();
+        cmd.env_remove("BAYOU_API_KEY");
+        if let Some(k) = key {
+            cmd.env("BAYOU_API_KEY", k);
+        }
+        cmd.args(["branch", "ls"]).output().unwrap()
+    };
+    let none = run(None);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("this server needs an API key"));
+    let forged = run(Some("bayou_000000000000_0000"));
+    assert_eq!(forged.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&forged.stderr).contains("unknown or revoked"));
+    assert!(run(Some(&server.key)).status.success());
+    // Revoked: refused at once, by the same running server.
+    let id = server.key.split('_').nth(1).unwrap();
+    let revoke = t
+        .admin_cmd()
+        .args(["server", "key", "revoke", id])
+        .output()
+        .unwrap();
+    assert!(
+        revoke.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoke.stderr)
+    );
+    let revoked = run(Some(&server.key));
+    assert_eq!(revoked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&revoked.stderr).contains("unknown or revoked"));
+    let keys = t
+        .admin_cmd()
+        .args(["-O", "json", "server", "key", "ls"])
+        .output()
+        .unwrap();
+    let keys: serde_json::Value = serde_json::from_slice(&keys.stdout).unwrap();
+    assert_eq!(keys[0]["user"], "tester");
+    assert!(keys[0]["revoked_ms"].is_i64(), "{keys}");
+    assert!(
+        !keys.to_string().contains(&server.key),
+        "secrets are never listed"
+    );
+}
+
+#[test]
+fn an_unreachable_server_and_commands_not_served_yet_say_what_to_do() {
+    let t = TestLake::new();
+    let out = t
+        .cmd()
+        .env("BAYOU_REMOTE", "http://127.0.0.1:9")
+        .args(["branch", "ls"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach the bayou server at http://127.0.0.1:9"),
+        "{err}"
+    );
+    let served = TestLake::with_server();
+    let query = served.fails(&["query", "SELECT 1"]);
+    assert!(
+        query.contains("does not run against a bayou server yet"),
+        "{query}"
+    );
+}

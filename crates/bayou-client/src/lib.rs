@@ -1,0 +1,227 @@
+//! [`Remote`]: the [`Service`] API of a `bayou server`, over gRPC.
+//!
+//! Entry point: [`Remote::new`]. Every call carries the API key; errors come back as the same
+//! [`bayou_service::Error`] (kind and message) the embedded service would give. Trade-off: the
+//! connection is made lazily on the first call, so `Remote::new` never blocks, and an
+//! unreachable server is reported by the first command that needs it, naming the URL.
+
+use async_trait::async_trait;
+use bayou_proto::v1 as pb;
+use bayou_proto::v1::lake_client::LakeClient;
+use bayou_service::{
+    Commit, DiffEntry, Error, ErrorKind, Namespace, Ref, RefKind, Resolved, Result, Service,
+    TableState, wire,
+};
+use bayou_types::{CommitId, TableKey};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+/// Adds the API key to every request.
+#[derive(Debug, Clone)]
+struct Key(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Key {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A `bayou server`, reached at one URL with one API key.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    url: String,
+    client: LakeClient<InterceptedService<Channel, Key>>,
+}
+
+impl Remote {
+    /// A client of the server at `url` (`http://host:port`), calling with `api_key`.
+    pub fn new(url: &str, api_key: Option<&str>) -> Result<Self> {
+        let invalid = |message: String| Error::Remote {
+            kind: ErrorKind::InvalidArgument,
+            message,
+        };
+        let endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| {
+            invalid(format!(
+                "'{url}' is not a server URL: {e}\n  hint: give it as http://HOST:PORT"
+            ))
+        })?;
+        let key = match api_key {
+            Some(k) => Some(format!("Bearer {}", k.trim()).parse().map_err(|_| {
+                invalid("the API key holds characters no key has\n  hint: copy it again from `bayou server key create`".into())
+            })?),
+            None => None,
+        };
+        Ok(Self {
+            url: url.to_string(),
+            client: LakeClient::with_interceptor(endpoint.connect_lazy(), Key(key)),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn client(&self) -> LakeClient<InterceptedService<Channel, Key>> {
+        self.client.clone()
+    }
+
+    fn error(&self, status: tonic::Status) -> Error {
+        // Transport failures carry no bayou kind: say which server could not be reached.
+        let from_bayou = status.metadata().get("bayou-error-kind").is_some();
+        if !from_bayou
+            && matches!(
+                status.code(),
+                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal
+            )
+        {
+            return Error::Remote {
+                kind: ErrorKind::Unavailable,
+                message: format!(
+                    "cannot reach the bayou server at {}: {}\n  hint: is `bayou server` running there? Check --remote / BAYOU_REMOTE",
+                    self.url,
+                    status.message()
+                ),
+            };
+        }
+        wire::error_from_status(&status)
+    }
+}
+
+#[async_trait]
+impl Service for Remote {
+    async fn whoami(&self) -> Result<String> {
+        let r = self.client().who_am_i(pb::WhoAmIRequest {}).await;
+        Ok(r.map_err(|s| self.error(s))?.into_inner().user)
+    }
+
+    async fn active_branch(&self) -> Result<String> {
+        let r = self
+            .client()
+            .active_branch(pb::ActiveBranchRequest {})
+            .await;
+        Ok(r.map_err(|s| self.error(s))?.into_inner().branch)
+    }
+
+    async fn list_refs(&self) -> Result<Vec<Ref>> {
+        let r = self.client().list_refs(pb::ListRefsRequest {}).await;
+        let refs = r.map_err(|s| self.error(s))?.into_inner().refs;
+        refs.into_iter().map(wire::ref_from_wire).collect()
+    }
+
+    async fn resolve(&self, spec: &str) -> Result<Resolved> {
+        let r = self
+            .client()
+            .resolve(pb::ResolveRequest { spec: spec.into() })
+            .await;
+        wire::resolved_from_wire(r.map_err(|s| self.error(s))?.into_inner())
+    }
+
+    async fn create_ref(&self, name: &str, kind: RefKind, from: &str) -> Result<Ref> {
+        let request = pb::CreateRefRequest {
+            name: name.into(),
+            kind: wire::ref_kind_to_wire(kind),
+            from: from.into(),
+        };
+        let r = self.client().create_ref(request).await;
+        wire::ref_from_wire(r.map_err(|s| self.error(s))?.into_inner())
+    }
+
+    async fn delete_ref(&self, name: &str, kind: RefKind) -> Result<Ref> {
+        let request = pb::DeleteRefRequest {
+            name: name.into(),
+            kind: wire::ref_kind_to_wire(kind),
+        };
+        let r = self.client().delete_ref(request).await;
+        wire::ref_from_wire(r.map_err(|s| self.error(s))?.into_inner())
+    }
+
+    async fn rename_branch(&self, from: &str, to: &str) -> Result<()> {
+        let request = pb::RenameBranchRequest {
+            from: from.into(),
+            to: to.into(),
+        };
+        let r = self.client().rename_branch(request).await;
+        r.map_err(|s| self.error(s))?;
+        Ok(())
+    }
+
+    async fn list_tables(&self, at: &CommitId) -> Result<Vec<(TableKey, TableState)>> {
+        let request = pb::ListTablesRequest {
+            commit: at.as_str().into(),
+        };
+        let r = self.client().list_tables(request).await;
+        let tables = r.map_err(|s| self.error(s))?.into_inner().tables;
+        tables.into_iter().map(wire::table_from_wire).collect()
+    }
+
+    async fn diff(&self, a: &CommitId, b: &CommitId) -> Result<Vec<DiffEntry>> {
+        let request = pb::DiffRequest {
+            a: a.as_str().into(),
+            b: b.as_str().into(),
+        };
+        let r = self.client().diff(request).await;
+        let entries = r.map_err(|s| self.error(s))?.into_inner().entries;
+        entries.into_iter().map(wire::diff_from_wire).collect()
+    }
+
+    async fn log(
+        &self,
+        at: &CommitId,
+        limit: usize,
+        after: Option<&CommitId>,
+    ) -> Result<Vec<Commit>> {
+        let mut out = Vec::new();
+        let mut after = after.cloned();
+        // The server answers in pages; ask until `limit` or the root.
+        while out.len() < limit {
+            let request = pb::LogRequest {
+                at: at.as_str().into(),
+                limit: u64::try_from(limit - out.len()).unwrap_or(u64::MAX),
+                after: after.as_ref().map(|a| a.as_str().into()),
+            };
+            let r = self.client().log(request).await;
+            let page = r.map_err(|s| self.error(s))?.into_inner().commits;
+            if page.is_empty() {
+                break;
+            }
+            for c in page {
+                out.push(wire::commit_from_wire(c)?);
+            }
+            after = out.last().map(|c| c.id.clone());
+        }
+        Ok(out)
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>> {
+        let r = self
+            .client()
+            .list_namespaces(pb::ListNamespacesRequest {})
+            .await;
+        let namespaces = r.map_err(|s| self.error(s))?.into_inner().namespaces;
+        Ok(namespaces
+            .into_iter()
+            .map(wire::namespace_from_wire)
+            .collect())
+    }
+
+    async fn create_namespace(&self, name: &str) -> Result<bool> {
+        let request = pb::CreateNamespaceRequest { name: name.into() };
+        let r = self.client().create_namespace(request).await;
+        Ok(r.map_err(|s| self.error(s))?.into_inner().created)
+    }
+
+    async fn delete_namespace(&self, name: &str) -> Result<()> {
+        let request = pb::DeleteNamespaceRequest { name: name.into() };
+        let r = self.client().delete_namespace(request).await;
+        r.map_err(|s| self.error(s))?;
+        Ok(())
+    }
+}

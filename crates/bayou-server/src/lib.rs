@@ -1,0 +1,45 @@
+//! `bayou server`: one lake, shared by a team, behind one port.
+//!
+//! Entry point: [`serve`]. gRPC (the `bayou.v1.Lake` service) and plain HTTP (`GET /healthz`)
+//! share one listener through tonic's axum router. Every RPC names its caller with an API key
+//! (`authorization: Bearer ...`), checked against the hashes in the catalog database; the key's
+//! user is the author of what the call writes. Trade-off: each call looks its key up in the
+//! database (one indexed read) rather than caching it, so a revoked key stops working at once.
+
+mod api;
+
+use std::future::Future;
+
+use bayou_lake::Lake;
+
+pub use api::LakeApi;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("serving on {addr}: {source}")]
+    Serve {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Serves `lake` on `listener` until `shutdown` completes.
+pub async fn serve(
+    lake: Lake,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let grpc = tonic::service::Routes::new(bayou_proto::v1::lake_server::LakeServer::new(
+        LakeApi::new(lake),
+    ))
+    .into_axum_router();
+    let app = grpc.route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| Error::Serve { addr, source })
+}

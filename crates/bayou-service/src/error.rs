@@ -1,0 +1,60 @@
+//! [`Error`]: one error type for every `Service`, local or remote, with a [`ErrorKind`] callers
+//! can branch on (`--if-exists`) and the message the user reads.
+
+/// What went wrong, independent of where the call ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    UnknownRef,
+    RefExists,
+    NotABranch,
+    UnknownTable,
+    UnknownNamespace,
+    /// A concurrent writer won; retrying may succeed.
+    Conflict,
+    InvalidArgument,
+    /// No API key, or one that is unknown or revoked.
+    Unauthenticated,
+    /// The server cannot be reached.
+    Unavailable,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Catalog(#[from] bayou_catalog::Error),
+    #[error(transparent)]
+    Lake(#[from] bayou_lake::Error),
+    /// An error a server reported (its message is the text the embedded call would print).
+    #[error("{message}")]
+    Remote { kind: ErrorKind, message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Catalog(e) => catalog_kind(e),
+            Self::Lake(bayou_lake::Error::Catalog(e)) => catalog_kind(e),
+            Self::Lake(_) => ErrorKind::Other,
+            Self::Remote { kind, .. } => *kind,
+        }
+    }
+}
+
+fn catalog_kind(e: &bayou_catalog::Error) -> ErrorKind {
+    use bayou_catalog::Error as E;
+    match e {
+        E::UnknownRef(_) | E::AmbiguousRef(_) => ErrorKind::UnknownRef,
+        E::RefExists(_) => ErrorKind::RefExists,
+        E::NotABranch(_) => ErrorKind::NotABranch,
+        E::UnknownTable { .. } => ErrorKind::UnknownTable,
+        E::UnknownNamespace(_) => ErrorKind::UnknownNamespace,
+        E::Conflict { .. } | E::MergeConflict { .. } => ErrorKind::Conflict,
+        E::InvalidName(_) | E::NamespaceNotEmpty { .. } | E::ActiveBranch(..) => {
+            ErrorKind::InvalidArgument
+        }
+        _ => ErrorKind::Other,
+    }
+}

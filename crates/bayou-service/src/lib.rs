@@ -1,0 +1,46 @@
+//! The `Service` API: the one seam between bayou's clients and a lake.
+//!
+//! Entry points: the [`Service`] trait, [`Embedded`] (the lake in this process) and [`wire`]
+//! (conversions to and from `bayou-proto` messages, shared by the server and the client).
+//! Trade-off: the API speaks the catalog's own model types (refs, commits, table states), so an
+//! embedded call costs nothing extra, and the wire maps them field by field; a new call is added
+//! to the trait, the `.proto`, [`Embedded`], the server and the client together.
+
+mod embedded;
+mod error;
+pub mod wire;
+
+use async_trait::async_trait;
+pub use bayou_catalog::{Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, TableState};
+use bayou_types::{CommitId, TableKey};
+pub use embedded::Embedded;
+pub use error::{Error, ErrorKind, Result};
+
+/// What a client can ask of a lake. Every call acts as one user (the embedded lake's author, or
+/// the owner of the API key a server was reached with).
+#[async_trait]
+pub trait Service: Send + Sync {
+    /// The user calls act as.
+    async fn whoami(&self) -> Result<String>;
+    /// The branch commands use when none is given.
+    async fn active_branch(&self) -> Result<String>;
+    async fn list_refs(&self) -> Result<Vec<Ref>>;
+    /// A branch, tag or (abbreviated) commit id.
+    async fn resolve(&self, spec: &str) -> Result<Resolved>;
+    async fn create_ref(&self, name: &str, kind: RefKind, from: &str) -> Result<Ref>;
+    async fn delete_ref(&self, name: &str, kind: RefKind) -> Result<Ref>;
+    async fn rename_branch(&self, from: &str, to: &str) -> Result<()>;
+    async fn list_tables(&self, at: &CommitId) -> Result<Vec<(TableKey, TableState)>>;
+    async fn diff(&self, a: &CommitId, b: &CommitId) -> Result<Vec<DiffEntry>>;
+    /// First-parent history from `at`, newest first: at most `limit`, after `after` if given.
+    async fn log(
+        &self,
+        at: &CommitId,
+        limit: usize,
+        after: Option<&CommitId>,
+    ) -> Result<Vec<Commit>>;
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>>;
+    /// Returns `false` when it existed.
+    async fn create_namespace(&self, name: &str) -> Result<bool>;
+    async fn delete_namespace(&self, name: &str) -> Result<()>;
+}

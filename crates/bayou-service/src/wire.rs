@@ -1,0 +1,293 @@
+//! Conversions between the catalog's model and `bayou-proto` messages, and between [`Error`]
+//! and gRPC statuses. The server and the client both use these, so the two sides cannot drift.
+
+use std::collections::BTreeMap;
+
+use bayou_catalog::{Commit, DiffEntry, Namespace, Operation, Ref, RefKind, Resolved, TableState};
+use bayou_proto::v1 as pb;
+use bayou_types::{CommitId, TableKey};
+
+use crate::{Error, ErrorKind};
+
+/// The metadata key a status carries its [`ErrorKind`] in.
+const KIND_KEY: &str = "bayou-error-kind";
+
+/// A malformed message from the other side.
+fn invalid(what: &str) -> Error {
+    Error::Remote {
+        kind: ErrorKind::InvalidArgument,
+        message: format!("malformed message from the other side: {what}"),
+    }
+}
+
+pub fn ref_kind_to_wire(kind: RefKind) -> i32 {
+    match kind {
+        RefKind::Branch => pb::RefKind::Branch as i32,
+        RefKind::Tag => pb::RefKind::Tag as i32,
+    }
+}
+
+pub fn ref_kind_from_wire(kind: i32) -> Result<RefKind, Error> {
+    match pb::RefKind::try_from(kind) {
+        Ok(pb::RefKind::Branch) => Ok(RefKind::Branch),
+        Ok(pb::RefKind::Tag) => Ok(RefKind::Tag),
+        _ => Err(invalid("ref kind")),
+    }
+}
+
+pub fn ref_to_wire(r: &Ref) -> pb::Ref {
+    pb::Ref {
+        name: r.name.clone(),
+        kind: ref_kind_to_wire(r.kind),
+        head: r.head.as_str().to_string(),
+    }
+}
+
+pub fn ref_from_wire(r: pb::Ref) -> Result<Ref, Error> {
+    Ok(Ref {
+        kind: ref_kind_from_wire(r.kind)?,
+        name: r.name,
+        head: commit_id(r.head)?,
+    })
+}
+
+/// A commit id from the wire: hex digits only (it may end up in paths and queries).
+pub fn commit_id(text: String) -> Result<CommitId, Error> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid("commit id"));
+    }
+    Ok(CommitId::from_hex(text))
+}
+
+pub fn resolved_to_wire(r: &Resolved) -> pb::Resolved {
+    pb::Resolved {
+        commit: r.commit.as_str().to_string(),
+        reference: r.reference.as_ref().map(|(name, kind)| pb::Ref {
+            name: name.clone(),
+            kind: ref_kind_to_wire(*kind),
+            head: r.commit.as_str().to_string(),
+        }),
+    }
+}
+
+pub fn resolved_from_wire(r: pb::Resolved) -> Result<Resolved, Error> {
+    Ok(Resolved {
+        commit: commit_id(r.commit)?,
+        reference: match r.reference {
+            Some(reference) => Some((reference.name, ref_kind_from_wire(reference.kind)?)),
+            None => None,
+        },
+    })
+}
+
+fn state_to_wire(s: &TableState) -> pb::TableState {
+    pb::TableState {
+        metadata_location: s.metadata_location.clone(),
+        snapshot_id: s.snapshot_id,
+    }
+}
+
+fn state_from_wire(s: pb::TableState) -> TableState {
+    TableState {
+        metadata_location: s.metadata_location,
+        snapshot_id: s.snapshot_id,
+    }
+}
+
+fn key_from_wire(namespace: String, name: String) -> Result<TableKey, Error> {
+    TableKey::new(namespace, name).map_err(|_| invalid("table name"))
+}
+
+pub fn table_to_wire((key, state): &(TableKey, TableState)) -> pb::TableEntry {
+    pb::TableEntry {
+        namespace: key.namespace.clone(),
+        name: key.name.clone(),
+        state: Some(state_to_wire(state)),
+    }
+}
+
+pub fn table_from_wire(t: pb::TableEntry) -> Result<(TableKey, TableState), Error> {
+    let state = t.state.ok_or_else(|| invalid("table without a state"))?;
+    Ok((key_from_wire(t.namespace, t.name)?, state_from_wire(state)))
+}
+
+pub fn diff_to_wire(d: &DiffEntry) -> pb::DiffEntry {
+    pb::DiffEntry {
+        namespace: d.key.namespace.clone(),
+        name: d.key.name.clone(),
+        from: d.from.as_ref().map(state_to_wire),
+        to: d.to.as_ref().map(state_to_wire),
+    }
+}
+
+pub fn diff_from_wire(d: pb::DiffEntry) -> Result<DiffEntry, Error> {
+    Ok(DiffEntry {
+        key: key_from_wire(d.namespace, d.name)?,
+        from: d.from.map(state_from_wire),
+        to: d.to.map(state_from_wire),
+    })
+}
+
+pub fn commit_to_wire(c: &Commit) -> pb::Commit {
+    pb::Commit {
+        id: c.id.as_str().to_string(),
+        parents: c.parents.iter().map(|p| p.as_str().to_string()).collect(),
+        generation: c.generation,
+        tree: c.tree.clone(),
+        author: c.author.clone(),
+        message: c.message.clone(),
+        time_ms: c.time_ms,
+        properties: c.properties.clone().into_iter().collect(),
+        operations: c
+            .operations
+            .iter()
+            .map(|op| match op {
+                Operation::Put { key, state } => pb::Operation {
+                    namespace: key.namespace.clone(),
+                    name: key.name.clone(),
+                    put: Some(state_to_wire(state)),
+                },
+                Operation::Delete { key } => pb::Operation {
+                    namespace: key.namespace.clone(),
+                    name: key.name.clone(),
+                    put: None,
+                },
+            })
+            .collect(),
+    }
+}
+
+pub fn commit_from_wire(c: pb::Commit) -> Result<Commit, Error> {
+    let operations = c
+        .operations
+        .into_iter()
+        .map(|op| {
+            let key = key_from_wire(op.namespace, op.name)?;
+            Ok(match op.put {
+                Some(state) => Operation::Put {
+                    key,
+                    state: state_from_wire(state),
+                },
+                None => Operation::Delete { key },
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok(Commit {
+        id: commit_id(c.id)?,
+        parents: c
+            .parents
+            .into_iter()
+            .map(commit_id)
+            .collect::<Result<_, _>>()?,
+        generation: c.generation,
+        tree: c.tree,
+        author: c.author,
+        message: c.message,
+        time_ms: c.time_ms,
+        properties: c.properties.into_iter().collect::<BTreeMap<_, _>>(),
+        operations,
+    })
+}
+
+pub fn namespace_to_wire(n: &Namespace) -> pb::Namespace {
+    pb::Namespace {
+        name: n.name.clone(),
+        created_ms: n.created_ms,
+    }
+}
+
+pub fn namespace_from_wire(n: pb::Namespace) -> Namespace {
+    Namespace {
+        name: n.name,
+        created_ms: n.created_ms,
+    }
+}
+
+/// The status a server answers an error with: a code that fits, the user's message, and the
+/// kind in metadata so the client gets the same [`ErrorKind`] back.
+pub fn error_to_status(e: &Error) -> tonic::Status {
+    let kind = e.kind();
+    let code = match kind {
+        ErrorKind::UnknownRef | ErrorKind::UnknownTable | ErrorKind::UnknownNamespace => {
+            tonic::Code::NotFound
+        }
+        ErrorKind::RefExists => tonic::Code::AlreadyExists,
+        ErrorKind::NotABranch | ErrorKind::InvalidArgument => tonic::Code::InvalidArgument,
+        ErrorKind::Conflict => tonic::Code::Aborted,
+        ErrorKind::Unauthenticated => tonic::Code::Unauthenticated,
+        ErrorKind::Unavailable => tonic::Code::Unavailable,
+        ErrorKind::Other => tonic::Code::Internal,
+    };
+    let mut status = tonic::Status::new(code, e.to_string());
+    if let Ok(value) = kind_name(kind).parse() {
+        status.metadata_mut().insert(KIND_KEY, value);
+    }
+    status
+}
+
+/// The error a client reports for a status.
+pub fn error_from_status(status: &tonic::Status) -> Error {
+    let kind = status
+        .metadata()
+        .get(KIND_KEY)
+        .and_then(|v| v.to_str().ok())
+        .and_then(kind_from_name)
+        .unwrap_or(match status.code() {
+            tonic::Code::Unauthenticated => ErrorKind::Unauthenticated,
+            tonic::Code::Unavailable => ErrorKind::Unavailable,
+            tonic::Code::NotFound => ErrorKind::UnknownRef,
+            tonic::Code::AlreadyExists => ErrorKind::RefExists,
+            tonic::Code::Aborted => ErrorKind::Conflict,
+            tonic::Code::InvalidArgument => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Other,
+        });
+    Error::Remote {
+        kind,
+        message: status.message().to_string(),
+    }
+}
+
+const KINDS: &[(ErrorKind, &str)] = &[
+    (ErrorKind::UnknownRef, "unknown-ref"),
+    (ErrorKind::RefExists, "ref-exists"),
+    (ErrorKind::NotABranch, "not-a-branch"),
+    (ErrorKind::UnknownTable, "unknown-table"),
+    (ErrorKind::UnknownNamespace, "unknown-namespace"),
+    (ErrorKind::Conflict, "conflict"),
+    (ErrorKind::InvalidArgument, "invalid-argument"),
+    (ErrorKind::Unauthenticated, "unauthenticated"),
+    (ErrorKind::Unavailable, "unavailable"),
+    (ErrorKind::Other, "other"),
+];
+
+fn kind_name(kind: ErrorKind) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or("other", |(_, n)| n)
+}
+
+fn kind_from_name(name: &str) -> Option<ErrorKind> {
+    KINDS.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_keep_their_kind_and_message_across_the_wire() {
+        let e = Error::Catalog(bayou_catalog::Error::RefExists("dev".into()));
+        let back = error_from_status(&error_to_status(&e));
+        assert_eq!(back.kind(), ErrorKind::RefExists);
+        assert_eq!(back.to_string(), e.to_string());
+    }
+
+    #[test]
+    fn path_like_or_empty_commit_ids_are_refused() {
+        for bad in ["", "../x", "abc/def", "zz"] {
+            assert!(commit_id(bad.into()).is_err(), "{bad}");
+        }
+        assert!(commit_id("ab12".into()).is_ok());
+    }
+}
