@@ -5,14 +5,19 @@
 //! connection is made lazily on the first call, so `Remote::new` never blocks, and an
 //! unreachable server is reported by the first command that needs it, naming the URL.
 
+use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_client::FlightServiceClient;
 use async_trait::async_trait;
 use bayou_proto::v1 as pb;
 use bayou_proto::v1::lake_client::LakeClient;
 use bayou_service::{
-    Commit, DiffEntry, Error, ErrorKind, Namespace, Ref, RefKind, Resolved, Result, Service,
-    TableState, wire,
+    Commit, DiffEntry, Error, ErrorKind, Namespace, QueryResult, Ref, RefKind, Resolved, Result,
+    Service, TableState, wire,
 };
 use bayou_types::{CommitId, TableKey};
+use futures::{StreamExt, TryStreamExt};
+use prost::Message;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
@@ -39,6 +44,7 @@ impl tonic::service::Interceptor for Key {
 pub struct Remote {
     url: String,
     client: LakeClient<InterceptedService<Channel, Key>>,
+    flight: FlightServiceClient<InterceptedService<Channel, Key>>,
 }
 
 impl Remote {
@@ -59,9 +65,13 @@ impl Remote {
             })?),
             None => None,
         };
+        let channel = endpoint.connect_lazy();
         Ok(Self {
             url: url.to_string(),
-            client: LakeClient::with_interceptor(endpoint.connect_lazy(), Key(key)),
+            client: LakeClient::with_interceptor(channel.clone(), Key(key.clone())),
+            // Query results come over Arrow Flight on the same connection.
+            flight: FlightServiceClient::with_interceptor(channel, Key(key))
+                .max_decoding_message_size(usize::MAX),
         })
     }
 
@@ -223,5 +233,45 @@ impl Service for Remote {
         let r = self.client().delete_namespace(request).await;
         r.map_err(|s| self.error(s))?;
         Ok(())
+    }
+
+    async fn query(&self, reference: &str, sql: &str) -> Result<QueryResult> {
+        // Resolve first, so the answer names the commit it read even if the ref moves.
+        let commit = self.resolve(reference).await?.commit;
+        let ticket = pb::QueryTicket {
+            commit: commit.as_str().into(),
+            sql: sql.into(),
+        };
+        let request = arrow_flight::Ticket {
+            ticket: ticket.encode_to_vec().into(),
+        };
+        let response = self.flight.clone().do_get(request).await;
+        let data = response
+            .map_err(|s| self.error(s))?
+            .into_inner()
+            .map_err(|s| FlightError::Tonic(Box::new(s)));
+        let mut stream = FlightRecordBatchStream::new_from_flight_data(data);
+        let this = self.clone();
+        let to_error = move |e: FlightError| match e {
+            FlightError::Tonic(status) => this.error(*status),
+            other => Error::Remote {
+                kind: ErrorKind::Other,
+                message: format!("reading the query's answer: {other}"),
+            },
+        };
+        // The schema message comes first; read up to the first batch to learn it.
+        let first = stream.next().await.transpose().map_err(&to_error)?;
+        let schema = stream.schema().cloned().ok_or_else(|| Error::Remote {
+            kind: ErrorKind::Other,
+            message: "the server's answer carried no schema".into(),
+        })?;
+        let batches = futures::stream::iter(first.map(Ok))
+            .chain(stream.map_err(to_error))
+            .boxed();
+        Ok(QueryResult {
+            schema,
+            commit,
+            batches,
+        })
     }
 }

@@ -1,47 +1,25 @@
 //! [`LakeApi`]: the `bayou.v1.Lake` gRPC service, each call authenticated and then handed to the
 //! in-process [`Embedded`] service acting as the key's user.
 
-use bayou_lake::Lake;
 use bayou_proto::v1 as pb;
-use bayou_service::{Embedded, Error, ErrorKind, Service, wire};
+use bayou_service::{Embedded, Error, Service, wire};
 use tonic::{Request, Response, Status};
+
+use crate::auth::Auth;
 
 /// The gRPC face of one lake.
 #[derive(Debug, Clone)]
 pub struct LakeApi {
-    lake: Lake,
+    auth: Auth,
 }
 
 impl LakeApi {
-    pub fn new(lake: Lake) -> Self {
-        Self { lake }
+    pub(crate) fn new(auth: Auth) -> Self {
+        Self { auth }
     }
 
-    /// The service acting as the caller, or `unauthenticated`.
     async fn caller<T>(&self, request: &Request<T>) -> Result<Embedded, Status> {
-        let unauthenticated = |message: &str| {
-            wire::error_to_status(&Error::Remote {
-                kind: ErrorKind::Unauthenticated,
-                message: message.to_string(),
-            })
-        };
-        let Some(header) = request.metadata().get("authorization") else {
-            return Err(unauthenticated(
-                "this server needs an API key\n  hint: pass --api-key KEY, set BAYOU_API_KEY, or `bayou config set api_key KEY`; an admin makes keys with `bayou server key create --user NAME`",
-            ));
-        };
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        match self.lake.catalog().authenticate(token).await {
-            Ok(Some(user)) => Ok(Embedded::new(self.lake.with_author(user))),
-            Ok(None) => Err(unauthenticated(
-                "the API key is unknown or revoked\n  hint: ask an admin for a new key (`bayou server key create --user NAME`)",
-            )),
-            Err(e) => Err(wire::error_to_status(&e.into())),
-        }
+        self.auth.caller(request.metadata()).await
     }
 }
 

@@ -1,12 +1,15 @@
 //! `bayou server`: one lake, shared by a team, behind one port.
 //!
-//! Entry point: [`serve`]. gRPC (the `bayou.v1.Lake` service) and plain HTTP (`GET /healthz`)
+//! Entry point: [`serve`]. gRPC (the `bayou.v1.Lake` service), Arrow Flight (`DoGet` of query
+//! results) and plain HTTP (`GET /healthz`)
 //! share one listener through tonic's axum router. Every RPC names its caller with an API key
 //! (`authorization: Bearer ...`), checked against the hashes in the catalog database; the key's
 //! user is the author of what the call writes. Trade-off: each call looks its key up in the
 //! database (one indexed read) rather than caching it, so a revoked key stops working at once.
 
 mod api;
+mod auth;
+mod flight;
 
 use std::future::Future;
 
@@ -33,9 +36,13 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let auth = auth::Auth::new(lake);
     let grpc = tonic::service::Routes::new(bayou_proto::v1::lake_server::LakeServer::new(
-        LakeApi::new(lake),
+        LakeApi::new(auth.clone()),
     ))
+    .add_service(
+        arrow_flight::flight_service_server::FlightServiceServer::new(flight::FlightApi::new(auth)),
+    )
     .into_axum_router();
     let app = grpc.route("/healthz", axum::routing::get(|| async { "ok\n" }));
     axum::serve(listener, app)

@@ -5,7 +5,9 @@ use bayou_catalog::{Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, TableS
 use bayou_lake::Lake;
 use bayou_types::{CommitId, TableKey};
 
-use crate::{Result, Service};
+use futures::StreamExt;
+
+use crate::{Error, QueryResult, Result, Service};
 
 /// The lake in this process, acting as its author.
 #[derive(Debug, Clone)]
@@ -80,5 +82,20 @@ impl Service for Embedded {
 
     async fn delete_namespace(&self, name: &str) -> Result<()> {
         Ok(self.lake.catalog().delete_namespace(name).await?)
+    }
+
+    async fn query(&self, reference: &str, sql: &str) -> Result<QueryResult> {
+        let engine = bayou_sql::QueryEngine::new(self.lake.clone());
+        let result = engine.query(reference, sql).await?;
+        Ok(QueryResult {
+            schema: result.schema,
+            commit: result.commit,
+            batches: result
+                .stream
+                .map(|batch| {
+                    batch.map_err(|e| Error::from(bayou_sql::Error::Execution(e.to_string())))
+                })
+                .boxed(),
+        })
     }
 }

@@ -25,6 +25,8 @@ pub enum Error {
     Catalog(#[from] bayou_catalog::Error),
     #[error(transparent)]
     Lake(#[from] bayou_lake::Error),
+    #[error(transparent)]
+    Sql(#[from] bayou_sql::Error),
     /// An error a server reported (its message is the text the embedded call would print).
     #[error("{message}")]
     Remote { kind: ErrorKind, message: String },
@@ -38,6 +40,11 @@ impl Error {
             Self::Catalog(e) => catalog_kind(e),
             Self::Lake(bayou_lake::Error::Catalog(e)) => catalog_kind(e),
             Self::Lake(_) => ErrorKind::Other,
+            Self::Sql(bayou_sql::Error::Lake(bayou_lake::Error::Catalog(e))) => catalog_kind(e),
+            Self::Sql(bayou_sql::Error::Sql(_) | bayou_sql::Error::Plan(_)) => {
+                ErrorKind::InvalidArgument
+            }
+            Self::Sql(_) => ErrorKind::Other,
             Self::Remote { kind, .. } => *kind,
         }
     }

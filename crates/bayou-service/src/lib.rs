@@ -10,11 +10,25 @@ mod embedded;
 mod error;
 pub mod wire;
 
+use std::pin::Pin;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 pub use bayou_catalog::{Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, TableState};
 use bayou_types::{CommitId, TableKey};
 pub use embedded::Embedded;
 pub use error::{Error, ErrorKind, Result};
+
+/// Record batches as they arrive.
+pub type BatchStream = Pin<Box<dyn futures::Stream<Item = Result<RecordBatch>> + Send>>;
+
+/// A query's answer: its schema, the commit it read, and its rows as a stream.
+pub struct QueryResult {
+    pub schema: SchemaRef,
+    pub commit: CommitId,
+    pub batches: BatchStream,
+}
 
 /// What a client can ask of a lake. Every call acts as one user (the embedded lake's author, or
 /// the owner of the API key a server was reached with).
@@ -43,4 +57,6 @@ pub trait Service: Send + Sync {
     /// Returns `false` when it existed.
     async fn create_namespace(&self, name: &str) -> Result<bool>;
     async fn delete_namespace(&self, name: &str) -> Result<()>;
+    /// Runs SQL over the tables of `reference` (a ref or commit); rows stream as they are made.
+    async fn query(&self, reference: &str, sql: &str) -> Result<QueryResult>;
 }

@@ -4,7 +4,6 @@ use std::fs::File;
 
 use anyhow::Context as _;
 use arrow::record_batch::RecordBatch;
-use bayou_sql::QueryEngine;
 use futures::StreamExt;
 use serde_json::json;
 
@@ -20,8 +19,7 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("give the SQL as an argument or with -f FILE"),
     };
     let reference = ctx.reference(args.reference.as_deref()).await?;
-    let engine = QueryEngine::new(ctx.lake()?.clone());
-    let mut result = engine.query(&reference, &sql).await?;
+    let mut result = ctx.service.query(&reference, &sql).await?;
 
     if let Some(path) = &args.out {
         let ext = path
@@ -36,8 +34,8 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
             "parquet" => {
                 let mut writer =
                     parquet::arrow::ArrowWriter::try_new(file, result.schema.clone(), None)?;
-                while let Some(batch) = result.stream.next().await {
-                    let batch = batch.map_err(|e| bayou_sql::Error::Execution(e.to_string()))?;
+                while let Some(batch) = result.batches.next().await {
+                    let batch = batch?;
                     rows += batch.num_rows();
                     writer.write(&batch)?;
                 }
@@ -45,8 +43,8 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
             }
             "csv" => {
                 let mut writer = arrow::csv::Writer::new(file);
-                while let Some(batch) = result.stream.next().await {
-                    let batch = batch.map_err(|e| bayou_sql::Error::Execution(e.to_string()))?;
+                while let Some(batch) = result.batches.next().await {
+                    let batch = batch?;
                     rows += batch.num_rows();
                     writer.write(&batch)?;
                 }
@@ -71,8 +69,8 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
     let mut kept: Vec<RecordBatch> = Vec::new();
     let mut rows = 0usize;
     let mut more = false;
-    while let Some(batch) = result.stream.next().await {
-        let batch = batch.map_err(|e| bayou_sql::Error::Execution(e.to_string()))?;
+    while let Some(batch) = result.batches.next().await {
+        let batch = batch?;
         if rows >= limit {
             more |= batch.num_rows() > 0;
             if more {

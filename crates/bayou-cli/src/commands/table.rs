@@ -10,7 +10,6 @@ use crate::output::{Listing, emit, emit_message, out};
 use crate::progress::Progress;
 
 pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
-    let catalog = ctx.lake()?.catalog();
     match cmd {
         TableCommand::Ls {
             reference,
@@ -19,11 +18,18 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         } => {
             let namespace = namespace.map(|ns| bayou_types::canonical_namespace(&ns).to_string());
             let reference = ctx.reference(reference.as_deref()).await?;
-            let head = catalog.resolve(&reference).await?.commit;
-            if let Some(ns) = &namespace {
-                catalog.require_namespace(ns).await?;
+            let service = &ctx.service;
+            let head = service.resolve(&reference).await?.commit;
+            if let Some(ns) = &namespace
+                && !service
+                    .list_namespaces()
+                    .await?
+                    .iter()
+                    .any(|n| &n.name == ns)
+            {
+                return Err(bayou_catalog::Error::UnknownNamespace(ns.clone()).into());
             }
-            let tables: Vec<_> = catalog
+            let tables: Vec<_> = service
                 .list_tables(&head)
                 .await?
                 .into_iter()
@@ -171,6 +177,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         } => {
             let branch = ctx.reference(branch.as_deref()).await?;
             let key = ctx.key(&name)?;
+            let catalog = ctx.lake()?.catalog();
             let head = catalog.resolve(&branch).await?.commit;
             if if_exists && catalog.get_table(&head, &key).await?.is_none() {
                 return emit_message(

@@ -226,6 +226,16 @@ pub struct DeleteNamespaceRequest {
 #[allow(clippy::all)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DeleteNamespaceResponse {}
+/// The ticket of an Arrow Flight `DoGet` on the same port: SQL over the tables of a commit.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct QueryTicket {
+    /// A commit id (clients resolve the ref first, so the answer names what it read).
+    #[prost(string, tag = "1")]
+    pub commit: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub sql: ::prost::alloc::string::String,
+}
 #[allow(clippy::all)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]

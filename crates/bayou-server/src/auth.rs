@@ -1,0 +1,45 @@
+//! [`Auth`]: who a call is from. Every gRPC and Flight call passes through [`Auth::caller`].
+
+use bayou_lake::Lake;
+use bayou_service::{Embedded, Error, ErrorKind, wire};
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+
+/// Checks API keys against the catalog and hands out the service acting as their user.
+#[derive(Debug, Clone)]
+pub(crate) struct Auth {
+    lake: Lake,
+}
+
+impl Auth {
+    pub(crate) fn new(lake: Lake) -> Self {
+        Self { lake }
+    }
+
+    /// The service acting as the key's user, or `unauthenticated` saying what to do.
+    pub(crate) async fn caller(&self, metadata: &MetadataMap) -> Result<Embedded, Status> {
+        let unauthenticated = |message: &str| {
+            wire::error_to_status(&Error::Remote {
+                kind: ErrorKind::Unauthenticated,
+                message: message.to_string(),
+            })
+        };
+        let Some(header) = metadata.get("authorization") else {
+            return Err(unauthenticated(
+                "this server needs an API key\n  hint: pass --api-key KEY, set BAYOU_API_KEY, or `bayou config set api_key KEY`; an admin makes keys with `bayou server key create --user NAME`",
+            ));
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        match self.lake.catalog().authenticate(token).await {
+            Ok(Some(user)) => Ok(Embedded::new(self.lake.with_author(user))),
+            Ok(None) => Err(unauthenticated(
+                "the API key is unknown or revoked\n  hint: ask an admin for a new key (`bayou server key create --user NAME`)",
+            )),
+            Err(e) => Err(wire::error_to_status(&e.into())),
+        }
+    }
+}
