@@ -348,6 +348,17 @@ impl Catalog {
         self.store.init_setting("secret_key", &fresh()).await
     }
 
+    /// This catalog's identity: made the first time it is asked for, the same for every process
+    /// after (lakes record it, to refuse a second catalog over one root).
+    pub async fn id(&self) -> Result<String> {
+        if let Some(id) = self.store.get_setting("catalog_id").await? {
+            return Ok(id);
+        }
+        self.store
+            .init_setting("catalog_id", &uuid::Uuid::new_v4().to_string())
+            .await
+    }
+
     pub async fn set_active_branch(&self, branch: &str) -> Result<()> {
         self.branch_head(branch).await?;
         self.store.set_setting("active_branch", branch).await

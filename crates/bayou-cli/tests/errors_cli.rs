@@ -141,3 +141,23 @@ fn output_to_a_closed_pipe_is_not_an_error() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "{err}");
 }
+
+#[test]
+fn a_lake_refuses_a_second_catalog_and_says_how_to_share_it() {
+    let t = TestLake::new();
+    t.ok(&["branch", "create", "dev"]);
+    // The same root through another catalog database: refused, the lake untouched.
+    let other = t.path("other.db");
+    let out = t
+        .cmd()
+        .env("BAYOU_CATALOG", format!("sqlite:{}", other.display()))
+        .args(["branch", "ls"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("belongs to another catalog"), "{err}");
+    assert!(err.contains("hint:") && err.contains("--remote"), "{err}");
+    // Its own catalog still opens it, with what it had.
+    assert!(t.ok(&["branch", "ls"]).contains("dev"));
+}

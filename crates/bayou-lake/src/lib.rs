@@ -11,6 +11,7 @@
 //! appends writes a third snapshot holding both sides' files.
 
 mod external;
+mod ownership;
 mod partition;
 mod remote;
 mod scan_cache;
@@ -70,6 +71,14 @@ pub enum Error {
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    #[error(
+        "the lake at {lake} belongs to another catalog (id {theirs}), not to this one (id {ours})\n  hint: everyone sharing a lake must reach it through one catalog: the team's server (--remote URL) or its PostgreSQL catalog (BAYOU_CATALOG=postgres://...); a lake copied elsewhere needs its catalog copied with it"
+    )]
+    CatalogMismatch {
+        lake: String,
+        theirs: String,
+        ours: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -191,6 +200,7 @@ impl Lake {
                 Catalog::open_sqlite(&db).await?
             }
         };
+        ownership::claim(&storage, &catalog, &location.display()).await?;
         Ok(Self {
             location: location.clone(),
             storage,
