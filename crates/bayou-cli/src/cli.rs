@@ -240,6 +240,9 @@ pub struct RunArgs {
     /// change since an earlier execution (their cached outputs are refreshed)
     #[arg(long)]
     pub no_cache: bool,
+    /// Return once the run has started on the server, leaving it running (prints its id)
+    #[arg(short = 'd', long)]
+    pub detach: bool,
 }
 
 /// `--preview` values, as bauplan spells them.
@@ -284,6 +287,9 @@ pub enum RunsCommand {
         after_help = "Examples:\n  bayou runs show 20261122230501-3fa2c1\n  bayou job get 20261122230501-3fa2c1"
     )]
     Show { run_id: String },
+    /// Stop a run that is going on: its functions are killed and its target is unchanged
+    #[command(after_help = "Example:\n  bayou job stop 20261122230501-3fa2c1")]
+    Stop { run_id: String },
 }
 
 #[derive(Debug, Args)]

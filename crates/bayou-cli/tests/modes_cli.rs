@@ -23,7 +23,191 @@ in_both_modes!(
     namespaces_and_the_commit_log,
     tables_written_on_the_lake_are_listed_and_diffed,
     queries_stream_the_same_rows_errors_and_files,
+    a_project_runs_publishes_reuses_and_is_recorded,
+    a_failing_run_leaves_the_target_unchanged_and_project_errors_name_the_file,
+    ctrl_c_stops_a_run_and_its_record_says_so,
 );
+
+const YML: &str = "project:\n  name: doubling\n";
+
+/// A project whose one SQL model doubles `trips`.
+fn doubling(t: &TestLake) -> std::path::PathBuf {
+    t.project(
+        YML,
+        &[(
+            "doubled.sql",
+            "-- bayou: materialization_strategy=REPLACE\nSELECT id, miles * 2 AS miles FROM trips",
+        )],
+    )
+}
+
+fn a_project_runs_publishes_reuses_and_is_recorded(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    with_trips(&t);
+    let dir = doubling(&t);
+    let (first, progress) = t.ok_noting(&["run", "-p", dir.to_str().unwrap()]);
+    assert!(first.contains("published to main"), "{first}");
+    assert!(progress.contains("doubled | done: 2 rows"), "{progress}");
+    assert_eq!(t.scalar("SELECT SUM(miles) FROM doubled", "main"), 13.0);
+    let again = t.ok(&["run", "-p", dir.to_str().unwrap()]);
+    assert!(
+        again.contains("0 executed, 1 reused from the cache"),
+        "{again}"
+    );
+    let runs = t.json(&["job", "ls"]);
+    assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "succeeded")
+    );
+    let id = runs[1]["id"].as_str().unwrap();
+    let got = t.json(&["job", "get", id]);
+    assert_eq!(got["nodes"][0]["name"], "doubled");
+    let stop = t.ok(&["job", "stop", id]);
+    assert_eq!(
+        stop,
+        format!("run {id} has finished already: nothing to stop\n")
+    );
+    // The commits the run made carry the run's user.
+    let log = t.json(&["commit", "main", "-n", "1"]);
+    assert_eq!(log[0]["author"], "tester", "{log}");
+    let bad = t.refuses(&["job", "get", "../etc"]);
+    assert!(bad.contains("no run id"), "{bad}");
+}
+
+fn a_failing_run_leaves_the_target_unchanged_and_project_errors_name_the_file(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    with_trips(&t);
+    let before = t.json(&["branch", "ls"])[0]["head"].clone();
+    let failing = t.project(
+        YML,
+        &[(
+            "broken.sql",
+            "-- bayou: materialization_strategy=REPLACE\nSELECT nope FROM trips",
+        )],
+    );
+    let err = t.fails(&["run", "-p", failing.to_str().unwrap()]);
+    assert!(err.contains("main is unchanged"), "{err}");
+    assert_eq!(t.json(&["branch", "ls"])[0]["head"], before);
+    let wrong = t.project(
+        YML,
+        &[(
+            "odd.sql",
+            "-- bayou: materialization_strategy=SOMETIMES\nSELECT id FROM trips",
+        )],
+    );
+    let refused = t.refuses(&["run", "-p", wrong.to_str().unwrap()]);
+    assert!(refused.contains("odd.sql:1"), "{refused}");
+    // An input no table provides is found with the lake, by whoever runs the project.
+    let orphan = t.project(
+        YML,
+        &[(
+            "lonely.sql",
+            "-- bayou: materialization_strategy=REPLACE\nSELECT * FROM no_such_table",
+        )],
+    );
+    let missing = t.refuses(&["run", "-p", orphan.to_str().unwrap()]);
+    assert!(
+        missing.contains("lonely.sql") && missing.contains("no_such_table"),
+        "{missing}"
+    );
+    if mode == Mode::Embedded {
+        let detach = t.refuses(&["run", "-p", failing.to_str().unwrap(), "--detach"]);
+        assert!(detach.contains("--detach needs a server"), "{detach}");
+    }
+}
+
+/// A project whose Python model sleeps until it is stopped.
+fn sleeping(t: &TestLake) -> std::path::PathBuf {
+    t.project(
+        YML,
+        &[(
+            "m.py",
+            "import bayou, time\n@bayou.model(materialization_strategy='REPLACE')\n@bayou.python('3.11')\ndef sleeper(d=bayou.Model('trips')):\n    print('sleeping', flush=True)\n    time.sleep(600)\n    return d\n",
+        )],
+    )
+}
+
+fn ctrl_c_stops_a_run_and_its_record_says_so(mode: Mode) {
+    use std::io::BufRead as _;
+    let t = TestLake::in_mode(mode);
+    with_trips(&t);
+    let before = t.json(&["branch", "ls"])[0]["head"].clone();
+    let dir = sleeping(&t);
+    let mut child = t
+        .std_cmd()
+        .args(["run", "-p", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    // Wait until the function is really running (a condition, not a timer).
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let running = line.contains("sleeper | sleeping");
+        seen.push(line);
+        if running {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains("sleeping")),
+        "{seen:?}"
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:?}");
+    assert_eq!(t.json(&["branch", "ls"])[0]["head"], before);
+    // By the time the client has exited, the record says the run was interrupted.
+    let runs = t.json(&["job", "ls"]);
+    assert_eq!(runs[0]["status"], "failed", "{runs}");
+    assert!(
+        runs[0]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("interrupted"),
+        "{runs}"
+    );
+}
+
+#[test]
+fn a_detached_run_goes_on_after_the_client_and_job_stop_ends_it() {
+    let t = TestLake::with_server();
+    with_trips(&t);
+    let before = t.json(&["branch", "ls"])[0]["head"].clone();
+    let dir = sleeping(&t);
+    let detached = t.json(&["run", "-p", dir.to_str().unwrap(), "--detach"]);
+    assert_eq!(detached["detached"], true, "{detached}");
+    let id = detached["run_id"].as_str().unwrap().to_string();
+    // The client is gone; the run is not.
+    let got = t.json(&["job", "get", &id]);
+    assert_eq!(got["status"], "running", "{got}");
+    let stopped = t.ok(&["job", "stop", &id]);
+    assert_eq!(stopped, format!("stopped run {id}; main is unchanged\n"));
+    let got = t.json(&["job", "get", &id]);
+    assert_eq!(got["status"], "failed", "{got}");
+    assert!(
+        got["error"].as_str().unwrap().contains("interrupted"),
+        "{got}"
+    );
+    assert_eq!(t.json(&["branch", "ls"])[0]["head"], before);
+    // The second snapshot upload is skipped: the server has the code already.
+    let again = t.json(&["run", "-p", dir.to_str().unwrap(), "--detach"]);
+    let second = again["run_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.json(&["job", "get", &second])["code_hash"],
+        got["code_hash"]
+    );
+    t.ok(&["job", "stop", &second]);
+}
 
 /// `trips` (two rows) written where the lake is, through the catalog the server uses.
 fn with_trips(t: &TestLake) {

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use bayou_proto::v1 as pb;
 use bayou_proto::v1::lake_client::LakeClient;
 use bayou_service::{
-    Commit, DiffEntry, Error, ErrorKind, Namespace, QueryResult, Ref, RefKind, Resolved, Result,
-    Service, TableState, wire,
+    Commit, DiffEntry, Error, ErrorKind, Namespace, OnEvent, QueryResult, Ref, RefKind, Resolved,
+    Result, RunOutcome, RunRecord, RunRequest, RunUpdate, Service, TableState, wire,
 };
 use bayou_types::{CommitId, TableKey};
 use futures::{StreamExt, TryStreamExt};
@@ -36,6 +36,13 @@ impl tonic::service::Interceptor for Key {
                 .insert("authorization", value.clone());
         }
         Ok(request)
+    }
+}
+
+fn malformed(e: &serde_json::Error) -> Error {
+    Error::Remote {
+        kind: ErrorKind::Other,
+        message: format!("a malformed run message crossed the wire: {e}"),
     }
 }
 
@@ -231,6 +238,78 @@ impl Service for Remote {
     async fn delete_namespace(&self, name: &str) -> Result<()> {
         let request = pb::DeleteNamespaceRequest { name: name.into() };
         let r = self.client().delete_namespace(request).await;
+        r.map_err(|s| self.error(s))?;
+        Ok(())
+    }
+
+    async fn has_code(&self, code_hash: &str) -> Result<bool> {
+        let request = pb::HasCodeRequest {
+            code_hash: code_hash.into(),
+        };
+        let r = self.client().has_code(request).await;
+        Ok(r.map_err(|s| self.error(s))?.into_inner().present)
+    }
+
+    async fn run(&self, request: RunRequest, on_event: OnEvent<'_>) -> Result<RunOutcome> {
+        let request = pb::RunRequest {
+            code_hash: request.code_hash,
+            files: request
+                .files
+                .into_iter()
+                .map(|(path, text)| pb::ProjectFile { path, text })
+                .collect(),
+            spec_json: serde_json::to_vec(&request.spec).map_err(|e| malformed(&e))?,
+            detach: request.detach,
+        };
+        let r = self.client().run(request).await;
+        let mut updates = r.map_err(|s| self.error(s))?.into_inner();
+        // Dropping this future (Ctrl-C) drops the stream: the server stops the run.
+        while let Some(update) = updates.message().await.map_err(|s| self.error(s))? {
+            let update: RunUpdate =
+                serde_json::from_slice(&update.update_json).map_err(|e| malformed(&e))?;
+            match update {
+                RunUpdate::Event { event } => on_event(*event),
+                RunUpdate::Finished { record } => return Ok(RunOutcome::Finished(record)),
+                RunUpdate::Detached { run_id } => return Ok(RunOutcome::Detached(run_id)),
+            }
+        }
+        Err(Error::Remote {
+            kind: ErrorKind::Unavailable,
+            message: format!(
+                "the server at {} stopped answering before the run ended\n  hint: `bayou job ls` shows what became of it",
+                self.url
+            ),
+        })
+    }
+
+    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>> {
+        let r = self
+            .client()
+            .get_run(pb::GetRunRequest { id: id.into() })
+            .await;
+        let record = r.map_err(|s| self.error(s))?.into_inner().record_json;
+        record
+            .map(|json| serde_json::from_slice(&json).map_err(|e| malformed(&e)))
+            .transpose()
+    }
+
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
+        let request = pb::ListRunsRequest {
+            limit: u64::try_from(limit).unwrap_or(u64::MAX),
+        };
+        let r = self.client().list_runs(request).await;
+        let records = r.map_err(|s| self.error(s))?.into_inner().records_json;
+        records
+            .iter()
+            .map(|json| serde_json::from_slice(json).map_err(|e| malformed(&e)))
+            .collect()
+    }
+
+    async fn cancel_run(&self, id: &str) -> Result<()> {
+        let r = self
+            .client()
+            .cancel_run(pb::CancelRunRequest { id: id.into() })
+            .await;
         r.map_err(|s| self.error(s))?;
         Ok(())
     }

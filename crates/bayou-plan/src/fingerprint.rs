@@ -19,7 +19,7 @@ use crate::{Error, Result, Sources};
 /// how it keys a Python environment.
 pub struct Runtime<'a> {
     pub runner: &'a str,
-    pub env_key: &'a dyn Fn(&PythonSpec) -> String,
+    pub env_key: &'a (dyn Fn(&PythonSpec) -> String + Sync),
 }
 
 /// Bumped when the meaning of a fingerprint or entry changes.

@@ -61,7 +61,8 @@ pub use node_error::NodeError;
 pub use options::{Preview, RunOptions};
 pub use python::PHASES;
 pub use record::{
-    NodeReport, NodeStatus, RunRecord, RunStatus, list_runs, load_code, load_run, mark_interrupted,
+    NodeReport, NodeStatus, RunRecord, RunStatus, has_code, list_runs, load_code, load_run,
+    mark_interrupted,
 };
 pub use sandbox::SandboxPolicy;
 pub use uv::{UV_VERSION, locate as locate_uv};

@@ -8,7 +8,8 @@ use bayou_types::CommitId;
 use crate::SandboxPolicy;
 
 /// Which rows of each output a run's report keeps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Preview {
     #[default]
     Off,

@@ -215,6 +215,15 @@ pub(crate) async fn save_code(lake: &Lake, project: &Project) -> Result<()> {
     Ok(())
 }
 
+/// Whether the code snapshot `code_hash` is stored.
+pub async fn has_code(lake: &Lake, code_hash: &str) -> Result<bool> {
+    if code_hash.is_empty() || !code_hash.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(false);
+    }
+    let location = lake.storage().location(&format!("code/{code_hash}.json"));
+    Ok(lake.storage().exists(&location).await?)
+}
+
 /// The project files a run ran, by path, from its content-addressed snapshot.
 pub async fn load_code(lake: &Lake, code_hash: &str) -> Result<BTreeMap<String, String>> {
     if code_hash.is_empty() || !code_hash.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -3,19 +3,27 @@
 
 use bayou_proto::v1 as pb;
 use bayou_service::{Embedded, Error, Service, wire};
+use std::sync::Arc;
+
+use bayou_runtime::Event;
+use bayou_service::{RunRequest, RunSpec, RunUpdate};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use tonic::{Request, Response, Status};
 
 use crate::auth::Auth;
+use crate::runs::{Runs, Updates};
 
 /// The gRPC face of one lake.
 #[derive(Debug, Clone)]
 pub struct LakeApi {
     auth: Auth,
+    runs: Arc<Runs>,
 }
 
 impl LakeApi {
-    pub(crate) fn new(auth: Auth) -> Self {
-        Self { auth }
+    pub(crate) fn new(auth: Auth, runs: Arc<Runs>) -> Self {
+        Self { auth, runs }
     }
 
     async fn caller<T>(&self, request: &Request<T>) -> Result<Embedded, Status> {
@@ -27,12 +35,138 @@ fn status(e: Error) -> Status {
     wire::error_to_status(&e)
 }
 
+fn invalid(what: &str) -> impl Fn(serde_json::Error) -> Status + '_ {
+    move |e| Status::invalid_argument(format!("malformed {what}: {e}"))
+}
+
+fn encode(update: Result<RunUpdate, Error>) -> Result<pb::RunUpdate, Status> {
+    let update = update.map_err(status)?;
+    let update_json = serde_json::to_vec(&update)
+        .map_err(|e| Status::internal(format!("encoding a run update: {e}")))?;
+    Ok(pb::RunUpdate { update_json })
+}
+
+/// The updates of a detached run up to its start, then its id; the run goes on.
+async fn until_started(mut updates: Updates) -> Result<Vec<Result<RunUpdate, Error>>, Status> {
+    let mut sent = Vec::new();
+    while let Some(update) = updates.recv().await {
+        let started = match &update {
+            Ok(RunUpdate::Event { event }) => match event.as_ref() {
+                Event::Started { run_id, .. } => Some(run_id.to_string()),
+                _ => None,
+            },
+            Ok(RunUpdate::Finished { .. }) | Err(_) => {
+                sent.push(update);
+                return Ok(sent);
+            }
+            _ => None,
+        };
+        sent.push(update);
+        if let Some(run_id) = started {
+            sent.push(Ok(RunUpdate::Detached { run_id }));
+            return Ok(sent);
+        }
+    }
+    Err(Status::internal("the run ended without a word"))
+}
+
 fn commit_id(text: String) -> Result<bayou_types::CommitId, Status> {
     wire::commit_id(text).map_err(status)
 }
 
 #[tonic::async_trait]
 impl pb::lake_server::Lake for LakeApi {
+    type RunStream = BoxStream<'static, Result<pb::RunUpdate, Status>>;
+
+    async fn has_code(
+        &self,
+        request: Request<pb::HasCodeRequest>,
+    ) -> Result<Response<pb::HasCodeResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let present = svc
+            .has_code(&request.into_inner().code_hash)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::HasCodeResponse { present }))
+    }
+
+    async fn run(
+        &self,
+        request: Request<pb::RunRequest>,
+    ) -> Result<Response<Self::RunStream>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = request.into_inner();
+        let spec: RunSpec = serde_json::from_slice(&req.spec_json).map_err(invalid("run spec"))?;
+        let detach = req.detach;
+        let run = RunRequest {
+            code_hash: req.code_hash,
+            files: req.files.into_iter().map(|f| (f.path, f.text)).collect(),
+            spec,
+            detach,
+        };
+        let (updates, mut guard) = self.runs.start(svc, run);
+        if detach {
+            // The run is the server's now: this caller hears up to its start and its id.
+            guard.disarm();
+            let sent = until_started(updates).await?;
+            return Ok(Response::new(
+                futures::stream::iter(sent.into_iter().map(encode)).boxed(),
+            ));
+        }
+        // Attached: the stream owns the run's stop switch; a caller that goes away drops it.
+        let stream = futures::stream::unfold((updates, guard), |(mut updates, guard)| async move {
+            let update = updates.recv().await?;
+            Some((encode(update), (updates, guard)))
+        });
+        Ok(Response::new(stream.boxed()))
+    }
+
+    async fn get_run(
+        &self,
+        request: Request<pb::GetRunRequest>,
+    ) -> Result<Response<pb::GetRunResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let record = svc
+            .get_run(&request.into_inner().id)
+            .await
+            .map_err(status)?;
+        let record_json = record
+            .map(|r| serde_json::to_vec(&r))
+            .transpose()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(pb::GetRunResponse { record_json }))
+    }
+
+    async fn list_runs(
+        &self,
+        request: Request<pb::ListRunsRequest>,
+    ) -> Result<Response<pb::ListRunsResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let limit = usize::try_from(request.into_inner().limit)
+            .unwrap_or(usize::MAX)
+            .min(1000);
+        let records = svc.list_runs(limit).await.map_err(status)?;
+        let records_json = records
+            .iter()
+            .map(serde_json::to_vec)
+            .collect::<Result<_, _>>()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(pb::ListRunsResponse { records_json }))
+    }
+
+    async fn cancel_run(
+        &self,
+        request: Request<pb::CancelRunRequest>,
+    ) -> Result<Response<pb::CancelRunResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let id = request.into_inner().id;
+        if !self.runs.cancel(&id).await {
+            // Not going on here: a record left "running" (say, by a crash) is closed.
+            svc.cancel_run(&id).await.map_err(status)?;
+        }
+        Ok(Response::new(pb::CancelRunResponse {}))
+    }
+
     async fn who_am_i(
         &self,
         request: Request<pb::WhoAmIRequest>,

@@ -9,11 +9,13 @@ use tonic::metadata::MetadataMap;
 #[derive(Debug, Clone)]
 pub(crate) struct Auth {
     lake: Lake,
+    /// The machine's run settings, for the services handed out.
+    runs: bayou_runtime::RunOptions,
 }
 
 impl Auth {
-    pub(crate) fn new(lake: Lake) -> Self {
-        Self { lake }
+    pub(crate) fn new(lake: Lake, runs: bayou_runtime::RunOptions) -> Self {
+        Self { lake, runs }
     }
 
     /// The service acting as the key's user, or `unauthenticated` saying what to do.
@@ -35,7 +37,10 @@ impl Auth {
             .and_then(|h| h.strip_prefix("Bearer "))
             .unwrap_or_default();
         match self.lake.catalog().authenticate(token).await {
-            Ok(Some(user)) => Ok(Embedded::new(self.lake.with_author(user))),
+            Ok(Some(user)) => Ok(Embedded::with_runs(
+                self.lake.with_author(user),
+                self.runs.clone(),
+            )),
             Ok(None) => Err(unauthenticated(
                 "the API key is unknown or revoked\n  hint: ask an admin for a new key (`bayou server key create --user NAME`)",
             )),

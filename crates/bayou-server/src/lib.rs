@@ -10,6 +10,7 @@
 mod api;
 mod auth;
 mod flight;
+mod runs;
 
 use std::future::Future;
 
@@ -27,26 +28,32 @@ pub enum Error {
     },
 }
 
-/// Serves `lake` on `listener` until `shutdown` completes.
+/// Serves `lake` on `listener` until `shutdown` completes, running pipelines with the machine's
+/// settings in `runs` (caches, uv, sandbox). On shutdown, runs going on are stopped and their
+/// records closed before this returns.
 pub async fn serve(
     lake: Lake,
+    runs: bayou_runtime::RunOptions,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let addr = listener
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
-    let auth = auth::Auth::new(lake);
+    let auth = auth::Auth::new(lake, runs);
+    let active = std::sync::Arc::new(runs::Runs::default());
     let grpc = tonic::service::Routes::new(bayou_proto::v1::lake_server::LakeServer::new(
-        LakeApi::new(auth.clone()),
+        LakeApi::new(auth.clone(), active.clone()),
     ))
     .add_service(
         arrow_flight::flight_service_server::FlightServiceServer::new(flight::FlightApi::new(auth)),
     )
     .into_axum_router();
     let app = grpc.route("/healthz", axum::routing::get(|| async { "ok\n" }));
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|source| Error::Serve { addr, source })
+        .map_err(|source| Error::Serve { addr, source });
+    active.shutdown().await;
+    served
 }

@@ -5,19 +5,67 @@ use bayou_catalog::{Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, TableS
 use bayou_lake::Lake;
 use bayou_types::{CommitId, TableKey};
 
+use bayou_project::Project;
+use bayou_runtime::{OnEvent, RunOptions, RunRecord};
 use futures::StreamExt;
 
-use crate::{Error, QueryResult, Result, Service};
+use crate::{Error, QueryResult, Result, RunOutcome, RunRequest, Service};
+
+/// The project of `request` in a directory of its own, which lives as long as the returned
+/// guard: its files as sent, or the stored snapshot when only the hash came.
+async fn project_dir(lake: &Lake, request: &RunRequest) -> Result<tempfile::TempDir> {
+    let files: Vec<(String, String)> = match request.files.is_empty() {
+        true => bayou_runtime::load_code(lake, &request.code_hash)
+            .await?
+            .into_iter()
+            .collect(),
+        false => request.files.clone(),
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("bayou-run-")
+        .tempdir()
+        .map_err(|e| Error::Usage(format!("cannot make a directory for the project: {e}")))?;
+    for (path, text) in &files {
+        // Paths come from another process: only plain relative paths stay inside the directory.
+        let relative = std::path::Path::new(path);
+        let plain = relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if path.is_empty() || !plain {
+            return Err(Error::Usage(format!(
+                "'{path}' is no project file path: files must stay inside the project"
+            )));
+        }
+        let target = dir.path().join(relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::Usage(format!("cannot write {path}: {e}")))?;
+        }
+        std::fs::write(&target, text)
+            .map_err(|e| Error::Usage(format!("cannot write {path}: {e}")))?;
+    }
+    Ok(dir)
+}
 
 /// The lake in this process, acting as its author.
 #[derive(Debug, Clone)]
 pub struct Embedded {
     lake: Lake,
+    /// The machine's run settings (caches, uv, sandbox); `None`: this service runs no pipelines.
+    runs: Option<RunOptions>,
 }
 
 impl Embedded {
     pub fn new(lake: Lake) -> Self {
-        Self { lake }
+        Self { lake, runs: None }
+    }
+
+    /// A service that also runs pipelines, with the machine's settings in `template`.
+    pub fn with_runs(lake: Lake, template: RunOptions) -> Self {
+        Self {
+            lake,
+            runs: Some(template),
+        }
     }
 
     pub fn lake(&self) -> &Lake {
@@ -82,6 +130,53 @@ impl Service for Embedded {
 
     async fn delete_namespace(&self, name: &str) -> Result<()> {
         Ok(self.lake.catalog().delete_namespace(name).await?)
+    }
+
+    async fn has_code(&self, code_hash: &str) -> Result<bool> {
+        Ok(bayou_runtime::has_code(&self.lake, code_hash).await?)
+    }
+
+    async fn run(&self, request: RunRequest, on_event: OnEvent<'_>) -> Result<RunOutcome> {
+        let Some(template) = &self.runs else {
+            return Err(Error::Usage("this service does not run pipelines".into()));
+        };
+        if request.detach {
+            return Err(Error::Usage(
+                "--detach needs a server to keep the run going\n  hint: run with --remote URL, or without --detach"
+                    .into(),
+            ));
+        }
+        let dir = project_dir(&self.lake, &request).await?;
+        let (project, diagnostics) =
+            Project::load(dir.path()).map_err(|d| Error::Usage(d.to_string()))?;
+        if !request.files.is_empty() && project.code_hash() != request.code_hash {
+            return Err(Error::Usage(
+                "the project files do not match their hash: send them again".into(),
+            ));
+        }
+        let options = request.spec.over(template);
+        let record =
+            bayou_runtime::run(&self.lake, &project, diagnostics, &options, on_event).await?;
+        Ok(RunOutcome::Finished(Box::new(record)))
+    }
+
+    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>> {
+        Ok(bayou_runtime::load_run(&self.lake, id).await?)
+    }
+
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
+        Ok(bayou_runtime::list_runs(&self.lake, limit).await?)
+    }
+
+    async fn cancel_run(&self, id: &str) -> Result<()> {
+        // In process, the caller stopped the run by dropping it; what is left is the record.
+        let finished = bayou_runtime::load_run(&self.lake, id)
+            .await?
+            .is_some_and(|r| r.finished_ms.is_some());
+        if !finished {
+            bayou_runtime::mark_interrupted(&self.lake, id).await?;
+        }
+        Ok(())
     }
 
     async fn query(&self, reference: &str, sql: &str) -> Result<QueryResult> {

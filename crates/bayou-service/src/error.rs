@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Unauthenticated,
     /// The server cannot be reached.
     Unavailable,
+    /// The user's input (a project, an argument) has problems to fix: exit code 2.
+    Usage,
     Other,
 }
 
@@ -27,6 +29,10 @@ pub enum Error {
     Lake(#[from] bayou_lake::Error),
     #[error(transparent)]
     Sql(#[from] bayou_sql::Error),
+    #[error(transparent)]
+    Runtime(#[from] bayou_runtime::Error),
+    #[error("{0}")]
+    Usage(String),
     /// An error a server reported (its message is the text the embedded call would print).
     #[error("{message}")]
     Remote { kind: ErrorKind, message: String },
@@ -45,6 +51,12 @@ impl Error {
                 ErrorKind::InvalidArgument
             }
             Self::Sql(_) => ErrorKind::Other,
+            Self::Runtime(e) if e.is_usage() => ErrorKind::Usage,
+            Self::Runtime(bayou_runtime::Error::Lake(bayou_lake::Error::Catalog(e))) => {
+                catalog_kind(e)
+            }
+            Self::Runtime(_) => ErrorKind::Other,
+            Self::Usage(_) => ErrorKind::Usage,
             Self::Remote { kind, .. } => *kind,
         }
     }

@@ -8,6 +8,7 @@
 
 mod embedded;
 mod error;
+mod runs;
 pub mod wire;
 
 use std::pin::Pin;
@@ -16,9 +17,11 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 pub use bayou_catalog::{Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, TableState};
+pub use bayou_runtime::{Event, OnEvent, RunRecord};
 use bayou_types::{CommitId, TableKey};
 pub use embedded::Embedded;
 pub use error::{Error, ErrorKind, Result};
+pub use runs::{RunRequest, RunSpec, RunUpdate};
 
 /// Record batches as they arrive.
 pub type BatchStream = Pin<Box<dyn futures::Stream<Item = Result<RecordBatch>> + Send>>;
@@ -28,6 +31,13 @@ pub struct QueryResult {
     pub schema: SchemaRef,
     pub commit: CommitId,
     pub batches: BatchStream,
+}
+
+/// How a run call ended: the run finished (passed or failed), or it goes on detached.
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    Finished(Box<RunRecord>),
+    Detached(String),
 }
 
 /// What a client can ask of a lake. Every call acts as one user (the embedded lake's author, or
@@ -59,4 +69,15 @@ pub trait Service: Send + Sync {
     async fn delete_namespace(&self, name: &str) -> Result<()>;
     /// Runs SQL over the tables of `reference` (a ref or commit); rows stream as they are made.
     async fn query(&self, reference: &str, sql: &str) -> Result<QueryResult>;
+    /// Whether the code snapshot `code_hash` is stored already (a run may then send the hash
+    /// alone).
+    async fn has_code(&self, code_hash: &str) -> Result<bool>;
+    /// Runs a project transform-audit-write; `on_event` hears each event as it happens.
+    async fn run(&self, request: RunRequest, on_event: OnEvent<'_>) -> Result<RunOutcome>;
+    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>>;
+    /// The newest runs, newest first.
+    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>>;
+    /// Stops a run that is going on (its functions are killed, its target is unchanged) and
+    /// records it as interrupted; a finished run stays as it is.
+    async fn cancel_run(&self, id: &str) -> Result<()>;
 }

@@ -212,7 +212,9 @@ pub fn error_to_status(e: &Error) -> tonic::Status {
             tonic::Code::NotFound
         }
         ErrorKind::RefExists => tonic::Code::AlreadyExists,
-        ErrorKind::NotABranch | ErrorKind::InvalidArgument => tonic::Code::InvalidArgument,
+        ErrorKind::NotABranch | ErrorKind::InvalidArgument | ErrorKind::Usage => {
+            tonic::Code::InvalidArgument
+        }
         ErrorKind::Conflict => tonic::Code::Aborted,
         ErrorKind::Unauthenticated => tonic::Code::Unauthenticated,
         ErrorKind::Unavailable => tonic::Code::Unavailable,
@@ -257,6 +259,7 @@ const KINDS: &[(ErrorKind, &str)] = &[
     (ErrorKind::InvalidArgument, "invalid-argument"),
     (ErrorKind::Unauthenticated, "unauthenticated"),
     (ErrorKind::Unavailable, "unavailable"),
+    (ErrorKind::Usage, "usage"),
     (ErrorKind::Other, "other"),
 ];
 

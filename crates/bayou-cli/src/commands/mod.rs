@@ -151,7 +151,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         false => None,
     };
     let ctx = Ctx {
-        service: Arc::new(Embedded::new(lake.clone())),
+        service: Arc::new(Embedded::with_runs(
+            lake.clone(),
+            crate::settings::run_options(String::new()),
+        )),
         lake: Some(lake),
         format: cli.output,
         profile,

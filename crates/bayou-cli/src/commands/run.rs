@@ -109,27 +109,107 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         Some(r) => r.clone(),
         None => default_target(ctx, &args.project_dir).await?,
     };
-    let mut options = crate::settings::run_options(branch);
-    options.namespace = args.namespace.clone();
-    options.dry_run = args.dry_run;
-    options.strict = args.strict;
-    options.params = params;
-    options.preview = match args.preview {
-        PreviewArg::Off => Preview::Off,
-        PreviewArg::On | PreviewArg::Head => Preview::Head,
-        PreviewArg::Tail => Preview::Tail,
+    // The project's problems that need no lake were reported above (exit 2); the executor
+    // loads the snapshot again and reports the rest with the same file:line.
+    drop(diagnostics);
+    let mut spec = bayou_service::RunSpec {
+        branch,
+        namespace: args.namespace.clone(),
+        dry_run: args.dry_run,
+        strict: args.strict,
+        params,
+        preview: match args.preview {
+            PreviewArg::Off => Preview::Off,
+            PreviewArg::On | PreviewArg::Head => Preview::Head,
+            PreviewArg::Tail => Preview::Tail,
+        },
+        transaction: !args.no_transaction,
+        jobs: args.jobs.map(usize::from),
+        no_cache: args.no_cache,
+        select: args.select.clone(),
+        ..Default::default()
     };
-    options.transaction = !args.no_transaction;
     for a in &args.args {
         let Some((k, v)) = a.split_once('=') else {
             return Err(Exit::usage(format!("--arg {a}: expected KEY=VALUE")).into());
         };
-        options.args.insert(k.trim().to_string(), v.to_string());
+        spec.args.insert(k.trim().to_string(), v.to_string());
     }
-    options.jobs = args.jobs.map(usize::from);
-    options.no_cache = args.no_cache;
-    options.select = args.select.clone();
-    execute(ctx, &project, diagnostics, &options).await
+    submit(ctx, &project, spec, args.detach).await
+}
+
+/// Runs `project` through the service (in process, or on the server), showing its events live.
+async fn submit(
+    ctx: &Ctx,
+    project: &Project,
+    spec: bayou_service::RunSpec,
+    detach: bool,
+) -> anyhow::Result<()> {
+    let code_hash = project.code_hash();
+    // The code goes over once: a server that has this snapshot gets its hash alone.
+    let files = match ctx.service.has_code(&code_hash).await? {
+        true => Vec::new(),
+        false => project
+            .files
+            .iter()
+            .map(|(path, text)| (path.to_string_lossy().into_owned(), text.clone()))
+            .collect(),
+    };
+    let preview = spec.preview;
+    let branch = spec.branch.clone();
+    let request = bayou_service::RunRequest {
+        code_hash,
+        files,
+        spec,
+        detach,
+    };
+    let quiet = ctx.format == OutputFormat::Json;
+    let started = std::sync::Mutex::new(None::<String>);
+    let on_event = |e: Event| {
+        if let Event::Started { run_id, .. } = &e {
+            *started.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id.to_string());
+        }
+        if !quiet || matches!(e, Event::Progress { .. }) {
+            progress(e);
+        }
+    };
+    let running = ctx.service.run(request, &on_event);
+    // Ctrl-C drops the run: its functions are killed (on a server too: it sees the client go),
+    // nothing is merged, and the record says it was interrupted.
+    let outcome = tokio::select! {
+        outcome = running => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            let id = started.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some(id) = id {
+                let _ = ctx.service.cancel_run(&id).await;
+            }
+            return Err(interrupted(&branch));
+        }
+    };
+    match outcome {
+        Ok(bayou_service::RunOutcome::Finished(record)) => finish(ctx, &record, preview),
+        Ok(bayou_service::RunOutcome::Detached(id)) => crate::output::emit_message(
+            ctx.format,
+            &json!({"run_id": id, "detached": true}),
+            &format!(
+                "{id}\nrun {id} goes on on the server; follow it with `bayou job get {id}`, stop it with `bayou job stop {id}`"
+            ),
+        ),
+        Err(e) if e.kind() == bayou_service::ErrorKind::Usage => {
+            Err(Exit::usage(e.to_string()).into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn interrupted(branch: &str) -> anyhow::Error {
+    Exit {
+        code: 130,
+        message: format!(
+            "interrupted: every function was stopped and {branch} is unchanged\n  hint: the run branch, if one was cut, is kept; list branches with `bayou branch ls`"
+        ),
+    }
+    .into()
 }
 
 /// The branch a run targets without `-r`: the data branch of the project's git branch (created
@@ -172,9 +252,10 @@ async fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<Stri
 
 /// Run `id`'s record; an id that is no run id is the user's input to fix (exit code 2).
 async fn load_run(ctx: &Ctx, id: &str) -> anyhow::Result<Option<RunRecord>> {
-    bayou_runtime::load_run(ctx.lake()?, id)
+    ctx.service
+        .get_run(id)
         .await
-        .map_err(|e| match e.is_usage() {
+        .map_err(|e| match e.kind() == bayou_service::ErrorKind::Usage {
             true => Exit::usage(e.to_string()).into(),
             false => anyhow::Error::from(e),
         })
@@ -280,13 +361,7 @@ async fn execute(
             if let Some(id) = id {
                 let _ = bayou_runtime::mark_interrupted(ctx.lake()?, &id).await;
             }
-            return Err(Exit {
-                code: 130,
-                message: format!(
-                    "interrupted: every function was stopped and {branch} is unchanged\n  hint: the run branch, if one was cut, is kept; list branches with `bayou branch ls`"
-                ),
-            }
-            .into());
+            return Err(interrupted(&branch));
         }
     };
     let record = match outcome {
@@ -294,9 +369,14 @@ async fn execute(
         Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
         Err(e) => return Err(e.into()),
     };
-    if options.preview != Preview::Off && ctx.format == OutputFormat::Table {
+    finish(ctx, &record, options.preview)
+}
+
+/// Shows a finished run: previews, the node table, the outcome; a failed run is exit code 1.
+fn finish(ctx: &Ctx, record: &RunRecord, preview: Preview) -> anyhow::Result<()> {
+    if preview != Preview::Off && ctx.format == OutputFormat::Table {
         for n in record.nodes.iter().filter(|n| !n.preview.is_empty()) {
-            let which = match options.preview {
+            let which = match preview {
                 Preview::Tail => "last",
                 _ => "first",
             };
@@ -304,7 +384,7 @@ async fn execute(
             out(&preview_table(&n.columns, &n.preview))?;
         }
     }
-    report(ctx, &record)?;
+    report(ctx, record)?;
     if record.status == RunStatus::Failed {
         let target = match record.transaction {
             true => format!("{} is unchanged", record.target_branch),
@@ -430,7 +510,7 @@ fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
 pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
     match cmd {
         RunsCommand::Ls { limit } => {
-            let all = bayou_runtime::list_runs(ctx.lake()?, limit).await?;
+            let all = ctx.service.list_runs(limit).await?;
             let mut listing = Listing::new(vec![
                 "run",
                 "started (UTC)",
@@ -450,6 +530,30 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
                 ]);
             }
             emit(ctx.format, &all, listing)
+        }
+        RunsCommand::Stop { run_id } => {
+            let Some(record) = load_run(ctx, &run_id).await? else {
+                return Err(Exit::usage(format!(
+                    "unknown run '{run_id}'\n  hint: list runs with `bayou job ls`"
+                ))
+                .into());
+            };
+            if record.finished_ms.is_some() {
+                return crate::output::emit_message(
+                    ctx.format,
+                    &json!({"stopped": null, "run_id": run_id, "status": record.status}),
+                    &format!("run {run_id} has finished already: nothing to stop"),
+                );
+            }
+            ctx.service.cancel_run(&run_id).await?;
+            crate::output::emit_message(
+                ctx.format,
+                &json!({"stopped": run_id}),
+                &format!(
+                    "stopped run {run_id}; {} is unchanged",
+                    record.target_branch
+                ),
+            )
         }
         RunsCommand::Show { run_id } => {
             let Some(record) = load_run(ctx, &run_id).await? else {

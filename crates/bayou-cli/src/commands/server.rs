@@ -58,7 +58,8 @@ async fn serve(format: OutputFormat, lake: Lake, listen: &str) -> anyhow::Result
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    bayou_server::serve(lake, listener, shutdown).await?;
+    let runs = crate::settings::run_options(String::new());
+    bayou_server::serve(lake, runs, listener, shutdown).await?;
     Ok(())
 }
 

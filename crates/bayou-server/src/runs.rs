@@ -1,0 +1,130 @@
+//! [`Runs`]: the runs going on in the server, each a task of the server's own task set.
+//!
+//! A run's task sends its updates into a channel the calling stream reads. An attached caller
+//! that goes away drops its stream, which cancels the run; a detached run goes on until it
+//! ends, `CancelRun` stops it, or the server shuts down. A cancelled run's record is marked
+//! interrupted by its task before it ends, so no run stays "running" behind a live server.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bayou_runtime::Event;
+use bayou_service::{Embedded, Error, RunOutcome, RunRequest, RunUpdate, Service};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// One run's stop switch, and the signal that its task has finished its record.
+#[derive(Debug, Clone)]
+struct Handle {
+    cancel: CancellationToken,
+    done: CancellationToken,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Runs {
+    tracker: TaskTracker,
+    active: Mutex<HashMap<String, Handle>>,
+}
+
+/// Cancels the run it belongs to when dropped (the attached caller went away), unless disarmed.
+pub(crate) struct CancelOnDrop(Option<CancellationToken>);
+
+impl CancelOnDrop {
+    pub(crate) fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(token) = &self.0 {
+            token.cancel();
+        }
+    }
+}
+
+pub(crate) type Updates = mpsc::UnboundedReceiver<Result<RunUpdate, Error>>;
+
+impl Runs {
+    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, Handle>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a run as `svc`'s user; returns its updates and the switch that stops it.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        svc: Embedded,
+        mut request: RunRequest,
+    ) -> (Updates, CancelOnDrop) {
+        request.detach = false; // the server keeps it going; the task itself always waits
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = Handle {
+            cancel: CancellationToken::new(),
+            done: CancellationToken::new(),
+        };
+        let runs = Arc::clone(self);
+        let task = handle.clone();
+        self.tracker.spawn(async move {
+            let id = Mutex::new(None::<String>);
+            let on_event = |event: Event| {
+                if let Event::Started { run_id, .. } = &event {
+                    let run_id = run_id.to_string();
+                    runs.active().insert(run_id.clone(), task.clone());
+                    *id.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id);
+                }
+                let _ = tx.send(Ok(RunUpdate::Event {
+                    event: Box::new(event),
+                }));
+            };
+            let outcome = tokio::select! {
+                outcome = svc.run(request, &on_event) => Some(outcome),
+                _ = task.cancel.cancelled() => None,
+            };
+            let id = id.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let update = match outcome {
+                Some(Ok(RunOutcome::Finished(record))) => Ok(RunUpdate::Finished { record }),
+                Some(Ok(RunOutcome::Detached(run_id))) => Ok(RunUpdate::Detached { run_id }),
+                Some(Err(e)) => Err(e),
+                None => {
+                    if let Some(id) = &id {
+                        let _ = svc.cancel_run(id).await;
+                    }
+                    Err(Error::Usage(format!(
+                        "run {} was stopped; its target branch is unchanged",
+                        id.as_deref().unwrap_or("(not started)")
+                    )))
+                }
+            };
+            let _ = tx.send(update);
+            if let Some(id) = &id {
+                runs.active().remove(id);
+            }
+            task.done.cancel();
+        });
+        (rx, CancelOnDrop(Some(handle.cancel)))
+    }
+
+    /// Stops run `id` if it is going on here and waits until its record says so; returns
+    /// whether it was going on.
+    pub(crate) async fn cancel(&self, id: &str) -> bool {
+        let handle = self.active().get(id).cloned();
+        match handle {
+            Some(h) => {
+                h.cancel.cancel();
+                h.done.cancelled().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every run and waits for their records (server shutdown).
+    pub(crate) async fn shutdown(&self) {
+        for handle in self.active().values() {
+            handle.cancel.cancel();
+        }
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
