@@ -3,12 +3,12 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
-#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline")
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
-only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline}"
+only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server}"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
@@ -67,4 +67,9 @@ if want pipeline; then
   dbt_venv="${BENCH_DBT_VENV:-$PWD/.venv-dbt}"
   [ -x "$dbt_venv/bin/dbt" ] || { python3 -m venv "$dbt_venv" && "$dbt_venv/bin/python" -m pip install --quiet -r bench/requirements-dbt.txt; }
   bash bench/pipeline_peer.sh "$target/bayou" "$lake" "$dbt_venv" "$runs" "$rows"
+fi
+
+if want server; then
+  echo "== server mode: what --remote adds to a command (same lake, same binary, median of $((runs * 3)))"
+  "$py" bench/remote.py "$target/bayou" "$lake" "$((runs * 3))" | grep -v '^JSON'
 fi
