@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 pub use keys::NewApiKey;
 pub use model::{
     ApiKey, Commit, CommitRequest, DiffEntry, Namespace, Operation, Ref, RefKind, Resolved,
-    TableState,
+    RunFilter, RunRow, TableState,
 };
 pub use sql_store::{SCHEMA_VERSION, SqlStore};
 pub use store::Store;
@@ -233,6 +233,29 @@ impl Catalog {
             .await?;
         self.store.create_namespace(DEFAULT_NAMESPACE).await?;
         Ok(())
+    }
+
+    // ---- runs ----------------------------------------------------------------------------
+
+    pub async fn put_run(&self, run: &RunRow) -> Result<()> {
+        self.store.put_run(run).await
+    }
+
+    pub async fn get_run(&self, id: &str) -> Result<Option<RunRow>> {
+        self.store.get_run(id).await
+    }
+
+    pub async fn list_runs(&self, filter: &RunFilter, limit: usize) -> Result<Vec<RunRow>> {
+        self.store.list_runs(filter, limit).await
+    }
+
+    /// Sets `key` unless it has a value; returns the value it has after (the one that won).
+    pub async fn init_setting(&self, key: &str, value: &str) -> Result<String> {
+        self.store.init_setting(key, value).await
+    }
+
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.store.get_setting(key).await
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -142,3 +142,31 @@ pub struct ApiKey {
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
 }
+
+/// A run as the catalog keeps it: the columns runs are found by, and the record itself (JSON of
+/// the runtime's `RunRecord`, which the catalog does not read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub id: String,
+    pub user: String,
+    pub status: String,
+    /// `run`, `dry-run` or `rerun`.
+    pub kind: String,
+    pub target_branch: String,
+    pub started_ms: i64,
+    pub finished_ms: Option<i64>,
+    /// Whether the record still holds its nodes' logs (they are dropped after a while).
+    pub logs_kept: bool,
+    pub record: String,
+}
+
+/// Which runs to list; `None` matches every value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFilter {
+    pub status: Option<String>,
+    pub user: Option<String>,
+    pub kind: Option<String>,
+    /// Only runs that finished before this time.
+    pub finished_before_ms: Option<i64>,
+    pub logs_kept: Option<bool>,
+}

@@ -16,7 +16,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Row, SqlSafeStr};
 
-use crate::model::{ApiKey, Commit, Namespace, Ref, RefKind};
+use crate::model::{ApiKey, Commit, Namespace, Ref, RefKind, RunFilter, RunRow};
 use crate::store::Store;
 use crate::{Error, Result};
 
@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api keys",
         include_str!("../migrations/0002_api_keys.sql"),
     ),
+    (3, "runs", include_str!("../migrations/0003_runs.sql")),
 ];
 
 /// The latest schema version this build knows.
@@ -464,6 +465,64 @@ impl Store for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn put_run(&self, run: &RunRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO runs (id, user_name, status, kind, target_branch, started_ms, finished_ms,
+                               logs_kept, record)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name,
+                 status = excluded.status, kind = excluded.kind,
+                 target_branch = excluded.target_branch, started_ms = excluded.started_ms,
+                 finished_ms = excluded.finished_ms, logs_kept = excluded.logs_kept,
+                 record = excluded.record",
+        )
+        .bind(&run.id)
+        .bind(&run.user)
+        .bind(&run.status)
+        .bind(&run.kind)
+        .bind(&run.target_branch)
+        .bind(run.started_ms)
+        .bind(run.finished_ms)
+        .bind(i64::from(run.logs_kept))
+        .bind(&run.record)
+        .execute(&self.pool)
+        .await
+        .map_err(self.fail())?;
+        Ok(())
+    }
+
+    async fn get_run(&self, id: &str) -> Result<Option<RunRow>> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .and_then(|row| row.as_ref().map(run_from_row).transpose())
+            .map_err(self.fail())
+    }
+
+    async fn list_runs(&self, filter: &RunFilter, limit: usize) -> Result<Vec<RunRow>> {
+        // One statement for every filter: an absent one is NULL and matches all.
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs
+             WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR user_name = $2)
+               AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR finished_ms < $4)
+               AND ($5 IS NULL OR logs_kept = $5)
+             ORDER BY started_ms DESC, id DESC LIMIT $6"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.status.as_deref())
+            .bind(filter.user.as_deref())
+            .bind(filter.kind.as_deref())
+            .bind(filter.finished_before_ms)
+            .bind(filter.logs_kept.map(i64::from))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .and_then(|rows| rows.iter().map(run_from_row).collect())
+            .map_err(self.fail())
+    }
+
     async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2)
@@ -477,6 +536,23 @@ impl Store for SqlStore {
         Ok(())
     }
 }
+
+fn run_from_row(row: &AnyRow) -> sqlx::Result<RunRow> {
+    Ok(RunRow {
+        id: row.try_get(0)?,
+        user: row.try_get(1)?,
+        status: row.try_get(2)?,
+        kind: row.try_get(3)?,
+        target_branch: row.try_get(4)?,
+        started_ms: row.try_get(5)?,
+        finished_ms: row.try_get(6)?,
+        logs_kept: row.try_get::<i64, _>(7)? != 0,
+        record: row.try_get(8)?,
+    })
+}
+
+const RUN_COLUMNS: &str =
+    "id, user_name, status, kind, target_branch, started_ms, finished_ms, logs_kept, record";
 
 fn key_from_row(row: &AnyRow) -> sqlx::Result<ApiKey> {
     Ok(ApiKey {

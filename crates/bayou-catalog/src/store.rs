@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bayou_types::CommitId;
 
 use crate::Result;
-use crate::model::{ApiKey, Commit, Namespace, Ref, RefKind};
+use crate::model::{ApiKey, Commit, Namespace, Ref, RefKind, RunFilter, RunRow};
 
 /// Durable state of a catalog. Implementations must be safe to share between threads and
 /// processes: every method is atomic on its own.
@@ -59,4 +59,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
     /// Marks a key revoked; returns `false` if it is unknown or revoked already.
     async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool>;
+    /// Writes a run's row, replacing an earlier version of it.
+    async fn put_run(&self, run: &RunRow) -> Result<()>;
+    async fn get_run(&self, id: &str) -> Result<Option<RunRow>>;
+    /// Runs matching `filter`, newest first, at most `limit`.
+    async fn list_runs(&self, filter: &RunFilter, limit: usize) -> Result<Vec<RunRow>>;
 }

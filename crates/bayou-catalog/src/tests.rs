@@ -100,6 +100,7 @@ on_both_stores!(
     concurrent_writers_of_one_table_never_overwrite_each_other,
     catalogs_opened_at_once_on_a_new_database_agree_on_one_main,
     api_keys_authenticate_their_user_until_revoked,
+    runs_are_kept_listed_newest_first_and_filtered,
 );
 
 async fn a_new_catalog_has_an_empty_main_branch(db: &Db) {
@@ -450,4 +451,48 @@ async fn api_keys_authenticate_their_user_until_revoked(db: &Db) {
         c.create_api_key("no spaces").await,
         Err(Error::InvalidName(_))
     ));
+}
+
+async fn runs_are_kept_listed_newest_first_and_filtered(db: &Db) {
+    let c = db.open().await;
+    let row = |id: &str, user: &str, status: &str, started_ms: i64| RunRow {
+        id: id.into(),
+        user: user.into(),
+        status: status.into(),
+        kind: "run".into(),
+        target_branch: "main".into(),
+        started_ms,
+        finished_ms: None,
+        logs_kept: true,
+        record: format!("{{\"id\":\"{id}\"}}"),
+    };
+    c.put_run(&row("a", "ada", "running", 1)).await.unwrap();
+    c.put_run(&row("b", "bob", "succeeded", 2)).await.unwrap();
+    c.put_run(&row("c", "ada", "failed", 3)).await.unwrap();
+    // A run's row is replaced as it changes (running -> succeeded).
+    let mut done = row("a", "ada", "succeeded", 1);
+    done.finished_ms = Some(10);
+    c.put_run(&done).await.unwrap();
+    let all = c.list_runs(&RunFilter::default(), 10).await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["c", "b", "a"]);
+    assert_eq!(c.get_run("a").await.unwrap(), Some(done));
+    let filter = RunFilter {
+        user: Some("ada".into()),
+        status: Some("succeeded".into()),
+        ..Default::default()
+    };
+    let ada = c.list_runs(&filter, 10).await.unwrap();
+    assert_eq!(ada.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a"]);
+    assert_eq!(
+        c.list_runs(&RunFilter::default(), 1).await.unwrap().len(),
+        1
+    );
+    let old = RunFilter {
+        finished_before_ms: Some(11),
+        logs_kept: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(c.list_runs(&old, 10).await.unwrap().len(), 1);
+    assert_eq!(c.get_run("nope").await.unwrap(), None);
 }

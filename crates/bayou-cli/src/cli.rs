@@ -149,6 +149,10 @@ pub struct ServerArgs {
     #[arg(long, default_value = "127.0.0.1:8181", value_name = "HOST:PORT")]
     pub listen: String,
 
+    /// Days finished runs keep their nodes' logs (the rest of each record stays)
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub keep_logs_days: u32,
+
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
 }
@@ -276,10 +280,21 @@ pub struct RerunArgs {
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// List runs, newest first
-    #[command(after_help = "Example:\n  bayou runs ls")]
+    #[command(
+        after_help = "Examples:\n  bayou job ls\n  bayou job ls --status failed --user ada -n 50\n  bayou job ls --kind rerun -O json"
+    )]
     Ls {
         #[arg(short = 'n', long, default_value_t = 20)]
         limit: usize,
+        /// Only runs with this status
+        #[arg(long, value_enum)]
+        status: Option<RunStatusArg>,
+        /// Only runs of this user
+        #[arg(long)]
+        user: Option<String>,
+        /// Only runs of this kind
+        #[arg(long, value_enum)]
+        kind: Option<RunKindArg>,
     },
     /// Show one run: status, per-node timings, rows and logs
     #[command(
@@ -290,6 +305,40 @@ pub enum RunsCommand {
     /// Stop a run that is going on: its functions are killed and its target is unchanged
     #[command(after_help = "Example:\n  bayou job stop 20261122230501-3fa2c1")]
     Stop { run_id: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunStatusArg {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RunStatusArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunKindArg {
+    Run,
+    DryRun,
+    Rerun,
+}
+
+impl RunKindArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Run => "run",
+            Self::DryRun => "dry-run",
+            Self::Rerun => "rerun",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -26,7 +26,69 @@ in_both_modes!(
     a_project_runs_publishes_reuses_and_is_recorded,
     a_failing_run_leaves_the_target_unchanged_and_project_errors_name_the_file,
     ctrl_c_stops_a_run_and_its_record_says_so,
+    job_ls_filters_by_status_user_and_kind,
 );
+
+fn job_ls_filters_by_status_user_and_kind(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    with_trips(&t);
+    let good = doubling(&t);
+    let bad = t.project_in(
+        "bad",
+        YML,
+        &[(
+            "broken.sql",
+            "-- bayou: materialization_strategy=REPLACE\nSELECT nope FROM trips",
+        )],
+    );
+    t.ok(&["run", "-p", good.to_str().unwrap()]);
+    t.ok(&["run", "-p", good.to_str().unwrap(), "--dry-run"]);
+    t.fails(&["run", "-p", bad.to_str().unwrap()]);
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["job", "ls"];
+        all.extend_from_slice(args);
+        t.json(&all)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_str().unwrap().to_string() + "/" + r["user"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(&[]).len(), 3);
+    assert_eq!(ids(&["--status", "failed"]), ["failed/tester"]);
+    assert_eq!(ids(&["--kind", "dry-run"]), ["succeeded/tester"]);
+    assert_eq!(ids(&["--user", "tester", "--status", "succeeded"]).len(), 2);
+    assert!(ids(&["--user", "nobody"]).is_empty());
+    assert_eq!(ids(&["-n", "1"]), ["failed/tester"], "newest first");
+    let listed = t.ok(&["job", "ls"]);
+    assert!(listed.contains("tester"), "{listed}");
+}
+
+#[test]
+fn a_server_drops_old_logs_and_keeps_the_rest_of_each_record() {
+    let t = TestLake::with_server_args(&["--keep-logs-days", "0"]);
+    with_trips(&t);
+    let dir = t.project(
+        YML,
+        &[(
+            "m.py",
+            "import bayou\n@bayou.model()\n@bayou.python('3.11')\ndef chatty(d=bayou.Model('trips')):\n    print('hello from chatty', flush=True)\n    return d\n",
+        )],
+    );
+    let (_, first) = t.ok_noting(&["run", "-p", dir.to_str().unwrap(), "--no-cache"]);
+    assert!(first.contains("hello from chatty"), "{first}");
+    let first_id = t.json(&["job", "ls"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The next run's end prunes what finished before it.
+    t.ok(&["run", "-p", dir.to_str().unwrap(), "--no-cache"]);
+    let old = t.json(&["job", "get", &first_id]);
+    assert_eq!(old["logs_pruned"], true, "{old}");
+    assert_eq!(old["nodes"][0]["log"], serde_json::json!([]), "{old}");
+    assert_eq!(old["status"], "succeeded");
+    assert_eq!(old["nodes"][0]["name"], "chatty");
+}
 
 const YML: &str = "project:\n  name: doubling\n";
 
@@ -81,7 +143,8 @@ fn a_failing_run_leaves_the_target_unchanged_and_project_errors_name_the_file(mo
     let t = TestLake::in_mode(mode);
     with_trips(&t);
     let before = t.json(&["branch", "ls"])[0]["head"].clone();
-    let failing = t.project(
+    let failing = t.project_in(
+        "failing",
         YML,
         &[(
             "broken.sql",
@@ -91,7 +154,8 @@ fn a_failing_run_leaves_the_target_unchanged_and_project_errors_name_the_file(mo
     let err = t.fails(&["run", "-p", failing.to_str().unwrap()]);
     assert!(err.contains("main is unchanged"), "{err}");
     assert_eq!(t.json(&["branch", "ls"])[0]["head"], before);
-    let wrong = t.project(
+    let wrong = t.project_in(
+        "wrong",
         YML,
         &[(
             "odd.sql",
@@ -101,7 +165,8 @@ fn a_failing_run_leaves_the_target_unchanged_and_project_errors_name_the_file(mo
     let refused = t.refuses(&["run", "-p", wrong.to_str().unwrap()]);
     assert!(refused.contains("odd.sql:1"), "{refused}");
     // An input no table provides is found with the lake, by whoever runs the project.
-    let orphan = t.project(
+    let orphan = t.project_in(
+        "orphan",
         YML,
         &[(
             "lonely.sql",

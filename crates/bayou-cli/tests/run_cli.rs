@@ -754,3 +754,25 @@ fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged() {
         std::thread::yield_now();
     }
 }
+
+#[test]
+fn run_records_an_older_bayou_kept_in_the_lake_join_the_history() {
+    let t = TestLake::new();
+    t.ok(&["branch", "ls"]); // makes the lake
+    let head = t.json(&["branch", "ls"])[0]["head"].clone();
+    let legacy = json!({
+        "id": "20250101000000-abcdef", "project": "old", "code_hash": "00",
+        "params": {}, "target_branch": "main", "base_commit": head, "run_branch": null,
+        "run_branch_kept": false, "dry_run": false, "status": "succeeded", "nodes": [],
+        "warnings": [], "error": null, "published": null,
+        "started_ms": 1735689600000_i64, "finished_ms": 1735689601000_i64,
+    });
+    let runs = t.lake().join("runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    std::fs::write(runs.join("20250101000000-abcdef.json"), legacy.to_string()).unwrap();
+    let listed = t.json(&["job", "ls"]);
+    assert_eq!(listed[0]["id"], "20250101000000-abcdef", "{listed}");
+    assert_eq!(listed[0]["user"], "tester", "adopted as the lake's author");
+    let got = t.json(&["job", "get", "20250101000000-abcdef"]);
+    assert_eq!(got["project"], "old");
+}

@@ -13,7 +13,7 @@ use bayou_proto::v1 as pb;
 use bayou_proto::v1::lake_client::LakeClient;
 use bayou_service::{
     Commit, DiffEntry, Error, ErrorKind, Namespace, OnEvent, QueryResult, Ref, RefKind, Resolved,
-    Result, RunOutcome, RunRecord, RunRequest, RunUpdate, Service, TableState, wire,
+    Result, RunFilter, RunOutcome, RunRecord, RunRequest, RunUpdate, Service, TableState, wire,
 };
 use bayou_types::{CommitId, TableKey};
 use futures::{StreamExt, TryStreamExt};
@@ -293,9 +293,12 @@ impl Service for Remote {
             .transpose()
     }
 
-    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
+    async fn list_runs(&self, filter: &RunFilter, limit: usize) -> Result<Vec<RunRecord>> {
         let request = pb::ListRunsRequest {
             limit: u64::try_from(limit).unwrap_or(u64::MAX),
+            status: filter.status.clone(),
+            user: filter.user.clone(),
+            kind: filter.kind.clone(),
         };
         let r = self.client().list_runs(request).await;
         let records = r.map_err(|s| self.error(s))?.into_inner().records_json;

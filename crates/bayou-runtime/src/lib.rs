@@ -62,7 +62,7 @@ pub use options::{Preview, RunOptions};
 pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, RunRecord, RunStatus, has_code, list_runs, load_code, load_run,
-    mark_interrupted,
+    mark_interrupted, prune_logs,
 };
 pub use sandbox::SandboxPolicy;
 pub use uv::{UV_VERSION, locate as locate_uv};
@@ -182,6 +182,7 @@ pub async fn run(
     record.transaction = options.transaction;
     record.refs = planned.refs.clone();
     record.namespace = Some(planned.namespace.clone());
+    record.user = lake.author().to_string();
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
     on_event(Event::Started {

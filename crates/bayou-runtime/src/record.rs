@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use bayou_catalog::{RunFilter, RunRow};
 use bayou_lake::Lake;
 use bayou_plan::PlanNode;
 use bayou_project::{Node, ParamValue, Project};
@@ -135,6 +136,12 @@ pub struct RunRecord {
     /// Whether it wrote through a run branch (false: `--no-transaction`, straight to the target).
     #[serde(default = "yes")]
     pub transaction: bool,
+    /// Who ran it: the lake's author (on a server, the API key's user).
+    #[serde(default)]
+    pub user: String,
+    /// Whether its nodes' logs were dropped (they are kept for a while; the rest stays).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub logs_pruned: bool,
     pub started_ms: i64,
     pub finished_ms: Option<i64>,
 }
@@ -178,6 +185,8 @@ impl RunRecord {
             namespace: None,
             refs: BTreeMap::new(),
             scan_bytes: None,
+            user: String::new(),
+            logs_pruned: false,
             started_ms: chrono::Utc::now().timestamp_millis(),
             finished_ms: None,
         }
@@ -191,11 +200,83 @@ impl RunRecord {
     }
 }
 
+/// What kind of run a record is, as `job ls --kind` names it.
+fn kind_of(record: &RunRecord) -> &'static str {
+    match (&record.replay_of, record.dry_run) {
+        (Some(_), _) => "rerun",
+        (None, true) => "dry-run",
+        (None, false) => "run",
+    }
+}
+
+fn status_of(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Running => "running",
+        RunStatus::Succeeded => "succeeded",
+        RunStatus::Failed => "failed",
+    }
+}
+
+/// Writes a run's record into the catalog's run history.
 pub(crate) async fn save(lake: &Lake, record: &RunRecord) -> Result<()> {
-    let body = serde_json::to_vec_pretty(record).map_err(|e| Error::Internal(e.to_string()))?;
-    let location = lake.storage().location(&format!("runs/{}.json", record.id));
-    lake.storage().put(&location, body).await?;
+    let body = serde_json::to_string(record).map_err(|e| Error::Internal(e.to_string()))?;
+    let row = RunRow {
+        id: record.id.clone(),
+        user: record.user.clone(),
+        status: status_of(record.status).to_string(),
+        kind: kind_of(record).to_string(),
+        target_branch: record.target_branch.clone(),
+        started_ms: record.started_ms,
+        finished_ms: record.finished_ms,
+        logs_kept: !record.logs_pruned,
+        record: body,
+    };
+    lake.catalog().put_run(&row).await?;
     Ok(())
+}
+
+fn parse(row: &RunRow) -> Result<RunRecord> {
+    serde_json::from_str(&row.record)
+        .map_err(|e| Error::Internal(format!("run record {}: {e}", row.id)))
+}
+
+/// Moves run records an older bayou kept as `runs/<id>.json` objects into the catalog, once.
+async fn adopt_legacy_records(lake: &Lake) -> Result<()> {
+    const DONE: &str = "runs_adopted";
+    if lake.catalog().setting(DONE).await?.is_some() {
+        return Ok(());
+    }
+    for location in lake.storage().list("runs/").await? {
+        let bytes = lake.storage().read(&location).await?;
+        if let Ok(mut record) = serde_json::from_slice::<RunRecord>(&bytes) {
+            if record.user.is_empty() {
+                record.user = lake.author().to_string();
+            }
+            save(lake, &record).await?;
+        }
+    }
+    lake.catalog().init_setting(DONE, "1").await?;
+    Ok(())
+}
+
+/// Drops the nodes' logs of runs that finished before `before_ms` (the rest of each record
+/// stays); returns how many records were pruned.
+pub async fn prune_logs(lake: &Lake, before_ms: i64) -> Result<usize> {
+    let filter = RunFilter {
+        finished_before_ms: Some(before_ms),
+        logs_kept: Some(true),
+        ..Default::default()
+    };
+    let rows = lake.catalog().list_runs(&filter, 1000).await?;
+    for row in &rows {
+        let mut record = parse(row)?;
+        for node in &mut record.nodes {
+            node.log.clear();
+        }
+        record.logs_pruned = true;
+        save(lake, &record).await?;
+    }
+    Ok(rows.len())
 }
 
 pub(crate) async fn save_code(lake: &Lake, project: &Project) -> Result<()> {
@@ -257,28 +338,16 @@ pub async fn load_run(lake: &Lake, id: &str) -> Result<Option<RunRecord>> {
   hint: run ids look like 20261122230501-3fa2c1; list them with `bayou runs ls`"
         )));
     }
-    let location = lake.storage().location(&format!("runs/{id}.json"));
-    if !lake.storage().exists(&location).await? {
-        return Ok(None);
+    adopt_legacy_records(lake).await?;
+    match lake.catalog().get_run(id).await? {
+        Some(row) => parse(&row).map(Some),
+        None => Ok(None),
     }
-    let bytes = lake.storage().read(&location).await?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| Error::Internal(format!("run record {id}: {e}")))
 }
 
-/// The newest `limit` stored runs, newest first. Run ids start with their start time, so the
-/// listing orders them and only the records shown are read.
-pub async fn list_runs(lake: &Lake, limit: usize) -> Result<Vec<RunRecord>> {
-    let mut locations = lake.storage().list("runs/").await?;
-    locations.sort_by(|a, b| b.cmp(a));
-    let mut out = Vec::new();
-    for location in locations.into_iter().take(limit) {
-        let bytes = lake.storage().read(&location).await?;
-        if let Ok(r) = serde_json::from_slice::<RunRecord>(&bytes) {
-            out.push(r);
-        }
-    }
-    out.sort_by(|a, b| b.started_ms.cmp(&a.started_ms).then(b.id.cmp(&a.id)));
-    Ok(out)
+/// The newest `limit` runs `filter` matches, newest first, from the catalog's index.
+pub async fn list_runs(lake: &Lake, filter: &RunFilter, limit: usize) -> Result<Vec<RunRecord>> {
+    adopt_legacy_records(lake).await?;
+    let rows = lake.catalog().list_runs(filter, limit).await?;
+    rows.iter().map(parse).collect()
 }

@@ -142,10 +142,15 @@ impl pb::lake_server::Lake for LakeApi {
         request: Request<pb::ListRunsRequest>,
     ) -> Result<Response<pb::ListRunsResponse>, Status> {
         let svc = self.caller(&request).await?;
-        let limit = usize::try_from(request.into_inner().limit)
-            .unwrap_or(usize::MAX)
-            .min(1000);
-        let records = svc.list_runs(limit).await.map_err(status)?;
+        let req = request.into_inner();
+        let limit = usize::try_from(req.limit).unwrap_or(usize::MAX).min(1000);
+        let filter = bayou_service::RunFilter {
+            status: req.status,
+            user: req.user,
+            kind: req.kind,
+            ..Default::default()
+        };
+        let records = svc.list_runs(&filter, limit).await.map_err(status)?;
         let records_json = records
             .iter()
             .map(serde_json::to_vec)

@@ -29,11 +29,13 @@ pub enum Error {
 }
 
 /// Serves `lake` on `listener` until `shutdown` completes, running pipelines with the machine's
-/// settings in `runs` (caches, uv, sandbox). On shutdown, runs going on are stopped and their
+/// settings in `runs` (caches, uv, sandbox); finished runs keep their logs for `keep_logs`.
+/// On shutdown, runs going on are stopped and their
 /// records closed before this returns.
 pub async fn serve(
     lake: Lake,
     runs: bayou_runtime::RunOptions,
+    keep_logs: std::time::Duration,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
@@ -41,7 +43,7 @@ pub async fn serve(
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
     let auth = auth::Auth::new(lake, runs);
-    let active = std::sync::Arc::new(runs::Runs::default());
+    let active = std::sync::Arc::new(runs::Runs::new(keep_logs));
     let grpc = tonic::service::Routes::new(bayou_proto::v1::lake_server::LakeServer::new(
         LakeApi::new(auth.clone(), active.clone()),
     ))

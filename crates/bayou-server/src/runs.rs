@@ -21,10 +21,12 @@ struct Handle {
     done: CancellationToken,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Runs {
     tracker: TaskTracker,
     active: Mutex<HashMap<String, Handle>>,
+    /// How long finished runs keep their nodes' logs.
+    keep_logs: std::time::Duration,
 }
 
 /// Cancels the run it belongs to when dropped (the attached caller went away), unless disarmed.
@@ -47,6 +49,14 @@ impl Drop for CancelOnDrop {
 pub(crate) type Updates = mpsc::UnboundedReceiver<Result<RunUpdate, Error>>;
 
 impl Runs {
+    pub(crate) fn new(keep_logs: std::time::Duration) -> Self {
+        Self {
+            tracker: TaskTracker::new(),
+            active: Mutex::default(),
+            keep_logs,
+        }
+    }
+
     fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, Handle>> {
         self.active.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -101,6 +111,10 @@ impl Runs {
                 runs.active().remove(id);
             }
             task.done.cancel();
+            // Logs older than the setting go as runs end (an indexed query; usually nothing).
+            let keep = i64::try_from(runs.keep_logs.as_millis()).unwrap_or(i64::MAX);
+            let cutoff = chrono_now_ms().saturating_sub(keep);
+            let _ = bayou_runtime::prune_logs(svc.lake(), cutoff).await;
         });
         (rx, CancelOnDrop(Some(handle.cancel)))
     }
@@ -127,4 +141,10 @@ impl Runs {
         self.tracker.close();
         self.tracker.wait().await;
     }
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

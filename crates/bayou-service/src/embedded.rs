@@ -9,7 +9,7 @@ use bayou_project::Project;
 use bayou_runtime::{OnEvent, RunOptions, RunRecord};
 use futures::StreamExt;
 
-use crate::{Error, QueryResult, Result, RunOutcome, RunRequest, Service};
+use crate::{Error, QueryResult, Result, RunFilter, RunOutcome, RunRequest, Service};
 
 /// The project of `request` in a directory of its own, which lives as long as the returned
 /// guard: its files as sent, or the stored snapshot when only the hash came.
@@ -164,8 +164,8 @@ impl Service for Embedded {
         Ok(bayou_runtime::load_run(&self.lake, id).await?)
     }
 
-    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
-        Ok(bayou_runtime::list_runs(&self.lake, limit).await?)
+    async fn list_runs(&self, filter: &RunFilter, limit: usize) -> Result<Vec<RunRecord>> {
+        Ok(bayou_runtime::list_runs(&self.lake, filter, limit).await?)
     }
 
     async fn cancel_run(&self, id: &str) -> Result<()> {

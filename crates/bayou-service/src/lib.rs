@@ -16,7 +16,9 @@ use std::pin::Pin;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
-pub use bayou_catalog::{Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, TableState};
+pub use bayou_catalog::{
+    Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, RunFilter, TableState,
+};
 pub use bayou_runtime::{Event, OnEvent, RunRecord};
 use bayou_types::{CommitId, TableKey};
 pub use embedded::Embedded;
@@ -75,8 +77,8 @@ pub trait Service: Send + Sync {
     /// Runs a project transform-audit-write; `on_event` hears each event as it happens.
     async fn run(&self, request: RunRequest, on_event: OnEvent<'_>) -> Result<RunOutcome>;
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>>;
-    /// The newest runs, newest first.
-    async fn list_runs(&self, limit: usize) -> Result<Vec<RunRecord>>;
+    /// The newest runs `filter` matches, newest first.
+    async fn list_runs(&self, filter: &RunFilter, limit: usize) -> Result<Vec<RunRecord>>;
     /// Stops a run that is going on (its functions are killed, its target is unchanged) and
     /// records it as interrupted; a finished run stays as it is.
     async fn cancel_run(&self, id: &str) -> Result<()>;

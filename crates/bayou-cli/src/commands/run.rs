@@ -509,12 +509,24 @@ fn report(ctx: &Ctx, record: &RunRecord) -> anyhow::Result<()> {
 
 pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
     match cmd {
-        RunsCommand::Ls { limit } => {
-            let all = ctx.service.list_runs(limit).await?;
+        RunsCommand::Ls {
+            limit,
+            status,
+            user,
+            kind,
+        } => {
+            let filter = bayou_service::RunFilter {
+                status: status.map(|s| s.as_str().to_string()),
+                user,
+                kind: kind.map(|k| k.as_str().to_string()),
+                ..Default::default()
+            };
+            let all = ctx.service.list_runs(&filter, limit).await?;
             let mut listing = Listing::new(vec![
                 "run",
                 "started (UTC)",
                 "project",
+                "user",
                 "branch",
                 "status",
                 "nodes",
@@ -524,6 +536,7 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
                     r.id.clone(),
                     time(r.started_ms),
                     r.project.clone().unwrap_or_default(),
+                    r.user.clone(),
                     r.target_branch.clone(),
                     format!("{:?}", r.status).to_ascii_lowercase(),
                     r.nodes.len().to_string(),

@@ -14,7 +14,7 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     let lake = open(location_text, args.catalog.as_deref()).await?;
     match args.command {
-        None => serve(format, lake, &args.listen).await,
+        None => serve(format, lake, &args.listen, args.keep_logs_days).await,
         Some(ServerCommand::Key(cmd)) => key(format, &lake, cmd).await,
     }
 }
@@ -35,7 +35,12 @@ async fn open(location_text: &str, catalog: Option<&str>) -> anyhow::Result<Lake
         .with_context(|| format!("cannot open the lake at {}", location.display()))
 }
 
-async fn serve(format: OutputFormat, lake: Lake, listen: &str) -> anyhow::Result<()> {
+async fn serve(
+    format: OutputFormat,
+    lake: Lake,
+    listen: &str,
+    keep_logs_days: u32,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -59,7 +64,8 @@ async fn serve(format: OutputFormat, lake: Lake, listen: &str) -> anyhow::Result
         let _ = tokio::signal::ctrl_c().await;
     };
     let runs = crate::settings::run_options(String::new());
-    bayou_server::serve(lake, runs, listener, shutdown).await?;
+    let keep_logs = std::time::Duration::from_secs(u64::from(keep_logs_days) * 86_400);
+    bayou_server::serve(lake, runs, keep_logs, listener, shutdown).await?;
     Ok(())
 }
 

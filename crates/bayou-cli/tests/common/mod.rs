@@ -59,6 +59,11 @@ impl TestLake {
 
     /// A lake served by `bayou server` with its catalog on PostgreSQL, and a key for `tester`.
     pub fn with_server() -> Self {
+        Self::with_server_args(&[])
+    }
+
+    /// [`TestLake::with_server`] with more arguments for `bayou server`.
+    pub fn with_server_args(extra: &[&str]) -> Self {
         use std::io::BufRead as _;
         let mut lake = Self::new();
         let postgres = bayou_testkit::Postgres::start();
@@ -83,6 +88,7 @@ impl TestLake {
         );
         let made: Value = serde_json::from_slice(&made.stdout).expect("key JSON");
         let mut child = admin(&["-O", "json", "server", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .arg("--lake")
             .arg(&lake_dir)
             .stdout(std::process::Stdio::piped())
@@ -203,7 +209,12 @@ impl TestLake {
 
     /// A project directory `p` with `config` as its `bayou_project.yml` and `files`.
     pub fn project(&self, config: &str, files: &[(&str, &str)]) -> PathBuf {
-        let dir = self.path("p");
+        self.project_in("p", config, files)
+    }
+
+    /// [`TestLake::project`] in directory `name`, for tests with several projects.
+    pub fn project_in(&self, name: &str, config: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.path(name);
         write_project(&dir, &[("bayou_project.yml", config)]);
         write_project(&dir, files);
         dir
