@@ -518,3 +518,112 @@ fn an_unreachable_server_and_commands_not_served_yet_say_what_to_do() {
         "{get}"
     );
 }
+
+#[test]
+fn eight_clients_running_pipelines_at_once_lose_nothing_and_hear_every_conflict() {
+    const CLIENTS: usize = 8;
+    let t = TestLake::with_server();
+    with_trips(&t);
+    let projects: Vec<std::path::PathBuf> = (0..CLIENTS)
+        .map(|i| {
+            t.project_in(
+                &format!("p{i}"),
+                YML,
+                &[
+                    (
+                        &format!("own_{i}.sql"),
+                        &format!(
+                            "-- bayou: materialization_strategy=REPLACE\nSELECT id, {i} AS client FROM trips"
+                        ),
+                    ),
+                    (
+                        "shared.sql",
+                        &format!(
+                            "-- bayou: materialization_strategy=REPLACE\nSELECT {i} AS client, COUNT(*) AS n FROM trips"
+                        ),
+                    ),
+                ],
+            )
+        })
+        .collect();
+    let outcomes: Vec<(usize, std::process::Output)> = std::thread::scope(|s| {
+        let handles: Vec<_> = projects
+            .iter()
+            .enumerate()
+            .map(|(i, dir)| {
+                let t = &t;
+                s.spawn(move || {
+                    t.ok(&["branch", "create", &format!("client_{i}")]);
+                    let out = t
+                        .cmd()
+                        .args(["run", "-p", dir.to_str().unwrap()])
+                        .output()
+                        .unwrap();
+                    (i, out)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let tables: Vec<String> = t
+        .json(&["table", "ls"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap().to_string())
+        .collect();
+    let mut published = 0;
+    for (i, out) in &outcomes {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let own = format!("own_{i}");
+        match out.status.code() {
+            Some(0) => {
+                published += 1;
+                assert!(
+                    tables.contains(&own),
+                    "client {i} succeeded: {own} is published"
+                );
+            }
+            Some(1) => {
+                // Only a conflict may stop a run here, it says so, and nothing of it lands.
+                assert!(
+                    err.contains("conflict") || err.contains("both changed"),
+                    "client {i}: {err}"
+                );
+                assert!(
+                    !tables.contains(&own),
+                    "client {i} failed: {own} must not land"
+                );
+            }
+            other => panic!("client {i} exited {other:?}: {err}"),
+        }
+    }
+    eprintln!("{published} of {CLIENTS} runs published; the others met a conflict");
+    assert!(published >= 1, "at least one run publishes");
+    let shared = t.json(&["query", "SELECT client FROM shared"]);
+    let writer = shared[0]["client"].as_i64().unwrap() as usize;
+    assert_eq!(
+        outcomes[writer].1.status.code(),
+        Some(0),
+        "the shared table is a winner's"
+    );
+    // Every run's record is complete: none is left running, one per client.
+    let runs = t.json(&["job", "ls", "-n", "100"]);
+    assert_eq!(runs.as_array().unwrap().len(), CLIENTS, "{runs}");
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] != "running" && !r["finished_ms"].is_null())
+    );
+    let branches = t.json(&["branch", "ls"]);
+    assert_eq!(
+        branches
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["name"].as_str().unwrap().starts_with("client_"))
+            .count(),
+        CLIENTS
+    );
+}
