@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use bayou_proto::v1 as pb;
 use bayou_proto::v1::lake_client::LakeClient;
 use bayou_service::{
-    Commit, DiffEntry, Error, ErrorKind, Namespace, OnEvent, QueryResult, Ref, RefKind, Resolved,
-    Result, RunFilter, RunOutcome, RunRecord, RunRequest, RunUpdate, Service, TableState, wire,
+    Commit, DiffEntry, Error, ErrorKind, MergeOutcome, Namespace, OnEvent, QueryResult, Ref,
+    RefKind, Resolved, Result, RunFilter, RunOutcome, RunRecord, RunRequest, RunUpdate, Service,
+    TableInfo, TableState, wire,
 };
 use bayou_types::{CommitId, TableKey};
 use futures::{StreamExt, TryStreamExt};
@@ -114,6 +115,66 @@ impl Remote {
 
 #[async_trait]
 impl Service for Remote {
+    fn describe(&self) -> String {
+        format!("{} (bayou server)", self.url)
+    }
+
+    async fn set_active_branch(&self, branch: &str) -> Result<()> {
+        let request = pb::SetActiveBranchRequest {
+            branch: branch.into(),
+        };
+        let r = self.client().set_active_branch(request).await;
+        r.map_err(|s| self.error(s))?;
+        Ok(())
+    }
+
+    async fn merge(&self, source: &str, into: &str) -> Result<MergeOutcome> {
+        let request = pb::MergeRequest {
+            source: source.into(),
+            into: into.into(),
+        };
+        let r = self.client().merge(request).await;
+        wire::merge_from_wire(r.map_err(|s| self.error(s))?.into_inner())
+    }
+
+    async fn table_info(&self, reference: &str, key: &TableKey) -> Result<TableInfo> {
+        let request = pb::TableInfoRequest {
+            reference: reference.into(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+        };
+        let r = self.client().table_info(request).await;
+        Ok(wire::table_info_from_wire(
+            r.map_err(|s| self.error(s))?.into_inner(),
+        ))
+    }
+
+    async fn drop_table(&self, branch: &str, key: &TableKey) -> Result<CommitId> {
+        let request = pb::DropTableRequest {
+            branch: branch.into(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+        };
+        let r = self.client().drop_table(request).await;
+        wire::commit_id(r.map_err(|s| self.error(s))?.into_inner().commit)
+    }
+
+    async fn revert_table(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        reference: &str,
+    ) -> Result<CommitId> {
+        let request = pb::RevertTableRequest {
+            branch: branch.into(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+            reference: reference.into(),
+        };
+        let r = self.client().revert_table(request).await;
+        wire::commit_id(r.map_err(|s| self.error(s))?.into_inner().commit)
+    }
+
     async fn whoami(&self) -> Result<String> {
         let r = self.client().who_am_i(pb::WhoAmIRequest {}).await;
         Ok(r.map_err(|s| self.error(s))?.into_inner().user)

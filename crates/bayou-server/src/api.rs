@@ -250,6 +250,67 @@ impl pb::lake_server::Lake for LakeApi {
         Ok(Response::new(pb::RenameBranchResponse {}))
     }
 
+    async fn set_active_branch(
+        &self,
+        request: Request<pb::SetActiveBranchRequest>,
+    ) -> Result<Response<pb::SetActiveBranchResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        svc.set_active_branch(&request.into_inner().branch)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::SetActiveBranchResponse {}))
+    }
+
+    async fn merge(
+        &self,
+        request: Request<pb::MergeRequest>,
+    ) -> Result<Response<pb::MergeResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = request.into_inner();
+        let outcome = svc.merge(&req.source, &req.into).await.map_err(status)?;
+        Ok(Response::new(wire::merge_to_wire(&outcome)))
+    }
+
+    async fn table_info(
+        &self,
+        request: Request<pb::TableInfoRequest>,
+    ) -> Result<Response<pb::TableInfoResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = request.into_inner();
+        let key = wire::table_key(req.namespace, req.name).map_err(status)?;
+        let info = svc.table_info(&req.reference, &key).await.map_err(status)?;
+        Ok(Response::new(wire::table_info_to_wire(&info)))
+    }
+
+    async fn drop_table(
+        &self,
+        request: Request<pb::DropTableRequest>,
+    ) -> Result<Response<pb::CommitResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = request.into_inner();
+        let key = wire::table_key(req.namespace, req.name).map_err(status)?;
+        let commit = svc.drop_table(&req.branch, &key).await.map_err(status)?;
+        Ok(Response::new(pb::CommitResponse {
+            commit: commit.as_str().into(),
+        }))
+    }
+
+    async fn revert_table(
+        &self,
+        request: Request<pb::RevertTableRequest>,
+    ) -> Result<Response<pb::CommitResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = request.into_inner();
+        let key = wire::table_key(req.namespace, req.name).map_err(status)?;
+        let commit = svc
+            .revert_table(&req.branch, &key, &req.reference)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::CommitResponse {
+            commit: commit.as_str().into(),
+        }))
+    }
+
     async fn list_tables(
         &self,
         request: Request<pb::ListTablesRequest>,

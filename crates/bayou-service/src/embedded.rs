@@ -9,7 +9,9 @@ use bayou_project::Project;
 use bayou_runtime::{OnEvent, RunOptions, RunRecord};
 use futures::StreamExt;
 
-use crate::{Error, QueryResult, Result, RunFilter, RunOutcome, RunRequest, Service};
+use crate::{
+    Error, MergeOutcome, QueryResult, Result, RunFilter, RunOutcome, RunRequest, Service, TableInfo,
+};
 
 /// The project of `request` in a directory of its own, which lives as long as the returned
 /// guard: its files as sent, or the stored snapshot when only the hash came.
@@ -75,6 +77,40 @@ impl Embedded {
 
 #[async_trait]
 impl Service for Embedded {
+    fn describe(&self) -> String {
+        self.lake.location().display()
+    }
+
+    async fn set_active_branch(&self, branch: &str) -> Result<()> {
+        Ok(self.lake.catalog().set_active_branch(branch).await?)
+    }
+
+    async fn merge(&self, source: &str, into: &str) -> Result<MergeOutcome> {
+        Ok(self.lake.merge(source, into).await?)
+    }
+
+    async fn table_info(&self, reference: &str, key: &TableKey) -> Result<TableInfo> {
+        let version = self.lake.table_at(reference, key).await?;
+        Ok(TableInfo::of(
+            key.to_string(),
+            reference.to_string(),
+            &version,
+        )?)
+    }
+
+    async fn drop_table(&self, branch: &str, key: &TableKey) -> Result<CommitId> {
+        Ok(self.lake.drop_table(branch, key).await?)
+    }
+
+    async fn revert_table(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        reference: &str,
+    ) -> Result<CommitId> {
+        Ok(self.lake.revert_table(branch, key, reference).await?)
+    }
+
     async fn whoami(&self) -> Result<String> {
         Ok(self.lake.author().to_string())
     }

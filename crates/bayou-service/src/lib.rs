@@ -9,6 +9,7 @@
 mod embedded;
 mod error;
 mod runs;
+mod tables;
 pub mod wire;
 
 use std::pin::Pin;
@@ -19,11 +20,13 @@ use async_trait::async_trait;
 pub use bayou_catalog::{
     Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, RunFilter, TableState,
 };
+pub use bayou_lake::MergeOutcome;
 pub use bayou_runtime::{Event, OnEvent, RunRecord};
 use bayou_types::{CommitId, TableKey};
 pub use embedded::Embedded;
 pub use error::{Error, ErrorKind, Result};
 pub use runs::{RunRequest, RunSpec, RunUpdate};
+pub use tables::{Column, TableInfo};
 
 /// Record batches as they arrive.
 pub type BatchStream = Pin<Box<dyn futures::Stream<Item = Result<RecordBatch>> + Send>>;
@@ -46,6 +49,8 @@ pub enum RunOutcome {
 /// the owner of the API key a server was reached with).
 #[async_trait]
 pub trait Service: Send + Sync {
+    /// Where the lake is, for people: its location, or the server's URL.
+    fn describe(&self) -> String;
     /// The user calls act as.
     async fn whoami(&self) -> Result<String>;
     /// The branch commands use when none is given.
@@ -56,6 +61,17 @@ pub trait Service: Send + Sync {
     async fn create_ref(&self, name: &str, kind: RefKind, from: &str) -> Result<Ref>;
     async fn delete_ref(&self, name: &str, kind: RefKind) -> Result<Ref>;
     async fn rename_branch(&self, from: &str, to: &str) -> Result<()>;
+    /// Makes `branch` the one commands use when none is given.
+    async fn set_active_branch(&self, branch: &str) -> Result<()>;
+    /// Merges any ref into a branch: fast-forward, or a merge commit (appends on both sides of
+    /// a table combine; other changes to one table on both sides conflict, naming the tables).
+    async fn merge(&self, source: &str, into: &str) -> Result<MergeOutcome>;
+    async fn table_info(&self, reference: &str, key: &TableKey) -> Result<TableInfo>;
+    /// Removes a table from a branch; returns the commit.
+    async fn drop_table(&self, branch: &str, key: &TableKey) -> Result<CommitId>;
+    /// Sets a table on a branch back to its state at `reference`; returns the commit.
+    async fn revert_table(&self, branch: &str, key: &TableKey, reference: &str)
+    -> Result<CommitId>;
     async fn list_tables(&self, at: &CommitId) -> Result<Vec<(TableKey, TableState)>>;
     async fn diff(&self, a: &CommitId, b: &CommitId) -> Result<Vec<DiffEntry>>;
     /// First-parent history from `at`, newest first: at most `limit`, after `after` if given.

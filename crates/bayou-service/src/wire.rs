@@ -203,6 +203,98 @@ pub fn namespace_from_wire(n: pb::Namespace) -> Namespace {
     }
 }
 
+pub fn merge_to_wire(outcome: &bayou_lake::MergeOutcome) -> pb::MergeResponse {
+    use bayou_lake::MergeOutcome as M;
+    match outcome {
+        M::UpToDate { head } => pb::MergeResponse {
+            result: "up_to_date".into(),
+            head: head.as_str().into(),
+            ..Default::default()
+        },
+        M::FastForward { head } => pb::MergeResponse {
+            result: "fast_forward".into(),
+            head: head.as_str().into(),
+            ..Default::default()
+        },
+        M::Merged {
+            head,
+            combined,
+            tables_changed,
+        } => pb::MergeResponse {
+            result: "merged".into(),
+            head: head.as_str().into(),
+            combined: combined.clone(),
+            tables_changed: *tables_changed as u64,
+        },
+    }
+}
+
+pub fn merge_from_wire(m: pb::MergeResponse) -> Result<bayou_lake::MergeOutcome, Error> {
+    use bayou_lake::MergeOutcome as M;
+    let head = commit_id(m.head)?;
+    Ok(match m.result.as_str() {
+        "up_to_date" => M::UpToDate { head },
+        "fast_forward" => M::FastForward { head },
+        "merged" => M::Merged {
+            head,
+            combined: m.combined,
+            tables_changed: usize::try_from(m.tables_changed).unwrap_or(usize::MAX),
+        },
+        _ => return Err(invalid("merge result")),
+    })
+}
+
+pub fn table_info_to_wire(t: &crate::TableInfo) -> pb::TableInfoResponse {
+    pb::TableInfoResponse {
+        table: t.table.clone(),
+        reference: t.reference.clone(),
+        rows: t.rows,
+        data_files: t.data_files,
+        size_bytes: t.size_bytes,
+        snapshot_id: t.snapshot_id,
+        metadata_location: t.metadata_location.clone(),
+        table_uuid: t.table_uuid.clone(),
+        partitioning: t.partitioning.clone(),
+        columns: t
+            .columns
+            .iter()
+            .map(|c| pb::Column {
+                name: c.name.clone(),
+                data_type: c.data_type.clone(),
+                nullable: c.nullable,
+            })
+            .collect(),
+    }
+}
+
+pub fn table_info_from_wire(t: pb::TableInfoResponse) -> crate::TableInfo {
+    crate::TableInfo {
+        table: t.table,
+        reference: t.reference,
+        rows: t.rows,
+        data_files: t.data_files,
+        size_bytes: t.size_bytes,
+        snapshot_id: t.snapshot_id,
+        metadata_location: t.metadata_location,
+        table_uuid: t.table_uuid,
+        partitioning: t.partitioning,
+        columns: t
+            .columns
+            .into_iter()
+            .map(|c| crate::Column {
+                name: c.name,
+                data_type: c.data_type,
+                nullable: c.nullable,
+            })
+            .collect(),
+    }
+}
+
+/// A table key from the wire, checked like any name.
+pub fn table_key(namespace: String, name: String) -> Result<TableKey, Error> {
+    key_from_wire(namespace, name)
+}
+
 /// The status a server answers an error with: a code that fits, the user's message, and the
 /// kind in metadata so the client gets the same [`ErrorKind`] back.
 pub fn error_to_status(e: &Error) -> tonic::Status {

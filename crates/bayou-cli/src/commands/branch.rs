@@ -134,7 +134,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
         }
         BranchCommand::Merge { source, into } => {
             let into = ctx.reference(into.as_deref()).await?;
-            let outcome = ctx.lake()?.merge(&source, &into).await?;
+            let outcome = ctx.service.merge(&source, &into).await?;
             let text = match &outcome {
                 MergeOutcome::UpToDate { .. } => format!("{into} already contains {source}"),
                 MergeOutcome::FastForward { head } => {
@@ -167,12 +167,11 @@ pub(crate) async fn checkout(ctx: &Ctx, args: &crate::cli::CheckoutArgs) -> anyh
     let branch = args.branch.as_str();
     if args.create {
         let from = ctx.reference(args.from_ref.as_deref()).await?;
-        ctx.lake()?
-            .catalog()
+        ctx.service
             .create_ref(branch, RefKind::Branch, &from)
             .await?;
     }
-    ctx.lake()?.catalog().set_active_branch(branch).await?;
+    ctx.service.set_active_branch(branch).await?;
     emit_message(
         ctx.format,
         &json!({"active_branch": branch}),

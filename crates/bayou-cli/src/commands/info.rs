@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::output::emit_message;
 
 pub(crate) async fn run(ctx: &Ctx, profile: &str) -> anyhow::Result<()> {
-    let catalog = ctx.lake()?.catalog();
+    let catalog = &ctx.service;
     let active = catalog.active_branch().await?;
     let refs = catalog.list_refs().await?;
     let head = catalog.resolve(&active).await?.commit;
@@ -18,7 +18,7 @@ pub(crate) async fn run(ctx: &Ctx, profile: &str) -> anyhow::Result<()> {
     let value = json!({
         "profile": profile,
         "version": env!("CARGO_PKG_VERSION"),
-        "lake": ctx.lake()?.location().display(),
+        "lake": ctx.service.describe(),
         "active_branch": active,
         "head": head,
         "tables_on_active_branch": tables,
@@ -28,7 +28,7 @@ pub(crate) async fn run(ctx: &Ctx, profile: &str) -> anyhow::Result<()> {
     let text = format!(
         "profile:       {profile}\nversion:       bayou {}\nlake:          {}\nactive branch: {active} ({})\ntables:        {tables}\nbranches:      {branches}\ntags:          {}",
         env!("CARGO_PKG_VERSION"),
-        ctx.lake()?.location().display(),
+        ctx.service.describe(),
         head.short(),
         refs.len() - branches
     );

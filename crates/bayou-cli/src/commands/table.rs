@@ -54,49 +54,30 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         TableCommand::Get { name, reference } => {
             let reference = ctx.reference(reference.as_deref()).await?;
             let key = ctx.key(&name)?;
-            let version = ctx.lake()?.table_at(&reference, &key).await?;
-            let schema = version.arrow_schema()?;
-            let columns: Vec<_> = schema
-                .fields()
-                .iter()
-                .map(|f| json!({"name": f.name(), "type": f.data_type().to_string(), "nullable": f.is_nullable()}))
-                .collect();
-            let value = json!({
-                "table": key.to_string(),
-                "ref": reference,
-                "rows": version.row_count(),
-                "data_files": version.summary_number("total-data-files"),
-                "size_bytes": version.summary_number("total-files-size"),
-                "snapshot_id": version.snapshot_id(),
-                "metadata_location": version.metadata_location,
-                "table_uuid": version.metadata.uuid().to_string(),
-                "partitioning": partitioning(&version),
-                "columns": columns,
-            });
+            let info = ctx.service.table_info(&reference, &key).await?;
             if ctx.format == crate::cli::OutputFormat::Json {
-                return out(&serde_json::to_string_pretty(&value)?);
+                return out(&serde_json::to_string_pretty(&info)?);
             }
             out(&format!(
                 "table:     {key} at {reference}\nrows:      {}\nfiles:     {} ({} bytes)\npartition: {}\nsnapshot:  {}\nmetadata:  {}",
-                version.row_count(),
-                version.summary_number("total-data-files"),
-                version.summary_number("total-files-size"),
-                partitioning(&version).unwrap_or_else(|| "none".into()),
-                version
-                    .snapshot_id()
+                info.rows,
+                info.data_files,
+                info.size_bytes,
+                info.partitioning.as_deref().unwrap_or("none"),
+                info.snapshot_id
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "-".into()),
-                version.metadata_location,
+                info.metadata_location,
             ))?;
             let mut listing = Listing::new(vec!["column", "type", "nullable"]);
-            for f in schema.fields() {
+            for c in &info.columns {
                 listing.push(vec![
-                    f.name().clone(),
-                    f.data_type().to_string(),
-                    f.is_nullable().to_string(),
+                    c.name.clone(),
+                    c.data_type.clone(),
+                    c.nullable.to_string(),
                 ]);
             }
-            emit(ctx.format, &value, listing)
+            emit(ctx.format, &info, listing)
         }
         TableCommand::Create(args) => create(ctx, args).await,
         TableCommand::Import(args) => import(ctx, args).await,
@@ -177,16 +158,21 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         } => {
             let branch = ctx.reference(branch.as_deref()).await?;
             let key = ctx.key(&name)?;
-            let catalog = ctx.lake()?.catalog();
-            let head = catalog.resolve(&branch).await?.commit;
-            if if_exists && catalog.get_table(&head, &key).await?.is_none() {
+            let head = ctx.service.resolve(&branch).await?.commit;
+            let present = ctx
+                .service
+                .list_tables(&head)
+                .await?
+                .iter()
+                .any(|(k, _)| *k == key);
+            if if_exists && !present {
                 return emit_message(
                     ctx.format,
                     &json!({"removed": null, "branch": branch}),
                     &format!("no table {key} on {branch}: nothing to remove"),
                 );
             }
-            let commit = ctx.lake()?.drop_table(&branch, &key).await?;
+            let commit = ctx.service.drop_table(&branch, &key).await?;
             emit_message(
                 ctx.format,
                 &json!({"removed": key.to_string(), "branch": branch, "commit": commit}),
@@ -200,7 +186,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
         } => {
             let branch = ctx.reference(branch.as_deref()).await?;
             let key = ctx.key(&name)?;
-            let commit = ctx.lake()?.revert_table(&branch, &key, &to_ref).await?;
+            let commit = ctx.service.revert_table(&branch, &key, &to_ref).await?;
             emit_message(
                 ctx.format,
                 &json!({"reverted": key.to_string(), "to_ref": to_ref, "branch": branch, "commit": commit}),
@@ -350,29 +336,4 @@ pub(crate) async fn write_source(
             outcome.commit.short()
         ),
     )
-}
-
-/// The partition spec as the user would write it, e.g. `day(pickup_datetime), PULocationID`.
-fn partitioning(version: &bayou_lake::TableVersion) -> Option<String> {
-    let spec = version.metadata.default_partition_spec();
-    let schema = version.metadata.current_schema();
-    let fields: Vec<String> = spec
-        .fields()
-        .iter()
-        .map(|f| {
-            let column = schema
-                .field_by_id(f.source_id)
-                .map(|c| c.name.clone())
-                .unwrap_or_else(|| format!("#{}", f.source_id));
-            let t = f.transform.to_string();
-            if t == "identity" {
-                column
-            } else if let Some((name, arg)) = t.split_once('[') {
-                format!("{name}({}, {column})", arg.trim_end_matches(']'))
-            } else {
-                format!("{t}({column})")
-            }
-        })
-        .collect();
-    (!fields.is_empty()).then(|| fields.join(", "))
 }
