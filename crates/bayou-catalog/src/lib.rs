@@ -371,6 +371,27 @@ impl Catalog {
         self.store.init_setting("secret_key", &fresh()).await
     }
 
+    /// The active branch of one user of a shared catalog (a server's): theirs if they chose
+    /// one, else the catalog's.
+    pub async fn active_branch_of(&self, user: &str) -> Result<String> {
+        match self
+            .store
+            .get_setting(&format!("active_branch/{user}"))
+            .await?
+        {
+            Some(branch) => Ok(branch),
+            None => self.active_branch().await,
+        }
+    }
+
+    /// Makes `branch` the active one of `user` only.
+    pub async fn set_active_branch_of(&self, user: &str, branch: &str) -> Result<()> {
+        self.branch_head(branch).await?;
+        self.store
+            .set_setting(&format!("active_branch/{user}"), branch)
+            .await
+    }
+
     /// This catalog's identity: made the first time it is asked for, the same for every process
     /// after (lakes record it, to refuse a second catalog over one root).
     pub async fn id(&self) -> Result<String> {

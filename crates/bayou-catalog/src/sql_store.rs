@@ -138,7 +138,13 @@ impl SqlStore {
                         supported: SCHEMA_VERSION,
                     });
                 }
-                Err(MigrateError::Execute(_)) if attempts < 3 => continue,
+                // Another process migrating the same new file won a step: take it from there.
+                Err(MigrateError::Execute(_) | MigrateError::ExecuteMigration(..))
+                    if attempts < 10 =>
+                {
+                    tokio::time::sleep(Duration::from_millis(10 * attempts)).await;
+                    continue;
+                }
                 Err(e) => {
                     return Err(Error::store(
                         &self.location,

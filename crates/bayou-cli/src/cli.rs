@@ -142,7 +142,13 @@ pub enum Command {
 #[command(args_conflicts_with_subcommands = true)]
 pub struct ServerArgs {
     /// The catalog database: postgres://USER@HOST/DB or sqlite:PATH [default: the lake's own]
-    #[arg(long, global = true, env = "BAYOU_CATALOG_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "BAYOU_CATALOG_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub catalog: Option<String>,
 
     /// Address to listen on (port 0 picks a free one; the address is printed)

@@ -95,11 +95,18 @@ pub(crate) fn save(name: &str, profile: Profile) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&path, toml::to_string_pretty(&file)?)?;
-    // The file may hold an API key: only its owner reads it.
+    // The file may hold an API key: only its owner reads it, from the moment it exists.
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        use std::io::Write as _;
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.write_all(toml::to_string_pretty(&file)?.as_bytes())?;
     }
     Ok(())
 }

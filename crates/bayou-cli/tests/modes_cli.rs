@@ -28,7 +28,53 @@ in_both_modes!(
     ctrl_c_stops_a_run_and_its_record_says_so,
     job_ls_filters_by_status_user_and_kind,
     merges_checkout_info_and_table_changes,
+    a_run_in_a_git_checkout_targets_the_data_branch_of_its_git_branch,
 );
+
+fn a_run_in_a_git_checkout_targets_the_data_branch_of_its_git_branch(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    with_trips(&t);
+    let dir = doubling(&t);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "--quiet", "-b", "feat_1"]);
+    git(&["add", "."]);
+    git(&["commit", "--quiet", "-m", "first"]);
+    let out = t
+        .cmd()
+        .env_remove("BAYOU_GIT_BRANCH")
+        .args(["run", "-p", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("created data branch feat_1 from main"),
+        "{err}"
+    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM doubled", "feat_1"), 2);
+    let on_main = t.json(&["table", "ls", "-r", "main"]);
+    assert_eq!(
+        on_main.as_array().unwrap().len(),
+        1,
+        "main has trips only: {on_main}"
+    );
+}
 
 fn merges_checkout_info_and_table_changes(mode: Mode) {
     let t = TestLake::in_mode(mode);
@@ -386,6 +432,17 @@ fn queries_stream_the_same_rows_errors_and_files(mode: Mode) {
     assert!(missing.contains("unknown ref 'no_such_ref'"), "{missing}");
     let listed = t.json(&["table", "ls"]);
     assert_eq!(listed[0]["name"], "trips");
+    // Queries only read: nothing can be written through them (on a server: as its host).
+    let target = t.path("written.csv");
+    let copy = format!(
+        "COPY (SELECT 1 AS x) TO '{}' STORED AS CSV",
+        target.display()
+    );
+    let refused = t.fails(&["query", &copy]);
+    assert!(refused.contains("only reads"), "{refused}");
+    assert!(!target.exists());
+    let create = t.fails(&["query", "CREATE TABLE x AS SELECT 1"]);
+    assert!(create.contains("only reads"), "{create}");
     let unknown_ns = t.fails(&["table", "ls", "--namespace", "nope"]);
     assert!(
         unknown_ns.contains("unknown namespace 'nope'"),
@@ -682,4 +739,48 @@ fn eight_clients_running_pipelines_at_once_lose_nothing_and_hear_every_conflict(
             .count(),
         CLIENTS
     );
+}
+
+#[test]
+fn each_user_of_a_server_has_their_own_active_branch() {
+    let t = TestLake::with_server();
+    let made = t
+        .admin_cmd()
+        .args(["-O", "json", "server", "key", "create", "--user", "ada"])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let ada: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+    let as_ada = |args: &[&str]| {
+        let out = t
+            .cmd()
+            .env("BAYOU_API_KEY", ada["key"].as_str().unwrap())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    t.ok(&["checkout", "-b", "mine"]);
+    assert_eq!(t.json(&["info"])["active_branch"], "mine");
+    assert_eq!(as_ada(&["-O", "json", "info"])["active_branch"], "main");
+    // Ada's new branch starts from her active branch, not tester's.
+    as_ada(&["-O", "json", "branch", "create", "hers"]);
+    let branches = t.json(&["branch", "ls"]);
+    let active: Vec<&str> = branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["active"] == true)
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(active, ["mine"]);
 }

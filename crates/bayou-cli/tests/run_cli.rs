@@ -772,7 +772,10 @@ fn run_records_an_older_bayou_kept_in_the_lake_join_the_history() {
     std::fs::write(runs.join("20250101000000-abcdef.json"), legacy.to_string()).unwrap();
     let listed = t.json(&["job", "ls"]);
     assert_eq!(listed[0]["id"], "20250101000000-abcdef", "{listed}");
-    assert_eq!(listed[0]["user"], "tester", "adopted as the lake's author");
+    assert_eq!(
+        listed[0]["user"], "unknown",
+        "who ran it was not recorded then"
+    );
     let got = t.json(&["job", "get", "20250101000000-abcdef"]);
     assert_eq!(got["project"], "old");
 }

@@ -97,7 +97,7 @@ impl Remote {
         if !from_bayou
             && matches!(
                 status.code(),
-                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal
+                tonic::Code::Unavailable | tonic::Code::Unknown
             )
         {
             return Error::Remote {
@@ -256,14 +256,15 @@ impl Service for Remote {
         limit: usize,
         after: Option<&CommitId>,
     ) -> Result<Vec<Commit>> {
-        let mut out = Vec::new();
+        let mut out: Vec<Commit> = Vec::new();
+        let mut at = at.clone();
         let mut after = after.cloned();
-        // The server answers in pages; ask until `limit` or the root.
+        // The server answers in pages; each next page starts at the parent of the last commit.
         while out.len() < limit {
             let request = pb::LogRequest {
                 at: at.as_str().into(),
                 limit: u64::try_from(limit - out.len()).unwrap_or(u64::MAX),
-                after: after.as_ref().map(|a| a.as_str().into()),
+                after: after.take().map(|a| a.as_str().into()),
             };
             let r = self.client().log(request).await;
             let page = r.map_err(|s| self.error(s))?.into_inner().commits;
@@ -273,7 +274,10 @@ impl Service for Remote {
             for c in page {
                 out.push(wire::commit_from_wire(c)?);
             }
-            after = out.last().map(|c| c.id.clone());
+            match out.last().and_then(|c| c.parents.first()) {
+                Some(parent) => at = parent.clone(),
+                None => break,
+            }
         }
         Ok(out)
     }

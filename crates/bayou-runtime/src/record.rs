@@ -250,7 +250,8 @@ async fn adopt_legacy_records(lake: &Lake) -> Result<()> {
         let bytes = lake.storage().read(&location).await?;
         if let Ok(mut record) = serde_json::from_slice::<RunRecord>(&bytes) {
             if record.user.is_empty() {
-                record.user = lake.author().to_string();
+                // Who ran it was not recorded then.
+                record.user = "unknown".to_string();
             }
             save(lake, &record).await?;
         }

@@ -106,9 +106,10 @@ impl pb::lake_server::Lake for LakeApi {
         };
         let (updates, mut guard) = self.runs.start(svc, run);
         if detach {
-            // The run is the server's now: this caller hears up to its start and its id.
-            guard.disarm();
+            // Once started, the run is the server's: this caller hears up to its start and its
+            // id. A caller that goes away before that still stops it (the guard is armed).
             let sent = until_started(updates).await?;
+            guard.disarm();
             return Ok(Response::new(
                 futures::stream::iter(sent.into_iter().map(encode)).boxed(),
             ));

@@ -37,10 +37,9 @@ impl Auth {
             .and_then(|h| h.strip_prefix("Bearer "))
             .unwrap_or_default();
         match self.lake.catalog().authenticate(token).await {
-            Ok(Some(user)) => Ok(Embedded::with_runs(
-                self.lake.with_author(user),
-                self.runs.clone(),
-            )),
+            Ok(Some(user)) => {
+                Ok(Embedded::with_runs(self.lake.with_author(user), self.runs.clone()).per_user())
+            }
             Ok(None) => Err(unauthenticated(
                 "the API key is unknown or revoked\n  hint: ask an admin for a new key (`bayou server key create --user NAME`)",
             )),

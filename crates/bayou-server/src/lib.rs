@@ -52,10 +52,16 @@ pub async fn serve(
     )
     .into_axum_router();
     let app = grpc.route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    // Shutting down stops the runs first: their streams end, then connections can close.
+    let stopping = active.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.stop_all();
+    };
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|source| Error::Serve { addr, source });
-    active.shutdown().await;
+    active.wait().await;
     served
 }

@@ -25,6 +25,9 @@ struct Handle {
 pub(crate) struct Runs {
     tracker: TaskTracker,
     active: Mutex<HashMap<String, Handle>>,
+    /// Every run's stop switch is a child of this one: the server's shutdown stops them all,
+    /// started or not.
+    root: CancellationToken,
     /// How long finished runs keep their nodes' logs.
     keep_logs: std::time::Duration,
 }
@@ -46,6 +49,22 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Takes a run out of the registry and releases its waiters when its task ends.
+struct Finished {
+    runs: Arc<Runs>,
+    id: Arc<Mutex<Option<String>>>,
+    done: CancellationToken,
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            self.runs.active().remove(id);
+        }
+        self.done.cancel();
+    }
+}
+
 pub(crate) type Updates = mpsc::UnboundedReceiver<Result<RunUpdate, Error>>;
 
 impl Runs {
@@ -53,6 +72,7 @@ impl Runs {
         Self {
             tracker: TaskTracker::new(),
             active: Mutex::default(),
+            root: CancellationToken::new(),
             keep_logs,
         }
     }
@@ -70,13 +90,20 @@ impl Runs {
         request.detach = false; // the server keeps it going; the task itself always waits
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = Handle {
-            cancel: CancellationToken::new(),
+            cancel: self.root.child_token(),
             done: CancellationToken::new(),
         };
         let runs = Arc::clone(self);
         let task = handle.clone();
         self.tracker.spawn(async move {
-            let id = Mutex::new(None::<String>);
+            // However the task ends (even by a panic), the run leaves the registry and whoever
+            // waits for it to stop is released.
+            let finished = Finished {
+                runs: Arc::clone(&runs),
+                id: Arc::new(Mutex::new(None)),
+                done: task.done.clone(),
+            };
+            let id = Arc::clone(&finished.id);
             let on_event = |event: Event| {
                 if let Event::Started { run_id, .. } = &event {
                     let run_id = run_id.to_string();
@@ -107,10 +134,7 @@ impl Runs {
                 }
             };
             let _ = tx.send(update);
-            if let Some(id) = &id {
-                runs.active().remove(id);
-            }
-            task.done.cancel();
+            drop(finished);
             // Logs older than the setting go as runs end (an indexed query; usually nothing).
             let keep = i64::try_from(runs.keep_logs.as_millis()).unwrap_or(i64::MAX);
             let cutoff = chrono_now_ms().saturating_sub(keep);
@@ -133,11 +157,14 @@ impl Runs {
         }
     }
 
-    /// Stops every run and waits for their records (server shutdown).
-    pub(crate) async fn shutdown(&self) {
-        for handle in self.active().values() {
-            handle.cancel.cancel();
-        }
+    /// Stops every run, started or not (the server is shutting down): their streams end, so
+    /// the server's connections can close.
+    pub(crate) fn stop_all(&self) {
+        self.root.cancel();
+    }
+
+    /// Waits until every run's task has closed its record.
+    pub(crate) async fn wait(&self) {
         self.tracker.close();
         self.tracker.wait().await;
     }

@@ -55,11 +55,17 @@ pub struct Embedded {
     lake: Lake,
     /// The machine's run settings (caches, uv, sandbox); `None`: this service runs no pipelines.
     runs: Option<RunOptions>,
+    /// Whether each user has an active branch of their own (a server's users share a catalog).
+    per_user: bool,
 }
 
 impl Embedded {
     pub fn new(lake: Lake) -> Self {
-        Self { lake, runs: None }
+        Self {
+            lake,
+            runs: None,
+            per_user: false,
+        }
     }
 
     /// A service that also runs pipelines, with the machine's settings in `template`.
@@ -67,7 +73,15 @@ impl Embedded {
         Self {
             lake,
             runs: Some(template),
+            per_user: false,
         }
+    }
+
+    /// The same service with an active branch per user (the lake's author), as on a server:
+    /// one user's `checkout` does not move another's default branch.
+    pub fn per_user(mut self) -> Self {
+        self.per_user = true;
+        self
     }
 
     pub fn lake(&self) -> &Lake {
@@ -82,7 +96,16 @@ impl Service for Embedded {
     }
 
     async fn set_active_branch(&self, branch: &str) -> Result<()> {
-        Ok(self.lake.catalog().set_active_branch(branch).await?)
+        let catalog = self.lake.catalog();
+        match self.per_user {
+            true => {
+                catalog
+                    .set_active_branch_of(self.lake.author(), branch)
+                    .await?
+            }
+            false => catalog.set_active_branch(branch).await?,
+        }
+        Ok(())
     }
 
     async fn merge(&self, source: &str, into: &str) -> Result<MergeOutcome> {
@@ -116,7 +139,11 @@ impl Service for Embedded {
     }
 
     async fn active_branch(&self) -> Result<String> {
-        Ok(self.lake.catalog().active_branch().await?)
+        let catalog = self.lake.catalog();
+        Ok(match self.per_user {
+            true => catalog.active_branch_of(self.lake.author()).await?,
+            false => catalog.active_branch().await?,
+        })
     }
 
     async fn list_refs(&self) -> Result<Vec<Ref>> {

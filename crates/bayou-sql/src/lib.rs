@@ -93,10 +93,26 @@ impl QueryEngine {
         Ok((ctx, resolved.commit, scans))
     }
 
-    /// Plans and starts `sql` at `reference`.
+    /// Plans and starts `sql` at `reference`. Queries only read: statements that would create,
+    /// change or write anything (`CREATE`, `INSERT`, `COPY ... TO`, `SET`) are refused, so a
+    /// query can never write files behind the catalog's back (on a server, as its host).
     pub async fn query(&self, reference: &str, sql: &str) -> Result<QueryStream> {
         let (ctx, commit, scans) = self.session(reference).await?;
-        let df = ctx.sql(sql).await.map_err(classify)?;
+        let read_only = datafusion::execution::context::SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let df = ctx
+            .sql_with_options(sql, read_only)
+            .await
+            .map_err(|e| match classify(e) {
+                Error::Plan(msg) if msg.contains("not supported") || msg.contains("not allowed") => {
+                    Error::Sql(format!(
+                        "{msg}\n  hint: `bayou query` only reads; write tables with `bayou table create|import` or a project's models"
+                    ))
+                }
+                other => other,
+            })?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let stream = df.execute_stream().await.map_err(classify)?;
         Ok(QueryStream {

@@ -61,11 +61,12 @@ pub(crate) async fn run(ctx: &Ctx, args: CommitArgs) -> anyhow::Result<()> {
     let head = catalog.resolve(&reference).await?.commit;
     let mut commits = Vec::new();
     // First-parent history in pages (one call each when the lake is remote), filtered here.
-    let mut after = None;
-    while commits.len() < args.limit {
-        let page = catalog.log(&head, 500, after.as_ref()).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id.clone());
+    let mut at = Some(head);
+    while let Some(from) = at.take()
+        && commits.len() < args.limit
+    {
+        let page = catalog.log(&from, 500, None).await?;
+        at = page.last().and_then(|c| c.parents.first().cloned());
         commits.extend(page.into_iter().filter(|c| filter.matches(c)));
     }
     commits.truncate(args.limit);

@@ -230,8 +230,9 @@ async fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<Stri
             Ok(active)
         }
         Target::Branch(name) => {
-            let catalog = ctx.lake()?.catalog();
-            match catalog
+            use bayou_service::ErrorKind::RefExists;
+            match ctx
+                .service
                 .create_ref(&name, bayou_catalog::RefKind::Branch, &active)
                 .await
             {
@@ -239,10 +240,10 @@ async fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<Stri
                     err,
                     "created data branch {name} from {active} to match git branch {name} (-r BRANCH picks another; BAYOU_GIT_BRANCH=off turns this off)"
                 )?,
-                Err(bayou_catalog::Error::RefExists(_)) if name != active => {
+                Err(e) if e.kind() == RefExists && name != active => {
                     writeln!(err, "running on data branch {name}, as git branch {name}")?;
                 }
-                Err(bayou_catalog::Error::RefExists(_)) => {}
+                Err(e) if e.kind() == RefExists => {}
                 Err(e) => return Err(e.into()),
             }
             Ok(name)
