@@ -308,6 +308,16 @@ pub enum RunsCommand {
         after_help = "Examples:\n  bayou runs show 20261122230501-3fa2c1\n  bayou job get 20261122230501-3fa2c1"
     )]
     Show { run_id: String },
+    /// Print a run's log lines; --follow shows them live until the run ends (from a server)
+    #[command(
+        after_help = "Examples:\n  bayou job logs 20261122230501-3fa2c1\n  bayou job logs 20261122230501-3fa2c1 --follow"
+    )]
+    Logs {
+        run_id: String,
+        /// Keep printing as the run goes on, until it ends
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
     /// Stop a run that is going on: its functions are killed and its target is unchanged
     #[command(after_help = "Example:\n  bayou job stop 20261122230501-3fa2c1")]
     Stop { run_id: String },

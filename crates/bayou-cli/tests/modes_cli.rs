@@ -29,7 +29,38 @@ in_both_modes!(
     job_ls_filters_by_status_user_and_kind,
     merges_checkout_info_and_table_changes,
     a_run_in_a_git_checkout_targets_the_data_branch_of_its_git_branch,
+    job_logs_print_a_finished_runs_lines,
 );
+
+fn job_logs_print_a_finished_runs_lines(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    with_trips(&t);
+    let dir = t.project(
+        YML,
+        &[(
+            "m.py",
+            "import bayou\n@bayou.model()\n@bayou.python('3.11')\ndef chatty(d=bayou.Model('trips')):\n    print('first line', flush=True)\n    print('second line', flush=True)\n    return d\n",
+        )],
+    );
+    t.ok(&["run", "-p", dir.to_str().unwrap()]);
+    let id = t.json(&["job", "ls"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let text = t.ok(&["job", "logs", &id]);
+    assert!(
+        text.contains("chatty | first line\n") && text.contains("chatty | second line"),
+        "{text}"
+    );
+    let lines = t.json(&["job", "logs", &id]);
+    assert_eq!(lines[0]["node"], "chatty");
+    assert_eq!(lines[1]["line"], "second line");
+    // Following a run that has ended prints what it logged.
+    let followed = t.ok(&["job", "logs", &id, "--follow"]);
+    assert!(followed.contains("chatty | second line"), "{followed}");
+    let unknown = t.refuses(&["job", "logs", "20200101000000-000000"]);
+    assert!(unknown.contains("unknown run"), "{unknown}");
+}
 
 fn a_run_in_a_git_checkout_targets_the_data_branch_of_its_git_branch(mode: Mode) {
     let t = TestLake::in_mode(mode);
@@ -783,4 +814,53 @@ fn each_user_of_a_server_has_their_own_active_branch() {
         .map(|b| b["name"].as_str().unwrap())
         .collect();
     assert_eq!(active, ["mine"]);
+}
+
+#[test]
+fn several_clients_follow_one_run_live_from_its_start() {
+    use std::io::BufRead as _;
+    let t = TestLake::with_server();
+    with_trips(&t);
+    let dir = sleeping(&t);
+    let detached = t.json(&["run", "-p", dir.to_str().unwrap(), "--detach"]);
+    let id = detached["run_id"].as_str().unwrap().to_string();
+    let follow = || {
+        let mut child = t
+            .std_cmd()
+            .args(["job", "logs", &id, "--follow"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let sleeping = line.contains("sleeper | sleeping");
+            seen.push(line);
+            if sleeping {
+                break;
+            }
+        }
+        (child, lines, seen)
+    };
+    // The first follower sees the function start; the second, started after that, is told
+    // the run's past first and sees the same lines.
+    let (first, first_rest, first_seen) = follow();
+    let (second, second_rest, second_seen) = follow();
+    for seen in [&first_seen, &second_seen] {
+        assert!(
+            seen.iter().any(|l| l.contains("writing to run branch")),
+            "{seen:?}"
+        );
+        assert!(seen.last().unwrap().contains("sleeping"), "{seen:?}");
+    }
+    t.ok(&["job", "stop", &id]);
+    for (child, rest) in [(first, first_rest), (second, second_rest)] {
+        let _: Vec<String> = rest.map_while(Result::ok).collect();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text, format!("run {id} failed\n"));
+    }
 }

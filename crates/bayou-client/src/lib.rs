@@ -373,6 +373,30 @@ impl Service for Remote {
             .collect()
     }
 
+    async fn follow_run(&self, id: &str, on_event: OnEvent<'_>) -> Result<RunRecord> {
+        let r = self
+            .client()
+            .follow_run(pb::FollowRunRequest { id: id.into() })
+            .await;
+        let mut updates = r.map_err(|s| self.error(s))?.into_inner();
+        while let Some(update) = updates.message().await.map_err(|s| self.error(s))? {
+            let update: RunUpdate =
+                serde_json::from_slice(&update.update_json).map_err(|e| malformed(&e))?;
+            match update {
+                RunUpdate::Event { event } => on_event(*event),
+                RunUpdate::Finished { record } => return Ok(*record),
+                RunUpdate::Detached { .. } => {}
+            }
+        }
+        Err(Error::Remote {
+            kind: ErrorKind::Unavailable,
+            message: format!(
+                "the server at {} stopped answering before run {id} ended",
+                self.url
+            ),
+        })
+    }
+
     async fn cancel_run(&self, id: &str) -> Result<()> {
         let r = self
             .client()

@@ -77,6 +77,59 @@ fn commit_id(text: String) -> Result<bayou_types::CommitId, Status> {
 #[tonic::async_trait]
 impl pb::lake_server::Lake for LakeApi {
     type RunStream = BoxStream<'static, Result<pb::RunUpdate, Status>>;
+    type FollowRunStream = BoxStream<'static, Result<pb::RunUpdate, Status>>;
+
+    async fn follow_run(
+        &self,
+        request: Request<pb::FollowRunRequest>,
+    ) -> Result<Response<Self::FollowRunStream>, Status> {
+        let svc = self.caller(&request).await?;
+        let id = request.into_inner().id;
+        // The record first: it checks the id and says whether the run exists at all.
+        let Some(record) = svc.get_run(&id).await.map_err(status)? else {
+            return Err(status(Error::Usage(format!(
+                "unknown run '{id}'\n  hint: list runs with `bayou job ls`"
+            ))));
+        };
+        let Some(feed) = self.runs.feed(&id) else {
+            let done = RunUpdate::Finished {
+                record: Box::new(record),
+            };
+            return Ok(Response::new(
+                futures::stream::iter([encode(Ok(done))]).boxed(),
+            ));
+        };
+        let (history, live) = feed.follow();
+        let past = futures::stream::iter(history).map(|event| {
+            encode(Ok(RunUpdate::Event {
+                event: Box::new(event),
+            }))
+        });
+        let live = futures::stream::unfold(live, |mut live| async move {
+            let event = match live.recv().await {
+                Ok(event) => event,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => Event::Warning {
+                    message: format!("this follower fell behind: {missed} events missed"),
+                },
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            };
+            let update = RunUpdate::Event {
+                event: Box::new(event),
+            };
+            Some((encode(Ok(update)), live))
+        });
+        // Then the record as the run left it.
+        let end = futures::stream::once(async move {
+            match svc.get_run(&id).await {
+                Ok(Some(record)) => encode(Ok(RunUpdate::Finished {
+                    record: Box::new(record),
+                })),
+                Ok(None) => Err(Status::not_found(format!("run {id} vanished"))),
+                Err(e) => Err(status(e)),
+            }
+        });
+        Ok(Response::new(past.chain(live).chain(end).boxed()))
+    }
 
     async fn has_code(
         &self,

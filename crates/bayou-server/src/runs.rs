@@ -10,15 +10,50 @@ use std::sync::{Arc, Mutex};
 
 use bayou_runtime::Event;
 use bayou_service::{Embedded, Error, RunOutcome, RunRequest, RunUpdate, Service};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// One run's stop switch, and the signal that its task has finished its record.
+/// One run's stop switch, the signal that its task has finished its record, and its events for
+/// followers.
 #[derive(Debug, Clone)]
 struct Handle {
     cancel: CancellationToken,
     done: CancellationToken,
+    feed: Arc<Feed>,
+}
+
+/// A run's events so far and their live stream: a follower gets both without a gap, because
+/// events are recorded and sent under one lock, and a follower copies and subscribes under it.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    state: Mutex<(Vec<Event>, broadcast::Sender<Event>)>,
+}
+
+impl Feed {
+    fn new() -> Self {
+        Self {
+            state: Mutex::new((Vec::new(), broadcast::channel(4096).0)),
+        }
+    }
+
+    fn publish(&self, event: &Event) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.0.push(event.clone());
+        let _ = state.1.send(event.clone());
+    }
+
+    /// The events so far, and a receiver of the ones to come.
+    pub(crate) fn follow(&self) -> (Vec<Event>, broadcast::Receiver<Event>) {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        (state.0.clone(), state.1.subscribe())
+    }
+
+    /// Ends every follower's live stream (the run is over).
+    fn close(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.1 = broadcast::channel(1).0;
+    }
 }
 
 #[derive(Debug)]
@@ -54,6 +89,7 @@ struct Finished {
     runs: Arc<Runs>,
     id: Arc<Mutex<Option<String>>>,
     done: CancellationToken,
+    feed: Arc<Feed>,
 }
 
 impl Drop for Finished {
@@ -61,6 +97,7 @@ impl Drop for Finished {
         if let Some(id) = self.id.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             self.runs.active().remove(id);
         }
+        self.feed.close();
         self.done.cancel();
     }
 }
@@ -92,6 +129,7 @@ impl Runs {
         let handle = Handle {
             cancel: self.root.child_token(),
             done: CancellationToken::new(),
+            feed: Arc::new(Feed::new()),
         };
         let runs = Arc::clone(self);
         let task = handle.clone();
@@ -102,6 +140,7 @@ impl Runs {
                 runs: Arc::clone(&runs),
                 id: Arc::new(Mutex::new(None)),
                 done: task.done.clone(),
+                feed: Arc::clone(&task.feed),
             };
             let id = Arc::clone(&finished.id);
             let on_event = |event: Event| {
@@ -110,6 +149,7 @@ impl Runs {
                     runs.active().insert(run_id.clone(), task.clone());
                     *id.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id);
                 }
+                task.feed.publish(&event);
                 let _ = tx.send(Ok(RunUpdate::Event {
                     event: Box::new(event),
                 }));
@@ -141,6 +181,11 @@ impl Runs {
             let _ = bayou_runtime::prune_logs(svc.lake(), cutoff).await;
         });
         (rx, CancelOnDrop(Some(handle.cancel)))
+    }
+
+    /// The feed of run `id` if it is going on here.
+    pub(crate) fn feed(&self, id: &str) -> Option<Arc<Feed>> {
+        self.active().get(id).map(|h| Arc::clone(&h.feed))
     }
 
     /// Stops run `id` if it is going on here and waits until its record says so; returns

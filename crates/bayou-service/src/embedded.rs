@@ -231,6 +231,17 @@ impl Service for Embedded {
         Ok(bayou_runtime::list_runs(&self.lake, filter, limit).await?)
     }
 
+    async fn follow_run(&self, id: &str, _on_event: OnEvent<'_>) -> Result<RunRecord> {
+        // Runs of an embedded lake live in their own processes: only their records are shared.
+        bayou_runtime::load_run(&self.lake, id)
+            .await?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown run '{id}'\n  hint: list runs with `bayou job ls`"
+                ))
+            })
+    }
+
     async fn cancel_run(&self, id: &str) -> Result<()> {
         // In process, the caller stopped the run by dropping it; what is left is the record.
         let finished = bayou_runtime::load_run(&self.lake, id)

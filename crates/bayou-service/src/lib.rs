@@ -98,4 +98,8 @@ pub trait Service: Send + Sync {
     /// Stops a run that is going on (its functions are killed, its target is unchanged) and
     /// records it as interrupted; a finished run stays as it is.
     async fn cancel_run(&self, id: &str) -> Result<()>;
+    /// Follows run `id`: `on_event` hears its events from the start and live until it ends
+    /// (where it runs on a server); returns its record. A run that has ended, or that runs in
+    /// another process of an embedded lake, gives its record as it is.
+    async fn follow_run(&self, id: &str, on_event: OnEvent<'_>) -> Result<RunRecord>;
 }

@@ -251,6 +251,66 @@ async fn default_target(ctx: &Ctx, dir: &std::path::Path) -> anyhow::Result<Stri
     }
 }
 
+/// `job logs`: a run's log lines by node; with `follow`, its events live until it ends.
+async fn logs(ctx: &Ctx, id: &str, follow: bool) -> anyhow::Result<()> {
+    let record = match follow {
+        true => {
+            let heard = std::sync::atomic::AtomicBool::new(false);
+            let on_event = |e: Event| {
+                heard.store(true, std::sync::atomic::Ordering::Relaxed);
+                progress(e);
+            };
+            let record = ctx.service.follow_run(id, &on_event).await.map_err(|e| {
+                match e.kind() == bayou_service::ErrorKind::Usage {
+                    true => Exit::usage(e.to_string()).into(),
+                    false => anyhow::Error::from(e),
+                }
+            })?;
+            if heard.into_inner() {
+                // Everything was shown as it happened; say how it ended.
+                return out(&format!(
+                    "run {} {}",
+                    record.id,
+                    serde_json::to_value(record.status)?
+                        .as_str()
+                        .unwrap_or("ended")
+                ));
+            }
+            record
+        }
+        false => match load_run(ctx, id).await? {
+            Some(record) => record,
+            None => {
+                return Err(Exit::usage(format!(
+                    "unknown run '{id}'\n  hint: list runs with `bayou job ls`"
+                ))
+                .into());
+            }
+        },
+    };
+    if ctx.format == OutputFormat::Json {
+        let lines: Vec<_> = record
+            .nodes
+            .iter()
+            .flat_map(|n| n.log.iter().map(|l| json!({"node": n.name, "line": l})))
+            .collect();
+        return out(&serde_json::to_string_pretty(&lines)?);
+    }
+    let mut text = String::new();
+    for n in &record.nodes {
+        for line in &n.log {
+            text.push_str(&format!("{:>16} | {line}\n", n.name));
+        }
+    }
+    if record.logs_pruned {
+        text.push_str("(the logs of this run were dropped after the server's --keep-logs-days)\n");
+    }
+    if record.finished_ms.is_none() {
+        text.push_str("(still running: --follow shows the rest as it comes)\n");
+    }
+    out(text.trim_end())
+}
+
 /// Run `id`'s record; an id that is no run id is the user's input to fix (exit code 2).
 async fn load_run(ctx: &Ctx, id: &str) -> anyhow::Result<Option<RunRecord>> {
     ctx.service
@@ -545,6 +605,7 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
             }
             emit(ctx.format, &all, listing)
         }
+        RunsCommand::Logs { run_id, follow } => logs(ctx, &run_id, follow).await,
         RunsCommand::Stop { run_id } => {
             let Some(record) = load_run(ctx, &run_id).await? else {
                 return Err(Exit::usage(format!(

@@ -421,6 +421,12 @@ pub struct CommitResponse {
     pub commit: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FollowRunRequest {
+    #[prost(string, tag = "1")]
+    pub id: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
 pub enum RefKind {
@@ -1018,6 +1024,29 @@ pub mod lake_client {
             req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "CancelRun"));
             self.inner.unary(req, path, codec).await
         }
+        /// A run's events from its start, live until it ends, then its record; any number of callers
+        /// may follow one run. A run that has ended answers with its record alone.
+        pub async fn follow_run(
+            &mut self,
+            request: impl tonic::IntoRequest<super::FollowRunRequest>,
+        ) -> std::result::Result<
+            tonic::Response<tonic::codec::Streaming<super::RunUpdate>>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/bayou.v1.Lake/FollowRun");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "FollowRun"));
+            self.inner.server_streaming(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -1168,6 +1197,18 @@ pub mod lake_server {
             tonic::Response<super::CancelRunResponse>,
             tonic::Status,
         >;
+        /// Server streaming response type for the FollowRun method.
+        type FollowRunStream: tonic::codegen::tokio_stream::Stream<
+                Item = std::result::Result<super::RunUpdate, tonic::Status>,
+            >
+            + std::marker::Send
+            + 'static;
+        /// A run's events from its start, live until it ends, then its record; any number of callers
+        /// may follow one run. A run that has ended answers with its record alone.
+        async fn follow_run(
+            &self,
+            request: tonic::Request<super::FollowRunRequest>,
+        ) -> std::result::Result<tonic::Response<Self::FollowRunStream>, tonic::Status>;
     }
     #[derive(Debug)]
     pub struct LakeServer<T> {
@@ -2241,6 +2282,52 @@ pub mod lake_server {
                                 max_encoding_message_size,
                             );
                         let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bayou.v1.Lake/FollowRun" => {
+                    #[allow(non_camel_case_types)]
+                    struct FollowRunSvc<T: Lake>(pub Arc<T>);
+                    impl<
+                        T: Lake,
+                    > tonic::server::ServerStreamingService<super::FollowRunRequest>
+                    for FollowRunSvc<T> {
+                        type Response = super::RunUpdate;
+                        type ResponseStream = T::FollowRunStream;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::ResponseStream>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::FollowRunRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Lake>::follow_run(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = FollowRunSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.server_streaming(method, req).await;
                         Ok(res)
                     };
                     Box::pin(fut)
