@@ -319,14 +319,53 @@ pub async fn load_code(lake: &Lake, code_hash: &str) -> Result<BTreeMap<String, 
         .map_err(|e| Error::Internal(format!("code snapshot {code_hash}: {e}")))
 }
 
-/// Records that run `id` was interrupted (Ctrl-C), so it does not stay "running" for good.
+/// Records that run `id` was interrupted (Ctrl-C, `job stop`, a client gone), so it does not
+/// stay "running" for good. A run stopped while it published may have published all the same
+/// (a merge is one atomic commit): then its record says so, since the target holds its output.
 pub async fn mark_interrupted(lake: &Lake, id: &str) -> Result<()> {
     let Some(mut record) = load_run(lake, id).await? else {
         return Ok(());
     };
-    record.fail("interrupted (Ctrl-C)".into());
+    if record.finished_ms.is_some() {
+        return Ok(());
+    }
+    match (published_by(lake, &record).await?, record.transaction) {
+        // Through a run branch, the run's commits reach the target only by its final merge.
+        (Some(head), true) => {
+            record.status = RunStatus::Succeeded;
+            record.published = Some(head);
+        }
+        // Without one, what it wrote before it stopped stays in the target.
+        (published, false) => {
+            record.published = published;
+            record.fail("interrupted (Ctrl-C)".into());
+        }
+        (None, true) => record.fail("interrupted (Ctrl-C)".into()),
+    }
     record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
     save(lake, &record).await
+}
+
+/// The target's head if a commit of run `record` reached the target since the run started.
+async fn published_by(lake: &Lake, record: &RunRecord) -> Result<Option<CommitId>> {
+    let Ok(head) = lake.resolve(&record.target_branch).await else {
+        return Ok(None);
+    };
+    if head.commit == record.base_commit {
+        return Ok(None);
+    }
+    // Newest first, back to where the run started: a handful of commits at most.
+    let log = lake.catalog().log(&head.commit, 100, None).await?;
+    for commit in log.iter().take_while(|c| c.id != record.base_commit) {
+        let ours = commit
+            .properties
+            .get("bayou_run_id")
+            .is_some_and(|run| *run == record.id);
+        if ours {
+            return Ok(Some(head.commit));
+        }
+    }
+    Ok(None)
 }
 
 /// A stored run.
@@ -351,4 +390,86 @@ pub async fn list_runs(lake: &Lake, filter: &RunFilter, limit: usize) -> Result<
     adopt_legacy_records(lake).await?;
     let rows = lake.catalog().list_runs(filter, limit).await?;
     rows.iter().map(parse).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn lake(dir: &std::path::Path) -> Lake {
+        let location = bayou_lake::LakeLocation::parse(dir.to_str().unwrap()).unwrap();
+        let settings = bayou_lake::LakeSettings {
+            author: "tester".into(),
+            catalog: None,
+            catalogs_dir: dir.join("catalogs"),
+        };
+        Lake::open(&location, &settings).await.unwrap()
+    }
+
+    /// A record of run `id` that started on main's head and is still "running".
+    async fn running(lake: &Lake, id: &str, transaction: bool) -> RunRecord {
+        let base = lake.resolve("main").await.unwrap().commit;
+        let record: RunRecord = serde_json::from_value(serde_json::json!({
+            "id": id, "project": "p", "code_hash": "00", "params": {},
+            "target_branch": "main", "base_commit": base, "run_branch": null,
+            "run_branch_kept": false, "dry_run": false, "status": "running", "nodes": [],
+            "warnings": [], "error": null, "published": null, "transaction": transaction,
+            "started_ms": 1, "finished_ms": null,
+        }))
+        .unwrap();
+        save(lake, &record).await.unwrap();
+        record
+    }
+
+    async fn commit_of(lake: &Lake, id: &str) -> CommitId {
+        let request = bayou_catalog::CommitRequest {
+            message: "publish".into(),
+            author: "tester".into(),
+            properties: crate::run_properties(id),
+            ..Default::default()
+        };
+        lake.catalog().commit("main", request).await.unwrap().id
+    }
+
+    #[tokio::test]
+    async fn a_run_stopped_after_its_merge_landed_is_recorded_as_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = lake(dir.path()).await;
+        running(&lake, "r1", true).await;
+        let head = commit_of(&lake, "r1").await;
+        mark_interrupted(&lake, "r1").await.unwrap();
+        let record = load_run(&lake, "r1").await.unwrap().unwrap();
+        assert_eq!(record.status, RunStatus::Succeeded);
+        assert_eq!(record.published, Some(head));
+        // Another run's commit on the target is not this one's publication.
+        running(&lake, "r2", true).await;
+        commit_of(&lake, "someone-else").await;
+        mark_interrupted(&lake, "r2").await.unwrap();
+        let record = load_run(&lake, "r2").await.unwrap().unwrap();
+        assert_eq!(record.status, RunStatus::Failed);
+        assert!(record.error.unwrap().contains("interrupted"));
+        assert_eq!(record.published, None);
+    }
+
+    #[tokio::test]
+    async fn a_run_without_a_transaction_stopped_halfway_failed_and_says_what_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = lake(dir.path()).await;
+        running(&lake, "r3", false).await;
+        let head = commit_of(&lake, "r3").await;
+        mark_interrupted(&lake, "r3").await.unwrap();
+        let record = load_run(&lake, "r3").await.unwrap().unwrap();
+        assert_eq!(record.status, RunStatus::Failed);
+        assert_eq!(
+            record.published,
+            Some(head),
+            "what it wrote stays in the target"
+        );
+        // A finished record is left as it is.
+        mark_interrupted(&lake, "r3").await.unwrap();
+        assert_eq!(
+            load_run(&lake, "r3").await.unwrap().unwrap().status,
+            RunStatus::Failed
+        );
+    }
 }
