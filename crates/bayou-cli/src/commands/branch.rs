@@ -52,34 +52,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
                 &format!("created branch {name} from {from} at {}", r.head.short()),
             )
         }
-        BranchCommand::Get { name } => {
-            let resolved = catalog.resolve(&name).await?;
-            if !matches!(&resolved.reference, Some((_, RefKind::Branch))) {
-                return Err(bayou_catalog::Error::NotABranch(name).into());
-            }
-            let tables = catalog.list_tables(&resolved.commit).await?;
-            let mut listing = Listing::new(vec!["namespace", "table", "snapshot"]);
-            for (key, state) in &tables {
-                let snap = state.snapshot_id.map_or("-".into(), |s| s.to_string());
-                listing.push(vec![key.namespace.clone(), key.name.clone(), snap]);
-            }
-            let value = json!({
-                "name": name,
-                "head": resolved.commit,
-                "tables": tables.iter().map(|(k, s)| json!({
-                    "namespace": k.namespace, "name": k.name,
-                    "snapshot_id": s.snapshot_id, "metadata_location": s.metadata_location,
-                })).collect::<Vec<_>>(),
-            });
-            if ctx.format == crate::cli::OutputFormat::Table {
-                crate::output::out(&format!(
-                    "branch {name} at {}, {} table(s)",
-                    resolved.commit.short(),
-                    tables.len()
-                ))?;
-            }
-            emit(ctx.format, &value, listing)
-        }
+        BranchCommand::Get { name } => get(ctx, name).await,
         BranchCommand::Rm { name, if_exists } => {
             let r = match catalog.delete_ref(&name, RefKind::Branch).await {
                 Err(e) if if_exists && e.kind() == bayou_service::ErrorKind::UnknownRef => {
@@ -101,65 +74,8 @@ pub(crate) async fn run(ctx: &Ctx, cmd: BranchCommand) -> anyhow::Result<()> {
                 &format!("renamed branch {from} to {to}"),
             )
         }
-        BranchCommand::Diff { a, b } => {
-            let (ca, cb) = (
-                catalog.resolve(&a).await?.commit,
-                catalog.resolve(&b).await?.commit,
-            );
-            let diff = catalog.diff(&ca, &cb).await?;
-            let mut listing =
-                Listing::new(vec!["table", "change", "snapshot in A", "snapshot in B"]);
-            let snap = |s: &Option<bayou_catalog::TableState>| {
-                s.as_ref()
-                    .and_then(|s| s.snapshot_id)
-                    .map(|id| id.to_string())
-                    .unwrap_or_else(|| "-".into())
-            };
-            for d in &diff {
-                listing.push(vec![
-                    d.key.to_string(),
-                    d.change().into(),
-                    snap(&d.from),
-                    snap(&d.to),
-                ]);
-            }
-            let value: Vec<_> = diff
-                .iter()
-                .map(|d| json!({"table": d.key.to_string(), "change": d.change(), "a": d.from, "b": d.to}))
-                .collect();
-            if diff.is_empty() && ctx.format == crate::cli::OutputFormat::Table {
-                return crate::output::out(&format!("no table differs between {a} and {b}"));
-            }
-            emit(ctx.format, &value, listing)
-        }
-        BranchCommand::Merge { source, into } => {
-            let into = ctx.reference(into.as_deref()).await?;
-            let outcome = ctx.service.merge(&source, &into).await?;
-            let text = match &outcome {
-                MergeOutcome::UpToDate { .. } => format!("{into} already contains {source}"),
-                MergeOutcome::FastForward { head } => {
-                    format!(
-                        "merged {source} into {into} (fast-forward to {})",
-                        head.short()
-                    )
-                }
-                MergeOutcome::Merged {
-                    head,
-                    combined,
-                    tables_changed,
-                } => {
-                    let mut t = format!(
-                        "merged {source} into {into}: commit {}, {tables_changed} table(s) changed",
-                        head.short()
-                    );
-                    if !combined.is_empty() {
-                        t.push_str(&format!("; appends combined for {}", combined.join(", ")));
-                    }
-                    t
-                }
-            };
-            emit_message(ctx.format, &outcome, &text)
-        }
+        BranchCommand::Diff { a, b } => diff(ctx, a, b).await,
+        BranchCommand::Merge { source, into } => merge(ctx, source, into).await,
     }
 }
 
@@ -177,4 +93,95 @@ pub(crate) async fn checkout(ctx: &Ctx, args: &crate::cli::CheckoutArgs) -> anyh
         &json!({"active_branch": branch}),
         &format!("switched to branch {branch}"),
     )
+}
+
+async fn get(ctx: &Ctx, name: String) -> anyhow::Result<()> {
+    let catalog = &ctx.service;
+    let resolved = catalog.resolve(&name).await?;
+    if !matches!(&resolved.reference, Some((_, RefKind::Branch))) {
+        return Err(bayou_catalog::Error::NotABranch(name).into());
+    }
+    let tables = catalog.list_tables(&resolved.commit).await?;
+    let mut listing = Listing::new(vec!["namespace", "table", "snapshot"]);
+    for (key, state) in &tables {
+        let snap = state.snapshot_id.map_or("-".into(), |s| s.to_string());
+        listing.push(vec![key.namespace.clone(), key.name.clone(), snap]);
+    }
+    let value = json!({
+        "name": name,
+        "head": resolved.commit,
+        "tables": tables.iter().map(|(k, s)| json!({
+            "namespace": k.namespace, "name": k.name,
+            "snapshot_id": s.snapshot_id, "metadata_location": s.metadata_location,
+        })).collect::<Vec<_>>(),
+    });
+    if ctx.format == crate::cli::OutputFormat::Table {
+        crate::output::out(&format!(
+            "branch {name} at {}, {} table(s)",
+            resolved.commit.short(),
+            tables.len()
+        ))?;
+    }
+    emit(ctx.format, &value, listing)
+}
+
+async fn diff(ctx: &Ctx, a: String, b: String) -> anyhow::Result<()> {
+    let catalog = &ctx.service;
+    let (ca, cb) = (
+        catalog.resolve(&a).await?.commit,
+        catalog.resolve(&b).await?.commit,
+    );
+    let diff = catalog.diff(&ca, &cb).await?;
+    let mut listing = Listing::new(vec!["table", "change", "snapshot in A", "snapshot in B"]);
+    let snap = |s: &Option<bayou_catalog::TableState>| {
+        s.as_ref()
+            .and_then(|s| s.snapshot_id)
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    for d in &diff {
+        listing.push(vec![
+            d.key.to_string(),
+            d.change().into(),
+            snap(&d.from),
+            snap(&d.to),
+        ]);
+    }
+    let value: Vec<_> = diff
+        .iter()
+        .map(|d| json!({"table": d.key.to_string(), "change": d.change(), "a": d.from, "b": d.to}))
+        .collect();
+    if diff.is_empty() && ctx.format == crate::cli::OutputFormat::Table {
+        return crate::output::out(&format!("no table differs between {a} and {b}"));
+    }
+    emit(ctx.format, &value, listing)
+}
+
+async fn merge(ctx: &Ctx, source: String, into: Option<String>) -> anyhow::Result<()> {
+    let into = ctx.reference(into.as_deref()).await?;
+    let outcome = ctx.service.merge(&source, &into).await?;
+    let text = match &outcome {
+        MergeOutcome::UpToDate { .. } => format!("{into} already contains {source}"),
+        MergeOutcome::FastForward { head } => {
+            format!(
+                "merged {source} into {into} (fast-forward to {})",
+                head.short()
+            )
+        }
+        MergeOutcome::Merged {
+            head,
+            combined,
+            tables_changed,
+        } => {
+            let mut t = format!(
+                "merged {source} into {into}: commit {}, {tables_changed} table(s) changed",
+                head.short()
+            );
+            if !combined.is_empty() {
+                t.push_str(&format!("; appends combined for {}", combined.join(", ")));
+            }
+            t
+        }
+    };
+    emit_message(ctx.format, &outcome, &text)
 }

@@ -22,43 +22,7 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
     let mut result = ctx.service.query(&reference, &sql).await?;
 
     if let Some(path) = &args.out {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut rows = 0usize;
-        match ext.as_str() {
-            "parquet" => {
-                let mut writer =
-                    parquet::arrow::ArrowWriter::try_new(file, result.schema.clone(), None)?;
-                while let Some(batch) = result.batches.next().await {
-                    let batch = batch?;
-                    rows += batch.num_rows();
-                    writer.write(&batch)?;
-                }
-                writer.close()?;
-            }
-            "csv" => {
-                let mut writer = arrow::csv::Writer::new(file);
-                while let Some(batch) = result.batches.next().await {
-                    let batch = batch?;
-                    rows += batch.num_rows();
-                    writer.write(&batch)?;
-                }
-            }
-            _ => anyhow::bail!(
-                "cannot tell the format of {}\n  hint: end the file name in .parquet or .csv",
-                path.display()
-            ),
-        }
-        return emit_message(
-            ctx.format,
-            &json!({"rows": rows, "path": path, "ref": reference, "commit": result.commit}),
-            &format!("wrote {rows} rows to {}", path.display()),
-        );
+        return write_out(ctx, path, result, &reference).await;
     }
 
     let limit = if args.all_rows {
@@ -99,4 +63,49 @@ pub(crate) async fn run(ctx: &Ctx, args: QueryArgs) -> anyhow::Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// `--out FILE`: every row into a Parquet or CSV file written here, on the client.
+async fn write_out(
+    ctx: &Ctx,
+    path: &std::path::Path,
+    mut result: bayou_service::QueryResult,
+    reference: &str,
+) -> anyhow::Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut rows = 0usize;
+    match ext.as_str() {
+        "parquet" => {
+            let mut writer =
+                parquet::arrow::ArrowWriter::try_new(file, result.schema.clone(), None)?;
+            while let Some(batch) = result.batches.next().await {
+                let batch = batch?;
+                rows += batch.num_rows();
+                writer.write(&batch)?;
+            }
+            writer.close()?;
+        }
+        "csv" => {
+            let mut writer = arrow::csv::Writer::new(file);
+            while let Some(batch) = result.batches.next().await {
+                let batch = batch?;
+                rows += batch.num_rows();
+                writer.write(&batch)?;
+            }
+        }
+        _ => anyhow::bail!(
+            "cannot tell the format of {}\n  hint: end the file name in .parquet or .csv",
+            path.display()
+        ),
+    }
+    emit_message(
+        ctx.format,
+        &json!({"rows": rows, "path": path, "ref": reference, "commit": result.commit}),
+        &format!("wrote {rows} rows to {}", path.display()),
+    )
 }

@@ -575,100 +575,10 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
             status,
             user,
             kind,
-        } => {
-            let filter = bayou_service::RunFilter {
-                status: status.map(|s| s.as_str().to_string()),
-                user,
-                kind: kind.map(|k| k.as_str().to_string()),
-                ..Default::default()
-            };
-            let all = ctx.service.list_runs(&filter, limit).await?;
-            let mut listing = Listing::new(vec![
-                "run",
-                "started (UTC)",
-                "project",
-                "user",
-                "branch",
-                "status",
-                "nodes",
-            ]);
-            for r in &all {
-                listing.push(vec![
-                    r.id.clone(),
-                    time(r.started_ms),
-                    r.project.clone().unwrap_or_default(),
-                    r.user.clone(),
-                    r.target_branch.clone(),
-                    format!("{:?}", r.status).to_ascii_lowercase(),
-                    r.nodes.len().to_string(),
-                ]);
-            }
-            emit(ctx.format, &all, listing)
-        }
+        } => list_runs(ctx, limit, status, user, kind).await,
         RunsCommand::Logs { run_id, follow } => logs(ctx, &run_id, follow).await,
-        RunsCommand::Stop { run_id } => {
-            let Some(record) = load_run(ctx, &run_id).await? else {
-                return Err(Exit::usage(format!(
-                    "unknown run '{run_id}'\n  hint: list runs with `bayou job ls`"
-                ))
-                .into());
-            };
-            if record.finished_ms.is_some() {
-                return crate::output::emit_message(
-                    ctx.format,
-                    &json!({"stopped": null, "run_id": run_id, "status": record.status}),
-                    &format!("run {run_id} has finished already: nothing to stop"),
-                );
-            }
-            ctx.service.cancel_run(&run_id).await?;
-            crate::output::emit_message(
-                ctx.format,
-                &json!({"stopped": run_id}),
-                &format!(
-                    "stopped run {run_id}; {} is unchanged",
-                    record.target_branch
-                ),
-            )
-        }
-        RunsCommand::Show { run_id } => {
-            let Some(record) = load_run(ctx, &run_id).await? else {
-                return Err(Exit::usage(format!(
-                    "unknown run '{run_id}'\n  hint: list runs with `bayou runs ls`"
-                ))
-                .into());
-            };
-            if ctx.format == OutputFormat::Json {
-                return out(&serde_json::to_string_pretty(&record)?);
-            }
-            out(&format!(
-                "run:       {}\nstatus:    {:?}\nbranch:    {} (from commit {})\nrun branch: {}\ncode:      {}\nparams:    {}\n{}",
-                record.id,
-                record.status,
-                record.target_branch,
-                record.base_commit.short(),
-                record.run_branch.clone().unwrap_or_else(|| "-".into()),
-                record.code_hash.get(..12).unwrap_or(&record.code_hash),
-                json!(record.params),
-                record
-                    .error
-                    .as_ref()
-                    .map(|e| format!("error:     {e}\n"))
-                    .unwrap_or_default(),
-            ))?;
-            if let Some(b) = &record.scan_bytes {
-                out(&format!(
-                    "scanned:   {} from object storage, {} from the local scan cache",
-                    human_bytes(b.from_storage),
-                    human_bytes(b.from_cache)
-                ))?;
-            }
-            emit(ctx.format, &record, node_listing(&record))?;
-            for n in record.nodes.iter().filter(|n| !n.log.is_empty()) {
-                out(&format!("\n--- {} log ---", n.name))?;
-                out(&n.log.join("\n"))?;
-            }
-            Ok(())
-        }
+        RunsCommand::Stop { run_id } => stop(ctx, run_id).await,
+        RunsCommand::Show { run_id } => show(ctx, run_id).await,
     }
 }
 
@@ -701,4 +611,106 @@ pub(crate) fn env(format: OutputFormat, cmd: EnvCommand) -> anyhow::Result<()> {
         out(&format!("{verb} {} environment(s)", envs.len()))?;
     }
     emit(format, &envs, listing)
+}
+
+async fn list_runs(
+    ctx: &Ctx,
+    limit: usize,
+    status: Option<crate::cli::RunStatusArg>,
+    user: Option<String>,
+    kind: Option<crate::cli::RunKindArg>,
+) -> anyhow::Result<()> {
+    let filter = bayou_service::RunFilter {
+        status: status.map(|s| s.as_str().to_string()),
+        user,
+        kind: kind.map(|k| k.as_str().to_string()),
+        ..Default::default()
+    };
+    let all = ctx.service.list_runs(&filter, limit).await?;
+    let mut listing = Listing::new(vec![
+        "run",
+        "started (UTC)",
+        "project",
+        "user",
+        "branch",
+        "status",
+        "nodes",
+    ]);
+    for r in &all {
+        listing.push(vec![
+            r.id.clone(),
+            time(r.started_ms),
+            r.project.clone().unwrap_or_default(),
+            r.user.clone(),
+            r.target_branch.clone(),
+            format!("{:?}", r.status).to_ascii_lowercase(),
+            r.nodes.len().to_string(),
+        ]);
+    }
+    emit(ctx.format, &all, listing)
+}
+
+async fn show(ctx: &Ctx, run_id: String) -> anyhow::Result<()> {
+    let Some(record) = load_run(ctx, &run_id).await? else {
+        return Err(Exit::usage(format!(
+            "unknown run '{run_id}'\n  hint: list runs with `bayou runs ls`"
+        ))
+        .into());
+    };
+    if ctx.format == OutputFormat::Json {
+        return out(&serde_json::to_string_pretty(&record)?);
+    }
+    out(&format!(
+        "run:       {}\nstatus:    {:?}\nbranch:    {} (from commit {})\nrun branch: {}\ncode:      {}\nparams:    {}\n{}",
+        record.id,
+        record.status,
+        record.target_branch,
+        record.base_commit.short(),
+        record.run_branch.clone().unwrap_or_else(|| "-".into()),
+        record.code_hash.get(..12).unwrap_or(&record.code_hash),
+        json!(record.params),
+        record
+            .error
+            .as_ref()
+            .map(|e| format!("error:     {e}\n"))
+            .unwrap_or_default(),
+    ))?;
+    if let Some(b) = &record.scan_bytes {
+        out(&format!(
+            "scanned:   {} from object storage, {} from the local scan cache",
+            human_bytes(b.from_storage),
+            human_bytes(b.from_cache)
+        ))?;
+    }
+    emit(ctx.format, &record, node_listing(&record))?;
+    for n in record.nodes.iter().filter(|n| !n.log.is_empty()) {
+        out(&format!("\n--- {} log ---", n.name))?;
+        out(&n.log.join("\n"))?;
+    }
+    Ok(())
+}
+
+async fn stop(ctx: &Ctx, run_id: String) -> anyhow::Result<()> {
+    let Some(record) = load_run(ctx, &run_id).await? else {
+        return Err(Exit::usage(format!(
+            "unknown run '{run_id}'\n  hint: list runs with `bayou job ls`"
+        ))
+        .into());
+    };
+    if record.finished_ms.is_some() {
+        return crate::output::emit_message(
+            ctx.format,
+            &json!({"stopped": null, "run_id": run_id, "status": record.status}),
+            &format!("run {run_id} has finished already: nothing to stop"),
+        );
+    }
+    ctx.service.cancel_run(&run_id).await?;
+    crate::output::emit_message(
+        ctx.format,
+        &json!({"stopped": run_id}),
+        &format!(
+            "stopped run {run_id}; {} is unchanged",
+            record.target_branch
+        ),
+    )
 }

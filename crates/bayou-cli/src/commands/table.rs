@@ -15,105 +15,11 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             reference,
             namespace,
             name,
-        } => {
-            let namespace = namespace.map(|ns| bayou_types::canonical_namespace(&ns).to_string());
-            let reference = ctx.reference(reference.as_deref()).await?;
-            let service = &ctx.service;
-            let head = service.resolve(&reference).await?.commit;
-            if let Some(ns) = &namespace
-                && !service
-                    .list_namespaces()
-                    .await?
-                    .iter()
-                    .any(|n| &n.name == ns)
-            {
-                return Err(bayou_catalog::Error::UnknownNamespace(ns.clone()).into());
-            }
-            let tables: Vec<_> = service
-                .list_tables(&head)
-                .await?
-                .into_iter()
-                .filter(|(k, _)| namespace.as_ref().is_none_or(|ns| &k.namespace == ns))
-                .filter(|(k, _)| name.as_ref().is_none_or(|n| k.name.contains(n.as_str())))
-                .collect();
-            let mut listing = Listing::new(vec!["namespace", "table", "snapshot"]);
-            let mut value = Vec::new();
-            for (key, state) in &tables {
-                let snap = state
-                    .snapshot_id
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| "-".into());
-                listing.push(vec![key.namespace.clone(), key.name.clone(), snap]);
-                value.push(json!({
-                    "namespace": key.namespace, "name": key.name,
-                    "snapshot_id": state.snapshot_id, "metadata_location": state.metadata_location,
-                }));
-            }
-            emit(ctx.format, &value, listing)
-        }
-        TableCommand::Get { name, reference } => {
-            let reference = ctx.reference(reference.as_deref()).await?;
-            let key = ctx.key(&name)?;
-            let info = ctx.service.table_info(&reference, &key).await?;
-            if ctx.format == crate::cli::OutputFormat::Json {
-                return out(&serde_json::to_string_pretty(&info)?);
-            }
-            out(&format!(
-                "table:     {key} at {reference}\nrows:      {}\nfiles:     {} ({} bytes)\npartition: {}\nsnapshot:  {}\nmetadata:  {}",
-                info.rows,
-                info.data_files,
-                info.size_bytes,
-                info.partitioning.as_deref().unwrap_or("none"),
-                info.snapshot_id
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| "-".into()),
-                info.metadata_location,
-            ))?;
-            let mut listing = Listing::new(vec!["column", "type", "nullable"]);
-            for c in &info.columns {
-                listing.push(vec![
-                    c.name.clone(),
-                    c.data_type.clone(),
-                    c.nullable.to_string(),
-                ]);
-            }
-            emit(ctx.format, &info, listing)
-        }
+        } => ls(ctx, reference, namespace, name).await,
+        TableCommand::Get { name, reference } => get(ctx, name, reference).await,
         TableCommand::Create(args) => create(ctx, args).await,
         TableCommand::Import(args) => import(ctx, args).await,
-        TableCommand::CreatePlan(args) => {
-            let staging = tempfile::Builder::new().prefix("bayou-plan-").tempdir()?;
-            let survey = Survey::of_uri(&args.search_uri, false, staging.path()).await?;
-            let plan = TablePlan::infer(
-                &args.name,
-                &survey,
-                args.branch,
-                args.partitioned_by,
-                args.replace,
-            );
-            let yaml = serde_yaml::to_string(&plan)?;
-            match &args.save_plan {
-                Some(path) => {
-                    std::fs::write(path, &yaml)?;
-                    emit_message(
-                        ctx.format,
-                        &json!({"plan": path.display().to_string(), "conflicts": plan.conflicts.len()}),
-                        &format!(
-                            "wrote the plan of {} to {} ({} column(s), {} conflict(s)); apply it with `bayou table create-plan-apply --plan {}`",
-                            plan.table,
-                            path.display(),
-                            plan.columns.len(),
-                            plan.conflicts.len(),
-                            path.display()
-                        ),
-                    )
-                }
-                None if ctx.format == crate::cli::OutputFormat::Json => {
-                    out(&serde_json::to_string_pretty(&plan)?)
-                }
-                None => out(&yaml),
-            }
-        }
+        TableCommand::CreatePlan(args) => create_plan(ctx, args).await,
         TableCommand::CreateExternal {
             name,
             metadata_json_uri,
@@ -121,30 +27,15 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             branch,
             overwrite,
         } => {
-            let branch = ctx.reference(branch.as_deref()).await?;
-            let key = ctx.key(&name)?;
-            let outcome = match &metadata_json_uri {
-                Some(uri) => {
-                    ctx.lake()?
-                        .register_table(&branch, &key, uri, overwrite)
-                        .await?
-                }
-                None => {
-                    ctx.lake()?
-                        .register_files(&branch, &key, &search_pattern, overwrite)
-                        .await?
-                }
-            };
-            emit_message(
-                ctx.format,
-                &outcome,
-                &format!(
-                    "registered {key} on {branch}: {} rows in {} file(s) left where they are, commit {}",
-                    outcome.rows_written,
-                    outcome.files_written,
-                    outcome.commit.short()
-                ),
+            create_external(
+                ctx,
+                name,
+                metadata_json_uri,
+                search_pattern,
+                branch,
+                overwrite,
             )
+            .await
         }
         TableCommand::CreatePlanApply { plan } => {
             let parsed = table_plan::read(&plan)?;
@@ -155,30 +46,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
             name,
             branch,
             if_exists,
-        } => {
-            let branch = ctx.reference(branch.as_deref()).await?;
-            let key = ctx.key(&name)?;
-            let head = ctx.service.resolve(&branch).await?.commit;
-            let present = ctx
-                .service
-                .list_tables(&head)
-                .await?
-                .iter()
-                .any(|(k, _)| *k == key);
-            if if_exists && !present {
-                return emit_message(
-                    ctx.format,
-                    &json!({"removed": null, "branch": branch}),
-                    &format!("no table {key} on {branch}: nothing to remove"),
-                );
-            }
-            let commit = ctx.service.drop_table(&branch, &key).await?;
-            emit_message(
-                ctx.format,
-                &json!({"removed": key.to_string(), "branch": branch, "commit": commit}),
-                &format!("removed {key} from {branch} (commit {})", commit.short()),
-            )
-        }
+        } => rm(ctx, name, branch, if_exists).await,
         TableCommand::Revert {
             name,
             to_ref,
@@ -335,5 +203,174 @@ pub(crate) async fn write_source(
             outcome.files_written,
             outcome.commit.short()
         ),
+    )
+}
+
+async fn ls(
+    ctx: &Ctx,
+    reference: Option<String>,
+    namespace: Option<String>,
+    name: Option<String>,
+) -> anyhow::Result<()> {
+    let namespace = namespace.map(|ns| bayou_types::canonical_namespace(&ns).to_string());
+    let reference = ctx.reference(reference.as_deref()).await?;
+    let service = &ctx.service;
+    let head = service.resolve(&reference).await?.commit;
+    if let Some(ns) = &namespace
+        && !service
+            .list_namespaces()
+            .await?
+            .iter()
+            .any(|n| &n.name == ns)
+    {
+        return Err(bayou_catalog::Error::UnknownNamespace(ns.clone()).into());
+    }
+    let tables: Vec<_> = service
+        .list_tables(&head)
+        .await?
+        .into_iter()
+        .filter(|(k, _)| namespace.as_ref().is_none_or(|ns| &k.namespace == ns))
+        .filter(|(k, _)| name.as_ref().is_none_or(|n| k.name.contains(n.as_str())))
+        .collect();
+    let mut listing = Listing::new(vec!["namespace", "table", "snapshot"]);
+    let mut value = Vec::new();
+    for (key, state) in &tables {
+        let snap = state
+            .snapshot_id
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "-".into());
+        listing.push(vec![key.namespace.clone(), key.name.clone(), snap]);
+        value.push(json!({
+            "namespace": key.namespace, "name": key.name,
+            "snapshot_id": state.snapshot_id, "metadata_location": state.metadata_location,
+        }));
+    }
+    emit(ctx.format, &value, listing)
+}
+
+async fn get(ctx: &Ctx, name: String, reference: Option<String>) -> anyhow::Result<()> {
+    let reference = ctx.reference(reference.as_deref()).await?;
+    let key = ctx.key(&name)?;
+    let info = ctx.service.table_info(&reference, &key).await?;
+    if ctx.format == crate::cli::OutputFormat::Json {
+        return out(&serde_json::to_string_pretty(&info)?);
+    }
+    out(&format!(
+        "table:     {key} at {reference}\nrows:      {}\nfiles:     {} ({} bytes)\npartition: {}\nsnapshot:  {}\nmetadata:  {}",
+        info.rows,
+        info.data_files,
+        info.size_bytes,
+        info.partitioning.as_deref().unwrap_or("none"),
+        info.snapshot_id
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "-".into()),
+        info.metadata_location,
+    ))?;
+    let mut listing = Listing::new(vec!["column", "type", "nullable"]);
+    for c in &info.columns {
+        listing.push(vec![
+            c.name.clone(),
+            c.data_type.clone(),
+            c.nullable.to_string(),
+        ]);
+    }
+    emit(ctx.format, &info, listing)
+}
+
+async fn create_plan(ctx: &Ctx, args: crate::cli::CreatePlanArgs) -> anyhow::Result<()> {
+    let staging = tempfile::Builder::new().prefix("bayou-plan-").tempdir()?;
+    let survey = Survey::of_uri(&args.search_uri, false, staging.path()).await?;
+    let plan = TablePlan::infer(
+        &args.name,
+        &survey,
+        args.branch,
+        args.partitioned_by,
+        args.replace,
+    );
+    let yaml = serde_yaml::to_string(&plan)?;
+    match &args.save_plan {
+        Some(path) => {
+            std::fs::write(path, &yaml)?;
+            emit_message(
+                ctx.format,
+                &json!({"plan": path.display().to_string(), "conflicts": plan.conflicts.len()}),
+                &format!(
+                    "wrote the plan of {} to {} ({} column(s), {} conflict(s)); apply it with `bayou table create-plan-apply --plan {}`",
+                    plan.table,
+                    path.display(),
+                    plan.columns.len(),
+                    plan.conflicts.len(),
+                    path.display()
+                ),
+            )
+        }
+        None if ctx.format == crate::cli::OutputFormat::Json => {
+            out(&serde_json::to_string_pretty(&plan)?)
+        }
+        None => out(&yaml),
+    }
+}
+
+async fn create_external(
+    ctx: &Ctx,
+    name: String,
+    metadata_json_uri: Option<String>,
+    search_pattern: Vec<String>,
+    branch: Option<String>,
+    overwrite: bool,
+) -> anyhow::Result<()> {
+    let branch = ctx.reference(branch.as_deref()).await?;
+    let key = ctx.key(&name)?;
+    let outcome = match &metadata_json_uri {
+        Some(uri) => {
+            ctx.lake()?
+                .register_table(&branch, &key, uri, overwrite)
+                .await?
+        }
+        None => {
+            ctx.lake()?
+                .register_files(&branch, &key, &search_pattern, overwrite)
+                .await?
+        }
+    };
+    emit_message(
+        ctx.format,
+        &outcome,
+        &format!(
+            "registered {key} on {branch}: {} rows in {} file(s) left where they are, commit {}",
+            outcome.rows_written,
+            outcome.files_written,
+            outcome.commit.short()
+        ),
+    )
+}
+
+async fn rm(
+    ctx: &Ctx,
+    name: String,
+    branch: Option<String>,
+    if_exists: bool,
+) -> anyhow::Result<()> {
+    let branch = ctx.reference(branch.as_deref()).await?;
+    let key = ctx.key(&name)?;
+    let head = ctx.service.resolve(&branch).await?.commit;
+    let present = ctx
+        .service
+        .list_tables(&head)
+        .await?
+        .iter()
+        .any(|(k, _)| *k == key);
+    if if_exists && !present {
+        return emit_message(
+            ctx.format,
+            &json!({"removed": null, "branch": branch}),
+            &format!("no table {key} on {branch}: nothing to remove"),
+        );
+    }
+    let commit = ctx.service.drop_table(&branch, &key).await?;
+    emit_message(
+        ctx.format,
+        &json!({"removed": key.to_string(), "branch": branch, "commit": commit}),
+        &format!("removed {key} from {branch} (commit {})", commit.short()),
     )
 }
