@@ -775,6 +775,7 @@ fn eight_clients_running_pipelines_at_once_lose_nothing_and_hear_every_conflict(
 #[test]
 fn each_user_of_a_server_has_their_own_active_branch() {
     let t = TestLake::with_server();
+    with_trips(&t);
     let made = t
         .admin_cmd()
         .args(["-O", "json", "server", "key", "create", "--user", "ada"])
@@ -802,6 +803,19 @@ fn each_user_of_a_server_has_their_own_active_branch() {
     };
     t.ok(&["checkout", "-b", "mine"]);
     assert_eq!(t.json(&["info"])["active_branch"], "mine");
+    // Ada cannot stop tester's run.
+    let detached = t.json(&["run", "-p", sleeping(&t).to_str().unwrap(), "--detach"]);
+    let id = detached["run_id"].as_str().unwrap().to_string();
+    let refused = t
+        .cmd()
+        .env("BAYOU_API_KEY", ada["key"].as_str().unwrap())
+        .args(["job", "stop", &id])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("belongs to tester"), "{err}");
+    t.ok(&["job", "stop", &id]);
     assert_eq!(as_ada(&["-O", "json", "info"])["active_branch"], "main");
     // Ada's new branch starts from her active branch, not tester's.
     as_ada(&["-O", "json", "branch", "create", "hers"]);

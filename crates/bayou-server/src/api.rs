@@ -219,6 +219,17 @@ impl pb::lake_server::Lake for LakeApi {
     ) -> Result<Response<pb::CancelRunResponse>, Status> {
         let svc = self.caller(&request).await?;
         let id = request.into_inner().id;
+        // A run is stopped by the user who started it.
+        let caller = svc.whoami().await.map_err(status)?;
+        if let Some(record) = svc.get_run(&id).await.map_err(status)?
+            && !record.user.is_empty()
+            && record.user != caller
+        {
+            return Err(status(Error::Forbidden(format!(
+                "run {id} belongs to {}: only they can stop it",
+                record.user
+            ))));
+        }
         if !self.runs.cancel(&id).await {
             // Not going on here: a record left "running" (say, by a crash) is closed.
             svc.cancel_run(&id).await.map_err(status)?;

@@ -18,6 +18,8 @@ pub enum ErrorKind {
     Unavailable,
     /// The user's input (a project, an argument) has problems to fix: exit code 2.
     Usage,
+    /// The caller may not do this (another user's run).
+    Forbidden,
     Other,
 }
 
@@ -33,6 +35,8 @@ pub enum Error {
     Runtime(#[from] bayou_runtime::Error),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Forbidden(String),
     /// An error a server reported (its message is the text the embedded call would print).
     #[error("{message}")]
     Remote { kind: ErrorKind, message: String },
@@ -57,6 +61,7 @@ impl Error {
             }
             Self::Runtime(_) => ErrorKind::Other,
             Self::Usage(_) => ErrorKind::Usage,
+            Self::Forbidden(_) => ErrorKind::Forbidden,
             Self::Remote { kind, .. } => *kind,
         }
     }

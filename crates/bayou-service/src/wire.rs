@@ -309,6 +309,7 @@ pub fn error_to_status(e: &Error) -> tonic::Status {
         }
         ErrorKind::Conflict => tonic::Code::Aborted,
         ErrorKind::Unauthenticated => tonic::Code::Unauthenticated,
+        ErrorKind::Forbidden => tonic::Code::PermissionDenied,
         ErrorKind::Unavailable => tonic::Code::Unavailable,
         ErrorKind::Other => tonic::Code::Internal,
     };
@@ -352,6 +353,7 @@ const KINDS: &[(ErrorKind, &str)] = &[
     (ErrorKind::Unauthenticated, "unauthenticated"),
     (ErrorKind::Unavailable, "unavailable"),
     (ErrorKind::Usage, "usage"),
+    (ErrorKind::Forbidden, "forbidden"),
     (ErrorKind::Other, "other"),
 ];
 
