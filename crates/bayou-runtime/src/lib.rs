@@ -31,22 +31,20 @@ mod python;
 mod record;
 mod reuse;
 mod sandbox;
+mod scheduler;
 mod tools;
 mod uv;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Instant;
 
 use bayou_lake::Lake;
-use bayou_project::{Diagnostic, Diagnostics, Materialization, NodeKind, ParamValue, Project};
+use bayou_project::{Diagnostic, Diagnostics, NodeKind, ParamValue, Project};
 use bayou_sql::QueryEngine;
-use bayou_types::{CommitId, TableKey};
+use bayou_types::CommitId;
 use datafusion::common::ScalarValue;
 
-use crate::output::{Output, output_schema, publish_output, run_sql, sql_to_exchange, stand_in};
-use crate::reuse::reuse;
+use crate::output::stand_in;
 
 pub use assets::runner_version;
 pub use bayou_plan::{PlanInput, PlanNode, lake_secret_key, plan, resolve_params};
@@ -328,34 +326,6 @@ pub fn trim_node_cache(cache: &Path, max_bytes: u64) -> u64 {
 
 /// An expectation that failed (returned False, failed an `assert`, returned no bool; the
 /// report's `error` says which): a warning, or with `strict` the run's failure (true).
-fn judge(
-    report: &mut NodeReport,
-    record: &mut RunRecord,
-    strict: bool,
-    on_event: OnEvent<'_>,
-) -> bool {
-    if report.status != NodeStatus::ExpectationFailed {
-        return false;
-    }
-    let msg = match report.error.as_deref() {
-        None | Some(RETURNED_FALSE) => {
-            format!("expectation '{}' returned False", report.name)
-        }
-        Some(reason) => format!("expectation '{}' failed: {reason}", report.name),
-    };
-    if strict {
-        report.error = Some(msg.clone());
-        record.fail(format!("{msg} (--strict)"));
-        true
-    } else {
-        record.warnings.push(msg.clone());
-        on_event(Event::Warning {
-            message: msg.clone(),
-        });
-        false
-    }
-}
-
 #[allow(
     clippy::too_many_arguments,
     reason = "one call site; a struct would only rename them"
@@ -371,22 +341,12 @@ async fn execute(
     record: &mut RunRecord,
     on_event: OnEvent<'_>,
 ) -> Result<()> {
-    let (params, namespace, base, sources) = (
-        &planned.params,
-        planned.namespace.as_str(),
-        &planned.base,
-        &planned.sources,
-    );
     let engine = QueryEngine::new(lake.clone());
-    let (ctx, _, _) = engine.session(base.as_str()).await?;
+    let (ctx, _, _) = engine.session(planned.base.as_str()).await?;
     // A bare name that resolved in the run's namespace reads that table in SQL models too.
-    for key in sources.shadowing() {
+    for key in planned.sources.shadowing() {
         stand_in(&ctx, &ctx, &key.namespace, &key.name).await?;
     }
-    let param_values: HashMap<String, ScalarValue> =
-        params.iter().map(|(k, v)| (k.clone(), scalar(v))).collect();
-    let runner = assets::install(&options.cache_dir)?;
-    let sandbox = &tools.sandbox;
     if options.sandbox == SandboxPolicy::Off && tools.python {
         let msg = "Python functions run without a sandbox (BAYOU_SANDBOX=off): they can read and write whatever you can";
         record.warnings.push(msg.to_string());
@@ -394,11 +354,12 @@ async fn execute(
             message: msg.to_string(),
         });
     }
-    let dag = project.dag();
-    let selected = &planned.selected;
     // Every environment the run needs is ready before any data is read: a bad pin fails the
     // run at once.
-    let pythons = match tools.environments(project, selected, on_event).await {
+    let pythons = match tools
+        .environments(project, &planned.selected, on_event)
+        .await
+    {
         Ok(pythons) => pythons,
         Err(report) => {
             record.fail(report.error.clone().unwrap_or_default());
@@ -406,371 +367,95 @@ async fn execute(
             return Ok(());
         }
     };
-    let mut outputs: HashMap<String, Arc<Output>> = HashMap::new();
-    let scans = python::ScanFiles::default();
-    let node_cache = cache::NodeCache::new(&options.cache_dir);
+    let inputs = inputs(
+        lake, project, options, planned, tools, run_branch, exchange, record, ctx, engine, pythons,
+    )
+    .await?;
+    let mut state = scheduler::State::new(project.nodes.len());
+    state.take_unselected(&inputs, record, on_event).await?;
+    state.run_nodes(&inputs, record, on_event).await?;
+    if state.failed {
+        // Nodes never started are skipped; the target branch is not touched.
+        state.skip_rest(&inputs, record);
+        return Ok(());
+    }
+    match run_branch {
+        Some(branch) => state.materialize(&inputs, branch, record).await,
+        None => Ok(()),
+    }
+}
+
+/// What every node of the run reads, worked out once: fingerprints, the DAG's shape, the
+/// parameters as SQL values, the runner.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
+async fn inputs<'a>(
+    lake: &'a Lake,
+    project: &'a Project,
+    options: &'a RunOptions,
+    planned: &'a bayou_plan::Plan,
+    tools: &'a tools::Tools,
+    run_branch: Option<&'a str>,
+    exchange: &'a exchange::Exchange,
+    record: &RunRecord,
+    ctx: datafusion::prelude::SessionContext,
+    engine: QueryEngine,
+    pythons: HashMap<String, std::path::PathBuf>,
+) -> Result<scheduler::Inputs<'a>> {
     let refs = record.refs.clone();
     let fps = bayou_plan::fingerprints(
         lake,
         project,
-        params,
-        base,
+        &planned.params,
+        &planned.base,
         &refs,
-        sources,
+        &planned.sources,
         &bayou_plan::Runtime {
             runner: &assets::runner_version(),
             env_key: &EnvCache::key,
         },
     )
     .await?;
-    // REPLACE models reused from the cache: their table on the branch is already the output.
-    let mut reused_table = vec![false; project.nodes.len()];
-
-    // Independent nodes run concurrently, up to the number of cores; a node starts when all the
-    // models it reads have finished.
-    let parallel = options
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
-    let parents: Vec<&[usize]> = (0..dag.len()).map(|i| dag.parents(i)).collect();
-    // Models a Python function reads: their outputs go to the exchange, where it maps them.
+    let dag = project.dag();
+    let parents: Vec<Vec<usize>> = (0..dag.len()).map(|i| dag.parents(i).to_vec()).collect();
     let mut read_by_python = vec![false; project.nodes.len()];
     for (i, node) in project.nodes.iter().enumerate() {
         if !matches!(node.kind, NodeKind::Sql { .. }) {
-            for &p in parents[i] {
+            for &p in &parents[i] {
                 read_by_python[p] = true;
             }
         }
     }
-    let mut finished = vec![false; project.nodes.len()];
-    let mut started = vec![false; project.nodes.len()];
-    let mut running = futures::stream::FuturesUnordered::new();
-    let mut failed = false;
-    let sequence = dag.order();
-
-    // With -m, only the selected nodes run; the unselected models they read come from the
-    // cache or, failing that, from the lake.
-    let needed = dag.needed(selected);
-    let mut missing = Vec::new();
-    // Nodes downstream of a model read from the lake instead of its own output: their
-    // fingerprints assume the output, so they neither reuse nor fill the cache.
-    let mut from_lake = vec![false; project.nodes.len()];
-    for &i in &sequence {
-        if selected[i] {
-            continue;
-        }
-        started[i] = true;
-        finished[i] = true;
-        if !needed[i] {
-            continue;
-        }
-        let node = &project.nodes[i];
-        if node.cache
-            && let Some((mut report, table)) = reuse(
-                lake,
-                &ctx,
-                &node_cache,
-                &fps[i],
-                node,
-                namespace,
-                base,
-                &mut outputs,
-                Preview::Off,
-            )
-            .await?
-        {
-            reused_table[i] = table;
-            report.fingerprint = Some(fps[i].clone());
-            report
-                .log
-                .push("not selected: reused from the cache".into());
-            on_event(Event::NodeFinished {
-                report: report.clone(),
-            });
-            record.nodes.push(report);
-            continue;
-        }
-        let key = TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
-        let (at, at_ctx) = match &options.parents_from {
-            Some(r) => {
-                let (c, commit, _) = engine.session(r).await?;
-                (commit, Some(c))
-            }
-            None => (base.clone(), None),
-        };
-        if lake.catalog().get_table(&at, &key).await?.is_some() {
-            stand_in(&ctx, at_ctx.as_ref().unwrap_or(&ctx), namespace, &node.name).await?;
-            from_lake[i] = true;
-            let mut report = NodeReport::new(node);
-            report.status = NodeStatus::FromLake;
-            report
-                .log
-                .push(format!("not selected: read from the lake table {key}"));
-            on_event(Event::NodeFinished {
-                report: report.clone(),
-            });
-            record.nodes.push(report);
-            continue;
-        }
-        missing.push(node.name.clone());
-    }
-    let mut uncacheable = vec![false; project.nodes.len()];
-    for &i in &sequence {
-        uncacheable[i] = parents[i].iter().any(|&p| from_lake[p] || uncacheable[p]);
-    }
-    if !missing.is_empty() {
-        return Err(Error::Usage(format!(
-            "the selected models read {}, which {} not selected and {} neither a cached output nor a table in namespace '{namespace}'\n  hint: select {} too, e.g. -m +{}",
-            missing.join(", "),
-            if missing.len() == 1 { "is" } else { "are" },
-            if missing.len() == 1 { "has" } else { "have" },
-            if missing.len() == 1 { "it" } else { "them" },
-            options
-                .select
-                .first()
-                .map(|p| p.trim_matches('+'))
-                .unwrap_or_default(),
-        )));
-    }
-
-    loop {
-        if !failed {
-            for &i in &sequence {
-                if running.len() >= parallel {
-                    break;
-                }
-                if !started[i] && parents[i].iter().all(|&p| finished[p]) {
-                    started[i] = true;
-                    let node = &project.nodes[i];
-                    if !options.no_cache && node.cache && !uncacheable[i] {
-                        let hit = reuse(
-                            lake,
-                            &ctx,
-                            &node_cache,
-                            &fps[i],
-                            node,
-                            namespace,
-                            base,
-                            &mut outputs,
-                            options.preview,
-                        )
-                        .await?;
-                        if let Some((mut report, table)) = hit {
-                            finished[i] = true;
-                            reused_table[i] = table;
-                            report.fingerprint = Some(fps[i].clone());
-                            failed |= judge(&mut report, record, options.strict, on_event);
-                            if let Some(schema) = output_schema(&ctx, &outputs, &node.name).await {
-                                failed |= contract::check(
-                                    node,
-                                    &schema,
-                                    &mut report,
-                                    record,
-                                    options.strict,
-                                    on_event,
-                                );
-                            }
-                            on_event(Event::NodeFinished {
-                                report: report.clone(),
-                            });
-                            record.nodes.push(report);
-                            if failed {
-                                break;
-                            }
-                            continue;
-                        }
-                    }
-                    on_event(Event::NodeStarted {
-                        node: node.name.clone(),
-                    });
-                    let ctx = &ctx;
-                    let param_values = &param_values;
-                    let read_by_python = &read_by_python;
-                    let invocation = python::Invocation {
-                        ctx,
-                        engine: &engine,
-                        refs: &refs,
-                        sources,
-                        project,
-                        param_values,
-                        params,
-                        pythons: &pythons,
-                        runner: &runner,
-                        sandbox,
-                        exchange,
-                        scans: &scans,
-                        parents: parents[i]
-                            .iter()
-                            .filter_map(|&p| {
-                                let name = &project.nodes[p].name;
-                                outputs.get(name).map(|o| (name.clone(), o.clone()))
-                            })
-                            .collect(),
-                    };
-                    running.push(async move {
-                        let clock = Instant::now();
-                        let mut report = NodeReport::new(node);
-                        let result: Result<Option<Output>, NodeError> = match &node.kind {
-                            // A SQL model read by Python goes straight to the exchange.
-                            NodeKind::Sql { sql } if read_by_python[i] => {
-                                sql_to_exchange(ctx, sql, param_values, exchange, &node.name)
-                                    .await
-                                    .map(Some)
-                            }
-                            NodeKind::Sql { sql } => {
-                                run_sql(ctx, sql, param_values).await.map(Some)
-                            }
-                            NodeKind::Python { function } | NodeKind::Expectation { function } => {
-                                python::run(&invocation, node, function, &mut report, on_event)
-                                    .await
-                            }
-                        };
-                        report.seconds = clock.elapsed().as_secs_f64();
-                        (i, report, result)
-                    });
-                }
-            }
-        }
-        if running.is_empty() && finished.iter().all(|&f| f) {
-            break;
-        }
-        let Some((i, mut report, result)) = futures::StreamExt::next(&mut running).await else {
-            if failed || finished.iter().all(|&f| f) {
-                break;
-            }
-            continue; // nodes were reused from the cache; start what they unblocked
-        };
-        let node = &project.nodes[i];
-        finished[i] = true;
-        report.fingerprint = Some(fps[i].clone());
-        match result {
-            Ok(Some(output)) => {
-                report.rows = Some(output.rows());
-                report.bytes = Some(output.bytes());
-                failed |= contract::check(
-                    node,
-                    &output.schema,
-                    &mut report,
-                    record,
-                    options.strict,
-                    on_event,
-                );
-                output.preview_into(&mut report, options.preview);
-                // Reusable by later runs; a REPLACE model's entry is its table, once written
-                // (in a dry run, nothing is: then it is the output, like any other model's).
-                if node.cache
-                    && !uncacheable[i]
-                    && (node.materialization != Materialization::Replace || run_branch.is_none())
-                {
-                    let entry = cache::Entry::new(
-                        node,
-                        Some(output.rows()),
-                        &record.id,
-                        cache::Stored::File,
-                    );
-                    let stored = node_cache.put(&fps[i], &entry, |dest| match &output.file {
-                        Some(file) => std::fs::copy(file, dest)
-                            .map(|_| ())
-                            .map_err(|e| Error::io(dest, e)),
-                        None => exchange::write_ipc(dest, &output.schema, &output.batches),
-                    });
-                    if let Err(e) = stored {
-                        let msg = format!("the output of '{}' was not cached: {e}", node.name);
-                        on_event(Event::Warning {
-                            message: msg.clone(),
-                        });
-                    }
-                }
-                publish_output(&ctx, &mut outputs, &node.name, output)?;
-            }
-            Ok(None) => {
-                if node.cache && !uncacheable[i] {
-                    let entry = cache::Entry::new(
-                        node,
-                        None,
-                        &record.id,
-                        cache::Stored::Verdict {
-                            passed: report.status == NodeStatus::Succeeded,
-                            reason: report.error.clone(),
-                        },
-                    );
-                    let _ = node_cache.put(&fps[i], &entry, |_| Ok(()));
-                }
-                // An expectation: report.status says how it went.
-                failed |= judge(&mut report, record, options.strict, on_event);
-            }
-            Err(e) => {
-                report.status = NodeStatus::Failed;
-                report.error = Some(e.to_string());
-                record.fail(format!("'{}' failed: {e}", node.name));
-                failed = true;
-            }
-        }
-        on_event(Event::NodeFinished {
-            report: report.clone(),
-        });
-        record.nodes.push(report);
-    }
-    if failed {
-        // Nodes never started are skipped; the target branch is not touched.
-        for &j in &sequence {
-            if !started[j] {
-                let mut skipped = NodeReport::new(&project.nodes[j]);
-                skipped.status = NodeStatus::Skipped;
-                record.nodes.push(skipped);
-            }
-        }
-        return Ok(());
-    }
-
-    // Materialize on the run branch once everything, expectations included, has passed.
-    let Some(run_branch) = run_branch else {
-        return Ok(());
-    };
-    for (i, node) in project
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.materialization != Materialization::None)
-    {
-        if !selected[i] {
-            continue; // not part of this run: taken from the cache or the lake, never written
-        }
-        let key = TableKey::new(namespace, &node.name).map_err(|e| Error::Usage(e.to_string()))?;
-        if reused_table[i] {
-            if let Some(r) = record.nodes.iter_mut().find(|r| r.name == node.name) {
-                r.materialized = Some(key.to_string());
-            }
-            continue;
-        }
-        let Some(output) = outputs.get(&node.name) else {
-            continue;
-        };
-        let written = materialize::write(
-            lake,
-            run_branch,
-            &key,
-            node,
-            output,
-            &param_values,
-            &record.id,
-        )
-        .await?;
-        if let Some(r) = record.nodes.iter_mut().find(|r| r.name == node.name) {
-            r.materialized = Some(key.to_string());
-        }
-        if node.cache && !uncacheable[i] && node.materialization == Materialization::Replace {
-            let entry = cache::Entry::new(
-                node,
-                Some(output.rows()),
-                &record.id,
-                cache::Stored::Table {
-                    table: key.to_string(),
-                    metadata_location: written.metadata_location,
-                },
-            );
-            let _ = node_cache.put(&fps[i], &entry, |_| Ok(()));
-        }
-    }
-    Ok(())
+    Ok(scheduler::Inputs {
+        lake,
+        project,
+        options,
+        namespace: planned.namespace.as_str(),
+        base: &planned.base,
+        sources: &planned.sources,
+        params: &planned.params,
+        selected: &planned.selected,
+        run_branch,
+        ctx,
+        engine,
+        param_values: planned
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), scalar(v)))
+            .collect(),
+        pythons,
+        runner: assets::install(&options.cache_dir)?,
+        sandbox: &tools.sandbox,
+        exchange,
+        scans: python::ScanFiles::default(),
+        node_cache: cache::NodeCache::new(&options.cache_dir),
+        refs,
+        fps,
+        parents,
+        read_by_python,
+        sequence: dag.order(),
+        needed: dag.needed(&planned.selected),
+    })
 }
