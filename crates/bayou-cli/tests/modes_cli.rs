@@ -30,7 +30,46 @@ in_both_modes!(
     merges_checkout_info_and_table_changes,
     a_run_in_a_git_checkout_targets_the_data_branch_of_its_git_branch,
     job_logs_print_a_finished_runs_lines,
+    a_past_run_is_replayed_from_its_code_snapshot,
 );
+
+fn a_past_run_is_replayed_from_its_code_snapshot(mode: Mode) {
+    let t = TestLake::in_mode(mode);
+    with_trips(&t);
+    let dir = doubling(&t);
+    t.ok(&["run", "-p", dir.to_str().unwrap()]);
+    let id = t.json(&["job", "ls"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The project moves on; the replay runs the code as it was.
+    std::fs::write(
+        dir.join("doubled.sql"),
+        "-- bayou: materialization_strategy=REPLACE\nSELECT id, miles * 3 AS miles FROM trips",
+    )
+    .unwrap();
+    let main_before = t.json(&["branch", "ls"]);
+    let kept = t.ok(&["rerun", &id]);
+    assert!(kept.contains("main is unchanged"), "{kept}");
+    assert_eq!(t.json(&["branch", "ls"])[0]["head"], main_before[0]["head"]);
+    let reruns = t.json(&["job", "ls", "--kind", "rerun"]);
+    assert_eq!(reruns[0]["replay_of"], id.as_str());
+    let branch = reruns[0]["run_branch"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.scalar("SELECT SUM(miles) FROM doubled", &branch),
+        13.0,
+        "the snapshot's doubling, not today's tripling"
+    );
+    // Publishing a replay of a REPLACE over a table main changed since: a conflict, named.
+    let conflict = t.fails(&["rerun", &id, "--from", "doubled", "--publish"]);
+    assert!(
+        conflict.contains("both changed bayou.doubled"),
+        "{conflict}"
+    );
+    assert_eq!(t.json(&["branch", "ls"])[0]["head"], main_before[0]["head"]);
+    let reruns = t.json(&["job", "ls", "--kind", "rerun"]);
+    assert_eq!(reruns.as_array().unwrap().len(), 2, "{reruns}");
+}
 
 fn job_logs_print_a_finished_runs_lines(mode: Mode) {
     let t = TestLake::in_mode(mode);

@@ -307,6 +307,15 @@ impl Service for Remote {
         Ok(())
     }
 
+    async fn code(&self, code_hash: &str) -> Result<Vec<(String, String)>> {
+        let request = pb::GetCodeRequest {
+            code_hash: code_hash.into(),
+        };
+        let r = self.client().get_code(request).await;
+        let files = r.map_err(|s| self.error(s))?.into_inner().files;
+        Ok(files.into_iter().map(|f| (f.path, f.text)).collect())
+    }
+
     async fn has_code(&self, code_hash: &str) -> Result<bool> {
         let request = pb::HasCodeRequest {
             code_hash: code_hash.into(),

@@ -131,6 +131,23 @@ impl pb::lake_server::Lake for LakeApi {
         Ok(Response::new(past.chain(live).chain(end).boxed()))
     }
 
+    async fn get_code(
+        &self,
+        request: Request<pb::GetCodeRequest>,
+    ) -> Result<Response<pb::GetCodeResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let files = svc
+            .code(&request.into_inner().code_hash)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetCodeResponse {
+            files: files
+                .into_iter()
+                .map(|(path, text)| pb::ProjectFile { path, text })
+                .collect(),
+        }))
+    }
+
     async fn has_code(
         &self,
         request: Request<pb::HasCodeRequest>,

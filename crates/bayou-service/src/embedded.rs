@@ -195,6 +195,11 @@ impl Service for Embedded {
         Ok(self.lake.catalog().delete_namespace(name).await?)
     }
 
+    async fn code(&self, code_hash: &str) -> Result<Vec<(String, String)>> {
+        let files = bayou_runtime::load_code(&self.lake, code_hash).await?;
+        Ok(files.into_iter().collect())
+    }
+
     async fn has_code(&self, code_hash: &str) -> Result<bool> {
         Ok(bayou_runtime::has_code(&self.lake, code_hash).await?)
     }

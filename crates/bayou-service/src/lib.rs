@@ -25,7 +25,7 @@ pub use bayou_runtime::{Event, OnEvent, RunRecord};
 use bayou_types::{CommitId, TableKey};
 pub use embedded::Embedded;
 pub use error::{Error, ErrorKind, Result};
-pub use runs::{RunRequest, RunSpec, RunUpdate};
+pub use runs::{Replay, RunRequest, RunSpec, RunUpdate};
 pub use tables::{Column, TableInfo};
 
 /// Record batches as they arrive.
@@ -90,6 +90,8 @@ pub trait Service: Send + Sync {
     /// Whether the code snapshot `code_hash` is stored already (a run may then send the hash
     /// alone).
     async fn has_code(&self, code_hash: &str) -> Result<bool>;
+    /// The project files of code snapshot `code_hash`, by path.
+    async fn code(&self, code_hash: &str) -> Result<Vec<(String, String)>>;
     /// Runs a project transform-audit-write; `on_event` hears each event as it happens.
     async fn run(&self, request: RunRequest, on_event: OnEvent<'_>) -> Result<RunOutcome>;
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>>;

@@ -20,6 +20,24 @@ pub struct RunSpec {
     pub jobs: Option<usize>,
     pub no_cache: bool,
     pub select: Vec<String>,
+    /// Set when the run replays an earlier one (`bayou rerun`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Replay>,
+}
+
+/// How a replay differs from a run: it reads the data commit the replayed run started from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replay {
+    /// The run it replays.
+    pub of: String,
+    /// The commit to read from (the replayed run's base).
+    pub base: String,
+    /// The commit each `ref=` input resolved to then.
+    pub pinned_refs: BTreeMap<String, bayou_types::CommitId>,
+    /// Where the models before `--from` are read from.
+    pub parents_from: Option<String>,
+    /// Whether the target moves (`--publish`); else the output stays on the kept run branch.
+    pub publish: bool,
 }
 
 impl RunSpec {
@@ -37,6 +55,13 @@ impl RunSpec {
         options.jobs = self.jobs;
         options.no_cache = self.no_cache;
         options.select = self.select.clone();
+        if let Some(replay) = &self.replay {
+            options.replay_of = Some(replay.of.clone());
+            options.base = Some(replay.base.clone());
+            options.pinned_refs = replay.pinned_refs.clone();
+            options.parents_from = replay.parents_from.clone();
+            options.publish = replay.publish;
+        }
         options
     }
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use bayou_project::Project;
-use bayou_runtime::{Event, NodeStatus, Preview, RunOptions, RunRecord, RunStatus};
+use bayou_runtime::{Event, NodeStatus, Preview, RunRecord, RunStatus};
 use serde_json::json;
 
 use super::Ctx;
@@ -332,20 +332,27 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
         ))
         .into());
     };
-    let files = bayou_runtime::load_code(ctx.lake()?, &past.code_hash).await?;
+    let files = ctx.service.code(&past.code_hash).await?;
     // The snapshot becomes a project directory of its own for the run's lifetime.
     let dir = tempfile::Builder::new().prefix("bayou-rerun-").tempdir()?;
     for (path, text) in &files {
-        let target = dir.path().join(path);
+        let relative = std::path::Path::new(path);
+        let plain = relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain {
+            anyhow::bail!(
+                "the code snapshot of run {} holds a path outside the project: {path}",
+                past.id
+            );
+        }
+        let target = dir.path().join(relative);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(&target, text)?;
     }
-    let (project, diagnostics) =
-        Project::load(dir.path()).map_err(|d| Exit::usage(d.to_string()))?;
-    let mut options = crate::settings::run_options(past.target_branch.clone());
-    options.base = Some(past.base_commit.as_str().to_string());
+    let (project, _) = Project::load(dir.path()).map_err(|d| Exit::usage(d.to_string()))?;
     // A secret was recorded masked: the snapshot's encrypted value is decrypted again instead.
     let secret = |name: &str| {
         project
@@ -354,7 +361,7 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
             .get(name)
             .is_some_and(|p| p.ty == bayou_project::ParamType::Secret)
     };
-    options.params = past
+    let params = past
         .params
         .iter()
         .filter(|(k, _)| !secret(k))
@@ -366,71 +373,46 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
             (k.clone(), text)
         })
         .collect();
-    options.strict = args.strict;
-    options.jobs = args.jobs.map(usize::from);
-    options.publish = args.publish;
-    options.replay_of = Some(past.id.clone());
-    // A replay executes; the models before --from come from the cache, or from the tables the
-    // replayed run published.
-    options.no_cache = true;
-    options.namespace = past.namespace.clone();
-    options.pinned_refs = past.refs.clone();
-    if let Some(from) = &args.from {
-        options.select = vec![format!("{from}+")];
-        // The tables the replayed run wrote: published, or still on its kept run branch.
-        let kept = past.run_branch.clone().filter(|_| past.run_branch_kept);
-        options.parents_from = match (&past.published, kept) {
-            (Some(commit), _) => Some(commit.as_str().to_string()),
-            (None, Some(branch)) if ctx.lake()?.resolve(&branch).await.is_ok() => Some(branch),
-            _ => {
-                return Err(Exit::usage(format!(
-                    "run {} left no tables to start from (it published nothing and its run branch is gone)\n  hint: replay the whole run: bayou rerun {}",
-                    past.id, past.id
-                ))
-                .into());
-            }
-        };
-    }
-    execute(ctx, &project, diagnostics, &options).await
+    let parents_from = match &args.from {
+        None => None,
+        Some(_) => Some(replay_parents(ctx, &past).await?),
+    };
+    let spec = bayou_service::RunSpec {
+        branch: past.target_branch.clone(),
+        namespace: past.namespace.clone(),
+        strict: args.strict,
+        params,
+        transaction: true,
+        jobs: args.jobs.map(usize::from),
+        // A replay executes; the models before --from come from the cache, or from the tables
+        // the replayed run published.
+        no_cache: true,
+        select: args.from.iter().map(|from| format!("{from}+")).collect(),
+        replay: Some(bayou_service::Replay {
+            of: past.id.clone(),
+            base: past.base_commit.as_str().to_string(),
+            pinned_refs: past.refs.clone(),
+            parents_from,
+            publish: args.publish,
+        }),
+        ..Default::default()
+    };
+    submit(ctx, &project, spec, false).await
 }
 
-async fn execute(
-    ctx: &Ctx,
-    project: &Project,
-    diagnostics: Vec<bayou_project::Diagnostic>,
-    options: &RunOptions,
-) -> anyhow::Result<()> {
-    let branch = options.branch.clone();
-    let quiet = ctx.format == OutputFormat::Json;
-    // The run's id, once it has one: an interrupted run's record is closed with it.
-    let started = std::sync::Mutex::new(None::<String>);
-    let on_event = |e: Event| {
-        if let Event::Started { run_id, .. } = &e {
-            *started.lock().unwrap_or_else(|p| p.into_inner()) = Some(run_id.to_string());
-        }
-        if !quiet || matches!(e, Event::Progress { .. }) {
-            progress(e);
-        }
-    };
-    let running = bayou_runtime::run(ctx.lake()?, project, diagnostics, options, &on_event);
-    // Ctrl-C drops the run: its functions are killed (their processes die with it), nothing is
-    // merged, and its intermediate files are removed.
-    let outcome = tokio::select! {
-        outcome = running => outcome,
-        _ = tokio::signal::ctrl_c() => {
-            let id = started.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            if let Some(id) = id {
-                let _ = bayou_runtime::mark_interrupted(ctx.lake()?, &id).await;
-            }
-            return Err(interrupted(&branch));
-        }
-    };
-    let record = match outcome {
-        Ok(r) => r,
-        Err(e) if e.is_usage() => return Err(Exit::usage(e.to_string()).into()),
-        Err(e) => return Err(e.into()),
-    };
-    finish(ctx, &record, options.preview)
+/// Where a replay `--from` a model reads the models before it: the tables the replayed run
+/// published, or those still on its kept run branch.
+async fn replay_parents(ctx: &Ctx, past: &RunRecord) -> anyhow::Result<String> {
+    let kept = past.run_branch.clone().filter(|_| past.run_branch_kept);
+    match (&past.published, kept) {
+        (Some(commit), _) => Ok(commit.as_str().to_string()),
+        (None, Some(branch)) if ctx.service.resolve(&branch).await.is_ok() => Ok(branch),
+        _ => Err(Exit::usage(format!(
+            "run {} left no tables to start from (it published nothing and its run branch is gone)\n  hint: replay the whole run: bayou rerun {}",
+            past.id, past.id
+        ))
+        .into()),
+    }
 }
 
 /// Shows a finished run: previews, the node table, the outcome; a failed run is exit code 1.

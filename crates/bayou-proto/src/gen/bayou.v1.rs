@@ -427,6 +427,18 @@ pub struct FollowRunRequest {
     pub id: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetCodeRequest {
+    #[prost(string, tag = "1")]
+    pub code_hash: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GetCodeResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub files: ::prost::alloc::vec::Vec<ProjectFile>,
+}
+#[allow(clippy::all)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
 pub enum RefKind {
@@ -941,6 +953,27 @@ pub mod lake_client {
             req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "HasCode"));
             self.inner.unary(req, path, codec).await
         }
+        pub async fn get_code(
+            &mut self,
+            request: impl tonic::IntoRequest<super::GetCodeRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetCodeResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/bayou.v1.Lake/GetCode");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "GetCode"));
+            self.inner.unary(req, path, codec).await
+        }
         /// Runs a project: its events stream back in order, then its record. A client that goes away
         /// stops an attached run (its record says interrupted); a detached one goes on.
         pub async fn run(
@@ -1167,6 +1200,10 @@ pub mod lake_server {
             &self,
             request: tonic::Request<super::HasCodeRequest>,
         ) -> std::result::Result<tonic::Response<super::HasCodeResponse>, tonic::Status>;
+        async fn get_code(
+            &self,
+            request: tonic::Request<super::GetCodeRequest>,
+        ) -> std::result::Result<tonic::Response<super::GetCodeResponse>, tonic::Status>;
         /// Server streaming response type for the Run method.
         type RunStream: tonic::codegen::tokio_stream::Stream<
                 Item = std::result::Result<super::RunUpdate, tonic::Status>,
@@ -2096,6 +2133,49 @@ pub mod lake_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = HasCodeSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bayou.v1.Lake/GetCode" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetCodeSvc<T: Lake>(pub Arc<T>);
+                    impl<T: Lake> tonic::server::UnaryService<super::GetCodeRequest>
+                    for GetCodeSvc<T> {
+                        type Response = super::GetCodeResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::GetCodeRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Lake>::get_code(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetCodeSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
