@@ -149,7 +149,6 @@ pub async fn run(
     .await?;
     let tools = tools::Tools::prepare(project, &planned.selected, options, on_event).await?;
     lake.catalog().require_namespace(&planned.namespace).await?;
-    let base = planned.base.clone();
 
     let run_id = format!(
         "{}-{}",
@@ -160,29 +159,8 @@ pub async fn run(
     // Where the models are written: the run branch, or the target itself without a transaction.
     let write_branch =
         (!options.dry_run).then(|| run_branch.clone().unwrap_or_else(|| options.branch.clone()));
-    if let Some(b) = &run_branch {
-        lake.catalog()
-            .create_ref(b, bayou_catalog::RefKind::Branch, base.as_str())
-            .await?;
-    }
-    let mut record = RunRecord::new(
-        &run_id,
-        project,
-        &planned.params,
-        &options.branch,
-        &base,
-        run_branch.clone(),
-        options.dry_run,
-    );
-    record.plan = planned.nodes.clone();
-    record.replay_of = options.replay_of.clone();
-    record.args = options.args.clone();
-    record.transaction = options.transaction;
-    record.refs = planned.refs.clone();
-    record.namespace = Some(planned.namespace.clone());
-    record.user = lake.author().to_string();
-    record::save_code(lake, project).await?;
-    record::save(lake, &record).await?;
+    let mut record = begin(lake, project, options, &planned, &run_id, &run_branch).await?;
+    let base = planned.base.clone();
     on_event(Event::Started {
         run_id: run_id.clone(),
         run_branch: write_branch.clone(),
@@ -207,21 +185,7 @@ pub async fn run(
     .await;
     drop(exchange);
     if let Err(e) = outcome {
-        record.fail(e.to_string());
-        // A problem with what was asked (say, -m leaving a parent nowhere to come from) is the
-        // user's to fix, exit code 2: nothing ran, so no run branch is worth keeping.
-        if e.is_usage() {
-            record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
-            if let Some(b) = &run_branch {
-                let _ = lake
-                    .catalog()
-                    .delete_ref(b, bayou_catalog::RefKind::Branch)
-                    .await;
-                record.run_branch_kept = false;
-            }
-            record::save(lake, &record).await?;
-            return Err(e);
-        }
+        stopped(lake, &mut record, run_branch.as_deref(), e).await?;
     }
     record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
     if let (Some(before), Some(cache)) = (scans_before, lake.storage().scan_cache()) {
@@ -243,6 +207,67 @@ pub async fn run(
     .await?;
     record::save(lake, &record).await?;
     Ok(record)
+}
+
+/// The run's record, saved "running" with its code snapshot before its run branch is cut, so a
+/// run stopped at any point has a record to close.
+async fn begin(
+    lake: &Lake,
+    project: &Project,
+    options: &RunOptions,
+    planned: &bayou_plan::Plan,
+    run_id: &str,
+    run_branch: &Option<String>,
+) -> Result<RunRecord> {
+    let mut record = RunRecord::new(
+        run_id,
+        project,
+        &planned.params,
+        &options.branch,
+        &planned.base,
+        run_branch.clone(),
+        options.dry_run,
+    );
+    record.plan = planned.nodes.clone();
+    record.replay_of = options.replay_of.clone();
+    record.args = options.args.clone();
+    record.transaction = options.transaction;
+    record.refs = planned.refs.clone();
+    record.namespace = Some(planned.namespace.clone());
+    record.user = lake.author().to_string();
+    record::save_code(lake, project).await?;
+    record::save(lake, &record).await?;
+    if let Some(b) = run_branch {
+        lake.catalog()
+            .create_ref(b, bayou_catalog::RefKind::Branch, planned.base.as_str())
+            .await?;
+    }
+    Ok(record)
+}
+
+/// A run that stopped with an error: recorded as failed. A problem with what was asked (say,
+/// -m leaving a parent nowhere to come from) is the user's to fix, exit code 2: nothing ran, so
+/// the record is closed, no run branch is worth keeping, and the error is returned.
+async fn stopped(
+    lake: &Lake,
+    record: &mut RunRecord,
+    run_branch: Option<&str>,
+    e: Error,
+) -> Result<()> {
+    record.fail(e.to_string());
+    if !e.is_usage() {
+        return Ok(());
+    }
+    record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
+    if let Some(b) = run_branch {
+        let _ = lake
+            .catalog()
+            .delete_ref(b, bayou_catalog::RefKind::Branch)
+            .await;
+        record.run_branch_kept = false;
+    }
+    record::save(lake, record).await?;
+    Err(e)
 }
 
 /// A run that succeeded merges its run branch into the target (unless it is a kept replay);
