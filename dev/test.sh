@@ -21,10 +21,12 @@ fi
 # The catalog runs on PostgreSQL in server mode; its tests start a real server.
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    # The tests make their own clusters: skip the one the package would create and start.
-    mkdir -p /etc/postgresql-common
-    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
-    (apt-get update -qq && apt-get install -y -qq postgresql) >/dev/null
+    # The tests make their own clusters: skip the one the package would create and start
+    # (postgresql-common first, then its setting, then the server, as PostgreSQL's own images do).
+    export DEBIAN_FRONTEND=noninteractive
+    (apt-get update -qq && apt-get install -y -qq postgresql-common) >/dev/null
+    sed -ri 's/#?\s*(create_main_cluster)\s*=.*$/\1 = false/' /etc/postgresql-common/createcluster.conf
+    apt-get install -y -qq postgresql >/dev/null
   else
     echo "error: PostgreSQL (initdb, pg_ctl) is missing: install it, e.g. sudo apt-get install postgresql" >&2
     exit 1
