@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{TestLake, node, run_json, s, write_project};
+use common::{TestLake, git, node, run_json, s, write_project};
 use serde_json::{Value, json};
 
 const PROJECT: &str = "project:\n  id: 6f0b2c1e-8d1f-4f55-b0a6-0d1e2f3a4b5c\n  name: compat\ndefaults:\n  python:\n    version: \"3.11\"\n";
@@ -451,24 +451,6 @@ fn bayou_fetches_its_own_uv_when_none_is_installed() {
     let (code, _, stderr) = run_json(&mut cmd, &["-p", s(&dir), "--no-cache"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("fetching uv"), "{stderr}");
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Mode, TestLake};
+use common::{Mode, TestLake, git, spawn_until};
 
 /// Runs each test body once per mode.
 macro_rules! in_both_modes {
@@ -105,26 +105,9 @@ fn a_run_in_a_git_checkout_targets_the_data_branch_of_its_git_branch(mode: Mode)
     let t = TestLake::in_mode(mode);
     with_trips(&t);
     let dir = doubling(&t);
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["init", "--quiet", "-b", "feat_1"]);
-    git(&["add", "."]);
-    git(&["commit", "--quiet", "-m", "first"]);
+    git(&dir, &["init", "--quiet", "-b", "feat_1"]);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "--quiet", "-m", "first"]);
     let out = t
         .cmd()
         .env_remove("BAYOU_GIT_BRANCH")
@@ -362,33 +345,15 @@ fn sleeping(t: &TestLake) -> std::path::PathBuf {
 }
 
 fn ctrl_c_stops_a_run_and_its_record_says_so(mode: Mode) {
-    use std::io::BufRead as _;
     let t = TestLake::in_mode(mode);
     with_trips(&t);
     let before = t.json(&["branch", "ls"])[0]["head"].clone();
     let dir = sleeping(&t);
-    let mut child = t
-        .std_cmd()
-        .args(["run", "-p", dir.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     // Wait until the function is really running (a condition, not a timer).
-    let mut seen = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let running = line.contains("sleeper | sleeping");
-        seen.push(line);
-        if running {
-            break;
-        }
-    }
-    assert!(
-        seen.last().is_some_and(|l| l.contains("sleeping")),
-        "{seen:?}"
-    );
+    let mut run = t.std_cmd();
+    run.args(["run", "-p", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::null());
+    let (mut child, lines, _) = spawn_until(&mut run, "sleeper | sleeping");
     let sent = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -871,31 +836,16 @@ fn each_user_of_a_server_has_their_own_active_branch() {
 
 #[test]
 fn several_clients_follow_one_run_live_from_its_start() {
-    use std::io::BufRead as _;
     let t = TestLake::with_server();
     with_trips(&t);
     let dir = sleeping(&t);
     let detached = t.json(&["run", "-p", dir.to_str().unwrap(), "--detach"]);
     let id = detached["run_id"].as_str().unwrap().to_string();
     let follow = || {
-        let mut child = t
-            .std_cmd()
-            .args(["job", "logs", &id, "--follow"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            let sleeping = line.contains("sleeper | sleeping");
-            seen.push(line);
-            if sleeping {
-                break;
-            }
-        }
-        (child, lines, seen)
+        let mut cmd = t.std_cmd();
+        cmd.args(["job", "logs", &id, "--follow"])
+            .stdout(std::process::Stdio::piped());
+        spawn_until(&mut cmd, "sleeper | sleeping")
     };
     // The first follower sees the function start; the second, started after that, is told
     // the run's past first and sees the same lines.

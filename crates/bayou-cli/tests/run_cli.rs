@@ -684,7 +684,6 @@ fn a_function_over_its_memory_limit_is_reported_as_out_of_memory() {
 
 #[test]
 fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged() {
-    use std::io::BufRead;
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n");
     let dir = t.project(
@@ -698,21 +697,12 @@ fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged() {
     );
     let before = head(&t, "main");
     let exchange = t.path("exchange");
-    let mut child = t
-        .std_cmd()
-        .args(["run", "-p", s(&dir)])
-        .env("BAYOU_EXCHANGE_DIR", &exchange)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     // Wait until the function is really running (a condition, not a timer).
-    for line in lines.by_ref() {
-        if line.unwrap().contains("sleeper | sleeping") {
-            break;
-        }
-    }
+    let mut run = t.std_cmd();
+    run.args(["run", "-p", s(&dir)])
+        .env("BAYOU_EXCHANGE_DIR", &exchange)
+        .stdout(std::process::Stdio::null());
+    let (mut child, lines, _) = common::spawn_until(&mut run, "sleeper | sleeping");
     let sent = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

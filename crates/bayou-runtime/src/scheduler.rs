@@ -156,21 +156,8 @@ impl State {
     ) -> Result<Option<(NodeReport, bool)>> {
         let node = &inputs.project.nodes[i];
         if node.cache
-            && let Some((mut report, table)) = reuse(
-                inputs.lake,
-                &inputs.ctx,
-                &inputs.node_cache,
-                &inputs.fps[i],
-                node,
-                inputs.namespace,
-                inputs.base,
-                &mut self.outputs,
-                Preview::Off,
-            )
-            .await?
+            && let Some(mut report) = self.cached(inputs, i, Preview::Off).await?
         {
-            self.reused_table[i] = table;
-            report.fingerprint = Some(inputs.fps[i].clone());
             report
                 .log
                 .push("not selected: reused from the cache".into());
@@ -282,24 +269,10 @@ impl State {
         if inputs.options.no_cache || !node.cache || self.uncacheable[i] {
             return Ok(false);
         }
-        let hit = reuse(
-            inputs.lake,
-            &inputs.ctx,
-            &inputs.node_cache,
-            &inputs.fps[i],
-            node,
-            inputs.namespace,
-            inputs.base,
-            &mut self.outputs,
-            inputs.options.preview,
-        )
-        .await?;
-        let Some((mut report, table)) = hit else {
+        let Some(mut report) = self.cached(inputs, i, inputs.options.preview).await? else {
             return Ok(false);
         };
         self.finished[i] = true;
-        self.reused_table[i] = table;
-        report.fingerprint = Some(inputs.fps[i].clone());
         let strict = inputs.options.strict;
         self.failed |= judge(&mut report, record, strict, on_event);
         if let Some(schema) = output_schema(&inputs.ctx, &self.outputs, &node.name).await {
@@ -310,6 +283,32 @@ impl State {
         });
         record.nodes.push(report);
         Ok(true)
+    }
+
+    /// Node `i`'s output from the node cache, kept for its children, if the cache has it.
+    async fn cached(
+        &mut self,
+        inputs: &Inputs<'_>,
+        i: usize,
+        preview: Preview,
+    ) -> Result<Option<NodeReport>> {
+        let hit = reuse(
+            inputs.lake,
+            &inputs.ctx,
+            &inputs.node_cache,
+            &inputs.fps[i],
+            &inputs.project.nodes[i],
+            inputs.namespace,
+            inputs.base,
+            &mut self.outputs,
+            preview,
+        )
+        .await?;
+        Ok(hit.map(|(mut report, table)| {
+            self.reused_table[i] = table;
+            report.fingerprint = Some(inputs.fps[i].clone());
+            report
+        }))
     }
 
     /// Records node `i` as finished: its output kept for its children and the cache, its

@@ -345,3 +345,53 @@ pub fn run_json(cmd: &mut Command, args: &[&str]) -> (i32, Value, String) {
     let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code().unwrap_or(-1), json, stderr)
 }
+
+/// Runs `git ARGS` in `dir` with a fixed identity, and expects success.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The rest of a child's stderr, line by line.
+pub type StderrLines = std::io::Lines<std::io::BufReader<std::process::ChildStderr>>;
+
+/// Starts `cmd` with stderr piped and reads it until a line contains `needle` (a condition,
+/// not a timer); returns the child, the rest of its stderr and the lines read, that one last.
+pub fn spawn_until(
+    cmd: &mut std::process::Command,
+    needle: &str,
+) -> (std::process::Child, StderrLines, Vec<String>) {
+    use std::io::BufRead as _;
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start bayou");
+    let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8 stderr");
+        let found = line.contains(needle);
+        seen.push(line);
+        if found {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains(needle)),
+        "never saw '{needle}': {seen:?}"
+    );
+    (child, lines, seen)
+}
