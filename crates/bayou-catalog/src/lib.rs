@@ -365,10 +365,16 @@ impl Catalog {
     /// The lake's secret key (hex), which encrypts secret parameters: made from `fresh` the
     /// first time it is asked for, and the same for every process after.
     pub async fn secret_key(&self, fresh: impl FnOnce() -> String) -> Result<String> {
-        if let Some(key) = self.store.get_setting("secret_key").await? {
-            return Ok(key);
+        self.setting_or_init("secret_key", fresh).await
+    }
+
+    /// Setting `key`, made from `fresh` the first time it is asked for; concurrent callers all
+    /// get the one value that won.
+    async fn setting_or_init(&self, key: &str, fresh: impl FnOnce() -> String) -> Result<String> {
+        if let Some(value) = self.store.get_setting(key).await? {
+            return Ok(value);
         }
-        self.store.init_setting("secret_key", &fresh()).await
+        self.store.init_setting(key, &fresh()).await
     }
 
     /// The active branch of one user of a shared catalog (a server's): theirs if they chose
@@ -395,11 +401,7 @@ impl Catalog {
     /// This catalog's identity: made the first time it is asked for, the same for every process
     /// after (lakes record it, to refuse a second catalog over one root).
     pub async fn id(&self) -> Result<String> {
-        if let Some(id) = self.store.get_setting("catalog_id").await? {
-            return Ok(id);
-        }
-        self.store
-            .init_setting("catalog_id", &uuid::Uuid::new_v4().to_string())
+        self.setting_or_init("catalog_id", || uuid::Uuid::new_v4().to_string())
             .await
     }
 

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_api_keys.sql"),
     ),
     (3, "runs", include_str!("../migrations/0003_runs.sql")),
+    (
+        4,
+        "runs by log age",
+        include_str!("../migrations/0004_runs_by_log_age.sql"),
+    ),
 ];
 
 /// The latest schema version this build knows.
@@ -83,6 +88,13 @@ impl SqlStore {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let location = location.to_string();
         let fail = |e: sqlx::Error| Error::store(&location, e);
+        // One plain connection first: a database that is down or refuses us says so at once,
+        // where the pool would retry until its acquire timeout.
+        if !url.starts_with("sqlite") {
+            use sqlx::Connection as _;
+            let probe = sqlx::AnyConnection::connect(url).await.map_err(&fail)?;
+            let _ = probe.close().await;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(u32::from(max_connections == 1))
@@ -648,6 +660,21 @@ mod tests {
             "postgres://bayou:***@db:5432/lake"
         );
         assert_eq!(redact("postgres://db/lake"), "postgres://db/lake");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_reported_at_once_naming_it() {
+        // Port 1 refuses connections: the probe says so instead of the pool retrying for long.
+        let err = SqlStore::connect("postgres://bayou:secret@127.0.0.1:1/lake")
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("postgres://bayou:***@127.0.0.1:1/lake"),
+            "{text}"
+        );
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("hint:"), "{text}");
     }
 
     #[tokio::test]

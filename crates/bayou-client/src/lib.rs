@@ -40,6 +40,43 @@ impl tonic::service::Interceptor for Key {
     }
 }
 
+fn malformed_update() -> Error {
+    Error::Remote {
+        kind: ErrorKind::Other,
+        message: "the server answered a follow with a detached run".into(),
+    }
+}
+
+type Updates = std::result::Result<tonic::Response<tonic::Streaming<pb::RunUpdate>>, tonic::Status>;
+
+impl Remote {
+    /// Hands a run's events to `on_event` as they arrive, until its end (or detach).
+    async fn updates(
+        &self,
+        response: Updates,
+        on_event: OnEvent<'_>,
+        what: &str,
+    ) -> Result<RunOutcome> {
+        let mut updates = response.map_err(|s| self.error(s))?.into_inner();
+        while let Some(update) = updates.message().await.map_err(|s| self.error(s))? {
+            let update: RunUpdate =
+                serde_json::from_slice(&update.update_json).map_err(|e| malformed(&e))?;
+            match update {
+                RunUpdate::Event { event } => on_event(*event),
+                RunUpdate::Finished { record } => return Ok(RunOutcome::Finished(record)),
+                RunUpdate::Detached { run_id } => return Ok(RunOutcome::Detached(run_id)),
+            }
+        }
+        Err(Error::Remote {
+            kind: ErrorKind::Unavailable,
+            message: format!(
+                "the server at {} stopped answering before {what} ended\n  hint: `bayou job ls` shows what became of it",
+                self.url
+            ),
+        })
+    }
+}
+
 fn malformed(e: &serde_json::Error) -> Error {
     Error::Remote {
         kind: ErrorKind::Other,
@@ -336,24 +373,8 @@ impl Service for Remote {
             detach: request.detach,
         };
         let r = self.client().run(request).await;
-        let mut updates = r.map_err(|s| self.error(s))?.into_inner();
         // Dropping this future (Ctrl-C) drops the stream: the server stops the run.
-        while let Some(update) = updates.message().await.map_err(|s| self.error(s))? {
-            let update: RunUpdate =
-                serde_json::from_slice(&update.update_json).map_err(|e| malformed(&e))?;
-            match update {
-                RunUpdate::Event { event } => on_event(*event),
-                RunUpdate::Finished { record } => return Ok(RunOutcome::Finished(record)),
-                RunUpdate::Detached { run_id } => return Ok(RunOutcome::Detached(run_id)),
-            }
-        }
-        Err(Error::Remote {
-            kind: ErrorKind::Unavailable,
-            message: format!(
-                "the server at {} stopped answering before the run ended\n  hint: `bayou job ls` shows what became of it",
-                self.url
-            ),
-        })
+        self.updates(r, on_event, "the run").await
     }
 
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>> {
@@ -387,23 +408,10 @@ impl Service for Remote {
             .client()
             .follow_run(pb::FollowRunRequest { id: id.into() })
             .await;
-        let mut updates = r.map_err(|s| self.error(s))?.into_inner();
-        while let Some(update) = updates.message().await.map_err(|s| self.error(s))? {
-            let update: RunUpdate =
-                serde_json::from_slice(&update.update_json).map_err(|e| malformed(&e))?;
-            match update {
-                RunUpdate::Event { event } => on_event(*event),
-                RunUpdate::Finished { record } => return Ok(*record),
-                RunUpdate::Detached { .. } => {}
-            }
+        match self.updates(r, on_event, &format!("run {id}")).await? {
+            RunOutcome::Finished(record) => Ok(*record),
+            RunOutcome::Detached(_) => Err(malformed_update()),
         }
-        Err(Error::Remote {
-            kind: ErrorKind::Unavailable,
-            message: format!(
-                "the server at {} stopped answering before run {id} ended",
-                self.url
-            ),
-        })
     }
 
     async fn cancel_run(&self, id: &str) -> Result<()> {

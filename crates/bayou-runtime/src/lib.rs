@@ -169,21 +169,27 @@ pub async fn run(
     });
 
     let scans_before = lake.storage().scan_cache().map(|c| c.bytes());
-    let exchange =
-        exchange::Exchange::create(&options.cache_dir, &run_id, options.exchange_dir.as_deref())?;
-    let outcome = execute(
-        lake,
-        project,
-        options,
-        &planned,
-        &tools,
-        write_branch.as_deref(),
-        &exchange,
-        &mut record,
-        on_event,
-    )
-    .await;
-    drop(exchange);
+    let outcome = match exchange::Exchange::create(
+        &options.cache_dir,
+        &run_id,
+        options.exchange_dir.as_deref(),
+    ) {
+        Ok(exchange) => {
+            execute(
+                lake,
+                project,
+                options,
+                &planned,
+                &tools,
+                write_branch.as_deref(),
+                &exchange,
+                &mut record,
+                on_event,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     if let Err(e) = outcome {
         stopped(lake, &mut record, run_branch.as_deref(), e).await?;
     }
@@ -238,9 +244,17 @@ async fn begin(
     record::save_code(lake, project).await?;
     record::save(lake, &record).await?;
     if let Some(b) = run_branch {
-        lake.catalog()
+        let cut = lake
+            .catalog()
             .create_ref(b, bayou_catalog::RefKind::Branch, planned.base.as_str())
-            .await?;
+            .await;
+        if let Err(e) = cut {
+            record.fail(format!("cutting the run branch {b}: {e}"));
+            record.run_branch_kept = false;
+            record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
+            record::save(lake, &record).await?;
+            return Err(e.into());
+        }
     }
     Ok(record)
 }
@@ -284,8 +298,10 @@ async fn publish(
     if run_branch.is_none() && wrote {
         // Written straight into the target, failed or not: what it holds now is what the run
         // published.
-        let head = lake.resolve(&options.branch).await?.commit;
-        record.published = (head != *base).then_some(head);
+        match lake.resolve(&options.branch).await {
+            Ok(head) => record.published = (head.commit != *base).then_some(head.commit),
+            Err(e) => record.fail(format!("reading '{}' after the run: {e}", options.branch)),
+        }
     }
     if record.status != RunStatus::Running {
         return Ok(());
@@ -349,8 +365,8 @@ pub fn trim_node_cache(cache: &Path, max_bytes: u64) -> u64 {
     cache::NodeCache::new(cache).trim(max_bytes)
 }
 
-/// An expectation that failed (returned False, failed an `assert`, returned no bool; the
-/// report's `error` says which): a warning, or with `strict` the run's failure (true).
+/// Executes the planned nodes: environments first, then the scheduler (`scheduler.rs`), then
+/// the outputs written to the run branch once everything passed.
 #[allow(
     clippy::too_many_arguments,
     reason = "one call site; a struct would only rename them"
@@ -393,7 +409,7 @@ async fn execute(
         }
     };
     let inputs = inputs(
-        lake, project, options, planned, tools, run_branch, exchange, record, ctx, engine, pythons,
+        lake, project, options, planned, tools, run_branch, exchange, ctx, engine, pythons,
     )
     .await?;
     let mut state = scheduler::State::new(project.nodes.len());
@@ -424,18 +440,16 @@ async fn inputs<'a>(
     tools: &'a tools::Tools,
     run_branch: Option<&'a str>,
     exchange: &'a exchange::Exchange,
-    record: &RunRecord,
     ctx: datafusion::prelude::SessionContext,
     engine: QueryEngine,
     pythons: HashMap<String, std::path::PathBuf>,
 ) -> Result<scheduler::Inputs<'a>> {
-    let refs = record.refs.clone();
     let fps = bayou_plan::fingerprints(
         lake,
         project,
         &planned.params,
         &planned.base,
-        &refs,
+        &planned.refs,
         &planned.sources,
         &bayou_plan::Runtime {
             runner: &assets::runner_version(),
@@ -476,7 +490,7 @@ async fn inputs<'a>(
         exchange,
         scans: python::ScanFiles::default(),
         node_cache: cache::NodeCache::new(&options.cache_dir),
-        refs,
+        refs: &planned.refs,
         fps,
         parents,
         read_by_python,

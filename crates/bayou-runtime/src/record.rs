@@ -260,9 +260,11 @@ async fn adopt_legacy_records(lake: &Lake) -> Result<()> {
     Ok(())
 }
 
-/// Drops the nodes' logs of runs that finished before `before_ms` (the rest of each record
+/// Drops the nodes' logs of runs that finished more than `age` ago (the rest of each record
 /// stays); returns how many records were pruned.
-pub async fn prune_logs(lake: &Lake, before_ms: i64) -> Result<usize> {
+pub async fn prune_logs(lake: &Lake, age: std::time::Duration) -> Result<usize> {
+    let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+    let before_ms = chrono::Utc::now().timestamp_millis().saturating_sub(age_ms);
     let filter = RunFilter {
         finished_before_ms: Some(before_ms),
         logs_kept: Some(true),
@@ -319,6 +321,10 @@ pub async fn load_code(lake: &Lake, code_hash: &str) -> Result<BTreeMap<String, 
         .map_err(|e| Error::Internal(format!("code snapshot {code_hash}: {e}")))
 }
 
+/// Why a stopped run failed: Ctrl-C, `job stop`, a client that went away, a server shutting
+/// down.
+const INTERRUPTED: &str = "interrupted: stopped before it finished";
+
 /// Records that run `id` was interrupted (Ctrl-C, `job stop`, a client gone), so it does not
 /// stay "running" for good. A run stopped while it published may have published all the same
 /// (a merge is one atomic commit): then its record says so, since the target holds its output.
@@ -338,9 +344,9 @@ pub async fn mark_interrupted(lake: &Lake, id: &str) -> Result<()> {
         // Without one, what it wrote before it stopped stays in the target.
         (published, false) => {
             record.published = published;
-            record.fail("interrupted (Ctrl-C)".into());
+            record.fail(INTERRUPTED.into());
         }
-        (None, true) => record.fail("interrupted (Ctrl-C)".into()),
+        (None, true) => record.fail(INTERRUPTED.into()),
     }
     record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
     save(lake, &record).await

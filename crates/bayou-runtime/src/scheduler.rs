@@ -46,7 +46,7 @@ pub(crate) struct Inputs<'a> {
     pub(crate) exchange: &'a exchange::Exchange,
     pub(crate) scans: python::ScanFiles,
     pub(crate) node_cache: cache::NodeCache,
-    pub(crate) refs: std::collections::BTreeMap<String, CommitId>,
+    pub(crate) refs: &'a std::collections::BTreeMap<String, CommitId>,
     pub(crate) fps: Vec<String>,
     /// Each node's parents, by index.
     pub(crate) parents: Vec<Vec<usize>>,
@@ -459,7 +459,7 @@ async fn execute_node<'a>(
             let invocation = python::Invocation {
                 ctx,
                 engine: &inputs.engine,
-                refs: &inputs.refs,
+                refs: inputs.refs,
                 sources: inputs.sources,
                 project: inputs.project,
                 param_values: values,

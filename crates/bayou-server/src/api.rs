@@ -85,13 +85,15 @@ impl pb::lake_server::Lake for LakeApi {
     ) -> Result<Response<Self::FollowRunStream>, Status> {
         let svc = self.caller(&request).await?;
         let id = request.into_inner().id;
-        // The record first: it checks the id and says whether the run exists at all.
+        // The feed first: a run that ends after this still has its record saved before its
+        // feed closes, so the record read at the end is the final one.
+        let feed = self.runs.feed(&id);
         let Some(record) = svc.get_run(&id).await.map_err(status)? else {
             return Err(status(Error::Usage(format!(
                 "unknown run '{id}'\n  hint: list runs with `bayou job ls`"
             ))));
         };
-        let Some(feed) = self.runs.feed(&id) else {
+        let Some(feed) = feed else {
             let done = RunUpdate::Finished {
                 record: Box::new(record),
             };

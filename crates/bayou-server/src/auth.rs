@@ -31,11 +31,13 @@ impl Auth {
                 "this server needs an API key\n  hint: pass --api-key KEY, set BAYOU_API_KEY, or `bayou config set api_key KEY`; an admin makes keys with `bayou server key create --user NAME`",
             ));
         };
+        // `Authorization: Bearer KEY`; the scheme's case does not matter (RFC 9110).
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .unwrap_or_default();
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, key)| key.trim());
         match self.lake.catalog().authenticate(token).await {
             Ok(Some(user)) => {
                 Ok(Embedded::with_runs(self.lake.with_author(user), self.runs.clone()).per_user())

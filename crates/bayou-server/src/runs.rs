@@ -163,22 +163,12 @@ impl Runs {
                 Some(Ok(RunOutcome::Finished(record))) => Ok(RunUpdate::Finished { record }),
                 Some(Ok(RunOutcome::Detached(run_id))) => Ok(RunUpdate::Detached { run_id }),
                 Some(Err(e)) => Err(e),
-                None => {
-                    if let Some(id) = &id {
-                        let _ = svc.cancel_run(id).await;
-                    }
-                    Err(Error::Usage(format!(
-                        "run {} was stopped; its target branch is unchanged",
-                        id.as_deref().unwrap_or("(not started)")
-                    )))
-                }
+                None => Err(stopped(&svc, id.as_deref()).await),
             };
             let _ = tx.send(update);
             drop(finished);
             // Logs older than the setting go as runs end (an indexed query; usually nothing).
-            let keep = i64::try_from(runs.keep_logs.as_millis()).unwrap_or(i64::MAX);
-            let cutoff = chrono_now_ms().saturating_sub(keep);
-            let _ = bayou_runtime::prune_logs(svc.lake(), cutoff).await;
+            let _ = bayou_runtime::prune_logs(svc.lake(), runs.keep_logs).await;
         });
         (rx, CancelOnDrop(Some(handle.cancel)))
     }
@@ -215,8 +205,25 @@ impl Runs {
     }
 }
 
-fn chrono_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+/// Closes the record of a run that was stopped and says what became of its target (a run
+/// stopped while it published may have published all the same).
+async fn stopped(svc: &Embedded, id: Option<&str>) -> Error {
+    let Some(id) = id else {
+        return Error::Usage("the run was stopped before it started".into());
+    };
+    if let Err(e) = svc.cancel_run(id).await {
+        return e;
+    }
+    let outcome = match svc.get_run(id).await {
+        Ok(Some(r)) if r.status == bayou_runtime::RunStatus::Succeeded => {
+            format!("it had published to {} already", r.target_branch)
+        }
+        Ok(Some(r)) if !r.transaction => format!(
+            "--no-transaction: what it wrote before it stopped stays in {}",
+            r.target_branch
+        ),
+        Ok(Some(r)) => format!("{} is unchanged", r.target_branch),
+        _ => "its record is gone".into(),
+    };
+    Error::Usage(format!("run {id} was stopped; {outcome}"))
 }

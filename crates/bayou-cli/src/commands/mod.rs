@@ -45,6 +45,11 @@ impl Ctx {
         })
     }
 
+    /// Whether the lake is opened in this process (no --remote).
+    pub(crate) fn is_embedded(&self) -> bool {
+        self.lake.is_some()
+    }
+
     /// The given ref, or the active branch.
     pub(crate) async fn reference(&self, given: Option<&str>) -> anyhow::Result<String> {
         match given {

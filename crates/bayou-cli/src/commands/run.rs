@@ -687,12 +687,26 @@ async fn stop(ctx: &Ctx, run_id: String) -> anyhow::Result<()> {
         );
     }
     ctx.service.cancel_run(&run_id).await?;
+    // Say what its record says now: a run stopped while it published may have published.
+    let after = load_run(ctx, &run_id).await?.unwrap_or(record);
+    let outcome = match (after.status, after.transaction) {
+        (RunStatus::Succeeded, _) => format!("it had published to {} already", after.target_branch),
+        (_, false) => format!(
+            "--no-transaction: what it wrote stays in {}",
+            after.target_branch
+        ),
+        _ => format!("{} is unchanged", after.target_branch),
+    };
+    let elsewhere = match ctx.is_embedded() {
+        // An embedded lake's runs live in their own processes: this closes the record only.
+        true => {
+            "\n  note: a run still going on in another process is not stopped by this; press Ctrl-C where it runs"
+        }
+        false => "",
+    };
     crate::output::emit_message(
         ctx.format,
-        &json!({"stopped": run_id}),
-        &format!(
-            "stopped run {run_id}; {} is unchanged",
-            record.target_branch
-        ),
+        &json!({"stopped": run_id, "status": after.status}),
+        &format!("stopped run {run_id}; {outcome}{elsewhere}"),
     )
 }
