@@ -27,8 +27,14 @@ async fn project_dir(lake: &Lake, request: &RunRequest) -> Result<tempfile::Temp
         .prefix("bayou-run-")
         .tempdir()
         .map_err(|e| Error::Usage(format!("cannot make a directory for the project: {e}")))?;
-    for (path, text) in &files {
-        // Paths come from another process: only plain relative paths stay inside the directory.
+    write_snapshot(dir.path(), &files)?;
+    Ok(dir)
+}
+
+/// Writes a code snapshot's files under `dir`. Paths come from another process or from
+/// storage: only plain relative paths, which stay inside `dir`, are written.
+pub fn write_snapshot(dir: &std::path::Path, files: &[(String, String)]) -> Result<()> {
+    for (path, text) in files {
         let relative = std::path::Path::new(path);
         let plain = relative
             .components()
@@ -38,7 +44,7 @@ async fn project_dir(lake: &Lake, request: &RunRequest) -> Result<tempfile::Temp
                 "'{path}' is no project file path: files must stay inside the project"
             )));
         }
-        let target = dir.path().join(relative);
+        let target = dir.join(relative);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::Usage(format!("cannot write {path}: {e}")))?;
@@ -46,7 +52,7 @@ async fn project_dir(lake: &Lake, request: &RunRequest) -> Result<tempfile::Temp
         std::fs::write(&target, text)
             .map_err(|e| Error::Usage(format!("cannot write {path}: {e}")))?;
     }
-    Ok(dir)
+    Ok(())
 }
 
 /// The lake in this process, acting as its author.

@@ -23,7 +23,7 @@ pub use bayou_catalog::{
 pub use bayou_lake::MergeOutcome;
 pub use bayou_runtime::{Event, OnEvent, RunRecord};
 use bayou_types::{CommitId, TableKey};
-pub use embedded::Embedded;
+pub use embedded::{Embedded, write_snapshot};
 pub use error::{Error, ErrorKind, Result};
 pub use runs::{Replay, RunRequest, RunSpec, RunUpdate};
 pub use tables::{Column, TableInfo};

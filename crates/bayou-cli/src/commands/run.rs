@@ -146,8 +146,9 @@ async fn submit(
     detach: bool,
 ) -> anyhow::Result<()> {
     let code_hash = project.code_hash();
-    // The code goes over once: a server that has this snapshot gets its hash alone.
-    let files = match ctx.service.has_code(&code_hash).await? {
+    // The code goes over once: a server that has this snapshot gets its hash alone (in process,
+    // the files at hand are cheaper than reading the snapshot back).
+    let files = match !ctx.is_embedded() && ctx.service.has_code(&code_hash).await? {
         true => Vec::new(),
         false => project
             .files
@@ -335,23 +336,7 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
     let files = ctx.service.code(&past.code_hash).await?;
     // The snapshot becomes a project directory of its own for the run's lifetime.
     let dir = tempfile::Builder::new().prefix("bayou-rerun-").tempdir()?;
-    for (path, text) in &files {
-        let relative = std::path::Path::new(path);
-        let plain = relative
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !plain {
-            anyhow::bail!(
-                "the code snapshot of run {} holds a path outside the project: {path}",
-                past.id
-            );
-        }
-        let target = dir.path().join(relative);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&target, text)?;
-    }
+    bayou_service::write_snapshot(dir.path(), &files)?;
     let (project, _) = Project::load(dir.path()).map_err(|d| Exit::usage(d.to_string()))?;
     // A secret was recorded masked: the snapshot's encrypted value is decrypted again instead.
     let secret = |name: &str| {
