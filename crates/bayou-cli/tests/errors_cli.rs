@@ -2,11 +2,22 @@
 
 mod common;
 
-use common::{TestLake, s};
+use common::{Mode, TestLake, in_both_modes, s};
 
-#[test]
-fn unknown_ref() {
-    let t = TestLake::new();
+in_both_modes!(
+    unknown_ref,
+    unknown_table_in_sql_and_in_table_get,
+    invalid_sql_reports_the_position,
+    unreadable_and_missing_files,
+    schema_mismatch_on_import_names_the_columns,
+    writing_to_a_tag_or_existing_table_is_refused,
+    usage_errors_exit_with_code_2,
+    every_command_has_help_with_an_example,
+    output_to_a_closed_pipe_is_not_an_error,
+);
+
+fn unknown_ref(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let err = t.fails(&["query", "SELECT 1", "-r", "nope"]);
     insta::assert_snapshot!(err, @r"
     error: unknown ref 'nope'
@@ -14,9 +25,8 @@ fn unknown_ref() {
     ");
 }
 
-#[test]
-fn unknown_table_in_sql_and_in_table_get() {
-    let t = TestLake::new();
+fn unknown_table_in_sql_and_in_table_get(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let err = t.fails(&["table", "get", "ghost"]);
     assert!(
         err.contains("unknown table 'bayou.ghost' at 'main'"),
@@ -27,17 +37,15 @@ fn unknown_table_in_sql_and_in_table_get() {
     assert!(err.contains("ghost") && err.contains("not found"), "{err}");
 }
 
-#[test]
-fn invalid_sql_reports_the_position() {
-    let t = TestLake::new();
+fn invalid_sql_reports_the_position(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let err = t.fails(&["query", "SELEC 1"]);
     assert!(err.starts_with("error: invalid SQL"), "{err}");
     assert!(err.contains("Line: 1, Column: 1"), "{err}");
 }
 
-#[test]
-fn unreadable_and_missing_files() {
-    let t = TestLake::new();
+fn unreadable_and_missing_files(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let err = t.fails(&["table", "create", "a", "--search-uri", "/no/such/file.csv"]);
     assert!(
         err.contains("/no/such/file.csv") && err.contains("no such file"),
@@ -56,9 +64,8 @@ fn unreadable_and_missing_files() {
     assert!(err.contains("matches no .parquet or .csv file"), "{err}");
 }
 
-#[test]
-fn schema_mismatch_on_import_names_the_columns() {
-    let t = TestLake::new();
+fn schema_mismatch_on_import_names_the_columns(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("a", "id,name\n1,x\n");
     let bad = t.csv("b.csv", "id,nickname\nnot_a_number,y\n");
     let err = t.fails(&["table", "import", "a", "--search-uri", s(&bad)]);
@@ -74,9 +81,8 @@ fn schema_mismatch_on_import_names_the_columns() {
     );
 }
 
-#[test]
-fn writing_to_a_tag_or_existing_table_is_refused() {
-    let t = TestLake::new();
+fn writing_to_a_tag_or_existing_table_is_refused(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let csv = t.csv("a.csv", "x\n1\n");
     t.ok(&["table", "create", "a", "--search-uri", s(&csv)]);
     t.ok(&["tag", "create", "v1"]);
@@ -90,16 +96,14 @@ fn writing_to_a_tag_or_existing_table_is_refused() {
     assert!(err.contains("invalid branch name"), "{err}");
 }
 
-#[test]
-fn usage_errors_exit_with_code_2() {
-    let t = TestLake::new();
+fn usage_errors_exit_with_code_2(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let out = t.cmd().args(["table", "create"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[test]
-fn every_command_has_help_with_an_example() {
-    let t = TestLake::new();
+fn every_command_has_help_with_an_example(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     for args in [
         vec!["query"],
         vec!["table", "create"],
@@ -124,9 +128,8 @@ fn every_command_has_help_with_an_example() {
     }
 }
 
-#[test]
-fn output_to_a_closed_pipe_is_not_an_error() {
-    let t = TestLake::new();
+fn output_to_a_closed_pipe_is_not_an_error(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "1000"]);
     let mut child = t
         .std_cmd()
@@ -142,6 +145,7 @@ fn output_to_a_closed_pipe_is_not_an_error() {
     assert!(out.status.success(), "{err}");
 }
 
+/// Embedded only: a server opens its lake with one catalog, its own.
 #[test]
 fn a_lake_refuses_a_second_catalog_and_says_how_to_share_it() {
     let t = TestLake::new();

@@ -2,18 +2,34 @@
 
 mod common;
 
-use common::{TestLake, s};
+use common::{Mode, TestLake, in_both_modes, s};
 use serde_json::json;
 
-fn loaded(rows: &str) -> TestLake {
-    let t = TestLake::new();
+in_both_modes!(
+    a_new_lake_starts_with_an_active_main_branch,
+    demo_load_writes_both_tables_with_the_requested_rows,
+    branches_isolate_imports_until_merged_and_tags_keep_the_past,
+    appends_on_both_sides_merge_into_one_table_holding_both,
+    overlapping_changes_conflict_naming_the_table_and_leave_the_target_unchanged,
+    dropping_and_reverting_tables,
+    namespaces_group_tables_and_must_exist,
+    checkout_changes_the_default_branch_of_later_commands,
+    log_pages_with_after,
+    query_output_limits_and_files,
+    filters_prune_data_files_by_manifest_statistics,
+    filters_prune_row_groups_by_parquet_statistics,
+    partitioned_tables_write_a_file_per_partition_and_filters_skip_the_others,
+    a_replace_with_a_new_partitioning_repartitions_the_table,
+);
+
+fn loaded(mode: Mode, rows: &str) -> TestLake {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", rows]);
     t
 }
 
-#[test]
-fn a_new_lake_starts_with_an_active_main_branch() {
-    let t = TestLake::new();
+fn a_new_lake_starts_with_an_active_main_branch(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let branches = t.json(&["branch", "ls"]);
     assert_eq!(
         branches,
@@ -22,9 +38,8 @@ fn a_new_lake_starts_with_an_active_main_branch() {
     assert_eq!(t.json(&["table", "ls"]), json!([]));
 }
 
-#[test]
-fn demo_load_writes_both_tables_with_the_requested_rows() {
-    let t = loaded("5000");
+fn demo_load_writes_both_tables_with_the_requested_rows(mode: Mode) {
+    let t = loaded(mode, "5000");
     assert_eq!(
         t.scalar("SELECT COUNT(*) FROM taxi_fhvhv", "main"),
         json!(5000)
@@ -48,9 +63,8 @@ fn demo_load_writes_both_tables_with_the_requested_rows() {
     );
 }
 
-#[test]
-fn branches_isolate_imports_until_merged_and_tags_keep_the_past() {
-    let t = TestLake::new();
+fn branches_isolate_imports_until_merged_and_tags_keep_the_past(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let csv = t.csv("a.csv", "id,name\n1,a\n2,b\n");
     t.ok(&["table", "create", "people", "--search-uri", s(&csv)]);
     t.ok(&["tag", "create", "v1"]);
@@ -86,9 +100,8 @@ fn branches_isolate_imports_until_merged_and_tags_keep_the_past() {
     assert_eq!(t.scalar("SELECT COUNT(*) FROM people", &id[..12]), json!(2));
 }
 
-#[test]
-fn appends_on_both_sides_merge_into_one_table_holding_both() {
-    let t = TestLake::new();
+fn appends_on_both_sides_merge_into_one_table_holding_both(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("events", "id\n0\n");
     t.ok(&["branch", "create", "side"]);
     t.ok(&[
@@ -115,9 +128,8 @@ fn appends_on_both_sides_merge_into_one_table_holding_both() {
     assert_eq!(t.json(&["table", "get", "events"])["rows"], json!(4));
 }
 
-#[test]
-fn overlapping_changes_conflict_naming_the_table_and_leave_the_target_unchanged() {
-    let t = TestLake::new();
+fn overlapping_changes_conflict_naming_the_table_and_leave_the_target_unchanged(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("a", "x\n1\n");
     t.table_from_csv("b", "y\n1\n");
     t.ok(&["branch", "create", "side"]);
@@ -159,9 +171,8 @@ fn overlapping_changes_conflict_naming_the_table_and_leave_the_target_unchanged(
     assert_eq!(t.scalar("SELECT SUM(x) FROM a", "main"), json!(10));
 }
 
-#[test]
-fn dropping_and_reverting_tables() {
-    let t = TestLake::new();
+fn dropping_and_reverting_tables(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("a", "x\n1\n");
     t.ok(&["tag", "create", "good"]);
     t.ok(&[
@@ -179,9 +190,8 @@ fn dropping_and_reverting_tables() {
     assert_eq!(t.scalar("SELECT SUM(x) FROM a", "good"), json!(1));
 }
 
-#[test]
-fn namespaces_group_tables_and_must_exist() {
-    let t = TestLake::new();
+fn namespaces_group_tables_and_must_exist(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let csv = t.csv("a.csv", "x\n1\n");
     let err = t.fails(&["table", "create", "raw.a", "--search-uri", s(&csv)]);
     assert!(
@@ -195,9 +205,8 @@ fn namespaces_group_tables_and_must_exist() {
     assert!(err.contains("raw.a"), "{err}");
 }
 
-#[test]
-fn checkout_changes_the_default_branch_of_later_commands() {
-    let t = TestLake::new();
+fn checkout_changes_the_default_branch_of_later_commands(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["branch", "create", "dev"]);
     t.ok(&["checkout", "dev"]);
     t.table_from_csv("a", "x\n1\n");
@@ -209,9 +218,8 @@ fn checkout_changes_the_default_branch_of_later_commands() {
     assert_eq!(t.json(&["info"])["active_branch"], json!("work"));
 }
 
-#[test]
-fn log_pages_with_after() {
-    let t = TestLake::new();
+fn log_pages_with_after(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     for i in 0..3 {
         let csv = t.csv(&format!("{i}.csv"), "x\n1\n");
         let verb = if i == 0 { "create" } else { "import" };
@@ -224,9 +232,8 @@ fn log_pages_with_after() {
     assert_eq!(page.as_array().unwrap().len(), 2);
 }
 
-#[test]
-fn query_output_limits_and_files() {
-    let t = loaded("3000");
+fn query_output_limits_and_files(mode: Mode) {
+    let t = loaded(mode, "3000");
     let shown = t.ok(&[
         "query",
         "SELECT LocationID FROM taxi_zones ORDER BY LocationID",
@@ -257,9 +264,8 @@ fn query_output_limits_and_files() {
     assert!(n[0]["n"].as_i64().unwrap() > 0);
 }
 
-#[test]
-fn filters_prune_data_files_by_manifest_statistics() {
-    let t = TestLake::new();
+fn filters_prune_data_files_by_manifest_statistics(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("m", "k,v\n1,a\n2,b\n");
     t.ok(&[
         "table",
@@ -293,9 +299,8 @@ fn filters_prune_data_files_by_manifest_statistics() {
     assert_eq!(none, json!([]));
 }
 
-#[test]
-fn filters_prune_row_groups_by_parquet_statistics() {
-    let t = loaded("600000");
+fn filters_prune_row_groups_by_parquet_statistics(mode: Mode) {
+    let t = loaded(mode, "600000");
     let sql = "EXPLAIN ANALYZE SELECT COUNT(*) FROM taxi_fhvhv WHERE pickup_datetime < TIMESTAMP '2023-01-03 00:00:00'";
     let plan = t.ok(&["query", sql, "--all-rows"]);
     let pruned = plan
@@ -326,9 +331,8 @@ fn filters_prune_row_groups_by_parquet_statistics() {
     );
 }
 
-#[test]
-fn partitioned_tables_write_a_file_per_partition_and_filters_skip_the_others() {
-    let t = TestLake::new();
+fn partitioned_tables_write_a_file_per_partition_and_filters_skip_the_others(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let data = t.path("data");
     t.ok(&["demo", "write", "--rows", "20000", "--out", s(&data)]);
     t.ok(&[
@@ -382,9 +386,8 @@ fn partitioned_tables_write_a_file_per_partition_and_filters_skip_the_others() {
     assert!(err.contains("no column 'nope'"), "{err}");
 }
 
-#[test]
-fn a_replace_with_a_new_partitioning_repartitions_the_table() {
-    let t = TestLake::new();
+fn a_replace_with_a_new_partitioning_repartitions_the_table(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let csv = t.csv("a.csv", "d,v\n2023-01-01,1\n2023-01-02,2\n");
     t.ok(&["table", "create", "events", "--search-uri", s(&csv)]);
     assert_eq!(

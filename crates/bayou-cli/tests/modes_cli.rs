@@ -3,19 +3,7 @@
 
 mod common;
 
-use common::{Mode, TestLake, git, spawn_until};
-
-/// Runs each test body once per mode.
-macro_rules! in_both_modes {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(#[test] fn $name() { super::$name(super::Mode::Embedded) })*
-        }
-        mod remote {
-            $(#[test] fn $name() { super::$name(super::Mode::Remote) })*
-        }
-    };
-}
+use common::{Mode, TestLake, git, in_both_modes, spawn_until};
 
 in_both_modes!(
     branches_and_tags_are_created_listed_renamed_and_removed,
@@ -639,7 +627,7 @@ fn a_server_refuses_calls_without_a_valid_key_and_names_what_to_do() {
 }
 
 #[test]
-fn an_unreachable_server_and_commands_not_served_yet_say_what_to_do() {
+fn an_unreachable_server_says_which_url_it_tried() {
     let t = TestLake::new();
     let out = t
         .cmd()
@@ -652,19 +640,6 @@ fn an_unreachable_server_and_commands_not_served_yet_say_what_to_do() {
     assert!(
         err.contains("cannot reach the bayou server at http://127.0.0.1:9"),
         "{err}"
-    );
-    let served = TestLake::with_server();
-    let csv = served.csv("more.csv", "id,miles\n3,1.0\n");
-    let import = served.fails(&[
-        "table",
-        "create",
-        "more",
-        "--search-uri",
-        csv.to_str().unwrap(),
-    ]);
-    assert!(
-        import.contains("does not run against a bayou server yet"),
-        "{import}"
     );
 }
 

@@ -4,12 +4,24 @@
 
 mod common;
 
-use common::{TestLake, run_json, s, write_project};
+use common::{Mode, in_both_modes, TestLake, run_json, s, write_project};
 use serde_json::{Value, json};
 
-#[test]
-fn creating_what_exists_and_removing_what_does_not_succeed_with_the_if_flags() {
-    let t = TestLake::new();
+in_both_modes!(
+    creating_what_exists_and_removing_what_does_not_succeed_with_the_if_flags,
+    branch_get_lists_its_tables_and_table_ls_filters_by_namespace_and_name,
+    commit_filters_the_log_and_a_runs_commits_carry_its_id,
+    init_makes_a_project_that_runs_and_refuses_to_overwrite_one,
+    parameters_are_set_listed_used_and_removed_through_the_project_file,
+    a_secret_parameter_is_stored_encrypted_and_reaches_only_the_function,
+    query_cuts_long_text_unless_no_trunc_and_job_names_runs,
+    a_table_plan_lists_conflicts_for_the_user_to_resolve_then_applies,
+    import_skips_files_it_has_takes_what_fits_and_goes_on_past_bad_files_when_asked,
+    a_run_id_that_is_a_path_is_refused_not_followed,
+);
+
+fn creating_what_exists_and_removing_what_does_not_succeed_with_the_if_flags(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["branch", "create", "dev"]);
     t.ok(&["tag", "create", "v1"]);
     t.ok(&["namespace", "create", "raw"]);
@@ -40,9 +52,8 @@ fn creating_what_exists_and_removing_what_does_not_succeed_with_the_if_flags() {
     assert!(!branches.contains("\"dev\""), "{branches}");
 }
 
-#[test]
-fn branch_get_lists_its_tables_and_table_ls_filters_by_namespace_and_name() {
-    let t = TestLake::new();
+fn branch_get_lists_its_tables_and_table_ls_filters_by_namespace_and_name(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "100"]);
     t.ok(&["namespace", "create", "raw"]);
     t.table_from_csv("raw.trips_2024", "a\n1\n");
@@ -73,9 +84,8 @@ fn branch_get_lists_its_tables_and_table_ls_filters_by_namespace_and_name() {
     assert_eq!(t.json(&["info"])["active_branch"], json!("dev"));
 }
 
-#[test]
-fn commit_filters_the_log_and_a_runs_commits_carry_its_id() {
-    let t = TestLake::new();
+fn commit_filters_the_log_and_a_runs_commits_carry_its_id(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "100"]);
     let dir = t.path("p");
     write_project(
@@ -129,6 +139,7 @@ fn commit_filters_the_log_and_a_runs_commits_carry_its_id() {
     );
 }
 
+/// Embedded only: about the lake a profile opens on this machine.
 #[test]
 fn version_needs_no_lake() {
     let t = TestLake::new();
@@ -137,9 +148,8 @@ fn version_needs_no_lake() {
     assert!(!t.lake().exists(), "no lake was created");
 }
 
-#[test]
-fn init_makes_a_project_that_runs_and_refuses_to_overwrite_one() {
-    let t = TestLake::new();
+fn init_makes_a_project_that_runs_and_refuses_to_overwrite_one(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "500"]);
     let dir = t.path("my_pipeline");
     let created = t.json(&["init", s(&dir)]);
@@ -154,9 +164,8 @@ fn init_makes_a_project_that_runs_and_refuses_to_overwrite_one() {
     assert!(t.refuses(&["init", s(&dir)]).contains("exists already"));
 }
 
-#[test]
-fn parameters_are_set_listed_used_and_removed_through_the_project_file() {
-    let t = TestLake::new();
+fn parameters_are_set_listed_used_and_removed_through_the_project_file(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "500"]);
     let dir = t.path("p");
     write_project(
@@ -222,6 +231,7 @@ fn parameters_are_set_listed_used_and_removed_through_the_project_file() {
     );
 }
 
+/// Embedded only: about the lake a profile opens on this machine.
 #[test]
 fn profiles_hold_the_lake_and_settings() {
     let t = TestLake::new();
@@ -269,9 +279,8 @@ fn profiles_hold_the_lake_and_settings() {
     t.refuses(&["config", "set", "git_branch", "maybe"]);
 }
 
-#[test]
-fn a_secret_parameter_is_stored_encrypted_and_reaches_only_the_function() {
-    let t = TestLake::new();
+fn a_secret_parameter_is_stored_encrypted_and_reaches_only_the_function(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "100"]);
     let dir = t.path("p");
     write_project(
@@ -366,9 +375,8 @@ fn a_secret_parameter_is_stored_encrypted_and_reaches_only_the_function() {
     assert!(!file.contains("visible-value"), "{file}");
 }
 
-#[test]
-fn query_cuts_long_text_unless_no_trunc_and_job_names_runs() {
-    let t = TestLake::new();
+fn query_cuts_long_text_unless_no_trunc_and_job_names_runs(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let long = "x".repeat(200);
     let shown = t.ok(&["query", &format!("SELECT '{long}' AS v")]);
     assert!(
@@ -382,9 +390,8 @@ fn query_cuts_long_text_unless_no_trunc_and_job_names_runs() {
     assert_eq!(t.json(&["job", "ls"]), json!([]));
 }
 
-#[test]
-fn a_table_plan_lists_conflicts_for_the_user_to_resolve_then_applies() {
-    let t = TestLake::new();
+fn a_table_plan_lists_conflicts_for_the_user_to_resolve_then_applies(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.csv("in/a.csv", "id,fare\n1,2\n2,3\n");
     t.csv("in/b.csv", "id,fare,tip\n3,2.5,1\n");
     let glob = t.path("in/*.csv");
@@ -457,9 +464,8 @@ fn a_table_plan_lists_conflicts_for_the_user_to_resolve_then_applies() {
     assert!(err.contains("'size'") && err.contains("n/a"), "{err}");
 }
 
-#[test]
-fn import_skips_files_it_has_takes_what_fits_and_goes_on_past_bad_files_when_asked() {
-    let t = TestLake::new();
+fn import_skips_files_it_has_takes_what_fits_and_goes_on_past_bad_files_when_asked(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let first = t.csv("a/first.csv", "id,fare\n1,1.5\n");
     t.ok(&["table", "create", "fares", "--search-uri", s(&first)]);
     // The same file again: nothing to do, unless asked.
@@ -510,9 +516,8 @@ fn import_skips_files_it_has_takes_what_fits_and_goes_on_past_bad_files_when_ask
     assert_eq!(t.scalar("SELECT SUM(fare) FROM fares", "main"), json!(8.5));
 }
 
-#[test]
-fn a_run_id_that_is_a_path_is_refused_not_followed() {
-    let t = TestLake::new();
+fn a_run_id_that_is_a_path_is_refused_not_followed(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     for args in [
         &["runs", "show", "../catalog"][..],
         &["rerun", "../../etc/passwd"],

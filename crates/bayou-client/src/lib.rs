@@ -11,16 +11,21 @@ use arrow_flight::flight_service_client::FlightServiceClient;
 use async_trait::async_trait;
 use bayou_proto::v1 as pb;
 use bayou_proto::v1::lake_client::LakeClient;
+use bayou_proto::v1::write_table_output::Part as Out;
+use bayou_proto::v1::write_table_start::What;
 use bayou_service::{
-    Commit, DiffEntry, Error, ErrorKind, MergeOutcome, Namespace, OnEvent, QueryResult, Ref,
-    RefKind, Resolved, Result, RunFilter, RunOutcome, RunRecord, RunRequest, RunUpdate, Service,
-    TableInfo, TableState, wire,
+    Commit, DiffEntry, Error, ErrorKind, ExternalRequest, FileSource, ImportRequest, Imported,
+    MergeOutcome, Namespace, OnEvent, Progress, QueryResult, Ref, RefKind, Resolved, Result,
+    RunFilter, RunOutcome, RunRecord, RunRequest, RunUpdate, Service, TableInfo, TablePlan,
+    TableRequest, TableState, WriteOutcome, wire,
 };
 use bayou_types::{CommitId, TableKey};
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
+
+mod writes;
 
 /// Adds the API key to every request.
 #[derive(Debug, Clone)]
@@ -359,6 +364,79 @@ impl Service for Remote {
         };
         let r = self.client().has_code(request).await;
         Ok(r.map_err(|s| self.error(s))?.into_inner().present)
+    }
+
+    async fn plan_table(&self, request: &TableRequest, files: &FileSource) -> Result<TablePlan> {
+        if !files.is_object_store() {
+            // Local files are surveyed here: only their schemas matter, nothing is sent.
+            return bayou_service::plan_here(request, files.uri()).await;
+        }
+        let r = self
+            .client()
+            .plan_table(pb::PlanTableRequest {
+                request: Some(wire::table_request_to_wire(request)),
+                search_uri: files.uri().to_string(),
+            })
+            .await;
+        Ok(wire::plan_from_wire(r.map_err(|s| self.error(s))?.into_inner()))
+    }
+
+    async fn create_table(
+        &self,
+        request: &TableRequest,
+        files: &FileSource,
+        progress: Progress<'_>,
+    ) -> Result<WriteOutcome> {
+        let what = What::Create(wire::table_request_to_wire(request));
+        match self.write_table(what, files, progress).await? {
+            Out::Written(o) => wire::write_outcome_from_wire(o),
+            _ => Err(writes::unexpected()),
+        }
+    }
+
+    async fn apply_table_plan(
+        &self,
+        plan: &TablePlan,
+        files: &FileSource,
+        progress: Progress<'_>,
+    ) -> Result<WriteOutcome> {
+        let what = What::Apply(wire::plan_to_wire(plan));
+        match self.write_table(what, files, progress).await? {
+            Out::Written(o) => wire::write_outcome_from_wire(o),
+            _ => Err(writes::unexpected()),
+        }
+    }
+
+    async fn import_data(
+        &self,
+        request: &ImportRequest,
+        files: &FileSource,
+        progress: Progress<'_>,
+    ) -> Result<Imported> {
+        let what = What::Import(wire::import_request_to_wire(request));
+        match self.write_table(what, files, progress).await? {
+            Out::Imported(i) => wire::imported_from_wire(i),
+            _ => Err(writes::unexpected()),
+        }
+    }
+
+    async fn encrypt_secret(&self, name: &str, plaintext: &str) -> Result<String> {
+        let r = self
+            .client()
+            .encrypt_secret(pb::EncryptSecretRequest {
+                name: name.into(),
+                plaintext: plaintext.into(),
+            })
+            .await;
+        Ok(r.map_err(|s| self.error(s))?.into_inner().ciphertext)
+    }
+
+    async fn create_external_table(&self, request: &ExternalRequest) -> Result<WriteOutcome> {
+        let r = self
+            .client()
+            .create_external_table(wire::external_request_to_wire(request))
+            .await;
+        wire::write_outcome_from_wire(r.map_err(|s| self.error(s))?.into_inner())
     }
 
     async fn run(&self, request: RunRequest, on_event: OnEvent<'_>) -> Result<RunOutcome> {

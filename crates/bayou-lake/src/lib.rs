@@ -34,7 +34,7 @@ pub use bayou_catalog;
 pub use iceberg::spec::DataFile;
 pub use scan_cache::{ScanBytes, ScanCache};
 pub use schema::fitting_columns;
-pub use source::{FileFormat, SourceFiles, Survey, SurveyColumn};
+pub use source::{FileFormat, SourceFiles, Survey, SurveyColumn, local_files};
 pub use storage::{LakeLocation, LakeStorage};
 pub use table::TableVersion;
 
@@ -91,6 +91,22 @@ impl Error {
         }
     }
 
+    /// The same error naming `name` as the file it is about (a file read from a staged copy is
+    /// named by where it came from).
+    pub(crate) fn naming(self, name: &str) -> Self {
+        match self {
+            Self::Io { source, .. } => Self::Io {
+                path: name.to_string(),
+                source,
+            },
+            Self::BadFile { detail, .. } => Self::BadFile {
+                file: name.to_string(),
+                detail,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn storage(what: impl std::fmt::Display, source: object_store::Error) -> Self {
         Self::Storage {
             what: what.to_string(),
@@ -113,7 +129,7 @@ pub enum WriteMode {
 }
 
 /// What a committed write did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WriteOutcome {
     pub table: String,
     pub branch: String,

@@ -78,15 +78,7 @@ impl Survey {
     /// file that cannot be read fails the survey, or with `skip_bad` is left out and reported.
     pub fn of(uri: &str, skip_bad: bool) -> Result<Self> {
         let (format, candidates) = list_files(uri)?;
-        let origins = candidates
-            .iter()
-            .map(|f| {
-                f.canonicalize()
-                    .unwrap_or_else(|_| f.clone())
-                    .display()
-                    .to_string()
-            })
-            .collect();
+        let (candidates, origins) = candidates.into_iter().map(with_origin).unzip();
         Self::of_files(uri, format, candidates, origins, skip_bad)
     }
 
@@ -118,6 +110,29 @@ impl Survey {
         Self::of_files(uri, format, files, origins, skip_bad)
     }
 
+    /// Like [`Survey::of`] for files a client sent: each saved at a local path, named by where
+    /// it came from (errors and later imports know it by that name).
+    pub fn of_sent(uri: &str, sent: Vec<(PathBuf, String)>, skip_bad: bool) -> Result<Self> {
+        let format = sent
+            .first()
+            .and_then(|(_, origin)| FileFormat::of(Path::new(origin)))
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "'{uri}' names no .parquet or .csv file\n  hint: check the path or glob"
+                ))
+            })?;
+        if let Some((_, other)) = sent
+            .iter()
+            .find(|(_, origin)| FileFormat::of(Path::new(origin)) != Some(format))
+        {
+            return Err(Error::InvalidInput(format!(
+                "'{uri}' mixes formats: '{other}' is not {format:?}"
+            )));
+        }
+        let (files, origins) = sent.into_iter().unzip();
+        Self::of_files(uri, format, files, origins, skip_bad)
+    }
+
     fn of_files(
         uri: &str,
         format: FileFormat,
@@ -131,7 +146,8 @@ impl Survey {
         for (f, origin) in candidates.into_iter().zip(all_origins) {
             let read = std::fs::metadata(&f)
                 .map_err(|e| Error::io(f.display(), e))
-                .and_then(|m| Ok((m.len(), file_schema(format, &f)?)));
+                .and_then(|m| Ok((m.len(), file_schema(format, &f)?)))
+                .map_err(|e| e.naming(&origin));
             match read {
                 Ok((size, schema)) => {
                     total_bytes += size;
@@ -266,11 +282,13 @@ impl SourceFiles {
     /// consumed so far. Blocking: run it on a blocking thread.
     pub fn read(&self, mut sink: impl FnMut(RecordBatch, u64) -> Result<()>) -> Result<()> {
         let mut done_bytes = 0u64;
-        for (file, file_schema) in self.files.iter().zip(&self.file_schemas) {
+        for ((file, file_schema), origin) in
+            self.files.iter().zip(&self.file_schemas).zip(&self.origins)
+        {
             let size = std::fs::metadata(file)
-                .map_err(|e| Error::io(file.display(), e))?
+                .map_err(|e| Error::io(origin, e))?
                 .len();
-            let name = file.display().to_string();
+            let name = origin.clone();
             let open = || File::open(file).map_err(|e| Error::io(&name, e));
             let bad = |e: &dyn std::fmt::Display| Error::BadFile {
                 file: name.clone(),
@@ -347,6 +365,20 @@ fn parquet_schema(path: &Path) -> Result<SchemaRef> {
         detail: format!("{e} (is it a Parquet file?)"),
     })?;
     Ok(builder.schema().clone())
+}
+
+/// The local files `uri` names (a path, directory or glob), each with its canonical path: what a
+/// client sends to a server for [`Survey::of_sent`].
+pub fn local_files(uri: &str) -> Result<Vec<(PathBuf, String)>> {
+    let (_, files) = list_files(uri)?;
+    Ok(files.into_iter().map(with_origin).collect())
+}
+
+/// A local file and its canonical path, which names it to errors and later imports.
+fn with_origin(file: PathBuf) -> (PathBuf, String) {
+    let origin = file.canonicalize().unwrap_or_else(|_| file.clone());
+    let origin = origin.display().to_string();
+    (file, origin)
 }
 
 /// The files `uri` names and their format: one format for all.

@@ -78,6 +78,58 @@ fn commit_id(text: String) -> Result<bayou_types::CommitId, Status> {
 impl pb::lake_server::Lake for LakeApi {
     type RunStream = BoxStream<'static, Result<pb::RunUpdate, Status>>;
     type FollowRunStream = BoxStream<'static, Result<pb::RunUpdate, Status>>;
+    type WriteTableStream = crate::writes::Outputs;
+
+    async fn plan_table(
+        &self,
+        request: Request<pb::PlanTableRequest>,
+    ) -> Result<Response<pb::TablePlan>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = request.into_inner();
+        let table = req
+            .request
+            .ok_or_else(|| Status::invalid_argument("a plan request names its table"))?;
+        let plan = svc
+            .plan_table(
+                &wire::table_request_from_wire(table),
+                &bayou_service::FileSource::Uri(req.search_uri),
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(wire::plan_to_wire(&plan)))
+    }
+
+    async fn write_table(
+        &self,
+        request: Request<tonic::Streaming<pb::WriteTableInput>>,
+    ) -> Result<Response<Self::WriteTableStream>, Status> {
+        let svc = self.caller(&request).await?;
+        let outputs = crate::writes::write_table(svc, request.into_inner()).await?;
+        Ok(Response::new(outputs))
+    }
+
+    async fn encrypt_secret(
+        &self,
+        request: Request<pb::EncryptSecretRequest>,
+    ) -> Result<Response<pb::EncryptSecretResponse>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = request.into_inner();
+        let ciphertext = svc
+            .encrypt_secret(&req.name, &req.plaintext)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::EncryptSecretResponse { ciphertext }))
+    }
+
+    async fn create_external_table(
+        &self,
+        request: Request<pb::CreateExternalTableRequest>,
+    ) -> Result<Response<pb::WriteOutcome>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = wire::external_request_from_wire(request.into_inner());
+        let outcome = svc.create_external_table(&req).await.map_err(status)?;
+        Ok(Response::new(wire::write_outcome_to_wire(&outcome)))
+    }
 
     async fn follow_run(
         &self,

@@ -40,7 +40,10 @@ impl Auth {
             .map_or("", |(_, key)| key.trim());
         match self.lake.catalog().authenticate(token).await {
             Ok(Some(user)) => {
-                Ok(Embedded::with_runs(self.lake.with_author(user), self.runs.clone()).per_user())
+                let lake = self.lake.with_author(user);
+                Ok(Embedded::with_runs(lake, self.runs.clone())
+                    .per_user()
+                    .without_host_files())
             }
             Ok(None) => Err(unauthenticated(
                 "the API key is unknown or revoked\n  hint: ask an admin for a new key (`bayou server key create --user NAME`)",

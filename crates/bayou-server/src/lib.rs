@@ -11,6 +11,7 @@ mod api;
 mod auth;
 mod flight;
 mod runs;
+mod writes;
 
 use std::future::Future;
 

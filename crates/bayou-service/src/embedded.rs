@@ -10,7 +10,9 @@ use bayou_runtime::{OnEvent, RunOptions, RunRecord};
 use futures::StreamExt;
 
 use crate::{
-    Error, MergeOutcome, QueryResult, Result, RunFilter, RunOutcome, RunRequest, Service, TableInfo,
+    Error, ExternalRequest, FileSource, ImportRequest, Imported, MergeOutcome, Progress,
+    QueryResult, Result, RunFilter, RunOutcome, RunRequest, Service, TableInfo, TablePlan,
+    TableRequest, WriteOutcome,
 };
 
 /// The project of `request` in a directory of its own, which lives as long as the returned
@@ -58,11 +60,13 @@ pub fn write_snapshot(dir: &std::path::Path, files: &[(String, String)]) -> Resu
 /// The lake in this process, acting as its author.
 #[derive(Debug, Clone)]
 pub struct Embedded {
-    lake: Lake,
+    pub(crate) lake: Lake,
     /// The machine's run settings (caches, uv, sandbox); `None`: this service runs no pipelines.
     runs: Option<RunOptions>,
     /// Whether each user has an active branch of their own (a server's users share a catalog).
     per_user: bool,
+    /// Whether calls may read paths of this machine (not when serving a server's callers).
+    pub(crate) host_files: bool,
 }
 
 impl Embedded {
@@ -71,6 +75,7 @@ impl Embedded {
             lake,
             runs: None,
             per_user: false,
+            host_files: true,
         }
     }
 
@@ -80,6 +85,7 @@ impl Embedded {
             lake,
             runs: Some(template),
             per_user: false,
+            host_files: true,
         }
     }
 
@@ -87,6 +93,13 @@ impl Embedded {
     /// one user's `checkout` does not move another's default branch.
     pub fn per_user(mut self) -> Self {
         self.per_user = true;
+        self
+    }
+
+    /// The same service reading no paths of this machine: tables are made of files a client
+    /// sent or of `s3://` objects (a server's callers are elsewhere).
+    pub fn without_host_files(mut self) -> Self {
+        self.host_files = false;
         self
     }
 
@@ -140,6 +153,48 @@ impl Service for Embedded {
         Ok(self.lake.revert_table(branch, key, reference).await?)
     }
 
+    async fn plan_table(&self, request: &TableRequest, files: &FileSource) -> Result<TablePlan> {
+        self.plan_files(request, files).await
+    }
+
+    async fn create_table(
+        &self,
+        request: &TableRequest,
+        files: &FileSource,
+        progress: Progress<'_>,
+    ) -> Result<WriteOutcome> {
+        self.create_from_files(request, files, progress).await
+    }
+
+    async fn apply_table_plan(
+        &self,
+        plan: &TablePlan,
+        files: &FileSource,
+        progress: Progress<'_>,
+    ) -> Result<WriteOutcome> {
+        self.apply_plan(plan, files, progress).await
+    }
+
+    async fn import_data(
+        &self,
+        request: &ImportRequest,
+        files: &FileSource,
+        progress: Progress<'_>,
+    ) -> Result<Imported> {
+        self.import_files(request, files, progress).await
+    }
+
+    async fn encrypt_secret(&self, name: &str, plaintext: &str) -> Result<String> {
+        let key = bayou_runtime::lake_secret_key(&self.lake)
+            .await
+            .map_err(bayou_runtime::Error::from)?;
+        key.encrypt(name, plaintext).map_err(Error::Usage)
+    }
+
+    async fn create_external_table(&self, request: &ExternalRequest) -> Result<WriteOutcome> {
+        self.register_external(request).await
+    }
+
     async fn whoami(&self) -> Result<String> {
         Ok(self.lake.author().to_string())
     }
@@ -165,11 +220,20 @@ impl Service for Embedded {
     }
 
     async fn delete_ref(&self, name: &str, kind: RefKind) -> Result<Ref> {
+        // A server's user cannot delete the branch their own commands use, as on a laptop.
+        if self.per_user && kind == RefKind::Branch && self.active_branch().await? == name {
+            return Err(bayou_catalog::Error::ActiveBranch(name.to_string(), "delete").into());
+        }
         Ok(self.lake.catalog().delete_ref(name, kind).await?)
     }
 
     async fn rename_branch(&self, from: &str, to: &str) -> Result<()> {
-        Ok(self.lake.catalog().rename_branch(from, to).await?)
+        let was_active = self.per_user && self.active_branch().await? == from;
+        self.lake.catalog().rename_branch(from, to).await?;
+        if was_active {
+            self.set_active_branch(to).await?;
+        }
+        Ok(())
     }
 
     async fn list_tables(&self, at: &CommitId) -> Result<Vec<(TableKey, TableState)>> {

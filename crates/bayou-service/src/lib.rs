@@ -8,9 +8,11 @@
 
 mod embedded;
 mod error;
+mod imports;
 mod runs;
 mod tables;
 pub mod wire;
+mod writes;
 
 use std::pin::Pin;
 
@@ -20,11 +22,15 @@ use async_trait::async_trait;
 pub use bayou_catalog::{
     Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, RunFilter, TableState,
 };
-pub use bayou_lake::MergeOutcome;
+pub use bayou_lake::{MergeOutcome, Progress, WriteOutcome, local_files};
 pub use bayou_runtime::{Event, OnEvent, RunRecord};
 use bayou_types::{CommitId, TableKey};
 pub use embedded::{Embedded, write_snapshot};
 pub use error::{Error, ErrorKind, Result};
+pub use imports::{
+    Conflict, ExternalRequest, FileSource, ImportRequest, Imported, PlannedColumn, TablePlan,
+    TableRequest, plan_here,
+};
 pub use runs::{Replay, RunRequest, RunSpec, RunUpdate};
 pub use tables::{Column, TableInfo};
 
@@ -72,6 +78,36 @@ pub trait Service: Send + Sync {
     /// Sets a table on a branch back to its state at `reference`; returns the commit.
     async fn revert_table(&self, branch: &str, key: &TableKey, reference: &str)
     -> Result<CommitId>;
+    /// The plan for making a table of `files`: each column with the type it will be stored
+    /// as, and the conflicts between files (nothing is written).
+    async fn plan_table(&self, request: &TableRequest, files: &FileSource) -> Result<TablePlan>;
+    /// Makes a table of `files` (planned and applied at once; refused while files conflict).
+    async fn create_table(
+        &self,
+        request: &TableRequest,
+        files: &FileSource,
+        progress: Progress<'_>,
+    ) -> Result<WriteOutcome>;
+    /// Makes the table of `plan` from `files` (the plan's `search_uri`, or the files sent for
+    /// it), each column stored as the plan says.
+    async fn apply_table_plan(
+        &self,
+        plan: &TablePlan,
+        files: &FileSource,
+        progress: Progress<'_>,
+    ) -> Result<WriteOutcome>;
+    /// Appends the rows of `files` to a table, skipping files it holds already.
+    async fn import_data(
+        &self,
+        request: &ImportRequest,
+        files: &FileSource,
+        progress: Progress<'_>,
+    ) -> Result<Imported>;
+    /// The value of secret parameter `name`, encrypted with the lake's key: a project file can
+    /// hold it, and only runs on this lake can read it.
+    async fn encrypt_secret(&self, name: &str, plaintext: &str) -> Result<String>;
+    /// Registers files that stay where they are as a table.
+    async fn create_external_table(&self, request: &ExternalRequest) -> Result<WriteOutcome>;
     async fn list_tables(&self, at: &CommitId) -> Result<Vec<(TableKey, TableState)>>;
     async fn diff(&self, a: &CommitId, b: &CommitId) -> Result<Vec<DiffEntry>>;
     /// First-parent history from `at`, newest first: at most `limit`, after `after` if given.

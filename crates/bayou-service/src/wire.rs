@@ -291,6 +291,158 @@ pub fn table_info_from_wire(t: pb::TableInfoResponse) -> crate::TableInfo {
 }
 
 /// A table key from the wire, checked like any name.
+pub fn table_request_to_wire(r: &crate::TableRequest) -> pb::TableRequest {
+    pb::TableRequest {
+        table: r.table.clone(),
+        branch: r.branch.clone(),
+        partitioned_by: r.partitioned_by.clone(),
+        replace: r.replace,
+    }
+}
+
+pub fn table_request_from_wire(r: pb::TableRequest) -> crate::TableRequest {
+    crate::TableRequest {
+        table: r.table,
+        branch: r.branch,
+        partitioned_by: r.partitioned_by,
+        replace: r.replace,
+    }
+}
+
+pub fn import_request_to_wire(r: &crate::ImportRequest) -> pb::ImportRequest {
+    pb::ImportRequest {
+        table: r.table.clone(),
+        branch: r.branch.clone(),
+        continue_on_error: r.continue_on_error,
+        import_duplicate_files: r.import_duplicate_files,
+        best_effort: r.best_effort,
+    }
+}
+
+pub fn import_request_from_wire(r: pb::ImportRequest) -> crate::ImportRequest {
+    crate::ImportRequest {
+        table: r.table,
+        branch: r.branch,
+        continue_on_error: r.continue_on_error,
+        import_duplicate_files: r.import_duplicate_files,
+        best_effort: r.best_effort,
+    }
+}
+
+pub fn external_request_to_wire(r: &crate::ExternalRequest) -> pb::CreateExternalTableRequest {
+    pb::CreateExternalTableRequest {
+        table: r.table.clone(),
+        branch: r.branch.clone(),
+        metadata_json_uri: r.metadata_json_uri.clone(),
+        search_patterns: r.search_patterns.clone(),
+        overwrite: r.overwrite,
+    }
+}
+
+pub fn external_request_from_wire(r: pb::CreateExternalTableRequest) -> crate::ExternalRequest {
+    crate::ExternalRequest {
+        table: r.table,
+        branch: r.branch,
+        metadata_json_uri: r.metadata_json_uri,
+        search_patterns: r.search_patterns,
+        overwrite: r.overwrite,
+    }
+}
+
+pub fn plan_to_wire(p: &crate::TablePlan) -> pb::TablePlan {
+    pb::TablePlan {
+        table: p.table.clone(),
+        search_uri: p.search_uri.clone(),
+        branch: p.branch.clone(),
+        partitioned_by: p.partitioned_by.clone(),
+        replace: p.replace,
+        columns: p
+            .columns
+            .iter()
+            .map(|c| pb::PlannedColumn {
+                name: c.name.clone(),
+                r#type: c.ty.clone(),
+                in_files: c.in_files.clone(),
+            })
+            .collect(),
+        conflicts: p
+            .conflicts
+            .iter()
+            .map(|c| pb::Conflict {
+                column: c.column.clone(),
+                types: c.types.clone(),
+                resolve: c.resolve.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub fn plan_from_wire(p: pb::TablePlan) -> crate::TablePlan {
+    crate::TablePlan {
+        table: p.table,
+        search_uri: p.search_uri,
+        branch: p.branch,
+        partitioned_by: p.partitioned_by,
+        replace: p.replace,
+        columns: p
+            .columns
+            .into_iter()
+            .map(|c| crate::PlannedColumn {
+                name: c.name,
+                ty: c.r#type,
+                in_files: c.in_files,
+            })
+            .collect(),
+        conflicts: p
+            .conflicts
+            .into_iter()
+            .map(|c| crate::Conflict {
+                column: c.column,
+                types: c.types,
+                resolve: c.resolve,
+            })
+            .collect(),
+    }
+}
+
+pub fn write_outcome_to_wire(o: &crate::WriteOutcome) -> pb::WriteOutcome {
+    pb::WriteOutcome {
+        table: o.table.clone(),
+        branch: o.branch.clone(),
+        commit: o.commit.as_str().to_string(),
+        snapshot_id: o.snapshot_id,
+        rows_written: o.rows_written,
+        files_written: o.files_written as u64,
+        metadata_location: o.metadata_location.clone(),
+    }
+}
+
+pub fn write_outcome_from_wire(o: pb::WriteOutcome) -> Result<crate::WriteOutcome, Error> {
+    Ok(crate::WriteOutcome {
+        table: o.table,
+        branch: o.branch,
+        commit: commit_id(o.commit)?,
+        snapshot_id: o.snapshot_id,
+        rows_written: o.rows_written,
+        files_written: usize::try_from(o.files_written).map_err(|_| invalid("files written"))?,
+        metadata_location: o.metadata_location,
+    })
+}
+
+pub fn imported_to_wire(i: &crate::Imported) -> pb::Imported {
+    pb::Imported {
+        outcome: i.outcome.as_ref().map(write_outcome_to_wire),
+        notes: i.notes.clone(),
+    }
+}
+
+pub fn imported_from_wire(i: pb::Imported) -> Result<crate::Imported, Error> {
+    Ok(crate::Imported {
+        outcome: i.outcome.map(write_outcome_from_wire).transpose()?,
+        notes: i.notes,
+    })
+}
+
 pub fn table_key(namespace: String, name: String) -> Result<TableKey, Error> {
     key_from_wire(namespace, name)
 }

@@ -16,6 +16,9 @@ use crate::progress::Progress;
 const FILE_ROWS: usize = 2 * 1024 * 1024;
 
 pub(crate) async fn load(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow::Result<()> {
+    if !ctx.is_embedded() {
+        return load_remote(ctx, rows, branch).await;
+    }
     let branch = ctx.reference(branch).await?;
     let trips = ctx.key("taxi_fhvhv")?;
     let zones = ctx.key("taxi_zones")?;
@@ -95,8 +98,22 @@ pub(crate) async fn write_files(
     format: OutputFormat,
 ) -> anyhow::Result<()> {
     let out = out.to_path_buf();
-    let dir = out.clone();
-    let files = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+    let files = write_parquet(rows, &out).await?;
+    emit_message(
+        format,
+        &json!({"rows": rows, "files": files, "path": out}),
+        &format!(
+            "wrote {rows} taxi rows and 265 zones in {files} Parquet file(s) under {}",
+            out.display()
+        ),
+    )
+}
+
+/// Writes the demo tables as Parquet files under `dir` (`taxi_fhvhv/part-*.parquet` and
+/// `taxi_zones.parquet`); returns how many files.
+async fn write_parquet(rows: usize, dir: &Path) -> anyhow::Result<usize> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
         let trips_dir = dir.join("taxi_fhvhv");
         std::fs::create_dir_all(&trips_dir)
             .with_context(|| format!("cannot create {}", trips_dir.display()))?;
@@ -128,13 +145,44 @@ pub(crate) async fn write_files(
         Ok(files + 1)
     })
     .await
-    .context("demo data writer")??;
+    .context("demo data writer")?
+}
+
+/// `demo load` on a server: the data is written as Parquet here, then sent as two tables.
+async fn load_remote(ctx: &Ctx, rows: usize, branch: Option<&str>) -> anyhow::Result<()> {
+    let dir = tempfile::Builder::new().prefix("bayou-demo-").tempdir()?;
+    write_parquet(rows, dir.path()).await?;
+    let mut written = Vec::new();
+    for (table, path) in [
+        ("taxi_fhvhv", dir.path().join("taxi_fhvhv")),
+        ("taxi_zones", dir.path().join("taxi_zones.parquet")),
+    ] {
+        let request = bayou_service::TableRequest {
+            table: table.to_string(),
+            branch: branch.map(str::to_string),
+            partitioned_by: None,
+            replace: true,
+        };
+        let files = bayou_service::FileSource::Uri(path.display().to_string());
+        let bar = super::table::write_bar(ctx, &files);
+        let outcome = (ctx.service)
+            .create_table(&request, &files, &|done, total| bar.update(done, total))
+            .await;
+        bar.finish();
+        written.push(outcome?);
+    }
+    let (trips, zones) = (&written[0], &written[1]);
     emit_message(
-        format,
-        &json!({"rows": rows, "files": files, "path": out}),
+        ctx.format,
+        &json!({"branch": zones.branch, "tables": written}),
         &format!(
-            "wrote {rows} taxi rows and 265 zones in {files} Parquet file(s) under {}",
-            out.display()
+            "loaded {} rows into {} and {} rows into {} on {} (commit {})",
+            trips.rows_written,
+            trips.table,
+            zones.rows_written,
+            zones.table,
+            zones.branch,
+            zones.commit.short()
         ),
     )
 }

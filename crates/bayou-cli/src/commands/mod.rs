@@ -40,7 +40,7 @@ impl Ctx {
     pub(crate) fn lake(&self) -> anyhow::Result<&Lake> {
         self.lake.as_ref().ok_or_else(|| {
             anyhow::anyhow!(
-                "this command does not run against a bayou server yet\n  hint: run it where the lake is, without --remote / BAYOU_REMOTE (branch, tag, namespace, log and commit work remotely)"
+                "this step needs the lake opened in this process, not a server\n  hint: run it without --remote / BAYOU_REMOTE"
             )
         })
     }
@@ -101,7 +101,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot open the lake at {}", location.display()))
     };
-    // Commands that need no lake.
+    // Commands that need no lake (`config` works even when the profile's server URL is bad).
+    let remote = match cli.command {
+        Command::Config(_) | Command::Init(_) | Command::Env(_) | Command::Server(_) => None,
+        _ => remote_of(&cli, &profile)?,
+    };
     match cli.command {
         Command::Config(cmd) => {
             return config::run(cli.output, &cli.profile, cmd, async || {
@@ -111,7 +115,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Init(args) => return init::run(cli.output, &args),
         Command::Parameter(cmd) => {
-            return parameter::run(cli.output, cmd, async || open(&location_text).await).await;
+            return parameter::run(cli.output, cmd, async || match remote {
+                Some(remote) => Ok(Arc::new(remote) as Arc<dyn Service>),
+                None => Ok(Arc::new(Embedded::new(open(&location_text).await?)) as Arc<dyn Service>),
+            })
+            .await;
         }
         _ => {}
     }
@@ -122,11 +130,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Server(args) = cli.command {
         return server::run(cli.output, args, &location_text).await;
     }
-    if let Some(url) = cli.remote.clone().or_else(|| profile.remote.clone()) {
-        let key = cli.api_key.clone().or_else(|| profile.api_key.clone());
+    if let Some(remote) = remote {
         let ctx = Ctx {
             lake: None,
-            service: Arc::new(bayou_client::Remote::new(&url, key.as_deref())?),
+            service: Arc::new(remote),
             format: cli.output,
             profile,
         };
@@ -173,6 +180,18 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         bayou_runtime::trim_node_cache(&crate::settings::cache_dir(), max);
     }
     outcome
+}
+
+/// The server the flags or the profile name (`--remote`, `BAYOU_REMOTE`, `remote`), if any.
+fn remote_of(
+    cli: &Cli,
+    profile: &crate::profile::Profile,
+) -> anyhow::Result<Option<bayou_client::Remote>> {
+    let Some(url) = cli.remote.clone().or_else(|| profile.remote.clone()) else {
+        return Ok(None);
+    };
+    let key = cli.api_key.clone().or_else(|| profile.api_key.clone());
+    Ok(Some(bayou_client::Remote::new(&url, key.as_deref())?))
 }
 
 async fn dispatch(ctx: &Ctx, cli: Cli) -> anyhow::Result<()> {

@@ -12,11 +12,11 @@ use serde_yaml::{Mapping, Value};
 use crate::cli::{OutputFormat, ParameterCommand};
 use crate::output::{Exit, Listing, emit, emit_message};
 
-/// Runs `cmd`; `lake` opens the lake whose key encrypts secret values.
+/// Runs `cmd`; `lake` reaches the lake whose key encrypts secret values (here or on a server).
 pub(crate) async fn run(
     format: OutputFormat,
     cmd: ParameterCommand,
-    lake: impl AsyncFnOnce() -> anyhow::Result<bayou_lake::Lake>,
+    lake: impl AsyncFnOnce() -> anyhow::Result<std::sync::Arc<dyn bayou_service::Service>>,
 ) -> anyhow::Result<()> {
     match cmd {
         ParameterCommand::Ls { project_dir } => {
@@ -135,15 +135,14 @@ pub(crate) async fn run(
 }
 
 /// Sets `plain` as the default of secret parameter `name`, encrypted with the key of the lake
-/// `lake` opens: the file can be shared, the value cannot.
+/// `lake` reaches: the file can be shared, the value cannot.
 async fn store_secret(
     spec: &mut Mapping,
     name: &str,
     plain: &str,
-    lake: impl AsyncFnOnce() -> anyhow::Result<bayou_lake::Lake>,
+    lake: impl AsyncFnOnce() -> anyhow::Result<std::sync::Arc<dyn bayou_service::Service>>,
 ) -> anyhow::Result<()> {
-    let key = bayou_runtime::lake_secret_key(&lake().await?).await?;
-    let stored = key.encrypt(name, plain).map_err(anyhow::Error::msg)?;
+    let stored = lake().await?.encrypt_secret(name, plain).await?;
     spec.insert("default".into(), Value::String(stored));
     spec.insert(
         "key".into(),

@@ -1,10 +1,10 @@
 //! `bayou table ls|get|create|import|rm|revert`.
 
-use bayou_lake::{SourceFiles, Survey, WriteMode};
+use bayou_service::{ExternalRequest, FileSource, ImportRequest, TableRequest};
 use serde_json::json;
 
 use super::Ctx;
-use super::table_plan::{self, TablePlan};
+use super::table_plan;
 use crate::cli::{ImportArgs, TableCommand, WriteArgs};
 use crate::output::{Listing, emit, emit_message, out};
 use crate::progress::Progress;
@@ -69,136 +69,82 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TableCommand) -> anyhow::Result<()> {
 
 /// `table create`: the plan of the files, applied at once; conflicts between files stop it.
 async fn create(ctx: &Ctx, args: WriteArgs) -> anyhow::Result<()> {
-    let staging = tempfile::Builder::new().prefix("bayou-import-").tempdir()?;
-    let survey = Survey::of_uri(&args.search_uri, false, staging.path()).await?;
-    let plan = TablePlan::infer(
-        &args.name,
-        &survey,
-        args.branch.clone(),
-        args.partitioned_by.clone(),
-        args.replace,
-    );
-    // The plan command that writes what `create` was asked for, to edit and apply.
-    let mut flags = String::new();
-    if let Some(b) = &args.branch {
-        flags.push_str(&format!(" -b {b}"));
-    }
-    if let Some(p) = &args.partitioned_by {
-        flags.push_str(&format!(" --partitioned-by '{p}'"));
-    }
-    if args.replace {
-        flags.push_str(" --replace");
-    }
-    let hint = format!(
-        "the files disagree: `bayou table create-plan {} --search-uri '{}'{flags} -p plan.yaml` writes a plan to pick the types in, then `bayou table create-plan-apply --plan plan.yaml`",
-        args.name, args.search_uri
-    );
-    let schema = plan.schema(&args.search_uri, &hint)?;
-    let branch = ctx.reference(args.branch.as_deref()).await?;
-    let key = ctx.key(&args.name)?;
-    let mode = match args.replace {
-        true => WriteMode::Replace,
-        false => WriteMode::Create,
+    let request = TableRequest {
+        table: args.name,
+        branch: args.branch,
+        partitioned_by: args.partitioned_by,
+        replace: args.replace,
     };
-    let source = survey.into_source(std::sync::Arc::new(schema));
-    write_source(
-        ctx,
-        &branch,
-        &key,
-        mode,
-        &source,
-        args.partitioned_by.as_deref(),
-    )
-    .await
+    let files = FileSource::Uri(args.search_uri);
+    let bar = write_bar(ctx, &files);
+    let outcome = (ctx.service)
+        .create_table(&request, &files, &|done, total| bar.update(done, total))
+        .await;
+    bar.finish();
+    let outcome = outcome.map_err(usage_exit)?;
+    report_write(ctx, "created", &outcome)
 }
 
 /// `table import`: the files' rows appended, skipping files the table holds already.
 async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
     let branch = ctx.reference(args.branch.as_deref()).await?;
     let key = ctx.key(&args.name)?;
-    if !matches!(
-        ctx.lake()?.resolve(&branch).await?.reference,
-        Some((_, bayou_catalog::RefKind::Branch))
-    ) {
-        return Err(bayou_catalog::Error::NotABranch(branch).into());
-    }
-    let table = ctx.lake()?.table_at(&branch, &key).await?;
-    let staging = tempfile::Builder::new().prefix("bayou-import-").tempdir()?;
-    let mut survey =
-        Survey::of_uri(&args.search_uri, args.continue_on_error, staging.path()).await?;
-    let mut notes: Vec<String> = survey
-        .skipped
-        .iter()
-        .map(|(f, why)| format!("skipped {f}: {why}"))
-        .collect();
-    if !args.import_duplicate_files {
-        let held = table.imported_files();
-        survey.retain(|identity, origin| {
-            let keep = !held.contains(identity);
-            if !keep {
-                notes.push(format!(
-                    "skipped {origin}: the table has it already (--import-duplicate-files imports it again)"
-                ));
-            }
-            keep
-        });
-        if survey.files.is_empty() {
-            return emit_message(
-                ctx.format,
-                &json!({"imported": 0, "table": key.to_string(), "branch": branch, "notes": notes}),
-                &format!("nothing to import into {key}: {}", notes.join("; ")),
-            );
-        }
-    }
-    let incoming = survey.merged_schema(
-        "import the files that disagree separately, each with the columns the table has",
-    )?;
-    let schema = match args.best_effort {
-        false => incoming,
-        true => {
-            let (fits, rest) =
-                bayou_lake::fitting_columns(table.arrow_schema()?.as_ref(), &incoming);
-            notes.extend(rest.into_iter().map(|r| format!("left out {r}")));
-            std::sync::Arc::new(fits)
-        }
+    let request = ImportRequest {
+        table: args.name,
+        branch: Some(branch.clone()),
+        continue_on_error: args.continue_on_error,
+        import_duplicate_files: args.import_duplicate_files,
+        best_effort: args.best_effort,
     };
-    let source = survey.into_source(schema);
-    for note in &notes {
+    let files = FileSource::Uri(args.search_uri);
+    let bar = write_bar(ctx, &files);
+    let imported = (ctx.service)
+        .import_data(&request, &files, &|done, total| bar.update(done, total))
+        .await;
+    bar.finish();
+    let imported = imported.map_err(usage_exit)?;
+    let Some(outcome) = imported.outcome else {
+        return emit_message(
+            ctx.format,
+            &json!({"imported": 0, "table": key.to_string(), "branch": branch, "notes": imported.notes}),
+            &format!("nothing to import into {key}: {}", imported.notes.join("; ")),
+        );
+    };
+    for note in &imported.notes {
         crate::output::note(note)?;
     }
-    write_source(ctx, &branch, &key, WriteMode::Append, &source, None).await
+    report_write(ctx, "imported", &outcome)
 }
 
-/// Writes `source` into table `key` on `branch`, with progress, and reports what it did.
-pub(crate) async fn write_source(
-    ctx: &Ctx,
-    branch: &str,
-    key: &bayou_types::TableKey,
-    mode: WriteMode,
-    source: &SourceFiles,
-    partitioned_by: Option<&str>,
-) -> anyhow::Result<()> {
-    let progress = Progress::bytes(
-        &format!("importing {} file(s)", source.files.len()),
+/// The progress bar of a table write: the bytes of `files` (sent, then written).
+pub(crate) fn write_bar(ctx: &Ctx, files: &FileSource) -> Progress {
+    Progress::bytes(
+        &format!("importing {}", files.uri()),
         ctx.format == crate::cli::OutputFormat::Table,
-    );
-    let report = |done: u64, total: u64| progress.update(done, total);
-    let outcome = ctx
-        .lake()?
-        .write_files(branch, key, mode, source, partitioned_by, &report)
-        .await;
-    progress.finish();
-    let outcome = outcome?;
-    let verb = if mode == WriteMode::Append {
-        "imported"
-    } else {
-        "created"
-    };
+    )
+}
+
+/// A service error, with exit code 2 when the user's input is what must change.
+pub(crate) fn usage_exit(e: bayou_service::Error) -> anyhow::Error {
+    match e.kind() {
+        bayou_service::ErrorKind::Usage => crate::output::Exit::usage(e.to_string()).into(),
+        _ => e.into(),
+    }
+}
+
+/// Says what a table write did.
+pub(crate) fn report_write(
+    ctx: &Ctx,
+    verb: &str,
+    outcome: &bayou_service::WriteOutcome,
+) -> anyhow::Result<()> {
     emit_message(
         ctx.format,
-        &outcome,
+        outcome,
         &format!(
-            "{verb} {key} on {branch}: {} rows in {} file(s), commit {}",
+            "{verb} {} on {}: {} rows in {} file(s), commit {}",
+            outcome.table,
+            outcome.branch,
             outcome.rows_written,
             outcome.files_written,
             outcome.commit.short()
@@ -278,15 +224,16 @@ async fn get(ctx: &Ctx, name: String, reference: Option<String>) -> anyhow::Resu
 }
 
 async fn create_plan(ctx: &Ctx, args: crate::cli::CreatePlanArgs) -> anyhow::Result<()> {
-    let staging = tempfile::Builder::new().prefix("bayou-plan-").tempdir()?;
-    let survey = Survey::of_uri(&args.search_uri, false, staging.path()).await?;
-    let plan = TablePlan::infer(
-        &args.name,
-        &survey,
-        args.branch,
-        args.partitioned_by,
-        args.replace,
-    );
+    let request = TableRequest {
+        table: args.name,
+        branch: args.branch,
+        partitioned_by: args.partitioned_by,
+        replace: args.replace,
+    };
+    let plan = ctx
+        .service
+        .plan_table(&request, &FileSource::Uri(args.search_uri))
+        .await?;
     let yaml = serde_yaml::to_string(&plan)?;
     match &args.save_plan {
         Some(path) => {
@@ -319,25 +266,21 @@ async fn create_external(
     branch: Option<String>,
     overwrite: bool,
 ) -> anyhow::Result<()> {
-    let branch = ctx.reference(branch.as_deref()).await?;
-    let key = ctx.key(&name)?;
-    let outcome = match &metadata_json_uri {
-        Some(uri) => {
-            ctx.lake()?
-                .register_table(&branch, &key, uri, overwrite)
-                .await?
-        }
-        None => {
-            ctx.lake()?
-                .register_files(&branch, &key, &search_pattern, overwrite)
-                .await?
-        }
+    let request = ExternalRequest {
+        table: name,
+        branch,
+        metadata_json_uri,
+        search_patterns: search_pattern,
+        overwrite,
     };
+    let outcome = ctx.service.create_external_table(&request).await?;
     emit_message(
         ctx.format,
         &outcome,
         &format!(
-            "registered {key} on {branch}: {} rows in {} file(s) left where they are, commit {}",
+            "registered {} on {}: {} rows in {} file(s) left where they are, commit {}",
+            outcome.table,
+            outcome.branch,
             outcome.rows_written,
             outcome.files_written,
             outcome.commit.short()

@@ -11,6 +11,20 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// Runs each test body (`fn name(mode: Mode)`) once per mode: on an embedded lake and through
+/// a `bayou server`. One source, both modes.
+macro_rules! in_both_modes {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[test] fn $name() { super::$name(super::Mode::Embedded) })*
+        }
+        mod remote {
+            $(#[test] fn $name() { super::$name(super::Mode::Remote) })*
+        }
+    };
+}
+pub(crate) use in_both_modes;
+
 /// A temporary lake and home directory; removed when dropped. With a server, commands go to a
 /// real `bayou server` over that lake (catalog on a real PostgreSQL) with a real API key.
 pub struct TestLake {

@@ -439,6 +439,209 @@ pub struct GetCodeResponse {
     pub files: ::prost::alloc::vec::Vec<ProjectFile>,
 }
 #[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TableRequest {
+    #[prost(string, tag = "1")]
+    pub table: ::prost::alloc::string::String,
+    #[prost(string, optional, tag = "2")]
+    pub branch: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "3")]
+    pub partitioned_by: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(bool, tag = "4")]
+    pub replace: bool,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ImportRequest {
+    #[prost(string, tag = "1")]
+    pub table: ::prost::alloc::string::String,
+    #[prost(string, optional, tag = "2")]
+    pub branch: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(bool, tag = "3")]
+    pub continue_on_error: bool,
+    #[prost(bool, tag = "4")]
+    pub import_duplicate_files: bool,
+    #[prost(bool, tag = "5")]
+    pub best_effort: bool,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PlannedColumn {
+    #[prost(string, tag = "1")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub r#type: ::prost::alloc::string::String,
+    #[prost(string, repeated, tag = "3")]
+    pub in_files: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Conflict {
+    #[prost(string, tag = "1")]
+    pub column: ::prost::alloc::string::String,
+    #[prost(string, repeated, tag = "2")]
+    pub types: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    #[prost(string, tag = "3")]
+    pub resolve: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct TablePlan {
+    #[prost(string, tag = "1")]
+    pub table: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub search_uri: ::prost::alloc::string::String,
+    #[prost(string, optional, tag = "3")]
+    pub branch: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "4")]
+    pub partitioned_by: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(bool, tag = "5")]
+    pub replace: bool,
+    #[prost(message, repeated, tag = "6")]
+    pub columns: ::prost::alloc::vec::Vec<PlannedColumn>,
+    #[prost(message, repeated, tag = "7")]
+    pub conflicts: ::prost::alloc::vec::Vec<Conflict>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PlanTableRequest {
+    #[prost(message, optional, tag = "1")]
+    pub request: ::core::option::Option<TableRequest>,
+    #[prost(string, tag = "2")]
+    pub search_uri: ::prost::alloc::string::String,
+}
+/// A file whose bytes follow the start: where it came from, and how many bytes it has.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SentFile {
+    #[prost(string, tag = "1")]
+    pub origin: ::prost::alloc::string::String,
+    #[prost(uint64, tag = "2")]
+    pub size: u64,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct WriteTableStart {
+    /// What the user named the files by: s3:// objects the server reads, or the client's path.
+    #[prost(string, tag = "4")]
+    pub search_uri: ::prost::alloc::string::String,
+    #[prost(message, repeated, tag = "5")]
+    pub files: ::prost::alloc::vec::Vec<SentFile>,
+    #[prost(oneof = "write_table_start::What", tags = "1, 2, 3")]
+    pub what: ::core::option::Option<write_table_start::What>,
+}
+/// Nested message and enum types in `WriteTableStart`.
+pub mod write_table_start {
+    #[allow(clippy::all)]
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
+    pub enum What {
+        #[prost(message, tag = "1")]
+        Create(super::TableRequest),
+        #[prost(message, tag = "2")]
+        Apply(super::TablePlan),
+        #[prost(message, tag = "3")]
+        Import(super::ImportRequest),
+    }
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct WriteTableInput {
+    #[prost(oneof = "write_table_input::Part", tags = "1, 2")]
+    pub part: ::core::option::Option<write_table_input::Part>,
+}
+/// Nested message and enum types in `WriteTableInput`.
+pub mod write_table_input {
+    #[allow(clippy::all)]
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
+    pub enum Part {
+        #[prost(message, tag = "1")]
+        Start(super::WriteTableStart),
+        #[prost(bytes, tag = "2")]
+        Chunk(::prost::alloc::vec::Vec<u8>),
+    }
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct WriteOutcome {
+    #[prost(string, tag = "1")]
+    pub table: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub branch: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub commit: ::prost::alloc::string::String,
+    #[prost(int64, optional, tag = "4")]
+    pub snapshot_id: ::core::option::Option<i64>,
+    #[prost(uint64, tag = "5")]
+    pub rows_written: u64,
+    #[prost(uint64, tag = "6")]
+    pub files_written: u64,
+    #[prost(string, tag = "7")]
+    pub metadata_location: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct WriteProgress {
+    #[prost(uint64, tag = "1")]
+    pub done: u64,
+    #[prost(uint64, tag = "2")]
+    pub total: u64,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Imported {
+    #[prost(message, optional, tag = "1")]
+    pub outcome: ::core::option::Option<WriteOutcome>,
+    #[prost(string, repeated, tag = "2")]
+    pub notes: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct WriteTableOutput {
+    #[prost(oneof = "write_table_output::Part", tags = "1, 2, 3")]
+    pub part: ::core::option::Option<write_table_output::Part>,
+}
+/// Nested message and enum types in `WriteTableOutput`.
+pub mod write_table_output {
+    #[allow(clippy::all)]
+    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Part {
+        #[prost(message, tag = "1")]
+        Progress(super::WriteProgress),
+        #[prost(message, tag = "2")]
+        Written(super::WriteOutcome),
+        #[prost(message, tag = "3")]
+        Imported(super::Imported),
+    }
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateExternalTableRequest {
+    #[prost(string, tag = "1")]
+    pub table: ::prost::alloc::string::String,
+    #[prost(string, optional, tag = "2")]
+    pub branch: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "3")]
+    pub metadata_json_uri: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, repeated, tag = "4")]
+    pub search_patterns: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    #[prost(bool, tag = "5")]
+    pub overwrite: bool,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct EncryptSecretRequest {
+    #[prost(string, tag = "1")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub plaintext: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct EncryptSecretResponse {
+    #[prost(string, tag = "1")]
+    pub ciphertext: ::prost::alloc::string::String,
+}
+#[allow(clippy::all)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
 pub enum RefKind {
@@ -1080,6 +1283,95 @@ pub mod lake_client {
             req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "FollowRun"));
             self.inner.server_streaming(req, path, codec).await
         }
+        /// The plan for a table of s3:// objects (a client plans local files itself).
+        pub async fn plan_table(
+            &mut self,
+            request: impl tonic::IntoRequest<super::PlanTableRequest>,
+        ) -> std::result::Result<tonic::Response<super::TablePlan>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/bayou.v1.Lake/PlanTable");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "PlanTable"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Creates a table, applies a plan or imports: a start, then the bytes of the files it lists
+        /// in order (none for s3:// objects, which the server reads). Progress streams back, then the
+        /// outcome.
+        pub async fn write_table(
+            &mut self,
+            request: impl tonic::IntoStreamingRequest<Message = super::WriteTableInput>,
+        ) -> std::result::Result<
+            tonic::Response<tonic::codec::Streaming<super::WriteTableOutput>>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/bayou.v1.Lake/WriteTable");
+            let mut req = request.into_streaming_request();
+            req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "WriteTable"));
+            self.inner.streaming(req, path, codec).await
+        }
+        pub async fn create_external_table(
+            &mut self,
+            request: impl tonic::IntoRequest<super::CreateExternalTableRequest>,
+        ) -> std::result::Result<tonic::Response<super::WriteOutcome>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/bayou.v1.Lake/CreateExternalTable",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("bayou.v1.Lake", "CreateExternalTable"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// A secret parameter's value, encrypted with the lake's key.
+        pub async fn encrypt_secret(
+            &mut self,
+            request: impl tonic::IntoRequest<super::EncryptSecretRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::EncryptSecretResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/bayou.v1.Lake/EncryptSecret",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("bayou.v1.Lake", "EncryptSecret"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -1246,6 +1538,36 @@ pub mod lake_server {
             &self,
             request: tonic::Request<super::FollowRunRequest>,
         ) -> std::result::Result<tonic::Response<Self::FollowRunStream>, tonic::Status>;
+        /// The plan for a table of s3:// objects (a client plans local files itself).
+        async fn plan_table(
+            &self,
+            request: tonic::Request<super::PlanTableRequest>,
+        ) -> std::result::Result<tonic::Response<super::TablePlan>, tonic::Status>;
+        /// Server streaming response type for the WriteTable method.
+        type WriteTableStream: tonic::codegen::tokio_stream::Stream<
+                Item = std::result::Result<super::WriteTableOutput, tonic::Status>,
+            >
+            + std::marker::Send
+            + 'static;
+        /// Creates a table, applies a plan or imports: a start, then the bytes of the files it lists
+        /// in order (none for s3:// objects, which the server reads). Progress streams back, then the
+        /// outcome.
+        async fn write_table(
+            &self,
+            request: tonic::Request<tonic::Streaming<super::WriteTableInput>>,
+        ) -> std::result::Result<tonic::Response<Self::WriteTableStream>, tonic::Status>;
+        async fn create_external_table(
+            &self,
+            request: tonic::Request<super::CreateExternalTableRequest>,
+        ) -> std::result::Result<tonic::Response<super::WriteOutcome>, tonic::Status>;
+        /// A secret parameter's value, encrypted with the lake's key.
+        async fn encrypt_secret(
+            &self,
+            request: tonic::Request<super::EncryptSecretRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::EncryptSecretResponse>,
+            tonic::Status,
+        >;
     }
     #[derive(Debug)]
     pub struct LakeServer<T> {
@@ -2408,6 +2730,185 @@ pub mod lake_server {
                                 max_encoding_message_size,
                             );
                         let res = grpc.server_streaming(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bayou.v1.Lake/PlanTable" => {
+                    #[allow(non_camel_case_types)]
+                    struct PlanTableSvc<T: Lake>(pub Arc<T>);
+                    impl<T: Lake> tonic::server::UnaryService<super::PlanTableRequest>
+                    for PlanTableSvc<T> {
+                        type Response = super::TablePlan;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::PlanTableRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Lake>::plan_table(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = PlanTableSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bayou.v1.Lake/WriteTable" => {
+                    #[allow(non_camel_case_types)]
+                    struct WriteTableSvc<T: Lake>(pub Arc<T>);
+                    impl<T: Lake> tonic::server::StreamingService<super::WriteTableInput>
+                    for WriteTableSvc<T> {
+                        type Response = super::WriteTableOutput;
+                        type ResponseStream = T::WriteTableStream;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::ResponseStream>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<
+                                tonic::Streaming<super::WriteTableInput>,
+                            >,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Lake>::write_table(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = WriteTableSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.streaming(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bayou.v1.Lake/CreateExternalTable" => {
+                    #[allow(non_camel_case_types)]
+                    struct CreateExternalTableSvc<T: Lake>(pub Arc<T>);
+                    impl<
+                        T: Lake,
+                    > tonic::server::UnaryService<super::CreateExternalTableRequest>
+                    for CreateExternalTableSvc<T> {
+                        type Response = super::WriteOutcome;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::CreateExternalTableRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Lake>::create_external_table(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = CreateExternalTableSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bayou.v1.Lake/EncryptSecret" => {
+                    #[allow(non_camel_case_types)]
+                    struct EncryptSecretSvc<T: Lake>(pub Arc<T>);
+                    impl<
+                        T: Lake,
+                    > tonic::server::UnaryService<super::EncryptSecretRequest>
+                    for EncryptSecretSvc<T> {
+                        type Response = super::EncryptSecretResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::EncryptSecretRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Lake>::encrypt_secret(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = EncryptSecretSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
                         Ok(res)
                     };
                     Box::pin(fut)

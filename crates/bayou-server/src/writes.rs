@@ -1,0 +1,145 @@
+//! `WriteTable`: a table made of files a client sends (or of `s3://` objects the server reads).
+//! The files are saved in a staging directory that lives as long as the call, then handed to
+//! the service as [`FileSource::Sent`]; progress streams back while the table is written.
+//!
+//! Trade-off: the client sends the files as they are (not Arrow), so the server reads them with
+//! the same code, and the same errors, as an embedded lake; the price is one staged copy.
+
+use std::path::{Path, PathBuf};
+
+use bayou_proto::v1 as pb;
+use bayou_proto::v1::write_table_input::Part as In;
+use bayou_proto::v1::write_table_output::Part as Out;
+use bayou_proto::v1::write_table_start::What;
+use bayou_service::{Embedded, FileSource, Service, wire};
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
+use tokio::io::AsyncWriteExt as _;
+use tonic::{Status, Streaming};
+
+pub(crate) type Outputs = BoxStream<'static, Result<pb::WriteTableOutput, Status>>;
+
+/// Receives a table write's start and files, then writes the table as the stream is read.
+pub(crate) async fn write_table(
+    svc: Embedded,
+    mut input: Streaming<pb::WriteTableInput>,
+) -> Result<Outputs, Status> {
+    let start = match input.message().await? {
+        Some(pb::WriteTableInput {
+            part: Some(In::Start(start)),
+        }) => start,
+        _ => return Err(Status::invalid_argument("a table write begins with its start")),
+    };
+    let what = start
+        .what
+        .ok_or_else(|| Status::invalid_argument("a table write says what to write"))?;
+    let staging = tempfile::Builder::new()
+        .prefix("bayou-upload-")
+        .tempdir()
+        .map_err(|e| Status::internal(format!("cannot make a staging directory: {e}")))?;
+    let source = match start.files.is_empty() {
+        true => FileSource::Uri(start.search_uri),
+        false => FileSource::Sent {
+            files: receive(&mut input, &start.files, staging.path()).await?,
+            uri: start.search_uri,
+        },
+    };
+    let (tx, rx) = tokio::sync::watch::channel((0u64, 0u64));
+    let work = async move {
+        let progress = move |done: u64, total: u64| {
+            let _ = tx.send((done, total));
+        };
+        let part = match what {
+            What::Create(r) => svc
+                .create_table(&wire::table_request_from_wire(r), &source, &progress)
+                .await
+                .map(|o| Out::Written(wire::write_outcome_to_wire(&o))),
+            What::Apply(plan) => svc
+                .apply_table_plan(&wire::plan_from_wire(plan), &source, &progress)
+                .await
+                .map(|o| Out::Written(wire::write_outcome_to_wire(&o))),
+            What::Import(r) => svc
+                .import_data(&wire::import_request_from_wire(r), &source, &progress)
+                .await
+                .map(|i| Out::Imported(wire::imported_to_wire(&i))),
+        };
+        drop(staging);
+        part.map(|part| pb::WriteTableOutput { part: Some(part) })
+            .map_err(|e| wire::error_to_status(&e))
+    };
+    Ok(with_progress(work, rx))
+}
+
+/// Saves the files `listed`, whose bytes follow in order (no chunk spans two files), under
+/// `dir`: each one's path there and where it came from.
+async fn receive(
+    input: &mut Streaming<pb::WriteTableInput>,
+    listed: &[pb::SentFile],
+    dir: &Path,
+) -> Result<Vec<(PathBuf, String)>, Status> {
+    let mut saved = Vec::with_capacity(listed.len());
+    for (i, sent) in listed.iter().enumerate() {
+        // The staged name is the server's own; only a known extension is kept from the client.
+        let ext = Path::new(&sent.origin)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .filter(|e| ["parquet", "pq", "csv"].contains(&e.as_str()))
+            .ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "cannot tell the format of '{}': bayou reads files ending in .parquet or .csv",
+                    sent.origin
+                ))
+            })?;
+        let path = dir.join(format!("{i}.{ext}"));
+        let io = |e: std::io::Error| Status::internal(format!("cannot stage {}: {e}", sent.origin));
+        let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
+        let mut got = 0u64;
+        while got < sent.size {
+            let chunk = match input.message().await? {
+                Some(pb::WriteTableInput {
+                    part: Some(In::Chunk(chunk)),
+                }) => chunk,
+                _ => {
+                    return Err(Status::invalid_argument(format!(
+                        "the upload ended before all of {} came",
+                        sent.origin
+                    )));
+                }
+            };
+            got += chunk.len() as u64;
+            if got > sent.size {
+                return Err(Status::invalid_argument(format!(
+                    "more bytes came for {} than its {} listed",
+                    sent.origin, sent.size
+                )));
+            }
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        saved.push((path, sent.origin.clone()));
+    }
+    Ok(saved)
+}
+
+/// The latest progress while `work` goes on, then its answer. Dropping the stream (the client
+/// went away) drops the work: nothing is committed.
+fn with_progress(
+    work: impl Future<Output = Result<pb::WriteTableOutput, Status>> + Send + 'static,
+    progress: tokio::sync::watch::Receiver<(u64, u64)>,
+) -> Outputs {
+    let work = Some(Box::pin(work));
+    futures::stream::unfold((work, progress), |(mut work, mut progress)| async move {
+        let running = work.as_mut()?;
+        tokio::select! {
+            biased;
+            answer = running => Some((answer, (None, progress))),
+            Ok(()) = progress.changed() => {
+                let (done, total) = *progress.borrow_and_update();
+                let part = Out::Progress(pb::WriteProgress { done, total });
+                Some((Ok(pb::WriteTableOutput { part: Some(part) }), (work, progress)))
+            }
+        }
+    })
+    .boxed()
+}
