@@ -393,20 +393,16 @@ fn a_detached_run_goes_on_after_the_client_and_job_stop_ends_it() {
     t.ok(&["job", "stop", &second]);
 }
 
-/// `trips` (two rows) written where the lake is, through the catalog the server uses.
+/// `trips` (two rows), from a local CSV file (sent to the server in remote mode).
 fn with_trips(t: &TestLake) {
     let csv = t.csv("trips.csv", "id,miles\n1,2.5\n2,4.0\n");
-    let import = t
-        .admin_cmd()
-        .args(["table", "create", "trips", "--search-uri"])
-        .arg(&csv)
-        .output()
-        .unwrap();
-    assert!(
-        import.status.success(),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
+    t.ok(&[
+        "table",
+        "create",
+        "trips",
+        "--search-uri",
+        csv.to_str().unwrap(),
+    ]);
 }
 
 fn queries_stream_the_same_rows_errors_and_files(mode: Mode) {
@@ -414,17 +410,13 @@ fn queries_stream_the_same_rows_errors_and_files(mode: Mode) {
     with_trips(&t);
     t.ok(&["tag", "create", "before"]);
     let append = t.csv("more.csv", "id,miles\n3,1.0\n");
-    let import = t
-        .admin_cmd()
-        .args(["table", "import", "trips", "--search-uri"])
-        .arg(&append)
-        .output()
-        .unwrap();
-    assert!(
-        import.status.success(),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
+    t.ok(&[
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        append.to_str().unwrap(),
+    ]);
     let rows = t.json(&["query", "SELECT id, miles FROM trips ORDER BY id"]);
     assert_eq!(rows.as_array().unwrap().len(), 3, "{rows}");
     assert_eq!(rows[2]["miles"], 1.0);
@@ -553,19 +545,7 @@ fn namespaces_and_the_commit_log(mode: Mode) {
 
 fn tables_written_on_the_lake_are_listed_and_diffed(mode: Mode) {
     let t = TestLake::in_mode(mode);
-    // Tables are written where the lake is (through the same catalog as the server's).
-    let csv = t.csv("trips.csv", "id,miles\n1,2.5\n2,4.0\n");
-    let import = t
-        .admin_cmd()
-        .args(["table", "create", "trips", "--search-uri"])
-        .arg(&csv)
-        .output()
-        .unwrap();
-    assert!(
-        import.status.success(),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
+    with_trips(&t);
     t.ok(&["branch", "create", "dev"]);
     let log = t.json(&["commit", "main", "-n", "5"]);
     assert_eq!(log[0]["author"], "tester");
@@ -624,6 +604,22 @@ fn a_server_refuses_calls_without_a_valid_key_and_names_what_to_do() {
         !keys.to_string().contains(&server.key),
         "secrets are never listed"
     );
+}
+
+#[test]
+fn a_server_registers_no_files_of_its_own_machine() {
+    let t = TestLake::with_server();
+    let csv = t.csv("host.csv", "id\n1\n");
+    let err = t.fails(&[
+        "table",
+        "create-external",
+        "host",
+        "--search-pattern",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(err.contains("reads no files of its own machine"), "{err}");
+    assert!(err.contains("hint: name s3:// objects"), "{err}");
+    assert_eq!(t.json(&["table", "ls"]), serde_json::json!([]));
 }
 
 #[test]

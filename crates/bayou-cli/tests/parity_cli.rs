@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Mode, in_both_modes, TestLake, run_json, s, write_project};
+use common::{Mode, TestLake, in_both_modes, run_json, s, write_project};
 use serde_json::{Value, json};
 
 in_both_modes!(

@@ -378,7 +378,9 @@ impl Service for Remote {
                 search_uri: files.uri().to_string(),
             })
             .await;
-        Ok(wire::plan_from_wire(r.map_err(|s| self.error(s))?.into_inner()))
+        Ok(wire::plan_from_wire(
+            r.map_err(|s| self.error(s))?.into_inner(),
+        ))
     }
 
     async fn create_table(

@@ -28,7 +28,11 @@ pub(crate) async fn write_table(
         Some(pb::WriteTableInput {
             part: Some(In::Start(start)),
         }) => start,
-        _ => return Err(Status::invalid_argument("a table write begins with its start")),
+        _ => {
+            return Err(Status::invalid_argument(
+                "a table write begins with its start",
+            ));
+        }
     };
     let what = start
         .what

@@ -117,7 +117,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Parameter(cmd) => {
             return parameter::run(cli.output, cmd, async || match remote {
                 Some(remote) => Ok(Arc::new(remote) as Arc<dyn Service>),
-                None => Ok(Arc::new(Embedded::new(open(&location_text).await?)) as Arc<dyn Service>),
+                None => {
+                    Ok(Arc::new(Embedded::new(open(&location_text).await?)) as Arc<dyn Service>)
+                }
             })
             .await;
         }

@@ -107,7 +107,10 @@ async fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
         return emit_message(
             ctx.format,
             &json!({"imported": 0, "table": key.to_string(), "branch": branch, "notes": imported.notes}),
-            &format!("nothing to import into {key}: {}", imported.notes.join("; ")),
+            &format!(
+                "nothing to import into {key}: {}",
+                imported.notes.join("; ")
+            ),
         );
     };
     for note in &imported.notes {

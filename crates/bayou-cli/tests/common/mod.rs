@@ -3,6 +3,8 @@
 #![allow(
     dead_code,
     unreachable_pub,
+    unused_macros,
+    unused_imports,
     reason = "each test binary uses a different subset"
 )]
 
