@@ -6,8 +6,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{TestLake, git, node, run_json, s, write_project};
+use common::{Mode, TestLake, git, in_both_modes, node, run_json, s, write_project};
 use serde_json::{Value, json};
+
+in_both_modes!(a_project_run_in_a_namespace_reads_what_another_wrote_there_first,);
 
 const PROJECT: &str = "project:\n  id: 6f0b2c1e-8d1f-4f55-b0a6-0d1e2f3a4b5c\n  name: compat\ndefaults:\n  python:\n    version: \"3.11\"\n";
 
@@ -290,9 +292,8 @@ def child(parent=bauplan.Model('scanned')):
     assert_eq!(t.scalar("SELECT ids FROM child", "main"), json!(0));
 }
 
-#[test]
-fn a_project_run_in_a_namespace_reads_what_another_wrote_there_first() {
-    let t = TestLake::new();
+fn a_project_run_in_a_namespace_reads_what_another_wrote_there_first(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "2000"]);
     // A decoy in the default namespace: the run's namespace must win over it.
     t.table_from_csv("clean_trips", "PULocationID,trip_miles\n1,1.0\n");

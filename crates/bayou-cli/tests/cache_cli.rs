@@ -2,8 +2,14 @@
 
 mod common;
 
-use common::{TestLake, s, write_project};
+use common::{Mode, TestLake, in_both_modes, s, write_project};
 use serde_json::Value;
+
+in_both_modes!(
+    an_unchanged_rerun_executes_nothing_and_writes_nothing,
+    concurrent_runs_share_the_cache,
+    rerun_replays_a_past_runs_code_over_its_data_and_leaves_the_target_alone,
+);
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/taxi_pipeline");
 
@@ -40,9 +46,8 @@ fn head(t: &TestLake) -> Value {
         .unwrap()
 }
 
-#[test]
-fn an_unchanged_rerun_executes_nothing_and_writes_nothing() {
-    let t = TestLake::new();
+fn an_unchanged_rerun_executes_nothing_and_writes_nothing(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "20000"]);
     let cache = t.path("cache");
     let first = run(&t, &cache, &["-p", EXAMPLE]);
@@ -80,6 +85,7 @@ fn an_unchanged_rerun_executes_nothing_and_writes_nothing() {
     );
 }
 
+/// Embedded only: it sets up the machine that runs the functions (its caches, limits or files), which is the server's in remote mode.
 #[test]
 fn what_invalidates_a_cached_node_and_what_does_not() {
     let t = TestLake::new();
@@ -184,9 +190,8 @@ fn what_invalidates_a_cached_node_and_what_does_not() {
     assert_eq!(executed(&run(&t, &cache, &["-p", p])), ["py", "scaled"]);
 }
 
-#[test]
-fn concurrent_runs_share_the_cache() {
-    let t = TestLake::new();
+fn concurrent_runs_share_the_cache(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "5000"]);
     let cache = t.path("cache");
     let start = || {
@@ -212,6 +217,7 @@ fn concurrent_runs_share_the_cache() {
     assert!(executed(&record).is_empty(), "{record}");
 }
 
+/// Embedded only: it sets up the machine that runs the functions (its caches, limits or files), which is the server's in remote mode.
 #[test]
 fn selection_runs_a_model_alone_with_descendants_or_with_ancestors() {
     let t = TestLake::new();
@@ -285,9 +291,8 @@ fn selection_runs_a_model_alone_with_descendants_or_with_ancestors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean b"));
 }
 
-#[test]
-fn rerun_replays_a_past_runs_code_over_its_data_and_leaves_the_target_alone() {
-    let t = TestLake::new();
+fn rerun_replays_a_past_runs_code_over_its_data_and_leaves_the_target_alone(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n2\n3\n");
     let cache = t.path("cache");
     let dir = t.path("p");

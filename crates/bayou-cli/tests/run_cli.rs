@@ -3,8 +3,24 @@
 
 mod common;
 
-use common::{TestLake, s, write_project};
+use common::{Mode, TestLake, in_both_modes, s, write_project};
 use serde_json::{Value, json};
+
+in_both_modes!(
+    the_example_pipeline_publishes_its_models_and_records_the_run,
+    a_failing_model_leaves_the_target_unchanged_and_keeps_the_run_branch,
+    expectations_warn_unless_strict,
+    every_project_problem_is_reported_at_once_with_exit_code_2,
+    dry_runs_execute_everything_and_write_nothing,
+    python_models_may_return_dicts_but_not_anything,
+    an_unknown_package_is_a_clear_error_before_any_data_is_written,
+    a_model_with_its_own_packages_may_return_a_pandas_dataframe,
+    overwrite_partitions_replaces_only_the_rows_the_filter_matches,
+    a_function_over_its_time_limit_is_stopped_and_reported_as_a_timeout,
+    a_function_over_its_memory_limit_is_reported_as_out_of_memory,
+    ctrl_c_stops_every_function_and_leaves_the_target_unchanged,
+    run_records_an_older_bayou_kept_in_the_lake_join_the_history,
+);
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/taxi_pipeline");
 
@@ -25,9 +41,8 @@ fn run(t: &TestLake, args: &[&str]) -> (i32, Value, String) {
 
 const YML: &str = "project:\n  name: test\nparameters:\n  factor:\n    type: int\n    default: 2\n";
 
-#[test]
-fn the_example_pipeline_publishes_its_models_and_records_the_run() {
-    let t = TestLake::new();
+fn the_example_pipeline_publishes_its_models_and_records_the_run(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "20000"]);
     let out = t.cmd().args(["run", "-p", EXAMPLE]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -77,9 +92,8 @@ fn the_example_pipeline_publishes_its_models_and_records_the_run() {
     assert_eq!(t.json(&["branch", "ls"]).as_array().unwrap().len(), 1);
 }
 
-#[test]
-fn a_failing_model_leaves_the_target_unchanged_and_keeps_the_run_branch() {
-    let t = TestLake::new();
+fn a_failing_model_leaves_the_target_unchanged_and_keeps_the_run_branch(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n2\n");
     let dir = t.project(
         YML,
@@ -129,9 +143,8 @@ fn a_failing_model_leaves_the_target_unchanged_and_keeps_the_run_branch() {
     );
 }
 
-#[test]
-fn expectations_warn_unless_strict() {
-    let t = TestLake::new();
+fn expectations_warn_unless_strict(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n,m\n1,a\n,b\n3,c\n");
     let dir = t.project(
         YML,
@@ -163,9 +176,8 @@ fn expectations_warn_unless_strict() {
     assert_eq!(head(&t, "main"), before);
 }
 
-#[test]
-fn every_project_problem_is_reported_at_once_with_exit_code_2() {
-    let t = TestLake::new();
+fn every_project_problem_is_reported_at_once_with_exit_code_2(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("taxi", "PULocationID,miles\n1,2.5\n");
     let dir = t.project(
         YML,
@@ -217,9 +229,8 @@ fn every_project_problem_is_reported_at_once_with_exit_code_2() {
     );
 }
 
-#[test]
-fn dry_runs_execute_everything_and_write_nothing() {
-    let t = TestLake::new();
+fn dry_runs_execute_everything_and_write_nothing(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n2\n");
     let dir = t.project(
         YML,
@@ -270,9 +281,8 @@ fn dry_runs_execute_everything_and_write_nothing() {
     assert_eq!(t.scalar("SELECT SUM(n) FROM doubled", "main"), json!(30));
 }
 
-#[test]
-fn python_models_may_return_dicts_but_not_anything() {
-    let t = TestLake::new();
+fn python_models_may_return_dicts_but_not_anything(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n2\n");
     let dir = t.project(
         YML,
@@ -310,9 +320,8 @@ fn python_models_may_return_dicts_but_not_anything() {
     );
 }
 
-#[test]
-fn an_unknown_package_is_a_clear_error_before_any_data_is_written() {
-    let t = TestLake::new();
+fn an_unknown_package_is_a_clear_error_before_any_data_is_written(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n");
     let dir = t.project(
         YML,
@@ -380,9 +389,8 @@ fn independent_models_run_at_the_same_time() {
     assert_eq!(record["status"], json!("succeeded"));
 }
 
-#[test]
-fn a_model_with_its_own_packages_may_return_a_pandas_dataframe() {
-    let t = TestLake::new();
+fn a_model_with_its_own_packages_may_return_a_pandas_dataframe(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "100"]);
     let dir = t.project(
         YML,
@@ -416,9 +424,8 @@ fn a_model_with_its_own_packages_may_return_a_pandas_dataframe() {
     );
 }
 
-#[test]
-fn overwrite_partitions_replaces_only_the_rows_the_filter_matches() {
-    let t = TestLake::new();
+fn overwrite_partitions_replaces_only_the_rows_the_filter_matches(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     let csv = t.csv("src.csv", "d,v\n2023-01-01,1\n2023-01-01,2\n2023-01-02,5\n");
     t.ok(&["table", "create", "src", "--search-uri", s(&csv)]);
     let dir = t.path("p");
@@ -460,6 +467,7 @@ fn overwrite_partitions_replaces_only_the_rows_the_filter_matches() {
     );
 }
 
+/// Embedded only: it sets up the machine that runs the functions (its caches, limits or files), which is the server's in remote mode.
 #[test]
 fn leftovers_of_crashed_runs_are_removed_and_live_ones_kept() {
     let t = TestLake::new();
@@ -517,6 +525,7 @@ fn leftovers_of_crashed_runs_are_removed_and_live_ones_kept() {
     assert_eq!(left.len(), 2, "the run removed its own files");
 }
 
+/// Embedded only: it sets up the machine that runs the functions (its caches, limits or files), which is the server's in remote mode.
 #[test]
 fn env_ls_and_prune_show_and_remove_cached_environments() {
     let t = TestLake::new();
@@ -571,6 +580,7 @@ fn env_ls_and_prune_show_and_remove_cached_environments() {
     assert_eq!(bayou(&["-O", "json", "env", "ls"]), json!([]));
 }
 
+/// Embedded only: it sets up the machine that runs the functions (its caches, limits or files), which is the server's in remote mode.
 #[test]
 fn the_sandbox_refuses_the_network_host_files_and_writes_outside_the_output() {
     let t = TestLake::new();
@@ -621,9 +631,8 @@ fn the_sandbox_refuses_the_network_host_files_and_writes_outside_the_output() {
     assert!(!dir.join("evil.txt").exists());
 }
 
-#[test]
-fn a_function_over_its_time_limit_is_stopped_and_reported_as_a_timeout() {
-    let t = TestLake::new();
+fn a_function_over_its_time_limit_is_stopped_and_reported_as_a_timeout(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n");
     let dir = t.project(
         YML,
@@ -644,9 +653,8 @@ fn a_function_over_its_time_limit_is_stopped_and_reported_as_a_timeout() {
     assert_eq!(head(&t, "main"), before);
 }
 
-#[test]
-fn a_function_over_its_memory_limit_is_reported_as_out_of_memory() {
-    let t = TestLake::new();
+fn a_function_over_its_memory_limit_is_reported_as_out_of_memory(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n");
     let dir = t.project(
         YML,
@@ -682,9 +690,8 @@ fn a_function_over_its_memory_limit_is_reported_as_out_of_memory() {
     }
 }
 
-#[test]
-fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged() {
-    let t = TestLake::new();
+fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n");
     let dir = t.project(
         YML,
@@ -745,9 +752,8 @@ fn ctrl_c_stops_every_function_and_leaves_the_target_unchanged() {
     }
 }
 
-#[test]
-fn run_records_an_older_bayou_kept_in_the_lake_join_the_history() {
-    let t = TestLake::new();
+fn run_records_an_older_bayou_kept_in_the_lake_join_the_history(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.ok(&["branch", "ls"]); // makes the lake
     let head = t.json(&["branch", "ls"])[0]["head"].clone();
     let legacy = json!({

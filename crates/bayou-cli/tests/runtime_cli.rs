@@ -3,8 +3,16 @@
 
 mod common;
 
-use common::{TestLake, node, s, write_project};
+use common::{Mode, TestLake, in_both_modes, node, s, write_project};
 use serde_json::{Value, json};
+
+in_both_modes!(
+    children_of_one_parent_map_one_shared_copy_of_its_output,
+    children_asking_for_the_same_scan_of_a_lake_table_share_one_file,
+    a_python_invocation_reports_where_its_time_went,
+    an_input_at_a_ref_reads_the_table_as_of_that_ref,
+    an_input_at_an_unknown_ref_is_reported_as_such,
+);
 
 const YML: &str = "project:\n  name: test\n";
 
@@ -30,9 +38,8 @@ fn mapped(record: &Value, name: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn children_of_one_parent_map_one_shared_copy_of_its_output() {
-    let t = TestLake::new();
+fn children_of_one_parent_map_one_shared_copy_of_its_output(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n2\n3\n");
     let dir = t.path("p");
     let parent = "import bayou, pyarrow as pa, pyarrow.compute as pc\n@bayou.model()\ndef parent(d=bayou.Model('nums')):\n    n = d.column('n')\n    return pa.table({'n': n, 'x': pc.multiply(n, 10), 'y': pc.multiply(n, 100)})\n";
@@ -79,9 +86,8 @@ fn children_of_one_parent_map_one_shared_copy_of_its_output() {
     assert_eq!(node(&record, "c2")["preview"][2], json!({"y": 300}));
 }
 
-#[test]
-fn children_asking_for_the_same_scan_of_a_lake_table_share_one_file() {
-    let t = TestLake::new();
+fn children_asking_for_the_same_scan_of_a_lake_table_share_one_file(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n,m\n1,5\n2,6\n3,7\n");
     let dir = t.path("p");
     let (a, b, filtered) = (
@@ -104,6 +110,7 @@ fn children_asking_for_the_same_scan_of_a_lake_table_share_one_file() {
     assert_eq!(node(&record, "f")["rows"], json!(2));
 }
 
+/// Embedded only: it sets up the machine that runs the functions (its caches, limits or files), which is the server's in remote mode.
 #[test]
 fn concurrent_runs_needing_a_new_environment_build_it_once() {
     let t = TestLake::new();
@@ -157,9 +164,8 @@ fn concurrent_runs_needing_a_new_environment_build_it_once() {
     assert_eq!(listed.len(), 1, "{listed:?}");
 }
 
-#[test]
-fn a_python_invocation_reports_where_its_time_went() {
-    let t = TestLake::new();
+fn a_python_invocation_reports_where_its_time_went(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n");
     let dir = t.project(
         YML,
@@ -194,9 +200,8 @@ fn a_python_invocation_reports_where_its_time_went() {
     assert!(overhead > 0.0 && overhead + user_call <= total + 1.0, "{m}");
 }
 
-#[test]
-fn an_input_at_a_ref_reads_the_table_as_of_that_ref() {
-    let t = TestLake::new();
+fn an_input_at_a_ref_reads_the_table_as_of_that_ref(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n2\n");
     t.ok(&["tag", "create", "v1"]);
     let more = t.csv("more.csv", "n\n3\n4\n5\n");
@@ -215,6 +220,7 @@ fn an_input_at_a_ref_reads_the_table_as_of_that_ref() {
     assert_eq!(node(&record, "now")["rows"], json!(5));
 }
 
+/// Embedded only: it sets up the machine that runs the functions (its caches, limits or files), which is the server's in remote mode.
 #[test]
 fn a_function_that_fills_shared_memory_runs_again_with_its_output_on_disk() {
     let t = TestLake::new();
@@ -253,9 +259,8 @@ fn a_function_that_fills_shared_memory_runs_again_with_its_output_on_disk() {
     );
 }
 
-#[test]
-fn an_input_at_an_unknown_ref_is_reported_as_such() {
-    let t = TestLake::new();
+fn an_input_at_an_unknown_ref_is_reported_as_such(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("nums", "n\n1\n");
     let dir = t.project(
         YML,
