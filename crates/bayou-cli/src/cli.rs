@@ -481,7 +481,8 @@ pub enum TableCommand {
 pub struct CreatePlanArgs {
     /// Table name: NAME or NAMESPACE.NAME
     pub name: String,
-    /// Files to read: a path, a directory or a glob of .parquet or .csv files
+    /// Files to read: a path, a directory or a glob of .parquet or .csv files, or s3:// objects
+    /// (with --remote, local files are sent to the server; s3:// ones the server reads)
     #[arg(long)]
     pub search_uri: String,
     /// Branch to create it on [default: the active branch when applied]
@@ -502,7 +503,8 @@ pub struct CreatePlanArgs {
 pub struct ImportArgs {
     /// Table name: NAME or NAMESPACE.NAME
     pub name: String,
-    /// Files to read: a path, a directory or a glob of .parquet or .csv files
+    /// Files to read: a path, a directory or a glob of .parquet or .csv files, or s3:// objects
+    /// (with --remote, local files are sent to the server; s3:// ones the server reads)
     #[arg(long)]
     pub search_uri: String,
     /// Branch to write to [default: the active branch]
@@ -523,7 +525,8 @@ pub struct ImportArgs {
 pub struct WriteArgs {
     /// Table name: NAME or NAMESPACE.NAME
     pub name: String,
-    /// Files to read: a path, a directory or a glob of .parquet or .csv files
+    /// Files to read: a path, a directory or a glob of .parquet or .csv files, or s3:// objects
+    /// (with --remote, local files are sent to the server; s3:// ones the server reads)
     #[arg(long)]
     pub search_uri: String,
     /// Branch to write to [default: the active branch]
