@@ -90,28 +90,12 @@ impl Survey {
             return Self::of(uri, skip_bad);
         }
         let fetched = crate::remote::fetch(uri, staging).await?;
-        let format = fetched
-            .first()
-            .and_then(|(local, _)| FileFormat::of(local))
-            .ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "'{uri}' matches no .parquet or .csv object\n  hint: check the bucket, prefix or glob"
-                ))
-            })?;
-        if let Some((_, other)) = fetched
-            .iter()
-            .find(|(local, _)| FileFormat::of(local) != Some(format))
-        {
-            return Err(Error::InvalidInput(format!(
-                "'{uri}' mixes formats: '{other}' is not {format:?}"
-            )));
-        }
-        let (files, origins) = fetched.into_iter().unzip();
-        Self::of_files(uri, format, files, origins, skip_bad)
+        Self::of_sent(uri, fetched, skip_bad)
     }
 
-    /// Like [`Survey::of`] for files a client sent: each saved at a local path, named by where
-    /// it came from (errors and later imports know it by that name).
+    /// Like [`Survey::of`] for files saved at local paths but named by where they came from (a
+    /// client that sent them, an object store they were fetched from): errors and later
+    /// imports know each file by that name, and its format by that name's extension.
     pub fn of_sent(uri: &str, sent: Vec<(PathBuf, String)>, skip_bad: bool) -> Result<Self> {
         let format = sent
             .first()
