@@ -19,12 +19,27 @@ use tonic::{Status, Streaming};
 
 pub(crate) type Outputs = BoxStream<'static, Result<pb::WriteTableOutput, Status>>;
 
+/// The most bytes one call may send: staged files share the server's temporary disk.
+const MAX_UPLOAD_BYTES: u64 = 64 << 30;
+
+/// How long the server waits for the next message of an upload before giving up on it.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The next message of an upload, or an error when the client stays silent for [`IDLE`].
+async fn next(
+    input: &mut Streaming<pb::WriteTableInput>,
+) -> Result<Option<pb::WriteTableInput>, Status> {
+    tokio::time::timeout(IDLE, input.message())
+        .await
+        .map_err(|_| Status::deadline_exceeded("the upload stalled for 5 minutes"))?
+}
+
 /// Receives a table write's start and files, then writes the table as the stream is read.
 pub(crate) async fn write_table(
     svc: Embedded,
     mut input: Streaming<pb::WriteTableInput>,
 ) -> Result<Outputs, Status> {
-    let start = match input.message().await? {
+    let start = match next(&mut input).await? {
         Some(pb::WriteTableInput {
             part: Some(In::Start(start)),
         }) => start,
@@ -81,6 +96,16 @@ async fn receive(
     listed: &[pb::SentFile],
     dir: &Path,
 ) -> Result<Vec<(PathBuf, String)>, Status> {
+    let total = listed
+        .iter()
+        .try_fold(0u64, |sum, f| sum.checked_add(f.size))
+        .filter(|total| *total <= MAX_UPLOAD_BYTES);
+    if total.is_none() {
+        return Err(Status::resource_exhausted(format!(
+            "the files listed come to more than the {} GiB one call may send\n  hint: import them in several calls, or put them in s3:// for the server to read",
+            MAX_UPLOAD_BYTES >> 30
+        )));
+    }
     let mut saved = Vec::with_capacity(listed.len());
     for (i, sent) in listed.iter().enumerate() {
         // The staged name is the server's own; only a known extension is kept from the client.
@@ -100,13 +125,13 @@ async fn receive(
         let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
         let mut got = 0u64;
         while got < sent.size {
-            let chunk = match input.message().await? {
+            let chunk = match next(input).await? {
                 Some(pb::WriteTableInput {
                     part: Some(In::Chunk(chunk)),
-                }) => chunk,
+                }) if !chunk.is_empty() => chunk,
                 _ => {
                     return Err(Status::invalid_argument(format!(
-                        "the upload ended before all of {} came",
+                        "the upload ended (or sent an empty part) before all of {} came",
                         sent.origin
                     )));
                 }
@@ -122,6 +147,11 @@ async fn receive(
         }
         file.flush().await.map_err(io)?;
         saved.push((path, sent.origin.clone()));
+    }
+    if next(input).await?.is_some() {
+        return Err(Status::invalid_argument(
+            "more came after the files listed in the upload's start",
+        ));
     }
     Ok(saved)
 }

@@ -130,7 +130,7 @@ async fn an_upload_that_does_not_match_its_listing_is_refused() {
     assert!(
         short
             .message()
-            .contains("ended before all of /client/a.csv")
+            .contains("before all of /client/a.csv came")
     );
     let long = served
         .write(vec![start("/client/a.csv", listed(2)), chunk(b"id\n1\n")])
@@ -159,6 +159,42 @@ async fn an_upload_that_does_not_match_its_listing_is_refused() {
         unknown.message().contains("cannot tell the format"),
         "{unknown:?}"
     );
+    let empty = served
+        .write(vec![start("/client/a.csv", listed(5)), chunk(b"")])
+        .await
+        .unwrap_err();
+    assert!(empty.message().contains("empty part"), "{empty:?}");
+    let trailing = served
+        .write(vec![
+            start("/client/a.csv", listed(5)),
+            chunk(b"id\n1\n"),
+            chunk(b"2\n"),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        trailing
+            .message()
+            .contains("more came after the files listed"),
+        "{trailing:?}"
+    );
+    let huge = served
+        .write(vec![start(
+            "/client/a.csv",
+            vec![
+                pb::SentFile {
+                    origin: "/client/a.csv".into(),
+                    size: u64::MAX,
+                },
+                pb::SentFile {
+                    origin: "/client/b.csv".into(),
+                    size: 2,
+                },
+            ],
+        )])
+        .await
+        .unwrap_err();
+    assert_eq!(huge.code(), tonic::Code::ResourceExhausted, "{huge:?}");
     // A well-formed upload of the same file makes the table.
     served
         .write(vec![start("/client/a.csv", listed(5)), chunk(b"id\n1\n")])

@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+/// The widest fixed-size binary column a plan may ask for (a UUID is 16 bytes): a plan comes
+/// from the user, and a column absent from the files is filled with nulls of its width.
+const MAX_FIXED_BYTES: i32 = 4096;
+
 /// Where a table's files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileSource {
@@ -193,6 +197,10 @@ impl TablePlan {
         let mut problems = Vec::new();
         for c in &self.columns {
             match DataType::from_str(&c.ty) {
+                Ok(DataType::FixedSizeBinary(n)) if n > MAX_FIXED_BYTES => problems.push(format!(
+                    "column {}: FixedSizeBinary({n}) is wider than {MAX_FIXED_BYTES} bytes",
+                    c.name
+                )),
                 Ok(t) => fields.push(Field::new(&c.name, t, true)),
                 Err(e) => problems.push(format!("column {}: '{}' is no type ({e})", c.name, c.ty)),
             }

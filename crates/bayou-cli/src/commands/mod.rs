@@ -101,11 +101,21 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot open the lake at {}", location.display()))
     };
-    // Commands that need no lake (`config` works even when the profile's server URL is bad).
+    // Commands that need no lake (nor a server: a bad server URL does not stop them).
     let remote = match cli.command {
-        Command::Config(_) | Command::Init(_) | Command::Env(_) | Command::Server(_) => None,
-        _ => remote_of(&cli, &profile)?,
+        Command::Config(_)
+        | Command::Init(_)
+        | Command::Env(_)
+        | Command::Server(_)
+        | Command::Parameter(_) => Ok(None),
+        _ => remote_of(&cli, &profile),
     };
+    // `parameter` reaches the lake (for a secret's key) only when it needs it.
+    let lazy_remote = match cli.command {
+        Command::Parameter(_) => remote_of(&cli, &profile),
+        _ => Ok(None),
+    };
+    let remote = remote?;
     match cli.command {
         Command::Config(cmd) => {
             return config::run(cli.output, &cli.profile, cmd, async || {
@@ -115,7 +125,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Init(args) => return init::run(cli.output, &args),
         Command::Parameter(cmd) => {
-            return parameter::run(cli.output, cmd, async || match remote {
+            return parameter::run(cli.output, cmd, async || match lazy_remote? {
                 Some(remote) => Ok(Arc::new(remote) as Arc<dyn Service>),
                 None => {
                     Ok(Arc::new(Embedded::new(open(&location_text).await?)) as Arc<dyn Service>)
@@ -141,7 +151,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         };
         return dispatch(&ctx, cli).await;
     }
-    let mut lake = open(&location_text).await?;
+    let lake = open(&location_text).await?;
+    embedded(lake, profile, cli).await
+}
+
+/// Runs `cli` on `lake` in this process, keeping the caches it used within their sizes.
+async fn embedded(
+    mut lake: Lake,
+    profile: crate::profile::Profile,
+    cli: Cli,
+) -> anyhow::Result<()> {
     // Only the commands that scan data or run pipelines touch the caches (and their settings).
     let scans = matches!(
         cli.command,
