@@ -61,6 +61,19 @@ fn demo_load_writes_both_tables_with_the_requested_rows(mode: Mode) {
         std::path::Path::new(path).is_file(),
         "metadata file exists: {path}"
     );
+    // No rows: the tables are there, empty.
+    t.ok(&["demo", "load", "--rows", "0"]);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM taxi_fhvhv", "main"),
+        json!(0)
+    );
+    assert_eq!(
+        t.json(&["table", "get", "taxi_fhvhv"])["columns"]
+            .as_array()
+            .unwrap()
+            .len(),
+        24
+    );
 }
 
 fn branches_isolate_imports_until_merged_and_tags_keep_the_past(mode: Mode) {

@@ -390,7 +390,7 @@ impl Service for Remote {
         progress: Progress<'_>,
     ) -> Result<WriteOutcome> {
         let what = What::Create(wire::table_request_to_wire(request));
-        match self.write_table(what, files, progress).await? {
+        match self.write_table(what, files, false, progress).await?.0 {
             Out::Written(o) => wire::write_outcome_from_wire(o),
             _ => Err(writes::unexpected()),
         }
@@ -403,7 +403,7 @@ impl Service for Remote {
         progress: Progress<'_>,
     ) -> Result<WriteOutcome> {
         let what = What::Apply(wire::plan_to_wire(plan));
-        match self.write_table(what, files, progress).await? {
+        match self.write_table(what, files, false, progress).await?.0 {
             Out::Written(o) => wire::write_outcome_from_wire(o),
             _ => Err(writes::unexpected()),
         }
@@ -416,8 +416,17 @@ impl Service for Remote {
         progress: Progress<'_>,
     ) -> Result<Imported> {
         let what = What::Import(wire::import_request_to_wire(request));
-        match self.write_table(what, files, progress).await? {
-            Out::Imported(i) => wire::imported_from_wire(i),
+        let skip = request.continue_on_error;
+        match self.write_table(what, files, skip, progress).await? {
+            (Out::Imported(i), skipped) => {
+                // Files left out here come first, as an embedded import lists them.
+                let mut imported = wire::imported_from_wire(i)?;
+                let here = skipped
+                    .into_iter()
+                    .map(|(f, why)| format!("skipped {f}: {why}"));
+                imported.notes.splice(0..0, here);
+                Ok(imported)
+            }
             _ => Err(writes::unexpected()),
         }
     }

@@ -19,7 +19,7 @@ const CHUNK: u64 = 1024 * 1024;
 
 /// The local files being sent, chunk by chunk; a read that fails ends the upload and is kept.
 struct Upload {
-    files: Vec<(PathBuf, String, u64)>,
+    files: Vec<LocalFile>,
     at: usize,
     open: Option<(tokio::fs::File, u64)>,
     sent: tokio::sync::mpsc::UnboundedSender<u64>,
@@ -27,9 +27,9 @@ struct Upload {
 }
 
 impl Upload {
-    fn fail(&self, origin: &str, why: impl std::fmt::Display) {
+    fn fail(&self, origin: &str, why: std::io::Error) {
         if let Ok(mut failed) = self.failed.lock() {
-            *failed = Some(Error::Usage(format!("cannot send {origin}: {why}")));
+            *failed = Some(bayou_lake_io(origin.to_string(), why));
         }
     }
 
@@ -55,7 +55,11 @@ impl Upload {
             let mut chunk = vec![0; CHUNK.min(*left) as usize];
             match file.read(&mut chunk).await {
                 Ok(0) => {
-                    self.fail(origin, "it became shorter while it was sent");
+                    let shorter = std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "it became shorter while it was sent",
+                    );
+                    self.fail(origin, shorter);
                     return None;
                 }
                 Ok(n) => {
@@ -74,23 +78,31 @@ impl Upload {
 }
 
 impl Remote {
-    /// Sends a table write: `what`, and the files of `source` when they are local.
+    /// Sends a table write: `what`, and the files of `source` when they are local (with
+    /// `skip_unreadable`, those that cannot be read are left out and returned).
     pub(crate) async fn write_table(
         &self,
         what: What,
         source: &FileSource,
+        skip_unreadable: bool,
         progress: Progress<'_>,
-    ) -> Result<Out> {
+    ) -> Result<(Out, Skipped)> {
         let FileSource::Uri(uri) = source else {
             return Err(Error::Remote {
                 kind: ErrorKind::Other,
                 message: "a client sends its own files, not staged ones".into(),
             });
         };
-        let files = match source.is_object_store() {
-            true => Vec::new(),
-            false => local(uri)?,
+        let (files, skipped) = match source.is_object_store() {
+            true => (Vec::new(), Vec::new()),
+            false => local(uri, skip_unreadable)?,
         };
+        if files.is_empty() && !skipped.is_empty() {
+            let why: Vec<String> = skipped.iter().map(|(f, e)| format!("{f}: {e}")).collect();
+            return Err(Error::Lake(bayou_service::LakeError::InvalidInput(
+                format!("no file of '{uri}' could be read: {}", why.join("; ")),
+            )));
+        }
         let total: u64 = files.iter().map(|(_, _, size)| size).sum();
         let start = pb::WriteTableStart {
             what: Some(what),
@@ -148,7 +160,7 @@ impl Remote {
         while let Some(output) = outputs.message().await.map_err(|s| self.error(s))? {
             match output.part {
                 Some(Out::Progress(p)) => progress(p.done, p.total),
-                Some(answer) => return Ok(answer),
+                Some(answer) => return Ok((answer, skipped)),
                 None => {}
             }
         }
@@ -162,17 +174,32 @@ impl Remote {
     }
 }
 
-/// The local files `uri` names, each with its canonical path and size.
-fn local(uri: &str) -> Result<Vec<(PathBuf, String, u64)>> {
-    bayou_service::local_files(uri)?
-        .into_iter()
-        .map(|(path, origin)| {
-            let size = std::fs::metadata(&path)
-                .map_err(|e| Error::Usage(format!("cannot read {origin}: {e}")))?
-                .len();
-            Ok((path, origin, size))
-        })
-        .collect()
+/// The local files `uri` names, each with its canonical path and size; with `skip_unreadable`,
+/// files that cannot be read are left out and listed with why (else the first one fails).
+fn local(uri: &str, skip_unreadable: bool) -> Result<(Vec<LocalFile>, Skipped)> {
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
+    for (path, origin) in bayou_service::local_files(uri)? {
+        let readable = std::fs::File::open(&path).and_then(|f| f.metadata());
+        match readable {
+            Ok(meta) => files.push((path, origin, meta.len())),
+            Err(e) if skip_unreadable => skipped.push((origin, e.to_string())),
+            Err(source) => {
+                return Err(bayou_lake_io(origin, source));
+            }
+        }
+    }
+    Ok((files, skipped))
+}
+
+/// A file to send: where it is, its canonical path (its name to the server), its size.
+type LocalFile = (PathBuf, String, u64);
+
+/// Files left out, each with why.
+pub(crate) type Skipped = Vec<(String, String)>;
+
+/// The error an embedded lake gives for a file it cannot read.
+fn bayou_lake_io(path: String, source: std::io::Error) -> Error {
+    Error::Lake(bayou_service::LakeError::Io { path, source })
 }
 
 /// A write's answer that is not what was asked for.

@@ -282,6 +282,34 @@ impl Lake {
         table::data_files(&self.storage, version).await
     }
 
+    /// What a write to `key` on `branch` checks before it reads anything: that `branch` is a
+    /// branch, that the namespace exists, and that the table exists (to append) or does not (to
+    /// create). Returns the table's state there.
+    pub async fn check_write(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        mode: WriteMode,
+    ) -> Result<Option<TableState>> {
+        let head = self.catalog.resolve(branch).await?;
+        if head.branch().is_none() {
+            return Err(bayou_catalog::Error::NotABranch(branch.to_string()).into());
+        }
+        self.catalog.require_namespace(&key.namespace).await?;
+        let existing = self.catalog.get_table(&head.commit, key).await?;
+        match (mode, &existing) {
+            (WriteMode::Create, Some(_)) => {
+                Err(bayou_catalog::Error::TableExists(key.to_string()).into())
+            }
+            (WriteMode::Append, None) => Err(bayou_catalog::Error::UnknownTable {
+                table: key.to_string(),
+                at: branch.to_string(),
+            }
+            .into()),
+            _ => Ok(existing),
+        }
+    }
+
     /// Starts a write to `key` on `branch`. Nothing is visible until [`TableWrite::commit`].
     /// A new table gets the partition spec `partitioned_by` (e.g. `day(pickup_datetime),
     /// PULocationID`); existing tables keep theirs.
@@ -294,24 +322,10 @@ impl Lake {
         source_name: &str,
         partitioned_by: Option<&str>,
     ) -> Result<TableWrite> {
-        let head = self.catalog.resolve(branch).await?;
-        if head.branch().is_none() {
-            return Err(bayou_catalog::Error::NotABranch(branch.to_string()).into());
-        }
-        self.catalog.require_namespace(&key.namespace).await?;
-        let existing = self.catalog.get_table(&head.commit, key).await?;
+        let existing = self.check_write(branch, key, mode).await?;
         let stored = schema::storage_schema(schema, source_name)?;
+        // check_write refused Create over a table and Append to none.
         let base = match (mode, existing) {
-            (WriteMode::Create, Some(_)) => {
-                return Err(bayou_catalog::Error::TableExists(key.to_string()).into());
-            }
-            (WriteMode::Append, None) => {
-                return Err(bayou_catalog::Error::UnknownTable {
-                    table: key.to_string(),
-                    at: branch.to_string(),
-                }
-                .into());
-            }
             (WriteMode::Append, Some(state)) => {
                 let version = table::load(&self.storage, &state.metadata_location).await?;
                 schema::check_append(version.arrow_schema()?.as_ref(), schema, source_name)?;
@@ -334,7 +348,7 @@ impl Lake {
                     .filter(|()| same_partitioning)
                     .map(|()| version)
             }
-            (WriteMode::Create | WriteMode::Replace, None) => None,
+            (_, None) | (WriteMode::Create, Some(_)) => None,
         };
         let base = match base {
             Some(v) => v,

@@ -11,7 +11,7 @@ use bayou_proto::v1 as pb;
 use bayou_proto::v1::write_table_input::Part as In;
 use bayou_proto::v1::write_table_output::Part as Out;
 use bayou_proto::v1::write_table_start::What;
-use bayou_service::{Embedded, FileSource, Service, wire};
+use bayou_service::{Embedded, FileSource, Service, WriteMode, wire};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use tokio::io::AsyncWriteExt as _;
@@ -52,6 +52,15 @@ pub(crate) async fn write_table(
     let what = start
         .what
         .ok_or_else(|| Status::invalid_argument("a table write says what to write"))?;
+    // What would fail anyway fails before the upload: a tag, a missing or existing table.
+    let (table, branch, mode) = match &what {
+        What::Create(r) => (&r.table, &r.branch, replace_or_create(r.replace)),
+        What::Apply(p) => (&p.table, &p.branch, replace_or_create(p.replace)),
+        What::Import(r) => (&r.table, &r.branch, WriteMode::Append),
+    };
+    svc.check_write(table, branch.as_deref(), mode)
+        .await
+        .map_err(|e| wire::error_to_status(&e))?;
     let staging = tempfile::Builder::new()
         .prefix("bayou-upload-")
         .tempdir()
@@ -87,6 +96,13 @@ pub(crate) async fn write_table(
             .map_err(|e| wire::error_to_status(&e))
     };
     Ok(with_progress(work, rx))
+}
+
+fn replace_or_create(replace: bool) -> WriteMode {
+    match replace {
+        true => WriteMode::Replace,
+        false => WriteMode::Create,
+    }
 }
 
 /// Saves the files `listed`, whose bytes follow in order (no chunk spans two files), under

@@ -127,11 +127,7 @@ async fn an_upload_that_does_not_match_its_listing_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(short.code(), tonic::Code::InvalidArgument, "{short:?}");
-    assert!(
-        short
-            .message()
-            .contains("before all of /client/a.csv came")
-    );
+    assert!(short.message().contains("before all of /client/a.csv came"));
     let long = served
         .write(vec![start("/client/a.csv", listed(2)), chunk(b"id\n1\n")])
         .await
@@ -200,4 +196,10 @@ async fn an_upload_that_does_not_match_its_listing_is_refused() {
         .write(vec![start("/client/a.csv", listed(5)), chunk(b"id\n1\n")])
         .await
         .unwrap();
+    // Making it again fails before any byte is taken (none follows this start).
+    let exists = served
+        .write(vec![start("/client/a.csv", listed(5))])
+        .await
+        .unwrap_err();
+    assert!(exists.message().contains("exists"), "{exists:?}");
 }

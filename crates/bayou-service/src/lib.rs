@@ -22,7 +22,9 @@ use async_trait::async_trait;
 pub use bayou_catalog::{
     Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, RunFilter, TableState,
 };
-pub use bayou_lake::{MergeOutcome, Progress, WriteOutcome, local_files};
+pub use bayou_lake::{
+    Error as LakeError, MergeOutcome, Progress, WriteMode, WriteOutcome, local_files,
+};
 pub use bayou_runtime::{Event, OnEvent, RunRecord};
 use bayou_types::{CommitId, TableKey};
 pub use embedded::{Embedded, write_snapshot};

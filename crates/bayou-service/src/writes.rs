@@ -25,6 +25,19 @@ impl Embedded {
         }
     }
 
+    /// Refuses a write to `table` on `branch` (or the active one) that `mode` cannot make,
+    /// before any file is read: a server checks this before it takes an upload.
+    pub async fn check_write(
+        &self,
+        table: &str,
+        branch: Option<&str>,
+        mode: WriteMode,
+    ) -> Result<()> {
+        let branch = self.branch_or_active(branch).await?;
+        self.lake.check_write(&branch, &key(table)?, mode).await?;
+        Ok(())
+    }
+
     pub(crate) async fn plan_files(
         &self,
         request: &TableRequest,

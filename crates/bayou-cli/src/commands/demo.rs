@@ -119,7 +119,8 @@ async fn write_parquet(rows: usize, dir: &Path) -> anyhow::Result<usize> {
             .with_context(|| format!("cannot create {}", trips_dir.display()))?;
         let mut files = 0;
         let mut start = 0;
-        while start < rows {
+        // No rows is one empty file, so that the table is made all the same.
+        while start < rows || files == 0 {
             let end = (start + FILE_ROWS).min(rows);
             let path = trips_dir.join(format!("part-{files:05}.parquet"));
             let file = std::fs::File::create(&path)
