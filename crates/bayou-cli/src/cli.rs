@@ -35,6 +35,11 @@ pub struct Cli {
     )]
     pub api_key: Option<String>,
 
+    /// PEM file of the CA that signed an https:// server's certificate, trusted besides the
+    /// system's [profile: ca_cert]
+    #[arg(long, global = true, env = "BAYOU_CA_CERT", value_name = "PEM")]
+    pub ca_cert: Option<std::path::PathBuf>,
+
     /// Output format
     #[arg(short = 'O', long = "output", global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -158,6 +163,14 @@ pub struct ServerArgs {
     /// Days finished runs keep their nodes' logs (the rest of each record stays)
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
     pub keep_logs_days: u32,
+
+    /// Serve https with this PEM certificate chain (with --tls-key); clients then use https://
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The PEM private key of --tls-cert
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
     pub command: Option<ServerCommand>,

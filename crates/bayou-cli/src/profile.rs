@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::output::Exit;
 
 /// The settings a profile may hold, with what each means.
-pub(crate) const KEYS: [(&str, &str); 5] = [
+pub(crate) const KEYS: [(&str, &str); 6] = [
     (
         "lake",
         "the lake: a directory or s3://bucket/prefix (--lake and BAYOU_LAKE win)",
@@ -40,6 +40,10 @@ pub(crate) const KEYS: [(&str, &str); 5] = [
         "api_key",
         "the API key for the remote server (--api-key and BAYOU_API_KEY win)",
     ),
+    (
+        "ca_cert",
+        "a PEM file of the CA that signed an https:// server's certificate, besides the system's (--ca-cert and BAYOU_CA_CERT win)",
+    ),
 ];
 
 /// One profile's settings (`active_branch` lives in the lake's catalog, not here).
@@ -54,6 +58,8 @@ pub(crate) struct Profile {
     pub(crate) remote: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) api_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ca_cert: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -607,6 +607,68 @@ fn a_server_refuses_calls_without_a_valid_key_and_names_what_to_do() {
 }
 
 #[test]
+fn a_tls_server_is_reached_over_https_by_clients_that_trust_its_certificate() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = bayou_testkit::tls::self_signed(certs.path());
+    let t = TestLake::with_server_args(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let url = &t.server.as_ref().unwrap().url;
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    // A client that does not trust the certificate stops before it sends its key.
+    let untrusted = t.cmd().args(["branch", "ls"]).output().unwrap();
+    assert_eq!(untrusted.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(err.contains("cannot reach the bayou server"), "{err}");
+    // Plain http to the TLS port gets nowhere either.
+    let plain = t
+        .cmd()
+        .env("BAYOU_REMOTE", url.replace("https://", "http://"))
+        .args(["branch", "ls"])
+        .output()
+        .unwrap();
+    assert_eq!(plain.status.code(), Some(1));
+    // Trusting it (--ca-cert, BAYOU_CA_CERT or the profile's ca_cert): gRPC, an upload and an
+    // Arrow Flight query all go over TLS.
+    let trusting = |args: &[&str]| {
+        let out = t
+            .cmd()
+            .env("BAYOU_CA_CERT", &cert)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let csv = t.csv("trips.csv", "id,miles\n1,2.5\n2,4.0\n");
+    trusting(&[
+        "table",
+        "create",
+        "trips",
+        "--search-uri",
+        csv.to_str().unwrap(),
+    ]);
+    let rows = trusting(&["-O", "json", "query", "SELECT SUM(miles) AS m FROM trips"]);
+    assert!(rows.contains("6.5"), "{rows}");
+    let refs = trusting(&[
+        "--ca-cert",
+        cert.to_str().unwrap(),
+        "-O",
+        "json",
+        "branch",
+        "ls",
+    ]);
+    assert!(refs.contains("\"main\""), "{refs}");
+}
+
+#[test]
 fn a_server_registers_no_files_of_its_own_machine() {
     let t = TestLake::with_server();
     let csv = t.csv("host.csv", "id\n1\n");

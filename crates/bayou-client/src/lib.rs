@@ -23,7 +23,7 @@ use bayou_types::{CommitId, TableKey};
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 mod writes;
 
@@ -89,6 +89,24 @@ fn malformed(e: &serde_json::Error) -> Error {
     }
 }
 
+/// Whether calls to `url` cross a network unencrypted: `http://` to a host other than this one.
+pub fn sends_in_clear(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(host.eq_ignore_ascii_case("localhost"));
+    !loopback
+}
+
 /// A `bayou server`, reached at one URL with one API key.
 #[derive(Debug, Clone)]
 pub struct Remote {
@@ -98,17 +116,27 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// A client of the server at `url` (`http://host:port`), calling with `api_key`.
-    pub fn new(url: &str, api_key: Option<&str>) -> Result<Self> {
+    /// A client of the server at `url` (`http://host:port`, or `https://` checked against the
+    /// system's CAs and `ca_pem`), calling with `api_key`.
+    pub fn new(url: &str, api_key: Option<&str>, ca_pem: Option<&[u8]>) -> Result<Self> {
         let invalid = |message: String| Error::Remote {
             kind: ErrorKind::InvalidArgument,
             message,
         };
-        let endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| {
+        let mut endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| {
             invalid(format!(
-                "'{url}' is not a server URL: {e}\n  hint: give it as http://HOST:PORT"
+                "'{url}' is not a server URL: {e}\n  hint: give it as http://HOST:PORT or https://HOST:PORT"
             ))
         })?;
+        if url.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(pem) = ca_pem {
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| invalid(format!("cannot use TLS for {url}: {e}")))?;
+        }
         let key = match api_key {
             Some(k) => Some(format!("Bearer {}", k.trim()).parse().map_err(|_| {
                 invalid("the API key holds characters no key has\n  hint: copy it again from `bayou server key create`".into())
@@ -550,5 +578,29 @@ impl Service for Remote {
             commit,
             batches,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sends_in_clear;
+
+    #[test]
+    fn only_plain_http_to_another_host_is_in_clear() {
+        for url in [
+            "http://10.0.0.5:8181",
+            "http://lakehost:8181",
+            "http://lakehost",
+        ] {
+            assert!(sends_in_clear(url), "{url}");
+        }
+        for url in [
+            "https://lakehost:8181",
+            "http://127.0.0.1:8181",
+            "http://localhost:8181",
+            "http://[::1]:8181",
+        ] {
+            assert!(!sends_in_clear(url), "{url}");
+        }
     }
 }

@@ -11,6 +11,7 @@ mod api;
 mod auth;
 mod flight;
 mod runs;
+mod tls;
 mod writes;
 
 use std::future::Future;
@@ -18,6 +19,7 @@ use std::future::Future;
 use bayou_lake::Lake;
 
 pub use api::LakeApi;
+pub use tls::Tls;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,16 +29,26 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot use the TLS certificate or key {0}")]
+    Tls(String),
+}
+
+/// How a server serves, beyond its lake and listener.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long finished runs keep their nodes' logs.
+    pub keep_logs: std::time::Duration,
+    /// Serve TLS (`https://`) with this certificate; `None`: plain `http://`.
+    pub tls: Option<Tls>,
 }
 
 /// Serves `lake` on `listener` until `shutdown` completes, running pipelines with the machine's
-/// settings in `runs` (caches, uv, sandbox); finished runs keep their logs for `keep_logs`.
-/// On shutdown, runs going on are stopped and their
-/// records closed before this returns.
+/// settings in `runs` (caches, uv, sandbox), as `options` say. On shutdown, runs going on are
+/// stopped and their records closed before this returns.
 pub async fn serve(
     lake: Lake,
     runs: bayou_runtime::RunOptions,
-    keep_logs: std::time::Duration,
+    options: Options,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
@@ -44,7 +56,7 @@ pub async fn serve(
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
     let auth = auth::Auth::new(lake, runs);
-    let active = std::sync::Arc::new(runs::Runs::new(keep_logs));
+    let active = std::sync::Arc::new(runs::Runs::new(options.keep_logs));
     let grpc = tonic::service::Routes::new(bayou_proto::v1::lake_server::LakeServer::new(
         LakeApi::new(auth.clone(), active.clone()),
     ))
@@ -65,10 +77,20 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| Error::Serve { addr, source });
+    let served = match &options.tls {
+        Some(tls) => {
+            let listener = tls::TlsListener::new(listener, tls);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
+    .map_err(|source| Error::Serve { addr, source });
     active.wait().await;
     served
 }

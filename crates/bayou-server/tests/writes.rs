@@ -35,15 +35,13 @@ async fn serve() -> Served {
         let _ = stopped.await;
     };
     let serving = tokio::spawn(async move {
-        bayou_server::serve(
-            lake,
-            runs,
-            std::time::Duration::from_secs(3600),
-            listener,
-            shutdown,
-        )
-        .await
-        .unwrap();
+        let options = bayou_server::Options {
+            keep_logs: std::time::Duration::from_secs(3600),
+            tls: None,
+        };
+        bayou_server::serve(lake, runs, options, listener, shutdown)
+            .await
+            .unwrap();
     });
     Served {
         url,

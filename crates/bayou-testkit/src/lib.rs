@@ -1,4 +1,5 @@
-//! Test support shared by bayou's crates: real PostgreSQL servers on 127.0.0.1.
+//! Test support shared by bayou's crates: real PostgreSQL servers on 127.0.0.1, and TLS
+//! certificates ([`tls::self_signed`]).
 //!
 //! Entry point: [`Postgres::start`]. When `BAYOU_TEST_POSTGRES` names a running server (the test
 //! script starts one for the whole run), tests share it, each in a fresh database; otherwise each
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sqlx::Connection;
+
+pub mod tls;
 
 /// A PostgreSQL server for one test: shared (named by `BAYOU_TEST_POSTGRES`) or private.
 #[derive(Debug)]

@@ -25,6 +25,7 @@ pub(crate) async fn run(
                 ("active_branch", active),
                 ("git_branch", current.git_branch.clone()),
                 ("remote", current.remote.clone()),
+                ("ca_cert", current.ca_cert.clone()),
                 // Never print a secret back: say whether one is set.
                 (
                     "api_key",
@@ -45,6 +46,7 @@ pub(crate) async fn run(
                 "lake" => current.lake.clone(),
                 "git_branch" => current.git_branch.clone(),
                 "remote" => current.remote.clone(),
+                "ca_cert" => current.ca_cert.clone(),
                 "api_key" => current.api_key.as_ref().map(|_| "(set)".to_string()),
                 _ => Some(lake().await?.catalog().active_branch().await?),
             };
@@ -55,6 +57,7 @@ pub(crate) async fn run(
             match check_key(&key)? {
                 "lake" => current.lake = Some(value.clone()),
                 "remote" => current.remote = Some(value.clone()),
+                "ca_cert" => current.ca_cert = Some(value.clone()),
                 "api_key" => current.api_key = Some(value.clone()),
                 "git_branch" => {
                     if !matches!(value.as_str(), "on" | "off") {

@@ -212,7 +212,29 @@ fn remote_of(
         return Ok(None);
     };
     let key = cli.api_key.clone().or_else(|| profile.api_key.clone());
-    Ok(Some(bayou_client::Remote::new(&url, key.as_deref())?))
+    let ca_cert = cli
+        .ca_cert
+        .clone()
+        .or_else(|| profile.ca_cert.clone().map(Into::into));
+    let ca_pem = match &ca_cert {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            crate::output::Exit::usage(format!(
+                "cannot read the CA certificate {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
+    if key.is_some() && bayou_client::sends_in_clear(&url) {
+        crate::output::note(&format!(
+            "the API key crosses the network to {url} unencrypted; serve with `bayou server --tls-cert ... --tls-key ...` and use https://"
+        ))?;
+    }
+    Ok(Some(bayou_client::Remote::new(
+        &url,
+        key.as_deref(),
+        ca_pem.as_deref(),
+    )?))
 }
 
 async fn dispatch(ctx: &Ctx, cli: Cli) -> anyhow::Result<()> {

@@ -14,7 +14,7 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     let lake = open(location_text, args.catalog.as_deref()).await?;
     match args.command {
-        None => serve(format, lake, &args.listen, args.keep_logs_days).await,
+        None => serve(format, lake, &args).await,
         Some(ServerCommand::Key(cmd)) => key(format, &lake, cmd).await,
     }
 }
@@ -35,12 +35,13 @@ async fn open(location_text: &str, catalog: Option<&str>) -> anyhow::Result<Lake
         .with_context(|| format!("cannot open the lake at {}", location.display()))
 }
 
-async fn serve(
-    format: OutputFormat,
-    lake: Lake,
-    listen: &str,
-    keep_logs_days: u32,
-) -> anyhow::Result<()> {
+async fn serve(format: OutputFormat, lake: Lake, args: &ServerArgs) -> anyhow::Result<()> {
+    let listen = &args.listen;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(bayou_server::Tls::from_pem_files(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -54,18 +55,21 @@ async fn serve(
     // started the server on port 0 find it.
     match format {
         OutputFormat::Json => out(&serde_json::to_string(
-            &json!({"listening": format!("http://{addr}"), "lake": location}),
+            &json!({"listening": format!("{scheme}://{addr}"), "lake": location}),
         )?)?,
         OutputFormat::Table => out(&format!(
-            "bayou server listening on http://{addr} (lake {location}); Ctrl-C stops it"
+            "bayou server listening on {scheme}://{addr} (lake {location}); Ctrl-C stops it"
         ))?,
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     let runs = crate::settings::run_options(String::new());
-    let keep_logs = std::time::Duration::from_secs(u64::from(keep_logs_days) * 86_400);
-    bayou_server::serve(lake, runs, keep_logs, listener, shutdown).await?;
+    let options = bayou_server::Options {
+        keep_logs: std::time::Duration::from_secs(u64::from(args.keep_logs_days) * 86_400),
+        tls,
+    };
+    bayou_server::serve(lake, runs, options, listener, shutdown).await?;
     Ok(())
 }
 
