@@ -669,6 +669,28 @@ fn a_tls_server_is_reached_over_https_by_clients_that_trust_its_certificate() {
 }
 
 #[test]
+fn a_server_knows_files_sent_to_it_by_their_name_and_content() {
+    let t = TestLake::with_server();
+    with_trips(&t);
+    let trips = t.path("trips.csv");
+    let import = [
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        trips.to_str().unwrap(),
+    ];
+    // The same file again: the table has it already.
+    let again = t.ok(&import);
+    assert!(again.contains("the table has it already"), "{again}");
+    // Other bytes of the same size at the same path (an embedded lake, which knows files by
+    // name and size, would skip them): new rows.
+    t.csv("trips.csv", "id,miles\n3,2.5\n4,4.0\n");
+    t.ok(&import);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM trips", "main"), 4);
+}
+
+#[test]
 fn a_server_registers_no_files_of_its_own_machine() {
     let t = TestLake::with_server();
     let csv = t.csv("host.csv", "id\n1\n");

@@ -34,7 +34,7 @@ pub use bayou_catalog;
 pub use iceberg::spec::DataFile;
 pub use scan_cache::{ScanBytes, ScanCache};
 pub use schema::fitting_columns;
-pub use source::{FileFormat, SourceFiles, Survey, SurveyColumn, local_files};
+pub use source::{FileFormat, NamedFile, SourceFiles, Survey, SurveyColumn, local_files};
 pub use storage::{LakeLocation, LakeStorage};
 pub use table::TableVersion;
 

@@ -48,6 +48,19 @@ pub struct SourceFiles {
     pub schema: SchemaRef,
     /// Files left out because they could not be read (`--continue-on-error`), with why.
     pub skipped: Vec<(String, String)>,
+    /// What identifies each file to later imports, in the order of `files`.
+    identities: Vec<String>,
+}
+
+/// A file saved at a local path but named by where it came from (a client that sent it, an
+/// object store it was fetched from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedFile {
+    pub path: PathBuf,
+    pub origin: String,
+    /// The SHA-256 of its bytes (hex), when the one who saved it computed it: later imports
+    /// then know the file by its name and content rather than its name and size.
+    pub sha256: Option<String>,
 }
 
 /// What the files of a `--search-uri` hold, file by file, before anyone picks a schema.
@@ -61,6 +74,7 @@ pub struct Survey {
     pub schemas: Vec<SchemaRef>,
     pub total_bytes: u64,
     pub skipped: Vec<(String, String)>,
+    identities: Vec<String>,
 }
 
 /// One column across the files of a survey: the types it has, and where.
@@ -78,8 +92,18 @@ impl Survey {
     /// file that cannot be read fails the survey, or with `skip_bad` is left out and reported.
     pub fn of(uri: &str, skip_bad: bool) -> Result<Self> {
         let (format, candidates) = list_files(uri)?;
-        let (candidates, origins) = candidates.into_iter().map(with_origin).unzip();
-        Self::of_files(uri, format, candidates, origins, skip_bad)
+        let named = candidates
+            .into_iter()
+            .map(|f| {
+                let (path, origin) = with_origin(f);
+                NamedFile {
+                    path,
+                    origin,
+                    sha256: None,
+                }
+            })
+            .collect();
+        Self::of_files(uri, format, named, skip_bad)
     }
 
     /// Like [`Survey::of`] for `s3://bucket/prefix`, `.../dir/` or `.../*.parquet` too: remote
@@ -90,44 +114,56 @@ impl Survey {
             return Self::of(uri, skip_bad);
         }
         let fetched = crate::remote::fetch(uri, staging).await?;
-        Self::of_sent(uri, fetched, skip_bad)
+        let named = fetched
+            .into_iter()
+            .map(|(path, origin)| NamedFile {
+                path,
+                origin,
+                sha256: None,
+            })
+            .collect();
+        Self::of_named(uri, named, skip_bad)
     }
 
     /// Like [`Survey::of`] for files saved at local paths but named by where they came from (a
     /// client that sent them, an object store they were fetched from): errors and later
     /// imports know each file by that name, and its format by that name's extension.
-    pub fn of_sent(uri: &str, sent: Vec<(PathBuf, String)>, skip_bad: bool) -> Result<Self> {
-        let format = sent
+    pub fn of_named(uri: &str, named: Vec<NamedFile>, skip_bad: bool) -> Result<Self> {
+        let format = named
             .first()
-            .and_then(|(_, origin)| FileFormat::of(Path::new(origin)))
+            .and_then(|f| FileFormat::of(Path::new(&f.origin)))
             .ok_or_else(|| {
                 Error::InvalidInput(format!(
                     "'{uri}' names no .parquet or .csv file\n  hint: check the path or glob"
                 ))
             })?;
-        if let Some((_, other)) = sent
+        if let Some(other) = named
             .iter()
-            .find(|(_, origin)| FileFormat::of(Path::new(origin)) != Some(format))
+            .find(|f| FileFormat::of(Path::new(&f.origin)) != Some(format))
         {
             return Err(Error::InvalidInput(format!(
-                "'{uri}' mixes formats: '{other}' is not {format:?}"
+                "'{uri}' mixes formats: '{}' is not {format:?}",
+                other.origin
             )));
         }
-        let (files, origins) = sent.into_iter().unzip();
-        Self::of_files(uri, format, files, origins, skip_bad)
+        Self::of_files(uri, format, named, skip_bad)
     }
 
     fn of_files(
         uri: &str,
         format: FileFormat,
-        candidates: Vec<PathBuf>,
-        all_origins: Vec<String>,
+        candidates: Vec<NamedFile>,
         skip_bad: bool,
     ) -> Result<Self> {
-        let mut origins = Vec::new();
+        let (mut origins, mut identities) = (Vec::new(), Vec::new());
         let (mut files, mut schemas, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
         let mut total_bytes = 0;
-        for (f, origin) in candidates.into_iter().zip(all_origins) {
+        for NamedFile {
+            path: f,
+            origin,
+            sha256,
+        } in candidates
+        {
             let read = std::fs::metadata(&f)
                 .map_err(|e| Error::io(f.display(), e))
                 .and_then(|m| Ok((m.len(), file_schema(format, &f)?)))
@@ -135,6 +171,10 @@ impl Survey {
             match read {
                 Ok((size, schema)) => {
                     total_bytes += size;
+                    identities.push(match sha256 {
+                        Some(digest) => format!("{origin}:sha256:{digest}"),
+                        None => identity(&origin, size),
+                    });
                     files.push(f);
                     origins.push(origin);
                     schemas.push(schema);
@@ -161,6 +201,7 @@ impl Survey {
             schemas,
             total_bytes,
             skipped,
+            identities,
         })
     }
 
@@ -203,18 +244,17 @@ impl Survey {
         Ok(Arc::new(merged))
     }
 
-    /// What identifies each file to later imports (origin and size; see [`identity`]).
-    pub fn identities(&self) -> Vec<String> {
-        identities(&self.files, &self.origins)
+    /// What identifies each file to later imports: its origin and its content's hash when it
+    /// was sent with one, else its origin and size (see [`identity`]).
+    pub fn identities(&self) -> &[String] {
+        &self.identities
     }
 
-    /// Keeps only the files `keep` says yes to, given each one's identity.
+    /// Keeps only the files `keep` says yes to, given each one's identity and origin.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
-        let ids = self.identities();
-        let mut at = 0;
         let mut i = 0;
         while i < self.files.len() {
-            if keep(&ids[at], &self.origins[i]) {
+            if keep(&self.identities[i], &self.origins[i]) {
                 i += 1;
             } else {
                 let size = std::fs::metadata(&self.files[i]).map_or(0, |m| m.len());
@@ -222,8 +262,8 @@ impl Survey {
                 self.files.remove(i);
                 self.origins.remove(i);
                 self.schemas.remove(i);
+                self.identities.remove(i);
             }
-            at += 1;
         }
     }
 
@@ -238,6 +278,7 @@ impl Survey {
             total_bytes: self.total_bytes,
             schema,
             skipped: self.skipped,
+            identities: self.identities,
         }
     }
 }
@@ -248,18 +289,10 @@ pub(crate) fn identity(origin: &str, size: u64) -> String {
     format!("{origin}:{size}")
 }
 
-fn identities(files: &[PathBuf], origins: &[String]) -> Vec<String> {
-    files
-        .iter()
-        .zip(origins)
-        .map(|(f, o)| identity(o, std::fs::metadata(f).map_or(0, |m| m.len())))
-        .collect()
-}
-
 impl SourceFiles {
     /// What identifies each file to later imports.
-    pub fn identities(&self) -> Vec<String> {
-        identities(&self.files, &self.origins)
+    pub fn identities(&self) -> &[String] {
+        &self.identities
     }
 
     /// Reads every file in order, calling `sink` with each batch and the bytes of input
@@ -352,7 +385,7 @@ fn parquet_schema(path: &Path) -> Result<SchemaRef> {
 }
 
 /// The local files `uri` names (a path, directory or glob), each with its canonical path: what a
-/// client sends to a server for [`Survey::of_sent`].
+/// client sends to a server for [`Survey::of_named`].
 pub fn local_files(uri: &str) -> Result<Vec<(PathBuf, String)>> {
     let (_, files) = list_files(uri)?;
     Ok(files.into_iter().map(with_origin).collect())

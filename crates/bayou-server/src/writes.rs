@@ -5,15 +5,16 @@
 //! Trade-off: the client sends the files as they are (not Arrow), so the server reads them with
 //! the same code, and the same errors, as an embedded lake; the price is one staged copy.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bayou_proto::v1 as pb;
 use bayou_proto::v1::write_table_input::Part as In;
 use bayou_proto::v1::write_table_output::Part as Out;
 use bayou_proto::v1::write_table_start::What;
-use bayou_service::{Embedded, FileSource, Service, WriteMode, wire};
+use bayou_service::{Embedded, FileSource, NamedFile, Service, WriteMode, wire};
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
+use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 use tonic::{Status, Streaming};
 
@@ -98,6 +99,10 @@ pub(crate) async fn write_table(
     Ok(with_progress(work, rx))
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn replace_or_create(replace: bool) -> WriteMode {
     match replace {
         true => WriteMode::Replace,
@@ -111,7 +116,7 @@ async fn receive(
     input: &mut Streaming<pb::WriteTableInput>,
     listed: &[pb::SentFile],
     dir: &Path,
-) -> Result<Vec<(PathBuf, String)>, Status> {
+) -> Result<Vec<NamedFile>, Status> {
     let total = listed
         .iter()
         .try_fold(0u64, |sum, f| sum.checked_add(f.size))
@@ -140,6 +145,7 @@ async fn receive(
         let io = |e: std::io::Error| Status::internal(format!("cannot stage {}: {e}", sent.origin));
         let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
         let mut got = 0u64;
+        let mut digest = Sha256::new();
         while got < sent.size {
             let chunk = match next(input).await? {
                 Some(pb::WriteTableInput {
@@ -159,10 +165,15 @@ async fn receive(
                     sent.origin, sent.size
                 )));
             }
+            digest.update(&chunk);
             file.write_all(&chunk).await.map_err(io)?;
         }
         file.flush().await.map_err(io)?;
-        saved.push((path, sent.origin.clone()));
+        saved.push(NamedFile {
+            path,
+            origin: sent.origin.clone(),
+            sha256: Some(hex(&digest.finalize())),
+        });
     }
     if next(input).await?.is_some() {
         return Err(Status::invalid_argument(

@@ -6,11 +6,10 @@
 //! guessed: the user picks the type and removes the conflict. Creating a table is planning and
 //! applying at once, refused while there are conflicts.
 
-use std::path::PathBuf;
 use std::str::FromStr;
 
 use arrow::datatypes::{DataType, Field, Schema};
-use bayou_lake::{Survey, WriteOutcome};
+use bayou_lake::{NamedFile, Survey, WriteOutcome};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -26,12 +25,10 @@ pub enum FileSource {
     /// reads with its own credentials. A server reads no path of its own host: a client sends
     /// the files instead.
     Uri(String),
-    /// Files a client sent, saved on this machine: where each one is now, and where it came
-    /// from (errors and later imports name it so). `uri` is what the client asked for.
-    Sent {
-        uri: String,
-        files: Vec<(PathBuf, String)>,
-    },
+    /// Files a client sent, saved on this machine: where each one is now, where it came from
+    /// (errors name it so) and the hash of its bytes (later imports know it by that). `uri` is
+    /// what the client asked for.
+    Sent { uri: String, files: Vec<NamedFile> },
 }
 
 impl FileSource {
@@ -246,7 +243,7 @@ pub(crate) async fn survey(
         .tempdir()
         .map_err(|e| Error::Usage(format!("cannot make a staging directory: {e}")))?;
     let survey = match source {
-        FileSource::Sent { uri, files } => Survey::of_sent(uri, files.clone(), skip_bad)?,
+        FileSource::Sent { uri, files } => Survey::of_named(uri, files.clone(), skip_bad)?,
         FileSource::Uri(uri) if host_files || source.is_object_store() => {
             Survey::of_uri(uri, skip_bad, staging.path()).await?
         }

@@ -23,7 +23,7 @@ pub use bayou_catalog::{
     Commit, DiffEntry, Namespace, Ref, RefKind, Resolved, RunFilter, TableState,
 };
 pub use bayou_lake::{
-    Error as LakeError, MergeOutcome, Progress, WriteMode, WriteOutcome, local_files,
+    Error as LakeError, MergeOutcome, NamedFile, Progress, WriteMode, WriteOutcome, local_files,
 };
 pub use bayou_runtime::{Event, OnEvent, RunRecord};
 use bayou_types::{CommitId, TableKey};
