@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 from . import standard_expectations
 
 __all__ = [
+    "Client",
     "Model",
     "Parameter",
     "expectation",
@@ -127,3 +128,15 @@ def resources(
         return func
 
     return decorate
+
+
+def __getattr__(name: str) -> Any:
+    """`bayou.Client` and `bayou.exceptions`, loaded on first use: functions running in their own
+    environments import this module without the client's dependencies (grpcio, protobuf)."""
+    import importlib
+
+    if name == "Client":
+        return importlib.import_module(".client", __name__).Client
+    if name == "exceptions":
+        return importlib.import_module(".exceptions", __name__)
+    raise AttributeError(f"module 'bayou' has no attribute {name!r}")

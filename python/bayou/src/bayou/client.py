@@ -1,0 +1,434 @@
+"""`Client`: a bayou lake from Python, with the method names and signatures of bauplan's SDK.
+
+    import bayou                       # or: import bauplan; bauplan.Client()
+    client = bayou.Client()            # BAYOU_REMOTE / BAYOU_API_KEY, or a profile
+    table = client.query("SELECT COUNT(*) AS n FROM taxi_fhvhv", ref="main")
+
+Query results arrive as Arrow record batches over Arrow Flight (no row-by-row conversion).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator, Optional, Sequence, Union
+
+import pyarrow as pa
+
+from . import _settings
+from . import exceptions as exc
+from ._connection import Connection
+from ._models import Branch, Commit, Job, Namespace, Ref, Table, TableField, TableWithMetadata, Tag
+from .v1 import bayou_pb2 as pb
+
+_BRANCH, _TAG = pb.REF_KIND_BRANCH, pb.REF_KIND_TAG
+_BRANCH_ERRORS = {"unknown-ref": exc.BranchNotFoundError, "ref-exists": exc.BranchExistsError}
+_TAG_ERRORS = {"unknown-ref": exc.TagNotFoundError, "ref-exists": exc.TagExistsError}
+_MERGE_ERRORS = {"conflict": exc.MergeConflictError, "unknown-ref": exc.RefNotFoundError}
+_NAMESPACE_ERRORS = {"ref-exists": exc.NamespaceExistsError}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+RefLike = Union[str, Ref]
+
+
+def _name(ref: Optional[RefLike]) -> Optional[str]:
+    return ref.name if isinstance(ref, Ref) else ref
+
+
+def _split(table: Union[str, Table]) -> tuple[str, str]:
+    """(namespace, name) of `ns.name` or `name` (the default namespace, `bayou`)."""
+    text = table.fqn if isinstance(table, Table) else table
+    namespace, _, name = text.rpartition(".")
+    if namespace in ("", "bauplan"):
+        namespace = "bayou"
+    return namespace, name
+
+
+class Client:
+    """A bayou server, reached with one API key (see `bayou._settings` for where they come from)."""
+
+    def __init__(
+        self,
+        profile: Optional[str] = None,
+        api_key: Optional[str] = None,
+        remote: Optional[str] = None,
+        ca_cert: Optional[str] = None,
+        **_bauplan_options: Any,
+    ) -> None:
+        settings = _settings.resolve(profile, api_key, remote, ca_cert)
+        if settings.remote is None:
+            raise exc.InvalidArgumentError(
+                "no bayou server to connect to\n  hint: pass remote='http://HOST:PORT', set "
+                "BAYOU_REMOTE, or `bayou config set remote URL` (start one with `bayou server`)"
+            )
+        self._conn = Connection(settings.remote, settings.api_key, settings.ca_cert)
+        self.profile = settings.profile
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    # -- who and where ------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """The server, the key's user and their active branch."""
+        user = self._conn.call("WhoAmI", pb.WhoAmIRequest()).user
+        return {"remote": self._conn.url, "user": user, "active_branch": self._active()}
+
+    def _active(self) -> str:
+        return str(self._conn.call("ActiveBranch", pb.ActiveBranchRequest()).branch)
+
+    def _commit(self, ref: Optional[RefLike]) -> str:
+        """The commit id `ref` (a branch, tag or commit; the active branch if None) names."""
+        spec = _name(ref) or self._active()
+        return str(self._conn.call("Resolve", pb.ResolveRequest(spec=spec)).commit)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def _reader(self, query: str, ref: Optional[RefLike]) -> pa.RecordBatchReader:
+        return self._conn.query(self._commit(ref), query)
+
+    def query(
+        self,
+        query: str,
+        ref: Optional[RefLike] = None,
+        max_rows: Optional[int] = None,
+        **_bauplan_options: Any,
+    ) -> pa.Table:
+        """The rows of a SQL query over the tables of `ref` (default: the active branch)."""
+        table = self._reader(query, ref).read_all()
+        return table.slice(0, max_rows) if max_rows is not None else table
+
+    def query_to_generator(
+        self, query: str, ref: Optional[RefLike] = None, **_bauplan_options: Any
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of a query one dict at a time, read batch by batch."""
+        for batch in self._reader(query, ref):
+            yield from batch.to_pylist()
+
+    def query_to_parquet_file(
+        self, path: Union[str, Path], query: str, ref: Optional[RefLike] = None, **_: Any
+    ) -> Path:
+        import pyarrow.parquet as pq
+
+        reader = self._reader(query, ref)
+        with pq.ParquetWriter(str(path), reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+        return Path(path)
+
+    def query_to_csv_file(
+        self, path: Union[str, Path], query: str, ref: Optional[RefLike] = None, **_: Any
+    ) -> Path:
+        import pyarrow.csv as csv
+
+        reader = self._reader(query, ref)
+        with csv.CSVWriter(str(path), reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+        return Path(path)
+
+    def query_to_json_file(
+        self, path: Union[str, Path], query: str, ref: Optional[RefLike] = None, **_: Any
+    ) -> Path:
+        with open(path, "w", encoding="utf-8") as f:
+            for row in self.query_to_generator(query, ref):
+                f.write(json.dumps(row, default=str) + "\n")
+        return Path(path)
+
+    def scan(
+        self,
+        table: Union[str, Table],
+        ref: Optional[RefLike] = None,
+        columns: Optional[Sequence[str]] = None,
+        filters: Optional[str] = None,
+        limit: Optional[int] = None,
+        **_bauplan_options: Any,
+    ) -> pa.Table:
+        """A table's rows: some `columns`, those matching `filters` (a SQL condition)."""
+        namespace, name = _split(table)
+        for ident in [namespace, name, *(columns or [])]:
+            if not _IDENTIFIER.match(ident):
+                raise exc.InvalidArgumentError(f"'{ident}' is no column or table name")
+        selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        sql = f'SELECT {selected} FROM "{namespace}"."{name}"'
+        if filters:
+            sql += f" WHERE ({_condition(filters)})"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self.query(sql, ref)
+
+    # -- branches and tags --------------------------------------------------------------------
+
+    def _refs(self, kind: int) -> list[pb.Ref]:
+        refs = self._conn.call("ListRefs", pb.ListRefsRequest()).refs
+        return [r for r in refs if r.kind == kind]
+
+    def get_branches(
+        self,
+        name: Optional[str] = None,
+        user: Optional[str] = None,
+        limit: Optional[int] = None,
+        **_: Any,
+    ) -> Iterator[Branch]:
+        found = (
+            Branch(r.name, r.head)
+            for r in self._refs(_BRANCH)
+            if (name is None or name in r.name) and (user is None or r.name.startswith(f"{user}."))
+        )
+        for i, branch in enumerate(found):
+            if limit is not None and i >= limit:
+                return
+            yield branch
+
+    def get_branch(self, branch: RefLike) -> Branch:
+        name = _name(branch) or ""
+        for r in self._refs(_BRANCH):
+            if r.name == name:
+                return Branch(r.name, r.head)
+        raise exc.BranchNotFoundError(f"no branch '{name}'")
+
+    def has_branch(self, branch: RefLike) -> bool:
+        return any(r.name == _name(branch) for r in self._refs(_BRANCH))
+
+    def create_branch(
+        self, branch: RefLike, from_ref: RefLike, if_not_exists: bool = False
+    ) -> Branch:
+        name = _name(branch) or ""
+        if if_not_exists and self.has_branch(name):
+            return self.get_branch(name)
+        request = pb.CreateRefRequest(name=name, kind=_BRANCH, **{"from": _name(from_ref)})
+        made = self._conn.call("CreateRef", request, _BRANCH_ERRORS)
+        return Branch(made.name, made.head)
+
+    def delete_branch(self, branch: RefLike, if_exists: bool = False) -> bool:
+        if if_exists and not self.has_branch(branch):
+            return False
+        request = pb.DeleteRefRequest(name=_name(branch), kind=_BRANCH)
+        self._conn.call("DeleteRef", request, _BRANCH_ERRORS)
+        return True
+
+    def rename_branch(self, branch: RefLike, new_branch: str) -> Branch:
+        request = pb.RenameBranchRequest(**{"from": _name(branch), "to": new_branch})
+        self._conn.call("RenameBranch", request, _BRANCH_ERRORS)
+        return self.get_branch(new_branch)
+
+    def merge_branch(
+        self, source_ref: RefLike, into_branch: RefLike, **_bauplan_options: Any
+    ) -> Branch:
+        """Merges any ref into a branch (fast-forward, or a merge commit); returns the branch."""
+        request = pb.MergeRequest(source=_name(source_ref), into=_name(into_branch))
+        self._conn.call("Merge", request, _MERGE_ERRORS)
+        return self.get_branch(into_branch)
+
+    def get_tags(self, name: Optional[str] = None, limit: Optional[int] = None) -> Iterator[Tag]:
+        tags = [Tag(r.name, r.head) for r in self._refs(_TAG) if name is None or name in r.name]
+        yield from tags[:limit]
+
+    def get_tag(self, tag: RefLike) -> Tag:
+        for t in self.get_tags():
+            if t.name == _name(tag):
+                return t
+        raise exc.TagNotFoundError(f"no tag '{_name(tag)}'")
+
+    def has_tag(self, tag: RefLike) -> bool:
+        return any(t.name == _name(tag) for t in self.get_tags())
+
+    def create_tag(self, tag: RefLike, from_ref: RefLike, if_not_exists: bool = False) -> Tag:
+        if if_not_exists and self.has_tag(tag):
+            return self.get_tag(tag)
+        request = pb.CreateRefRequest(name=_name(tag), kind=_TAG, **{"from": _name(from_ref)})
+        made = self._conn.call("CreateRef", request, _TAG_ERRORS)
+        return Tag(made.name, made.head)
+
+    def delete_tag(self, tag: RefLike, if_exists: bool = False) -> bool:
+        if if_exists and not self.has_tag(tag):
+            return False
+        self._conn.call("DeleteRef", pb.DeleteRefRequest(name=_name(tag), kind=_TAG), _TAG_ERRORS)
+        return True
+
+    # -- namespaces and tables ----------------------------------------------------------------
+
+    def get_namespaces(self, ref: Optional[RefLike] = None, **_: Any) -> Iterator[Namespace]:
+        for n in self._conn.call("ListNamespaces", pb.ListNamespacesRequest()).namespaces:
+            yield Namespace(n.name)
+
+    def has_namespace(self, namespace: str, ref: Optional[RefLike] = None) -> bool:
+        return any(n.name == namespace for n in self.get_namespaces())
+
+    def create_namespace(
+        self, namespace: str, branch: Optional[RefLike] = None, if_not_exists: bool = False
+    ) -> Namespace:
+        made = self._conn.call(
+            "CreateNamespace", pb.CreateNamespaceRequest(name=namespace), _NAMESPACE_ERRORS
+        )
+        if not made.created and not if_not_exists:
+            raise exc.NamespaceExistsError(f"namespace '{namespace}' exists already")
+        return Namespace(namespace)
+
+    def delete_namespace(
+        self, namespace: str, branch: Optional[RefLike] = None, if_exists: bool = False
+    ) -> bool:
+        if if_exists and not self.has_namespace(namespace):
+            return False
+        self._conn.call("DeleteNamespace", pb.DeleteNamespaceRequest(name=namespace))
+        return True
+
+    def get_tables(
+        self,
+        ref: Optional[RefLike] = None,
+        namespace: Optional[str] = None,
+        filter_by_name: Optional[str] = None,
+        limit: Optional[int] = None,
+        **_: Any,
+    ) -> Iterator[Table]:
+        entries = self._conn.call("ListTables", pb.ListTablesRequest(commit=self._commit(ref)))
+        tables = [
+            Table(t.name, t.namespace)
+            for t in entries.tables
+            if (namespace is None or t.namespace == namespace)
+            and (filter_by_name is None or filter_by_name in t.name)
+        ]
+        yield from tables[:limit]
+
+    def get_table(self, table: Union[str, Table], ref: Optional[RefLike] = None) -> TableWithMetadata:
+        namespace, name = _split(table)
+        reference = _name(ref) or self._active()
+        info = self._conn.call(
+            "TableInfo", pb.TableInfoRequest(reference=reference, namespace=namespace, name=name)
+        )
+        return TableWithMetadata(
+            name=name,
+            namespace=namespace,
+            id=info.table_uuid,
+            records=info.rows,
+            files=info.data_files,
+            size=info.size_bytes,
+            snapshot_id=info.snapshot_id if info.HasField("snapshot_id") else None,
+            metadata_location=info.metadata_location,
+            partitions=tuple(info.partitioning.split(", ")) if info.HasField("partitioning") else (),
+            fields=tuple(TableField(c.name, c.data_type, not c.nullable) for c in info.columns),
+        )
+
+    def has_table(self, table: Union[str, Table], ref: Optional[RefLike] = None) -> bool:
+        try:
+            self.get_table(table, ref)
+            return True
+        except exc.TableNotFoundError:
+            return False
+
+    def delete_table(
+        self, table: Union[str, Table], branch: Optional[RefLike] = None, if_exists: bool = False
+    ) -> Branch:
+        on = _name(branch) or self._active()
+        if if_exists and not self.has_table(table, on):
+            return self.get_branch(on)
+        namespace, name = _split(table)
+        self._conn.call("DropTable", pb.DropTableRequest(branch=on, namespace=namespace, name=name))
+        return self.get_branch(on)
+
+    def revert_table(
+        self,
+        table: Union[str, Table],
+        source_ref: RefLike,
+        into_branch: Optional[RefLike] = None,
+        **_: Any,
+    ) -> Branch:
+        on = _name(into_branch) or self._active()
+        namespace, name = _split(table)
+        request = pb.RevertTableRequest(
+            branch=on, namespace=namespace, name=name, reference=_name(source_ref)
+        )
+        self._conn.call("RevertTable", request)
+        return self.get_branch(on)
+
+    # -- history and jobs ---------------------------------------------------------------------
+
+    def get_commits(
+        self,
+        ref: Optional[RefLike] = None,
+        filter_by_message: Optional[str] = None,
+        filter_by_author: Optional[str] = None,
+        limit: Optional[int] = None,
+        **_: Any,
+    ) -> Iterator[Commit]:
+        """The first-parent history of `ref`, newest first, read page by page."""
+        at, after, given = self._commit(ref), None, 0
+        while True:
+            page = self._conn.call("Log", pb.LogRequest(at=at, limit=100, after=after)).commits
+            for c in page:
+                if filter_by_message and filter_by_message not in c.message:
+                    continue
+                if filter_by_author and filter_by_author != c.author:
+                    continue
+                if limit is not None and given >= limit:
+                    return
+                given += 1
+                yield Commit(
+                    hash=c.id,
+                    message=c.message,
+                    author=c.author,
+                    authored_date=Commit.of_time_ms(c.time_ms),
+                    parent_hashes=tuple(c.parents),
+                    properties=dict(c.properties),
+                )
+            if len(page) < 100:
+                return
+            after = page[-1].id
+
+    def get_jobs(
+        self,
+        limit: int = 100,
+        status: Optional[str] = None,
+        user: Optional[str] = None,
+        kind: Optional[str] = None,
+        **_: Any,
+    ) -> Iterator[Job]:
+        request = pb.ListRunsRequest(limit=limit, status=status, user=user, kind=kind)
+        for record in self._conn.call("ListRuns", request).records_json:
+            yield Job.of_record(json.loads(record))
+
+    def get_job(self, job_id: str) -> Job:
+        found = self._conn.call("GetRun", pb.GetRunRequest(id=job_id))
+        if not found.HasField("record_json"):
+            raise exc.JobNotFoundError(f"no job '{job_id}'\n  hint: list jobs with get_jobs()")
+        return Job.of_record(json.loads(found.record_json))
+
+    def get_job_logs(self, job_id: str) -> list[str]:
+        """The log lines of a job's functions, each prefixed with its model's name."""
+        lines = []
+        for node in self.get_job(job_id).record.get("nodes", []):
+            lines.extend(f"{node.get('name')} | {line}" for line in node.get("log", []))
+        return lines
+
+    def cancel_job(self, job_id: str) -> None:
+        self._conn.call("CancelRun", pb.CancelRunRequest(id=job_id))
+
+
+def _condition(filters: str) -> str:
+    """`filters` if it is one SQL condition: no statement separator, and no parenthesis
+    outside a string literal that would close the `WHERE ( ... )` it is put in."""
+    depth, quote = 0, ""
+    for ch in filters:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                break
+        elif ch == ";":
+            depth = -1
+            break
+    if depth != 0 or quote:
+        raise exc.InvalidArgumentError(f"'{filters}' is not one condition on the table's columns")
+    return filters

@@ -1,0 +1,150 @@
+"""bayou.Client (and bauplan.Client) against a real server: queries as Arrow, refs, tables,
+namespaces, history, jobs, and typed errors."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import bayou
+from bayou import exceptions as exc
+from conftest import Server
+
+TRIPS = "id,miles,zone\n1,2.5,a\n2,4.0,b\n3,1.5,a\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def trips(server: Server) -> None:
+    server.cli("table", "create", "trips", "--search-uri", server.csv("trips.csv", TRIPS))
+
+
+def test_a_query_returns_an_arrow_table_at_any_ref(client: bayou.Client, server: Server) -> None:
+    table = client.query("SELECT id, miles FROM trips ORDER BY id")
+    assert isinstance(table, pa.Table)
+    assert table.column("id").to_pylist() == [1, 2, 3]
+    assert pa.types.is_floating(table.schema.field("miles").type)
+    assert client.query("SELECT * FROM trips", max_rows=2).num_rows == 2
+    client.create_tag("before_more", from_ref="main")
+    server.cli("table", "import", "trips", "--search-uri", server.csv("more.csv", "id,miles,zone\n4,9.0,c\n"))
+    assert client.query("SELECT COUNT(*) AS n FROM trips").column("n")[0].as_py() == 4
+    assert client.query("SELECT COUNT(*) AS n FROM trips", ref="before_more").column("n")[0].as_py() == 3
+    head = client.get_branch("main").hash
+    assert client.query("SELECT COUNT(*) AS n FROM trips", ref=head[:12]).column("n")[0].as_py() == 4
+
+
+def test_rows_stream_as_dicts_and_into_files(client: bayou.Client, tmp_path) -> None:
+    rows = list(client.query_to_generator("SELECT id, zone FROM trips WHERE id < 3 ORDER BY id"))
+    assert rows == [{"id": 1, "zone": "a"}, {"id": 2, "zone": "b"}]
+    out = client.query_to_parquet_file(tmp_path / "t.parquet", "SELECT id FROM trips ORDER BY id")
+    assert pq.read_table(out).column("id").to_pylist()[:3] == [1, 2, 3]
+    csv = client.query_to_csv_file(tmp_path / "t.csv", "SELECT id FROM trips WHERE id = 1")
+    assert csv.read_text().splitlines() == ['"id"', "1"]
+
+
+def test_scan_selects_columns_filters_rows_and_refuses_injection(client: bayou.Client) -> None:
+    scanned = client.scan("trips", columns=["id"], filters="zone = 'a' AND miles > 2")
+    assert scanned.column_names == ["id"] and scanned.column("id").to_pylist() == [1]
+    assert client.scan("bauplan.trips", limit=1).num_rows == 1
+    for bad in ["1=1) UNION (SELECT 1", "1=1; DROP TABLE trips", "zone = 'a"]:
+        with pytest.raises(exc.InvalidArgumentError):
+            client.scan("trips", filters=bad)
+    with pytest.raises(exc.InvalidArgumentError):
+        client.scan("trips", columns=['id" FROM x --'])
+
+
+def test_branches_are_made_merged_renamed_and_removed(client: bayou.Client, server: Server) -> None:
+    branch = client.create_branch("tester.dev", from_ref="main")
+    assert branch.hash == client.get_branch("main").hash
+    assert client.create_branch("tester.dev", from_ref="main", if_not_exists=True) == branch
+    with pytest.raises(exc.BranchExistsError):
+        client.create_branch("tester.dev", from_ref="main")
+    assert [b.name for b in client.get_branches(user="tester")] == ["tester.dev"]
+    server.cli("table", "import", "trips", "-b", "tester.dev", "--search-uri", server.csv("dev.csv", "id,miles,zone\n9,1.0,z\n"))
+    merged = client.merge_branch("tester.dev", into_branch="main")
+    assert merged.hash == client.get_branch("tester.dev").hash
+    renamed = client.rename_branch("tester.dev", "tester.done")
+    assert renamed.name == "tester.done" and not client.has_branch("tester.dev")
+    assert client.delete_branch("tester.done") and not client.has_branch("tester.done")
+    assert client.delete_branch("tester.done", if_exists=True) is False
+    with pytest.raises(exc.BranchNotFoundError):
+        client.get_branch("tester.done")
+    with pytest.raises(exc.NotFoundError):
+        client.delete_branch("tester.done")
+
+
+def test_a_merge_that_conflicts_names_the_table(client: bayou.Client, server: Server) -> None:
+    client.create_branch("side", from_ref="main")
+    for branch, body in [("side", "id,miles,zone\n7,7.0,x\n"), ("main", "id,miles,zone\n8,8.0,y\n")]:
+        path = server.csv(f"replace-{branch}.csv", body)
+        server.cli("table", "create", "scratch", "-b", branch, "--replace", "--search-uri", path)
+    with pytest.raises(exc.MergeConflictError, match="scratch"):
+        client.merge_branch("side", into_branch="main")
+
+
+def test_tags_namespaces_and_tables(client: bayou.Client) -> None:
+    tag = client.create_tag("v1", from_ref="main")
+    assert client.get_tag("v1") == tag and client.has_tag("v1")
+    with pytest.raises(exc.TagExistsError):
+        client.create_tag("v1", from_ref="main")
+    assert client.delete_tag("v1") and not client.has_tag("v1")
+    client.create_namespace("raw")
+    assert client.has_namespace("raw")
+    with pytest.raises(exc.NamespaceExistsError):
+        client.create_namespace("raw")
+    client.create_namespace("raw", if_not_exists=True)
+    assert client.delete_namespace("raw") and not client.has_namespace("raw")
+    names = [t.fqn for t in client.get_tables(ref="main")]
+    assert "bayou.trips" in names
+    info = client.get_table("trips", ref="main")
+    assert info.records >= 3 and [f.name for f in info.fields] == ["id", "miles", "zone"]
+    assert client.has_table("trips") and not client.has_table("nope")
+    with pytest.raises(exc.TableNotFoundError):
+        client.get_table("nope")
+    with pytest.raises(exc.RefNotFoundError):
+        client.query("SELECT 1", ref="no_such_ref")
+
+
+def test_commits_page_newest_first_with_filters(client: bayou.Client) -> None:
+    commits = list(client.get_commits("main"))
+    assert commits and commits[0].hash == client.get_branch("main").hash
+    assert all(a.authored_date >= b.authored_date for a, b in zip(commits, commits[1:]))
+    assert len(list(client.get_commits("main", limit=2))) == 2
+    imports = list(client.get_commits("main", filter_by_message="import"))
+    assert imports and all("import" in c.message for c in imports)
+
+
+def test_jobs_are_listed_read_and_their_logs_kept(client: bayou.Client, server: Server) -> None:
+    project = server.home / "project"
+    project.mkdir()
+    (project / "bayou_project.yml").write_text("project:\n  name: p\n")
+    (project / "far.sql").write_text("-- bayou: materialization_strategy=REPLACE\nSELECT id FROM trips WHERE miles > 2\n")
+    server.cli("run", "-p", str(project))
+    jobs = list(client.get_jobs(limit=5))
+    assert jobs and jobs[0].status == "succeeded" and jobs[0].user == "tester"
+    assert client.get_job(jobs[0].id).record["nodes"][0]["name"] == "far"
+    assert isinstance(client.get_job_logs(jobs[0].id), list)
+    with pytest.raises(exc.JobNotFoundError):
+        client.get_job("20260101000000-000000")
+
+
+def test_bad_keys_and_unreachable_servers_raise_typed_errors(server: Server) -> None:
+    with pytest.raises(exc.UnauthorizedError, match="unknown or revoked"):
+        bayou.Client(remote=server.url, api_key="bayou_nope_nope").query("SELECT 1")
+    with pytest.raises(exc.UnauthorizedError):
+        bayou.Client(remote=server.url, api_key=None).get_branches().__next__()
+    with pytest.raises(exc.UnavailableError, match="cannot reach"):
+        list(bayou.Client(remote="http://127.0.0.1:9", api_key="k").get_branches())
+    with pytest.raises(exc.InvalidArgumentError, match="no bayou server"):
+        bayou.Client(remote=None, profile="nowhere")
+
+
+def test_bauplan_scripts_get_the_same_client(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bauplan
+
+    monkeypatch.setenv("BAYOU_REMOTE", server.url)
+    monkeypatch.setenv("BAUPLAN_API_KEY", server.key)
+    client = bauplan.Client()
+    assert isinstance(client, bayou.Client)
+    assert client.query("SELECT COUNT(*) AS n FROM trips").num_rows == 1
+    assert bauplan.exceptions.BauplanError is exc.BauplanError
