@@ -70,7 +70,8 @@ impl RunSpec {
 /// them already) and the spec.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRequest {
-    /// SHA-256 of the project files, as `Project::code_hash` computes it.
+    /// SHA-256 of the project files, as `Project::code_hash` computes it; empty when `files`
+    /// are sent unhashed (the loader then picks the project's files among them).
     pub code_hash: String,
     /// The project files by relative path; empty when the executor has the snapshot already.
     pub files: Vec<(String, String)>,

@@ -3,6 +3,8 @@ namespaces, history, jobs, and typed errors."""
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -135,8 +137,24 @@ def test_bad_keys_and_unreachable_servers_raise_typed_errors(server: Server) -> 
         bayou.Client(remote=server.url, api_key=None).get_branches().__next__()
     with pytest.raises(exc.UnavailableError, match="cannot reach"):
         list(bayou.Client(remote="http://127.0.0.1:9", api_key="k").get_branches())
-    with pytest.raises(exc.InvalidArgumentError, match="no bayou server"):
-        bayou.Client(remote=None, profile="nowhere")
+
+def test_with_no_server_configured_the_default_lake_is_served_locally(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("BAYOU_REMOTE", "BAYOU_API_KEY", "BAUPLAN_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(server.home / "laptop"))
+    monkeypatch.setenv("BAYOU_LAKE", str(server.home / "laptop" / "lake"))
+    with bayou.Client() as first:
+        first.create_branch("scratch", from_ref="main")
+        assert first.info()["remote"].startswith("http://127.0.0.1:")
+    keys = server.home / "laptop" / ".bayou" / "local-keys.json"
+    assert oct(keys.stat().st_mode & 0o777) == "0o600"
+    kept = json.loads(keys.read_text())
+    # A second client serves the same lake again, with the key kept from the first.
+    with bayou.Client() as second:
+        assert second.has_branch("scratch")
+    assert json.loads(keys.read_text()) == kept and len(kept) == 1
 
 
 def test_bauplan_scripts_get_the_same_client(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,3 +166,55 @@ def test_bauplan_scripts_get_the_same_client(server: Server, monkeypatch: pytest
     assert isinstance(client, bayou.Client)
     assert client.query("SELECT COUNT(*) AS n FROM trips").num_rows == 1
     assert bauplan.exceptions.BauplanError is exc.BauplanError
+
+
+def _project(server: Server, name: str, files: dict[str, str]) -> str:
+    project = server.home / name
+    project.mkdir()
+    (project / "bayou_project.yml").write_text(f"project:\n  name: {name}\n")
+    for path, text in files.items():
+        (project / path).write_text(text)
+    return str(project)
+
+
+def test_a_run_returns_its_state_and_never_raises_on_failure(client: bayou.Client, server: Server) -> None:
+    ok = _project(server, "ok", {"doubled.sql": "-- bayou: materialization_strategy=REPLACE\nSELECT id, miles * 2 AS miles FROM trips\n"})
+    state = client.run(ok, ref="main")
+    assert state.job_status == "SUCCESS" and state.error is None, state
+    assert client.query("SELECT COUNT(*) AS n FROM doubled").column("n")[0].as_py() >= 3
+    context = client.get_job_context(state.job_id)
+    assert "doubled.sql" in context.files and context.code_hash
+    before = client.get_branch("main").hash
+    bad = _project(server, "bad", {"broken.sql": "-- bayou: materialization_strategy=REPLACE\nSELECT nope FROM trips\n"})
+    failed = client.run(bad, ref="main")
+    assert failed.job_status == "FAILED" and "nope" in (failed.error or ""), failed
+    assert client.get_branch("main").hash == before, "a failed run leaves the target as it was"
+    broken = _project(server, "broken", {"m.sql": "-- bayou: materialization_strategy=NOPE\nSELECT 1\n"})
+    refused = client.run(broken, ref="main")
+    assert refused.job_status == "FAILED" and "m.sql" in (refused.error or ""), refused
+    detached = client.run(ok, ref="main", detach=True)
+    assert detached.job_status == "RUNNING" and detached.job_id
+    assert client.get_job(detached.job_id).id == detached.job_id
+
+
+def test_tables_are_made_and_fed_from_local_files(client: bayou.Client, server: Server) -> None:
+    client.create_namespace("raw_py")
+    first = server.csv("fares/jan.csv", "id,fare\n1,2.5\n")
+    made = client.create_table("fares", first, branch="main", namespace="raw_py")
+    assert made.fqn == "raw_py.fares" and made.records == 1
+    again = client.import_data("raw_py.fares", first)
+    assert again.rows_written == 0 and "has it already" in again.notes[0]
+    second = server.csv("fares/feb.csv", "id,fare\n2,3.0\n3,4.0\n")
+    fed = client.import_data("fares", second, namespace="raw_py")
+    assert fed.rows_written == 2 and fed.commit
+    plan = {
+        "table": "raw_py.typed_fares",
+        "search_uri": str(server.home / "fares"),
+        "columns": [{"name": "id", "type": "Int64"}, {"name": "fare", "type": "Utf8"}],
+    }
+    typed = client.apply_table_creation_plan(plan)
+    assert typed.records == 3 and [f.type for f in typed.fields] == ["Int64", "Utf8"]
+    with pytest.raises(exc.InvalidArgumentError, match="s3://"):
+        client.plan_table_creation("x", first)
+    with pytest.raises(exc.BauplanError, match="exists"):
+        client.create_table("raw_py.fares", first)

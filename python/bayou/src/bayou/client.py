@@ -16,10 +16,12 @@ from typing import Any, Iterator, Optional, Sequence, Union
 
 import pyarrow as pa
 
-from . import _settings
+from . import _local, _runs, _settings, _writes
 from . import exceptions as exc
 from ._connection import Connection
 from ._models import Branch, Commit, Job, Namespace, Ref, Table, TableField, TableWithMetadata, Tag
+from ._runs import JobContext, RunState
+from ._writes import Imported
 from .v1 import bayou_pb2 as pb
 
 _BRANCH, _TAG = pb.REF_KIND_BRANCH, pb.REF_KIND_TAG
@@ -46,7 +48,8 @@ def _split(table: Union[str, Table]) -> tuple[str, str]:
 
 
 class Client:
-    """A bayou server, reached with one API key (see `bayou._settings` for where they come from)."""
+    """A bayou server, reached with one API key (see `bayou._settings` for where they come
+    from); with none configured, the machine's default lake (see `bayou._local`)."""
 
     def __init__(
         self,
@@ -57,16 +60,30 @@ class Client:
         **_bauplan_options: Any,
     ) -> None:
         settings = _settings.resolve(profile, api_key, remote, ca_cert)
-        if settings.remote is None:
-            raise exc.InvalidArgumentError(
-                "no bayou server to connect to\n  hint: pass remote='http://HOST:PORT', set "
-                "BAYOU_REMOTE, or `bayou config set remote URL` (start one with `bayou server`)"
-            )
-        self._conn = Connection(settings.remote, settings.api_key, settings.ca_cert)
         self.profile = settings.profile
+        self._local: Optional[_local.LocalServer] = None
+        if settings.remote is not None:
+            self._conn = Connection(settings.remote, settings.api_key, settings.ca_cert)
+            return
+        # No server configured: the machine's default lake, served by a child `bayou server`.
+        self._local = _local.LocalServer()
+        key = _local.stored_key(self._local.lake)
+        self._conn = Connection(self._local.url, key)
+        if key is None or not self._authenticates():
+            self._conn.close()
+            self._conn = Connection(self._local.url, self._local.new_key())
+
+    def _authenticates(self) -> bool:
+        try:
+            self._conn.call("WhoAmI", pb.WhoAmIRequest())
+            return True
+        except exc.UnauthorizedError:
+            return False
 
     def close(self) -> None:
         self._conn.close()
+        if self._local is not None:
+            self._local.stop()
 
     def __enter__(self) -> "Client":
         return self
@@ -348,6 +365,135 @@ class Client:
         self._conn.call("RevertTable", request)
         return self.get_branch(on)
 
+    # -- tables made of files -----------------------------------------------------------------
+
+    def _write(self, start: dict[str, Any], search_uri: str) -> pb.WriteTableOutput:
+        outputs = self._conn.stream("WriteTable", _writes.inputs(start, search_uri))
+        return _writes.answer(outputs)
+
+    def create_table(
+        self,
+        table: str,
+        search_uri: str,
+        branch: Optional[RefLike] = None,
+        namespace: Optional[str] = None,
+        partitioned_by: Optional[str] = None,
+        replace: bool = False,
+        **_bauplan_options: Any,
+    ) -> TableWithMetadata:
+        """Makes a table of Parquet or CSV files: `s3://` objects the server reads, or local
+        files (sent). Refused while the files disagree on a column's type."""
+        name = _writes.qualified(table, namespace)
+        request = pb.TableRequest(
+            table=name, branch=_name(branch), partitioned_by=partitioned_by, replace=replace
+        )
+        written = self._write({"create": request}, search_uri).written
+        return self.get_table(name, ref=written.branch)
+
+    def plan_table_creation(
+        self,
+        table: str,
+        search_uri: str,
+        branch: Optional[RefLike] = None,
+        namespace: Optional[str] = None,
+        partitioned_by: Optional[str] = None,
+        replace: bool = False,
+        **_bauplan_options: Any,
+    ) -> dict[str, Any]:
+        """The plan for a table of `s3://` objects: columns, types, and conflicts to resolve."""
+        if not search_uri.startswith("s3://"):
+            raise exc.InvalidArgumentError(
+                f"plan_table_creation reads s3:// objects, not '{search_uri}'\n  hint: for local "
+                "files, `bayou table create-plan` writes the plan"
+            )
+        request = pb.TableRequest(
+            table=_writes.qualified(table, namespace),
+            branch=_name(branch),
+            partitioned_by=partitioned_by,
+            replace=replace,
+        )
+        planned = self._conn.call(
+            "PlanTable", pb.PlanTableRequest(request=request, search_uri=search_uri)
+        )
+        return _writes.plan_of_wire(planned)
+
+    def apply_table_creation_plan(
+        self, plan: dict[str, Any], **_bauplan_options: Any
+    ) -> TableWithMetadata:
+        """Makes the table of `plan` (conflicts resolved), each column stored as it says."""
+        wire = _writes.plan_to_wire(plan)
+        written = self._write({"apply": wire}, wire.search_uri).written
+        return self.get_table(wire.table, ref=written.branch)
+
+    def import_data(
+        self,
+        table: str,
+        search_uri: str,
+        branch: Optional[RefLike] = None,
+        namespace: Optional[str] = None,
+        continue_on_error: bool = False,
+        import_duplicate_files: bool = False,
+        best_effort: bool = False,
+        **_bauplan_options: Any,
+    ) -> Imported:
+        """Appends the rows of files to a table, skipping files it holds already."""
+        request = pb.ImportRequest(
+            table=_writes.qualified(table, namespace),
+            branch=_name(branch),
+            continue_on_error=continue_on_error,
+            import_duplicate_files=import_duplicate_files,
+            best_effort=best_effort,
+        )
+        imported = self._write({"import": request}, search_uri).imported
+        outcome = imported.outcome if imported.HasField("outcome") else None
+        return Imported(
+            rows_written=outcome.rows_written if outcome else 0,
+            files_written=outcome.files_written if outcome else 0,
+            commit=outcome.commit if outcome else None,
+            notes=tuple(imported.notes),
+        )
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def run(
+        self,
+        project_dir: str = ".",
+        ref: Optional[RefLike] = None,
+        namespace: Optional[str] = None,
+        parameters: Optional[dict[str, Any]] = None,
+        dry_run: bool = False,
+        strict: Union[bool, str, None] = None,
+        cache: Union[bool, str, None] = None,
+        transaction: Union[bool, str, None] = None,
+        preview: Union[bool, str, None] = None,
+        args: Optional[dict[str, str]] = None,
+        detach: bool = False,
+        **_bauplan_options: Any,
+    ) -> RunState:
+        """Runs a project on the server (transform-audit-write into `ref`, default the active
+        branch). A failed run, or a project with problems, is a state with `job_status`
+        "FAILED" and its `error`, never an exception."""
+        request = pb.RunRequest(
+            code_hash="",
+            files=[pb.ProjectFile(path=p, text=t) for p, t in _runs.project_files(project_dir)],
+            spec_json=_runs.spec(
+                _name(ref) or self._active(),
+                namespace,
+                parameters,
+                dry_run,
+                strict,
+                cache,
+                transaction,
+                preview,
+                args,
+            ),
+            detach=detach,
+        )
+        try:
+            return _runs.follow(self._conn.stream("Run", request))
+        except exc.ProjectError as e:
+            return RunState(job_id=None, job_status="FAILED", error=str(e))
+
     # -- history and jobs ---------------------------------------------------------------------
 
     def get_commits(
@@ -406,6 +552,18 @@ class Client:
         for node in self.get_job(job_id).record.get("nodes", []):
             lines.extend(f"{node.get('name')} | {line}" for line in node.get("log", []))
         return lines
+
+    def get_job_context(self, job_id: str) -> JobContext:
+        """A job's record and the code snapshot it ran."""
+        job = self.get_job(job_id)
+        code_hash = str(job.record.get("code_hash", ""))
+        files = self._conn.call("GetCode", pb.GetCodeRequest(code_hash=code_hash)).files
+        return JobContext(
+            id=job.id,
+            code_hash=code_hash,
+            files={f.path: f.text for f in files},
+            record=job.record,
+        )
 
     def cancel_job(self, job_id: str) -> None:
         self._conn.call("CancelRun", pb.CancelRunRequest(id=job_id))
