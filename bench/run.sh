@@ -3,12 +3,12 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
-#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server")
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server client")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
-only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server}"
+only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server client}"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
@@ -72,4 +72,10 @@ fi
 if want server; then
   echo "== server mode: what --remote adds to a command (same lake, same binary, median of $((runs * 3)))"
   "$py" bench/remote.py "$target/bayou" "$lake" "$((runs * 3))" | grep -v '^JSON'
+fi
+
+if want client; then
+  echo "== Python Client.query of $rows rows x 3 columns vs DuckDB into Arrow in process (best of $runs)"
+  loc=$("$target/bayou" --lake "$lake" -O json table get taxi_fhvhv | "$py" -c 'import json,sys; m=json.load(sys.stdin)["metadata_location"]; print(m.rsplit("/metadata/",1)[0])')
+  PYTHONPATH=python/bayou/src "$py" bench/client_query.py "$target/bayou" "$lake" "$runs" "$loc" | grep -v '^JSON'
 fi

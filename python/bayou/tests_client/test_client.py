@@ -218,3 +218,26 @@ def test_tables_are_made_and_fed_from_local_files(client: bayou.Client, server: 
         client.plan_table_creation("x", first)
     with pytest.raises(exc.BauplanError, match="exists"):
         client.create_table("raw_py.fares", first)
+
+
+def test_the_scheduled_pipeline_example_publishes_only_what_passed(server: Server, client: bayou.Client) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "scheduled_pipeline.py"
+    project = _project(server, "nightly", {"busy.sql": "-- bayou: materialization_strategy=REPLACE\nSELECT zone, COUNT(*) AS n FROM trips GROUP BY zone\n"})
+    env = {**os.environ, "BAYOU_REMOTE": server.url, "BAYOU_API_KEY": server.key}
+    new = server.csv("nightly/new.csv", "id,miles,zone\n50,5.0,q\n")
+    done = subprocess.run([sys.executable, str(example), project, new, "trips"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert client.query("SELECT n FROM busy WHERE zone = 'q'", ref="main").column("n")[0].as_py() == 1
+    assert not [b for b in client.get_branches(name="scheduled_")]
+    # A project that fails its run leaves main as it was.
+    before = client.get_branch("main").hash
+    broken = _project(server, "nightly_bad", {"busy.sql": "-- bayou: materialization_strategy=REPLACE\nSELECT missing FROM trips\n"})
+    newer = server.csv("nightly/newer.csv", "id,miles,zone\n51,5.0,r\n")
+    failed = subprocess.run([sys.executable, str(example), broken, newer, "trips"], env=env, capture_output=True, text=True)
+    assert failed.returncode == 1 and "main unchanged" in failed.stderr, failed.stderr
+    assert client.get_branch("main").hash == before
