@@ -547,8 +547,12 @@ impl Service for Remote {
             commit: commit.as_str().into(),
             sql: sql.into(),
         };
+        let wrapped = arrow_flight::sql::Any {
+            type_url: bayou_proto::QUERY_TICKET_TYPE_URL.into(),
+            value: ticket.encode_to_vec().into(),
+        };
         let request = arrow_flight::Ticket {
-            ticket: ticket.encode_to_vec().into(),
+            ticket: wrapped.encode_to_vec().into(),
         };
         let response = self.flight.clone().do_get(request).await;
         let data = response

@@ -11,3 +11,7 @@
 pub mod v1 {
     include!("gen/bayou.v1.rs");
 }
+
+/// The `Any` type URL a [`v1::QueryTicket`] travels under in an Arrow Flight ticket (the same
+/// Flight service answers Flight SQL, whose tickets are `Any`s too).
+pub const QUERY_TICKET_TYPE_URL: &str = "type.googleapis.com/bayou.v1.QueryTicket";

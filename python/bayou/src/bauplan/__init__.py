@@ -6,8 +6,9 @@ from typing import Any
 import bayou
 from bayou import Model, Parameter, expectation, model, python, resources, standard_expectations
 
+# `Client` is not listed: `from bayou import *` runs in function environments, which do not
+# have the client's dependencies; `bayou.Client` loads it on first use.
 __all__ = [
-    "Client",
     "Model",
     "Parameter",
     "expectation",

@@ -19,8 +19,9 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 
 from . import standard_expectations
 
+# `Client` is not listed: `from bayou import *` runs in function environments, which do not
+# have the client's dependencies; `bayou.Client` loads it on first use.
 __all__ = [
-    "Client",
     "Model",
     "Parameter",
     "expectation",

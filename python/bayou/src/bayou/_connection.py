@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import grpc
 import pyarrow as pa
+from google.protobuf import any_pb2
 import pyarrow.flight as flight
 
 from . import exceptions as exc
@@ -33,6 +34,9 @@ KINDS: Mapping[str, type[exc.BauplanError]] = {
 }
 
 Overrides = Mapping[str, "type[exc.BauplanError]"]
+
+# How a query ticket travels in Arrow Flight (the server answers Flight SQL on the same port).
+QUERY_TICKET_TYPE_URL = "type.googleapis.com/bayou.v1.QueryTicket"
 
 
 class Connection:
@@ -105,7 +109,9 @@ class Connection:
         """The rows of `sql` over the tables of `commit`, as Arrow record batches."""
         if self._flight is None:
             self._flight = flight.FlightClient(self._flight_location, tls_root_certs=self._ca_cert)
-        ticket = flight.Ticket(pb.QueryTicket(commit=commit, sql=sql).SerializeToString())
+        query = pb.QueryTicket(commit=commit, sql=sql).SerializeToString()
+        wrapped = any_pb2.Any(type_url=QUERY_TICKET_TYPE_URL, value=query)
+        ticket = flight.Ticket(wrapped.SerializeToString())
         try:
             return self._flight.do_get(ticket, options=self._flight_options).to_reader()
         except flight.FlightUnauthenticatedError as e:
