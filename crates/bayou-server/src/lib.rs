@@ -1,8 +1,8 @@
 //! `bayou server`: one lake, shared by a team, behind one port.
 //!
-//! Entry point: [`serve`]. gRPC (the `bayou.v1.Lake` service), Arrow Flight (`DoGet` of query
-//! results) and plain HTTP (`GET /healthz`)
-//! share one listener through tonic's axum router. Every RPC names its caller with an API key
+//! Entry point: [`serve`]. gRPC (the `bayou.v1.Lake` service), Arrow Flight (bayou's query
+//! tickets, and Flight SQL for ADBC/JDBC clients) and plain HTTP (`GET /healthz`) share one
+//! listener through tonic's axum router, in plain TCP or TLS ([`Tls`]). Every RPC names its caller with an API key
 //! (`authorization: Bearer ...`), checked against the hashes in the catalog database; the key's
 //! user is the author of what the call writes. Trade-off: each call looks its key up in the
 //! database (one indexed read) rather than caching it, so a revoked key stops working at once.
