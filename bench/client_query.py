@@ -51,7 +51,7 @@ def main() -> None:
         files = sorted(glob.glob(os.path.join(location.removeprefix("file://"), "data", "*.parquet")))
         con = duckdb.connect()
         sql = f"SELECT {COLUMNS} FROM read_parquet({files!r})"
-        peer, peer_rows = best(runs, lambda: con.execute(sql).arrow().num_rows)
+        peer, peer_rows = best(runs, lambda: con.execute(sql).to_arrow_table().num_rows)
         assert rows == peer_rows, (rows, peer_rows)
     finally:
         server.terminate()

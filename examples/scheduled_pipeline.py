@@ -18,7 +18,7 @@ import bayou
 
 def main(project_dir: str, new_data: str, table: str) -> int:
     client = bayou.Client()
-    user = client.info()["user"]
+    user = client.info().user.username
     branch = f"{user}.scheduled_{datetime.now(timezone.utc):%Y%m%d%H%M%S}"
     client.create_branch(branch, from_ref="main")
     imported = client.import_data(table, new_data, branch=branch)

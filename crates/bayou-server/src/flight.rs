@@ -315,8 +315,12 @@ impl FlightSqlService for FlightApi {
         if let Some(reference) = set_ref(&ticket.sql) {
             return set_ref_answer(&svc, &reference).await;
         }
-        let schema = Self::schema_of(&svc, &ticket.commit, &ticket.sql).await?;
-        info(&schema, command.as_any())
+        // Each execution reads the ref as it is now (a later SET or commit counts).
+        let (ticket, schema) = Self::plan(&svc, request.metadata(), &ticket.sql).await?;
+        let handle = TicketStatementQuery {
+            statement_handle: ticket.encode_to_vec().into(),
+        };
+        info(&schema, handle.as_any())
     }
 
     async fn do_get_prepared_statement(

@@ -147,7 +147,8 @@ def test_with_no_server_configured_the_default_lake_is_served_locally(
     monkeypatch.setenv("BAYOU_LAKE", str(server.home / "laptop" / "lake"))
     with bayou.Client() as first:
         first.create_branch("scratch", from_ref="main")
-        assert first.info()["remote"].startswith("http://127.0.0.1:")
+        info = first.info()
+        assert info.remote.startswith("http://127.0.0.1:") and info.user.username
     keys = server.home / "laptop" / ".bayou" / "local-keys.json"
     assert oct(keys.stat().st_mode & 0o777) == "0o600"
     kept = json.loads(keys.read_text())
@@ -241,3 +242,37 @@ def test_the_scheduled_pipeline_example_publishes_only_what_passed(server: Serve
     failed = subprocess.run([sys.executable, str(example), broken, newer, "trips"], env=env, capture_output=True, text=True)
     assert failed.returncode == 1 and "main unchanged" in failed.stderr, failed.stderr
     assert client.get_branch("main").hash == before
+
+
+def test_errors_while_rows_stream_and_bad_paths_are_typed(client: bayou.Client) -> None:
+    with pytest.raises(exc.BauplanError) as failed:
+        client.query("SELECT CAST(zone AS INT) AS v FROM trips")
+    assert not isinstance(failed.value, exc.UnavailableError)
+    with pytest.raises(exc.InvalidArgumentError, match="no such file"):
+        client.import_data("trips", "/no/such/dir/x.csv")
+    with pytest.raises(exc.InvalidArgumentError, match="comments or subqueries"):
+        client.scan("trips", filters="1=1 /*'*/) UNION SELECT * FROM x WHERE (/*'*/ 1=1")
+    with pytest.raises(exc.InvalidArgumentError):
+        client.scan("trips", filters="id IN (SELECT id FROM trips)")
+    assert issubclass(exc.InvalidArgumentError, ValueError)
+    from bauplan.exceptions import BauplanError, UpdateConflictError
+
+    assert BauplanError is exc.BauplanError and UpdateConflictError is exc.BranchHeadChangedError
+
+
+def test_history_pages_and_outputs_respect_max_rows(
+    client: bayou.Client, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    everything = [c.hash for c in client.get_commits("main")]
+    import bayou.client as client_module
+
+    monkeypatch.setattr(client_module, "_PAGE", 2)
+    assert [c.hash for c in client.get_commits("main")] == everything
+    assert [c.hash for c in client.get_commits("main", limit=3)] == everything[:3]
+    mine = list(client.get_commits("main", filter_by_author_username="tester", limit=2))
+    assert len(mine) == 2 and all(c.author == "tester" for c in mine)
+    rows = list(client.query_to_generator("SELECT id FROM trips ORDER BY id", max_rows=2))
+    assert rows == [{"id": 1}, {"id": 2}]
+    out = client.query_to_json_file(tmp_path / "t.json", "SELECT id FROM trips ORDER BY id", max_rows=2)
+    assert json.loads(out.read_text()) == [{"id": 1}, {"id": 2}]
+    assert client.query("SELECT id FROM trips", max_rows=1).num_rows == 1

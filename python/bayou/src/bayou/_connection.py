@@ -6,7 +6,7 @@ become the typed exceptions of `bayou.exceptions`, chosen by the kind the server
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional, TypeVar
 from urllib.parse import urlparse
 
 import grpc
@@ -34,6 +34,13 @@ KINDS: Mapping[str, type[exc.BauplanError]] = {
 }
 
 Overrides = Mapping[str, "type[exc.BauplanError]"]
+T = TypeVar("T")
+
+# Run records, code snapshots and projects may be larger than gRPC's 4 MiB default.
+_CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+]
 
 # How a query ticket travels in Arrow Flight (the server answers Flight SQL on the same port).
 QUERY_TICKET_TYPE_URL = "type.googleapis.com/bayou.v1.QueryTicket"
@@ -53,10 +60,10 @@ class Connection:
         target = f"{parsed.hostname}:{port}"
         if parsed.scheme == "https":
             credentials = grpc.ssl_channel_credentials(root_certificates=ca_cert)
-            self._channel = grpc.secure_channel(target, credentials)
+            self._channel = grpc.secure_channel(target, credentials, options=_CHANNEL_OPTIONS)
             location = f"grpc+tls://{target}"
         else:
-            self._channel = grpc.insecure_channel(target)
+            self._channel = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
             location = f"grpc+tcp://{target}"
         self.stub = pb_grpc.LakeStub(self._channel)
         self._metadata: tuple[tuple[str, str], ...] = ()
@@ -94,7 +101,7 @@ class Connection:
         message = call.details() or str(e)
         if kind is None:
             code = call.code()
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNKNOWN):
+            if code == grpc.StatusCode.UNAVAILABLE:
                 return exc.UnavailableError(
                     f"cannot reach the bayou server at {self.url}: {message}\n"
                     "  hint: check the URL (remote=, BAYOU_REMOTE) and that the server runs"
@@ -105,15 +112,23 @@ class Connection:
         cls = (overrides or {}).get(kind) or KINDS.get(kind, exc.BauplanError)
         return cls(message)
 
-    def query(self, commit: str, sql: str) -> pa.RecordBatchReader:
+    def query(self, commit: str, sql: str) -> "Batches":
         """The rows of `sql` over the tables of `commit`, as Arrow record batches."""
         if self._flight is None:
             self._flight = flight.FlightClient(self._flight_location, tls_root_certs=self._ca_cert)
         query = pb.QueryTicket(commit=commit, sql=sql).SerializeToString()
         wrapped = any_pb2.Any(type_url=QUERY_TICKET_TYPE_URL, value=query)
         ticket = flight.Ticket(wrapped.SerializeToString())
+        flight_client = self._flight
+        reader = self._flight_call(
+            lambda: flight_client.do_get(ticket, options=self._flight_options).to_reader()
+        )
+        return Batches(self, reader)
+
+    def _flight_call(self, work: Callable[[], T]) -> T:
+        """`work()`, with Flight's errors raised as bayou's."""
         try:
-            return self._flight.do_get(ticket, options=self._flight_options).to_reader()
+            return work()
         except flight.FlightUnauthenticatedError as e:
             raise exc.UnauthorizedError(_flight_message(e)) from None
         except flight.FlightUnavailableError as e:
@@ -122,8 +137,37 @@ class Connection:
             ) from None
         except pa.ArrowInvalid as e:
             raise exc.InvalidArgumentError(_flight_message(e)) from None
-        except (flight.FlightError, pa.ArrowException) as e:
+        except (flight.FlightError, pa.ArrowException, OSError) as e:
             raise exc.BauplanError(_flight_message(e)) from None
+
+
+class Batches:
+    """A query's record batches as they arrive; errors met while reading are bayou's too."""
+
+    def __init__(self, conn: Connection, reader: pa.RecordBatchReader) -> None:
+        self._conn = conn
+        self._reader = reader
+        self.schema: pa.Schema = reader.schema
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        while True:
+            try:
+                batch = self._conn._flight_call(self._reader.read_next_batch)
+            except StopIteration:
+                return
+            yield batch
+
+    def read(self, max_rows: Optional[int] = None) -> pa.Table:
+        """All the rows, or the first `max_rows` (reading no further than needed)."""
+        batches: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in self:
+            if max_rows is not None and rows + batch.num_rows >= max_rows:
+                batches.append(batch.slice(0, max_rows - rows))
+                break
+            batches.append(batch)
+            rows += batch.num_rows
+        return pa.Table.from_batches(batches, schema=self.schema)
 
 
 def _flight_message(e: Exception) -> str:

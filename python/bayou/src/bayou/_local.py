@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -31,24 +32,31 @@ class LocalServer:
         self.binary = binary
         env = {k: v for k, v in os.environ.items() if k not in ("BAYOU_REMOTE", "BAYOU_API_KEY")}
         self._env = env
+        # The server's log goes to a file: a pipe nobody reads would stall it once full.
+        log_path = Path(os.environ.get("HOME", "~")).expanduser() / ".bayou" / "local-server.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log_path.open("ab")
         self._proc = subprocess.Popen(
             [binary, "-O", "json", "server", "--listen", "127.0.0.1:0"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env, stdout=subprocess.PIPE, stderr=self._log, text=True,
         )
-        assert self._proc.stdout is not None
-        first = self._proc.stdout.readline()
-        if not first:
-            error = self._proc.stderr.read() if self._proc.stderr else ""
-            raise exc.UnavailableError(f"the local bayou server did not start: {error.strip()}")
-        started = json.loads(first)
-        self.url: str = started["listening"]
-        self.lake: str = started["lake"]
         atexit.register(self.stop)
+        assert self._proc.stdout is not None
+        try:
+            started = json.loads(self._proc.stdout.readline())
+            self.url: str = started["listening"]
+            self.lake: str = started["lake"]
+        except (ValueError, KeyError, TypeError):
+            self.stop()
+            raise exc.UnavailableError(
+                f"the local bayou server did not start\n  hint: see {log_path}"
+            ) from None
 
     def stop(self) -> None:
         if self._proc.poll() is None:
             self._proc.terminate()
             self._proc.wait()
+        self._log.close()
 
     def new_key(self) -> str:
         user = os.environ.get("BAYOU_AUTHOR") or os.environ.get("USER") or "local"
@@ -84,6 +92,9 @@ def _store_key(lake: str, key: str) -> None:
     except (OSError, ValueError):
         keys = {}
     keys[lake] = key
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Written whole to a private new file, then moved over the old one.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".local-keys-")
     with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
         json.dump(keys, f)
+    os.replace(tmp, path)

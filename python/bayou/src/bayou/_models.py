@@ -102,3 +102,17 @@ class Job:
             error=record.get("error"),
             record=record,
         )
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+
+
+@dataclass(frozen=True)
+class Info:
+    """Where a client is: the server, the key's user and their active branch."""
+
+    remote: str
+    user: User
+    active_branch: str

@@ -8,7 +8,7 @@ bauplan's (`BAUPLAN_API_KEY`, `BAUPLAN_PROFILE`); profiles are the CLI's, in
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -18,9 +18,9 @@ from . import exceptions as exc
 @dataclass(frozen=True)
 class Settings:
     remote: Optional[str]
-    api_key: Optional[str]
-    ca_cert: Optional[bytes]
-    profile: str
+    api_key: Optional[str] = field(repr=False)
+    ca_cert: Optional[bytes] = field(repr=False)
+    profile: str = "default"
 
 
 def _first(*values: Optional[str]) -> Optional[str]:

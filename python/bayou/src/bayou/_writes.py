@@ -43,9 +43,10 @@ def local_files(search_uri: str) -> list[Path]:
     return sorted(files)
 
 
-def inputs(start: Mapping[str, Any], search_uri: str) -> Iterator[pb.WriteTableInput]:
-    """A `WriteTable` call's messages: its start, then the bytes of its local files in order."""
-    files = [] if search_uri.startswith("s3://") else local_files(search_uri)
+def inputs(
+    start: Mapping[str, Any], search_uri: str, files: list[Path]
+) -> Iterator[pb.WriteTableInput]:
+    """A `WriteTable` call's messages: its start, then the bytes of `files` in order."""
     sent = [pb.SentFile(origin=str(f.resolve()), size=f.stat().st_size) for f in files]
     yield pb.WriteTableInput(
         start=pb.WriteTableStart(search_uri=search_uri, files=sent, **start)

@@ -18,8 +18,20 @@ import pyarrow as pa
 
 from . import _local, _runs, _settings, _writes
 from . import exceptions as exc
-from ._connection import Connection
-from ._models import Branch, Commit, Job, Namespace, Ref, Table, TableField, TableWithMetadata, Tag
+from ._connection import Batches, Connection
+from ._models import (
+    Branch,
+    Commit,
+    Info,
+    Job,
+    Namespace,
+    Ref,
+    Table,
+    TableField,
+    TableWithMetadata,
+    Tag,
+    User,
+)
 from ._runs import JobContext, RunState
 from ._writes import Imported
 from .v1 import bayou_pb2 as pb
@@ -33,18 +45,22 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 RefLike = Union[str, Ref]
 
+# Commits read per call of the history.
+_PAGE = 100
+
 
 def _name(ref: Optional[RefLike]) -> Optional[str]:
     return ref.name if isinstance(ref, Ref) else ref
 
 
-def _split(table: Union[str, Table]) -> tuple[str, str]:
-    """(namespace, name) of `ns.name` or `name` (the default namespace, `bayou`)."""
+def _split(table: Union[str, Table], namespace: Optional[str] = None) -> tuple[str, str]:
+    """(namespace, name) of `ns.name`, or of `name` in `namespace` (default: `bayou`)."""
     text = table.fqn if isinstance(table, Table) else table
-    namespace, _, name = text.rpartition(".")
-    if namespace in ("", "bauplan"):
-        namespace = "bayou"
-    return namespace, name
+    given, _, name = text.rpartition(".")
+    given = given or namespace or ""
+    if given in ("", "bauplan"):
+        given = "bayou"
+    return given, name
 
 
 class Client:
@@ -67,11 +83,15 @@ class Client:
             return
         # No server configured: the machine's default lake, served by a child `bayou server`.
         self._local = _local.LocalServer()
-        key = _local.stored_key(self._local.lake)
-        self._conn = Connection(self._local.url, key)
-        if key is None or not self._authenticates():
-            self._conn.close()
-            self._conn = Connection(self._local.url, self._local.new_key())
+        try:
+            key = _local.stored_key(self._local.lake)
+            self._conn = Connection(self._local.url, key)
+            if key is None or not self._authenticates():
+                self._conn.close()
+                self._conn = Connection(self._local.url, self._local.new_key())
+        except BaseException:
+            self._local.stop()
+            raise
 
     def _authenticates(self) -> bool:
         try:
@@ -93,10 +113,10 @@ class Client:
 
     # -- who and where ------------------------------------------------------------------------
 
-    def info(self) -> dict[str, Any]:
-        """The server, the key's user and their active branch."""
+    def info(self) -> Info:
+        """The server, the key's user (`info().user.username`) and their active branch."""
         user = self._conn.call("WhoAmI", pb.WhoAmIRequest()).user
-        return {"remote": self._conn.url, "user": user, "active_branch": self._active()}
+        return Info(remote=self._conn.url, user=User(user), active_branch=self._active())
 
     def _active(self) -> str:
         return str(self._conn.call("ActiveBranch", pb.ActiveBranchRequest()).branch)
@@ -108,7 +128,7 @@ class Client:
 
     # -- queries ------------------------------------------------------------------------------
 
-    def _reader(self, query: str, ref: Optional[RefLike]) -> pa.RecordBatchReader:
+    def _batches(self, query: str, ref: Optional[RefLike]) -> Batches:
         return self._conn.query(self._commit(ref), query)
 
     def query(
@@ -119,44 +139,82 @@ class Client:
         **_bauplan_options: Any,
     ) -> pa.Table:
         """The rows of a SQL query over the tables of `ref` (default: the active branch)."""
-        table = self._reader(query, ref).read_all()
-        return table.slice(0, max_rows) if max_rows is not None else table
+        return self._batches(query, ref).read(max_rows)
 
     def query_to_generator(
-        self, query: str, ref: Optional[RefLike] = None, **_bauplan_options: Any
+        self,
+        query: str,
+        ref: Optional[RefLike] = None,
+        max_rows: Optional[int] = None,
+        **_bauplan_options: Any,
     ) -> Iterator[dict[str, Any]]:
         """The rows of a query one dict at a time, read batch by batch."""
-        for batch in self._reader(query, ref):
-            yield from batch.to_pylist()
+        left = max_rows
+        for batch in self._batches(query, ref):
+            rows = batch.to_pylist()
+            if left is not None:
+                rows, left = rows[:left], left - min(left, len(rows))
+            yield from rows
+            if left == 0:
+                return
 
     def query_to_parquet_file(
-        self, path: Union[str, Path], query: str, ref: Optional[RefLike] = None, **_: Any
+        self,
+        path: Union[str, Path],
+        query: str,
+        ref: Optional[RefLike] = None,
+        max_rows: Optional[int] = None,
+        **_: Any,
     ) -> Path:
         import pyarrow.parquet as pq
 
-        reader = self._reader(query, ref)
-        with pq.ParquetWriter(str(path), reader.schema) as writer:
-            for batch in reader:
-                writer.write_batch(batch)
+        batches = self._batches(query, ref)
+        with pq.ParquetWriter(str(path), batches.schema) as writer:
+            if max_rows is not None:
+                writer.write_table(batches.read(max_rows))
+            else:
+                for batch in batches:
+                    writer.write_batch(batch)
         return Path(path)
 
     def query_to_csv_file(
-        self, path: Union[str, Path], query: str, ref: Optional[RefLike] = None, **_: Any
+        self,
+        path: Union[str, Path],
+        query: str,
+        ref: Optional[RefLike] = None,
+        max_rows: Optional[int] = None,
+        **_: Any,
     ) -> Path:
         import pyarrow.csv as csv
 
-        reader = self._reader(query, ref)
-        with csv.CSVWriter(str(path), reader.schema) as writer:
-            for batch in reader:
-                writer.write_batch(batch)
+        batches = self._batches(query, ref)
+        with csv.CSVWriter(str(path), batches.schema) as writer:
+            if max_rows is not None:
+                writer.write_table(batches.read(max_rows))
+            else:
+                for batch in batches:
+                    writer.write_batch(batch)
         return Path(path)
 
     def query_to_json_file(
-        self, path: Union[str, Path], query: str, ref: Optional[RefLike] = None, **_: Any
+        self,
+        path: Union[str, Path],
+        query: str,
+        ref: Optional[RefLike] = None,
+        max_rows: Optional[int] = None,
+        file_format: str = "json",
+        **_: Any,
     ) -> Path:
+        """The rows as one JSON array (`file_format="json"`) or a line each (`"jsonl"`)."""
+        if file_format not in ("json", "jsonl"):
+            raise exc.InvalidArgumentError(f"file_format is json or jsonl, not '{file_format}'")
+        rows = self.query_to_generator(query, ref, max_rows)
         with open(path, "w", encoding="utf-8") as f:
-            for row in self.query_to_generator(query, ref):
-                f.write(json.dumps(row, default=str) + "\n")
+            if file_format == "jsonl":
+                for row in rows:
+                    f.write(json.dumps(row, default=str) + "\n")
+            else:
+                json.dump(list(rows), f, default=str)
         return Path(path)
 
     def scan(
@@ -166,10 +224,11 @@ class Client:
         columns: Optional[Sequence[str]] = None,
         filters: Optional[str] = None,
         limit: Optional[int] = None,
+        namespace: Optional[str] = None,
         **_bauplan_options: Any,
     ) -> pa.Table:
         """A table's rows: some `columns`, those matching `filters` (a SQL condition)."""
-        namespace, name = _split(table)
+        namespace, name = _split(table, namespace)
         for ident in [namespace, name, *(columns or [])]:
             if not _IDENTIFIER.match(ident):
                 raise exc.InvalidArgumentError(f"'{ident}' is no column or table name")
@@ -244,8 +303,14 @@ class Client:
         self._conn.call("Merge", request, _MERGE_ERRORS)
         return self.get_branch(into_branch)
 
-    def get_tags(self, name: Optional[str] = None, limit: Optional[int] = None) -> Iterator[Tag]:
-        tags = [Tag(r.name, r.head) for r in self._refs(_TAG) if name is None or name in r.name]
+    def get_tags(
+        self,
+        filter_by_name: Optional[str] = None,
+        limit: Optional[int] = None,
+        name: Optional[str] = None,
+    ) -> Iterator[Tag]:
+        wanted = filter_by_name or name
+        tags = [Tag(r.name, r.head) for r in self._refs(_TAG) if wanted is None or wanted in r.name]
         yield from tags[:limit]
 
     def get_tag(self, tag: RefLike) -> Tag:
@@ -280,8 +345,14 @@ class Client:
         return any(n.name == namespace for n in self.get_namespaces())
 
     def create_namespace(
-        self, namespace: str, branch: Optional[RefLike] = None, if_not_exists: bool = False
+        self,
+        namespace: str,
+        branch: Optional[RefLike] = None,
+        commit_body: Optional[str] = None,
+        if_not_exists: bool = False,
     ) -> Namespace:
+        """Makes a namespace (namespaces are the lake's, not a branch's: `branch` and
+        `commit_body` are accepted for bauplan scripts)."""
         made = self._conn.call(
             "CreateNamespace", pb.CreateNamespaceRequest(name=namespace), _NAMESPACE_ERRORS
         )
@@ -303,8 +374,9 @@ class Client:
         namespace: Optional[str] = None,
         filter_by_name: Optional[str] = None,
         limit: Optional[int] = None,
-        **_: Any,
+        filter_by_namespace: Optional[str] = None,
     ) -> Iterator[Table]:
+        namespace = namespace or filter_by_namespace
         entries = self._conn.call("ListTables", pb.ListTablesRequest(commit=self._commit(ref)))
         tables = [
             Table(t.name, t.namespace)
@@ -314,8 +386,14 @@ class Client:
         ]
         yield from tables[:limit]
 
-    def get_table(self, table: Union[str, Table], ref: Optional[RefLike] = None) -> TableWithMetadata:
-        namespace, name = _split(table)
+    def get_table(
+        self,
+        table: Union[str, Table],
+        ref: Optional[RefLike] = None,
+        namespace: Optional[str] = None,
+        **_bauplan_options: Any,
+    ) -> TableWithMetadata:
+        namespace, name = _split(table, namespace)
         reference = _name(ref) or self._active()
         info = self._conn.call(
             "TableInfo", pb.TableInfoRequest(reference=reference, namespace=namespace, name=name)
@@ -333,20 +411,30 @@ class Client:
             fields=tuple(TableField(c.name, c.data_type, not c.nullable) for c in info.columns),
         )
 
-    def has_table(self, table: Union[str, Table], ref: Optional[RefLike] = None) -> bool:
+    def has_table(
+        self,
+        table: Union[str, Table],
+        ref: Optional[RefLike] = None,
+        namespace: Optional[str] = None,
+    ) -> bool:
         try:
-            self.get_table(table, ref)
+            self.get_table(table, ref, namespace)
             return True
         except exc.TableNotFoundError:
             return False
 
     def delete_table(
-        self, table: Union[str, Table], branch: Optional[RefLike] = None, if_exists: bool = False
+        self,
+        table: Union[str, Table],
+        branch: Optional[RefLike] = None,
+        namespace: Optional[str] = None,
+        if_exists: bool = False,
+        **_bauplan_options: Any,
     ) -> Branch:
         on = _name(branch) or self._active()
-        if if_exists and not self.has_table(table, on):
+        if if_exists and not self.has_table(table, on, namespace):
             return self.get_branch(on)
-        namespace, name = _split(table)
+        namespace, name = _split(table, namespace)
         self._conn.call("DropTable", pb.DropTableRequest(branch=on, namespace=namespace, name=name))
         return self.get_branch(on)
 
@@ -355,10 +443,11 @@ class Client:
         table: Union[str, Table],
         source_ref: RefLike,
         into_branch: Optional[RefLike] = None,
-        **_: Any,
+        namespace: Optional[str] = None,
+        **_bauplan_options: Any,
     ) -> Branch:
         on = _name(into_branch) or self._active()
-        namespace, name = _split(table)
+        namespace, name = _split(table, namespace)
         request = pb.RevertTableRequest(
             branch=on, namespace=namespace, name=name, reference=_name(source_ref)
         )
@@ -368,7 +457,9 @@ class Client:
     # -- tables made of files -----------------------------------------------------------------
 
     def _write(self, start: dict[str, Any], search_uri: str) -> pb.WriteTableOutput:
-        outputs = self._conn.stream("WriteTable", _writes.inputs(start, search_uri))
+        # Local files are listed here, so that a bad path is this call's error, not gRPC's.
+        files = [] if search_uri.startswith("s3://") else _writes.local_files(search_uri)
+        outputs = self._conn.stream("WriteTable", _writes.inputs(start, search_uri, files))
         return _writes.answer(outputs)
 
     def create_table(
@@ -500,18 +591,33 @@ class Client:
         self,
         ref: Optional[RefLike] = None,
         filter_by_message: Optional[str] = None,
-        filter_by_author: Optional[str] = None,
+        filter_by_author_username: Optional[str] = None,
+        filter_by_author_name: Optional[str] = None,
+        filter_by_author_email: Optional[str] = None,
         limit: Optional[int] = None,
-        **_: Any,
+        filter_by_author: Optional[str] = None,
+        **_bauplan_options: Any,
     ) -> Iterator[Commit]:
-        """The first-parent history of `ref`, newest first, read page by page."""
-        at, after, given = self._commit(ref), None, 0
-        while True:
-            page = self._conn.call("Log", pb.LogRequest(at=at, limit=100, after=after)).commits
+        """The first-parent history of `ref`, newest first, read page by page. Authors are
+        bayou users (the API key's), matched by any of the author filters."""
+        authors = {
+            a
+            for a in (
+                filter_by_author,
+                filter_by_author_username,
+                filter_by_author_name,
+                filter_by_author_email,
+            )
+            if a
+        }
+        at: Optional[str] = self._commit(ref)
+        given = 0
+        while at is not None and (limit is None or given < limit):
+            page = self._conn.call("Log", pb.LogRequest(at=at, limit=_PAGE)).commits
             for c in page:
                 if filter_by_message and filter_by_message not in c.message:
                     continue
-                if filter_by_author and filter_by_author != c.author:
+                if authors and c.author not in authors:
                     continue
                 if limit is not None and given >= limit:
                     return
@@ -524,9 +630,8 @@ class Client:
                     parent_hashes=tuple(c.parents),
                     properties=dict(c.properties),
                 )
-            if len(page) < 100:
-                return
-            after = page[-1].id
+            # The next page starts at the last one's first parent.
+            at = page[-1].parents[0] if len(page) == _PAGE and page[-1].parents else None
 
     def get_jobs(
         self,
@@ -572,6 +677,10 @@ class Client:
 def _condition(filters: str) -> str:
     """`filters` if it is one SQL condition: no statement separator, and no parenthesis
     outside a string literal that would close the `WHERE ( ... )` it is put in."""
+    if re.search(r"--|/\*|\bselect\b", filters, re.IGNORECASE):
+        raise exc.InvalidArgumentError(
+            f"'{filters}' is not one condition on the table's columns (no comments or subqueries)"
+        )
     depth, quote = 0, ""
     for ch in filters:
         if quote:

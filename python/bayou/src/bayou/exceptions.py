@@ -14,7 +14,7 @@ class BauplanError(Exception):
 BayouError = BauplanError
 
 
-class InvalidArgumentError(BauplanError):
+class InvalidArgumentError(BauplanError, ValueError):
     """An argument is malformed: a bad name, bad SQL, a bad filter."""
 
 
@@ -102,3 +102,10 @@ class ProjectError(BauplanError):
 
 class JobError(BauplanError):
     """A job could not be started or followed."""
+
+
+# bauplan's names for the same errors.
+UpdateConflictError = BranchHeadChangedError
+NotABranchRefError = NotABranchError
+InvalidDataError = ProjectError
+BauplanJobError = JobError
