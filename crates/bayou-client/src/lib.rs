@@ -146,7 +146,10 @@ impl Remote {
         let channel = endpoint.connect_lazy();
         Ok(Self {
             url: url.to_string(),
-            client: LakeClient::with_interceptor(channel.clone(), Key(key.clone())),
+            // Run records and code snapshots may be larger than gRPC's 4 MiB default.
+            client: LakeClient::with_interceptor(channel.clone(), Key(key.clone()))
+                .max_decoding_message_size(64 << 20)
+                .max_encoding_message_size(64 << 20),
             // Query results come over Arrow Flight on the same connection.
             flight: FlightServiceClient::with_interceptor(channel, Key(key))
                 .max_decoding_message_size(usize::MAX),

@@ -33,6 +33,9 @@ pub enum Error {
     Tls(String),
 }
 
+/// The largest gRPC message either side of the lake API may send.
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
 /// How a server serves, beyond its lake and listener.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -57,13 +60,18 @@ pub async fn serve(
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
     let auth = auth::Auth::new(lake, runs);
     let active = std::sync::Arc::new(runs::Runs::new(options.keep_logs));
-    let grpc = tonic::service::Routes::new(bayou_proto::v1::lake_server::LakeServer::new(
-        LakeApi::new(auth.clone(), active.clone()),
-    ))
-    .add_service(
-        arrow_flight::flight_service_server::FlightServiceServer::new(flight::FlightApi::new(auth)),
-    )
-    .into_axum_router();
+    // Projects, run records and code snapshots may be larger than gRPC's 4 MiB default.
+    let lake_api =
+        bayou_proto::v1::lake_server::LakeServer::new(LakeApi::new(auth.clone(), active.clone()))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let grpc = tonic::service::Routes::new(lake_api)
+        .add_service(
+            arrow_flight::flight_service_server::FlightServiceServer::new(flight::FlightApi::new(
+                auth,
+            )),
+        )
+        .into_axum_router();
     let app = grpc.route("/healthz", axum::routing::get(|| async { "ok\n" }));
     // Shutting down stops the runs first: their streams end, then connections can close.
     let stopping = active.clone();
