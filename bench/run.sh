@@ -78,4 +78,6 @@ if want client; then
   echo "== Python Client.query of $rows rows x 3 columns vs DuckDB into Arrow in process (best of $runs)"
   loc=$("$target/bayou" --lake "$lake" -O json table get taxi_fhvhv | "$py" -c 'import json,sys; m=json.load(sys.stdin)["metadata_location"]; print(m.rsplit("/metadata/",1)[0])')
   PYTHONPATH=python/bayou/src "$py" bench/client_query.py "$target/bayou" "$lake" "$runs" "$loc" | grep -v '^JSON'
+  echo "== a query over Flight SQL (ADBC, Arrow) vs bayou query -O json (text), one server (best of $runs)"
+  "$py" bench/adbc_query.py "$target/bayou" "$lake" "$runs" | grep -v '^JSON'
 fi
