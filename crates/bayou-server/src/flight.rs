@@ -19,10 +19,13 @@ use arrow_flight::sql::server::FlightSqlService;
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandGetDbSchemas,
-    CommandGetSqlInfo, CommandGetTables, CommandPreparedStatementQuery, CommandStatementQuery,
-    ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandPreparedStatementQuery,
+    CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
-use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, IpcMessage, SchemaAsIpc, Ticket};
+use arrow_flight::{
+    FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
+    SchemaAsIpc, Ticket,
+};
 use bayou_proto::v1 as pb;
 use bayou_service::{Embedded, Service, wire};
 use futures::{StreamExt, TryStreamExt};
@@ -40,6 +43,7 @@ const REF_COOKIE: &str = "bayou-ref";
 const CATALOG: &str = "bayou";
 
 type DoGetStream = <FlightApi as FlightService>::DoGetStream;
+type HandshakeStream = <FlightApi as FlightService>::HandshakeStream;
 
 #[derive(Clone)]
 pub(crate) struct FlightApi {
@@ -422,6 +426,43 @@ impl FlightSqlService for FlightApi {
                 .map_err(arrow_error)?;
         }
         batch_stream(builder.build().map_err(arrow_error)?)
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.caller(request.metadata()).await?;
+        let schema = query.into_builder().schema();
+        info(&schema, query.as_any())
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<Ticket>,
+    ) -> Result<Response<DoGetStream>, Status> {
+        self.caller(request.metadata()).await?;
+        let mut builder = query.into_builder();
+        builder.append("TABLE");
+        batch_stream(builder.build().map_err(arrow_error)?)
+    }
+
+    /// Clients that open with a handshake (JDBC does) get it answered once their API key
+    /// checks out; the key stays the credential of every later call.
+    async fn do_handshake(
+        &self,
+        request: Request<tonic::Streaming<HandshakeRequest>>,
+    ) -> Result<Response<HandshakeStream>, Status> {
+        self.caller(request.metadata()).await?;
+        let answer = HandshakeResponse {
+            protocol_version: 0,
+            payload: Default::default(),
+        };
+        Ok(Response::new(
+            futures::stream::once(async { Ok(answer) }).boxed(),
+        ))
     }
 
     async fn get_flight_info_sql_info(

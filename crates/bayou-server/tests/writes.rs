@@ -1,56 +1,14 @@
 //! `WriteTable` over raw gRPC, as a client other than bayou's could send it: the server reads
 //! no path of its own machine, and an upload that does not match what it listed is refused.
 
-use bayou_lake::{Lake, LakeLocation, LakeSettings};
+mod common;
+
 use bayou_proto::v1 as pb;
 use bayou_proto::v1::lake_client::LakeClient;
 use bayou_proto::v1::write_table_input::Part as In;
 use bayou_proto::v1::write_table_start::What;
+use common::{Served, serve};
 use tonic::transport::Channel;
-
-/// A server on a fresh lake and a key for it; the server stops when the guard drops.
-struct Served {
-    url: String,
-    token: String,
-    dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    _serving: tokio::task::JoinHandle<()>,
-}
-
-async fn serve() -> Served {
-    let dir = tempfile::tempdir().unwrap();
-    let location = LakeLocation::parse(dir.path().join("lake").to_str().unwrap()).unwrap();
-    let settings = LakeSettings {
-        author: "admin".into(),
-        catalog: None,
-        catalogs_dir: dir.path().join("catalogs"),
-    };
-    let lake = Lake::open(&location, &settings).await.unwrap();
-    let token = lake.catalog().create_api_key("tester").await.unwrap().token;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let runs = bayou_runtime::RunOptions::new("main", dir.path().join("cache"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async move {
-        let _ = stopped.await;
-    };
-    let serving = tokio::spawn(async move {
-        let options = bayou_server::Options {
-            keep_logs: std::time::Duration::from_secs(3600),
-            tls: None,
-        };
-        bayou_server::serve(lake, runs, options, listener, shutdown)
-            .await
-            .unwrap();
-    });
-    Served {
-        url,
-        token,
-        dir,
-        _stop: stop,
-        _serving: serving,
-    }
-}
 
 impl Served {
     /// Sends `input` as one `WriteTable` call; the status it ends with, if it fails.

@@ -68,6 +68,7 @@ def test_catalog_metadata_lists_namespaces_tables_and_schemas(conn: Any) -> None
     assert "rides" in [t["table_name"] for t in schemas["bayou"]["db_schema_tables"]]
     schema = conn.adbc_get_table_schema("rides", db_schema_filter="bayou")
     assert schema.names == ["id", "km"]
+    assert conn.adbc_get_table_types() == ["TABLE"]
 
 
 def test_errors_keep_their_message_and_keys_are_checked(conn: Any, server: Server) -> None:

@@ -1,0 +1,53 @@
+//! A real server, in process, on a fresh lake with an API key, for the server's tests.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary uses a different subset"
+)]
+
+use bayou_lake::{Lake, LakeLocation, LakeSettings};
+
+/// A server on a fresh lake and a key for it; the server stops when the guard drops.
+pub struct Served {
+    pub url: String,
+    pub token: String,
+    pub dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _serving: tokio::task::JoinHandle<()>,
+}
+
+pub async fn serve() -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::parse(dir.path().join("lake").to_str().unwrap()).unwrap();
+    let settings = LakeSettings {
+        author: "admin".into(),
+        catalog: None,
+        catalogs_dir: dir.path().join("catalogs"),
+    };
+    let lake = Lake::open(&location, &settings).await.unwrap();
+    let token = lake.catalog().create_api_key("tester").await.unwrap().token;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let runs = bayou_runtime::RunOptions::new("main", dir.path().join("cache"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let serving = tokio::spawn(async move {
+        let options = bayou_server::Options {
+            keep_logs: std::time::Duration::from_secs(3600),
+            tls: None,
+        };
+        bayou_server::serve(lake, runs, options, listener, shutdown)
+            .await
+            .unwrap();
+    });
+    Served {
+        url,
+        token,
+        dir,
+        _stop: stop,
+        _serving: serving,
+    }
+}
