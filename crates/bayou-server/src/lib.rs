@@ -10,6 +10,7 @@
 mod api;
 mod auth;
 mod flight;
+mod iceberg;
 mod runs;
 mod tls;
 mod writes;
@@ -68,11 +69,13 @@ pub async fn serve(
     let grpc = tonic::service::Routes::new(lake_api)
         .add_service(
             arrow_flight::flight_service_server::FlightServiceServer::new(flight::FlightApi::new(
-                auth,
+                auth.clone(),
             )),
         )
         .into_axum_router();
-    let app = grpc.route("/healthz", axum::routing::get(|| async { "ok\n" }));
+    let app = grpc
+        .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+        .nest("/iceberg", iceberg::router(auth));
     // Shutting down stops the runs first: their streams end, then connections can close.
     let stopping = active.clone();
     let shutdown = async move {
