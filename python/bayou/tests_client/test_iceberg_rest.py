@@ -38,3 +38,28 @@ def test_the_ref_may_be_in_the_uri_and_errors_are_the_protocols(server: Server) 
         catalog(server, "main").load_table("bayou.nope")
     with pytest.raises(Exception, match="(?i)unknown or revoked|unauthorized|401"):
         RestCatalog("bayou", uri=f"{server.url}/iceberg", token="bayou_bad_key", warehouse="main").list_namespaces()
+
+
+def test_duckdb_attaches_the_catalog_at_a_branch_and_a_tag(server: Server) -> None:
+    import glob
+    import os
+
+    import duckdb
+    import duckdb_extension_avro
+    import duckdb_extension_httpfs
+    import duckdb_extension_iceberg
+
+    con = duckdb.connect()
+    for module, name in [
+        (duckdb_extension_avro, "avro"),
+        (duckdb_extension_httpfs, "httpfs"),
+        (duckdb_extension_iceberg, "iceberg"),
+    ]:
+        base = os.path.dirname(module.__file__)
+        con.execute(f"LOAD '{glob.glob(os.path.join(base, 'extensions', '*', f'{name}.duckdb_extension'))[0]}'")
+    con.execute(f"CREATE SECRET bayou_key (TYPE iceberg, TOKEN '{server.key}')")
+    endpoint = f"{server.url}/iceberg"
+    con.execute(f"ATTACH 'main' AS lake (TYPE iceberg, ENDPOINT '{endpoint}', SECRET bayou_key)")
+    con.execute(f"ATTACH 'two_legs' AS at_tag (TYPE iceberg, ENDPOINT '{endpoint}', SECRET bayou_key)")
+    assert con.execute("SELECT COUNT(*) FROM lake.bayou.legs").fetchone() == (3,)
+    assert con.execute("SELECT SUM(km) FROM at_tag.bayou.legs").fetchone() == (6.5,)
