@@ -23,10 +23,24 @@ use crate::auth::Auth;
 /// The catalog's routes, to nest at `/iceberg`.
 pub(crate) fn router(auth: Auth) -> axum::Router {
     let api = axum::Router::new()
-        .route("/namespaces", get(list_namespaces))
-        .route("/namespaces/{namespace}", get(load_namespace))
-        .route("/namespaces/{namespace}/tables", get(list_tables))
-        .route("/namespaces/{namespace}/tables/{table}", get(load_table));
+        .route("/namespaces", get(list_namespaces).post(read_only))
+        .route(
+            "/namespaces/{namespace}",
+            get(load_namespace).head(load_namespace).delete(read_only),
+        )
+        .route(
+            "/namespaces/{namespace}/tables",
+            get(list_tables).post(read_only),
+        )
+        .route(
+            "/namespaces/{namespace}/tables/{table}",
+            get(load_table)
+                .head(load_table)
+                .post(read_only)
+                .delete(read_only),
+        )
+        .route("/transactions/commit", axum::routing::post(read_only))
+        .route("/tables/rename", axum::routing::post(read_only));
     axum::Router::new()
         .route("/v1/config", get(config))
         .route("/{reference}/v1/config", get(config_at))
@@ -117,11 +131,13 @@ async fn config_at(
 }
 
 /// What this catalog serves, as clients ask (`endpoints` in the config).
-const ENDPOINTS: [&str; 4] = [
+const ENDPOINTS: [&str; 6] = [
     "GET /v1/{prefix}/namespaces",
     "GET /v1/{prefix}/namespaces/{namespace}",
+    "HEAD /v1/{prefix}/namespaces/{namespace}",
     "GET /v1/{prefix}/namespaces/{namespace}/tables",
     "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+    "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}",
 ];
 
 /// A namespace path segment: bayou's namespaces are one level (`a.b` is refused by name rules).
@@ -180,6 +196,15 @@ async fn list_tables(
         .map(|(key, _)| json!({"namespace": [key.namespace], "name": key.name}))
         .collect();
     Ok(Json(json!({"identifiers": identifiers})))
+}
+
+/// Writes through this catalog are not served yet: a clear error rather than a bare 405.
+async fn read_only() -> RestError {
+    RestError(
+        StatusCode::NOT_ACCEPTABLE,
+        "UnsupportedOperationException",
+        "bayou's Iceberg REST catalog reads only for now\n  hint: write with bayou (`bayou table create|import`, a project's models, or bayou.Client)".into(),
+    )
 }
 
 /// `GET .../tables/{table}`: the table's metadata as the ref holds it.

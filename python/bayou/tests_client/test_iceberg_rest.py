@@ -34,8 +34,28 @@ def test_pyiceberg_lists_and_scans_tables_at_a_branch_and_a_tag(server: Server) 
 def test_the_ref_may_be_in_the_uri_and_errors_are_the_protocols(server: Server) -> None:
     in_uri = RestCatalog("bayou", uri=f"{server.url}/iceberg/two_legs", token=server.key)
     assert in_uri.load_table("bayou.legs").scan().to_arrow().num_rows == 2
+    main = catalog(server, "main")
     with pytest.raises(NoSuchTableError):
-        catalog(server, "main").load_table("bayou.nope")
+        main.load_table("bayou.nope")
+    assert main.table_exists("bayou.legs") and not main.table_exists("bayou.nope")
+    assert main.namespace_exists("bayou")
+    # Writes are not advertised (pyiceberg stops before asking), and refused if asked.
+    with pytest.raises(NotImplementedError):
+        main.create_namespace("fresh")
+    import json
+    import urllib.error
+    import urllib.request
+
+    post = urllib.request.Request(
+        f"{server.url}/iceberg/v1/main/namespaces",
+        data=b'{"namespace": ["fresh"]}',
+        headers={"Authorization": f"Bearer {server.key}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(post)
+    error = json.loads(refused.value.read())["error"]
+    assert error["type"] == "UnsupportedOperationException" and "reads only" in error["message"]
     with pytest.raises(Exception, match="(?i)unknown or revoked|unauthorized|401"):
         RestCatalog("bayou", uri=f"{server.url}/iceberg", token="bayou_bad_key", warehouse="main").list_namespaces()
 
