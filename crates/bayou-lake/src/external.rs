@@ -270,3 +270,62 @@ impl Lake {
         Ok(out)
     }
 }
+
+impl Lake {
+    /// Applies an outside engine's commit to table `key` on `branch` (the Iceberg REST
+    /// catalog's): `requirements` are checked against the table as the branch has it, `updates`
+    /// applied to its metadata, and the result written and committed if the branch still has
+    /// the table as it was read; else a conflict, which the engine retries. A commit may not
+    /// move the table's location (its metadata is written there).
+    pub async fn commit_updates(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        requirements: &[iceberg::TableRequirement],
+        updates: Vec<iceberg::TableUpdate>,
+    ) -> Result<(WriteOutcome, table::TableVersion)> {
+        let existing = self.existing(branch, key, true).await?;
+        let Some(location) = existing.clone() else {
+            return Err(bayou_catalog::Error::UnknownTable {
+                table: key.to_string(),
+                at: branch.to_string(),
+            }
+            .into());
+        };
+        let current = table::load(&self.storage, &location).await?;
+        let unmet = |e: iceberg::Error| {
+            Error::from(bayou_catalog::Error::Conflict {
+                branch: branch.to_string(),
+                tables: format!("{key} ({e})"),
+            })
+        };
+        for requirement in requirements {
+            requirement
+                .check(Some(current.metadata.as_ref()))
+                .map_err(unmet)?;
+        }
+        let invalid = |e: iceberg::Error| {
+            Error::InvalidInput(format!("the commit's updates do not apply to {key}: {e}"))
+        };
+        let mut builder = iceberg::spec::TableMetadataBuilder::new_from_metadata(
+            current.metadata.as_ref().clone(),
+            Some(location),
+        );
+        for update in updates {
+            builder = update.apply(builder).map_err(invalid)?;
+        }
+        let metadata = builder.build().map_err(invalid)?.metadata;
+        if metadata.location() != current.metadata.location() {
+            return Err(Error::InvalidInput(format!(
+                "a commit may not move {key} to '{}': its metadata is written at its location",
+                metadata.location()
+            )));
+        }
+        let version = table::write_metadata(&self.storage, metadata).await?;
+        let message = format!("commit {key} from an Iceberg client");
+        let outcome = self
+            .put_table(branch, key, version.clone(), existing, &message)
+            .await?;
+        Ok((outcome, version))
+    }
+}

@@ -32,6 +32,7 @@ use bayou_types::{CommitId, TableKey};
 
 pub use bayou_catalog;
 pub use iceberg::spec::DataFile;
+pub use iceberg::{TableRequirement, TableUpdate};
 pub use scan_cache::{ScanBytes, ScanCache};
 pub use schema::fitting_columns;
 pub use source::{FileFormat, NamedFile, SourceFiles, Survey, SurveyColumn, local_files};

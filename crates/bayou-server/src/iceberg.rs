@@ -4,9 +4,10 @@
 //! A ref is picked by the catalog's `warehouse` (returned as the `prefix` of every later path:
 //! `/iceberg/v1/{ref}/namespaces/...`) or by the URI itself (`/iceberg/{ref}/v1/...`). The API
 //! key is the Bearer token. Loading a table answers the metadata file that ref holds, so a
-//! reader at a tag or commit sees the table as it was. Trade-off: this first cut reads only;
-//! commits from outside engines are refused with a clear error until they are one catalog
-//! commit each.
+//! reader at a tag or commit sees the table as it was. A table commit (an engine's append) is
+//! one catalog commit on the branch, checked against the table's state when the engine read
+//! it. Trade-off: creating, dropping and renaming tables and multi-table transactions are not
+//! served yet (refused with a clear error); bayou makes the tables.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -36,7 +37,7 @@ pub(crate) fn router(auth: Auth) -> axum::Router {
             "/namespaces/{namespace}/tables/{table}",
             get(load_table)
                 .head(load_table)
-                .post(read_only)
+                .post(commit_table)
                 .delete(read_only),
         )
         .route("/transactions/commit", axum::routing::post(read_only))
@@ -73,6 +74,14 @@ impl From<bayou_service::Error> for RestError {
                 (StatusCode::BAD_REQUEST, "BadRequestException")
             }
             ErrorKind::Conflict => (StatusCode::CONFLICT, "CommitFailedException"),
+            ErrorKind::NotABranch => (StatusCode::BAD_REQUEST, "BadRequestException"),
+            _ if matches!(
+                e,
+                bayou_service::Error::Lake(bayou_lake::Error::InvalidInput(_))
+            ) =>
+            {
+                (StatusCode::BAD_REQUEST, "BadRequestException")
+            }
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
         };
         RestError(code, kind, e.to_string())
@@ -131,13 +140,14 @@ async fn config_at(
 }
 
 /// What this catalog serves, as clients ask (`endpoints` in the config).
-const ENDPOINTS: [&str; 6] = [
+const ENDPOINTS: [&str; 7] = [
     "GET /v1/{prefix}/namespaces",
     "GET /v1/{prefix}/namespaces/{namespace}",
     "HEAD /v1/{prefix}/namespaces/{namespace}",
     "GET /v1/{prefix}/namespaces/{namespace}/tables",
     "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}",
     "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+    "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}",
 ];
 
 /// A namespace path segment: bayou's namespaces are one level (`a.b` is refused by name rules).
@@ -198,12 +208,62 @@ async fn list_tables(
     Ok(Json(json!({"identifiers": identifiers})))
 }
 
-/// Writes through this catalog are not served yet: a clear error rather than a bare 405.
+/// A table commit from an outside engine: requirements, then updates.
+#[derive(Deserialize)]
+struct CommitTable {
+    #[serde(default)]
+    requirements: Vec<bayou_lake::TableRequirement>,
+    #[serde(default)]
+    updates: Vec<bayou_lake::TableUpdate>,
+}
+
+/// `POST .../tables/{table}`: one catalog commit on the ref (a branch), if the table is still
+/// as the engine read it (else 409, and the engine retries).
+async fn commit_table(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    Path((reference, namespace, table)): Path<(String, String, String)>,
+    Json(commit): Json<CommitTable>,
+) -> Answer {
+    let svc = caller(&auth, &headers).await?;
+    let key = key_of(&namespace, table)?;
+    let (_, version) = svc
+        .lake()
+        .commit_updates(&reference, &key, &commit.requirements, commit.updates)
+        .await
+        .map_err(bayou_service::Error::from)?;
+    Ok(Json(json!({
+        "metadata-location": version.metadata_location,
+        "metadata": metadata_json(&key, &version)?,
+    })))
+}
+
+fn key_of(namespace: &str, table: String) -> Result<TableKey, RestError> {
+    TableKey::new(namespace_of(namespace), table).map_err(|e| {
+        RestError(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            e.to_string(),
+        )
+    })
+}
+
+fn metadata_json(key: &TableKey, version: &bayou_lake::TableVersion) -> Result<Value, RestError> {
+    serde_json::to_value(version.metadata.as_ref()).map_err(|e| {
+        RestError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServerError",
+            format!("encoding the metadata of {key}: {e}"),
+        )
+    })
+}
+
+/// Writes this catalog does not serve yet: a clear error rather than a bare 405.
 async fn read_only() -> RestError {
     RestError(
         StatusCode::NOT_ACCEPTABLE,
         "UnsupportedOperationException",
-        "bayou's Iceberg REST catalog reads only for now\n  hint: write with bayou (`bayou table create|import`, a project's models, or bayou.Client)".into(),
+        "bayou's Iceberg REST catalog commits to existing tables only for now (no creating, dropping or renaming, no multi-table transactions)\n  hint: make tables with bayou (`bayou table create`, a project's models, or bayou.Client)".into(),
     )
 }
 
@@ -214,26 +274,14 @@ async fn load_table(
     Path((reference, namespace, table)): Path<(String, String, String)>,
 ) -> Answer {
     let svc = caller(&auth, &headers).await?;
-    let key = TableKey::new(namespace_of(&namespace), table).map_err(|e| {
-        RestError(
-            StatusCode::BAD_REQUEST,
-            "BadRequestException",
-            e.to_string(),
-        )
-    })?;
+    let key = key_of(&namespace, table)?;
     let at = svc.resolve(&reference).await?.commit;
     let version = svc
         .lake()
         .table_at(at.as_str(), &key)
         .await
         .map_err(bayou_service::Error::from)?;
-    let metadata = serde_json::to_value(version.metadata.as_ref()).map_err(|e| {
-        RestError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "ServerError",
-            format!("encoding the metadata of {key}: {e}"),
-        )
-    })?;
+    let metadata = metadata_json(&key, &version)?;
     Ok(Json(json!({
         "metadata-location": version.metadata_location,
         "metadata": metadata,

@@ -55,7 +55,7 @@ def test_the_ref_may_be_in_the_uri_and_errors_are_the_protocols(server: Server) 
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(post)
     error = json.loads(refused.value.read())["error"]
-    assert error["type"] == "UnsupportedOperationException" and "reads only" in error["message"]
+    assert error["type"] == "UnsupportedOperationException" and "existing tables only" in error["message"]
     with pytest.raises(Exception, match="(?i)unknown or revoked|unauthorized|401"):
         RestCatalog("bayou", uri=f"{server.url}/iceberg", token="bayou_bad_key", warehouse="main").list_namespaces()
 
@@ -83,3 +83,37 @@ def test_duckdb_attaches_the_catalog_at_a_branch_and_a_tag(server: Server) -> No
     con.execute(f"ATTACH 'two_legs' AS at_tag (TYPE iceberg, ENDPOINT '{endpoint}', SECRET bayou_key)")
     assert con.execute("SELECT COUNT(*) FROM lake.bayou.legs").fetchone() == (3,)
     assert con.execute("SELECT SUM(km) FROM at_tag.bayou.legs").fetchone() == (6.5,)
+
+
+def test_a_pyiceberg_append_on_a_branch_is_a_bayou_commit_that_merges(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    import pyarrow as pa
+
+    import bayou
+
+    client = bayou.Client(remote=server.url, api_key=server.key)
+    client.create_branch("ice", from_ref="main")
+    main_before = client.get_branch("main").hash
+    legs = catalog(server, "ice").load_table("bayou.legs")
+    schema = legs.schema().as_arrow()
+    legs.append(pa.table({"id": [10, 11], "km": [7.0, 8.0]}, schema=schema))
+    # One bayou commit on the branch, readable by bayou at once; main is unchanged.
+    head = next(client.get_commits("ice", limit=1))
+    assert "Iceberg client" in head.message and head.author == "tester"
+    assert client.query("SELECT COUNT(*) AS n FROM legs", ref="ice").column("n")[0].as_py() == 5
+    assert client.get_branch("main").hash == main_before
+    client.merge_branch("ice", into_branch="main")
+    assert client.query("SELECT SUM(km) AS s FROM legs", ref="main").column("s")[0].as_py() == 22.5
+    # A writer that read the table before another committed gets a conflict (409), and
+    # pyiceberg retries on the new state: both appends are there, none is lost.
+    stale = catalog(server, "main").load_table("bayou.legs")
+    catalog(server, "main").load_table("bayou.legs").append(pa.table({"id": [12], "km": [1.0]}, schema=schema))
+    with caplog.at_level("WARNING"):
+        stale.append(pa.table({"id": [13], "km": [1.0]}, schema=schema))
+    assert "concurrent update" in caplog.text
+    ids = client.query("SELECT id FROM legs WHERE id >= 12 ORDER BY id", ref="main").column("id")
+    assert ids.to_pylist() == [12, 13]
+    # A tag cannot change.
+    with pytest.raises(Exception, match="(?i)not a branch|tag"):
+        catalog(server, "two_legs").load_table("bayou.legs").append(pa.table({"id": [14], "km": [1.0]}, schema=schema))
