@@ -80,4 +80,6 @@ if want client; then
   PYTHONPATH=python/bayou/src "$py" bench/client_query.py "$target/bayou" "$lake" "$runs" "$loc" | grep -v '^JSON'
   echo "== a query over Flight SQL (ADBC, Arrow) vs bayou query -O json (text), one server (best of $runs)"
   "$py" bench/adbc_query.py "$target/bayou" "$lake" "$runs" | grep -v '^JSON'
+  echo "== pyiceberg appends through the Iceberg REST catalog vs pyiceberg's SqlCatalog"
+  "$py" bench/pyiceberg_commits.py "$target/bayou" 50 | grep -v '^JSON'
 fi
