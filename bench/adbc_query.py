@@ -14,25 +14,16 @@ import sys
 import time
 
 import adbc_driver_flightsql.dbapi as flight_sql
+from _server import serve
 
 SQL = "SELECT PULocationID, DOLocationID, trip_miles FROM taxi_fhvhv LIMIT 1000000"
 
 
 def main() -> None:
     binary, lake, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    env = {k: v for k, v in os.environ.items() if k not in ("BAYOU_REMOTE", "BAYOU_API_KEY")}
-    made = subprocess.run(
-        [binary, "--lake", lake, "-O", "json", "server", "key", "create", "--user", "bench"],
-        check=True, capture_output=True, env=env,
-    )
-    key = json.loads(made.stdout)["key"]
-    server = subprocess.Popen(
-        [binary, "--lake", lake, "-O", "json", "server", "--listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, env=env,
-    )
-    assert server.stdout is not None
-    url = json.loads(server.stdout.readline())["listening"]
-    remote = dict(env, BAYOU_REMOTE=url, BAYOU_API_KEY=key)
+    server = serve(binary, lake)
+    url, key = server.url, server.key
+    remote = dict(server.env, BAYOU_REMOTE=url, BAYOU_API_KEY=key)
     try:
         conn = flight_sql.connect(
             uri=url.replace("http://", "grpc://"),
@@ -55,8 +46,7 @@ def main() -> None:
         assert len(json.loads(out)) == rows
         conn.close()
     finally:
-        server.terminate()
-        server.wait()
+        server.stop()
     print(
         f"{rows} rows x 3 columns   ADBC Flight SQL (Arrow) {ours * 1000:8.1f} ms | "
         f"bayou query -O json {peer * 1000:8.1f} ms | Arrow is {peer / ours:5.1f}x faster"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import glob
 import json
 import os
-import subprocess
 import sys
 import time
 
 import duckdb
+from _server import serve
 
 import bayou
 
@@ -33,18 +33,8 @@ def best(runs: int, work) -> tuple[float, int]:
 
 def main() -> None:
     binary, lake, runs, location = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    env = {k: v for k, v in os.environ.items() if k not in ("BAYOU_REMOTE", "BAYOU_API_KEY")}
-    made = subprocess.run(
-        [binary, "--lake", lake, "-O", "json", "server", "key", "create", "--user", "bench"],
-        check=True, capture_output=True, env=env,
-    )
-    key = json.loads(made.stdout)["key"]
-    server = subprocess.Popen(
-        [binary, "--lake", lake, "-O", "json", "server", "--listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, env=env,
-    )
-    assert server.stdout is not None
-    url = json.loads(server.stdout.readline())["listening"]
+    server = serve(binary, lake)
+    url, key = server.url, server.key
     try:
         client = bayou.Client(remote=url, api_key=key)
         ours, rows = best(runs, lambda: client.query(f"SELECT {COLUMNS} FROM taxi_fhvhv", ref="main").num_rows)
@@ -54,8 +44,7 @@ def main() -> None:
         peer, peer_rows = best(runs, lambda: con.execute(sql).to_arrow_table().num_rows)
         assert rows == peer_rows, (rows, peer_rows)
     finally:
-        server.terminate()
-        server.wait()
+        server.stop()
     print(
         f"Client.query of {rows} rows x 3 columns   bayou (server + Flight) {ours * 1000:8.1f} ms | "
         f"DuckDB in process {peer * 1000:8.1f} ms | ratio {ours / peer:5.2f}"

@@ -47,15 +47,11 @@ impl Lake {
         key: &TableKey,
         overwrite: bool,
     ) -> Result<Option<String>> {
-        let head = self.catalog.resolve(branch).await?;
-        if head.branch().is_none() {
-            return Err(bayou_catalog::Error::NotABranch(branch.to_string()).into());
-        }
-        self.catalog.require_namespace(&key.namespace).await?;
-        let existing = self.catalog.get_table(&head.commit, key).await?;
-        if existing.is_some() && !overwrite {
-            return Err(bayou_catalog::Error::TableExists(key.to_string()).into());
-        }
+        let mode = match overwrite {
+            true => crate::WriteMode::Replace,
+            false => crate::WriteMode::Create,
+        };
+        let existing = self.check_write(branch, key, mode).await?;
         Ok(existing.map(|s| s.metadata_location))
     }
 

@@ -170,11 +170,7 @@ class Client:
 
         batches = self._batches(query, ref)
         with pq.ParquetWriter(str(path), batches.schema) as writer:
-            if max_rows is not None:
-                writer.write_table(batches.read(max_rows))
-            else:
-                for batch in batches:
-                    writer.write_batch(batch)
+            _write(writer, batches, max_rows)
         return Path(path)
 
     def query_to_csv_file(
@@ -189,11 +185,7 @@ class Client:
 
         batches = self._batches(query, ref)
         with csv.CSVWriter(str(path), batches.schema) as writer:
-            if max_rows is not None:
-                writer.write_table(batches.read(max_rows))
-            else:
-                for batch in batches:
-                    writer.write_batch(batch)
+            _write(writer, batches, max_rows)
         return Path(path)
 
     def query_to_json_file(
@@ -672,6 +664,15 @@ class Client:
 
     def cancel_job(self, job_id: str) -> None:
         self._conn.call("CancelRun", pb.CancelRunRequest(id=job_id))
+
+
+def _write(writer: Any, batches: Batches, max_rows: Optional[int]) -> None:
+    """Writes a query's batches (the first `max_rows` rows, if given) with an Arrow writer."""
+    if max_rows is not None:
+        writer.write_table(batches.read(max_rows))
+        return
+    for batch in batches:
+        writer.write_batch(batch)
 
 
 def _condition(filters: str) -> str:
