@@ -325,3 +325,52 @@ impl Lake {
         Ok((outcome, version))
     }
 }
+
+/// A table an outside engine asks for (the Iceberg REST catalog's create): its schema,
+/// partitioning, sort order and properties.
+pub struct NewTable {
+    pub schema: iceberg::spec::Schema,
+    pub partition_spec: Option<iceberg::spec::UnboundPartitionSpec>,
+    pub sort_order: Option<iceberg::spec::SortOrder>,
+    pub properties: std::collections::HashMap<String, String>,
+}
+
+impl Lake {
+    /// Creates table `key` on `branch` as an outside engine asks: empty, in the lake's own
+    /// storage (a location of the engine's choosing is not taken), one catalog commit.
+    pub async fn create_for_engine(
+        &self,
+        branch: &str,
+        key: &TableKey,
+        table: NewTable,
+    ) -> Result<(WriteOutcome, table::TableVersion)> {
+        self.existing(branch, key, false).await?;
+        let location = self.storage.location(&format!(
+            "tables/{}/{}-{}",
+            key.namespace,
+            key.name,
+            &uuid::Uuid::now_v7().simple().to_string()[..12]
+        ));
+        let invalid =
+            |e: iceberg::Error| Error::InvalidInput(format!("cannot create {key} so: {e}"));
+        let metadata = iceberg::spec::TableMetadataBuilder::new(
+            table.schema,
+            table.partition_spec.unwrap_or_default(),
+            table
+                .sort_order
+                .unwrap_or_else(iceberg::spec::SortOrder::unsorted_order),
+            location,
+            iceberg::spec::FormatVersion::V2,
+            table.properties,
+        )
+        .and_then(|b| b.build())
+        .map_err(invalid)?
+        .metadata;
+        let version = table::write_metadata(&self.storage, metadata).await?;
+        let message = format!("create {key} from an Iceberg client");
+        let outcome = self
+            .put_table(branch, key, version.clone(), None, &message)
+            .await?;
+        Ok((outcome, version))
+    }
+}

@@ -31,7 +31,9 @@ use bayou_catalog::{Catalog, CommitRequest, MergePlan, Operation, RefKind, Resol
 use bayou_types::{CommitId, TableKey};
 
 pub use bayou_catalog;
+pub use external::NewTable;
 pub use iceberg::spec::DataFile;
+pub use iceberg::spec::{Schema as IcebergSchema, SortOrder, UnboundPartitionSpec};
 pub use iceberg::{TableRequirement, TableUpdate};
 pub use scan_cache::{ScanBytes, ScanCache};
 pub use schema::fitting_columns;

@@ -6,8 +6,9 @@
 //! key is the Bearer token. Loading a table answers the metadata file that ref holds, so a
 //! reader at a tag or commit sees the table as it was. A table commit (an engine's append) is
 //! one catalog commit on the branch, checked against the table's state when the engine read
-//! it. Trade-off: creating, dropping and renaming tables and multi-table transactions are not
-//! served yet (refused with a clear error); bayou makes the tables.
+//! it; a created table lives in the lake's own storage. Trade-off: dropping, renaming and
+//! registering tables, staged creates and multi-table transactions are not served yet (refused
+//! with a clear error).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -31,7 +32,7 @@ pub(crate) fn router(auth: Auth) -> axum::Router {
         )
         .route(
             "/namespaces/{namespace}/tables",
-            get(list_tables).post(read_only),
+            get(list_tables).post(create_table),
         )
         .route(
             "/namespaces/{namespace}/tables/{table}",
@@ -75,6 +76,15 @@ impl From<bayou_service::Error> for RestError {
             }
             ErrorKind::Conflict => (StatusCode::CONFLICT, "CommitFailedException"),
             ErrorKind::NotABranch => (StatusCode::BAD_REQUEST, "BadRequestException"),
+            _ if matches!(
+                e,
+                bayou_service::Error::Lake(bayou_lake::Error::Catalog(
+                    bayou_catalog::Error::TableExists(_)
+                ))
+            ) =>
+            {
+                (StatusCode::CONFLICT, "AlreadyExistsException")
+            }
             _ if matches!(
                 e,
                 bayou_service::Error::Lake(bayou_lake::Error::InvalidInput(_))
@@ -140,11 +150,12 @@ async fn config_at(
 }
 
 /// What this catalog serves, as clients ask (`endpoints` in the config).
-const ENDPOINTS: [&str; 7] = [
+const ENDPOINTS: [&str; 8] = [
     "GET /v1/{prefix}/namespaces",
     "GET /v1/{prefix}/namespaces/{namespace}",
     "HEAD /v1/{prefix}/namespaces/{namespace}",
     "GET /v1/{prefix}/namespaces/{namespace}/tables",
+    "POST /v1/{prefix}/namespaces/{namespace}/tables",
     "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}",
     "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}",
     "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}",
@@ -208,6 +219,66 @@ async fn list_tables(
     Ok(Json(json!({"identifiers": identifiers})))
 }
 
+/// A table an outside engine creates (`stage-create` and a location of its own are refused).
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct CreateTable {
+    name: String,
+    schema: bayou_lake::IcebergSchema,
+    #[serde(default)]
+    partition_spec: Option<bayou_lake::UnboundPartitionSpec>,
+    #[serde(default)]
+    write_order: Option<bayou_lake::SortOrder>,
+    #[serde(default)]
+    properties: std::collections::HashMap<String, String>,
+    #[serde(default)]
+    stage_create: bool,
+    #[serde(default)]
+    location: Option<String>,
+}
+
+/// `POST .../tables`: an empty table in the lake, one catalog commit on the ref (a branch).
+async fn create_table(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    Path((reference, namespace)): Path<(String, String)>,
+    Json(create): Json<CreateTable>,
+) -> Answer {
+    let unsupported = |what: &str| {
+        RestError(
+            StatusCode::NOT_ACCEPTABLE,
+            "UnsupportedOperationException",
+            format!(
+                "{what} is not served: bayou places tables in its lake and creates them at once"
+            ),
+        )
+    };
+    if create.stage_create {
+        return Err(unsupported("stage-create"));
+    }
+    if create.location.is_some() {
+        return Err(unsupported("a table location of the client's choosing"));
+    }
+    let svc = caller(&auth, &headers).await?;
+    let key = key_of(&namespace, create.name)?;
+    let table = bayou_lake::NewTable {
+        schema: create.schema,
+        partition_spec: create.partition_spec,
+        sort_order: create.write_order,
+        properties: create.properties,
+    };
+    let (_, version) = svc
+        .lake()
+        .create_for_engine(&reference, &key, table)
+        .await
+        .map_err(bayou_service::Error::from)?;
+    Ok(Json(json!({
+        "metadata-location": version.metadata_location,
+        "metadata": metadata_json(&key, &version)?,
+        "config": {},
+    })))
+}
+
 /// A table commit from an outside engine: requirements, then updates.
 #[derive(Deserialize)]
 struct CommitTable {
@@ -263,7 +334,7 @@ async fn read_only() -> RestError {
     RestError(
         StatusCode::NOT_ACCEPTABLE,
         "UnsupportedOperationException",
-        "bayou's Iceberg REST catalog commits to existing tables only for now (no creating, dropping or renaming, no multi-table transactions)\n  hint: make tables with bayou (`bayou table create`, a project's models, or bayou.Client)".into(),
+        "bayou's Iceberg REST catalog does not drop, rename or register tables, nor commit several at once, yet\n  hint: do it with bayou (`bayou table rm`, or a project's models)".into(),
     )
 }
 
