@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _server import serve
+
 # The paper pipeline's question as one query: trips between zone pairs, with distances.
 PIPELINE_SQL = """
 SELECT pz.Zone AS pickup_zone, dz.Zone AS dropoff_zone, COUNT(*) AS trips,
@@ -94,17 +96,8 @@ def main() -> None:
     bayou, lake, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
     base = {k: v for k, v in os.environ.items() if k not in ("BAYOU_REMOTE", "BAYOU_API_KEY")}
     embedded = dict(base, BAYOU_LAKE=lake)
-    made = subprocess.run(
-        [bayou, "--lake", lake, "-O", "json", "server", "key", "create", "--user", "bench"],
-        check=True, capture_output=True, env=embedded,
-    )
-    key = json.loads(made.stdout)["key"]
-    server = subprocess.Popen(
-        [bayou, "--lake", lake, "-O", "json", "server", "--listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, env=embedded,
-    )
-    assert server.stdout is not None
-    url = json.loads(server.stdout.readline())["listening"]
+    served = serve(bayou, lake, embedded)
+    url, key = served.url, served.key
     remote = dict(base, BAYOU_REMOTE=url, BAYOU_API_KEY=key)
     try:
         with tempfile.TemporaryDirectory() as work:
@@ -141,8 +134,7 @@ def main() -> None:
             results.append(commits_per_second(bayou, Path(work), embedded, remote, runs * 4))
             results.append(upload(bayou, Path(work), embedded, remote))
     finally:
-        server.terminate()
-        server.wait()
+        served.stop()
     for name, ours, peer in results:
         if name.startswith("commits/s"):
             print(f"{name:<44} remote {ours:8.1f}/s  | embedded {peer:8.1f}/s  | ratio {ours / peer:5.2f}")

@@ -76,22 +76,7 @@ impl From<bayou_service::Error> for RestError {
             }
             ErrorKind::Conflict => (StatusCode::CONFLICT, "CommitFailedException"),
             ErrorKind::NotABranch => (StatusCode::BAD_REQUEST, "BadRequestException"),
-            _ if matches!(
-                e,
-                bayou_service::Error::Lake(bayou_lake::Error::Catalog(
-                    bayou_catalog::Error::TableExists(_)
-                ))
-            ) =>
-            {
-                (StatusCode::CONFLICT, "AlreadyExistsException")
-            }
-            _ if matches!(
-                e,
-                bayou_service::Error::Lake(bayou_lake::Error::InvalidInput(_))
-            ) =>
-            {
-                (StatusCode::BAD_REQUEST, "BadRequestException")
-            }
+            ErrorKind::TableExists => (StatusCode::CONFLICT, "AlreadyExistsException"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "ServerError"),
         };
         RestError(code, kind, e.to_string())

@@ -99,10 +99,6 @@ pub(crate) async fn write_table(
     Ok(with_progress(work, rx))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn replace_or_create(replace: bool) -> WriteMode {
     match replace {
         true => WriteMode::Replace,
@@ -172,7 +168,7 @@ async fn receive(
         saved.push(NamedFile {
             path,
             origin: sent.origin.clone(),
-            sha256: Some(hex(&digest.finalize())),
+            sha256: Some(hex::encode(digest.finalize())),
         });
     }
     if next(input).await?.is_some() {

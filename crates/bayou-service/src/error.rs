@@ -8,6 +8,8 @@ pub enum ErrorKind {
     RefExists,
     NotABranch,
     UnknownTable,
+    /// A table of that name exists already (create without replace).
+    TableExists,
     UnknownNamespace,
     /// A concurrent writer won; retrying may succeed.
     Conflict,
@@ -49,6 +51,7 @@ impl Error {
         match self {
             Self::Catalog(e) => catalog_kind(e),
             Self::Lake(bayou_lake::Error::Catalog(e)) => catalog_kind(e),
+            Self::Lake(bayou_lake::Error::InvalidInput(_)) => ErrorKind::InvalidArgument,
             Self::Lake(_) => ErrorKind::Other,
             Self::Sql(bayou_sql::Error::Lake(bayou_lake::Error::Catalog(e))) => catalog_kind(e),
             Self::Sql(bayou_sql::Error::Sql(_) | bayou_sql::Error::Plan(_)) => {
@@ -74,6 +77,7 @@ fn catalog_kind(e: &bayou_catalog::Error) -> ErrorKind {
         E::RefExists(_) => ErrorKind::RefExists,
         E::NotABranch(_) => ErrorKind::NotABranch,
         E::UnknownTable { .. } => ErrorKind::UnknownTable,
+        E::TableExists(_) => ErrorKind::TableExists,
         E::UnknownNamespace(_) => ErrorKind::UnknownNamespace,
         E::Conflict { .. } | E::MergeConflict { .. } => ErrorKind::Conflict,
         E::InvalidName(_) | E::NamespaceNotEmpty { .. } | E::ActiveBranch(..) => {

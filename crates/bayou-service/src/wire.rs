@@ -455,7 +455,7 @@ pub fn error_to_status(e: &Error) -> tonic::Status {
         ErrorKind::UnknownRef | ErrorKind::UnknownTable | ErrorKind::UnknownNamespace => {
             tonic::Code::NotFound
         }
-        ErrorKind::RefExists => tonic::Code::AlreadyExists,
+        ErrorKind::RefExists | ErrorKind::TableExists => tonic::Code::AlreadyExists,
         ErrorKind::NotABranch | ErrorKind::InvalidArgument | ErrorKind::Usage => {
             tonic::Code::InvalidArgument
         }
@@ -499,6 +499,7 @@ const KINDS: &[(ErrorKind, &str)] = &[
     (ErrorKind::RefExists, "ref-exists"),
     (ErrorKind::NotABranch, "not-a-branch"),
     (ErrorKind::UnknownTable, "unknown-table"),
+    (ErrorKind::TableExists, "table-exists"),
     (ErrorKind::UnknownNamespace, "unknown-namespace"),
     (ErrorKind::Conflict, "conflict"),
     (ErrorKind::InvalidArgument, "invalid-argument"),

@@ -24,6 +24,7 @@ KINDS: Mapping[str, type[exc.BauplanError]] = {
     "ref-exists": exc.AlreadyExistsError,
     "not-a-branch": exc.NotABranchError,
     "unknown-table": exc.TableNotFoundError,
+    "table-exists": exc.AlreadyExistsError,
     "unknown-namespace": exc.NamespaceNotFoundError,
     "conflict": exc.BranchHeadChangedError,
     "invalid-argument": exc.InvalidArgumentError,

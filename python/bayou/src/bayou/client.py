@@ -168,10 +168,7 @@ class Client:
     ) -> Path:
         import pyarrow.parquet as pq
 
-        batches = self._batches(query, ref)
-        with pq.ParquetWriter(str(path), batches.schema) as writer:
-            _write(writer, batches, max_rows)
-        return Path(path)
+        return self._to_file(pq.ParquetWriter, path, query, ref, max_rows)
 
     def query_to_csv_file(
         self,
@@ -183,9 +180,24 @@ class Client:
     ) -> Path:
         import pyarrow.csv as csv
 
+        return self._to_file(csv.CSVWriter, path, query, ref, max_rows)
+
+    def _to_file(
+        self,
+        writer_class: Any,
+        path: Union[str, Path],
+        query: str,
+        ref: Optional[RefLike],
+        max_rows: Optional[int],
+    ) -> Path:
+        """Writes a query's rows (the first `max_rows`, if given) with an Arrow file writer."""
         batches = self._batches(query, ref)
-        with csv.CSVWriter(str(path), batches.schema) as writer:
-            _write(writer, batches, max_rows)
+        with writer_class(str(path), batches.schema) as writer:
+            if max_rows is not None:
+                writer.write_table(batches.read(max_rows))
+            else:
+                for batch in batches:
+                    writer.write_batch(batch)
         return Path(path)
 
     def query_to_json_file(
@@ -664,15 +676,6 @@ class Client:
 
     def cancel_job(self, job_id: str) -> None:
         self._conn.call("CancelRun", pb.CancelRunRequest(id=job_id))
-
-
-def _write(writer: Any, batches: Batches, max_rows: Optional[int]) -> None:
-    """Writes a query's batches (the first `max_rows` rows, if given) with an Arrow writer."""
-    if max_rows is not None:
-        writer.write_table(batches.read(max_rows))
-        return
-    for batch in batches:
-        writer.write_batch(batch)
 
 
 def _condition(filters: str) -> str:
