@@ -41,7 +41,7 @@ impl Lake {
 
     /// The metadata location of table `key` on `branch` now, if it has one; an error if it does
     /// and `overwrite` is not asked for.
-    async fn existing(
+    pub(crate) async fn existing(
         &self,
         branch: &str,
         key: &TableKey,
@@ -264,113 +264,5 @@ impl Lake {
             })?;
         }
         Ok(out)
-    }
-}
-
-impl Lake {
-    /// Applies an outside engine's commit to table `key` on `branch` (the Iceberg REST
-    /// catalog's): `requirements` are checked against the table as the branch has it, `updates`
-    /// applied to its metadata, and the result written and committed if the branch still has
-    /// the table as it was read; else a conflict, which the engine retries. A commit may not
-    /// move the table's location (its metadata is written there).
-    pub async fn commit_updates(
-        &self,
-        branch: &str,
-        key: &TableKey,
-        requirements: &[iceberg::TableRequirement],
-        updates: Vec<iceberg::TableUpdate>,
-    ) -> Result<(WriteOutcome, table::TableVersion)> {
-        let existing = self.existing(branch, key, true).await?;
-        let Some(location) = existing.clone() else {
-            return Err(bayou_catalog::Error::UnknownTable {
-                table: key.to_string(),
-                at: branch.to_string(),
-            }
-            .into());
-        };
-        let current = table::load(&self.storage, &location).await?;
-        let unmet = |e: iceberg::Error| {
-            Error::from(bayou_catalog::Error::Conflict {
-                branch: branch.to_string(),
-                tables: format!("{key} ({e})"),
-            })
-        };
-        for requirement in requirements {
-            requirement
-                .check(Some(current.metadata.as_ref()))
-                .map_err(unmet)?;
-        }
-        let invalid = |e: iceberg::Error| {
-            Error::InvalidInput(format!("the commit's updates do not apply to {key}: {e}"))
-        };
-        let mut builder = iceberg::spec::TableMetadataBuilder::new_from_metadata(
-            current.metadata.as_ref().clone(),
-            Some(location),
-        );
-        for update in updates {
-            builder = update.apply(builder).map_err(invalid)?;
-        }
-        let metadata = builder.build().map_err(invalid)?.metadata;
-        if metadata.location() != current.metadata.location() {
-            return Err(Error::InvalidInput(format!(
-                "a commit may not move {key} to '{}': its metadata is written at its location",
-                metadata.location()
-            )));
-        }
-        let version = table::write_metadata(&self.storage, metadata).await?;
-        let message = format!("commit {key} from an Iceberg client");
-        let outcome = self
-            .put_table(branch, key, version.clone(), existing, &message)
-            .await?;
-        Ok((outcome, version))
-    }
-}
-
-/// A table an outside engine asks for (the Iceberg REST catalog's create): its schema,
-/// partitioning, sort order and properties.
-pub struct NewTable {
-    pub schema: iceberg::spec::Schema,
-    pub partition_spec: Option<iceberg::spec::UnboundPartitionSpec>,
-    pub sort_order: Option<iceberg::spec::SortOrder>,
-    pub properties: std::collections::HashMap<String, String>,
-}
-
-impl Lake {
-    /// Creates table `key` on `branch` as an outside engine asks: empty, in the lake's own
-    /// storage (a location of the engine's choosing is not taken), one catalog commit.
-    pub async fn create_for_engine(
-        &self,
-        branch: &str,
-        key: &TableKey,
-        table: NewTable,
-    ) -> Result<(WriteOutcome, table::TableVersion)> {
-        self.existing(branch, key, false).await?;
-        let location = self.storage.location(&format!(
-            "tables/{}/{}-{}",
-            key.namespace,
-            key.name,
-            &uuid::Uuid::now_v7().simple().to_string()[..12]
-        ));
-        let invalid =
-            |e: iceberg::Error| Error::InvalidInput(format!("cannot create {key} so: {e}"));
-        let metadata = iceberg::spec::TableMetadataBuilder::new(
-            table.schema,
-            table.partition_spec.unwrap_or_default(),
-            table
-                .sort_order
-                .unwrap_or_else(iceberg::spec::SortOrder::unsorted_order),
-            location,
-            iceberg::spec::FormatVersion::V2,
-            table.properties,
-        )
-        .and_then(|b| b.build())
-        .map_err(invalid)?
-        .metadata;
-        let version = table::write_metadata(&self.storage, metadata).await?;
-        let message = format!("create {key} from an Iceberg client");
-        let outcome = self
-            .put_table(branch, key, version.clone(), None, &message)
-            .await?;
-        Ok((outcome, version))
     }
 }

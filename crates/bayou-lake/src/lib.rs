@@ -10,6 +10,7 @@
 //! on two branches therefore has two metadata files that share history, and a merge of two
 //! appends writes a third snapshot holding both sides' files.
 
+mod engine;
 mod external;
 mod ownership;
 mod partition;
@@ -31,8 +32,8 @@ use bayou_catalog::{Catalog, CommitRequest, MergePlan, Operation, RefKind, Resol
 use bayou_types::{CommitId, TableKey};
 
 pub use bayou_catalog;
-pub use external::NewTable;
-pub use iceberg::spec::DataFile;
+pub use engine::{EngineCommit, NewTable, TableChange};
+pub use iceberg::spec::{DataFile, TableMetadata};
 pub use iceberg::spec::{Schema as IcebergSchema, SortOrder, UnboundPartitionSpec};
 pub use iceberg::{TableRequirement, TableUpdate};
 pub use scan_cache::{ScanBytes, ScanCache};

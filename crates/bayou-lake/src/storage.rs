@@ -158,6 +158,14 @@ impl LakeStorage {
         format!("{}{}", self.root, relative.trim_start_matches('/'))
     }
 
+    /// Whether `location` is an absolute URI under the lake's root (after `.` and `..` are
+    /// resolved): where the lake may read on a caller's behalf.
+    pub fn contains(&self, location: &str) -> bool {
+        Url::parse(location).is_ok_and(|url| {
+            url.as_str().starts_with(self.root.as_str()) && !location.contains("/../")
+        })
+    }
+
     /// The object path of an absolute location inside this store.
     pub fn path(&self, location: &str) -> Result<Path> {
         let url = Url::parse(location)

@@ -10,9 +10,12 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog.rest import RestCatalog
 
 
 @dataclass
@@ -73,3 +76,32 @@ def client(server: Server) -> Iterator[object]:
 
     with bayou.Client(remote=server.url, api_key=server.key) as c:
         yield c
+
+
+def catalog(server: Server, warehouse: str) -> "RestCatalog":
+    """pyiceberg's REST catalog on the server at ref `warehouse`, with the API key as token."""
+    from pyiceberg.catalog.rest import RestCatalog
+
+    return RestCatalog("bayou", uri=f"{server.url}/iceberg", token=server.key, warehouse=warehouse)
+
+
+def duckdb_with_key(server: Server):  # type: ignore[no-untyped-def]
+    """DuckDB with its Iceberg extensions (from their wheels) and the API key as a secret."""
+    import glob
+    import os
+
+    import duckdb
+    import duckdb_extension_avro
+    import duckdb_extension_httpfs
+    import duckdb_extension_iceberg
+
+    con = duckdb.connect()
+    for module, name in [
+        (duckdb_extension_avro, "avro"),
+        (duckdb_extension_httpfs, "httpfs"),
+        (duckdb_extension_iceberg, "iceberg"),
+    ]:
+        base = os.path.dirname(module.__file__)
+        con.execute(f"LOAD '{glob.glob(os.path.join(base, 'extensions', '*', f'{name}.duckdb_extension'))[0]}'")
+    con.execute(f"CREATE SECRET bayou_key (TYPE iceberg, TOKEN '{server.key}')")
+    return con
