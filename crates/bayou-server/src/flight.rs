@@ -150,12 +150,18 @@ impl FlightApi {
     }
 }
 
-/// A `FlightInfo` whose one endpoint's ticket is `ticket`.
-fn info(schema: &Schema, ticket: Any) -> Result<Response<FlightInfo>, Status> {
+/// A `FlightInfo` for `descriptor` whose one endpoint's ticket is `ticket` (clients such as
+/// Arrow C++'s check that the descriptor comes back).
+fn info(
+    schema: &Schema,
+    ticket: Any,
+    descriptor: &FlightDescriptor,
+) -> Result<Response<FlightInfo>, Status> {
     let info = FlightInfo::new()
         .try_with_schema(schema)
         .map_err(|e| Status::internal(format!("encoding a schema: {e}")))?
-        .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket.encode_to_vec())));
+        .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket.encode_to_vec())))
+        .with_descriptor(descriptor.clone());
     Ok(Response::new(info))
 }
 
@@ -204,11 +210,16 @@ async fn checked_ref(svc: &Embedded, reference: &str) -> Result<(), Status> {
 
 /// The answer to `SET bayou.ref = 'reference'`: no rows, and the ref in a cookie the client
 /// sends back with its later calls.
-async fn set_ref_answer(svc: &Embedded, reference: &str) -> Result<Response<FlightInfo>, Status> {
+async fn set_ref_answer(
+    svc: &Embedded,
+    reference: &str,
+    descriptor: &FlightDescriptor,
+) -> Result<Response<FlightInfo>, Status> {
     checked_ref(svc, reference).await?;
     let empty = FlightInfo::new()
         .try_with_schema(&Schema::empty())
-        .map_err(arrow_error)?;
+        .map_err(arrow_error)?
+        .with_descriptor(descriptor.clone());
     let mut response = Response::new(empty);
     let cookie = format!("{REF_COOKIE}={reference}")
         .parse()
@@ -262,13 +273,13 @@ impl FlightSqlService for FlightApi {
     ) -> Result<Response<FlightInfo>, Status> {
         let svc = self.caller(request.metadata()).await?;
         if let Some(reference) = set_ref(&query.query) {
-            return set_ref_answer(&svc, &reference).await;
+            return set_ref_answer(&svc, &reference, request.get_ref()).await;
         }
         let (ticket, schema) = Self::plan(&svc, request.metadata(), &query.query).await?;
         let handle = TicketStatementQuery {
             statement_handle: ticket.encode_to_vec().into(),
         };
-        info(&schema, handle.as_any())
+        info(&schema, handle.as_any(), request.get_ref())
     }
 
     async fn do_get_statement(
@@ -317,14 +328,14 @@ impl FlightSqlService for FlightApi {
         let svc = self.caller(request.metadata()).await?;
         let ticket = decode_ticket(&command.prepared_statement_handle)?;
         if let Some(reference) = set_ref(&ticket.sql) {
-            return set_ref_answer(&svc, &reference).await;
+            return set_ref_answer(&svc, &reference, request.get_ref()).await;
         }
         // Each execution reads the ref as it is now (a later SET or commit counts).
         let (ticket, schema) = Self::plan(&svc, request.metadata(), &ticket.sql).await?;
         let handle = TicketStatementQuery {
             statement_handle: ticket.encode_to_vec().into(),
         };
-        info(&schema, handle.as_any())
+        info(&schema, handle.as_any(), request.get_ref())
     }
 
     async fn do_get_prepared_statement(
@@ -352,7 +363,7 @@ impl FlightSqlService for FlightApi {
     ) -> Result<Response<FlightInfo>, Status> {
         self.caller(request.metadata()).await?;
         let schema = query.into_builder().schema();
-        info(&schema, query.as_any())
+        info(&schema, query.as_any(), request.get_ref())
     }
 
     async fn do_get_catalogs(
@@ -373,7 +384,7 @@ impl FlightSqlService for FlightApi {
     ) -> Result<Response<FlightInfo>, Status> {
         self.caller(request.metadata()).await?;
         let schema = query.clone().into_builder().schema();
-        info(&schema, query.as_any())
+        info(&schema, query.as_any(), request.get_ref())
     }
 
     async fn do_get_schemas(
@@ -396,7 +407,7 @@ impl FlightSqlService for FlightApi {
     ) -> Result<Response<FlightInfo>, Status> {
         self.caller(request.metadata()).await?;
         let schema = query.clone().into_builder().schema();
-        info(&schema, query.as_any())
+        info(&schema, query.as_any(), request.get_ref())
     }
 
     async fn do_get_tables(
@@ -435,7 +446,7 @@ impl FlightSqlService for FlightApi {
     ) -> Result<Response<FlightInfo>, Status> {
         self.caller(request.metadata()).await?;
         let schema = query.into_builder().schema();
-        info(&schema, query.as_any())
+        info(&schema, query.as_any(), request.get_ref())
     }
 
     async fn do_get_table_types(
@@ -472,7 +483,7 @@ impl FlightSqlService for FlightApi {
     ) -> Result<Response<FlightInfo>, Status> {
         self.caller(request.metadata()).await?;
         let schema = query.clone().into_builder(self.sql_info()?).schema();
-        info(&schema, query.as_any())
+        info(&schema, query.as_any(), request.get_ref())
     }
 
     async fn do_get_sql_info(

@@ -77,3 +77,43 @@ def test_errors_keep_their_message_and_keys_are_checked(conn: Any, server: Serve
     with pytest.raises(Exception, match="(?i)unknown or revoked|unauthenticated"):
         with connect(server, key="bayou_bad_key") as bad, bad.cursor() as cur:
             cur.execute("SELECT 1")
+
+
+def _statement(sql: str) -> bytes:
+    """Flight SQL's `CommandStatementQuery` (field 1: the query) packed in a protobuf `Any`,
+    as a Flight SQL client sends it in a descriptor."""
+    from google.protobuf import any_pb2
+
+    text = sql.encode()
+    length, size = bytearray(), len(text)
+    while True:
+        byte, size = size & 0x7F, size >> 7
+        length.append(byte | (0x80 if size else 0))
+        if not size:
+            break
+    command = any_pb2.Any(
+        type_url="type.googleapis.com/arrow.flight.protocol.sql.CommandStatementQuery",
+        value=b"\x0a" + bytes(length) + text,
+    )
+    return command.SerializeToString()
+
+
+def test_pyarrow_flight_reads_a_statement_at_a_ref_as_arrow(server: Server) -> None:
+    import pyarrow.flight as flight
+
+    client = flight.FlightClient(server.url.replace("http://", "grpc://"))
+    options = flight.FlightCallOptions(
+        headers=[(b"authorization", f"Bearer {server.key}".encode()), (b"x-bayou-ref", b"two_rides")]
+    )
+    descriptor = flight.FlightDescriptor.for_command(_statement("SELECT id, km FROM rides ORDER BY id"))
+    info = client.get_flight_info(descriptor, options)
+    assert info.schema.names == ["id", "km"]
+    (endpoint,) = info.endpoints
+    table = client.do_get(endpoint.ticket, options).read_all()
+    assert table.column("id").to_pylist() == [1, 2]
+    # Without the key, nothing is planned nor read.
+    anonymous = flight.FlightCallOptions(headers=[(b"x-bayou-ref", b"two_rides")])
+    with pytest.raises(flight.FlightUnauthenticatedError):
+        client.get_flight_info(descriptor, anonymous)
+    with pytest.raises(flight.FlightUnauthenticatedError):
+        client.do_get(endpoint.ticket, anonymous)
