@@ -58,6 +58,7 @@ pub(crate) async fn write_table(
         What::Create(r) => (&r.table, &r.branch, replace_or_create(r.replace)),
         What::Apply(p) => (&p.table, &p.branch, replace_or_create(p.replace)),
         What::Import(r) => (&r.table, &r.branch, WriteMode::Append),
+        What::Plan(r) => (&r.table, &r.branch, replace_or_create(r.replace)),
     };
     svc.check_write(table, branch.as_deref(), mode)
         .await
@@ -91,6 +92,10 @@ pub(crate) async fn write_table(
                 .import_data(&wire::import_request_from_wire(r), &source, &progress)
                 .await
                 .map(|i| Out::Imported(wire::imported_to_wire(&i))),
+            What::Plan(r) => svc
+                .plan_table(&wire::table_request_from_wire(r), &source)
+                .await
+                .map(|plan| Out::Planned(wire::plan_to_wire(&plan))),
         };
         drop(staging);
         part.map(|part| pb::WriteTableOutput { part: Some(part) })

@@ -213,10 +213,25 @@ def test_tables_are_made_and_fed_from_local_files(client: bayou.Client, server: 
         "search_uri": str(server.home / "fares"),
         "columns": [{"name": "id", "type": "Int64"}, {"name": "fare", "type": "Utf8"}],
     }
-    typed = client.apply_table_creation_plan(plan)
+    typed = client.apply_table_creation_plan(plan).table
     assert typed.records == 3 and [f.type for f in typed.fields] == ["Int64", "Utf8"]
-    with pytest.raises(exc.InvalidArgumentError, match="s3://"):
-        client.plan_table_creation("x", first)
+    # Local files are planned too (sent to be surveyed): files that disagree on a column's
+    # type make a plan with a conflict, resolved in its text and applied.
+    server.csv("mixed/a.csv", "id,code\n1,7\n")
+    server.csv("mixed/b.csv", "id,code\n2,x7\n")
+    planned = client.plan_table_creation("codes", str(server.home / "mixed"), namespace="raw_py")
+    assert planned.job_status == "SUCCESS" and not planned.can_auto_apply
+    as_read = planned.plan_dict()
+    assert [c["column"] for c in as_read["conflicts"]] == ["code"]
+    with pytest.raises(exc.BauplanError, match="unresolved conflict"):
+        client.apply_table_creation_plan(planned)
+    with pytest.raises(exc.BauplanError, match="disagree"):
+        client.create_table("raw_py.codes", str(server.home / "mixed"))
+    # Resolved as the conflict says: the column's type set, the conflict deleted.
+    next(c for c in as_read["columns"] if c["name"] == "code")["type"] = "Utf8"
+    as_read["conflicts"] = []
+    applied = client.apply_table_creation_plan(json.dumps(as_read))
+    assert applied.job_status == "SUCCESS" and applied.table.records == 2
     with pytest.raises(exc.BauplanError, match="exists"):
         client.create_table("raw_py.fares", first)
 

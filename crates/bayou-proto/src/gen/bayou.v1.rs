@@ -527,7 +527,7 @@ pub struct WriteTableStart {
     pub search_uri: ::prost::alloc::string::String,
     #[prost(message, repeated, tag = "5")]
     pub files: ::prost::alloc::vec::Vec<SentFile>,
-    #[prost(oneof = "write_table_start::What", tags = "1, 2, 3")]
+    #[prost(oneof = "write_table_start::What", tags = "1, 2, 3, 6")]
     pub what: ::core::option::Option<write_table_start::What>,
 }
 /// Nested message and enum types in `WriteTableStart`.
@@ -541,6 +541,10 @@ pub mod write_table_start {
         Apply(super::TablePlan),
         #[prost(message, tag = "3")]
         Import(super::ImportRequest),
+        /// The plan of a table of the files sent (nothing is written): for clients that cannot
+        /// survey files themselves.
+        #[prost(message, tag = "6")]
+        Plan(super::TableRequest),
     }
 }
 #[allow(clippy::all)]
@@ -595,15 +599,15 @@ pub struct Imported {
     pub notes: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
 }
 #[allow(clippy::all)]
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, ::prost::Message)]
 pub struct WriteTableOutput {
-    #[prost(oneof = "write_table_output::Part", tags = "1, 2, 3")]
+    #[prost(oneof = "write_table_output::Part", tags = "1, 2, 3, 4")]
     pub part: ::core::option::Option<write_table_output::Part>,
 }
 /// Nested message and enum types in `WriteTableOutput`.
 pub mod write_table_output {
     #[allow(clippy::all)]
-    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
     pub enum Part {
         #[prost(message, tag = "1")]
         Progress(super::WriteProgress),
@@ -611,6 +615,8 @@ pub mod write_table_output {
         Written(super::WriteOutcome),
         #[prost(message, tag = "3")]
         Imported(super::Imported),
+        #[prost(message, tag = "4")]
+        Planned(super::TablePlan),
     }
 }
 #[allow(clippy::all)]

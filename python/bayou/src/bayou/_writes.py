@@ -5,7 +5,6 @@ bayou CLI sends them."""
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
@@ -14,17 +13,6 @@ from .v1 import bayou_pb2 as pb
 
 _CHUNK = 1024 * 1024
 _FORMATS = (".parquet", ".pq", ".csv")
-
-
-@dataclass(frozen=True)
-class Imported:
-    """What an import did: rows and files written (none when every file was there already),
-    its commit, and what it left out."""
-
-    rows_written: int
-    files_written: int
-    commit: Optional[str]
-    notes: tuple[str, ...]
 
 
 def local_files(search_uri: str) -> list[Path]:
@@ -65,7 +53,7 @@ def inputs(
 def answer(outputs: Iterator[pb.WriteTableOutput]) -> pb.WriteTableOutput:
     """The outcome at the end of a `WriteTable` call's progress."""
     for output in outputs:
-        if output.WhichOneof("part") in ("written", "imported"):
+        if output.WhichOneof("part") in ("written", "imported", "planned"):
             return output
     raise exc.UnavailableError("the server stopped answering before the table was written")
 

@@ -33,7 +33,14 @@ from ._models import (
     User,
 )
 from ._runs import JobContext, RunState
-from ._writes import Imported
+from ._states import (
+    PlanLike,
+    TableCreatePlanApplyState,
+    TableCreatePlanState,
+    TableDataImportState,
+    read_plan,
+    write_plan,
+)
 from .v1 import bayou_pb2 as pb
 
 _BRANCH, _TAG = pb.REF_KIND_BRANCH, pb.REF_KIND_TAG
@@ -494,31 +501,29 @@ class Client:
         partitioned_by: Optional[str] = None,
         replace: bool = False,
         **_bauplan_options: Any,
-    ) -> dict[str, Any]:
-        """The plan for a table of `s3://` objects: columns, types, and conflicts to resolve."""
-        if not search_uri.startswith("s3://"):
-            raise exc.InvalidArgumentError(
-                f"plan_table_creation reads s3:// objects, not '{search_uri}'\n  hint: for local "
-                "files, `bayou table create-plan` writes the plan"
-            )
+    ) -> TableCreatePlanState:
+        """The plan for a table of files (`s3://` objects, or local files, which are sent to
+        be surveyed): each column with the type it will be stored as, and the conflicts
+        between files to resolve before `apply_table_creation_plan`. Nothing is written."""
         request = pb.TableRequest(
             table=_writes.qualified(table, namespace),
             branch=_name(branch),
             partitioned_by=partitioned_by,
             replace=replace,
         )
-        planned = self._conn.call(
-            "PlanTable", pb.PlanTableRequest(request=request, search_uri=search_uri)
+        planned = _writes.plan_of_wire(self._write({"plan": request}, search_uri).planned)
+        return TableCreatePlanState(
+            plan=write_plan(planned), can_auto_apply=not planned["conflicts"]
         )
-        return _writes.plan_of_wire(planned)
 
     def apply_table_creation_plan(
-        self, plan: dict[str, Any], **_bauplan_options: Any
-    ) -> TableWithMetadata:
-        """Makes the table of `plan` (conflicts resolved), each column stored as it says."""
-        wire = _writes.plan_to_wire(plan)
+        self, plan: PlanLike, **_bauplan_options: Any
+    ) -> TableCreatePlanApplyState:
+        """Makes the table of `plan` (a state, its text, or a dict; conflicts resolved), each
+        column stored as it says."""
+        wire = _writes.plan_to_wire(read_plan(plan))
         written = self._write({"apply": wire}, wire.search_uri).written
-        return self.get_table(wire.table, ref=written.branch)
+        return TableCreatePlanApplyState(table=self.get_table(wire.table, ref=written.branch))
 
     def import_data(
         self,
@@ -530,7 +535,7 @@ class Client:
         import_duplicate_files: bool = False,
         best_effort: bool = False,
         **_bauplan_options: Any,
-    ) -> Imported:
+    ) -> TableDataImportState:
         """Appends the rows of files to a table, skipping files it holds already."""
         request = pb.ImportRequest(
             table=_writes.qualified(table, namespace),
@@ -541,7 +546,7 @@ class Client:
         )
         imported = self._write({"import": request}, search_uri).imported
         outcome = imported.outcome if imported.HasField("outcome") else None
-        return Imported(
+        return TableDataImportState(
             rows_written=outcome.rows_written if outcome else 0,
             files_written=outcome.files_written if outcome else 0,
             commit=outcome.commit if outcome else None,

@@ -535,17 +535,19 @@ class SentFile(_message.Message):
     def __init__(self, origin: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class WriteTableStart(_message.Message):
-    __slots__ = ("create", "apply", "search_uri", "files")
+    __slots__ = ("create", "apply", "plan", "search_uri", "files")
     CREATE_FIELD_NUMBER: _ClassVar[int]
     APPLY_FIELD_NUMBER: _ClassVar[int]
     IMPORT_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
     SEARCH_URI_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
     create: TableRequest
     apply: TablePlan
+    plan: TableRequest
     search_uri: str
     files: _containers.RepeatedCompositeFieldContainer[SentFile]
-    def __init__(self, create: _Optional[_Union[TableRequest, _Mapping]] = ..., apply: _Optional[_Union[TablePlan, _Mapping]] = ..., search_uri: _Optional[str] = ..., files: _Optional[_Iterable[_Union[SentFile, _Mapping]]] = ..., **kwargs) -> None: ...
+    def __init__(self, create: _Optional[_Union[TableRequest, _Mapping]] = ..., apply: _Optional[_Union[TablePlan, _Mapping]] = ..., plan: _Optional[_Union[TableRequest, _Mapping]] = ..., search_uri: _Optional[str] = ..., files: _Optional[_Iterable[_Union[SentFile, _Mapping]]] = ..., **kwargs) -> None: ...
 
 class WriteTableInput(_message.Message):
     __slots__ = ("start", "chunk")
@@ -590,14 +592,16 @@ class Imported(_message.Message):
     def __init__(self, outcome: _Optional[_Union[WriteOutcome, _Mapping]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WriteTableOutput(_message.Message):
-    __slots__ = ("progress", "written", "imported")
+    __slots__ = ("progress", "written", "imported", "planned")
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     WRITTEN_FIELD_NUMBER: _ClassVar[int]
     IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_FIELD_NUMBER: _ClassVar[int]
     progress: WriteProgress
     written: WriteOutcome
     imported: Imported
-    def __init__(self, progress: _Optional[_Union[WriteProgress, _Mapping]] = ..., written: _Optional[_Union[WriteOutcome, _Mapping]] = ..., imported: _Optional[_Union[Imported, _Mapping]] = ...) -> None: ...
+    planned: TablePlan
+    def __init__(self, progress: _Optional[_Union[WriteProgress, _Mapping]] = ..., written: _Optional[_Union[WriteOutcome, _Mapping]] = ..., imported: _Optional[_Union[Imported, _Mapping]] = ..., planned: _Optional[_Union[TablePlan, _Mapping]] = ...) -> None: ...
 
 class CreateExternalTableRequest(_message.Message):
     __slots__ = ("table", "branch", "metadata_json_uri", "search_patterns", "overwrite")
