@@ -138,7 +138,20 @@ fn appends_on_both_sides_merge_into_one_table_holding_both(mode: Mode) {
     assert_eq!(merged["combined"], json!(["bayou.events"]));
     let rows = t.json(&["query", "SELECT id FROM events ORDER BY id", "--all-rows"]);
     assert_eq!(rows, json!([{"id": 0}, {"id": 1}, {"id": 2}, {"id": 3}]));
-    assert_eq!(t.json(&["table", "get", "events"])["rows"], json!(4));
+    let info = t.json(&["table", "get", "events"]);
+    assert_eq!(info["rows"], json!(4));
+    // The history runs from the merged snapshot back to the create, each one's parent next.
+    let history = info["snapshots"].as_array().unwrap();
+    assert_eq!(history[0]["snapshot_id"], info["snapshot_id"]);
+    assert_eq!(history[0]["total_records"], json!(4));
+    for pair in history.windows(2) {
+        assert_eq!(pair[0]["parent_id"], pair[1]["snapshot_id"]);
+    }
+    let first = history.last().unwrap();
+    assert_eq!(
+        (first["total_records"].clone(), first["parent_id"].clone()),
+        (json!(1), json!(null))
+    );
 }
 
 fn overlapping_changes_conflict_naming_the_table_and_leave_the_target_unchanged(mode: Mode) {

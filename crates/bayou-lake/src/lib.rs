@@ -33,7 +33,7 @@ use bayou_types::{CommitId, TableKey};
 
 pub use bayou_catalog;
 pub use engine::{EngineCommit, NewTable, TableChange};
-pub use iceberg::spec::{DataFile, TableMetadata};
+pub use iceberg::spec::{DataFile, Snapshot, TableMetadata};
 pub use iceberg::spec::{Schema as IcebergSchema, SortOrder, UnboundPartitionSpec};
 pub use iceberg::{TableRequirement, TableUpdate};
 pub use scan_cache::{ScanBytes, ScanCache};

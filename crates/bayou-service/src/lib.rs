@@ -34,7 +34,7 @@ pub use imports::{
     TableRequest, plan_here,
 };
 pub use runs::{Replay, RunRequest, RunSpec, RunUpdate};
-pub use tables::{Column, TableInfo};
+pub use tables::{Column, TableInfo, TableSnapshot};
 
 /// Record batches as they arrive.
 pub type BatchStream = Pin<Box<dyn futures::Stream<Item = Result<RecordBatch>> + Send>>;

@@ -26,6 +26,20 @@ pub struct TableInfo {
     /// Partition fields as `col`, `year(col)`, `bucket(16, col)`; `None`: unpartitioned.
     pub partitioning: Option<String>,
     pub columns: Vec<Column>,
+    /// The current snapshot and its ancestors, newest first.
+    pub snapshots: Vec<TableSnapshot>,
+}
+
+/// One snapshot of a table's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSnapshot {
+    pub snapshot_id: i64,
+    pub parent_id: Option<i64>,
+    pub timestamp_ms: i64,
+    /// `append`, `overwrite`, `replace` or `delete`.
+    pub operation: String,
+    pub added_records: u64,
+    pub total_records: u64,
 }
 
 impl TableInfo {
@@ -54,8 +68,38 @@ impl TableInfo {
                     nullable: f.is_nullable(),
                 })
                 .collect(),
+            snapshots: history(version),
         })
     }
+}
+
+/// The current snapshot of `version` and its ancestors, newest first (a parent missing from
+/// the metadata, expired, ends the history).
+fn history(version: &TableVersion) -> Vec<TableSnapshot> {
+    let metadata = &version.metadata;
+    let number = |s: &bayou_lake::Snapshot, key: &str| {
+        s.summary()
+            .additional_properties
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let mut out = Vec::new();
+    let mut next = metadata.current_snapshot();
+    while let Some(s) = next.filter(|_| out.len() < metadata.snapshots().len()) {
+        out.push(TableSnapshot {
+            snapshot_id: s.snapshot_id(),
+            parent_id: s.parent_snapshot_id(),
+            timestamp_ms: s.timestamp_ms(),
+            operation: s.summary().operation.as_str().to_string(),
+            added_records: number(s, "added-records"),
+            total_records: number(s, "total-records"),
+        });
+        next = s
+            .parent_snapshot_id()
+            .and_then(|id| metadata.snapshot_by_id(id));
+    }
+    out
 }
 
 fn partitioning(version: &TableVersion) -> Option<String> {

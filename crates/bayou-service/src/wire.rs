@@ -264,6 +264,18 @@ pub fn table_info_to_wire(t: &crate::TableInfo) -> pb::TableInfoResponse {
                 nullable: c.nullable,
             })
             .collect(),
+        snapshots: t
+            .snapshots
+            .iter()
+            .map(|s| pb::TableSnapshot {
+                snapshot_id: s.snapshot_id,
+                parent_id: s.parent_id,
+                timestamp_ms: s.timestamp_ms,
+                operation: s.operation.clone(),
+                added_records: s.added_records,
+                total_records: s.total_records,
+            })
+            .collect(),
     }
 }
 
@@ -285,6 +297,18 @@ pub fn table_info_from_wire(t: pb::TableInfoResponse) -> crate::TableInfo {
                 name: c.name,
                 data_type: c.data_type,
                 nullable: c.nullable,
+            })
+            .collect(),
+        snapshots: t
+            .snapshots
+            .into_iter()
+            .map(|s| crate::TableSnapshot {
+                snapshot_id: s.snapshot_id,
+                parent_id: s.parent_id,
+                timestamp_ms: s.timestamp_ms,
+                operation: s.operation,
+                added_records: s.added_records,
+                total_records: s.total_records,
             })
             .collect(),
     }

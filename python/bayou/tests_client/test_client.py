@@ -207,7 +207,10 @@ def test_tables_are_made_and_fed_from_local_files(client: bayou.Client, server: 
     assert again.rows_written == 0 and "has it already" in again.notes[0]
     second = server.csv("fares/feb.csv", "id,fare\n2,3.0\n3,4.0\n")
     fed = client.import_data("fares", second, namespace="raw_py")
-    assert fed.rows_written == 2 and fed.commit
+    assert fed.rows_written == 2 and fed.commit and fed.job_status == "SUCCESS"
+    history = client.get_table("raw_py.fares").snapshot_history
+    assert [(s.operation, s.added_records, s.total_records) for s in history] == [("append", 2, 3), ("overwrite", 1, 1)]
+    assert history[0].parent_id == history[1].snapshot_id
     plan = {
         "table": "raw_py.typed_fares",
         "search_uri": str(server.home / "fares"),

@@ -205,7 +205,7 @@ async fn get(ctx: &Ctx, name: String, reference: Option<String>) -> anyhow::Resu
         return out(&serde_json::to_string_pretty(&info)?);
     }
     out(&format!(
-        "table:     {key} at {reference}\nrows:      {}\nfiles:     {} ({} bytes)\npartition: {}\nsnapshot:  {}\nmetadata:  {}",
+        "table:     {key} at {reference}\nrows:      {}\nfiles:     {} ({} bytes)\npartition: {}\nsnapshot:  {} ({} in its history)\nmetadata:  {}",
         info.rows,
         info.data_files,
         info.size_bytes,
@@ -213,6 +213,7 @@ async fn get(ctx: &Ctx, name: String, reference: Option<String>) -> anyhow::Resu
         info.snapshot_id
             .map(|s| s.to_string())
             .unwrap_or_else(|| "-".into()),
+        info.snapshots.len(),
         info.metadata_location,
     ))?;
     let mut listing = Listing::new(vec!["column", "type", "nullable"]);

@@ -391,6 +391,25 @@ pub struct TableInfoResponse {
     pub partitioning: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, repeated, tag = "10")]
     pub columns: ::prost::alloc::vec::Vec<Column>,
+    /// The current snapshot and its ancestors, newest first.
+    #[prost(message, repeated, tag = "11")]
+    pub snapshots: ::prost::alloc::vec::Vec<TableSnapshot>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TableSnapshot {
+    #[prost(int64, tag = "1")]
+    pub snapshot_id: i64,
+    #[prost(int64, optional, tag = "2")]
+    pub parent_id: ::core::option::Option<i64>,
+    #[prost(int64, tag = "3")]
+    pub timestamp_ms: i64,
+    #[prost(string, tag = "4")]
+    pub operation: ::prost::alloc::string::String,
+    #[prost(uint64, tag = "5")]
+    pub added_records: u64,
+    #[prost(uint64, tag = "6")]
+    pub total_records: u64,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

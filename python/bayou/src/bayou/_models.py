@@ -48,6 +48,18 @@ class TableField:
 
 
 @dataclass(frozen=True)
+class TableSnapshot:
+    """One snapshot of a table's history: what it did, when, and the rows then."""
+
+    snapshot_id: int
+    parent_id: Optional[int]
+    timestamp_ms: int
+    operation: str
+    added_records: int
+    total_records: int
+
+
+@dataclass(frozen=True)
 class TableWithMetadata(Table):
     """A table at a ref: its rows, files, snapshot, partitioning and columns."""
 
@@ -59,6 +71,17 @@ class TableWithMetadata(Table):
     metadata_location: str = ""
     partitions: tuple[str, ...] = ()
     fields: tuple[TableField, ...] = ()
+    #: The current snapshot and its ancestors, newest first.
+    snapshot_history: tuple[TableSnapshot, ...] = ()
+
+    @property
+    def snapshots(self) -> int:
+        """How many snapshots the table's history has (bauplan's `snapshots`)."""
+        return len(self.snapshot_history)
+
+    @property
+    def current_snapshot_id(self) -> Optional[int]:
+        return self.snapshot_id
 
 
 @dataclass(frozen=True)

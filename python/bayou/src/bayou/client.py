@@ -28,6 +28,7 @@ from ._models import (
     Ref,
     Table,
     TableField,
+    TableSnapshot,
     TableWithMetadata,
     Tag,
     User,
@@ -420,6 +421,17 @@ class Client:
             metadata_location=info.metadata_location,
             partitions=tuple(info.partitioning.split(", ")) if info.HasField("partitioning") else (),
             fields=tuple(TableField(c.name, c.data_type, not c.nullable) for c in info.columns),
+            snapshot_history=tuple(
+                TableSnapshot(
+                    snapshot_id=s.snapshot_id,
+                    parent_id=s.parent_id if s.HasField("parent_id") else None,
+                    timestamp_ms=s.timestamp_ms,
+                    operation=s.operation,
+                    added_records=s.added_records,
+                    total_records=s.total_records,
+                )
+                for s in info.snapshots
+            ),
         )
 
     def has_table(

@@ -385,7 +385,7 @@ class Column(_message.Message):
     def __init__(self, name: _Optional[str] = ..., data_type: _Optional[str] = ..., nullable: _Optional[bool] = ...) -> None: ...
 
 class TableInfoResponse(_message.Message):
-    __slots__ = ("table", "reference", "rows", "data_files", "size_bytes", "snapshot_id", "metadata_location", "table_uuid", "partitioning", "columns")
+    __slots__ = ("table", "reference", "rows", "data_files", "size_bytes", "snapshot_id", "metadata_location", "table_uuid", "partitioning", "columns", "snapshots")
     TABLE_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
@@ -396,6 +396,7 @@ class TableInfoResponse(_message.Message):
     TABLE_UUID_FIELD_NUMBER: _ClassVar[int]
     PARTITIONING_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     table: str
     reference: str
     rows: int
@@ -406,7 +407,24 @@ class TableInfoResponse(_message.Message):
     table_uuid: str
     partitioning: str
     columns: _containers.RepeatedCompositeFieldContainer[Column]
-    def __init__(self, table: _Optional[str] = ..., reference: _Optional[str] = ..., rows: _Optional[int] = ..., data_files: _Optional[int] = ..., size_bytes: _Optional[int] = ..., snapshot_id: _Optional[int] = ..., metadata_location: _Optional[str] = ..., table_uuid: _Optional[str] = ..., partitioning: _Optional[str] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ...) -> None: ...
+    snapshots: _containers.RepeatedCompositeFieldContainer[TableSnapshot]
+    def __init__(self, table: _Optional[str] = ..., reference: _Optional[str] = ..., rows: _Optional[int] = ..., data_files: _Optional[int] = ..., size_bytes: _Optional[int] = ..., snapshot_id: _Optional[int] = ..., metadata_location: _Optional[str] = ..., table_uuid: _Optional[str] = ..., partitioning: _Optional[str] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., snapshots: _Optional[_Iterable[_Union[TableSnapshot, _Mapping]]] = ...) -> None: ...
+
+class TableSnapshot(_message.Message):
+    __slots__ = ("snapshot_id", "parent_id", "timestamp_ms", "operation", "added_records", "total_records")
+    SNAPSHOT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    ADDED_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    snapshot_id: int
+    parent_id: int
+    timestamp_ms: int
+    operation: str
+    added_records: int
+    total_records: int
+    def __init__(self, snapshot_id: _Optional[int] = ..., parent_id: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., operation: _Optional[str] = ..., added_records: _Optional[int] = ..., total_records: _Optional[int] = ...) -> None: ...
 
 class DropTableRequest(_message.Message):
     __slots__ = ("branch", "namespace", "name")
