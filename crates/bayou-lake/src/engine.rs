@@ -121,6 +121,7 @@ impl Lake {
                 None => self.created(branch, change).await?,
             };
             let key = metadata.0;
+            table::refuse_row_deletes(&self.storage, &metadata.1, &key.to_string()).await?;
             let version = table::write_metadata(&self.storage, metadata.1).await?;
             versions.push((key, version, existing));
         }

@@ -237,11 +237,38 @@ async fn manifests_of(
         .collect())
 }
 
-/// The live data files of the current snapshot.
+/// Refuses a snapshot holding row-level delete files (merge-on-read deletes, as DuckDB's
+/// DELETE and UPDATE write them): bayou's scans do not apply them yet, and reading such a table
+/// as if they were not there would answer rows that were deleted.
+pub(crate) async fn refuse_row_deletes(
+    storage: &LakeStorage,
+    metadata: &iceberg::spec::TableMetadata,
+    table: &str,
+) -> Result<()> {
+    let Some(snapshot) = metadata.current_snapshot() else {
+        return Ok(());
+    };
+    let listed = manifests_of(storage, snapshot.manifest_list(), metadata.format_version()).await?;
+    let deletes = listed.iter().any(|m| {
+        m.content == iceberg::spec::ManifestContentType::Deletes
+            && m.added_files_count.unwrap_or(1) + m.existing_files_count.unwrap_or(1) > 0
+    });
+    match deletes {
+        false => Ok(()),
+        true => Err(Error::InvalidInput(format!(
+            "{table} has row-level delete files (merge-on-read) in snapshot {}, which bayou does not read yet\n  hint: delete or update rows by rewriting their files (copy-on-write: pyiceberg's `delete`, Spark's `write.delete.mode=copy-on-write`), or through bayou",
+            snapshot.snapshot_id()
+        ))),
+    }
+}
+
+/// The live data files of the current snapshot (an error if it has row-level deletes, which
+/// would be answered as if they were not there).
 pub(crate) async fn data_files(
     storage: &LakeStorage,
     version: &TableVersion,
 ) -> Result<Vec<DataFile>> {
+    refuse_row_deletes(storage, &version.metadata, &version.metadata_location).await?;
     let mut out = Vec::new();
     for m in manifests(storage, version).await? {
         let bytes = storage.read(&m.manifest_path).await?;

@@ -168,6 +168,17 @@ def test_duckdb_creates_and_fills_tables_on_a_branch_and_commits_several_at_once
     assert client.query("SELECT MAX(id) AS n FROM legs", ref="ducks").column("n")[0].as_py() == 9
     assert not client.has_table("towns", ref="main")
     assert client.query("SELECT MAX(id) AS n FROM legs", ref="main").column("n")[0].as_py() == 2
+    # DuckDB reads both branches side by side.
+    con.execute(f"ATTACH 'main' AS trunk (TYPE iceberg, ENDPOINT '{server.url}/iceberg', SECRET bayou_key)")
+    both = "SELECT (SELECT MAX(id) FROM lake.bayou.legs), (SELECT MAX(id) FROM trunk.bayou.legs)"
+    assert con.execute(both).fetchone() == (9, 2)
+    # DuckDB deletes rows with delete files (merge-on-read), which bayou's scans would not
+    # apply: the commit is refused, saying so, and the branch stays as it was.
+    head = client.get_branch("ducks").hash
+    with pytest.raises(Exception, match="row-level delete files"):
+        con.execute("DELETE FROM lake.bayou.towns WHERE name = 'Gap'")
+    assert client.get_branch("ducks").hash == head
+    assert client.query("SELECT COUNT(*) AS n FROM towns", ref="ducks").column("n")[0].as_py() == 3
 
 
 def test_a_transaction_with_one_stale_table_changes_none(server: Server) -> None:
