@@ -34,7 +34,8 @@ fn unknown_table_in_sql_and_in_table_get(mode: Mode) {
     );
     assert!(err.contains("bayou table ls"), "{err}");
     let err = t.fails(&["query", "SELECT * FROM ghost"]);
-    assert!(err.contains("ghost") && err.contains("not found"), "{err}");
+    assert!(err.contains("table 'bayou.ghost' not found\n"), "{err}");
+    assert!(err.contains("hint: `bayou table ls`"), "{err}");
 }
 
 fn invalid_sql_reports_the_position(mode: Mode) {

@@ -111,6 +111,13 @@ impl QueryEngine {
                         "{msg}\n  hint: `bayou query` only reads; write tables with `bayou table create|import` or a project's models"
                     ))
                 }
+                Error::Plan(msg) if msg.starts_with("table '") && msg.ends_with("' not found") => {
+                    let quoted = &msg["table '".len()..msg.len() - "' not found".len()];
+                    let name = quoted.strip_prefix("bayou.").unwrap_or(quoted);
+                    Error::Plan(format!(
+                        "table '{name}' not found\n  hint: `bayou table ls` lists the tables (`--ref REF` those of another ref)"
+                    ))
+                }
                 other => other,
             })?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
