@@ -25,6 +25,12 @@ def test_pyiceberg_lists_and_scans_tables_at_a_branch_and_a_tag(server: Server) 
     assert rows.column("id").to_pylist() == [1, 2, 3]
     then = catalog(server, "two_legs").load_table("bayou.legs").scan().to_arrow()
     assert sorted(then.column("id").to_pylist()) == [1, 2]
+    # A commit id (abbreviated, as people copy them) reads the lake as that commit left it.
+    import bayou
+
+    created = [c for c in bayou.Client(remote=server.url, api_key=server.key).get_commits("main") if c.message.startswith("create bayou.legs")]
+    at_commit = catalog(server, created[0].hash[:12]).load_table("bayou.legs").scan().to_arrow()
+    assert sorted(at_commit.column("id").to_pylist()) == [1, 2]
 
 
 def test_the_ref_may_be_in_the_uri_and_errors_are_the_protocols(server: Server) -> None:
