@@ -245,6 +245,16 @@ impl Catalog {
         self.store.get_run(id).await
     }
 
+    /// Refreshes a running run's lease, if `holder` still holds it; whether it did.
+    pub async fn heartbeat_run(&self, id: &str, holder: &str, now_ms: i64) -> Result<bool> {
+        self.store.heartbeat_run(id, holder, now_ms).await
+    }
+
+    /// Settles a running run whose holder is gone (see [`Store::settle_run`]).
+    pub async fn settle_run(&self, run: &RunRow, seen_heartbeat_ms: Option<i64>) -> Result<bool> {
+        self.store.settle_run(run, seen_heartbeat_ms).await
+    }
+
     pub async fn list_runs(&self, filter: &RunFilter, limit: usize) -> Result<Vec<RunRow>> {
         self.store.list_runs(filter, limit).await
     }

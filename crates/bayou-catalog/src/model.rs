@@ -158,6 +158,9 @@ pub struct RunRow {
     /// Whether the record still holds its nodes' logs (they are dropped after a while).
     pub logs_kept: bool,
     pub record: String,
+    /// The process running it (a running run's lease), and when it last said so.
+    pub holder: Option<String>,
+    pub heartbeat_ms: Option<i64>,
 }
 
 /// Which runs to list; `None` matches every value.

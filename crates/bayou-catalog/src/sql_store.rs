@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "runs by log age",
         include_str!("../migrations/0004_runs_by_log_age.sql"),
     ),
+    (
+        5,
+        "run leases",
+        include_str!("../migrations/0005_run_leases.sql"),
+    ),
 ];
 
 /// The latest schema version this build knows.
@@ -486,13 +491,14 @@ impl Store for SqlStore {
     async fn put_run(&self, run: &RunRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO runs (id, user_name, status, kind, target_branch, started_ms, finished_ms,
-                               logs_kept, record)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                               logs_kept, record, holder, heartbeat_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name,
                  status = excluded.status, kind = excluded.kind,
                  target_branch = excluded.target_branch, started_ms = excluded.started_ms,
                  finished_ms = excluded.finished_ms, logs_kept = excluded.logs_kept,
-                 record = excluded.record",
+                 record = excluded.record, holder = excluded.holder,
+                 heartbeat_ms = excluded.heartbeat_ms",
         )
         .bind(&run.id)
         .bind(&run.user)
@@ -503,10 +509,43 @@ impl Store for SqlStore {
         .bind(run.finished_ms)
         .bind(i64::from(run.logs_kept))
         .bind(&run.record)
+        .bind(run.holder.as_deref())
+        .bind(run.heartbeat_ms)
         .execute(&self.pool)
         .await
         .map_err(self.fail())?;
         Ok(())
+    }
+
+    async fn heartbeat_run(&self, id: &str, holder: &str, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE runs SET heartbeat_ms = $1
+             WHERE id = $2 AND holder = $3 AND status = 'running'",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .bind(holder)
+        .execute(&self.pool)
+        .await
+        .map_err(self.fail())?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn settle_run(&self, run: &RunRow, seen_heartbeat_ms: Option<i64>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = $1, finished_ms = $2, record = $3
+             WHERE id = $4 AND status = 'running'
+               AND (heartbeat_ms = $5 OR (heartbeat_ms IS NULL AND $5 IS NULL))",
+        )
+        .bind(&run.status)
+        .bind(run.finished_ms)
+        .bind(&run.record)
+        .bind(&run.id)
+        .bind(seen_heartbeat_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(self.fail())?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn get_run(&self, id: &str) -> Result<Option<RunRow>> {
@@ -566,11 +605,13 @@ fn run_from_row(row: &AnyRow) -> sqlx::Result<RunRow> {
         finished_ms: row.try_get(6)?,
         logs_kept: row.try_get::<i64, _>(7)? != 0,
         record: row.try_get(8)?,
+        holder: row.try_get(9)?,
+        heartbeat_ms: row.try_get(10)?,
     })
 }
 
-const RUN_COLUMNS: &str =
-    "id, user_name, status, kind, target_branch, started_ms, finished_ms, logs_kept, record";
+const RUN_COLUMNS: &str = "id, user_name, status, kind, target_branch, started_ms, finished_ms, \
+                           logs_kept, record, holder, heartbeat_ms";
 
 fn key_from_row(row: &AnyRow) -> sqlx::Result<ApiKey> {
     Ok(ApiKey {
@@ -637,10 +678,11 @@ mod tests {
     async fn a_catalog_from_before_tracked_migrations_is_adopted() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.db");
-        // The schema bayou 0.1 wrote by hand, with a row in it.
+        // The schema bayou 0.1 wrote by hand (the first migration's tables, untracked), with a
+        // row in it.
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let old = SqlStore::connect_url(&url, 1, "old").await.unwrap();
-        sqlx::raw_sql("DROP TABLE _sqlx_migrations")
+        sqlx::raw_sql("DROP TABLE _sqlx_migrations; DROP TABLE api_keys; DROP TABLE runs")
             .execute(&old.pool)
             .await
             .unwrap();

@@ -62,6 +62,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Writes a run's row, replacing an earlier version of it.
     async fn put_run(&self, run: &RunRow) -> Result<()>;
     async fn get_run(&self, id: &str) -> Result<Option<RunRow>>;
+    /// Refreshes a running run's lease, if `holder` still holds it; whether it did.
+    async fn heartbeat_run(&self, id: &str, holder: &str, now_ms: i64) -> Result<bool>;
+    /// Replaces a running run's status, end and record, if it is still running and its lease
+    /// was last refreshed at `seen_heartbeat_ms` (nobody settled or refreshed it since);
+    /// whether it did.
+    async fn settle_run(&self, run: &RunRow, seen_heartbeat_ms: Option<i64>) -> Result<bool>;
     /// Runs matching `filter`, newest first, at most `limit`.
     async fn list_runs(&self, filter: &RunFilter, limit: usize) -> Result<Vec<RunRow>>;
 }

@@ -101,6 +101,7 @@ on_both_stores!(
     catalogs_opened_at_once_on_a_new_database_agree_on_one_main,
     api_keys_authenticate_their_user_until_revoked,
     runs_are_kept_listed_newest_first_and_filtered,
+    a_runs_lease_is_refreshed_by_its_holder_and_settled_once,
 );
 
 async fn a_new_catalog_has_an_empty_main_branch(db: &Db) {
@@ -465,6 +466,8 @@ async fn runs_are_kept_listed_newest_first_and_filtered(db: &Db) {
         finished_ms: None,
         logs_kept: true,
         record: format!("{{\"id\":\"{id}\"}}"),
+        holder: None,
+        heartbeat_ms: None,
     };
     c.put_run(&row("a", "ada", "running", 1)).await.unwrap();
     c.put_run(&row("b", "bob", "succeeded", 2)).await.unwrap();
@@ -495,4 +498,57 @@ async fn runs_are_kept_listed_newest_first_and_filtered(db: &Db) {
     };
     assert_eq!(c.list_runs(&old, 10).await.unwrap().len(), 1);
     assert_eq!(c.get_run("nope").await.unwrap(), None);
+}
+
+async fn a_runs_lease_is_refreshed_by_its_holder_and_settled_once(db: &Db) {
+    let c = db.open().await;
+    let running = RunRow {
+        id: "r".into(),
+        user: "ada".into(),
+        status: "running".into(),
+        kind: "run".into(),
+        target_branch: "main".into(),
+        started_ms: 1,
+        finished_ms: None,
+        logs_kept: true,
+        record: "{}".into(),
+        holder: Some("host:1".into()),
+        heartbeat_ms: Some(5),
+    };
+    c.put_run(&running).await.unwrap();
+    // Only the holder refreshes the lease.
+    assert!(!c.heartbeat_run("r", "host:2", 7).await.unwrap());
+    assert!(c.heartbeat_run("r", "host:1", 9).await.unwrap());
+    assert_eq!(c.get_run("r").await.unwrap().unwrap().heartbeat_ms, Some(9));
+    let crashed = RunRow {
+        status: "crashed".into(),
+        finished_ms: Some(20),
+        record: "{\"crashed\":true}".into(),
+        ..running.clone()
+    };
+    // Settling on a stale view of the lease (refreshed since) does nothing.
+    assert!(!c.settle_run(&crashed, Some(5)).await.unwrap());
+    assert_eq!(c.get_run("r").await.unwrap().unwrap().status, "running");
+    assert!(c.settle_run(&crashed, Some(9)).await.unwrap());
+    let settled = c.get_run("r").await.unwrap().unwrap();
+    assert_eq!(
+        (settled.status.as_str(), settled.finished_ms),
+        ("crashed", Some(20))
+    );
+    // Once settled, neither a second settle nor the old holder's heartbeat changes it.
+    assert!(!c.settle_run(&crashed, Some(9)).await.unwrap());
+    assert!(!c.heartbeat_run("r", "host:1", 30).await.unwrap());
+    // A legacy running row without a lease settles on its missing heartbeat.
+    let legacy = RunRow {
+        id: "old".into(),
+        holder: None,
+        heartbeat_ms: None,
+        ..running.clone()
+    };
+    c.put_run(&legacy).await.unwrap();
+    let legacy_crashed = RunRow {
+        status: "crashed".into(),
+        ..legacy
+    };
+    assert!(c.settle_run(&legacy_crashed, None).await.unwrap());
 }

@@ -341,6 +341,8 @@ pub enum RunStatusArg {
     Running,
     Succeeded,
     Failed,
+    /// Its process died before it finished.
+    Crashed,
 }
 
 impl RunStatusArg {
@@ -349,6 +351,7 @@ impl RunStatusArg {
             Self::Running => "running",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
+            Self::Crashed => "crashed",
         }
     }
 }

@@ -14,6 +14,7 @@ in_both_modes!(
     a_project_runs_publishes_reuses_and_is_recorded,
     a_failing_run_leaves_the_target_unchanged_and_project_errors_name_the_file,
     ctrl_c_stops_a_run_and_its_record_says_so,
+    a_run_whose_process_is_killed_is_recorded_as_crashed_by_the_next_look,
     job_ls_filters_by_status_user_and_kind,
     merges_checkout_info_and_table_changes,
     a_run_in_a_git_checkout_targets_the_data_branch_of_its_git_branch,
@@ -319,6 +320,52 @@ fn a_failing_run_leaves_the_target_unchanged_and_project_errors_name_the_file(mo
         let detach = t.refuses(&["run", "-p", failing.to_str().unwrap(), "--detach"]);
         assert!(detach.contains("--detach needs a server"), "{detach}");
     }
+}
+
+fn a_run_whose_process_is_killed_is_recorded_as_crashed_by_the_next_look(mode: Mode) {
+    let mut t = TestLake::in_mode(mode);
+    with_trips(&t);
+    let before = t.json(&["branch", "ls"])[0]["head"].clone();
+    let dir = sleeping(&t);
+    let mut run = t.std_cmd();
+    run.args(["run", "-p", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::null());
+    let (mut child, _lines, _) = spawn_until(&mut run, "sleeper | sleeping");
+    // `kill -9` whatever runs the run: the CLI on an embedded lake, the server otherwise. Its
+    // record still says "running"; the next command that looks settles it.
+    let look = |t: &TestLake, args: &[&str]| match mode {
+        Mode::Embedded => t.json(args),
+        Mode::Remote => t.json_of(t.admin_cmd().args(["-O", "json"]).args(args)),
+    };
+    match &mut t.server {
+        Some(server) => server.kill(),
+        None => {
+            child.kill().unwrap();
+        }
+    }
+    let _ = child.wait();
+    let runs = look(&t, &["job", "ls"]);
+    assert_eq!(runs[0]["status"], "crashed", "{runs}");
+    let error = runs[0]["error"].as_str().unwrap_or("");
+    let run_branch = runs[0]["run_branch"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("crashed") && error.contains(&format!("{run_branch} is kept")),
+        "{runs}"
+    );
+    assert!(runs[0]["last_seen_ms"].as_i64().is_some(), "{runs}");
+    // Nothing was published; the run branch is there to inspect.
+    let branches = look(&t, &["branch", "ls"]);
+    assert_eq!(branches[0]["head"], before);
+    assert!(
+        branches
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["name"] == run_branch.as_str()),
+        "{branches}"
+    );
+    let crashed = look(&t, &["job", "ls", "--status", "crashed"]);
+    assert_eq!(crashed.as_array().map(Vec::len), Some(1), "{crashed}");
 }
 
 /// A project whose Python model sleeps until it is stopped.

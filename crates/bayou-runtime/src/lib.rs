@@ -21,6 +21,7 @@ mod contract;
 mod env;
 mod event;
 mod exchange;
+pub mod lease;
 mod limits;
 mod materialize;
 mod node_error;
@@ -60,7 +61,7 @@ pub use options::{Preview, RunOptions};
 pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, RunRecord, RunStatus, has_code, list_runs, load_code, load_run,
-    mark_interrupted, prune_logs,
+    mark_interrupted, prune_logs, settle_crashed,
 };
 pub use sandbox::SandboxPolicy;
 pub use uv::{UV_VERSION, locate as locate_uv};
@@ -168,51 +169,56 @@ pub async fn run(
         plan: record.plan.clone(),
     });
 
-    let scans_before = lake.storage().scan_cache().map(|c| c.bytes());
-    let outcome = match exchange::Exchange::create(
-        &options.cache_dir,
-        &run_id,
-        options.exchange_dir.as_deref(),
-    ) {
-        Ok(exchange) => {
-            execute(
-                lake,
-                project,
-                options,
-                &planned,
-                &tools,
-                write_branch.as_deref(),
-                &exchange,
-                &mut record,
-                on_event,
-            )
-            .await
+    // From here on the run holds its lease: if this process dies, the next look settles it.
+    let holder = record.holder.clone().unwrap_or_default();
+    let work = async {
+        let scans_before = lake.storage().scan_cache().map(|c| c.bytes());
+        let outcome = match exchange::Exchange::create(
+            &options.cache_dir,
+            &run_id,
+            options.exchange_dir.as_deref(),
+        ) {
+            Ok(exchange) => {
+                execute(
+                    lake,
+                    project,
+                    options,
+                    &planned,
+                    &tools,
+                    write_branch.as_deref(),
+                    &exchange,
+                    &mut record,
+                    on_event,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            stopped(lake, &mut record, run_branch.as_deref(), e).await?;
         }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = outcome {
-        stopped(lake, &mut record, run_branch.as_deref(), e).await?;
-    }
-    record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
-    if let (Some(before), Some(cache)) = (scans_before, lake.storage().scan_cache()) {
-        let after = cache.bytes();
-        record.scan_bytes = Some(bayou_lake::ScanBytes {
-            from_storage: after.from_storage - before.from_storage,
-            from_cache: after.from_cache - before.from_cache,
-        });
-    }
+        record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
+        if let (Some(before), Some(cache)) = (scans_before, lake.storage().scan_cache()) {
+            let after = cache.bytes();
+            record.scan_bytes = Some(bayou_lake::ScanBytes {
+                from_storage: after.from_storage - before.from_storage,
+                from_cache: after.from_cache - before.from_cache,
+            });
+        }
 
-    publish(
-        lake,
-        options,
-        run_branch.as_deref(),
-        write_branch.is_some(),
-        &base,
-        &mut record,
-    )
-    .await?;
-    record::save(lake, &record).await?;
-    Ok(record)
+        publish(
+            lake,
+            options,
+            run_branch.as_deref(),
+            write_branch.is_some(),
+            &base,
+            &mut record,
+        )
+        .await?;
+        record::save(lake, &record).await?;
+        Ok(record)
+    };
+    lease::held(lake, &run_id, &holder, work).await
 }
 
 /// The run's record, saved "running" with its code snapshot before its run branch is cut, so a

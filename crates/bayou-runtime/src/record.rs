@@ -18,6 +18,9 @@ pub enum RunStatus {
     Running,
     Succeeded,
     Failed,
+    /// The process running it died before it finished (its lease ran out): nothing of it was
+    /// published, and its run branch is kept for inspection.
+    Crashed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +147,12 @@ pub struct RunRecord {
     pub logs_pruned: bool,
     pub started_ms: i64,
     pub finished_ms: Option<i64>,
+    /// The process running it (see [`crate::lease`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// When a crashed run's process was last seen alive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_ms: Option<i64>,
 }
 
 fn yes() -> bool {
@@ -189,6 +198,8 @@ impl RunRecord {
             logs_pruned: false,
             started_ms: chrono::Utc::now().timestamp_millis(),
             finished_ms: None,
+            holder: Some(crate::lease::this_process()),
+            last_seen_ms: None,
         }
     }
 
@@ -214,6 +225,7 @@ fn status_of(status: RunStatus) -> &'static str {
         RunStatus::Running => "running",
         RunStatus::Succeeded => "succeeded",
         RunStatus::Failed => "failed",
+        RunStatus::Crashed => "crashed",
     }
 }
 
@@ -230,6 +242,9 @@ pub(crate) async fn save(lake: &Lake, record: &RunRecord) -> Result<()> {
         finished_ms: record.finished_ms,
         logs_kept: !record.logs_pruned,
         record: body,
+        holder: record.holder.clone(),
+        // Saving is a sign of life too.
+        heartbeat_ms: Some(chrono::Utc::now().timestamp_millis()),
     };
     lake.catalog().put_run(&row).await?;
     Ok(())
@@ -335,7 +350,15 @@ pub async fn mark_interrupted(lake: &Lake, id: &str) -> Result<()> {
     if record.finished_ms.is_some() {
         return Ok(());
     }
-    match (published_by(lake, &record).await?, record.transaction) {
+    close(lake, &mut record, INTERRUPTED.into()).await?;
+    record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
+    save(lake, &record).await
+}
+
+/// Closes a run that stopped before it finished, failed for `why`, unless its publication
+/// landed all the same (a merge is one atomic commit).
+async fn close(lake: &Lake, record: &mut RunRecord, why: String) -> Result<()> {
+    match (published_by(lake, record).await?, record.transaction) {
         // Through a run branch, the run's commits reach the target only by its final merge.
         (Some(head), true) => {
             record.status = RunStatus::Succeeded;
@@ -344,12 +367,77 @@ pub async fn mark_interrupted(lake: &Lake, id: &str) -> Result<()> {
         // Without one, what it wrote before it stopped stays in the target.
         (published, false) => {
             record.published = published;
-            record.fail(INTERRUPTED.into());
+            record.fail(why);
         }
-        (None, true) => record.fail(INTERRUPTED.into()),
+        (None, true) => record.fail(why),
     }
-    record.finished_ms = Some(chrono::Utc::now().timestamp_millis());
-    save(lake, &record).await
+    Ok(())
+}
+
+/// Run `row`, settled if it is "running" but its holder is gone (see [`crate::lease`]): then
+/// it is recorded as crashed (or as published, if its merge landed before it died), with when
+/// it was last seen. Of two settling at once, one wins and the other reads what it recorded.
+async fn settled(lake: &Lake, row: RunRow) -> Result<RunRecord> {
+    let record = parse(&row)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let seen = row.heartbeat_ms.unwrap_or(row.started_ms);
+    if record.status != RunStatus::Running || !crate::lease::gone(row.holder.as_deref(), seen, now)
+    {
+        return Ok(record);
+    }
+    let mut closed = record.clone();
+    let seen_at = chrono::DateTime::from_timestamp_millis(seen).map_or_else(
+        || seen.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    );
+    let kept = match &closed.run_branch {
+        Some(b) => format!("; its run branch {b} is kept for inspection"),
+        None => String::new(),
+    };
+    let why = format!(
+        "crashed: the process running it ({}) stopped before it finished; last seen {seen_at}{kept}",
+        row.holder.as_deref().unwrap_or("unrecorded")
+    );
+    close(lake, &mut closed, why).await?;
+    if closed.status == RunStatus::Failed {
+        closed.status = RunStatus::Crashed;
+    }
+    closed.last_seen_ms = Some(seen);
+    closed.finished_ms = Some(seen);
+    let body = serde_json::to_string(&closed).map_err(|e| Error::Internal(e.to_string()))?;
+    let new_row = RunRow {
+        status: status_of(closed.status).to_string(),
+        finished_ms: closed.finished_ms,
+        record: body,
+        ..row.clone()
+    };
+    if lake
+        .catalog()
+        .settle_run(&new_row, row.heartbeat_ms)
+        .await?
+    {
+        return Ok(closed);
+    }
+    // Refreshed or settled by someone else meanwhile: what is recorded now stands.
+    match lake.catalog().get_run(&row.id).await? {
+        Some(now) => parse(&now),
+        None => Ok(record),
+    }
+}
+
+/// Settles every "running" run whose holder is gone (see [`settled`]); returns how many.
+pub async fn settle_crashed(lake: &Lake) -> Result<usize> {
+    let running = RunFilter {
+        status: Some(status_of(RunStatus::Running).to_string()),
+        ..Default::default()
+    };
+    let mut crashed = 0;
+    for row in lake.catalog().list_runs(&running, 1000).await? {
+        if settled(lake, row).await?.status != RunStatus::Running {
+            crashed += 1;
+        }
+    }
+    Ok(crashed)
 }
 
 /// The target's head if a commit of run `record` reached the target since the run started.
@@ -386,7 +474,7 @@ pub async fn load_run(lake: &Lake, id: &str) -> Result<Option<RunRecord>> {
     }
     adopt_legacy_records(lake).await?;
     match lake.catalog().get_run(id).await? {
-        Some(row) => parse(&row).map(Some),
+        Some(row) => settled(lake, row).await.map(Some),
         None => Ok(None),
     }
 }
@@ -394,6 +482,7 @@ pub async fn load_run(lake: &Lake, id: &str) -> Result<Option<RunRecord>> {
 /// The newest `limit` runs `filter` matches, newest first, from the catalog's index.
 pub async fn list_runs(lake: &Lake, filter: &RunFilter, limit: usize) -> Result<Vec<RunRecord>> {
     adopt_legacy_records(lake).await?;
+    settle_crashed(lake).await?;
     let rows = lake.catalog().list_runs(filter, limit).await?;
     rows.iter().map(parse).collect()
 }
@@ -455,6 +544,53 @@ mod tests {
         assert_eq!(record.status, RunStatus::Failed);
         assert!(record.error.unwrap().contains("interrupted"));
         assert_eq!(record.published, None);
+    }
+
+    /// A lease holder on this machine whose process has exited.
+    fn dead_holder() -> String {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let me = crate::lease::this_process();
+        let parts: Vec<&str> = me.split('/').collect();
+        format!("{}/{}/{pid}/{}", parts[0], parts[1], parts[3])
+    }
+
+    async fn held_by(lake: &Lake, id: &str, holder: String) {
+        let mut record = running(lake, id, true).await;
+        record.holder = Some(holder);
+        save(lake, &record).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_run_whose_process_died_is_settled_as_crashed_by_the_next_look() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = lake(dir.path()).await;
+        held_by(&lake, "gone", dead_holder()).await;
+        held_by(&lake, "alive", crate::lease::this_process()).await;
+        let record = load_run(&lake, "gone").await.unwrap().unwrap();
+        assert_eq!(record.status, RunStatus::Crashed);
+        assert!(
+            record.error.as_deref().unwrap_or("").starts_with("crashed"),
+            "{:?}",
+            record.error
+        );
+        assert!(record.last_seen_ms.is_some() && record.finished_ms == record.last_seen_ms);
+        assert_eq!(
+            load_run(&lake, "alive").await.unwrap().unwrap().status,
+            RunStatus::Running
+        );
+        // A run that died after its merge landed published all the same.
+        held_by(&lake, "merged", dead_holder()).await;
+        let head = commit_of(&lake, "merged").await;
+        let listed = list_runs(&lake, &RunFilter::default(), 10).await.unwrap();
+        let merged = listed.iter().find(|r| r.id == "merged").unwrap();
+        assert_eq!(
+            (merged.status, merged.published.clone()),
+            (RunStatus::Succeeded, Some(head))
+        );
+        // Settled once: looking again changes nothing.
+        assert_eq!(settle_crashed(&lake).await.unwrap(), 0);
     }
 
     #[tokio::test]

@@ -59,6 +59,7 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let sweeping = sweep_crashed_runs(lake.clone());
     let auth = auth::Auth::new(lake, runs);
     let active = std::sync::Arc::new(runs::Runs::new(options.keep_logs));
     // Projects, run records and code snapshots may be larger than gRPC's 4 MiB default.
@@ -88,20 +89,37 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let served = match &options.tls {
-        Some(tls) => {
-            let listener = tls::TlsListener::new(listener, tls);
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+    let serving = async {
+        match &options.tls {
+            Some(tls) => {
+                let listener = tls::TlsListener::new(listener, tls);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
         }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-    }
-    .map_err(|source| Error::Serve { addr, source });
+    };
+    let served = tokio::select! {
+        served = serving => served.map_err(|source| Error::Serve { addr, source }),
+        never = sweeping => match never {},
+    };
     active.wait().await;
     served
+}
+
+/// Settles runs whose process died (their lease ran out: a killed server's runs, or a
+/// client's) as crashed, at start and then every lease's length, so that none stays
+/// "running" for good even when nobody looks.
+async fn sweep_crashed_runs(lake: Lake) -> std::convert::Infallible {
+    let mut every = tokio::time::interval(bayou_runtime::lease::LEASE);
+    loop {
+        every.tick().await;
+        // A failure (the catalog unreachable for a moment) is retried at the next tick.
+        let _ = bayou_runtime::settle_crashed(&lake).await;
+    }
 }

@@ -51,6 +51,14 @@ pub struct Server {
     _postgres: bayou_testkit::Postgres,
 }
 
+impl Server {
+    /// Kills the server at once (`kill -9`): nothing of it gets to clean up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -20,7 +20,7 @@ _SUFFIXES = {".py", ".sql", ".yml", ".yaml"}
 _MAX_PROJECT_BYTES = 32 * 1024 * 1024
 
 # bauplan's job statuses for bayou's run statuses.
-_STATUS = {"succeeded": "SUCCESS", "failed": "FAILED", "running": "RUNNING"}
+_STATUS = {"succeeded": "SUCCESS", "failed": "FAILED", "running": "RUNNING", "crashed": "FAILED"}
 
 
 @dataclass(frozen=True)
