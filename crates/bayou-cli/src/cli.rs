@@ -136,6 +136,14 @@ pub enum Command {
     /// List and prune the cached Python environments of Python models
     #[command(subcommand)]
     Env(EnvCommand),
+    /// Remove what nothing needs: old failed runs' branches, and files no ref's history reaches
+    #[command(
+        after_help = "Examples:\n  bayou gc --dry-run\n  bayou gc --older-than 1d --keep-runs-days 3 -O json\n\nA file is removed only when no commit of any branch or tag reaches it and it was last written before --older-than, so writes in flight are never touched. Successful runs' branches are gone already; failed and crashed runs keep theirs for --keep-runs-days."
+    )]
+    Gc(GcArgs),
+    /// Check the lake: every ref, every table version of its history, every file they name
+    #[command(subcommand)]
+    Lake(LakeCommand),
     /// Serve a lake to a team (gRPC and HTTP on one port), and manage its API keys
     #[command(
         after_help = "Examples:\n  bayou server --lake /data/lake --catalog postgres://bayou@db/lake --listen 127.0.0.1:8181\n  bayou server key create --user ada --lake /data/lake --catalog postgres://bayou@db/lake\n  BAYOU_REMOTE=http://127.0.0.1:8181 BAYOU_API_KEY=bayou_... bayou branch ls"
@@ -334,6 +342,28 @@ pub enum RunsCommand {
     /// Stop a run that is going on: its functions are killed and its target is unchanged
     #[command(after_help = "Example:\n  bayou job stop 20261122230501-3fa2c1")]
     Stop { run_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// List what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep files no ref reaches until they are this old (a write in flight is younger)
+    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    pub older_than: std::time::Duration,
+    /// Keep the run branches of failed and crashed runs for this many days
+    #[arg(long, default_value_t = 7)]
+    pub keep_runs_days: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Verify that every ref resolves, every table version parses and every file exists
+    #[command(
+        after_help = "Examples:\n  bayou lake check\n  bayou lake check -O json\n\nExit codes: 0 the lake is whole, 1 problems were found (each is listed)."
+    )]
+    Check,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

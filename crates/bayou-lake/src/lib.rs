@@ -10,10 +10,13 @@
 //! on two branches therefore has two metadata files that share history, and a merge of two
 //! appends writes a third snapshot holding both sides' files.
 
+mod check;
 mod engine;
 mod external;
+mod gc;
 mod ownership;
 mod partition;
+mod reach;
 mod remote;
 mod scan_cache;
 mod schema;
@@ -32,10 +35,13 @@ use bayou_catalog::{Catalog, CommitRequest, MergePlan, Operation, RefKind, Resol
 use bayou_types::{CommitId, TableKey};
 
 pub use bayou_catalog;
+pub use check::CheckReport;
 pub use engine::{EngineCommit, NewTable, TableChange};
+pub use gc::{GcReport, RemovedFile};
 pub use iceberg::spec::{DataFile, Snapshot, TableMetadata};
 pub use iceberg::spec::{Schema as IcebergSchema, SortOrder, UnboundPartitionSpec};
 pub use iceberg::{TableRequirement, TableUpdate};
+pub use reach::Reach;
 pub use scan_cache::{ScanBytes, ScanCache};
 pub use schema::fitting_columns;
 pub use source::{FileFormat, NamedFile, SourceFiles, Survey, SurveyColumn, local_files};

@@ -218,6 +218,28 @@ impl LakeStorage {
             .collect())
     }
 
+    /// The objects under `relative` (a `/`-separated prefix under the lake root), with their
+    /// sizes and when they were last written.
+    pub async fn list_objects(&self, relative: &str) -> Result<Vec<object_store::ObjectMeta>> {
+        use futures::TryStreamExt;
+        let prefix_location = self.location(relative);
+        let prefix = self.path(&prefix_location)?;
+        self.store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|e| Error::storage(&prefix_location, e))
+    }
+
+    /// Removes the object at `path` (one [`Self::list_objects`] gave); one already gone is
+    /// no error.
+    pub async fn delete(&self, path: &Path) -> Result<()> {
+        match self.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Error::storage(path.as_ref(), e)),
+        }
+    }
+
     /// Whether an object exists.
     pub async fn exists(&self, location: &str) -> Result<bool> {
         let path = self.path(location)?;

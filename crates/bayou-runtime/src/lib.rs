@@ -28,6 +28,7 @@ mod node_error;
 mod options;
 mod output;
 mod protocol;
+mod prune;
 mod python;
 mod record;
 mod reuse;
@@ -58,6 +59,7 @@ pub use event::{Event, OnEvent};
 pub const RETURNED_FALSE: &str = "expectation returned false";
 pub use node_error::NodeError;
 pub use options::{Preview, RunOptions};
+pub use prune::prune_run_branches;
 pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, RunRecord, RunStatus, has_code, list_runs, load_code, load_run,

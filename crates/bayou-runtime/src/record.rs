@@ -220,7 +220,7 @@ fn kind_of(record: &RunRecord) -> &'static str {
     }
 }
 
-fn status_of(status: RunStatus) -> &'static str {
+pub(crate) fn status_of(status: RunStatus) -> &'static str {
     match status {
         RunStatus::Running => "running",
         RunStatus::Succeeded => "succeeded",
@@ -250,7 +250,7 @@ pub(crate) async fn save(lake: &Lake, record: &RunRecord) -> Result<()> {
     Ok(())
 }
 
-fn parse(row: &RunRow) -> Result<RunRecord> {
+pub(crate) fn parse(row: &RunRow) -> Result<RunRecord> {
     serde_json::from_str(&row.record)
         .map_err(|e| Error::Internal(format!("run record {}: {e}", row.id)))
 }

@@ -7,6 +7,7 @@ mod demo;
 mod info;
 mod init;
 mod log;
+mod maintain;
 mod namespace;
 mod parameter;
 mod query;
@@ -258,6 +259,8 @@ async fn dispatch(ctx: &Ctx, cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(ctx, args).await,
         Command::Rerun(args) => run::rerun(ctx, args).await,
         Command::Runs(cmd) => run::runs(ctx, cmd).await,
+        Command::Gc(args) => maintain::gc(ctx, args).await,
+        Command::Lake(crate::cli::LakeCommand::Check) => maintain::check(ctx).await,
         Command::Env(_) | Command::Server(_) => unreachable!("handled above"),
     }
 }

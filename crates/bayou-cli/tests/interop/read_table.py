@@ -1,9 +1,10 @@
 """Reads a bayou table through an external Iceberg reader and prints its rows as JSON.
 
-Usage: read_table.py pyiceberg|duckdb METADATA_LOCATION
+Usage: read_table.py pyiceberg|duckdb METADATA_LOCATION [--count]
 
 Prints a JSON list of [license, origin_base, pu, do, miles, airport_fee, pickup_us] rows, sorted,
-so the caller can compare them with what `bayou query` returns.
+so the caller can compare them with what `bayou query` returns; with --count, the number of rows
+of any table, every column read.
 """
 
 from __future__ import annotations
@@ -52,8 +53,26 @@ def with_duckdb(location: str) -> list[list[Any]]:
     return [list(r) for r in con.execute(query, [location]).fetchall()]
 
 
+def count(reader: str, location: str) -> int:
+    if reader == "pyiceberg":
+        from pyiceberg.table import StaticTable
+
+        return StaticTable.from_metadata(location).scan().to_arrow().num_rows
+    import duckdb
+    import duckdb_extension_avro
+    import duckdb_extension_iceberg
+
+    con = duckdb.connect()
+    con.execute(f"LOAD '{extension(duckdb_extension_avro, 'avro')}'")
+    con.execute(f"LOAD '{extension(duckdb_extension_iceberg, 'iceberg')}'")
+    return len(con.execute("SELECT * FROM iceberg_scan(?)", [location]).fetchall())
+
+
 def main() -> None:
     reader, location = sys.argv[1], sys.argv[2]
+    if sys.argv[3:] == ["--count"]:
+        print(count(reader, location))
+        return
     rows = with_pyiceberg(location) if reader == "pyiceberg" else with_duckdb(location)
     rows.sort(key=lambda r: json.dumps(r))
     json.dump(rows, sys.stdout)

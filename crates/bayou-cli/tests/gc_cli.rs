@@ -1,0 +1,206 @@
+//! `bayou gc` removes what no ref reaches and nothing else; `bayou lake check` says whether
+//! a lake is whole. Embedded only: both open the lake in their own process (on a server's
+//! machine, they run there against its catalog).
+
+mod common;
+
+use common::{TestLake, s};
+use serde_json::{Value, json};
+
+const YML: &str = "project:\n  name: gc\n";
+
+/// Every table at every branch and tag: (table, ref, metadata location, rows as bayou counts).
+fn everything(t: &TestLake) -> Vec<(String, String, String, u64)> {
+    let mut out = Vec::new();
+    let refs: Vec<Value> = [t.json(&["branch", "ls"]), t.json(&["tag", "ls"])]
+        .into_iter()
+        .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+        .collect();
+    for r in refs {
+        let reference = r["name"].as_str().unwrap().to_string();
+        for table in t
+            .json(&["table", "ls", "-r", &reference])
+            .as_array()
+            .unwrap()
+        {
+            let name = format!(
+                "{}.{}",
+                table["namespace"].as_str().unwrap(),
+                table["name"].as_str().unwrap()
+            );
+            let info = t.json(&["table", "get", &name, "-r", &reference]);
+            let sql = format!("SELECT COUNT(*) AS n FROM {name}");
+            let n = t.json(&["query", &sql, "-r", &reference])[0]["n"]
+                .as_u64()
+                .unwrap();
+            let location = info["metadata_location"].as_str().unwrap().to_string();
+            out.push((name, reference.clone(), location, n));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn files_under(dir: &std::path::Path) -> usize {
+    walk(dir).len()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match entry.file_type().is_ok_and(|t| t.is_dir()) {
+            true => out.extend(walk(&entry.path())),
+            false => out.push(entry.path()),
+        }
+    }
+    out
+}
+
+#[test]
+fn gc_removes_only_what_no_ref_reaches_and_every_reader_still_reads_every_ref() {
+    let t = TestLake::new();
+    t.table_from_csv("trips", "id,miles\n1,2.5\n2,4.0\n");
+    t.ok(&["tag", "create", "first"]);
+    // An append on a branch merged back: its files are reached through main now.
+    t.ok(&["branch", "create", "merged"]);
+    t.ok(&[
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        s(&t.csv("b.csv", "id,miles\n3,1.0\n")),
+        "-b",
+        "merged",
+    ]);
+    t.ok(&["branch", "merge", "merged", "--into", "main"]);
+    // A branch written to and deleted unmerged: only it reached its files.
+    t.ok(&["branch", "create", "dropped"]);
+    t.ok(&[
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        s(&t.csv("c.csv", "id,miles\n4,9.0\n")),
+        "-b",
+        "dropped",
+    ]);
+    t.ok(&["branch", "rm", "dropped"]);
+    // A failed run keeps its run branch, holding what it wrote before failing.
+    let project = t.project(
+        YML,
+        &[
+            (
+                "kept.sql",
+                "-- bayou: materialization_strategy=REPLACE\nSELECT id * 2 AS id FROM trips",
+            ),
+            (
+                "broken.sql",
+                "-- bayou: materialization_strategy=REPLACE\nSELECT nope FROM kept",
+            ),
+        ],
+    );
+    let failed = t.fails(&["run", "-p", s(&project)]);
+    assert!(failed.contains("nope"), "{failed}");
+    let run = t.json(&["job", "ls"])[0].clone();
+    let run_branch = run["run_branch"].as_str().unwrap().to_string();
+    assert!(
+        t.json(&["branch", "ls"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["name"] == run_branch.as_str())
+    );
+    let before = everything(&t);
+    let tables_dir = t.lake().join("tables");
+    let files_before = files_under(&tables_dir);
+
+    // A dry run lists without removing; the default grace keeps every fresh file.
+    let dry = t.json(&[
+        "gc",
+        "--dry-run",
+        "--older-than",
+        "0s",
+        "--keep-runs-days",
+        "0",
+    ]);
+    assert_eq!(dry["run_branches"], json!([run_branch]));
+    assert!(!dry["files"].as_array().unwrap().is_empty(), "{dry}");
+    assert_eq!(files_under(&tables_dir), files_before);
+    let young = t.json(&["gc"]);
+    assert_eq!(
+        (young["files"].clone(), young["run_branches"].clone()),
+        (json!([]), json!([]))
+    );
+    assert!(young["young_kept"].as_u64().unwrap() > 0, "{young}");
+
+    let done = t.json(&["gc", "--older-than", "0s", "--keep-runs-days", "0"]);
+    assert_eq!(done["run_branches"], json!([run_branch]));
+    let removed = done["files"].as_array().unwrap();
+    assert_eq!(
+        removed,
+        dry["files"].as_array().unwrap(),
+        "the dry run listed what goes"
+    );
+    assert_eq!(files_under(&tables_dir), files_before - removed.len());
+    assert!(done["bytes"].as_u64().unwrap() > 0);
+    // The run's record says its branch is gone; nothing any ref holds changed.
+    assert_eq!(t.json(&["job", "ls"])[0]["run_branch_kept"], json!(false));
+    assert_eq!(
+        everything(&t)
+            .iter()
+            .filter(|e| e.1 != run_branch)
+            .cloned()
+            .collect::<Vec<_>>(),
+        before
+            .iter()
+            .filter(|e| e.1 != run_branch)
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    let check = t.json(&["lake", "check"]);
+    assert_eq!(check["problems"], json!([]), "{check}");
+    // Other readers open every table at every ref from its metadata, as bayou counts it.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/read_table.py");
+    for (table, reference, location, rows) in everything(&t) {
+        for reader in ["pyiceberg", "duckdb"] {
+            let out = common::python_ok(&[script, reader, &location, "--count"]);
+            let read: u64 = out.trim().parse().unwrap();
+            assert_eq!(read, rows, "{reader}: {table} at {reference}");
+        }
+    }
+    // Nothing left to remove.
+    let again = t.json(&["gc", "--older-than", "0s", "--keep-runs-days", "0"]);
+    assert_eq!(again["files"], json!([]));
+}
+
+#[test]
+fn lake_check_names_a_missing_file_and_gc_then_removes_nothing() {
+    let t = TestLake::new();
+    t.table_from_csv("trips", "id,miles\n1,2.5\n");
+    assert!(t.ok(&["lake", "check"]).contains("the lake is whole"));
+    let data = walk(&t.lake().join("tables"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    std::fs::remove_file(&data).unwrap();
+    let err = t.fails(&["lake", "check"]);
+    assert!(err.contains("the lake has 1 problem(s)"), "{err}");
+    let out = t
+        .cmd()
+        .args(["-O", "json", "lake", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name = data.file_name().unwrap().to_str().unwrap();
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{report}");
+    assert!(
+        problems[0].as_str().unwrap().contains(name)
+            && problems[0].as_str().unwrap().ends_with("missing"),
+        "{report}"
+    );
+    // Still fine to collect: the missing file is named by the history, which reads whole.
+    let done = t.json(&["gc", "--older-than", "0s"]);
+    assert_eq!(done["files"], json!([]));
+}

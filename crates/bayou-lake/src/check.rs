@@ -1,0 +1,47 @@
+//! `lake check`: every ref resolves, every table version its history holds parses, and every
+//! file those versions name exists.
+
+use futures::StreamExt as _;
+
+use crate::{Lake, Result};
+
+/// What a check found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckReport {
+    pub refs: usize,
+    pub commits: usize,
+    /// Table versions (metadata files) the history holds.
+    pub table_versions: usize,
+    /// Files those versions name, each checked to exist.
+    pub files: usize,
+    /// Each problem: a location and what is wrong with it. Empty: the lake is whole.
+    pub problems: Vec<String>,
+}
+
+impl Lake {
+    /// Checks the lake (see the module's doc). Problems are reported, not returned as errors.
+    pub async fn check(&self) -> Result<CheckReport> {
+        let reach = self.reach().await?;
+        let mut problems = reach.problems;
+        let storage = &self.storage;
+        let mut looked = futures::stream::iter(reach.files.iter())
+            .map(|file| async move { (file, storage.exists(file).await) })
+            .buffer_unordered(16);
+        while let Some((file, found)) = looked.next().await {
+            match found {
+                Ok(true) => {}
+                Ok(false) => problems.push(format!("{file}: missing")),
+                Err(e) => problems.push(format!("{file}: {e}")),
+            }
+        }
+        problems.sort();
+        problems.dedup();
+        Ok(CheckReport {
+            refs: reach.refs,
+            commits: reach.commits,
+            table_versions: reach.metadata.len(),
+            files: reach.files.len(),
+            problems,
+        })
+    }
+}

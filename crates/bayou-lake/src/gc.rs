@@ -1,0 +1,89 @@
+//! Garbage collection of files: whatever lies under the lake's `tables/` that no ref's
+//! history reaches (see [`crate::Reach`]) and that is older than a grace period is removed. The
+//! grace keeps a write in flight safe (its files exist before its commit names them).
+//!
+//! Trade-off: snapshots are never cut out of a metadata file that a kept commit holds (that
+//! would rewrite history); a snapshot is expired when no kept commit holds a version listing
+//! it, i.e. with the branch (a failed run's, a deleted one) that made it. A commit no ref
+//! reaches stays in the catalog: a branch made from its id after `gc` finds its files gone.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::{Error, Lake, Result};
+
+/// A file `gc` removed (or, on a dry run, would remove).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RemovedFile {
+    pub location: String,
+    pub bytes: u64,
+}
+
+/// What `gc` removed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GcReport {
+    pub dry_run: bool,
+    pub files: Vec<RemovedFile>,
+    pub bytes: u64,
+    /// Files no ref reaches that are younger than the grace period, kept for now.
+    pub young_kept: usize,
+    /// Files the refs reach (kept).
+    pub reachable: usize,
+}
+
+impl Lake {
+    /// Removes the files under `tables/` that no ref reaches and that were last written more
+    /// than `grace` ago (only lists them when `dry_run`). Refuses to remove anything from a
+    /// lake whose history cannot be read whole: a file it could not see might be needed.
+    pub async fn collect_garbage(&self, grace: Duration, dry_run: bool) -> Result<GcReport> {
+        let reach = self.reach().await?;
+        if let Some(first) = reach.problems.first() {
+            return Err(Error::InvalidInput(format!(
+                "the lake's history cannot be read whole ({} problem(s), first: {first}); nothing was removed\n  hint: `bayou lake check` lists them",
+                reach.problems.len()
+            )));
+        }
+        let live: HashSet<String> = reach
+            .files
+            .iter()
+            .filter_map(|f| self.storage.path(f).ok().map(|p| p.to_string()))
+            .collect();
+        let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+        let cutoff = chrono::Utc::now()
+            .checked_sub_signed(grace)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        let mut report = GcReport {
+            dry_run,
+            files: vec![],
+            bytes: 0,
+            young_kept: 0,
+            reachable: reach.files.len(),
+        };
+        let root = self.storage.location("");
+        for object in self.storage.list_objects("tables/").await? {
+            if live.contains(object.location.as_ref()) {
+                continue;
+            }
+            if object.last_modified > cutoff {
+                report.young_kept += 1;
+                continue;
+            }
+            if !dry_run {
+                self.storage.delete(&object.location).await?;
+            }
+            let relative = object
+                .location
+                .as_ref()
+                .strip_prefix(self.storage.path(&root)?.as_ref())
+                .unwrap_or(object.location.as_ref())
+                .trim_start_matches('/')
+                .to_string();
+            report.bytes += object.size;
+            report.files.push(RemovedFile {
+                location: self.storage.location(&relative),
+                bytes: object.size,
+            });
+        }
+        Ok(report)
+    }
+}
