@@ -11,6 +11,8 @@
 //! appends writes a third snapshot holding both sides' files.
 
 mod check;
+#[cfg(test)]
+mod concurrency_tests;
 mod engine;
 mod external;
 mod gc;
@@ -333,6 +335,7 @@ impl Lake {
         partitioned_by: Option<&str>,
     ) -> Result<TableWrite> {
         let existing = self.check_write(branch, key, mode).await?;
+        let planned_on = existing.as_ref().map(|s| s.metadata_location.clone());
         let stored = schema::storage_schema(schema, source_name)?;
         // check_write refused Create over a table and Append to none.
         let base = match (mode, existing) {
@@ -389,6 +392,7 @@ impl Lake {
             key: key.clone(),
             mode,
             base,
+            planned_on,
             writer,
             properties: BTreeMap::new(),
             summary: BTreeMap::new(),
@@ -598,8 +602,17 @@ fn state_of(v: &TableVersion) -> TableState {
     }
 }
 
-/// How many times an append re-commits on top of a concurrent writer's version.
-const MAX_APPEND_ATTEMPTS: usize = 100;
+/// How many times an append re-commits on top of a concurrent writer's version, and how long
+/// it waits before each try (exponential, with jitter so that racing writers spread out).
+fn append_retries() -> impl Iterator<Item = std::time::Duration> {
+    use backon::BackoffBuilder as _;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(2))
+        .with_max_delay(std::time::Duration::from_millis(200))
+        .with_jitter()
+        .with_max_times(100)
+        .build()
+}
 
 /// A write in progress: data files are written as batches arrive; the table changes only at
 /// [`TableWrite::commit`].
@@ -609,6 +622,8 @@ pub struct TableWrite {
     key: TableKey,
     mode: WriteMode,
     base: TableVersion,
+    /// The table's metadata location on the branch when the write began (none: no table).
+    planned_on: Option<String>,
     writer: writer::DataWriter,
     properties: BTreeMap<String, String>,
     /// Extra properties of the Iceberg snapshot it makes.
@@ -644,7 +659,8 @@ impl TableWrite {
             WriteMode::Create | WriteMode::Replace => table::Change::Overwrite,
         };
         let mut base = self.base;
-        for _ in 0..MAX_APPEND_ATTEMPTS {
+        let mut retries = append_retries();
+        loop {
             let version = table::commit_snapshot(
                 storage,
                 &base,
@@ -657,14 +673,9 @@ impl TableWrite {
             let expected = match self.mode {
                 WriteMode::Create => None,
                 WriteMode::Append => Some(base.metadata_location.clone()),
-                // Replace wins over whatever is there, but still must not race silently.
-                WriteMode::Replace => {
-                    let head = catalog.resolve(&self.branch).await?.commit;
-                    catalog
-                        .get_table(&head, &self.key)
-                        .await?
-                        .map(|s| s.metadata_location)
-                }
+                // A replace is planned on the table as it was when the write began: a writer
+                // that moved it since makes this a conflict, never a silent loss of its commit.
+                WriteMode::Replace => self.planned_on.clone(),
             };
             let request = CommitRequest {
                 operations: vec![Operation::Put {
@@ -688,23 +699,22 @@ impl TableWrite {
                         metadata_location: version.metadata_location,
                     });
                 }
-                Err(e) if e.is_retryable() && self.mode != WriteMode::Create => {
+                // An append lost a race: it re-bases onto the winner's version and tries again.
+                Err(e) if e.is_retryable() && self.mode == WriteMode::Append => {
+                    let Some(wait) = retries.next() else {
+                        return Err(e.into());
+                    };
+                    tokio::time::sleep(wait).await;
                     let head = catalog.resolve(&self.branch).await?.commit;
                     match catalog.get_table(&head, &self.key).await? {
-                        Some(state) if self.mode == WriteMode::Append => {
+                        Some(state) => {
                             base = table::load(storage, &state.metadata_location).await?;
                         }
-                        Some(_) | None if self.mode == WriteMode::Replace => {}
-                        _ => return Err(e.into()),
+                        None => return Err(e.into()),
                     }
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(bayou_catalog::Error::Conflict {
-            branch: self.branch,
-            tables: self.key.to_string(),
-        }
-        .into())
     }
 }
