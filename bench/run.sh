@@ -3,12 +3,12 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
-#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server client")
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server client crash")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
-only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server client}"
+only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server client crash}"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
@@ -72,6 +72,11 @@ fi
 if want server; then
   echo "== server mode: what --remote adds to a command (same lake, same binary, median of $((runs * 3)))"
   "$py" bench/remote.py "$target/bayou" "$lake" "$((runs * 3))" | grep -v '^JSON'
+fi
+
+if want crash; then
+  echo "== kill -9 at random moments of the example pipeline at 1,000,000 rows, then gc"
+  (cd bench && "$py" crash.py "$target/bayou" 1000000 "${BENCH_CRASH_RUNS:-100}" "${BENCH_CRASH_SERVER_RUNS:-30}") | grep -v '^JSON'
 fi
 
 if want client; then
