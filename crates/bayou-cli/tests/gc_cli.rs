@@ -204,3 +204,105 @@ fn lake_check_names_a_missing_file_and_gc_then_removes_nothing() {
     let done = t.json(&["gc", "--older-than", "0s"]);
     assert_eq!(done["files"], json!([]));
 }
+
+/// Sets every file under `dir` to have been written two days ago.
+fn age(dir: &std::path::Path) {
+    for file in walk(dir) {
+        let done = std::process::Command::new("touch")
+            .args(["-d", "2 days ago"])
+            .arg(&file)
+            .status()
+            .unwrap();
+        assert!(done.success());
+    }
+}
+
+#[test]
+fn gc_running_alongside_writers_merges_and_failed_runs_loses_nothing_any_ref_reaches() {
+    let t = TestLake::new();
+    t.table_from_csv("trips", "id,miles\n1,2.5\n2,4.0\n");
+    // Garbage from before: an unmerged branch's writes, a failed run's branch.
+    t.ok(&["branch", "create", "dropped"]);
+    t.ok(&[
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        s(&t.csv("c.csv", "id,miles\n4,9.0\n")),
+        "-b",
+        "dropped",
+    ]);
+    t.ok(&["branch", "rm", "dropped"]);
+    let failing = t.project(
+        YML,
+        &[(
+            "broken.sql",
+            "-- bayou: materialization_strategy=REPLACE\nSELECT nope FROM trips",
+        )],
+    );
+    t.fails(&["run", "-p", s(&failing)]);
+    age(&t.lake().join("tables"));
+    std::thread::scope(|scope| {
+        let appends = scope.spawn(|| {
+            for i in 0..8 {
+                let csv = t.csv(
+                    &format!("a{i}.csv"),
+                    &format!("id,miles\n{},1.0\n", 100 + i),
+                );
+                t.ok(&["table", "import", "trips", "--search-uri", s(&csv)]);
+            }
+        });
+        let merges = scope.spawn(|| {
+            for i in 0..3 {
+                let branch = format!("side{i}");
+                t.ok(&["branch", "create", &branch, "--from-ref", "main"]);
+                let csv = t.csv(
+                    &format!("m{i}.csv"),
+                    &format!("id,miles\n{},2.0\n", 200 + i),
+                );
+                t.ok(&[
+                    "table",
+                    "import",
+                    "trips",
+                    "--search-uri",
+                    s(&csv),
+                    "-b",
+                    &branch,
+                ]);
+                t.ok(&["branch", "merge", &branch, "--into", "main"]);
+            }
+        });
+        let runs = scope.spawn(|| {
+            for _ in 0..2 {
+                t.fails(&["run", "-p", s(&failing)]);
+            }
+        });
+        let mut removed = 0;
+        for _ in 0..3 {
+            let done = t.json(&["gc", "--older-than", "1h", "--keep-runs-days", "0"]);
+            removed += done["files"].as_array().unwrap().len();
+        }
+        for worker in [appends, merges, runs] {
+            worker.join().unwrap();
+        }
+        assert!(removed > 0, "the old garbage went");
+    });
+    // Every write landed and every table at every ref reads whole, by every reader.
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM trips", "main"),
+        json!(2 + 8 + 3)
+    );
+    let check = t.json(&["lake", "check"]);
+    assert_eq!(check["problems"], json!([]), "{check}");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/read_table.py");
+    for (table, reference, location, rows) in everything(&t) {
+        for reader in ["pyiceberg", "duckdb"] {
+            let out = common::python_ok(&[script, reader, &location, "--count"]);
+            assert_eq!(
+                out.trim().parse::<u64>().unwrap(),
+                rows,
+                "{reader}: {table} at {reference}"
+            );
+        }
+    }
+}
