@@ -98,6 +98,10 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    #[error(
+        "catalog database {location} stayed locked by another connection; nothing was changed\n  hint: something holds a long transaction on it (another bayou, or a tool with it open): let it finish or stop it, then retry"
+    )]
+    Locked { location: String },
     #[error("unsupported catalog '{0}'\n  hint: give postgres://USER@HOST/DB or sqlite:PATH")]
     UnsupportedCatalog(String),
     #[error("unknown API key '{0}'\n  hint: list keys with `bayou server key ls`")]
@@ -110,9 +114,21 @@ pub enum Error {
 
 impl Error {
     fn store(location: impl std::fmt::Display, source: sqlx::Error) -> Self {
-        Self::Store {
-            location: location.to_string(),
-            source,
+        // SQLite's BUSY and LOCKED (after its busy timeout), PostgreSQL's lock_not_available.
+        let locked = match &source {
+            sqlx::Error::Database(db) => {
+                matches!(db.code().as_deref(), Some("5" | "6" | "55P03"))
+            }
+            _ => false,
+        };
+        match locked {
+            true => Self::Locked {
+                location: location.to_string(),
+            },
+            false => Self::Store {
+                location: location.to_string(),
+                source,
+            },
         }
     }
 

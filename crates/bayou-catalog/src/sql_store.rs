@@ -695,6 +695,38 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_database_another_connection_keeps_locked_is_named_so() {
+        use sqlx::Connection as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        let store = SqlStore::open_sqlite(&path).await.unwrap();
+        let url = format!("sqlite://{}", path.display());
+        let mut holder = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql("BEGIN EXCLUSIVE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let mut waiter = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql("PRAGMA busy_timeout = 0")
+            .execute(&mut waiter)
+            .await
+            .unwrap();
+        let refused = sqlx::raw_sql("INSERT INTO settings (key, value) VALUES ('k', 'v')")
+            .execute(&mut waiter)
+            .await
+            .unwrap_err();
+        let err = Error::store(path.display(), refused);
+        assert!(matches!(err, Error::Locked { .. }), "{err}");
+        assert!(err.to_string().contains("nothing was changed"), "{err}");
+        // Once the lock is gone, the store writes again.
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        store.set_setting("k", "v").await.unwrap();
+    }
+
     #[test]
     fn passwords_never_reach_messages() {
         assert_eq!(
