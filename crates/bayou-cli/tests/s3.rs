@@ -19,16 +19,18 @@ struct S3Server {
 impl S3Server {
     /// `bayou` with the credentials and endpoint of this server, and a catalog of its own.
     fn bayou(&self, t: &TestLake) -> assert_cmd::Command {
-        let mut cmd = t.cmd();
-        cmd.env("AWS_ACCESS_KEY_ID", "bayou")
-            .env("AWS_SECRET_ACCESS_KEY", "bayou-secret")
-            .env(
-                "AWS_ENDPOINT_URL",
-                format!("http://127.0.0.1:{}", self.port),
-            )
-            .env("BAYOU_CATALOG", t.path("s3-catalog.db"));
-        cmd
+        bayou_at(t, self.port)
     }
+}
+
+/// `bayou` with the credentials of the test's S3 server on `port`, and a catalog of its own.
+fn bayou_at(t: &TestLake, port: u16) -> assert_cmd::Command {
+    let mut cmd = t.cmd();
+    cmd.env("AWS_ACCESS_KEY_ID", "bayou")
+        .env("AWS_SECRET_ACCESS_KEY", "bayou-secret")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("BAYOU_CATALOG", t.path("s3-catalog.db"));
+    cmd
 }
 
 impl Drop for S3Server {
@@ -301,4 +303,64 @@ fn tables_are_created_from_and_imported_from_files_in_s3() {
     assert!(
         String::from_utf8_lossy(&missing.stderr).contains("matches no .parquet or .csv object")
     );
+}
+
+#[test]
+fn a_dead_s3_server_fails_a_write_clearly_and_the_lake_loses_nothing() {
+    let t = TestLake::new();
+    let dir = t.path("weed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = start(&dir);
+    let lake = "s3://lake/warehouse";
+    let with = |cmd: &mut assert_cmd::Command, args: &[&str]| {
+        let mut all = vec!["--lake", lake, "-O", "json"];
+        all.extend_from_slice(args);
+        t.json_of(cmd.args(&all))
+    };
+    let first = t.csv("a.csv", "id,city\n1,Rome\n2,Oslo\n");
+    with(
+        &mut server.bayou(&t),
+        &["table", "create", "cities", "--search-uri", s(&first)],
+    );
+    let head = with(&mut server.bayou(&t), &["branch", "ls"])[0]["head"].clone();
+    // The server dies; a write fails with an error that says where and what next.
+    let port = server.port;
+    drop(server);
+    let more = t.csv("b.csv", "id,city\n3,Lima\n");
+    let out = bayou_at(&t, port)
+        .args([
+            "--lake",
+            lake,
+            "table",
+            "import",
+            "cities",
+            "--search-uri",
+            s(&more),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("s3://lake/warehouse") && err.contains("hint:"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // Back up (on other ports, same data): the failed write left nothing; the next succeeds.
+    let server = start(&dir);
+    assert_eq!(
+        with(&mut server.bayou(&t), &["branch", "ls"])[0]["head"],
+        head
+    );
+    with(
+        &mut server.bayou(&t),
+        &["table", "import", "cities", "--search-uri", s(&more)],
+    );
+    let rows = with(
+        &mut server.bayou(&t),
+        &["query", "SELECT COUNT(*) AS n FROM cities"],
+    );
+    assert_eq!(rows[0]["n"], 3);
+    let check = with(&mut server.bayou(&t), &["lake", "check"]);
+    assert_eq!(check["problems"], serde_json::json!([]), "{check}");
 }

@@ -69,7 +69,7 @@ pub enum Error {
         "schema mismatch in {source_name}: {detail}\n  hint: make the columns match the table (`bayou table get NAME` shows its schema)"
     )]
     SchemaMismatch { source_name: String, detail: String },
-    #[error("storage error at {what}: {source}")]
+    #[error("storage error at {what}: {source}\n  hint: {}", storage_hint(.source))]
     Storage {
         what: String,
         #[source]
@@ -123,6 +123,22 @@ impl Error {
         Self::Storage {
             what: what.to_string(),
             source,
+        }
+    }
+}
+
+/// What to do about a storage error, by its kind.
+fn storage_hint(source: &object_store::Error) -> &'static str {
+    use object_store::Error as E;
+    match source {
+        E::NotFound { .. } => {
+            "the object is missing; `bayou lake check` lists every file a lake misses"
+        }
+        E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
+            "check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the role) for this bucket"
+        }
+        _ => {
+            "check that the object store is up and reachable (AWS_ENDPOINT_URL, the network); the catalog was not changed, so retry once it is back"
         }
     }
 }

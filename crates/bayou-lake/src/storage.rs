@@ -75,10 +75,20 @@ pub(crate) fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
     if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
         builder = builder.with_region("us-east-1");
     }
-    let store = builder.build().map_err(|e| Error::Storage {
-        what: format!("s3://{bucket}"),
-        source: e,
-    })?;
+    // A server that is down or failing fails the command within seconds, saying so, rather
+    // than after object_store's default of minutes of retries.
+    builder = builder.with_retry(object_store::RetryConfig {
+        max_retries: 4,
+        retry_timeout: std::time::Duration::from_secs(20),
+        backoff: object_store::BackoffConfig {
+            init_backoff: std::time::Duration::from_millis(100),
+            max_backoff: std::time::Duration::from_secs(2),
+            base: 2.0,
+        },
+    });
+    let store = builder
+        .build()
+        .map_err(|e| Error::storage(format!("s3://{bucket}"), e))?;
     Ok(Arc::new(store))
 }
 
