@@ -459,8 +459,32 @@ fn overwrite_partitions_replaces_only_the_rows_the_filter_matches(mode: Mode) {
     assert_eq!(sum(), json!(30));
     go(&["--param", "day=2023-01-02"]);
     assert_eq!(sum(), json!(80), "the other day is kept");
+    // The table's data files, as another Iceberg reader lists them.
+    let files = || -> Vec<String> {
+        let location = t.json(&["table", "get", "events"])["metadata_location"].clone();
+        let script = "import json, sys
+from pyiceberg.table import StaticTable
+files = StaticTable.from_metadata(sys.argv[1]).inspect.files()
+print(json.dumps(sorted(files.column('file_path').to_pylist())))";
+        serde_json::from_str(&common::python_ok(&[
+            "-c",
+            script,
+            location.as_str().unwrap(),
+        ]))
+        .unwrap()
+    };
+    let before = files();
+    assert_eq!(before.len(), 2, "a file per day: {before:?}");
     go(&["--param", "factor=1"]);
     assert_eq!(sum(), json!(53), "only 2023-01-01 was replaced");
+    // The other day's file is kept as it was (not read, not rewritten); the replaced day's is gone.
+    let after = files();
+    let carried: Vec<&String> = after.iter().filter(|f| before.contains(f)).collect();
+    assert_eq!(
+        (after.len(), carried.len()),
+        (2, 1),
+        "{before:?} -> {after:?}"
+    );
     assert_eq!(
         t.json(&["table", "get", "events"])["partitioning"],
         json!("d")

@@ -409,6 +409,7 @@ impl Lake {
             mode,
             base,
             planned_on,
+            kept: Vec::new(),
             writer,
             properties: BTreeMap::new(),
             summary: BTreeMap::new(),
@@ -640,6 +641,8 @@ pub struct TableWrite {
     base: TableVersion,
     /// The table's metadata location on the branch when the write began (none: no table).
     planned_on: Option<String>,
+    /// Files of the base version the new snapshot keeps as they are.
+    kept: Vec<DataFile>,
     writer: writer::DataWriter,
     properties: BTreeMap<String, String>,
     /// Extra properties of the Iceberg snapshot it makes.
@@ -651,6 +654,19 @@ impl TableWrite {
     pub fn with_properties(mut self, properties: BTreeMap<String, String>) -> Self {
         self.properties = properties;
         self
+    }
+
+    /// Whether this write builds on the table's current version (a replace keeps the table's
+    /// history when its schema and partitioning still fit): only then may it keep files.
+    pub fn builds_on(&self, version: &TableVersion) -> bool {
+        self.planned_on.as_deref() == Some(version.metadata_location.as_str())
+            && self.base.metadata_location == version.metadata_location
+    }
+
+    /// Keeps `files` of the version this write builds on in the snapshot it makes, untouched
+    /// (an overwrite of some partitions keeps the others' files).
+    pub fn keep_files(&mut self, files: Vec<DataFile>) {
+        self.kept.extend(files);
     }
 
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
@@ -666,8 +682,9 @@ impl TableWrite {
     /// race with another writer of the same table is re-based onto the winner's version.
     pub async fn commit(self, message: &str) -> Result<WriteOutcome> {
         let rows = self.writer.rows;
-        let files = self.writer.finish().await?;
+        let mut files = self.writer.finish().await?;
         let files_written = files.len();
+        files.extend(self.kept);
         let storage = &self.lake.storage;
         let catalog = &self.lake.catalog;
         let change = match self.mode {

@@ -2,15 +2,14 @@
 
 use std::collections::HashMap;
 
-use arrow::record_batch::RecordBatch;
 use bayou_lake::{Lake, WriteMode};
 use bayou_project::Materialization;
-use bayou_sql::QueryEngine;
 use bayou_types::TableKey;
 use datafusion::common::ScalarValue;
+use futures::StreamExt as _;
 
-use crate::output::{Output, run_sql};
-use crate::{Error, Result, quote};
+use crate::output::Output;
+use crate::{Error, Result};
 
 /// Writes `output`, the output of `node`, as table `key` on `branch` the way its strategy
 /// says: a new table or a replacement, an append, or the rows of the partitions its overwrite
@@ -36,14 +35,6 @@ pub(crate) async fn write(
         }
         _ => WriteMode::Replace,
     };
-    // OVERWRITE_PARTITIONS keeps the existing rows that the overwrite filter does not
-    // match and replaces the rest with the model's output, in one new snapshot.
-    let kept = match (&node.materialization, &node.overwrite_filter) {
-        (Materialization::OverwritePartitions, Some(filter)) => {
-            kept_rows(lake, branch, key, filter, params).await?
-        }
-        _ => vec![],
-    };
     let mut write = lake
         .begin_write(
             branch,
@@ -55,7 +46,14 @@ pub(crate) async fn write(
         )
         .await?
         .with_properties(crate::run_properties(run_id));
-    for b in kept.iter().chain(&output.batches) {
+    // OVERWRITE_PARTITIONS keeps the existing rows that the overwrite filter does not match
+    // and replaces the rest with the model's output, in one new snapshot.
+    if let (Materialization::OverwritePartitions, Some(filter)) =
+        (&node.materialization, &node.overwrite_filter)
+    {
+        keep_outside(lake, branch, key, filter, params, &mut write).await?;
+    }
+    for b in &output.batches {
         write.write(b).await?;
     }
     write
@@ -71,31 +69,46 @@ pub(crate) async fn write(
         .map_err(Error::from)
 }
 
-/// The rows of `key` at `branch` that `filter` does not match (none if the table is new).
-pub(crate) async fn kept_rows(
+/// Puts the rows of `key` at `branch` that `filter` does not match into `write`, as Iceberg
+/// overwrites do: a data file none of whose rows the filter matches is kept as it is, one all
+/// of whose rows it matches is dropped, and only the files in between are read (one at a time,
+/// streamed) for their rows to keep. Memory is bounded by a batch, not the table. When the
+/// write starts the table anew (its schema or partitioning changed), every file's rows to
+/// keep are rewritten the same way.
+async fn keep_outside(
     lake: &Lake,
     branch: &str,
     key: &TableKey,
     filter: &str,
     params: &HashMap<String, ScalarValue>,
-) -> Result<Vec<RecordBatch>> {
-    if lake
-        .catalog()
-        .get_table(&lake.resolve(branch).await?.commit, key)
-        .await?
-        .is_none()
-    {
-        return Ok(vec![]);
+    write: &mut bayou_lake::TableWrite,
+) -> Result<()> {
+    let head = lake.resolve(branch).await?.commit;
+    if lake.catalog().get_table(&head, key).await?.is_none() {
+        return Ok(());
     }
-    // A fresh session: the run's session shows model outputs in place of lake tables.
-    let (ctx, _, _) = QueryEngine::new(lake.clone()).session(branch).await?;
-    let sql = format!(
-        "SELECT * FROM {}.{} WHERE NOT COALESCE(({filter}), FALSE)",
-        quote(&key.namespace),
-        quote(&key.name)
-    );
-    let output = run_sql(&ctx, &sql, params)
-        .await
-        .map_err(|e| Error::Usage(format!("overwrite_filter of {key} ({filter}): {e}")))?;
-    Ok(output.batches)
+    let version = lake.table(&head, branch, key).await?;
+    let bad_filter =
+        |e: bayou_sql::Error| Error::Usage(format!("overwrite_filter of {key} ({filter}): {e}"));
+    let rewrite = match write.builds_on(&version) {
+        true => {
+            let split = bayou_sql::split_by_filter(lake, key, &version, filter, params)
+                .await
+                .map_err(bad_filter)?;
+            write.keep_files(split.untouched);
+            split.straddling
+        }
+        false => lake.data_files(&version).await?,
+    };
+    for file in rewrite {
+        let mut rows = bayou_sql::rows_outside(lake, key, &version, file, filter, params)
+            .await
+            .map_err(bad_filter)?;
+        while let Some(batch) = rows.next().await {
+            let batch =
+                batch.map_err(|e| bad_filter(bayou_sql::Error::Execution(e.to_string())))?;
+            write.write(&batch).await?;
+        }
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@
 //! Trade-off: identifiers are case-sensitive as written (no lower-casing), so mixed-case column
 //! names such as `PULocationID` need no quotes; `pulocationid` does not match them.
 
+mod overwrite;
 mod provider;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
 
+pub use overwrite::{FileSplit, rows_outside, split_by_filter};
 pub use provider::{LakeCatalog, LakeTable, ScanLog, ScanRecord};
 
 /// The SQL catalog name tables are registered under.

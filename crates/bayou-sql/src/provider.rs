@@ -205,6 +205,22 @@ impl LakeTable {
         })
     }
 
+    /// A table of just `files` of `version` (say, one file an overwrite rewrites).
+    pub fn with_files(
+        lake: Lake,
+        key: TableKey,
+        version: TableVersion,
+        scans: ScanLog,
+        files: Vec<DataFile>,
+    ) -> DfResult<Self> {
+        let table = Self::new(lake, key, version, scans)?;
+        table
+            .files
+            .set(files)
+            .map_err(|e| DataFusionError::Internal(e.to_string()))?;
+        Ok(table)
+    }
+
     async fn files(&self) -> DfResult<&Vec<DataFile>> {
         self.files
             .get_or_try_init(|| async { self.lake.data_files(&self.version).await.map_err(df_err) })
@@ -319,7 +335,7 @@ impl TableProvider for LakeTable {
 }
 
 /// Per-file column statistics from Iceberg manifests, for [`PruningPredicate`].
-struct FileStats<'a> {
+pub(crate) struct FileStats<'a> {
     files: Vec<&'a DataFile>,
     /// Column name -> (field id, Arrow type).
     columns: HashMap<String, (i32, DataType)>,
@@ -327,7 +343,7 @@ struct FileStats<'a> {
 }
 
 impl<'a> FileStats<'a> {
-    fn new(files: &'a [DataFile], version: &TableVersion, schema: &SchemaRef) -> Self {
+    pub(crate) fn new(files: &'a [DataFile], version: &TableVersion, schema: &SchemaRef) -> Self {
         Self::from_refs(files.iter().collect(), version, schema)
     }
 
