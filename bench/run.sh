@@ -3,12 +3,12 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
-#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server client crash")
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server client overwrite crash")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
-only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server client crash}"
+only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server client overwrite crash}"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
@@ -72,6 +72,11 @@ fi
 if want server; then
   echo "== server mode: what --remote adds to a command (same lake, same binary, median of $((runs * 3)))"
   "$py" bench/remote.py "$target/bayou" "$lake" "$((runs * 3))" | grep -v '^JSON'
+fi
+
+if want overwrite; then
+  echo "== OVERWRITE_PARTITIONS of one day vs a full rewrite, taxi rows partitioned by day"
+  "$py" bench/overwrite.py "$target/bayou" "$lake" | grep -v '^JSON'
 fi
 
 if want crash; then

@@ -682,14 +682,13 @@ impl TableWrite {
     /// race with another writer of the same table is re-based onto the winner's version.
     pub async fn commit(self, message: &str) -> Result<WriteOutcome> {
         let rows = self.writer.rows;
-        let mut files = self.writer.finish().await?;
+        let files = self.writer.finish().await?;
         let files_written = files.len();
-        files.extend(self.kept);
         let storage = &self.lake.storage;
         let catalog = &self.lake.catalog;
         let change = match self.mode {
             WriteMode::Append => table::Change::Append,
-            WriteMode::Create | WriteMode::Replace => table::Change::Overwrite,
+            WriteMode::Create | WriteMode::Replace => table::Change::Overwrite { kept: self.kept },
         };
         let mut base = self.base;
         let mut retries = append_retries();
@@ -698,7 +697,7 @@ impl TableWrite {
                 storage,
                 &base,
                 files.clone(),
-                change,
+                change.clone(),
                 vec![],
                 &self.summary,
             )

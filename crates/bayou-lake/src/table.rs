@@ -192,12 +192,13 @@ pub(crate) async fn write_metadata(
 }
 
 /// How a new snapshot relates to the previous one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Change {
     /// Keep every existing file and add the new ones.
     Append,
-    /// Replace every existing file with the new ones.
-    Overwrite,
+    /// Replace the existing files with the new ones, but for `kept` (files of the previous
+    /// version that stay as they are: an overwrite of some partitions).
+    Overwrite { kept: Vec<DataFile> },
 }
 
 fn new_snapshot_id() -> i64 {
@@ -304,17 +305,27 @@ pub(crate) async fn commit_snapshot(
     let scratch = FileIO::new_with_memory();
     // Totals carry over from the previous snapshot's summary; only new manifests are read.
     let (extra_records, extra_files, extra_size) = totals(storage, &extra_manifests).await?;
+    let kept = match &change {
+        Change::Append => vec![],
+        Change::Overwrite { kept } => kept.clone(),
+    };
+    let kept_records: u64 = kept.iter().map(|f| f.record_count()).sum();
+    let kept_size: u64 = kept.iter().map(|f| f.file_size_in_bytes()).sum();
     let (mut total_records, mut total_files, mut total_size) = match change {
         Change::Append => (
             previous.summary_number("total-records") + extra_records,
             previous.summary_number("total-data-files") + extra_files,
             previous.summary_number("total-files-size") + extra_size,
         ),
-        Change::Overwrite => (extra_records, extra_files, extra_size),
+        Change::Overwrite { .. } => (
+            extra_records + kept_records,
+            extra_files + kept.len() as u64,
+            extra_size + kept_size,
+        ),
     };
     let mut manifests = match change {
         Change::Append => manifests(storage, previous).await?,
-        Change::Overwrite => vec![],
+        Change::Overwrite { .. } => vec![],
     };
     manifests.extend(extra_manifests);
 
@@ -324,6 +335,10 @@ pub(crate) async fn commit_snapshot(
     total_records += added_records;
     total_files += added_files as u64;
     total_size += added_size;
+    // Kept files are listed again in the new manifest (the summary counts them as kept, not
+    // added); their entries carry this snapshot, which only incremental readers notice.
+    let kept_files = kept.len() as u64;
+    let files: Vec<DataFile> = files.into_iter().chain(kept).collect();
     if !files.is_empty() {
         let location = format!("{table_location}/metadata/{}-m0.avro", uuid::Uuid::now_v7());
         let mut writer = ManifestWriterBuilder::new(
@@ -378,9 +393,11 @@ pub(crate) async fn commit_snapshot(
     props.extend(summary.clone());
     let operation = match change {
         Change::Append => SnapshotOperation::Append,
-        Change::Overwrite => {
-            props.insert("deleted-data-files".into(), previous_files.to_string());
-            props.insert("deleted-records".into(), previous_records.to_string());
+        Change::Overwrite { .. } => {
+            let deleted_files = previous_files.saturating_sub(kept_files);
+            let deleted_records = previous_records.saturating_sub(kept_records);
+            props.insert("deleted-data-files".into(), deleted_files.to_string());
+            props.insert("deleted-records".into(), deleted_records.to_string());
             SnapshotOperation::Overwrite
         }
     };
