@@ -41,6 +41,19 @@ fn everything(t: &TestLake) -> Vec<(String, String, String, u64)> {
     out
 }
 
+/// pyiceberg and DuckDB open every table at every ref from its metadata and count the rows
+/// bayou counts.
+fn every_reader_reads_every_table_at_every_ref(t: &TestLake) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/read_table.py");
+    for (table, reference, location, rows) in everything(t) {
+        for reader in ["pyiceberg", "duckdb"] {
+            let out = common::python_ok(&[script, reader, &location, "--count"]);
+            let read: u64 = out.trim().parse().unwrap();
+            assert_eq!(read, rows, "{reader}: {table} at {reference}");
+        }
+    }
+}
+
 fn files_under(dir: &std::path::Path) -> usize {
     walk(dir).len()
 }
@@ -160,14 +173,7 @@ fn gc_removes_only_what_no_ref_reaches_and_every_reader_still_reads_every_ref() 
     let check = t.json(&["lake", "check"]);
     assert_eq!(check["problems"], json!([]), "{check}");
     // Other readers open every table at every ref from its metadata, as bayou counts it.
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/read_table.py");
-    for (table, reference, location, rows) in everything(&t) {
-        for reader in ["pyiceberg", "duckdb"] {
-            let out = common::python_ok(&[script, reader, &location, "--count"]);
-            let read: u64 = out.trim().parse().unwrap();
-            assert_eq!(read, rows, "{reader}: {table} at {reference}");
-        }
-    }
+    every_reader_reads_every_table_at_every_ref(&t);
     // Nothing left to remove.
     let again = t.json(&["gc", "--older-than", "0s", "--keep-runs-days", "0"]);
     assert_eq!(again["files"], json!([]));
@@ -294,15 +300,5 @@ fn gc_running_alongside_writers_merges_and_failed_runs_loses_nothing_any_ref_rea
     );
     let check = t.json(&["lake", "check"]);
     assert_eq!(check["problems"], json!([]), "{check}");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/read_table.py");
-    for (table, reference, location, rows) in everything(&t) {
-        for reader in ["pyiceberg", "duckdb"] {
-            let out = common::python_ok(&[script, reader, &location, "--count"]);
-            assert_eq!(
-                out.trim().parse::<u64>().unwrap(),
-                rows,
-                "{reader}: {table} at {reference}"
-            );
-        }
-    }
+    every_reader_reads_every_table_at_every_ref(&t);
 }

@@ -59,12 +59,7 @@ impl Lake {
                 "cannot create {key} as Iceberg format version {asked}: bayou's tables are version 2\n  hint: leave `format-version` out, or set it to 2"
             )));
         }
-        let location = self.storage.location(&format!(
-            "tables/{}/{}-{}",
-            key.namespace,
-            key.name,
-            &uuid::Uuid::now_v7().simple().to_string()[..12]
-        ));
+        let location = self.storage.new_table_location(key);
         let invalid =
             |e: iceberg::Error| Error::InvalidInput(format!("cannot create {key} so: {e}"));
         Ok(TableMetadataBuilder::new(

@@ -172,12 +172,7 @@ impl Lake {
             }
         }
         let stored = crate::schema::storage_schema(&schema, pattern)?;
-        let table_location = self.storage.location(&format!(
-            "tables/{}/{}-{}",
-            key.namespace,
-            key.name,
-            &uuid::Uuid::now_v7().simple().to_string()[..12]
-        ));
+        let table_location = self.storage.new_table_location(key);
         let metadata =
             table::with_name_mapping(table::new_metadata(&table_location, stored, None)?)?;
         let iceberg_schema = metadata.current_schema().clone();

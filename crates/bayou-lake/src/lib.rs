@@ -382,12 +382,7 @@ impl Lake {
         let base = match base {
             Some(v) => v,
             None => {
-                let table_location = self.storage.location(&format!(
-                    "tables/{}/{}-{}",
-                    key.namespace,
-                    key.name,
-                    &uuid::Uuid::now_v7().simple().to_string()[..12]
-                ));
+                let table_location = self.storage.new_table_location(key);
                 let metadata = table::new_metadata(&table_location, stored, partitioned_by)?;
                 // The metadata file of an empty table is written only if the write commits.
                 TableVersion {

@@ -176,6 +176,19 @@ impl LakeStorage {
         })
     }
 
+    /// A fresh place for table `key` in the lake: `tables/NAMESPACE/NAME-ID`, the id unique
+    /// (a table dropped and made again gets a new place; an engine's staged table is checked
+    /// against this shape).
+    pub fn new_table_location(&self, key: &bayou_types::TableKey) -> String {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        self.location(&format!(
+            "tables/{}/{}-{}",
+            key.namespace,
+            key.name,
+            &id[..12]
+        ))
+    }
+
     /// The object path of an absolute location inside this store.
     pub fn path(&self, location: &str) -> Result<Path> {
         let url = Url::parse(location)
