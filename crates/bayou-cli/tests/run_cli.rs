@@ -485,6 +485,36 @@ print(json.dumps(sorted(files.column('file_path').to_pylist())))";
         (2, 1),
         "{before:?} -> {after:?}"
     );
+    // A filter is checked before anything runs: its parameters when the project loads, its
+    // columns against the table it overwrites.
+    let refuse = |filter: &str| -> String {
+        let models = std::fs::read_to_string(dir.join("models.py")).unwrap();
+        let config = std::fs::read_to_string(dir.join("bayou_project.yml")).unwrap();
+        let changed = models.replace(
+            "overwrite_filter='d = $day'",
+            &format!("overwrite_filter='{filter}'"),
+        );
+        let bad = t.path("bad");
+        write_project(
+            &bad,
+            &[("bayou_project.yml", &config), ("models.py", &changed)],
+        );
+        let (code, _, stderr) = run(&t, &["-p", s(&bad)]);
+        assert_eq!(code, 2, "{stderr}");
+        stderr
+    };
+    let unknown = refuse("d = $dday");
+    assert!(
+        unknown.contains("models.py") && unknown.contains("unknown parameter 'dday'"),
+        "{unknown}"
+    );
+    let missing = refuse("dd = $day");
+    assert!(
+        missing.contains("models.py:2: the overwrite_filter of 'events' names column 'dd'")
+            && missing.contains("did you mean d"),
+        "{missing}"
+    );
+    assert_eq!(sum(), json!(53), "nothing ran");
     assert_eq!(
         t.json(&["table", "get", "events"])["partitioning"],
         json!("d")

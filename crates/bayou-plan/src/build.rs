@@ -83,6 +83,9 @@ impl Plan {
         }));
         problems.extend(bad_refs);
         problems.extend(unpartitioned_overwrites(project));
+        let overwritten =
+            overwritten_tables(lake, project, &base, options.branch, &namespace).await?;
+        problems.extend(project.check_overwrite_columns(&overwritten));
         if !problems.is_empty() {
             return Err(Error::Project(Diagnostics(problems)));
         }
@@ -184,6 +187,34 @@ async fn resolve_refs(
         }
     }
     (refs, bad_refs)
+}
+
+/// The columns of the tables OVERWRITE_PARTITIONS models write, for those that exist at
+/// `head`, keyed by model name.
+async fn overwritten_tables(
+    lake: &Lake,
+    project: &Project,
+    head: &CommitId,
+    branch: &str,
+    namespace: &str,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    for node in project
+        .nodes
+        .iter()
+        .filter(|n| n.overwrite_filter.is_some())
+    {
+        let Ok(key) = bayou_types::TableKey::new(namespace, node.name.as_str()) else {
+            continue;
+        };
+        if lake.catalog().get_table(head, &key).await?.is_none() {
+            continue;
+        }
+        let schema = lake.table(head, branch, &key).await?.arrow_schema()?;
+        let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+        out.insert(node.name.clone(), columns);
+    }
+    Ok(out)
 }
 
 /// OVERWRITE_PARTITIONS models that do not say how their table is partitioned.

@@ -308,6 +308,19 @@ impl Project {
                     out.push(unknown_param(&p.name, p.line));
                 }
             }
+            if let Some(filter) = &node.overwrite_filter {
+                match sql::expression_params(filter) {
+                    Err(e) => out.push(
+                        Diagnostic::new(&node.file, node.line, format!("the overwrite_filter of '{}' does not parse: {e}", node.name))
+                            .hint("an overwrite filter is a SQL predicate over the table's columns, like \"day = $day\""),
+                    ),
+                    Ok(params) => {
+                        for p in params.iter().filter(|p| !self.config.parameters.contains_key(*p)) {
+                            out.push(unknown_param(p, node.line));
+                        }
+                    }
+                }
+            }
             for input in &node.inputs {
                 let Some(filter) = &input.filter else {
                     continue;
@@ -341,6 +354,40 @@ impl Project {
                 .hint("a model cannot depend on itself, directly or through others"),
             );
         }
+    }
+
+    /// Overwrite filters naming a column their table lacks; `tables` maps a model's name to
+    /// the columns of the table it writes, for the tables that exist.
+    pub fn check_overwrite_columns(
+        &self,
+        tables: &BTreeMap<String, Vec<String>>,
+    ) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for node in &self.nodes {
+            let (Some(filter), Some(have)) = (&node.overwrite_filter, tables.get(&node.name))
+            else {
+                continue;
+            };
+            let Ok((_, columns)) = sql::expression_names(filter) else {
+                continue; // reported when the project loaded
+            };
+            for c in columns.iter().filter(|c| !have.contains(c)) {
+                let close = diagnostics::closest(c, have.iter().map(String::as_str));
+                let mut d = Diagnostic::new(
+                    &node.file,
+                    node.line,
+                    format!(
+                        "the overwrite_filter of '{}' names column '{c}', which its table lacks",
+                        node.name
+                    ),
+                );
+                if !close.is_empty() {
+                    d = d.hint(format!("did you mean {}?", close.join(", ")));
+                }
+                out.push(d);
+            }
+        }
+        out
     }
 
     /// The dependency graph of the nodes.

@@ -247,6 +247,8 @@ struct References {
     tables: BTreeSet<String>,
     ctes: BTreeSet<String>,
     params: BTreeSet<String>,
+    /// Columns an expression names (the last part of a compound name).
+    columns: BTreeSet<String>,
 }
 
 impl Visitor for References {
@@ -272,6 +274,17 @@ impl Visitor for References {
     }
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        match expr {
+            Expr::Identifier(i) => {
+                self.columns.insert(i.value.clone());
+            }
+            Expr::CompoundIdentifier(parts) => {
+                if let Some(last) = parts.last() {
+                    self.columns.insert(last.value.clone());
+                }
+            }
+            _ => {}
+        }
         if let Expr::Value(v) = expr
             && let Value::Placeholder(p) = &v.value
             && let Some(name) = p.strip_prefix('$')
@@ -286,7 +299,8 @@ impl Visitor for References {
 
 /// Parameters (`$name`) used in a SQL expression such as a `filter=`; an error names what does
 /// not parse.
-pub(crate) fn expression_params(expr: &str) -> Result<BTreeSet<String>, String> {
+/// The parameters (`$name`) and the columns a SQL condition names.
+pub(crate) fn expression_names(expr: &str) -> Result<(BTreeSet<String>, BTreeSet<String>), String> {
     let dialect = GenericDialect {};
     let parsed = Parser::new(&dialect)
         .try_with_sql(expr)
@@ -298,7 +312,11 @@ pub(crate) fn expression_params(expr: &str) -> Result<BTreeSet<String>, String> 
         .map_err(|e| e.to_string())?;
     let mut refs = References::default();
     let _ = parsed.visit(&mut refs);
-    Ok(refs.params)
+    Ok((refs.params, refs.columns))
+}
+
+pub(crate) fn expression_params(expr: &str) -> Result<BTreeSet<String>, String> {
+    expression_names(expr).map(|(params, _)| params)
 }
 
 #[cfg(test)]
