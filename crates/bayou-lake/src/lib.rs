@@ -15,6 +15,8 @@ mod check;
 mod concurrency_tests;
 mod engine;
 mod external;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod gc;
 mod ownership;
 mod partition;

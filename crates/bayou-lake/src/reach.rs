@@ -6,7 +6,6 @@
 use std::collections::{BTreeSet, HashSet};
 
 use bayou_types::CommitId;
-use iceberg::spec::{Manifest, ManifestList};
 
 use crate::{Lake, Result, table};
 
@@ -67,11 +66,12 @@ impl Lake {
             if !read.insert(list.clone()) {
                 continue;
             }
-            let manifests = match self.storage.read(&list).await.map(|bytes| {
-                ManifestList::parse_with_version(&bytes, format).map_err(|e| e.to_string())
-            }) {
-                Ok(Ok(l)) => l.consume_entries(),
-                Ok(Err(e)) => return reach.problems.push(format!("{list}: {e}")),
+            let parsed = match self.storage.read(&list).await {
+                Ok(bytes) => table::parse_manifest_list(&bytes, format, &list),
+                Err(e) => Err(e),
+            };
+            let manifests = match parsed {
+                Ok(l) => l.consume_entries(),
                 Err(e) => return reach.problems.push(format!("{list}: {e}")),
             };
             for manifest in manifests {
@@ -81,8 +81,8 @@ impl Lake {
                     continue;
                 }
                 let parsed = match self.storage.read(&path).await {
-                    Ok(bytes) => Manifest::parse_avro(&bytes).map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
+                    Ok(bytes) => table::parse_manifest(&bytes, &path),
+                    Err(e) => Err(e),
                 };
                 match parsed {
                     Ok(m) => reach.files.extend(

@@ -12,6 +12,8 @@
 mod config;
 mod dag;
 mod diagnostics;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod model;
 mod python;
 mod secret;
