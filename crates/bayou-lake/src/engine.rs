@@ -116,8 +116,15 @@ impl Lake {
                 None => self.created(branch, change).await?,
             };
             let key = metadata.0;
-            table::refuse_row_deletes(&self.storage, &metadata.1, &key.to_string()).await?;
+            if metadata.1.format_version() != FormatVersion::V2 {
+                return Err(Error::InvalidInput(format!(
+                    "the commit makes {key} Iceberg format version {}: bayou's tables are version 2",
+                    metadata.1.format_version()
+                )));
+            }
+            self.check_files_in_lake(&key, &metadata.1).await?;
             let version = table::write_metadata(&self.storage, metadata.1).await?;
+            table::refuse_row_deletes_of(&self.storage, &version, &key.to_string()).await?;
             versions.push((key, version, existing));
         }
         self.commit_versions(branch, versions).await
@@ -165,6 +172,47 @@ impl Lake {
             )
             .await?;
         Ok(commit.id)
+    }
+
+    /// Refuses table metadata from outside (an engine's commit, a registered file) whose
+    /// current snapshot names a manifest list, manifest or data file outside the lake's
+    /// storage: the lake reads only its own files on a caller's behalf.
+    pub async fn check_files_in_lake(
+        &self,
+        key: &TableKey,
+        metadata: &TableMetadata,
+    ) -> Result<()> {
+        let outside = |location: &str| {
+            Error::InvalidInput(format!(
+                "{key} names '{location}', which is not in this lake's storage ({}): a table's files must be in the lake",
+                self.storage.location("")
+            ))
+        };
+        let Some(snapshot) = metadata.current_snapshot() else {
+            return Ok(());
+        };
+        let list = snapshot.manifest_list();
+        if !self.storage.contains(list) {
+            return Err(outside(list));
+        }
+        let bytes = self.storage.read(list).await?;
+        let listed = table::parse_manifest_list(&bytes, metadata.format_version(), list)?;
+        for manifest in listed.entries() {
+            let path = &manifest.manifest_path;
+            if !self.storage.contains(path) {
+                return Err(outside(path));
+            }
+            let bytes = self.storage.read(path).await?;
+            let parsed = table::parse_manifest(&bytes, path)?;
+            if let Some(entry) = parsed
+                .entries()
+                .iter()
+                .find(|e| !self.storage.contains(e.data_file().file_path()))
+            {
+                return Err(outside(entry.data_file().file_path()));
+            }
+        }
+        Ok(())
     }
 
     /// The metadata of the table at `location` after `change`.

@@ -301,6 +301,11 @@ impl Lake {
         table::load(&self.storage, &state.metadata_location).await
     }
 
+    /// Loads the table version whose metadata file is at `location` (in the lake's store).
+    pub async fn load_version(&self, location: &str) -> Result<TableVersion> {
+        table::load(&self.storage, location).await
+    }
+
     /// Loads a table at a ref (branch, tag or commit id).
     pub async fn table_at(&self, reference: &str, key: &TableKey) -> Result<TableVersion> {
         let resolved = self.catalog.resolve(reference).await?;

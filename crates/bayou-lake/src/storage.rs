@@ -180,7 +180,8 @@ impl LakeStorage {
     /// (a table dropped and made again gets a new place; an engine's staged table is checked
     /// against this shape).
     pub fn new_table_location(&self, key: &bayou_types::TableKey) -> String {
-        let id = uuid::Uuid::now_v7().simple().to_string();
+        // A v7 uuid's first 12 hex digits are its time: take random ones.
+        let id = uuid::Uuid::new_v4().simple().to_string();
         self.location(&format!(
             "tables/{}/{}-{}",
             key.namespace,

@@ -263,27 +263,34 @@ async fn manifests_of(
 
 /// Refuses a snapshot holding row-level delete files (merge-on-read deletes, as DuckDB's
 /// DELETE and UPDATE write them): bayou's scans do not apply them yet, and reading such a table
-/// as if they were not there would answer rows that were deleted.
-pub(crate) async fn refuse_row_deletes(
-    storage: &LakeStorage,
-    metadata: &iceberg::spec::TableMetadata,
+/// as if they were not there would answer rows that were deleted. `listed` is the current
+/// snapshot's manifest list.
+fn refuse_row_deletes(
+    metadata: &TableMetadata,
+    listed: &[ManifestFile],
     table: &str,
 ) -> Result<()> {
-    let Some(snapshot) = metadata.current_snapshot() else {
-        return Ok(());
-    };
-    let listed = manifests_of(storage, snapshot.manifest_list(), metadata.format_version()).await?;
     let deletes = listed.iter().any(|m| {
         m.content == iceberg::spec::ManifestContentType::Deletes
             && m.added_files_count.unwrap_or(1) + m.existing_files_count.unwrap_or(1) > 0
     });
-    match deletes {
-        false => Ok(()),
-        true => Err(Error::InvalidInput(format!(
+    match (deletes, metadata.current_snapshot()) {
+        (true, Some(snapshot)) => Err(Error::InvalidInput(format!(
             "{table} has row-level delete files (merge-on-read) in snapshot {}, which bayou does not read yet\n  hint: delete or update rows by rewriting their files (copy-on-write: pyiceberg's `delete`, Spark's `write.delete.mode=copy-on-write`), or through bayou",
             snapshot.snapshot_id()
         ))),
+        _ => Ok(()),
     }
+}
+
+/// [`refuse_row_deletes`] for a version whose manifest list is not read yet.
+pub(crate) async fn refuse_row_deletes_of(
+    storage: &LakeStorage,
+    version: &TableVersion,
+    table: &str,
+) -> Result<()> {
+    let listed = manifests(storage, version).await?;
+    refuse_row_deletes(&version.metadata, &listed, table)
 }
 
 /// The live data files of the current snapshot (an error if it has row-level deletes, which
@@ -292,9 +299,10 @@ pub(crate) async fn data_files(
     storage: &LakeStorage,
     version: &TableVersion,
 ) -> Result<Vec<DataFile>> {
-    refuse_row_deletes(storage, &version.metadata, &version.metadata_location).await?;
+    let listed = manifests(storage, version).await?;
+    refuse_row_deletes(&version.metadata, &listed, &version.metadata_location)?;
     let mut out = Vec::new();
-    for m in manifests(storage, version).await? {
+    for m in listed {
         let bytes = storage.read(&m.manifest_path).await?;
         let manifest = parse_manifest(&bytes, &m.manifest_path)?;
         let (entries, _) = manifest.into_parts();

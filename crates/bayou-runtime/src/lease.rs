@@ -19,8 +19,9 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long a lease lasts without a refresh before a run held on another machine is crashed.
 pub const LEASE: Duration = Duration::from_secs(30);
 
-/// This process as a lease holder: `host/boot/pid/start`. The boot id tells a rebooted machine
-/// apart; `start` (when the process started, in clock ticks since boot) a reused pid.
+/// This process as a lease holder: `host/boot.pidns/pid/start`. The boot id tells a rebooted
+/// machine apart, the pid namespace a container; `start` (when the process started, in clock
+/// ticks since boot) a reused pid.
 pub fn this_process() -> String {
     let pid = std::process::id();
     let (host, boot) = machine().unwrap_or_else(|| ("unknown".into(), "unknown".into()));
@@ -59,7 +60,15 @@ fn machine() -> Option<(String, String)> {
     };
     let host = read("/proc/sys/kernel/hostname")?;
     let boot = read("/proc/sys/kernel/random/boot_id")?;
-    Some((host, boot))
+    // Containers may share a host name and boot id yet not see each other's processes: the
+    // pid namespace tells them apart.
+    let namespace = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let namespace: String = namespace
+        .to_string_lossy()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    Some((host, format!("{boot}.{namespace}")))
 }
 
 /// When process `pid` started, in clock ticks since boot (`/proc/PID/stat`, field 22); `None`

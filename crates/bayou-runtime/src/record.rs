@@ -442,8 +442,11 @@ pub async fn settle_crashed(lake: &Lake) -> Result<usize> {
 
 /// The target's head if a commit of run `record` reached the target since the run started.
 async fn published_by(lake: &Lake, record: &RunRecord) -> Result<Option<CommitId>> {
-    let Ok(head) = lake.resolve(&record.target_branch).await else {
-        return Ok(None);
+    // A target deleted since is no publication; any other failure is not a "no".
+    let head = match lake.resolve(&record.target_branch).await {
+        Ok(head) => head,
+        Err(bayou_lake::Error::Catalog(bayou_catalog::Error::UnknownRef(_))) => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
     if head.commit == record.base_commit {
         return Ok(None);

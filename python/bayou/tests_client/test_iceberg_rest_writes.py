@@ -208,3 +208,22 @@ def test_a_transaction_with_one_stale_table_changes_none(server: Server) -> None
     # One change per table: the same table twice is refused.
     status, answer = post(server, "atomic/transactions/commit", {"table-changes": [changes[0], changes[0]]})
     assert status == 400 and "twice" in answer["error"]["message"]
+
+
+def test_a_commit_naming_files_outside_the_lake_is_refused_and_nothing_is_read(server: Server) -> None:
+    client = lake(server)
+    client.create_branch("outside", from_ref="main")
+    head = client.get_branch("outside").hash
+    current = catalog(server, "outside").load_table("bayou.legs").metadata
+    snapshot = {
+        "snapshot-id": 4242, "parent-snapshot-id": current.current_snapshot_id,
+        "sequence-number": current.last_sequence_number + 1, "timestamp-ms": 1_800_000_000_000,
+        "manifest-list": "file:///etc/hostname", "summary": {"operation": "append"}, "schema-id": 0,
+    }
+    updates = [
+        {"action": "add-snapshot", "snapshot": snapshot},
+        {"action": "set-snapshot-ref", "ref-name": "main", "type": "branch", "snapshot-id": 4242},
+    ]
+    status, answer = post(server, "outside/namespaces/bayou/tables/legs", {"updates": updates})
+    assert status == 400 and "not in this lake's storage" in answer["error"]["message"], answer
+    assert client.get_branch("outside").hash == head

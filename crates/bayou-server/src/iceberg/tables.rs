@@ -240,6 +240,9 @@ pub(super) async fn register(
             lake.storage().location("")
         )));
     }
+    // Every file the registered table names must be in the lake too, not just its metadata.
+    let named = lake.load_version(&register.metadata_location).await?;
+    lake.check_files_in_lake(&key, &named.metadata).await?;
     lake.register_table(
         &branch,
         &key,
