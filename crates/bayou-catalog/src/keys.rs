@@ -35,8 +35,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Catalog {
-    /// Makes a key for `user`.
-    pub async fn create_api_key(&self, user: &str) -> Result<NewApiKey> {
+    /// Makes a key for `user`; an `admin` key may also do what changes the whole lake.
+    pub async fn create_api_key(&self, user: &str, admin: bool) -> Result<NewApiKey> {
         bayou_types::validate_name("user", user)?;
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
         let secret = format!(
@@ -50,6 +50,7 @@ impl Catalog {
             secret_hash: hash(&secret),
             created_ms: now_ms(),
             revoked_ms: None,
+            admin,
         };
         self.store().create_api_key(&key).await?;
         Ok(NewApiKey {
@@ -58,8 +59,8 @@ impl Catalog {
         })
     }
 
-    /// The user a key belongs to, or `None` for a malformed, unknown or revoked key.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<String>> {
+    /// The key a token is, or `None` for a malformed, unknown or revoked key.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<ApiKey>> {
         let Some((id, secret)) = parse(token.trim()) else {
             return Ok(None);
         };
@@ -67,7 +68,7 @@ impl Catalog {
             return Ok(None);
         };
         let matches = constant_time_eq(hash(secret).as_bytes(), key.secret_hash.as_bytes());
-        Ok((matches && key.revoked_ms.is_none()).then_some(key.user))
+        Ok((matches && key.revoked_ms.is_none()).then_some(key))
     }
 
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {

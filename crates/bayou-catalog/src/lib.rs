@@ -140,7 +140,8 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-pub(crate) fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch, as commits and runs record time.
+pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -437,6 +438,15 @@ impl Catalog {
     }
 
     // ---- reading -------------------------------------------------------------------------
+
+    /// Removes the commits no ref's history reaches that were made before `before_ms` (only
+    /// lists them when `dry_run`): a deleted branch's and a pruned run's. Their ids no longer
+    /// resolve. Refs hold still meanwhile, so none can come to name one.
+    pub async fn expire_commits(&self, before_ms: i64, dry_run: bool) -> Result<Vec<CommitId>> {
+        let expired = self.store.expire_commits(before_ms, dry_run).await?;
+        self.nodes.forget_commits(&expired);
+        Ok(expired)
+    }
 
     pub async fn get_commit(&self, id: &CommitId) -> Result<Arc<Commit>> {
         self.nodes.commit(self.store.as_ref(), id).await

@@ -141,6 +141,8 @@ pub struct ApiKey {
     pub secret_hash: String,
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
+    /// Whether the key may do what changes the whole lake (`gc`), not only its user's work.
+    pub admin: bool,
 }
 
 /// A run as the catalog keeps it: the columns runs are found by, and the record itself (JSON of

@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "run leases",
         include_str!("../migrations/0005_run_leases.sql"),
     ),
+    (
+        6,
+        "admin keys",
+        include_str!("../migrations/0006_admin_keys.sql"),
+    ),
 ];
 
 /// The latest schema version this build knows.
@@ -357,6 +362,65 @@ impl Store for SqlStore {
         commit_from_row(id, &row).map(Some)
     }
 
+    async fn expire_commits(&self, before_ms: i64, dry_run: bool) -> Result<Vec<CommitId>> {
+        let fail = self.fail();
+        let mut tx = self.pool.begin().await.map_err(&fail)?;
+        // No ref may move or appear while the history is walked, or a commit about to go could
+        // become reachable. On SQLite, any write statement takes the database's write lock.
+        let hold_refs = match tx.backend_name() {
+            "PostgreSQL" => "LOCK TABLE refs IN SHARE ROW EXCLUSIVE MODE",
+            _ => "UPDATE refs SET head = head WHERE 1 = 0",
+        };
+        sqlx::raw_sql(hold_refs)
+            .execute(&mut *tx)
+            .await
+            .map_err(&fail)?;
+        let heads: Vec<String> = sqlx::query("SELECT head FROM refs")
+            .fetch_all(&mut *tx)
+            .await
+            .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+            .map_err(&fail)?;
+        let rows = sqlx::query("SELECT id, parents, time_ms FROM commits")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(&fail)?;
+        let mut commits = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get(0).map_err(&fail)?;
+            let parents: String = row.try_get(1).map_err(&fail)?;
+            let parents: Vec<String> = serde_json::from_str(&parents)
+                .map_err(|e| Error::Corrupt(format!("commit {id}: {e}")))?;
+            let time_ms: i64 = row.try_get(2).map_err(&fail)?;
+            commits.insert(id, (parents, time_ms));
+        }
+        let mut reached = std::collections::HashSet::new();
+        let mut stack = heads;
+        while let Some(id) = stack.pop() {
+            if let Some((parents, _)) = commits.get(&id)
+                && reached.insert(id)
+            {
+                stack.extend(parents.iter().cloned());
+            }
+        }
+        let mut expired: Vec<String> = commits
+            .iter()
+            .filter(|(id, (_, time_ms))| *time_ms < before_ms && !reached.contains(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        expired.sort();
+        if !dry_run {
+            for id in &expired {
+                sqlx::query("DELETE FROM commits WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(&fail)?;
+            }
+        }
+        tx.commit().await.map_err(&fail)?;
+        Ok(expired.into_iter().map(CommitId::from_hex).collect())
+    }
+
     async fn commits_with_prefix(&self, prefix: &str) -> Result<Vec<CommitId>> {
         // Callers pass hex digits only, so the prefix holds no LIKE wildcard.
         let rows = sqlx::query("SELECT id FROM commits WHERE id LIKE $1 LIMIT 5")
@@ -441,14 +505,15 @@ impl Store for SqlStore {
 
     async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_keys (id, user_name, secret_hash, created_ms, revoked_ms)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_keys (id, user_name, secret_hash, created_ms, revoked_ms, admin)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&key.id)
         .bind(&key.user)
         .bind(&key.secret_hash)
         .bind(key.created_ms)
         .bind(key.revoked_ms)
+        .bind(i64::from(key.admin))
         .execute(&self.pool)
         .await
         .map_err(self.fail())?;
@@ -457,7 +522,7 @@ impl Store for SqlStore {
 
     async fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>> {
         sqlx::query(
-            "SELECT id, user_name, secret_hash, created_ms, revoked_ms FROM api_keys WHERE id = $1",
+            "SELECT id, user_name, secret_hash, created_ms, revoked_ms, admin FROM api_keys WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -468,7 +533,7 @@ impl Store for SqlStore {
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
         sqlx::query(
-            "SELECT id, user_name, secret_hash, created_ms, revoked_ms FROM api_keys
+            "SELECT id, user_name, secret_hash, created_ms, revoked_ms, admin FROM api_keys
              ORDER BY created_ms, id",
         )
         .fetch_all(&self.pool)
@@ -620,6 +685,7 @@ fn key_from_row(row: &AnyRow) -> sqlx::Result<ApiKey> {
         secret_hash: row.try_get(2)?,
         created_ms: row.try_get(3)?,
         revoked_ms: row.try_get(4)?,
+        admin: row.try_get::<i64, _>(5)? != 0,
     })
 }
 

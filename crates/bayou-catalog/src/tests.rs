@@ -102,6 +102,7 @@ on_both_stores!(
     api_keys_authenticate_their_user_until_revoked,
     runs_are_kept_listed_newest_first_and_filtered,
     a_runs_lease_is_refreshed_by_its_holder_and_settled_once,
+    commits_no_ref_reaches_expire_once_old_enough,
 );
 
 async fn a_new_catalog_has_an_empty_main_branch(db: &Db) {
@@ -413,15 +414,21 @@ async fn catalogs_opened_at_once_on_a_new_database_agree_on_one_main(db: &Db) {
 
 async fn api_keys_authenticate_their_user_until_revoked(db: &Db) {
     let c = db.open().await;
-    let made = c.create_api_key("ada").await.unwrap();
-    let other = c.create_api_key("bob").await.unwrap();
+    let made = c.create_api_key("ada", false).await.unwrap();
+    let other = c.create_api_key("bob", true).await.unwrap();
     assert_eq!(
-        c.authenticate(&made.token).await.unwrap().as_deref(),
-        Some("ada")
+        c.authenticate(&made.token)
+            .await
+            .unwrap()
+            .map(|k| (k.user, k.admin)),
+        Some(("ada".to_string(), false))
     );
     assert_eq!(
-        c.authenticate(&other.token).await.unwrap().as_deref(),
-        Some("bob")
+        c.authenticate(&other.token)
+            .await
+            .unwrap()
+            .map(|k| (k.user, k.admin)),
+        Some(("bob".to_string(), true))
     );
     // A wrong secret for a real id, garbage, and another catalog's view of the same key.
     let forged = format!("{}0", &made.token[..made.token.len() - 1]);
@@ -431,6 +438,16 @@ async fn api_keys_authenticate_their_user_until_revoked(db: &Db) {
         forged
     };
     assert_eq!(c.authenticate(&forged).await.unwrap(), None);
+    assert!(
+        db.open()
+            .await
+            .list_api_keys()
+            .await
+            .unwrap()
+            .iter()
+            .any(|k| k.admin && k.user == "bob"),
+        "admin is kept"
+    );
     assert_eq!(c.authenticate("bayou_nope").await.unwrap(), None);
     let listed = db.open().await.list_api_keys().await.unwrap();
     assert_eq!(listed.len(), 2);
@@ -441,15 +458,18 @@ async fn api_keys_authenticate_their_user_until_revoked(db: &Db) {
     c.revoke_api_key(&made.key.id).await.unwrap();
     assert_eq!(c.authenticate(&made.token).await.unwrap(), None);
     assert_eq!(
-        c.authenticate(&other.token).await.unwrap().as_deref(),
-        Some("bob")
+        c.authenticate(&other.token)
+            .await
+            .unwrap()
+            .map(|k| (k.user, k.admin)),
+        Some(("bob".to_string(), true))
     );
     assert!(matches!(
         c.revoke_api_key("ffffffffffff").await,
         Err(Error::UnknownApiKey(_))
     ));
     assert!(matches!(
-        c.create_api_key("no spaces").await,
+        c.create_api_key("no spaces", false).await,
         Err(Error::InvalidName(_))
     ));
 }
@@ -551,4 +571,74 @@ async fn a_runs_lease_is_refreshed_by_its_holder_and_settled_once(db: &Db) {
         ..legacy
     };
     assert!(c.settle_run(&legacy_crashed, None).await.unwrap());
+}
+
+async fn commits_no_ref_reaches_expire_once_old_enough(db: &Db) {
+    let c = db.open().await;
+    c.commit(MAIN_BRANCH, put("a", "a1")).await.unwrap();
+    // Merged: reached through main. Tagged: reached through the tag. Dropped: reached by none.
+    for branch in ["merged", "tagged", "dropped"] {
+        c.create_ref(branch, RefKind::Branch, MAIN_BRANCH)
+            .await
+            .unwrap();
+        c.commit(branch, put(branch, branch)).await.unwrap();
+    }
+    match c.plan_merge("merged", MAIN_BRANCH).await.unwrap() {
+        MergePlan::FastForward { from, to } => {
+            assert!(c.fast_forward(MAIN_BRANCH, &from, &to).await.unwrap())
+        }
+        other => panic!("expected a fast-forward, got {other:?}"),
+    }
+    c.create_ref("kept", RefKind::Tag, "tagged").await.unwrap();
+    let dropped = head(&c, "dropped").await;
+    for branch in ["merged", "tagged", "dropped"] {
+        c.delete_ref(branch, RefKind::Branch).await.unwrap();
+    }
+    let all: BTreeSet<CommitId> = {
+        let main = c
+            .log(&head(&c, MAIN_BRANCH).await, 100, None)
+            .await
+            .unwrap();
+        main.into_iter().map(|commit| commit.id).collect()
+    };
+    // Too young: kept whatever reaches it.
+    assert!(c.expire_commits(0, false).await.unwrap().is_empty());
+    let later = now_ms() + 1_000;
+    assert_eq!(
+        c.expire_commits(later, true).await.unwrap(),
+        vec![dropped.clone()]
+    );
+    assert!(
+        c.get_commit(&dropped).await.is_ok(),
+        "a dry run removes nothing"
+    );
+    assert_eq!(
+        c.expire_commits(later, false).await.unwrap(),
+        vec![dropped.clone()]
+    );
+    // Another process (no cache) and this one agree it is gone; the rest is whole.
+    for catalog in [&c, &db.open().await] {
+        assert!(matches!(
+            catalog.resolve(dropped.as_str()).await,
+            Err(Error::UnknownRef(_))
+        ));
+        assert!(
+            catalog
+                .create_ref("back", RefKind::Branch, dropped.as_str())
+                .await
+                .is_err()
+        );
+        for id in &all {
+            catalog.get_commit(id).await.unwrap();
+        }
+        let tagged = head(catalog, "kept").await;
+        assert!(
+            catalog
+                .get_table(&tagged, &key("tagged"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert!(c.expire_commits(later, false).await.unwrap().is_empty());
 }

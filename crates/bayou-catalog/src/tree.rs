@@ -86,6 +86,14 @@ impl NodeCache {
         Ok(commit)
     }
 
+    /// Forgets commits that were removed from the store.
+    pub(crate) fn forget_commits(&self, ids: &[CommitId]) {
+        let mut cache = self.commits.lock().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            cache.remove(id);
+        }
+    }
+
     pub(crate) fn remember_commit(&self, commit: Commit) {
         remember(&self.commits, commit.id.clone(), Arc::new(commit));
     }

@@ -1,13 +1,37 @@
 //! `bayou gc` removes what no ref reaches and nothing else; `bayou lake check` says whether
-//! a lake is whole. Embedded only: both open the lake in their own process (on a server's
-//! machine, they run there against its catalog).
+//! a lake is whole. Both modes: on a server, gc takes an admin key.
 
 mod common;
 
-use common::{TestLake, s};
+use common::{Mode, TestLake, in_both_modes, s};
 use serde_json::{Value, json};
 
 const YML: &str = "project:\n  name: gc\n";
+
+in_both_modes!(
+    gc_removes_only_what_no_ref_reaches_and_every_reader_still_reads_every_ref,
+    lake_check_names_a_missing_file_and_gc_then_removes_nothing,
+    gc_running_alongside_writers_merges_and_failed_runs_loses_nothing_any_ref_reaches,
+);
+
+/// `bayou -O json gc ARGS` as the lake's owner: in this process, or with an admin key on a
+/// server (which refuses the tests' ordinary key first, saying what to do).
+fn gc(t: &TestLake, args: &[&str]) -> Value {
+    let mut cmd = t.cmd();
+    if t.server.is_some() {
+        let refused = t.fails(&[&["gc"], args].concat());
+        assert!(
+            refused.contains("only an admin key") && refused.contains("--admin"),
+            "{refused}"
+        );
+        let made = t.json_of(t.admin_cmd().args([
+            "-O", "json", "server", "key", "create", "--user", "ops", "--admin",
+        ]));
+        assert_eq!(made["admin"], json!(true));
+        cmd.env("BAYOU_API_KEY", made["key"].as_str().unwrap());
+    }
+    t.json_of(cmd.args(["-O", "json", "gc"]).args(args))
+}
 
 /// Every table at every branch and tag: (table, ref, metadata location, rows as bayou counts).
 fn everything(t: &TestLake) -> Vec<(String, String, String, u64)> {
@@ -69,9 +93,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[test]
-fn gc_removes_only_what_no_ref_reaches_and_every_reader_still_reads_every_ref() {
-    let t = TestLake::new();
+fn gc_removes_only_what_no_ref_reaches_and_every_reader_still_reads_every_ref(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("trips", "id,miles\n1,2.5\n2,4.0\n");
     t.ok(&["tag", "create", "first"]);
     // An append on a branch merged back: its files are reached through main now.
@@ -97,6 +120,16 @@ fn gc_removes_only_what_no_ref_reaches_and_every_reader_still_reads_every_ref() 
         "-b",
         "dropped",
     ]);
+    let dropped = t
+        .json(&["branch", "ls"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "dropped")
+        .unwrap()["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
     t.ok(&["branch", "rm", "dropped"]);
     // A failed run keeps its run branch, holding what it wrote before failing.
     let project = t.project(
@@ -128,26 +161,36 @@ fn gc_removes_only_what_no_ref_reaches_and_every_reader_still_reads_every_ref() 
     let files_before = files_under(&tables_dir);
 
     // A dry run lists without removing; the default grace keeps every fresh file.
-    let dry = t.json(&[
-        "gc",
-        "--dry-run",
-        "--older-than",
-        "0s",
-        "--keep-runs-days",
-        "0",
-    ]);
+    let dry = gc(
+        &t,
+        &["--dry-run", "--older-than", "0s", "--keep-runs-days", "0"],
+    );
     assert_eq!(dry["run_branches"], json!([run_branch]));
+    assert_eq!(
+        dry["commits"],
+        json!([dropped]),
+        "only the deleted branch's commit"
+    );
     assert!(!dry["files"].as_array().unwrap().is_empty(), "{dry}");
     assert_eq!(files_under(&tables_dir), files_before);
-    let young = t.json(&["gc"]);
+    let young = gc(&t, &[]);
     assert_eq!(
-        (young["files"].clone(), young["run_branches"].clone()),
-        (json!([]), json!([]))
+        (
+            young["files"].clone(),
+            young["run_branches"].clone(),
+            young["commits"].clone()
+        ),
+        (json!([]), json!([]), json!([]))
     );
     assert!(young["young_kept"].as_u64().unwrap() > 0, "{young}");
 
-    let done = t.json(&["gc", "--older-than", "0s", "--keep-runs-days", "0"]);
+    let done = gc(&t, &["--older-than", "0s", "--keep-runs-days", "0"]);
     assert_eq!(done["run_branches"], json!([run_branch]));
+    // The deleted branch's commit went (the failed run committed nothing): its id no longer
+    // resolves.
+    assert_eq!(done["commits"], json!([dropped]), "{done}");
+    let gone = t.fails(&["branch", "create", "back", "--from-ref", &dropped]);
+    assert!(gone.contains(&dropped[..8]), "{gone}");
     let removed = done["files"].as_array().unwrap();
     assert_eq!(
         removed,
@@ -175,13 +218,15 @@ fn gc_removes_only_what_no_ref_reaches_and_every_reader_still_reads_every_ref() 
     // Other readers open every table at every ref from its metadata, as bayou counts it.
     every_reader_reads_every_table_at_every_ref(&t);
     // Nothing left to remove.
-    let again = t.json(&["gc", "--older-than", "0s", "--keep-runs-days", "0"]);
-    assert_eq!(again["files"], json!([]));
+    let again = gc(&t, &["--older-than", "0s", "--keep-runs-days", "0"]);
+    assert_eq!(
+        (again["files"].clone(), again["commits"].clone()),
+        (json!([]), json!([]))
+    );
 }
 
-#[test]
-fn lake_check_names_a_missing_file_and_gc_then_removes_nothing() {
-    let t = TestLake::new();
+fn lake_check_names_a_missing_file_and_gc_then_removes_nothing(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("trips", "id,miles\n1,2.5\n");
     assert!(t.ok(&["lake", "check"]).contains("the lake is whole"));
     let data = walk(&t.lake().join("tables"))
@@ -207,7 +252,7 @@ fn lake_check_names_a_missing_file_and_gc_then_removes_nothing() {
         "{report}"
     );
     // Still fine to collect: the missing file is named by the history, which reads whole.
-    let done = t.json(&["gc", "--older-than", "0s"]);
+    let done = gc(&t, &["--older-than", "0s"]);
     assert_eq!(done["files"], json!([]));
 }
 
@@ -223,9 +268,8 @@ fn age(dir: &std::path::Path) {
     }
 }
 
-#[test]
-fn gc_running_alongside_writers_merges_and_failed_runs_loses_nothing_any_ref_reaches() {
-    let t = TestLake::new();
+fn gc_running_alongside_writers_merges_and_failed_runs_loses_nothing_any_ref_reaches(mode: Mode) {
+    let t = TestLake::in_mode(mode);
     t.table_from_csv("trips", "id,miles\n1,2.5\n2,4.0\n");
     // Garbage from before: an unmerged branch's writes, a failed run's branch.
     t.ok(&["branch", "create", "dropped"]);
@@ -285,7 +329,7 @@ fn gc_running_alongside_writers_merges_and_failed_runs_loses_nothing_any_ref_rea
         });
         let mut removed = 0;
         for _ in 0..3 {
-            let done = t.json(&["gc", "--older-than", "1h", "--keep-runs-days", "0"]);
+            let done = gc(&t, &["--older-than", "1h", "--keep-runs-days", "0"]);
             removed += done["files"].as_array().unwrap().len();
         }
         for worker in [appends, merges, runs] {

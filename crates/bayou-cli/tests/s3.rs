@@ -364,3 +364,61 @@ fn a_dead_s3_server_fails_a_write_clearly_and_the_lake_loses_nothing() {
     let check = with(&mut server.bayou(&t), &["lake", "check"]);
     assert_eq!(check["problems"], serde_json::json!([]), "{check}");
 }
+
+#[test]
+fn s3_errors_partway_through_a_write_fail_it_whole_and_passing_ones_are_retried() {
+    use bayou_testkit::faults::{FaultProxy, Faults};
+    let t = TestLake::new();
+    let dir = t.path("weed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = start(&dir);
+    // bayou talks to SeaweedFS through a proxy that answers some requests with a 500.
+    let proxy = FaultProxy::start(server.port);
+    let lake = "s3://lake/warehouse";
+    let with = |args: &[&str]| {
+        let mut all = vec!["--lake", lake, "-O", "json"];
+        all.extend_from_slice(args);
+        t.json_of(bayou_at(&t, proxy.port).args(&all))
+    };
+    let count = || with(&["query", "SELECT COUNT(*) AS n FROM cities"])[0]["n"].clone();
+    let first = t.csv("a.csv", "id,city\n1,Rome\n2,Oslo\n");
+    with(&["table", "create", "cities", "--search-uri", s(&first)]);
+
+    // Transient: every other request fails; retries carry each through.
+    proxy.set(Faults::EveryOther);
+    let second = t.csv("b.csv", "id,city\n3,Lima\n");
+    with(&["table", "import", "cities", "--search-uri", s(&second)]);
+    assert!(proxy.failed() > 0, "the proxy injected errors");
+    proxy.set(Faults::None);
+    assert_eq!(count(), json!(3));
+    let head = with(&["branch", "ls"])[0]["head"].clone();
+
+    // Lasting, partway: the write's first object lands, then every write fails.
+    proxy.set(Faults::WritesAfter(1));
+    let third = t.csv("c.csv", "id,city\n4,Kyiv\n");
+    let out = bayou_at(&t, proxy.port)
+        .args(["--lake", lake, "table", "import", "cities", "--search-uri"])
+        .arg(&third)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("s3://lake/warehouse") && err.contains("the catalog was not changed"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    proxy.set(Faults::None);
+    // Nothing of it is visible, the lake is whole, and the object it left is garbage.
+    assert_eq!(with(&["branch", "ls"])[0]["head"], head);
+    assert_eq!(count(), json!(3));
+    let check = with(&["lake", "check"]);
+    assert_eq!(check["problems"], json!([]), "{check}");
+    let gc = with(&["gc", "--older-than", "0s"]);
+    assert!(!gc["files"].as_array().unwrap().is_empty(), "{gc}");
+    // Once the store is well, the same write lands.
+    with(&["table", "import", "cities", "--search-uri", s(&third)]);
+    assert_eq!(count(), json!(4));
+    let check = with(&["lake", "check"]);
+    assert_eq!(check["problems"], json!([]), "{check}");
+}

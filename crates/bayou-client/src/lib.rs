@@ -14,10 +14,10 @@ use bayou_proto::v1::lake_client::LakeClient;
 use bayou_proto::v1::write_table_output::Part as Out;
 use bayou_proto::v1::write_table_start::What;
 use bayou_service::{
-    Commit, DiffEntry, Error, ErrorKind, ExternalRequest, FileSource, ImportRequest, Imported,
-    MergeOutcome, Namespace, OnEvent, Progress, QueryResult, Ref, RefKind, Resolved, Result,
-    RunFilter, RunOutcome, RunRecord, RunRequest, RunUpdate, Service, TableInfo, TablePlan,
-    TableRequest, TableState, WriteOutcome, wire,
+    CheckReport, Commit, DiffEntry, Error, ErrorKind, ExternalRequest, FileSource, GcReport,
+    GcRequest, ImportRequest, Imported, MergeOutcome, Namespace, OnEvent, Progress, QueryResult,
+    Ref, RefKind, Resolved, Result, RunFilter, RunOutcome, RunRecord, RunRequest, RunUpdate,
+    Service, TableInfo, TablePlan, TableRequest, TableState, WriteOutcome, wire,
 };
 use bayou_types::{CommitId, TableKey};
 use futures::{StreamExt, TryStreamExt};
@@ -460,6 +460,19 @@ impl Service for Remote {
             }
             _ => Err(writes::unexpected()),
         }
+    }
+
+    async fn collect_garbage(&self, request: &GcRequest) -> Result<GcReport> {
+        let r = self
+            .client()
+            .collect_garbage(wire::gc_request_to_wire(request))
+            .await;
+        wire::gc_report_from_wire(r.map_err(|s| self.error(s))?.into_inner())
+    }
+
+    async fn check_lake(&self) -> Result<CheckReport> {
+        let r = self.client().check_lake(pb::CheckLakeRequest {}).await;
+        wire::check_from_wire(r.map_err(|s| self.error(s))?.into_inner())
     }
 
     async fn encrypt_secret(&self, name: &str, plaintext: &str) -> Result<String> {

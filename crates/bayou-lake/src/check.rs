@@ -24,8 +24,11 @@ impl Lake {
         let reach = self.reach().await?;
         let mut problems = reach.problems;
         let storage = &self.storage;
-        let mut looked = futures::stream::iter(reach.files.iter())
-            .map(|file| async move { (file, storage.exists(file).await) })
+        let mut looked = futures::stream::iter(reach.files.iter().cloned())
+            .map(|file: String| async move {
+                let found = storage.exists(&file).await;
+                (file, found)
+            })
             .buffer_unordered(16);
         while let Some((file, found)) = looked.next().await {
             match found {

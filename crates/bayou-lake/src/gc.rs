@@ -4,8 +4,9 @@
 //!
 //! Trade-off: snapshots are never cut out of a metadata file that a kept commit holds (that
 //! would rewrite history); a snapshot is expired when no kept commit holds a version listing
-//! it, i.e. with the branch (a failed run's, a deleted one) that made it. A commit no ref
-//! reaches stays in the catalog: a branch made from its id after `gc` finds its files gone.
+//! it, i.e. with the branch (a failed run's, a deleted one) that made it. The commits no ref
+//! reaches go from the catalog in the same `gc` (`Catalog::expire_commits`), so no id is left
+//! that would resolve to a version whose files are gone.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -19,9 +20,9 @@ pub struct RemovedFile {
     pub bytes: u64,
 }
 
-/// What `gc` removed.
+/// The files no ref reaches that `gc` removed.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct GcReport {
+pub struct OrphanFiles {
     pub dry_run: bool,
     pub files: Vec<RemovedFile>,
     pub bytes: u64,
@@ -35,7 +36,7 @@ impl Lake {
     /// Removes the files under `tables/` that no ref reaches and that were last written more
     /// than `grace` ago (only lists them when `dry_run`). Refuses to remove anything from a
     /// lake whose history cannot be read whole: a file it could not see might be needed.
-    pub async fn collect_garbage(&self, grace: Duration, dry_run: bool) -> Result<GcReport> {
+    pub async fn collect_garbage(&self, grace: Duration, dry_run: bool) -> Result<OrphanFiles> {
         let reach = self.reach().await?;
         if let Some(first) = reach.problems.first() {
             return Err(Error::InvalidInput(format!(
@@ -52,7 +53,7 @@ impl Lake {
         let cutoff = chrono::Utc::now()
             .checked_sub_signed(grace)
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-        let mut report = GcReport {
+        let mut report = OrphanFiles {
             dry_run,
             files: vec![],
             bytes: 0,

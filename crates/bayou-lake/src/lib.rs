@@ -41,7 +41,7 @@ use bayou_types::{CommitId, TableKey};
 pub use bayou_catalog;
 pub use check::CheckReport;
 pub use engine::{EngineCommit, NewTable, TableChange};
-pub use gc::{GcReport, RemovedFile};
+pub use gc::{OrphanFiles, RemovedFile};
 pub use iceberg::spec::{DataFile, Snapshot, TableMetadata};
 pub use iceberg::spec::{Schema as IcebergSchema, SortOrder, UnboundPartitionSpec};
 pub use iceberg::{TableRequirement, TableUpdate};
@@ -139,10 +139,28 @@ fn storage_hint(source: &object_store::Error) -> &'static str {
         E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
             "check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the role) for this bucket"
         }
+        _ if out_of_space(source) => {
+            "the disk or quota under the lake is full: free space there (`bayou gc` removes what no ref reaches), then retry; the catalog was not changed"
+        }
         _ => {
             "check that the object store is up and reachable (AWS_ENDPOINT_URL, the network); the catalog was not changed, so retry once it is back"
         }
     }
+}
+
+/// Whether an error comes from a full disk or an exhausted quota (ENOSPC, EDQUOT).
+fn out_of_space(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && (io.kind() == std::io::ErrorKind::StorageFull
+                || io.kind() == std::io::ErrorKind::QuotaExceeded)
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

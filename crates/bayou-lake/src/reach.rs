@@ -1,7 +1,8 @@
 //! [`Reach`]: what the catalog's refs reach. Every commit of every branch and tag (all
 //! parents, merges included), the table versions those commits hold, and every file their
-//! snapshots name: metadata, manifest lists, manifests, data and delete files. `lake check`
-//! verifies it; `gc` keeps it and nothing else.
+//! snapshots name: metadata, manifest lists, manifests, data and delete files, and the
+//! statistics files engines attach to them. `lake check` verifies it; `gc` keeps it and
+//! nothing else.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -60,6 +61,18 @@ impl Lake {
             Err(e) => return reach.problems.push(format!("{location}: {e}")),
         };
         let format = version.metadata.format_version();
+        // Statistics (Puffin) files an engine attached: kept with the version naming them.
+        let metadata = &version.metadata;
+        reach.files.extend(
+            metadata
+                .statistics_iter()
+                .map(|s| s.statistics_path.clone())
+                .chain(
+                    metadata
+                        .partition_statistics_iter()
+                        .map(|s| s.statistics_path.clone()),
+                ),
+        );
         for snapshot in version.metadata.snapshots() {
             let list = snapshot.manifest_list().to_string();
             reach.files.insert(list.clone());
@@ -71,7 +84,7 @@ impl Lake {
                 Err(e) => Err(e),
             };
             let manifests = match parsed {
-                Ok(l) => l.consume_entries(),
+                Ok(l) => l.consume_entries().into_iter().collect::<Vec<_>>(),
                 Err(e) => return reach.problems.push(format!("{list}: {e}")),
             };
             for manifest in manifests {

@@ -142,7 +142,10 @@ impl DataWriter {
             self.open.insert(partition.clone(), file);
         }
         let file = self.open.get_mut(&partition).expect("opened above");
-        file.writer.write(batch).await?;
+        file.writer
+            .write(batch)
+            .await
+            .map_err(|e| writing(&file.location, e))?;
         file.rows += batch.num_rows();
         self.rows += batch.num_rows() as u64;
         if file.rows >= FILE_ROWS {
@@ -181,7 +184,11 @@ impl DataWriter {
         let Some(file) = self.open.remove(&partition) else {
             return Ok(());
         };
-        let metadata = file.writer.close().await?;
+        let metadata = file
+            .writer
+            .close()
+            .await
+            .map_err(|e| writing(&file.location, e))?;
         let path = self.storage.path(&file.location)?;
         let size = self
             .storage
@@ -213,6 +220,27 @@ impl DataWriter {
 
 /// Builds the Iceberg description of a Parquet file from its footer. Columns are matched to the
 /// table's fields by their field ids, or by name in files written without ids.
+/// A Parquet writer's error at `location`: the store's own (a full disk, a dead server) as a
+/// storage error naming the file, so its hint says what to do. The store's error comes
+/// straight, or inside the `io::Error` of the buffered writer.
+fn writing(location: &str, e: parquet::errors::ParquetError) -> Error {
+    use parquet::errors::ParquetError;
+    let ParquetError::External(inner) = e else {
+        return Error::Parquet(e);
+    };
+    let inner = match inner.downcast::<std::io::Error>() {
+        Ok(io) if io.get_ref().is_some_and(|e| e.is::<object_store::Error>()) => {
+            io.into_inner().expect("checked above")
+        }
+        Ok(io) => io,
+        Err(other) => other,
+    };
+    match inner.downcast::<object_store::Error>() {
+        Ok(store) => Error::storage(location, *store),
+        Err(other) => Error::Parquet(ParquetError::External(other)),
+    }
+}
+
 pub(crate) fn describe(
     location: &str,
     size: u64,

@@ -108,6 +108,25 @@ impl pb::lake_server::Lake for LakeApi {
         Ok(Response::new(outputs))
     }
 
+    async fn collect_garbage(
+        &self,
+        request: Request<pb::CollectGarbageRequest>,
+    ) -> Result<Response<pb::GarbageReport>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = wire::gc_request_from_wire(request.into_inner());
+        let report = svc.collect_garbage(&req).await.map_err(status)?;
+        Ok(Response::new(wire::gc_report_to_wire(&report)))
+    }
+
+    async fn check_lake(
+        &self,
+        request: Request<pb::CheckLakeRequest>,
+    ) -> Result<Response<pb::LakeCheck>, Status> {
+        let svc = self.caller(&request).await?;
+        let report = svc.check_lake().await.map_err(status)?;
+        Ok(Response::new(wire::check_to_wire(&report)))
+    }
+
     async fn encrypt_secret(
         &self,
         request: Request<pb::EncryptSecretRequest>,

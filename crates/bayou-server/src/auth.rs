@@ -39,11 +39,12 @@ impl Auth {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map_or("", |(_, key)| key.trim());
         match self.lake.catalog().authenticate(token).await {
-            Ok(Some(user)) => {
-                let lake = self.lake.with_author(user);
+            Ok(Some(key)) => {
+                let lake = self.lake.with_author(key.user);
                 Ok(Embedded::with_runs(lake, self.runs.clone())
                     .per_user()
-                    .without_host_files())
+                    .without_host_files()
+                    .with_admin(key.admin))
             }
             Ok(None) => Err(unauthenticated(
                 "the API key is unknown or revoked\n  hint: ask an admin for a new key (`bayou server key create --user NAME`)",

@@ -10,9 +10,9 @@ use bayou_runtime::{OnEvent, RunOptions, RunRecord};
 use futures::StreamExt;
 
 use crate::{
-    Error, ExternalRequest, FileSource, ImportRequest, Imported, MergeOutcome, Progress,
-    QueryResult, Result, RunFilter, RunOutcome, RunRequest, Service, TableInfo, TablePlan,
-    TableRequest, WriteOutcome,
+    CheckReport, Error, ExternalRequest, FileSource, GcReport, GcRequest, ImportRequest, Imported,
+    MergeOutcome, Progress, QueryResult, Result, RunFilter, RunOutcome, RunRequest, Service,
+    TableInfo, TablePlan, TableRequest, WriteOutcome,
 };
 
 /// The project of `request` in a directory of its own, which lives as long as the returned
@@ -67,6 +67,9 @@ pub struct Embedded {
     per_user: bool,
     /// Whether calls may read paths of this machine (not when serving a server's callers).
     pub(crate) host_files: bool,
+    /// Whether the caller may do what changes the whole lake (`gc`): the lake's owner in this
+    /// process, an admin key on a server.
+    pub(crate) admin: bool,
 }
 
 impl Embedded {
@@ -76,6 +79,7 @@ impl Embedded {
             runs: None,
             per_user: false,
             host_files: true,
+            admin: true,
         }
     }
 
@@ -86,6 +90,7 @@ impl Embedded {
             runs: Some(template),
             per_user: false,
             host_files: true,
+            admin: true,
         }
     }
 
@@ -100,6 +105,12 @@ impl Embedded {
     /// sent or of `s3://` objects (a server's callers are elsewhere).
     pub fn without_host_files(mut self) -> Self {
         self.host_files = false;
+        self
+    }
+
+    /// The same service for a caller who may (or may not) change the whole lake.
+    pub fn with_admin(mut self, admin: bool) -> Self {
+        self.admin = admin;
         self
     }
 
@@ -193,6 +204,14 @@ impl Service for Embedded {
 
     async fn create_external_table(&self, request: &ExternalRequest) -> Result<WriteOutcome> {
         self.register_external(request).await
+    }
+
+    async fn collect_garbage(&self, request: &GcRequest) -> Result<GcReport> {
+        self.gc(request).await
+    }
+
+    async fn check_lake(&self) -> Result<CheckReport> {
+        Ok(self.lake.check().await?)
     }
 
     async fn whoami(&self) -> Result<String> {

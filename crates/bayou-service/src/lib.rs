@@ -9,6 +9,7 @@
 mod embedded;
 mod error;
 mod imports;
+mod maintain;
 mod runs;
 mod tables;
 pub mod wire;
@@ -33,6 +34,7 @@ pub use imports::{
     Conflict, ExternalRequest, FileSource, ImportRequest, Imported, PlannedColumn, TablePlan,
     TableRequest, plan_here,
 };
+pub use maintain::{CheckReport, GcReport, GcRequest, RemovedFile};
 pub use runs::{Replay, RunRequest, RunSpec, RunUpdate};
 pub use tables::{Column, TableInfo, TableSnapshot};
 
@@ -142,4 +144,9 @@ pub trait Service: Send + Sync {
     /// (where it runs on a server); returns its record. A run that has ended, or that runs in
     /// another process of an embedded lake, gives its record as it is.
     async fn follow_run(&self, id: &str, on_event: OnEvent<'_>) -> Result<RunRecord>;
+    /// Prunes failed and crashed runs' branches kept long enough, then removes the commits and
+    /// files no ref reaches that are old enough; only the lake's owner (an admin key) may.
+    async fn collect_garbage(&self, request: &GcRequest) -> Result<GcReport>;
+    /// Verifies the lake: every ref resolves, every table version parses, every file exists.
+    async fn check_lake(&self) -> Result<CheckReport>;
 }

@@ -467,6 +467,86 @@ pub fn imported_from_wire(i: pb::Imported) -> Result<crate::Imported, Error> {
     })
 }
 
+pub fn gc_request_to_wire(r: &crate::GcRequest) -> pb::CollectGarbageRequest {
+    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    pb::CollectGarbageRequest {
+        older_than_ms: ms(r.older_than),
+        keep_runs_ms: ms(r.keep_runs),
+        dry_run: r.dry_run,
+    }
+}
+
+pub fn gc_request_from_wire(r: pb::CollectGarbageRequest) -> crate::GcRequest {
+    crate::GcRequest {
+        older_than: std::time::Duration::from_millis(r.older_than_ms),
+        keep_runs: std::time::Duration::from_millis(r.keep_runs_ms),
+        dry_run: r.dry_run,
+    }
+}
+
+pub fn gc_report_to_wire(r: &crate::GcReport) -> pb::GarbageReport {
+    pb::GarbageReport {
+        dry_run: r.dry_run,
+        run_branches: r.run_branches.clone(),
+        commits: r.commits.iter().map(|c| c.as_str().to_string()).collect(),
+        files: r
+            .files
+            .iter()
+            .map(|f| pb::RemovedFile {
+                location: f.location.clone(),
+                bytes: f.bytes,
+            })
+            .collect(),
+        bytes: r.bytes,
+        young_kept: r.young_kept as u64,
+        reachable: r.reachable as u64,
+    }
+}
+
+pub fn gc_report_from_wire(r: pb::GarbageReport) -> Result<crate::GcReport, Error> {
+    Ok(crate::GcReport {
+        dry_run: r.dry_run,
+        run_branches: r.run_branches,
+        commits: r
+            .commits
+            .into_iter()
+            .map(commit_id)
+            .collect::<Result<_, _>>()?,
+        files: r
+            .files
+            .into_iter()
+            .map(|f| crate::RemovedFile {
+                location: f.location,
+                bytes: f.bytes,
+            })
+            .collect(),
+        bytes: r.bytes,
+        young_kept: usize::try_from(r.young_kept).map_err(|_| invalid("young_kept"))?,
+        reachable: usize::try_from(r.reachable).map_err(|_| invalid("reachable"))?,
+    })
+}
+
+pub fn check_to_wire(r: &crate::CheckReport) -> pb::LakeCheck {
+    pb::LakeCheck {
+        refs: r.refs as u64,
+        commits: r.commits as u64,
+        table_versions: r.table_versions as u64,
+        files: r.files as u64,
+        problems: r.problems.clone(),
+    }
+}
+
+pub fn check_from_wire(r: pb::LakeCheck) -> Result<crate::CheckReport, Error> {
+    let count = |n: u64, what: &str| usize::try_from(n).map_err(|_| invalid(what));
+    Ok(crate::CheckReport {
+        refs: count(r.refs, "refs")?,
+        commits: count(r.commits, "commits")?,
+        table_versions: count(r.table_versions, "table_versions")?,
+        files: count(r.files, "files")?,
+        problems: r.problems,
+    })
+}
+
 pub fn table_key(namespace: String, name: String) -> Result<TableKey, Error> {
     key_from_wire(namespace, name)
 }

@@ -1,5 +1,6 @@
-//! Test support shared by bayou's crates: real PostgreSQL servers on 127.0.0.1, and TLS
-//! certificates ([`tls::self_signed`]).
+//! Test support shared by bayou's crates: real PostgreSQL servers on 127.0.0.1, TLS
+//! certificates ([`tls::self_signed`]), and an HTTP proxy that injects server errors
+//! ([`faults::FaultProxy`]).
 //!
 //! Entry point: [`Postgres::start`]. When `BAYOU_TEST_POSTGRES` names a running server (the test
 //! script starts one for the whole run), tests share it, each in a fresh database; otherwise each
@@ -13,6 +14,7 @@ use std::process::Command;
 
 use sqlx::Connection;
 
+pub mod faults;
 pub mod tls;
 
 /// A PostgreSQL server for one test: shared (named by `BAYOU_TEST_POSTGRES`) or private.

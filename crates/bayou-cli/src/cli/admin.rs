@@ -46,12 +46,15 @@ pub enum ServerCommand {
 pub enum KeyCommand {
     /// Make a key for a user: printed once, only its hash is kept
     #[command(
-        after_help = "Example:\n  bayou server key create --user ada --lake /data/lake --catalog postgres://bayou@db/lake"
+        after_help = "Examples:\n  bayou server key create --user ada --lake /data/lake --catalog postgres://bayou@db/lake\n  bayou server key create --user ops --admin --lake /data/lake"
     )]
     Create {
         /// The user the key acts as: the author of their commits and the owner of their runs
         #[arg(long)]
         user: String,
+        /// The key may also do what changes the whole lake (`bayou gc` over the server)
+        #[arg(long)]
+        admin: bool,
     },
     /// List keys (ids, users, when made and revoked; never the secrets)
     #[command(after_help = "Example:\n  bayou server key ls --lake /data/lake -O json")]

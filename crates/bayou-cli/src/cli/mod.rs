@@ -142,9 +142,9 @@ pub enum Command {
     /// List and prune the cached Python environments of Python models
     #[command(subcommand)]
     Env(EnvCommand),
-    /// Remove what nothing needs: old failed runs' branches, and files no ref's history reaches
+    /// Remove what nothing needs: old failed runs' branches, and commits and files no ref's history reaches
     #[command(
-        after_help = "Examples:\n  bayou gc --dry-run\n  bayou gc --older-than 1d --keep-runs-days 3 -O json\n\nA file is removed only when no commit of any branch or tag reaches it and it was last written before --older-than, so writes in flight are never touched. Successful runs' branches are gone already; failed and crashed runs keep theirs for --keep-runs-days."
+        after_help = "Examples:\n  bayou gc --dry-run\n  bayou gc --older-than 1d --keep-runs-days 3 -O json\n  BAYOU_REMOTE=http://server:8181 BAYOU_API_KEY=ADMIN_KEY bayou gc\n\nA commit or file is removed only when no commit of any branch or tag reaches it and it was made before --older-than, so writes in flight are never touched. Successful runs' branches are gone already; failed and crashed runs keep theirs for --keep-runs-days. On a server, gc needs an admin key (`bayou server key create --user NAME --admin`)."
     )]
     Gc(GcArgs),
     /// Check the lake: every ref, every table version of its history, every file they name

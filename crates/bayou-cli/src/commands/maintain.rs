@@ -1,23 +1,29 @@
-//! `bayou gc` and `bayou lake check`: keeping a lake whole and small. Both open the lake in
-//! this process (on a server's lake, run them on its machine with its `BAYOU_CATALOG`).
+//! `bayou gc` and `bayou lake check`: keeping a lake whole and small, in this process or on a
+//! server (gc with an admin key).
 
 use indicatif::HumanBytes;
 use serde_json::json;
+
+use bayou_service::GcRequest;
 
 use super::Ctx;
 use crate::cli::GcArgs;
 use crate::output::{Exit, Listing, emit, out};
 
 pub(crate) async fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
-    let lake = ctx.lake()?;
     let started = std::time::Instant::now();
-    let keep_runs = std::time::Duration::from_secs(u64::from(args.keep_runs_days) * 86_400);
-    let branches = bayou_runtime::prune_run_branches(lake, keep_runs, args.dry_run).await?;
-    let files = lake.collect_garbage(args.older_than, args.dry_run).await?;
+    let request = GcRequest {
+        older_than: args.older_than,
+        keep_runs: std::time::Duration::from_secs(u64::from(args.keep_runs_days) * 86_400),
+        dry_run: args.dry_run,
+    };
+    let files = ctx.service.collect_garbage(&request).await?;
     let seconds = started.elapsed().as_secs_f64();
+    let branches = &files.run_branches;
     let value = json!({
         "dry_run": args.dry_run,
         "run_branches": branches,
+        "commits": files.commits,
         "files": files.files,
         "bytes": files.bytes,
         "young_kept": files.young_kept,
@@ -33,15 +39,16 @@ pub(crate) async fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
     };
     let older = humantime::format_duration(args.older_than);
     out(&format!(
-        "{verb} {} run branch(es) and {} file(s), {}; kept {} reachable file(s) and {} younger than {older} ({seconds:.1} s)",
+        "{verb} {} run branch(es), {} commit(s) and {} file(s), {}; kept {} reachable file(s) and {} younger than {older} ({seconds:.1} s)",
         branches.len(),
+        files.commits.len(),
         files.files.len(),
         HumanBytes(files.bytes),
         files.reachable,
         files.young_kept,
     ))?;
     let mut listing = Listing::new(vec!["removed", "bytes"]);
-    for branch in &branches {
+    for branch in branches {
         listing.push(vec![format!("branch {branch}"), String::new()]);
     }
     for file in &files.files {
@@ -57,7 +64,7 @@ pub(crate) async fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn check(ctx: &Ctx) -> anyhow::Result<()> {
-    let report = ctx.lake()?.check().await?;
+    let report = ctx.service.check_lake().await?;
     let summary = format!(
         "{} ref(s), {} commit(s), {} table version(s), {} file(s)",
         report.refs, report.commits, report.table_versions, report.files

@@ -76,25 +76,27 @@ async fn serve(format: OutputFormat, lake: Lake, args: &ServerArgs) -> anyhow::R
 async fn key(format: OutputFormat, lake: &Lake, cmd: KeyCommand) -> anyhow::Result<()> {
     let catalog = lake.catalog();
     match cmd {
-        KeyCommand::Create { user } => {
-            let made = catalog.create_api_key(&user).await?;
+        KeyCommand::Create { user, admin } => {
+            let made = catalog.create_api_key(&user, admin).await?;
             if format == OutputFormat::Json {
                 return out(&serde_json::to_string_pretty(&json!({
-                    "id": made.key.id, "user": made.key.user, "key": made.token,
+                    "id": made.key.id, "user": made.key.user, "key": made.token, "admin": admin,
                 }))?);
             }
+            let kind = if admin { "admin key" } else { "key" };
             out(&format!(
-                "{}\nkey {} for {user}: shown once, keep it secret (use it with --api-key, BAYOU_API_KEY or `bayou config set api_key`)",
+                "{}\n{kind} {} for {user}: shown once, keep it secret (use it with --api-key, BAYOU_API_KEY or `bayou config set api_key`)",
                 made.token, made.key.id
             ))
         }
         KeyCommand::Ls => {
             let keys = catalog.list_api_keys().await?;
-            let mut listing = Listing::new(vec!["id", "user", "created", "revoked"]);
+            let mut listing = Listing::new(vec!["id", "user", "admin", "created", "revoked"]);
             for k in &keys {
                 listing.push(vec![
                     k.id.clone(),
                     k.user.clone(),
+                    if k.admin { "yes" } else { "-" }.to_string(),
                     time(k.created_ms),
                     k.revoked_ms.map_or("-".into(), time),
                 ]);

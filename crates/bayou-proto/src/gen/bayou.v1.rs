@@ -667,6 +667,66 @@ pub struct EncryptSecretResponse {
     pub ciphertext: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CollectGarbageRequest {
+    /// What no ref reaches is removed once it is older than this (a write in flight is younger).
+    #[prost(uint64, tag = "1")]
+    pub older_than_ms: u64,
+    /// The branches of failed and crashed runs are kept this long.
+    #[prost(uint64, tag = "2")]
+    pub keep_runs_ms: u64,
+    /// List what would go; remove nothing.
+    #[prost(bool, tag = "3")]
+    pub dry_run: bool,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemovedFile {
+    #[prost(string, tag = "1")]
+    pub location: ::prost::alloc::string::String,
+    #[prost(uint64, tag = "2")]
+    pub bytes: u64,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GarbageReport {
+    #[prost(bool, tag = "1")]
+    pub dry_run: bool,
+    #[prost(string, repeated, tag = "2")]
+    pub run_branches: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Commits no ref reaches any more, removed from the catalog.
+    #[prost(string, repeated, tag = "3")]
+    pub commits: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    #[prost(message, repeated, tag = "4")]
+    pub files: ::prost::alloc::vec::Vec<RemovedFile>,
+    #[prost(uint64, tag = "5")]
+    pub bytes: u64,
+    /// Files no ref reaches that are younger than older_than_ms, kept for now.
+    #[prost(uint64, tag = "6")]
+    pub young_kept: u64,
+    /// Files the refs reach.
+    #[prost(uint64, tag = "7")]
+    pub reachable: u64,
+}
+#[allow(clippy::all)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CheckLakeRequest {}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct LakeCheck {
+    #[prost(uint64, tag = "1")]
+    pub refs: u64,
+    #[prost(uint64, tag = "2")]
+    pub commits: u64,
+    #[prost(uint64, tag = "3")]
+    pub table_versions: u64,
+    #[prost(uint64, tag = "4")]
+    pub files: u64,
+    /// Each: a location and what is wrong there. None: the lake is whole.
+    #[prost(string, repeated, tag = "5")]
+    pub problems: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+#[allow(clippy::all)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
 pub enum RefKind {
@@ -1397,6 +1457,48 @@ pub mod lake_client {
                 .insert(GrpcMethod::new("bayou.v1.Lake", "EncryptSecret"));
             self.inner.unary(req, path, codec).await
         }
+        /// Prunes old failed runs' branches, then removes the commits and files no ref reaches (an
+        /// admin key only).
+        pub async fn collect_garbage(
+            &mut self,
+            request: impl tonic::IntoRequest<super::CollectGarbageRequest>,
+        ) -> std::result::Result<tonic::Response<super::GarbageReport>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/bayou.v1.Lake/CollectGarbage",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("bayou.v1.Lake", "CollectGarbage"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Verifies the lake: every ref resolves, every table version parses, every file exists.
+        pub async fn check_lake(
+            &mut self,
+            request: impl tonic::IntoRequest<super::CheckLakeRequest>,
+        ) -> std::result::Result<tonic::Response<super::LakeCheck>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/bayou.v1.Lake/CheckLake");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "CheckLake"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -1593,6 +1695,17 @@ pub mod lake_server {
             tonic::Response<super::EncryptSecretResponse>,
             tonic::Status,
         >;
+        /// Prunes old failed runs' branches, then removes the commits and files no ref reaches (an
+        /// admin key only).
+        async fn collect_garbage(
+            &self,
+            request: tonic::Request<super::CollectGarbageRequest>,
+        ) -> std::result::Result<tonic::Response<super::GarbageReport>, tonic::Status>;
+        /// Verifies the lake: every ref resolves, every table version parses, every file exists.
+        async fn check_lake(
+            &self,
+            request: tonic::Request<super::CheckLakeRequest>,
+        ) -> std::result::Result<tonic::Response<super::LakeCheck>, tonic::Status>;
     }
     #[derive(Debug)]
     pub struct LakeServer<T> {
@@ -2923,6 +3036,94 @@ pub mod lake_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = EncryptSecretSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bayou.v1.Lake/CollectGarbage" => {
+                    #[allow(non_camel_case_types)]
+                    struct CollectGarbageSvc<T: Lake>(pub Arc<T>);
+                    impl<
+                        T: Lake,
+                    > tonic::server::UnaryService<super::CollectGarbageRequest>
+                    for CollectGarbageSvc<T> {
+                        type Response = super::GarbageReport;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::CollectGarbageRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Lake>::collect_garbage(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = CollectGarbageSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bayou.v1.Lake/CheckLake" => {
+                    #[allow(non_camel_case_types)]
+                    struct CheckLakeSvc<T: Lake>(pub Arc<T>);
+                    impl<T: Lake> tonic::server::UnaryService<super::CheckLakeRequest>
+                    for CheckLakeSvc<T> {
+                        type Response = super::LakeCheck;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::CheckLakeRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Lake>::check_lake(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = CheckLakeSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

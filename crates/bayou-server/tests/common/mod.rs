@@ -26,7 +26,12 @@ pub async fn serve() -> Served {
         catalogs_dir: dir.path().join("catalogs"),
     };
     let lake = Lake::open(&location, &settings).await.unwrap();
-    let token = lake.catalog().create_api_key("tester").await.unwrap().token;
+    let token = lake
+        .catalog()
+        .create_api_key("tester", false)
+        .await
+        .unwrap()
+        .token;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let runs = bayou_runtime::RunOptions::new("main", dir.path().join("cache"));
