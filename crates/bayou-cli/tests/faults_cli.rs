@@ -1,6 +1,6 @@
-//! The machine failing under a lake: a full disk fails a write whole, and the next write lands
-//! once there is room. The disk is a real tmpfs of a few MB mounted for the test (root, as on
-//! the CI machine).
+//! The machine's limits under a lake: a full disk fails a write whole, and the next write lands
+//! once there is room (a real tmpfs of a few MB); an overwrite of one partition runs in a memory
+//! cgroup smaller than its table. Both need root, as the CI machine has.
 
 mod common;
 
@@ -110,5 +110,143 @@ fn a_full_disk_under_the_lake_fails_a_write_whole_and_the_next_lands_once_there_
     assert_eq!(
         t.scalar("SELECT COUNT(DISTINCT code) FROM codes", "main"),
         json!(120_002)
+    );
+}
+
+/// A memory cgroup of `bytes` (v2, or v1's memory controller); removed when dropped.
+struct MemoryLimit {
+    dir: PathBuf,
+    v2: bool,
+}
+
+impl MemoryLimit {
+    fn new(name: &str, bytes: u64) -> Self {
+        let root = Path::new("/sys/fs/cgroup");
+        let v2 = root.join("cgroup.controllers").exists();
+        let dir = match v2 {
+            true => root.join(name),
+            false => root.join("memory").join(name),
+        };
+        let made = std::fs::create_dir_all(&dir).and_then(|()| {
+            let (limit, swap) = match v2 {
+                true => ("memory.max", "memory.swap.max"),
+                false => ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes"),
+            };
+            std::fs::write(dir.join(limit), bytes.to_string())?;
+            let _ = std::fs::write(
+                dir.join(swap),
+                if v2 { "0".into() } else { bytes.to_string() },
+            );
+            Ok(())
+        });
+        made.unwrap_or_else(|e| {
+            panic!(
+                "a memory cgroup at {} needs root and cgroups, as the CI machine has: {e}",
+                dir.display()
+            )
+        });
+        Self { dir, v2 }
+    }
+
+    /// `cmd` run inside the cgroup (it joins before it starts).
+    fn wrap(&self, cmd: &std::process::Command) -> std::process::Command {
+        let mut wrapped = std::process::Command::new("sh");
+        wrapped
+            .arg("-c")
+            .arg(format!(
+                "echo $$ > '{}/cgroup.procs' && exec \"$@\"",
+                self.dir.display()
+            ))
+            .arg("sh")
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(v) => wrapped.env(key, v),
+                None => wrapped.env_remove(key),
+            };
+        }
+        wrapped
+    }
+
+    /// The most memory the cgroup's processes held at once.
+    fn peak(&self) -> u64 {
+        let file = if self.v2 {
+            "memory.peak"
+        } else {
+            "memory.max_usage_in_bytes"
+        };
+        std::fs::read_to_string(self.dir.join(file))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for MemoryLimit {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+#[test]
+fn overwrite_partitions_replaces_a_day_of_a_table_larger_than_the_runs_memory_limit() {
+    const ROWS: u64 = 6_000_000;
+    const LIMIT: u64 = 128 << 20;
+    let t = TestLake::new();
+    // A table of four 64-bit columns in 32 partitions: 192 MB as Arrow, half again the limit.
+    let source = t.project_in(
+        "source",
+        "project:\n  name: source\n",
+        &[
+            (
+                "src.py",
+                &format!(
+                    "import bayou, pyarrow as pa, pyarrow.compute as pc\n@bayou.model(materialization_strategy='REPLACE')\ndef src():\n    v = pa.array(range({ROWS}), type=pa.int64())\n    return pa.table({{'d': pc.bit_wise_and(v, 31), 'id': v, 'a': pc.multiply(v, 3), 'b': pc.cast(v, pa.float64())}})\n"
+                ),
+            ),
+            (
+                "wide.sql",
+                "-- bayou: materialization_strategy=REPLACE\n-- bayou: partitioned_by=\"d\"\nSELECT d, id, a, b FROM src",
+            ),
+        ],
+    );
+    t.ok(&["run", "-p", s(&source)]);
+    const { assert!(ROWS * 32 > LIMIT) };
+    // Day 7 again, with new values: under the limit, only that day's rows are read or written.
+    let one_day = t.project_in(
+        "one_day",
+        "project:\n  name: one_day\n",
+        &[(
+            "wide.sql",
+            "-- bayou: materialization_strategy=OVERWRITE_PARTITIONS\n-- bayou: partitioned_by=\"d\"\n-- bayou: overwrite_filter=\"d = 7\"\nSELECT d, id, a * 0 AS a, b FROM src WHERE d = 7",
+        )],
+    );
+    let limit = MemoryLimit::new(&format!("bayou-test-{}", std::process::id()), LIMIT);
+    let mut run = t.std_cmd();
+    run.args(["run", "-p"]).arg(&one_day);
+    let out = limit.wrap(&run).output().unwrap();
+    assert!(
+        out.status.success(),
+        "the overwrite ran out of its {} MB ({:?}): {}",
+        LIMIT >> 20,
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let peak = limit.peak();
+    assert!(peak > 0 && peak <= LIMIT, "peak {peak}");
+    // Day 7 holds the new values, every other day its old ones.
+    let by_day = t.json(&[
+        "query",
+        "SELECT d = 7 AS day7, COUNT(*) AS n, SUM(CASE WHEN a = 0 THEN 1 ELSE 0 END) AS zeroed FROM wide GROUP BY d = 7 ORDER BY day7",
+    ]);
+    let day7 = ROWS / 32;
+    assert_eq!(
+        by_day,
+        json!([
+            {"day7": false, "n": ROWS - day7, "zeroed": 1},
+            {"day7": true, "n": day7, "zeroed": day7},
+        ]),
+        "row 0 has a = 0 in day 0"
     );
 }
