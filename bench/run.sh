@@ -3,12 +3,12 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
-#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server client overwrite crash")
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server client overwrite crash gc")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
-only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server client overwrite crash}"
+only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server client overwrite crash gc}"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
@@ -82,6 +82,11 @@ fi
 if want crash; then
   echo "== kill -9 at random moments of the example pipeline at 1,000,000 rows, then gc"
   (cd bench && "$py" crash.py "$target/bayou" 1000000 "${BENCH_CRASH_RUNS:-100}" "${BENCH_CRASH_SERVER_RUNS:-30}") | grep -v '^JSON'
+fi
+
+if want gc; then
+  echo "== gc after ${BENCH_GC_RUNS:-200} runs and ${BENCH_GC_FAILED:-50} failed writes at 1,000,000 rows"
+  (cd bench && "$py" gc.py "$target/bayou" 1000000 "${BENCH_GC_RUNS:-200}" "${BENCH_GC_FAILED:-50}") | grep -v '^JSON'
 fi
 
 if want client; then

@@ -256,9 +256,13 @@ fn lake_check_names_a_missing_file_and_gc_then_removes_nothing(mode: Mode) {
     assert_eq!(done["files"], json!([]));
 }
 
-/// Sets every file under `dir` to have been written two days ago.
+/// Sets every file under `dir` (or `dir` itself, a file) to have been written two days ago.
 fn age(dir: &std::path::Path) {
-    for file in walk(dir) {
+    let files = match dir.is_file() {
+        true => vec![dir.to_path_buf()],
+        false => walk(dir),
+    };
+    for file in files {
         let done = std::process::Command::new("touch")
             .args(["-d", "2 days ago"])
             .arg(&file)
@@ -345,4 +349,35 @@ fn gc_running_alongside_writers_merges_and_failed_runs_loses_nothing_any_ref_rea
     let check = t.json(&["lake", "check"]);
     assert_eq!(check["problems"], json!([]), "{check}");
     every_reader_reads_every_table_at_every_ref(&t);
+}
+
+/// Embedded only: it writes into the lake's directory as a killed write would have.
+#[test]
+fn gc_removes_what_killed_writes_left_half_written_once_old_enough() {
+    let t = TestLake::new();
+    t.table_from_csv("trips", "id,miles\n1,2.5\n");
+    let data = walk(&t.lake().join("tables"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let dir = data.parent().unwrap();
+    // The object store writes NAME#N and renames it when the write completes; a kill -9
+    // partway leaves NAME#N behind, which object listings do not show.
+    let old = dir.join("0000-killed-00000.parquet#1");
+    let young = dir.join("0000-writing-00000.parquet#2");
+    std::fs::write(&old, vec![7u8; 4096]).unwrap();
+    std::fs::write(&young, vec![7u8; 512]).unwrap();
+    age(&old);
+    let done = t.json(&["gc", "--older-than", "1d"]);
+    let removed: Vec<&str> = done["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, vec![old.to_str().unwrap()], "{done}");
+    assert_eq!(done["bytes"], json!(4096));
+    assert!(!old.exists() && young.exists() && data.exists());
+    assert!(done["young_kept"].as_u64().unwrap() >= 1, "{done}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM trips", "main"), json!(1));
 }

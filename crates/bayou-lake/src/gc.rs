@@ -1,5 +1,6 @@
 //! Garbage collection of files: whatever lies under the lake's `tables/` that no ref's
-//! history reaches (see [`crate::Reach`]) and that is older than a grace period is removed. The
+//! history reaches (see [`crate::Reach`]) and that is older than a grace period is removed,
+//! half-written files of killed writes included. The
 //! grace keeps a write in flight safe (its files exist before its commit names them).
 //!
 //! Trade-off: snapshots are never cut out of a metadata file that a kept commit holds (that
@@ -83,6 +84,21 @@ impl Lake {
             report.files.push(RemovedFile {
                 location: self.storage.location(&relative),
                 bytes: object.size,
+            });
+        }
+        // What killed writes left half-written: never reachable, kept only while young.
+        for file in self.storage.list_unfinished("tables/").await? {
+            if chrono::DateTime::<chrono::Utc>::from(file.modified) > cutoff {
+                report.young_kept += 1;
+                continue;
+            }
+            if !dry_run {
+                file.remove()?;
+            }
+            report.bytes += file.size;
+            report.files.push(RemovedFile {
+                location: file.path.display().to_string(),
+                bytes: file.size,
             });
         }
         Ok(report)

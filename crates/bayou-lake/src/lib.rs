@@ -49,7 +49,7 @@ pub use reach::Reach;
 pub use scan_cache::{ScanBytes, ScanCache};
 pub use schema::fitting_columns;
 pub use source::{FileFormat, NamedFile, SourceFiles, Survey, SurveyColumn, local_files};
-pub use storage::{LakeLocation, LakeStorage};
+pub use storage::{LakeLocation, LakeStorage, Unfinished};
 pub use table::TableVersion;
 
 /// Errors from lake operations. Each message names what failed and says what to do.

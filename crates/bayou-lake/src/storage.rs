@@ -255,6 +255,20 @@ impl LakeStorage {
             .map_err(|e| Error::storage(&prefix_location, e))
     }
 
+    /// The files a local lake's writes left half-done under `relative`: the object store
+    /// writes `NAME#N` and renames it to `NAME` when the write completes, so a write killed
+    /// partway leaves its `NAME#N`, which listings do not show. None on S3, where an
+    /// unfinished multipart upload is the bucket's lifecycle rules' to abort.
+    pub async fn list_unfinished(&self, relative: &str) -> Result<Vec<Unfinished>> {
+        let Ok(root) = self.root.to_file_path() else {
+            return Ok(vec![]);
+        };
+        let dir = root.join(relative.trim_start_matches('/'));
+        tokio::task::spawn_blocking(move || unfinished_under(&dir))
+            .await
+            .map_err(|e| Error::Internal(format!("listing unfinished writes: {e}")))?
+    }
+
     /// Removes the object at `path` (one [`Self::list_objects`] gave); one already gone is
     /// no error.
     pub async fn delete(&self, path: &Path) -> Result<()> {
@@ -287,4 +301,63 @@ impl LakeStorage {
             .map_err(|e| Error::storage(location, e))?;
         Ok(())
     }
+}
+
+/// A local file a write left unfinished (see [`LakeStorage::list_unfinished`]).
+#[derive(Debug, Clone)]
+pub struct Unfinished {
+    pub path: PathBuf,
+    pub size: u64,
+    pub modified: std::time::SystemTime,
+}
+
+impl Unfinished {
+    /// Removes it; one already gone is no error.
+    pub fn remove(&self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(self.path.display(), e)),
+        }
+    }
+}
+
+/// Files named `NAME#DIGITS` under `dir`, at any depth (none when `dir` does not exist).
+fn unfinished_under(dir: &std::path::Path) -> Result<Vec<Unfinished>> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(dir.display(), e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
+            let meta = entry
+                .metadata()
+                .map_err(|e| Error::io(entry.path().display(), e))?;
+            if meta.is_dir() {
+                stack.push(entry.path());
+                continue;
+            }
+            let name = entry.file_name();
+            let staged = name
+                .to_str()
+                .and_then(|n| n.rsplit_once('#'))
+                .is_some_and(|(stem, n)| {
+                    !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                });
+            if staged && meta.is_file() {
+                found.push(Unfinished {
+                    path: entry.path(),
+                    size: meta.len(),
+                    modified: meta
+                        .modified()
+                        .map_err(|e| Error::io(entry.path().display(), e))?,
+                });
+            }
+        }
+    }
+    Ok(found)
 }
