@@ -173,5 +173,7 @@ pub struct RunFilter {
     pub kind: Option<String>,
     /// Only runs that finished before this time.
     pub finished_before_ms: Option<i64>,
+    /// Only runs that started before this time (a page after the runs seen already).
+    pub started_before_ms: Option<i64>,
     pub logs_kept: Option<bool>,
 }

@@ -517,6 +517,19 @@ async fn runs_are_kept_listed_newest_first_and_filtered(db: &Db) {
         ..Default::default()
     };
     assert_eq!(c.list_runs(&old, 10).await.unwrap().len(), 1);
+    // The page after the runs started at 3 or later.
+    let after = RunFilter {
+        started_before_ms: Some(3),
+        ..Default::default()
+    };
+    let ids: Vec<String> = c
+        .list_runs(&after, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["b", "a"]);
     assert_eq!(c.get_run("nope").await.unwrap(), None);
 }
 
