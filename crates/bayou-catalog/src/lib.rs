@@ -439,13 +439,19 @@ impl Catalog {
 
     // ---- reading -------------------------------------------------------------------------
 
-    /// Removes the commits no ref's history reaches that were made before `before_ms` (only
-    /// lists them when `dry_run`): a deleted branch's and a pruned run's. Their ids no longer
-    /// resolve. Refs hold still meanwhile, so none can come to name one.
+    /// Removes the commits that neither a ref nor a commit made at or after `before_ms`
+    /// reaches (only lists them when `dry_run`): a deleted branch's, once its newest commit is
+    /// old. A kept commit keeps its whole history, and their ids no longer resolve. Making a
+    /// ref at, or merging, a commit gc removes meanwhile fails as an unknown ref.
     pub async fn expire_commits(&self, before_ms: i64, dry_run: bool) -> Result<Vec<CommitId>> {
         let expired = self.store.expire_commits(before_ms, dry_run).await?;
         self.nodes.forget_commits(&expired);
         Ok(expired)
+    }
+
+    /// The commits made at or after `since_ms` (with the refs, what `gc` keeps).
+    pub async fn commits_since(&self, since_ms: i64) -> Result<Vec<CommitId>> {
+        self.store.commits_since(since_ms).await
     }
 
     pub async fn get_commit(&self, id: &CommitId) -> Result<Arc<Commit>> {

@@ -183,6 +183,35 @@ impl SqlStore {
 }
 
 /// A database URL fit for messages: the password replaced by `***`.
+/// The commits (id -> parents, time) that neither a ref head nor a commit made at or after
+/// `before_ms` reaches through parents, sorted: a kept commit keeps its whole history.
+fn unreachable(
+    commits: &std::collections::HashMap<String, (Vec<String>, i64)>,
+    heads: Vec<String>,
+    before_ms: i64,
+) -> Vec<String> {
+    let young = commits
+        .iter()
+        .filter(|(_, (_, time_ms))| *time_ms >= before_ms)
+        .map(|(id, _)| id.clone());
+    let mut reached = std::collections::HashSet::new();
+    let mut stack: Vec<String> = heads.into_iter().chain(young).collect();
+    while let Some(id) = stack.pop() {
+        if let Some((parents, _)) = commits.get(&id)
+            && reached.insert(id)
+        {
+            stack.extend(parents.iter().cloned());
+        }
+    }
+    let mut gone: Vec<String> = commits
+        .keys()
+        .filter(|id| !reached.contains(*id))
+        .cloned()
+        .collect();
+    gone.sort();
+    gone
+}
+
 fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
@@ -237,13 +266,23 @@ impl Store for SqlStore {
     }
 
     async fn create_ref(&self, r: &Ref) -> Result<()> {
-        match sqlx::query("INSERT INTO refs (name, kind, head) VALUES ($1, $2, $3)")
-            .bind(&r.name)
-            .bind(r.kind.as_str())
-            .bind(r.head.as_str())
-            .execute(&self.pool)
-            .await
+        // The commit must still be there as the ref is made (gc may have expired it since it
+        // was resolved); only a new catalog's first ref comes before its root commit.
+        match sqlx::query(
+            "INSERT INTO refs (name, kind, head) SELECT $1, $2, $3
+             WHERE EXISTS (SELECT 1 FROM commits WHERE id = $3)
+                OR NOT EXISTS (SELECT 1 FROM refs)",
+        )
+        .bind(&r.name)
+        .bind(r.kind.as_str())
+        .bind(r.head.as_str())
+        .execute(&self.pool)
+        .await
         {
+            Ok(done) if done.rows_affected() == 0 => match self.get_ref(&r.name).await? {
+                Some(_) => Err(Error::RefExists(r.name.clone())),
+                None => Err(Error::UnknownRef(r.head.to_string())),
+            },
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => Err(Error::RefExists(r.name.clone())),
             Err(e) => Err(self.fail()(e)),
@@ -297,6 +336,19 @@ impl Store for SqlStore {
             tx.rollback().await.map_err(&fail)?;
             return Ok(false);
         }
+        // A merge's other parent must still be there: gc may have expired it since it was
+        // read (the ref update above waited for gc to finish). `expected` is a head: kept.
+        for parent in c.parents.iter().filter(|p| *p != expected) {
+            let found = sqlx::query("SELECT 1 FROM commits WHERE id = $1")
+                .bind(parent.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(&fail)?;
+            if found.is_none() {
+                tx.rollback().await.map_err(&fail)?;
+                return Err(Error::UnknownRef(parent.to_string()));
+            }
+        }
         for (id, body) in nodes {
             sqlx::query(
                 "INSERT INTO tree_nodes (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
@@ -335,15 +387,19 @@ impl Store for SqlStore {
         expected: &CommitId,
         new: &CommitId,
     ) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE refs SET head = $1 WHERE name = $2 AND kind = $3 AND head = $4")
-                .bind(new.as_str())
-                .bind(name)
-                .bind(kind.as_str())
-                .bind(expected.as_str())
-                .execute(&self.pool)
-                .await
-                .map_err(self.fail())?;
+        // A commit gc expired meanwhile is not moved to: the caller sees a conflict, and its
+        // retry finds the commit gone.
+        let done = sqlx::query(
+            "UPDATE refs SET head = $1 WHERE name = $2 AND kind = $3 AND head = $4
+               AND EXISTS (SELECT 1 FROM commits WHERE id = $1)",
+        )
+        .bind(new.as_str())
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(expected.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(self.fail())?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -393,32 +449,34 @@ impl Store for SqlStore {
             let time_ms: i64 = row.try_get(2).map_err(&fail)?;
             commits.insert(id, (parents, time_ms));
         }
-        let mut reached = std::collections::HashSet::new();
-        let mut stack = heads;
-        while let Some(id) = stack.pop() {
-            if let Some((parents, _)) = commits.get(&id)
-                && reached.insert(id)
-            {
-                stack.extend(parents.iter().cloned());
-            }
-        }
-        let mut expired: Vec<String> = commits
-            .iter()
-            .filter(|(id, (_, time_ms))| *time_ms < before_ms && !reached.contains(*id))
-            .map(|(id, _)| id.clone())
-            .collect();
-        expired.sort();
+        let expired = unreachable(&commits, heads, before_ms);
         if !dry_run {
-            for id in &expired {
-                sqlx::query("DELETE FROM commits WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(&fail)?;
+            // In batches: every writer waits for the refs meanwhile.
+            for batch in expired.chunks(500) {
+                let marks: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+                let sql = format!("DELETE FROM commits WHERE id IN ({})", marks.join(", "));
+                let mut delete = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in batch {
+                    delete = delete.bind(id);
+                }
+                delete.execute(&mut *tx).await.map_err(&fail)?;
             }
         }
         tx.commit().await.map_err(&fail)?;
         Ok(expired.into_iter().map(CommitId::from_hex).collect())
+    }
+
+    async fn commits_since(&self, since_ms: i64) -> Result<Vec<CommitId>> {
+        sqlx::query("SELECT id FROM commits WHERE time_ms >= $1")
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| r.try_get::<String, _>(0).map(CommitId::from_hex))
+                    .collect()
+            })
+            .map_err(self.fail())
     }
 
     async fn commits_with_prefix(&self, prefix: &str) -> Result<Vec<CommitId>> {
@@ -710,6 +768,88 @@ fn commit_from_row(id: &CommitId, row: &AnyRow) -> Result<Commit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_commit_keeps_its_whole_history() {
+        let commits: std::collections::HashMap<String, (Vec<String>, i64)> = [
+            ("root", vec![], 1),
+            ("main", vec!["root"], 2),
+            // A deleted branch: an old commit, then a young one on top of it.
+            ("old", vec!["root"], 3),
+            ("young", vec!["old"], 10),
+            // Another deleted branch, all old; and a merge of it that is gone too.
+            ("gone", vec!["root"], 4),
+            ("gone_merge", vec!["main", "gone"], 5),
+        ]
+        .into_iter()
+        .map(|(id, parents, t)| {
+            let parents = parents.into_iter().map(String::from).collect();
+            (id.to_string(), (parents, t))
+        })
+        .collect();
+        assert_eq!(
+            unreachable(&commits, vec!["main".into()], 10),
+            ["gone", "gone_merge"]
+        );
+        assert_eq!(
+            unreachable(&commits, vec!["main".into()], 11),
+            ["gone", "gone_merge", "old", "young"]
+        );
+    }
+
+    #[tokio::test]
+    async fn no_ref_or_merge_comes_to_name_a_commit_that_is_gone() {
+        let store = SqlStore::in_memory().await.unwrap();
+        let commit = |id: &str, parents: &[&str]| Commit {
+            id: CommitId::from_hex(id),
+            parents: parents.iter().map(|p| CommitId::from_hex(*p)).collect(),
+            generation: parents.len() as u64,
+            tree: "t".into(),
+            author: "a".into(),
+            message: "m".into(),
+            time_ms: 1,
+            properties: Default::default(),
+            operations: vec![],
+        };
+        let main = Ref {
+            name: "main".into(),
+            kind: RefKind::Branch,
+            head: CommitId::from_hex("aa"),
+        };
+        // A new catalog's first ref comes before its root commit.
+        store.create_ref(&main).await.unwrap();
+        let root = CommitId::from_hex("aa");
+        assert!(
+            store
+                .commit(&[], &commit("aa", &[]), "main", &root)
+                .await
+                .unwrap()
+        );
+        let missing = Ref {
+            name: "back".into(),
+            kind: RefKind::Branch,
+            head: CommitId::from_hex("bb"),
+        };
+        assert!(matches!(
+            store.create_ref(&missing).await,
+            Err(Error::UnknownRef(id)) if id == "bb"
+        ));
+        let gone = CommitId::from_hex("bb");
+        assert!(
+            !store
+                .move_ref("main", RefKind::Branch, &root, &gone)
+                .await
+                .unwrap()
+        );
+        let merge = commit("cc", &["aa", "bb"]);
+        assert!(matches!(
+            store.commit(&[], &merge, "main", &root).await,
+            Err(Error::UnknownRef(id)) if id == "bb"
+        ));
+        // Nothing moved.
+        assert_eq!(store.get_ref("main").await.unwrap().unwrap().head, root);
+        assert!(store.get_ref("back").await.unwrap().is_none());
+    }
 
     #[tokio::test]
     async fn reopening_a_migrated_database_keeps_its_rows() {

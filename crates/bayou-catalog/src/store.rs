@@ -40,9 +40,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         new: &CommitId,
     ) -> Result<bool>;
     async fn get_commit(&self, id: &CommitId) -> Result<Option<Commit>>;
-    /// Removes the commits that no ref's history reaches and that were made before
-    /// `before_ms` (only lists them when `dry_run`), while refs hold still; returns them.
+    /// Removes the commits that neither a ref nor a commit made at or after `before_ms`
+    /// reaches through parents (only lists them when `dry_run`), while refs hold still;
+    /// returns them.
     async fn expire_commits(&self, before_ms: i64, dry_run: bool) -> Result<Vec<CommitId>>;
+    /// The commits made at or after `since_ms`.
+    async fn commits_since(&self, since_ms: i64) -> Result<Vec<CommitId>>;
     /// Full ids of commits whose id starts with `prefix` (at most a few).
     async fn commits_with_prefix(&self, prefix: &str) -> Result<Vec<CommitId>>;
     async fn get_node(&self, id: &str) -> Result<Option<Vec<u8>>>;

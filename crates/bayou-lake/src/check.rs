@@ -1,5 +1,5 @@
-//! `lake check`: every ref resolves, every table version its history holds parses, and every
-//! file those versions name exists.
+//! `lake check`: every ref resolves, every table version a commit of the catalog holds parses,
+//! and every file those versions name exists.
 
 use futures::StreamExt as _;
 
@@ -21,7 +21,8 @@ pub struct CheckReport {
 impl Lake {
     /// Checks the lake (see the module's doc). Problems are reported, not returned as errors.
     pub async fn check(&self) -> Result<CheckReport> {
-        let reach = self.reach().await?;
+        // Every commit the catalog holds: any of them resolves by its id.
+        let reach = self.reach(i64::MIN).await?;
         let mut problems = reach.problems;
         let storage = &self.storage;
         let mut looked = futures::stream::iter(reach.files.iter().cloned())

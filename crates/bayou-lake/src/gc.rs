@@ -1,7 +1,8 @@
-//! Garbage collection of files: whatever lies under the lake's `tables/` that no ref's
-//! history reaches (see [`crate::Reach`]) and that is older than a grace period is removed,
-//! half-written files of killed writes included. The
-//! grace keeps a write in flight safe (its files exist before its commit names them).
+//! Garbage collection of files: whatever lies under the lake's `tables/` that neither a ref's
+//! history nor a commit younger than a grace period reaches (see [`crate::Reach`]), and that
+//! was itself written before the grace period, is removed, half-written files of killed writes
+//! included. The grace keeps a write in flight safe (its files exist before its commit names
+//! them).
 //!
 //! Trade-off: snapshots are never cut out of a metadata file that a kept commit holds (that
 //! would rewrite history); a snapshot is expired when no kept commit holds a version listing
@@ -10,7 +11,6 @@
 //! that would resolve to a version whose files are gone.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use crate::{Error, Lake, Result};
 
@@ -34,11 +34,15 @@ pub struct OrphanFiles {
 }
 
 impl Lake {
-    /// Removes the files under `tables/` that no ref reaches and that were last written more
-    /// than `grace` ago (only lists them when `dry_run`). Refuses to remove anything from a
-    /// lake whose history cannot be read whole: a file it could not see might be needed.
-    pub async fn collect_garbage(&self, grace: Duration, dry_run: bool) -> Result<OrphanFiles> {
-        let reach = self.reach().await?;
+    /// Removes the files under `tables/` that neither a ref nor a commit made at or after
+    /// `before_ms` reaches, and that were last written before `before_ms` (only lists them
+    /// when `dry_run`); pass the time `Catalog::expire_commits` was given. Refuses to remove
+    /// anything from a lake whose history cannot be read whole: a file it could not see might
+    /// be needed.
+    pub async fn collect_garbage(&self, before_ms: i64, dry_run: bool) -> Result<OrphanFiles> {
+        let cutoff = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(before_ms)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        let reach = self.reach(before_ms).await?;
         if let Some(first) = reach.problems.first() {
             return Err(Error::InvalidInput(format!(
                 "the lake's history cannot be read whole ({} problem(s), first: {first}); nothing was removed\n  hint: `bayou lake check` lists them",
@@ -50,10 +54,6 @@ impl Lake {
             .iter()
             .filter_map(|f| self.storage.path(f).ok().map(|p| p.to_string()))
             .collect();
-        let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
-        let cutoff = chrono::Utc::now()
-            .checked_sub_signed(grace)
-            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
         let mut report = OrphanFiles {
             dry_run,
             files: vec![],

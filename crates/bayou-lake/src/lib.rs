@@ -140,7 +140,7 @@ fn storage_hint(source: &object_store::Error) -> &'static str {
             "check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the role) for this bucket"
         }
         _ if out_of_space(source) => {
-            "the disk or quota under the lake is full: free space there (`bayou gc` removes what no ref reaches), then retry; the catalog was not changed"
+            "the disk or quota under the lake is full: free space there, then retry; the catalog was not changed (once there is room, `bayou gc --older-than 1h` removes what failed writes left)"
         }
         _ => {
             "check that the object store is up and reachable (AWS_ENDPOINT_URL, the network); the catalog was not changed, so retry once it is back"

@@ -1,5 +1,6 @@
-//! [`Reach`]: what the catalog's refs reach. Every commit of every branch and tag (all
-//! parents, merges included), the table versions those commits hold, and every file their
+//! [`Reach`]: what the catalog's refs reach, and the commits made since a time (which `gc`
+//! keeps, and whose ids resolve). Every commit of every branch and tag (all parents, merges
+//! included), the table versions those commits hold, and every file their
 //! snapshots name: metadata, manifest lists, manifests, data and delete files, and the
 //! statistics files engines attach to them. `lake check` verifies it; `gc` keeps it and
 //! nothing else.
@@ -24,14 +25,16 @@ pub struct Reach {
 }
 
 impl Lake {
-    /// Walks every ref's history and every table version it holds (see [`Reach`]).
-    pub async fn reach(&self) -> Result<Reach> {
+    /// Walks the history of every ref and of every commit made at or after `since_ms`, and
+    /// every table version they hold (see [`Reach`]).
+    pub async fn reach(&self, since_ms: i64) -> Result<Reach> {
         let refs = self.catalog.list_refs().await?;
         let mut reach = Reach {
             refs: refs.len(),
             ..Default::default()
         };
         let mut stack: Vec<CommitId> = refs.into_iter().map(|r| r.head).collect();
+        stack.extend(self.catalog.commits_since(since_ms).await?);
         let mut seen = HashSet::new();
         while let Some(id) = stack.pop() {
             if !seen.insert(id.clone()) {

@@ -218,8 +218,6 @@ impl DataWriter {
     }
 }
 
-/// Builds the Iceberg description of a Parquet file from its footer. Columns are matched to the
-/// table's fields by their field ids, or by name in files written without ids.
 /// A Parquet writer's error at `location`: the store's own (a full disk, a dead server) as a
 /// storage error naming the file, so its hint says what to do. The store's error comes
 /// straight, or inside the `io::Error` of the buffered writer.
@@ -229,10 +227,12 @@ fn writing(location: &str, e: parquet::errors::ParquetError) -> Error {
         return Error::Parquet(e);
     };
     let inner = match inner.downcast::<std::io::Error>() {
-        Ok(io) if io.get_ref().is_some_and(|e| e.is::<object_store::Error>()) => {
-            io.into_inner().expect("checked above")
-        }
-        Ok(io) => io,
+        Ok(io) => match io.get_ref().is_some_and(|e| e.is::<object_store::Error>()) {
+            true => io
+                .into_inner()
+                .unwrap_or_else(|| Box::new(std::io::Error::other("?"))),
+            false => io,
+        },
         Err(other) => other,
     };
     match inner.downcast::<object_store::Error>() {
@@ -241,6 +241,8 @@ fn writing(location: &str, e: parquet::errors::ParquetError) -> Error {
     }
 }
 
+/// Builds the Iceberg description of a Parquet file from its footer. Columns are matched to the
+/// table's fields by their field ids, or by name in files written without ids.
 pub(crate) fn describe(
     location: &str,
     size: u64,

@@ -55,9 +55,8 @@ impl Embedded {
             .catalog()
             .expire_commits(before_ms, request.dry_run)
             .await?;
-        let files = lake
-            .collect_garbage(request.older_than, request.dry_run)
-            .await?;
+        // One cutoff for both: a commit kept for being young keeps its files.
+        let files = lake.collect_garbage(before_ms, request.dry_run).await?;
         Ok(GcReport {
             dry_run: request.dry_run,
             run_branches,

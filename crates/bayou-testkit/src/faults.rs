@@ -98,14 +98,12 @@ impl Drop for FaultProxy {
 fn fails(state: &State, method: &str) -> bool {
     let n = state.seen.fetch_add(1, Ordering::SeqCst);
     match state.mode.load(Ordering::SeqCst) {
-        1 if matches!(method, "PUT" | "POST" | "DELETE") => {
-            let left = state.budget.load(Ordering::SeqCst);
-            if left == 0 {
-                return true;
-            }
-            state.budget.store(left - 1, Ordering::SeqCst);
-            false
-        }
+        1 if matches!(method, "PUT" | "POST" | "DELETE") => state
+            .budget
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_err(),
         2 => n.is_multiple_of(2),
         _ => false,
     }
