@@ -250,3 +250,36 @@ fn overwrite_partitions_replaces_a_day_of_a_table_larger_than_the_runs_memory_li
         "row 0 has a = 0 in day 0"
     );
 }
+
+#[test]
+fn a_full_shared_memory_directory_leaves_a_functions_output_on_disk_and_the_run_passes() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n2\n");
+    // Shared memory of 1 MB, far less than the function's 3.2 MB output.
+    let exchange = Tmpfs::mount(&t.path("shm"), "1m");
+    let dir = t.project(
+        "project:\n  name: shm\n",
+        &[
+            (
+                "m.py",
+                "import bayou, pyarrow as pa\n@bayou.model()\ndef big(d=bayou.Model('nums')):\n    return pa.table({'n': pa.array(range(400_000), type=pa.int64())})\n",
+            ),
+            (
+                "total.sql",
+                "-- bayou: materialization_strategy=REPLACE\nSELECT COUNT(*) AS n, SUM(n) AS s FROM big",
+            ),
+        ],
+    );
+    let record = t.json_of(t.cmd().env("BAYOU_EXCHANGE_DIR", &exchange.dir).args([
+        "-O",
+        "json",
+        "run",
+        "-p",
+        s(&dir),
+    ]));
+    assert_eq!(common::node(&record, "big")["rows"], json!(400_000));
+    let totals = t.json(&["query", "SELECT n, s FROM total"]);
+    assert_eq!(totals, json!([{"n": 400_000, "s": 79_999_800_000_u64}]));
+    // The run's files went with it.
+    assert_eq!(std::fs::read_dir(&exchange.dir).unwrap().count(), 0);
+}
