@@ -55,6 +55,17 @@ class Lake:
     def tables_bytes(self) -> int:
         return sum(p.stat().st_size for p in (self.lake / "tables").rglob("*") if p.is_file())
 
+    def collect(self) -> dict[str, Any]:
+        """`bayou gc --older-than 0s --keep-runs-days 0`, then `lake check`: bytes of `tables/`
+        before and after, seconds, gc's report and the problems found after it."""
+        before = self.tables_bytes()
+        started = time.monotonic()
+        gc = self.json("gc", "--older-than", "0s", "--keep-runs-days", "0")
+        seconds = time.monotonic() - started
+        after = self.tables_bytes()
+        check = self.json("lake", "check")
+        return dict(before=before, after=after, seconds=seconds, gc=gc, problems=len(check["problems"]))
+
 
 def judge(lake: Lake, before: str, tally: dict[str, int], remote: Served | None = None) -> None:
     """What a user looks at after a kill: the runs, main, and the lake's check."""
@@ -108,21 +119,17 @@ def main() -> None:
                 f"stuck running {t['stuck_running']} | lake check problems {t['check_problems']} | "
                 f"crashed {t['crashed']}, published whole {t['published_whole']}"
             )
-        before = lake.tables_bytes()
-        started = time.monotonic()
-        gc = lake.json("gc", "--older-than", "0s", "--keep-runs-days", "0")
-        seconds = time.monotonic() - started
-        after = lake.tables_bytes()
-        check = lake.json("lake", "check")
+        c = lake.collect()
+        gc = c["gc"]
         print(
-            f"gc after {embedded_runs + server_runs + 2} runs   tables/ {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB "
-            f"({len(gc['files'])} files, {len(gc['run_branches'])} run branches) in {seconds:.2f} s | "
-            f"missing after: {len(check['problems'])}"
+            f"gc after {embedded_runs + server_runs + 2} runs   tables/ {c['before'] / 1e6:.1f} MB -> {c['after'] / 1e6:.1f} MB "
+            f"({len(gc['files'])} files, {len(gc['run_branches'])} run branches) in {c['seconds']:.2f} s | "
+            f"missing after: {c['problems']}"
         )
         print("JSON " + json.dumps({"embedded": embedded, "server": server, "gc": {
-            "bytes_before": before, "bytes_after": after, "seconds": seconds,
+            "bytes_before": c["before"], "bytes_after": c["after"], "seconds": c["seconds"],
             "files": len(gc["files"]), "run_branches": len(gc["run_branches"]),
-            "problems_after": len(check["problems"]),
+            "problems_after": c["problems"],
         }}))
 
 

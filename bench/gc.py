@@ -64,24 +64,20 @@ def main() -> None:
         for i in range(failed):
             args, seconds = (import_args(i), import_s) if i % 2 == 0 else (run_args, run_s)
             tally["killed" if killed(lake, args, seconds, rng) else "finished_before_the_kill"] += 1
-        before = lake.tables_bytes()
-        started = time.monotonic()
-        gc = lake.json("gc", "--older-than", "0s", "--keep-runs-days", "0")
-        seconds = time.monotonic() - started
-        after = lake.tables_bytes()
-        check = lake.json("lake", "check")
+        c = lake.collect()
+        gc, before, after, seconds = c["gc"], c["before"], c["after"], c["seconds"]
         print(
             f"gc after {runs} runs and {failed} writes killed at random ({tally['killed']} killed, "
             f"{tally['finished_before_the_kill']} finished first)   "
             f"tables/ {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB ({len(gc['files'])} files, "
             f"{len(gc['run_branches'])} run branches, {len(gc['commits'])} commits) in {seconds:.2f} s | "
-            f"kept {gc['reachable']} reachable files | missing after: {len(check['problems'])}"
+            f"kept {gc['reachable']} reachable files | missing after: {c['problems']}"
         )
         print("JSON " + json.dumps({
             **tally, "runs": runs, "bytes_before": before, "bytes_after": after, "seconds": seconds,
             "files": len(gc["files"]), "run_branches": len(gc["run_branches"]),
             "commits": len(gc["commits"]), "reachable": gc["reachable"],
-            "problems_after": len(check["problems"]),
+            "problems_after": c["problems"],
         }))
 
 
