@@ -648,3 +648,57 @@ class EncryptSecretResponse(_message.Message):
     CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
     ciphertext: str
     def __init__(self, ciphertext: _Optional[str] = ...) -> None: ...
+
+class CollectGarbageRequest(_message.Message):
+    __slots__ = ("older_than_ms", "keep_runs_ms", "dry_run")
+    OLDER_THAN_MS_FIELD_NUMBER: _ClassVar[int]
+    KEEP_RUNS_MS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    older_than_ms: int
+    keep_runs_ms: int
+    dry_run: bool
+    def __init__(self, older_than_ms: _Optional[int] = ..., keep_runs_ms: _Optional[int] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class RemovedFile(_message.Message):
+    __slots__ = ("location", "bytes")
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    location: str
+    bytes: int
+    def __init__(self, location: _Optional[str] = ..., bytes: _Optional[int] = ...) -> None: ...
+
+class GarbageReport(_message.Message):
+    __slots__ = ("dry_run", "run_branches", "commits", "files", "bytes", "young_kept", "reachable")
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    RUN_BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    COMMITS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    YOUNG_KEPT_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    run_branches: _containers.RepeatedScalarFieldContainer[str]
+    commits: _containers.RepeatedScalarFieldContainer[str]
+    files: _containers.RepeatedCompositeFieldContainer[RemovedFile]
+    bytes: int
+    young_kept: int
+    reachable: int
+    def __init__(self, dry_run: _Optional[bool] = ..., run_branches: _Optional[_Iterable[str]] = ..., commits: _Optional[_Iterable[str]] = ..., files: _Optional[_Iterable[_Union[RemovedFile, _Mapping]]] = ..., bytes: _Optional[int] = ..., young_kept: _Optional[int] = ..., reachable: _Optional[int] = ...) -> None: ...
+
+class CheckLakeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class LakeCheck(_message.Message):
+    __slots__ = ("refs", "commits", "table_versions", "files", "problems")
+    REFS_FIELD_NUMBER: _ClassVar[int]
+    COMMITS_FIELD_NUMBER: _ClassVar[int]
+    TABLE_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    refs: int
+    commits: int
+    table_versions: int
+    files: int
+    problems: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, refs: _Optional[int] = ..., commits: _Optional[int] = ..., table_versions: _Optional[int] = ..., files: _Optional[int] = ..., problems: _Optional[_Iterable[str]] = ...) -> None: ...

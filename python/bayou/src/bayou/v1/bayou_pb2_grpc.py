@@ -179,6 +179,16 @@ class LakeStub:
                 request_serializer=bayou_dot_v1_dot_bayou__pb2.EncryptSecretRequest.SerializeToString,
                 response_deserializer=bayou_dot_v1_dot_bayou__pb2.EncryptSecretResponse.FromString,
                 _registered_method=True)
+        self.CollectGarbage = channel.unary_unary(
+                '/bayou.v1.Lake/CollectGarbage',
+                request_serializer=bayou_dot_v1_dot_bayou__pb2.CollectGarbageRequest.SerializeToString,
+                response_deserializer=bayou_dot_v1_dot_bayou__pb2.GarbageReport.FromString,
+                _registered_method=True)
+        self.CheckLake = channel.unary_unary(
+                '/bayou.v1.Lake/CheckLake',
+                request_serializer=bayou_dot_v1_dot_bayou__pb2.CheckLakeRequest.SerializeToString,
+                response_deserializer=bayou_dot_v1_dot_bayou__pb2.LakeCheck.FromString,
+                _registered_method=True)
 
 
 class LakeServicer:
@@ -369,6 +379,21 @@ class LakeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CollectGarbage(self, request, context):
+        """Prunes old failed runs' branches, then removes the commits and files no ref reaches (an
+        admin key only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckLake(self, request, context):
+        """Verifies the lake: every ref resolves, every table version parses, every file exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LakeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -516,6 +541,16 @@ def add_LakeServicer_to_server(servicer, server):
                     servicer.EncryptSecret,
                     request_deserializer=bayou_dot_v1_dot_bayou__pb2.EncryptSecretRequest.FromString,
                     response_serializer=bayou_dot_v1_dot_bayou__pb2.EncryptSecretResponse.SerializeToString,
+            ),
+            'CollectGarbage': grpc.unary_unary_rpc_method_handler(
+                    servicer.CollectGarbage,
+                    request_deserializer=bayou_dot_v1_dot_bayou__pb2.CollectGarbageRequest.FromString,
+                    response_serializer=bayou_dot_v1_dot_bayou__pb2.GarbageReport.SerializeToString,
+            ),
+            'CheckLake': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckLake,
+                    request_deserializer=bayou_dot_v1_dot_bayou__pb2.CheckLakeRequest.FromString,
+                    response_serializer=bayou_dot_v1_dot_bayou__pb2.LakeCheck.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1301,6 +1336,60 @@ class Lake:
             '/bayou.v1.Lake/EncryptSecret',
             bayou_dot_v1_dot_bayou__pb2.EncryptSecretRequest.SerializeToString,
             bayou_dot_v1_dot_bayou__pb2.EncryptSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CollectGarbage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bayou.v1.Lake/CollectGarbage',
+            bayou_dot_v1_dot_bayou__pb2.CollectGarbageRequest.SerializeToString,
+            bayou_dot_v1_dot_bayou__pb2.GarbageReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckLake(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bayou.v1.Lake/CheckLake',
+            bayou_dot_v1_dot_bayou__pb2.CheckLakeRequest.SerializeToString,
+            bayou_dot_v1_dot_bayou__pb2.LakeCheck.FromString,
             options,
             channel_credentials,
             insecure,
