@@ -197,9 +197,12 @@ fn venv(python: &str, dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     Ok(dir.join("bin/python"))
 }
 
-/// (c) Updating a function's environment after adding one package whose wheel is cached, then
-/// with the environment already present: bayou's EnvCache (uv, hardlinks, offline first) vs
-/// the usual local way, a fresh venv and `pip install` with pip's cache warm.
+/// (c) Environments. Adding one package whose wheel is cached (the package store has yet to
+/// install and compile it: its first use on the machine) against a fresh venv and
+/// `pip install` with pip's cache warm; a new environment of that package and pyarrow when the
+/// store holds both (a resolution, a venv and links) against uv doing the same from its warm
+/// cache (`uv venv` + `uv pip install --offline --compile-bytecode`, which bayou did before the
+/// store); and the environment already present.
 pub(crate) fn envs(python: &str, package: &str, version: &str) -> anyhow::Result<()> {
     let rt = runtime()?;
     let base = PythonSpec::default();
@@ -217,15 +220,22 @@ pub(crate) fn envs(python: &str, package: &str, version: &str) -> anyhow::Result
             .python(&added, "bench"),
     )?;
     let cache = tempfile::tempdir()?;
-    let envs = EnvCache::new(cache.path()).with_uv(uv);
+    let envs = EnvCache::new(cache.path()).with_uv(uv.clone());
     rt.block_on(envs.python(&base, "bench"))?;
     let (first, update) = timed(|| Ok(rt.block_on(envs.python(&added, "bench"))?))?;
     let (again, present) = timed(|| Ok(rt.block_on(envs.python(&added, "bench"))?))?;
     if !first.built || again.built {
         bail!("expected one build, then a cache hit");
     }
+    // The same environment wanted anew (its directory gone, the store warm).
+    let dir = cache.path().join("envs").join(EnvCache::key(&added));
+    std::fs::remove_dir_all(&dir)?;
+    let (rebuilt, assembled) = timed(|| Ok(rt.block_on(envs.python(&added, "bench"))?))?;
+    if !rebuilt.built {
+        bail!("expected a build from the store");
+    }
 
-    // The peer: pip with its cache warmed by an identical install (untimed).
+    // The peers: pip with its cache warmed by an identical install, and uv from its warm cache.
     let pins = [
         bayou_runtime::PYARROW_REQUIREMENT.to_string(),
         format!("{package}=={version}"),
@@ -237,6 +247,7 @@ pub(crate) fn envs(python: &str, package: &str, version: &str) -> anyhow::Result
     pip(&env, &pins[..1])?;
     let (_, peer_update) = timed(|| pip(&env, &pins))?;
     let (_, peer_present) = timed(|| pip(&env, &pins))?;
+    let (_, peer_new) = timed(|| uv_env(&uv, python, &dirs.path().join("uv"), &pins))?;
 
     let name = format!("env update: add {package}=={version} (wheel cached)");
     report(
@@ -248,6 +259,14 @@ pub(crate) fn envs(python: &str, package: &str, version: &str) -> anyhow::Result
         false,
     );
     report(
+        &format!("new env of {package} + pyarrow (store warm)"),
+        assembled,
+        "uv venv + uv pip install (cache warm)",
+        peer_new,
+        "s",
+        false,
+    );
+    report(
         "env update: environment already present",
         present,
         "pip install, all satisfied",
@@ -255,5 +274,32 @@ pub(crate) fn envs(python: &str, package: &str, version: &str) -> anyhow::Result
         "s",
         false,
     );
+    Ok(())
+}
+
+/// A venv at `dir` with `pins` installed by uv from its cache, bytecode compiled.
+fn uv_env(uv: &Path, python: &str, dir: &Path, pins: &[&str]) -> anyhow::Result<()> {
+    let made = Command::new(uv)
+        .args(["venv", "--quiet", "--python", python])
+        .arg(dir)
+        .status()?;
+    let installed = Command::new(uv)
+        .args([
+            "pip",
+            "install",
+            "--quiet",
+            "--offline",
+            "--compile-bytecode",
+            "--python",
+        ])
+        .arg(dir.join("bin/python"))
+        .args(pins)
+        .status()?;
+    if !made.success() || !installed.success() {
+        bail!(
+            "uv could not build the peer environment at {}",
+            dir.display()
+        );
+    }
     Ok(())
 }

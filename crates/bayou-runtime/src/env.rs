@@ -1,15 +1,17 @@
 //! [`EnvCache`]: Python environments built by uv, one per (Python version, sorted pins, runner
 //! version), reused by every function and run that needs the same spec.
 //!
-//! Trade-off: an environment is a whole venv per spec (hardlinked from uv's cache, so cheap on
-//! disk) rather than layered overlays; building one for a new spec costs one `uv pip install`
-//! from the cache, and finding an existing one costs a file check.
+//! Trade-off: an environment is a whole venv per spec rather than layered overlays, assembled
+//! from the package store ([`crate::store`]): a resolution, then each package's installed and
+//! compiled files hardlinked in, so a new spec costs milliseconds once its packages are stored,
+//! and finding an existing one costs a file check.
 
 use std::path::{Path, PathBuf};
 
 use bayou_project::PythonSpec;
 use sha2::{Digest, Sha256};
 
+use crate::store::PackageStore;
 use crate::{Error, Result};
 
 /// The pyarrow every environment gets unless the model pins its own (inputs and outputs are
@@ -40,6 +42,11 @@ impl EnvCache {
     pub fn with_uv(mut self, uv: PathBuf) -> Self {
         self.uv = uv;
         self
+    }
+
+    /// The packages environments are assembled from: `<cache>/packages`.
+    fn store(&self) -> PackageStore {
+        PackageStore::new(self.dir.parent().unwrap_or(&self.dir), self.uv.clone())
     }
 
     /// What an environment of `spec` installs: the pins, and the runtime's pyarrow unless
@@ -151,49 +158,29 @@ impl EnvCache {
             return Err(not_available(&out.stderr));
         }
         let python = tmp.join("bin").join("python");
-        let install = |requirements: Vec<String>| {
-            let uv = &uv;
-            let python = &python;
+        let store = self.store();
+        let resolve = |requirements: Vec<String>| {
+            let (store, python) = (&store, &python);
             async move {
-                // Offline first: with every wheel cached, no index is asked; else fetch.
-                let mut last = None;
-                for offline in [true, false] {
-                    let mut c = uv(&[
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "--compile-bytecode",
-                        "--python",
-                    ]);
-                    c.arg(python);
-                    if offline {
-                        c.arg("--offline");
-                    }
-                    let out = c
-                        .args(&requirements)
-                        .output()
-                        .await
-                        .map_err(|e| fail(format!("uv pip install: {e}")))?;
-                    if out.status.success() {
-                        return Ok(());
-                    }
-                    last = Some(out);
-                }
-                let stderr = last.map(|o| o.stderr).unwrap_or_default();
-                Err(fail(format!(
-                    "cannot install {} on Python {version}:\n    {}",
-                    requirements.join(" "),
-                    last_lines(&stderr)
-                )))
+                store.resolve(python, &requirements).await.map_err(|e| {
+                    fail(format!(
+                        "cannot install {} on Python {version}:\n    {e}",
+                        requirements.join(" ")
+                    ))
+                })
             }
         };
         let requirements = Self::requirements(spec);
-        install(requirements.clone()).await?;
-        let mut installed = installed_versions(tmp);
+        let mut pins = resolve(requirements.clone()).await?;
         // pyarrow 26 refuses to import next to NumPy 1.x though its metadata allows it: with
         // pins that bring NumPy 1 (pandas<2.2.2 does), take the newest pyarrow that imports.
-        let numpy_1 = installed.get("numpy").is_some_and(|v| major(v) < 2);
-        let refusing = installed.get("pyarrow").is_some_and(|v| major(v) >= 26);
+        let major_of = |name: &str| {
+            pins.iter()
+                .find(|p| p.name == name)
+                .map(|p| major(&p.version))
+        };
+        let numpy_1 = major_of("numpy").is_some_and(|v| v < 2);
+        let refusing = major_of("pyarrow").is_some_and(|v| v >= 26);
         if numpy_1 && refusing && !spec.pins("pyarrow") {
             let capped = requirements
                 .into_iter()
@@ -202,9 +189,39 @@ impl EnvCache {
                     false => r,
                 })
                 .collect();
-            install(capped).await?;
-            installed = installed_versions(tmp);
+            pins = resolve(capped).await?;
         }
+        // Each package from the store (installed and compiled there the first time any
+        // environment names it), then linked into this one.
+        let interpreter_key = format!(
+            "{version}-{}",
+            &hex::encode(Sha256::digest(interpreter.as_os_str().as_encoded_bytes()))[..8]
+        );
+        let stored: Vec<PathBuf> = {
+            use futures::{StreamExt as _, TryStreamExt as _};
+            futures::stream::iter(pins.clone())
+                .map(|pin| {
+                    let (store, python, key) =
+                        (store.clone(), python.clone(), interpreter_key.clone());
+                    async move { store.ensure(&python, &key, &pin).await }
+                })
+                .buffered(4)
+                .try_collect()
+                .await
+                .map_err(fail)?
+        };
+        let site =
+            site_packages(tmp).ok_or_else(|| fail("the new venv has no site-packages".into()))?;
+        let bin = tmp.join("bin");
+        for package in &stored {
+            crate::store::link(package, &site, &bin, &python).map_err(|e| {
+                fail(format!(
+                    "cannot link {} into the environment: {e}",
+                    package.display()
+                ))
+            })?;
+        }
+        let installed = installed_versions(tmp);
         let described = serde_json::json!({
             "python": version,
             "packages": spec.packages,
@@ -218,6 +235,15 @@ impl EnvCache {
         write(".last_used", now_ms().to_string())?;
         write(".complete", String::new())
     }
+}
+
+/// The venv's `lib/pythonX.Y/site-packages`.
+fn site_packages(venv: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(venv.join("lib"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
 }
 
 /// The versions of the distributions installed in the venv at `dir`, by normalised name, read
@@ -343,8 +369,9 @@ impl EnvCache {
     }
 
     /// Removes environments last used more than `keep_days` ago (all with `None`), and half-built
-    /// ones abandoned for an hour (a younger one may be a build in progress); returns what was
-    /// removed. uv's wheel cache stays, so a removed environment rebuilds offline.
+    /// ones abandoned for an hour (a younger one may be a build in progress), then the stored
+    /// packages no environment links; returns the environments removed. uv's wheel cache
+    /// stays, so a removed environment rebuilds offline.
     pub fn prune(&self, keep_days: Option<u64>) -> Result<Vec<EnvInfo>> {
         let cutoff = keep_days.map(|d| now_ms() - (d as i64) * 86_400_000);
         let mut removed = Vec::new();
@@ -362,11 +389,13 @@ impl EnvCache {
                 }
             }
         }
+        // The packages only the removed environments linked.
+        self.store().prune();
         Ok(removed)
     }
 }
 
-fn last_lines(bytes: &[u8]) -> String {
+pub(crate) fn last_lines(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(6)..].join("\n    ")

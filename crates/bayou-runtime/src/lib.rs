@@ -34,6 +34,7 @@ mod record;
 mod reuse;
 mod sandbox;
 mod scheduler;
+mod store;
 mod tools;
 mod uv;
 
