@@ -389,6 +389,61 @@ fn independent_models_run_at_the_same_time() {
     assert_eq!(record["status"], json!("succeeded"));
 }
 
+/// Embedded only: it looks at the machine's environments (the server's in remote mode).
+#[test]
+fn environments_assembled_from_the_package_store_work_like_installed_ones_and_share_its_files() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n2\n");
+    // Two environments (different pins) that both hold NumPy: each checks its native libraries,
+    // entry points and scripts, and says which file its NumPy is.
+    let check = |name: &str, pins: &str| {
+        format!(
+            "@bayou.model()\n@bayou.python('3.11', pip={{{pins}}})\ndef {name}(d=bayou.Model('nums')):\n    \
+             import importlib.metadata as md, os, subprocess, sys\n    import numpy as np, pandas as pd\n    \
+             inverse = np.linalg.inv(np.eye(3) * 2.0)[0][0]\n    \
+             scripts = {{e.name for e in md.entry_points(group='console_scripts')}}\n    \
+             f2py = subprocess.run([os.path.join(sys.prefix, 'bin', 'f2py'), '-v'], capture_output=True, text=True).stdout.strip()\n    \
+             frame = pd.DataFrame({{'a': [1, 2]}}).a.sum()\n    \
+             stat = os.stat(np.__file__)\n    \
+             print('env', inverse, 'f2py' in scripts, f2py == np.__version__, frame, stat.st_ino, stat.st_nlink >= 2)\n    \
+             return d\n"
+        )
+    };
+    let models = format!(
+        "import bayou\n{}{}",
+        check("one", "'pandas': '2.2.3'"),
+        check("two", "'pandas': '2.2.3', 'six': '1'")
+    );
+    let dir = t.project(YML, &[("m.py", &models)]);
+    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    let said = |name: &str| -> Vec<String> {
+        let log = common::node(&record, name)["log"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let line = log
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|l| l.starts_with("env "))
+            .unwrap_or_else(|| panic!("{name}: {log:?}"))
+            .to_string();
+        line.split_whitespace()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    let (one, two) = (said("one"), said("two"));
+    for fields in [&one, &two] {
+        assert_eq!(
+            [&fields[0], &fields[1], &fields[2], &fields[3], &fields[5]],
+            ["0.5", "True", "True", "3", "True"],
+            "{fields:?}"
+        );
+    }
+    assert_eq!(one[4], two[4], "both environments link the store's NumPy");
+}
+
 fn a_model_with_its_own_packages_may_return_a_pandas_dataframe(mode: Mode) {
     let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "100"]);

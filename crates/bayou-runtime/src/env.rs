@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use bayou_project::PythonSpec;
 use sha2::{Digest, Sha256};
 
-use crate::store::PackageStore;
+use crate::store::{PackageStore, Pin};
 use crate::{Error, Result};
 
 /// The pyarrow every environment gets unless the model pins its own (inputs and outputs are
@@ -119,61 +119,59 @@ impl EnvCache {
         built
     }
 
-    async fn build_at(&self, spec: &PythonSpec, node: &str, tmp: &Path) -> Result<()> {
-        let version = spec.version();
-        let fail = |detail: String| Error::Env {
-            node: node.to_string(),
-            detail,
-        };
-        let uv = |args: &[&str]| {
-            let mut c = tokio::process::Command::new(&self.uv);
-            c.args(args).kill_on_drop(true);
-            c
-        };
-        let not_available = |stderr: &[u8]| {
-            fail(format!(
-                "Python {version} is not available on this machine:\n    {}\n  hint: install it (`{} python install {version}`, or your system's python{version} package), or ask for a version this machine has in @bauplan.python(...) or defaults.python.version of the project file",
-                last_lines(stderr),
-                self.uv.display()
-            ))
-        };
-        // The interpreter itself, through any symlinks: the environment then points at the
-        // installation (which the sandbox mounts), not at a link that may go away.
-        let found = uv(&["python", "find", "--system", "--no-project", version])
+    /// The installation of Python `version`, through any symlinks (the environment then points
+    /// at it, which the sandbox mounts, not at a link that may go away). uv finds it once; the
+    /// answer is kept under the cache while that interpreter exists.
+    async fn interpreter(&self, version: &str) -> std::result::Result<PathBuf, String> {
+        let known = self.dir.join(format!(".python-{version}"));
+        if let Ok(text) = std::fs::read_to_string(&known) {
+            let path = PathBuf::from(text.trim());
+            if path.is_file() {
+                return Ok(path);
+            }
+        }
+        let found = tokio::process::Command::new(&self.uv)
+            .args(["python", "find", "--system", "--no-project", version])
+            .kill_on_drop(true)
             .output()
             .await
-            .map_err(|e| fail(format!("cannot run uv at {} ({e})", self.uv.display())))?;
+            .map_err(|e| format!("cannot run uv at {} ({e})", self.uv.display()))?;
         if !found.status.success() {
-            return Err(not_available(&found.stderr));
+            return Err(format!(
+                "Python {version} is not available on this machine:\n    {}\n  hint: install it (`{} python install {version}`, or your system's python{version} package), or ask for a version this machine has in @bauplan.python(...) or defaults.python.version of the project file",
+                last_lines(&found.stderr),
+                self.uv.display()
+            ));
         }
-        let interpreter = PathBuf::from(String::from_utf8_lossy(&found.stdout).trim());
-        let interpreter = interpreter.canonicalize().unwrap_or(interpreter);
-        let out = uv(&["venv", "--quiet", "--python"])
-            .arg(&interpreter)
-            .arg(tmp)
-            .output()
-            .await
-            .map_err(|e| fail(format!("uv venv: {e}")))?;
-        if !out.status.success() {
-            return Err(not_available(&out.stderr));
-        }
-        let python = tmp.join("bin").join("python");
+        let path = PathBuf::from(String::from_utf8_lossy(&found.stdout).trim());
+        let path = path.canonicalize().unwrap_or(path);
+        let _ = std::fs::write(&known, path.as_os_str().as_encoded_bytes());
+        Ok(path)
+    }
+
+    /// What the environment of `spec` installs, resolved for the venv `python`. pyarrow 26
+    /// refuses to import next to NumPy 1.x though its metadata allows it: with pins that bring
+    /// NumPy 1 (pandas<2.2.2 does), the newest pyarrow that imports is taken.
+    async fn resolve(
+        &self,
+        spec: &PythonSpec,
+        python: &Path,
+    ) -> std::result::Result<Vec<Pin>, String> {
         let store = self.store();
         let resolve = |requirements: Vec<String>| {
-            let (store, python) = (&store, &python);
+            let store = &store;
             async move {
                 store.resolve(python, &requirements).await.map_err(|e| {
-                    fail(format!(
-                        "cannot install {} on Python {version}:\n    {e}",
-                        requirements.join(" ")
-                    ))
+                    format!(
+                        "cannot install {} on Python {}:\n    {e}",
+                        requirements.join(" "),
+                        spec.version()
+                    )
                 })
             }
         };
         let requirements = Self::requirements(spec);
-        let mut pins = resolve(requirements.clone()).await?;
-        // pyarrow 26 refuses to import next to NumPy 1.x though its metadata allows it: with
-        // pins that bring NumPy 1 (pandas<2.2.2 does), take the newest pyarrow that imports.
+        let pins = resolve(requirements.clone()).await?;
         let major_of = |name: &str| {
             pins.iter()
                 .find(|p| p.name == name)
@@ -181,46 +179,40 @@ impl EnvCache {
         };
         let numpy_1 = major_of("numpy").is_some_and(|v| v < 2);
         let refusing = major_of("pyarrow").is_some_and(|v| v >= 26);
-        if numpy_1 && refusing && !spec.pins("pyarrow") {
-            let capped = requirements
-                .into_iter()
-                .map(|r| match r == PYARROW_REQUIREMENT {
-                    true => PYARROW_WITH_NUMPY_1.to_string(),
-                    false => r,
-                })
-                .collect();
-            pins = resolve(capped).await?;
+        if !(numpy_1 && refusing) || spec.pins("pyarrow") {
+            return Ok(pins);
         }
+        let capped = requirements
+            .into_iter()
+            .map(|r| match r == PYARROW_REQUIREMENT {
+                true => PYARROW_WITH_NUMPY_1.to_string(),
+                false => r,
+            })
+            .collect();
+        resolve(capped).await
+    }
+
+    async fn build_at(&self, spec: &PythonSpec, node: &str, tmp: &Path) -> Result<()> {
+        let version = spec.version();
+        let fail = |detail: String| Error::Env {
+            node: node.to_string(),
+            detail,
+        };
+        let interpreter = self.interpreter(version).await.map_err(fail)?;
+        make_venv(tmp, &interpreter, version)
+            .map_err(|e| fail(format!("cannot make a venv at {}: {e}", tmp.display())))?;
+        let python = tmp.join("bin").join("python");
+        let pins = self.resolve(spec, &python).await.map_err(fail)?;
         // Each package from the store (installed and compiled there the first time any
         // environment names it), then linked into this one.
         let interpreter_key = format!(
             "{version}-{}",
             &hex::encode(Sha256::digest(interpreter.as_os_str().as_encoded_bytes()))[..8]
         );
-        let stored: Vec<PathBuf> = {
-            use futures::{StreamExt as _, TryStreamExt as _};
-            futures::stream::iter(pins.clone())
-                .map(|pin| {
-                    let (store, python, key) =
-                        (store.clone(), python.clone(), interpreter_key.clone());
-                    async move { store.ensure(&python, &key, &pin).await }
-                })
-                .buffered(4)
-                .try_collect()
-                .await
-                .map_err(fail)?
-        };
-        let site =
-            site_packages(tmp).ok_or_else(|| fail("the new venv has no site-packages".into()))?;
-        let bin = tmp.join("bin");
-        for package in &stored {
-            crate::store::link(package, &site, &bin, &python).map_err(|e| {
-                fail(format!(
-                    "cannot link {} into the environment: {e}",
-                    package.display()
-                ))
-            })?;
-        }
+        self.store()
+            .assemble(&python, &interpreter_key, &pins, tmp)
+            .await
+            .map_err(fail)?;
         let installed = installed_versions(tmp);
         let described = serde_json::json!({
             "python": version,
@@ -237,13 +229,31 @@ impl EnvCache {
     }
 }
 
-/// The venv's `lib/pythonX.Y/site-packages`.
-fn site_packages(venv: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(venv.join("lib"))
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("site-packages"))
-        .find(|p| p.is_dir())
+/// A venv at `dir` for the installation `interpreter` of Python `version` (`3.11`): its
+/// `pyvenv.cfg`, `bin/python*` and an empty `site-packages`, which is all Python needs (what
+/// `uv venv` makes, less its activation scripts and a tenth of a second).
+fn make_venv(dir: &Path, interpreter: &Path, version: &str) -> std::io::Result<()> {
+    let minor: Vec<&str> = version.split('.').take(2).collect();
+    let minor = minor.join(".");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    std::fs::create_dir_all(
+        dir.join("lib")
+            .join(format!("python{minor}"))
+            .join("site-packages"),
+    )?;
+    std::os::unix::fs::symlink("lib", dir.join("lib64"))?;
+    std::os::unix::fs::symlink(interpreter, bin.join("python"))?;
+    std::os::unix::fs::symlink("python", bin.join("python3"))?;
+    std::os::unix::fs::symlink("python", bin.join(format!("python{minor}")))?;
+    let home = interpreter.parent().unwrap_or(Path::new("/"));
+    std::fs::write(
+        dir.join("pyvenv.cfg"),
+        format!(
+            "home = {}\nimplementation = CPython\ninclude-system-site-packages = false\nversion = {version}\n",
+            home.display()
+        ),
+    )
 }
 
 /// The versions of the distributions installed in the venv at `dir`, by normalised name, read

@@ -167,6 +167,46 @@ impl PackageStore {
 }
 
 impl PackageStore {
+    /// Installs what `pins` names into the venv at `venv` (whose interpreter is `python`):
+    /// each package from the store, storing the missing ones first (a few at a time), then
+    /// linked in.
+    pub(crate) async fn assemble(
+        &self,
+        python: &Path,
+        interpreter: &str,
+        pins: &[Pin],
+        venv: &Path,
+    ) -> Result<(), String> {
+        use futures::{StreamExt as _, TryStreamExt as _};
+        let stored: Vec<PathBuf> = futures::stream::iter(pins.to_vec())
+            .map(|pin| {
+                let (store, python, key) =
+                    (self.clone(), python.to_path_buf(), interpreter.to_string());
+                async move { store.ensure(&python, &key, &pin).await }
+            })
+            .buffered(4)
+            .try_collect()
+            .await?;
+        let site = std::fs::read_dir(venv.join("lib"))
+            .ok()
+            .and_then(|dirs| {
+                dirs.flatten()
+                    .map(|e| e.path().join("site-packages"))
+                    .find(|p| p.is_dir())
+            })
+            .ok_or_else(|| format!("the venv at {} has no site-packages", venv.display()))?;
+        let bin = venv.join("bin");
+        for package in &stored {
+            link(package, &site, &bin).map_err(|e| {
+                format!(
+                    "cannot link {} into the environment: {e}",
+                    package.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+
     /// Removes the stored packages no environment links any more (the files of their
     /// `.dist-info` have one link left: the store's own) and the half-stored ones abandoned;
     /// a package stored within the hour may be on its way into an environment being built,
@@ -203,8 +243,8 @@ impl PackageStore {
 
 /// Links the files of the stored `package` into the venv: everything into `site`
 /// (directories made, files hardlinked, a file there already kept), and its scripts (`bin/`)
-/// into `bin`, copied with their `#!` line naming the venv's `python`.
-pub(crate) fn link(package: &Path, site: &Path, bin: &Path, python: &Path) -> std::io::Result<()> {
+/// into `bin`, copied with their `#!` line replaced by one that runs the venv's `python`.
+pub(crate) fn link(package: &Path, site: &Path, bin: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(package)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -212,7 +252,7 @@ pub(crate) fn link(package: &Path, site: &Path, bin: &Path, python: &Path) -> st
             continue;
         }
         if name == "bin" && entry.file_type()?.is_dir() {
-            link_scripts(&entry.path(), bin, python)?;
+            link_scripts(&entry.path(), bin)?;
             continue;
         }
         link_tree(&entry.path(), &site.join(&name))?;
@@ -253,7 +293,13 @@ fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     }
 }
 
-fn link_scripts(from: &Path, bin: &Path, python: &Path) -> std::io::Result<()> {
+/// The first lines of a script that runs with the `python` next to it, wherever the venv is
+/// (built under a temporary name, then renamed): `sh` runs the `exec` line, and Python reads
+/// the same lines as a comment and a string.
+const RELOCATABLE: &[u8] =
+    b"#!/bin/sh\n'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")\"/'python' \"$0\" \"$@\"\n' '''\n";
+
+fn link_scripts(from: &Path, bin: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -270,7 +316,7 @@ fn link_scripts(from: &Path, bin: &Path, python: &Path) -> std::io::Result<()> {
                     .is_some_and(|l| String::from_utf8_lossy(l).contains("python")) =>
             {
                 let rest = rest.splitn(2, |b| *b == b'\n').nth(1).unwrap_or(&[]);
-                let mut script = format!("#!{}\n", python.display()).into_bytes();
+                let mut script = RELOCATABLE.to_vec();
                 script.extend_from_slice(rest);
                 script
             }
@@ -307,7 +353,7 @@ mod tests {
         let fresh = entry("fresh-1", false);
         let site = root.path().join("site");
         std::fs::create_dir_all(&site).unwrap();
-        link(&linked, &site, &root.path().join("bin"), Path::new("/p")).unwrap();
+        link(&linked, &site, &root.path().join("bin")).unwrap();
         assert_eq!(store.prune(), 1);
         assert!(linked.exists() && fresh.exists() && !unused.exists());
     }
@@ -339,15 +385,15 @@ mod tests {
         let bin = root.path().join("venv/bin");
         std::fs::create_dir_all(&site).unwrap();
         std::fs::create_dir_all(&bin).unwrap();
-        let python = bin.join("python");
-        link(&a, &site, &bin, &python).unwrap();
-        link(&b, &site, &bin, &python).unwrap();
+        link(&a, &site, &bin).unwrap();
+        link(&b, &site, &bin).unwrap();
         let linked = site.join("ns").join("__init__.py");
         assert_eq!(std::fs::read_to_string(&linked).unwrap(), "a");
         let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
         assert_eq!(ino(&linked), ino(&a.join("ns").join("__init__.py")));
         let script = std::fs::read_to_string(bin.join("tool")).unwrap();
-        assert_eq!(script, format!("#!{}\nprint(1)\n", python.display()));
+        let relocatable = String::from_utf8(RELOCATABLE.to_vec()).unwrap();
+        assert_eq!(script, format!("{relocatable}print(1)\n"));
         assert!(!site.join(".complete").exists() && !site.join("bin").exists());
     }
 }
