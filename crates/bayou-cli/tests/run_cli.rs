@@ -444,6 +444,34 @@ fn environments_assembled_from_the_package_store_work_like_installed_ones_and_sh
     assert_eq!(one[4], two[4], "both environments link the store's NumPy");
 }
 
+/// Embedded only, like the test above. Engines with native code (polars, duckdb) and a
+/// package whose `.pth` file runs at start (setuptools' `distutils-precedence.pth`).
+#[test]
+fn store_assembled_environments_run_polars_duckdb_and_pth_files() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n2\n3\n");
+    let model = "import bayou\n\
+        @bayou.model()\n\
+        @bayou.python('3.11', pip={'polars': '1', 'duckdb': '1', 'setuptools': '80'})\n\
+        def engines(d=bayou.Model('nums')):\n    \
+        import sys, duckdb, polars as pl\n    \
+        total = pl.from_arrow(d).select(pl.col('n').sum()).item()\n    \
+        doubled = duckdb.sql('SELECT SUM(n) * 2 AS s FROM d').fetchone()[0]\n    \
+        print('engines', total, doubled, '_distutils_hack' in sys.modules)\n    \
+        return d\n";
+    let dir = t.project(YML, &[("m.py", model)]);
+    let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    let log = common::node(&record, "engines")["log"].clone();
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "engines 6 12 True"),
+        "{log}"
+    );
+}
+
 fn a_model_with_its_own_packages_may_return_a_pandas_dataframe(mode: Mode) {
     let t = TestLake::in_mode(mode);
     t.ok(&["demo", "load", "--rows", "100"]);
