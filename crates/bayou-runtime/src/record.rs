@@ -451,16 +451,27 @@ async fn published_by(lake: &Lake, record: &RunRecord) -> Result<Option<CommitId
     if head.commit == record.base_commit {
         return Ok(None);
     }
-    // Newest first, back to where the run started: a handful of commits at most.
-    let log = lake.catalog().log(&head.commit, 100, None).await?;
-    for commit in log.iter().take_while(|c| c.id != record.base_commit) {
-        let ours = commit
-            .properties
-            .get("bayou_run_id")
-            .is_some_and(|run| *run == record.id);
-        if ours {
-            return Ok(Some(head.commit));
+    // Newest first, back to where the run started or to commits older than the run (its
+    // publication is younger: the same process stamped both), a page at a time.
+    let mut cursor = Some(head.commit.clone());
+    while let Some(at) = cursor {
+        let page = lake.catalog().log(&at, 100, None).await?;
+        for commit in &page {
+            if commit.id == record.base_commit || commit.time_ms < record.started_ms {
+                return Ok(None);
+            }
+            let ours = commit
+                .properties
+                .get("bayou_run_id")
+                .is_some_and(|run| *run == record.id);
+            if ours {
+                return Ok(Some(head.commit));
+            }
         }
+        cursor = match page.len() {
+            100 => page.last().and_then(|c| c.parents.first().cloned()),
+            _ => None,
+        };
     }
     Ok(None)
 }
@@ -547,6 +558,26 @@ mod tests {
         assert_eq!(record.status, RunStatus::Failed);
         assert!(record.error.unwrap().contains("interrupted"));
         assert_eq!(record.published, None);
+    }
+
+    #[tokio::test]
+    async fn a_publication_more_than_a_page_of_commits_back_is_still_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = lake(dir.path()).await;
+        running(&lake, "r1", true).await;
+        let published = commit_of(&lake, "r1").await;
+        for i in 0..150 {
+            commit_of(&lake, &format!("later-{i}")).await;
+        }
+        mark_interrupted(&lake, "r1").await.unwrap();
+        let record = load_run(&lake, "r1").await.unwrap().unwrap();
+        assert_eq!(record.status, RunStatus::Succeeded);
+        assert_ne!(
+            record.published,
+            Some(published),
+            "the head then, not the commit"
+        );
+        assert!(record.published.is_some());
     }
 
     /// A lease holder on this machine whose process has exited.
