@@ -20,29 +20,35 @@ use crate::model::{ApiKey, Commit, Namespace, Ref, RefKind, RunFilter, RunRow};
 use crate::store::Store;
 use crate::{Error, Result};
 
+mod expire;
+
 /// The schema migrations, in order. Never edit a released entry: append a new one.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "catalog", include_str!("../migrations/0001_catalog.sql")),
+    (
+        1,
+        "catalog",
+        include_str!("../../migrations/0001_catalog.sql"),
+    ),
     (
         2,
         "api keys",
-        include_str!("../migrations/0002_api_keys.sql"),
+        include_str!("../../migrations/0002_api_keys.sql"),
     ),
-    (3, "runs", include_str!("../migrations/0003_runs.sql")),
+    (3, "runs", include_str!("../../migrations/0003_runs.sql")),
     (
         4,
         "runs by log age",
-        include_str!("../migrations/0004_runs_by_log_age.sql"),
+        include_str!("../../migrations/0004_runs_by_log_age.sql"),
     ),
     (
         5,
         "run leases",
-        include_str!("../migrations/0005_run_leases.sql"),
+        include_str!("../../migrations/0005_run_leases.sql"),
     ),
     (
         6,
         "admin keys",
-        include_str!("../migrations/0006_admin_keys.sql"),
+        include_str!("../../migrations/0006_admin_keys.sql"),
     ),
 ];
 
@@ -183,35 +189,6 @@ impl SqlStore {
 }
 
 /// A database URL fit for messages: the password replaced by `***`.
-/// The commits (id -> parents, time) that neither a ref head nor a commit made at or after
-/// `before_ms` reaches through parents, sorted: a kept commit keeps its whole history.
-fn unreachable(
-    commits: &std::collections::HashMap<String, (Vec<String>, i64)>,
-    heads: Vec<String>,
-    before_ms: i64,
-) -> Vec<String> {
-    let young = commits
-        .iter()
-        .filter(|(_, (_, time_ms))| *time_ms >= before_ms)
-        .map(|(id, _)| id.clone());
-    let mut reached = std::collections::HashSet::new();
-    let mut stack: Vec<String> = heads.into_iter().chain(young).collect();
-    while let Some(id) = stack.pop() {
-        if let Some((parents, _)) = commits.get(&id)
-            && reached.insert(id)
-        {
-            stack.extend(parents.iter().cloned());
-        }
-    }
-    let mut gone: Vec<String> = commits
-        .keys()
-        .filter(|id| !reached.contains(*id))
-        .cloned()
-        .collect();
-    gone.sort();
-    gone
-}
-
 fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
@@ -419,51 +396,7 @@ impl Store for SqlStore {
     }
 
     async fn expire_commits(&self, before_ms: i64, dry_run: bool) -> Result<Vec<CommitId>> {
-        let fail = self.fail();
-        let mut tx = self.pool.begin().await.map_err(&fail)?;
-        // No ref may move or appear while the history is walked, or a commit about to go could
-        // become reachable. On SQLite, any write statement takes the database's write lock.
-        let hold_refs = match tx.backend_name() {
-            "PostgreSQL" => "LOCK TABLE refs IN SHARE ROW EXCLUSIVE MODE",
-            _ => "UPDATE refs SET head = head WHERE 1 = 0",
-        };
-        sqlx::raw_sql(hold_refs)
-            .execute(&mut *tx)
-            .await
-            .map_err(&fail)?;
-        let heads: Vec<String> = sqlx::query("SELECT head FROM refs")
-            .fetch_all(&mut *tx)
-            .await
-            .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
-            .map_err(&fail)?;
-        let rows = sqlx::query("SELECT id, parents, time_ms FROM commits")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(&fail)?;
-        let mut commits = std::collections::HashMap::with_capacity(rows.len());
-        for row in &rows {
-            let id: String = row.try_get(0).map_err(&fail)?;
-            let parents: String = row.try_get(1).map_err(&fail)?;
-            let parents: Vec<String> = serde_json::from_str(&parents)
-                .map_err(|e| Error::Corrupt(format!("commit {id}: {e}")))?;
-            let time_ms: i64 = row.try_get(2).map_err(&fail)?;
-            commits.insert(id, (parents, time_ms));
-        }
-        let expired = unreachable(&commits, heads, before_ms);
-        if !dry_run {
-            // In batches: every writer waits for the refs meanwhile.
-            for batch in expired.chunks(500) {
-                let marks: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
-                let sql = format!("DELETE FROM commits WHERE id IN ({})", marks.join(", "));
-                let mut delete = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for id in batch {
-                    delete = delete.bind(id);
-                }
-                delete.execute(&mut *tx).await.map_err(&fail)?;
-            }
-        }
-        tx.commit().await.map_err(&fail)?;
-        Ok(expired.into_iter().map(CommitId::from_hex).collect())
+        self.expire(before_ms, dry_run).await
     }
 
     async fn commits_since(&self, since_ms: i64) -> Result<Vec<CommitId>> {
@@ -766,201 +699,4 @@ fn commit_from_row(id: &CommitId, row: &AnyRow) -> Result<Commit> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_kept_commit_keeps_its_whole_history() {
-        let commits: std::collections::HashMap<String, (Vec<String>, i64)> = [
-            ("root", vec![], 1),
-            ("main", vec!["root"], 2),
-            // A deleted branch: an old commit, then a young one on top of it.
-            ("old", vec!["root"], 3),
-            ("young", vec!["old"], 10),
-            // Another deleted branch, all old; and a merge of it that is gone too.
-            ("gone", vec!["root"], 4),
-            ("gone_merge", vec!["main", "gone"], 5),
-        ]
-        .into_iter()
-        .map(|(id, parents, t)| {
-            let parents = parents.into_iter().map(String::from).collect();
-            (id.to_string(), (parents, t))
-        })
-        .collect();
-        assert_eq!(
-            unreachable(&commits, vec!["main".into()], 10),
-            ["gone", "gone_merge"]
-        );
-        assert_eq!(
-            unreachable(&commits, vec!["main".into()], 11),
-            ["gone", "gone_merge", "old", "young"]
-        );
-    }
-
-    #[tokio::test]
-    async fn no_ref_or_merge_comes_to_name_a_commit_that_is_gone() {
-        let store = SqlStore::in_memory().await.unwrap();
-        let commit = |id: &str, parents: &[&str]| Commit {
-            id: CommitId::from_hex(id),
-            parents: parents.iter().map(|p| CommitId::from_hex(*p)).collect(),
-            generation: parents.len() as u64,
-            tree: "t".into(),
-            author: "a".into(),
-            message: "m".into(),
-            time_ms: 1,
-            properties: Default::default(),
-            operations: vec![],
-        };
-        let main = Ref {
-            name: "main".into(),
-            kind: RefKind::Branch,
-            head: CommitId::from_hex("aa"),
-        };
-        // A new catalog's first ref comes before its root commit.
-        store.create_ref(&main).await.unwrap();
-        let root = CommitId::from_hex("aa");
-        assert!(
-            store
-                .commit(&[], &commit("aa", &[]), "main", &root)
-                .await
-                .unwrap()
-        );
-        let missing = Ref {
-            name: "back".into(),
-            kind: RefKind::Branch,
-            head: CommitId::from_hex("bb"),
-        };
-        assert!(matches!(
-            store.create_ref(&missing).await,
-            Err(Error::UnknownRef(id)) if id == "bb"
-        ));
-        let gone = CommitId::from_hex("bb");
-        assert!(
-            !store
-                .move_ref("main", RefKind::Branch, &root, &gone)
-                .await
-                .unwrap()
-        );
-        let merge = commit("cc", &["aa", "bb"]);
-        assert!(matches!(
-            store.commit(&[], &merge, "main", &root).await,
-            Err(Error::UnknownRef(id)) if id == "bb"
-        ));
-        // Nothing moved.
-        assert_eq!(store.get_ref("main").await.unwrap().unwrap().head, root);
-        assert!(store.get_ref("back").await.unwrap().is_none());
-    }
-
-    #[tokio::test]
-    async fn reopening_a_migrated_database_keeps_its_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("catalog.db");
-        let first = SqlStore::open_sqlite(&path).await.unwrap();
-        first.set_setting("k", "v").await.unwrap();
-        first.pool.close().await;
-        let store = SqlStore::open_sqlite(&path).await.unwrap();
-        assert_eq!(store.get_setting("k").await.unwrap().as_deref(), Some("v"));
-    }
-
-    #[tokio::test]
-    async fn a_database_from_a_newer_bayou_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("catalog.db");
-        let store = SqlStore::open_sqlite(&path).await.unwrap();
-        sqlx::query(
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
-             VALUES ($1, 'from the future', TRUE, X'00', 0)",
-        )
-        .bind(SCHEMA_VERSION + 1)
-        .execute(&store.pool)
-        .await
-        .unwrap();
-        store.pool.close().await;
-        let err = SqlStore::open_sqlite(&path).await.unwrap_err();
-        assert!(matches!(err, Error::SchemaTooNew { .. }), "{err}");
-        assert!(err.to_string().contains("upgrade bayou"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn a_catalog_from_before_tracked_migrations_is_adopted() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("catalog.db");
-        // The schema bayou 0.1 wrote by hand (the first migration's tables, untracked), with a
-        // row in it.
-        let url = format!("sqlite://{}?mode=rwc", path.display());
-        let old = SqlStore::connect_url(&url, 1, "old").await.unwrap();
-        sqlx::raw_sql("DROP TABLE _sqlx_migrations; DROP TABLE api_keys; DROP TABLE runs")
-            .execute(&old.pool)
-            .await
-            .unwrap();
-        old.set_setting("active_branch", "dev").await.unwrap();
-        old.pool.close().await;
-        let store = SqlStore::open_sqlite(&path).await.unwrap();
-        assert_eq!(
-            store.get_setting("active_branch").await.unwrap().as_deref(),
-            Some("dev")
-        );
-    }
-
-    #[tokio::test]
-    async fn a_database_another_connection_keeps_locked_is_named_so() {
-        use sqlx::Connection as _;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("catalog.db");
-        let store = SqlStore::open_sqlite(&path).await.unwrap();
-        let url = format!("sqlite://{}", path.display());
-        let mut holder = sqlx::AnyConnection::connect(&url).await.unwrap();
-        sqlx::raw_sql("BEGIN EXCLUSIVE")
-            .execute(&mut holder)
-            .await
-            .unwrap();
-        let mut waiter = sqlx::AnyConnection::connect(&url).await.unwrap();
-        sqlx::raw_sql("PRAGMA busy_timeout = 0")
-            .execute(&mut waiter)
-            .await
-            .unwrap();
-        let refused = sqlx::raw_sql("INSERT INTO settings (key, value) VALUES ('k', 'v')")
-            .execute(&mut waiter)
-            .await
-            .unwrap_err();
-        let err = Error::store(path.display(), refused);
-        assert!(matches!(err, Error::Locked { .. }), "{err}");
-        assert!(err.to_string().contains("nothing was changed"), "{err}");
-        // Once the lock is gone, the store writes again.
-        sqlx::raw_sql("ROLLBACK")
-            .execute(&mut holder)
-            .await
-            .unwrap();
-        store.set_setting("k", "v").await.unwrap();
-    }
-
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("postgres://bayou:hunter2@db:5432/lake"),
-            "postgres://bayou:***@db:5432/lake"
-        );
-        assert_eq!(redact("postgres://db/lake"), "postgres://db/lake");
-    }
-
-    #[tokio::test]
-    async fn an_unreachable_database_is_reported_at_once_naming_it() {
-        // Port 1 refuses connections: the probe says so instead of the pool retrying for long.
-        let err = SqlStore::connect("postgres://bayou:secret@127.0.0.1:1/lake")
-            .await
-            .unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains("postgres://bayou:***@127.0.0.1:1/lake"),
-            "{text}"
-        );
-        assert!(!text.contains("secret"), "{text}");
-        assert!(text.contains("hint:"), "{text}");
-    }
-
-    #[tokio::test]
-    async fn an_unknown_database_scheme_is_refused_with_the_choices() {
-        let err = SqlStore::connect("mysql://x/y").await.unwrap_err();
-        assert!(err.to_string().contains("postgres://"), "{err}");
-    }
-}
+mod tests;
