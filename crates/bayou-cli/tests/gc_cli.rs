@@ -78,6 +78,33 @@ fn every_reader_reads_every_table_at_every_ref(t: &TestLake) {
     }
 }
 
+/// A branch `dropped` that appends a row to `trips` and is then deleted unmerged; returns the
+/// id of its head commit.
+fn dropped_branch(t: &TestLake) -> String {
+    t.ok(&["branch", "create", "dropped"]);
+    t.ok(&[
+        "table",
+        "import",
+        "trips",
+        "--search-uri",
+        s(&t.csv("c.csv", "id,miles\n4,9.0\n")),
+        "-b",
+        "dropped",
+    ]);
+    let head = t
+        .json(&["branch", "ls"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "dropped")
+        .unwrap()["head"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.ok(&["branch", "rm", "dropped"]);
+    head
+}
+
 fn files_under(dir: &std::path::Path) -> usize {
     walk(dir).len()
 }
@@ -110,27 +137,7 @@ fn gc_removes_only_what_no_ref_reaches_and_every_reader_still_reads_every_ref(mo
     ]);
     t.ok(&["branch", "merge", "merged", "--into", "main"]);
     // A branch written to and deleted unmerged: only it reached its files.
-    t.ok(&["branch", "create", "dropped"]);
-    t.ok(&[
-        "table",
-        "import",
-        "trips",
-        "--search-uri",
-        s(&t.csv("c.csv", "id,miles\n4,9.0\n")),
-        "-b",
-        "dropped",
-    ]);
-    let dropped = t
-        .json(&["branch", "ls"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == "dropped")
-        .unwrap()["head"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    t.ok(&["branch", "rm", "dropped"]);
+    let dropped = dropped_branch(&t);
     // A failed run keeps its run branch, holding what it wrote before failing.
     let project = t.project(
         YML,
@@ -280,17 +287,7 @@ fn gc_running_alongside_writers_merges_and_failed_runs_loses_nothing_any_ref_rea
     let t = TestLake::in_mode(mode);
     t.table_from_csv("trips", "id,miles\n1,2.5\n2,4.0\n");
     // Garbage from before: an unmerged branch's writes, a failed run's branch.
-    t.ok(&["branch", "create", "dropped"]);
-    t.ok(&[
-        "table",
-        "import",
-        "trips",
-        "--search-uri",
-        s(&t.csv("c.csv", "id,miles\n4,9.0\n")),
-        "-b",
-        "dropped",
-    ]);
-    t.ok(&["branch", "rm", "dropped"]);
+    dropped_branch(&t);
     let failing = t.project(
         YML,
         &[(

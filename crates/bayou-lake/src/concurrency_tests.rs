@@ -38,6 +38,18 @@ async fn write(lake: &Lake, key: &TableKey, mode: WriteMode, values: &[i64]) -> 
     w
 }
 
+/// A lake under `dir` with table `bayou.t` of rows 1 and 2 on main.
+async fn with_table(dir: &std::path::Path) -> (Lake, TableKey) {
+    let lake = lake(dir).await;
+    let key = TableKey::new("bayou", "t").unwrap();
+    write(&lake, &key, WriteMode::Create, &[1, 2])
+        .await
+        .commit("create")
+        .await
+        .unwrap();
+    (lake, key)
+}
+
 async fn rows(lake: &Lake, key: &TableKey) -> u64 {
     lake.table_at("main", key).await.unwrap().row_count()
 }
@@ -45,13 +57,7 @@ async fn rows(lake: &Lake, key: &TableKey) -> u64 {
 #[tokio::test]
 async fn a_replace_planned_before_an_append_landed_conflicts_and_the_append_stays() {
     let dir = tempfile::tempdir().unwrap();
-    let lake = lake(dir.path()).await;
-    let key = TableKey::new("bayou", "t").unwrap();
-    write(&lake, &key, WriteMode::Create, &[1, 2])
-        .await
-        .commit("create")
-        .await
-        .unwrap();
+    let (lake, key) = with_table(dir.path()).await;
     let replace = write(&lake, &key, WriteMode::Replace, &[9]).await;
     write(&lake, &key, WriteMode::Append, &[3])
         .await
@@ -73,13 +79,7 @@ async fn a_replace_planned_before_an_append_landed_conflicts_and_the_append_stay
 #[tokio::test]
 async fn an_append_that_lost_to_a_replace_lands_on_top_of_it() {
     let dir = tempfile::tempdir().unwrap();
-    let lake = lake(dir.path()).await;
-    let key = TableKey::new("bayou", "t").unwrap();
-    write(&lake, &key, WriteMode::Create, &[1, 2])
-        .await
-        .commit("create")
-        .await
-        .unwrap();
+    let (lake, key) = with_table(dir.path()).await;
     let append = write(&lake, &key, WriteMode::Append, &[3]).await;
     write(&lake, &key, WriteMode::Replace, &[9])
         .await
