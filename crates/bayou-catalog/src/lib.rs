@@ -114,11 +114,13 @@ pub enum Error {
 
 impl Error {
     fn store(location: impl std::fmt::Display, source: sqlx::Error) -> Self {
-        // SQLite's BUSY and LOCKED (after its busy timeout), PostgreSQL's lock_not_available.
+        // SQLite's BUSY and LOCKED with their extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT,
+        // BUSY_TIMEOUT, LOCKED_SHAREDCACHE, LOCKED_VTAB), PostgreSQL's lock_not_available.
         let locked = match &source {
-            sqlx::Error::Database(db) => {
-                matches!(db.code().as_deref(), Some("5" | "6" | "55P03"))
-            }
+            sqlx::Error::Database(db) => matches!(
+                db.code().as_deref(),
+                Some("5" | "6" | "261" | "262" | "517" | "518" | "773" | "55P03")
+            ),
             _ => false,
         };
         match locked {

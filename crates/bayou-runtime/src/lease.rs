@@ -50,8 +50,13 @@ pub(crate) fn gone(holder: Option<&str>, seen_ms: i64, now_ms: i64) -> bool {
     }
 }
 
-/// This machine's host name and boot id (Linux), if it can read them.
+/// This machine's host name and boot id (Linux), if it can read them; read once per process.
 fn machine() -> Option<(String, String)> {
+    static MACHINE: std::sync::OnceLock<Option<(String, String)>> = std::sync::OnceLock::new();
+    MACHINE.get_or_init(read_machine).clone()
+}
+
+fn read_machine() -> Option<(String, String)> {
     let read = |path: &str| {
         std::fs::read_to_string(path)
             .ok()

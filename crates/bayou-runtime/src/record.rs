@@ -455,7 +455,8 @@ async fn published_by(lake: &Lake, record: &RunRecord) -> Result<Option<CommitId
     // publication is younger: the same process stamped both), a page at a time.
     let mut cursor = Some(head.commit.clone());
     while let Some(at) = cursor {
-        let page = lake.catalog().log(&at, 100, None).await?;
+        const PAGE: usize = 100;
+        let page = lake.catalog().log(&at, PAGE, None).await?;
         for commit in &page {
             if commit.id == record.base_commit || commit.time_ms < record.started_ms {
                 return Ok(None);
@@ -469,7 +470,7 @@ async fn published_by(lake: &Lake, record: &RunRecord) -> Result<Option<CommitId
             }
         }
         cursor = match page.len() {
-            100 => page.last().and_then(|c| c.parents.first().cloned()),
+            PAGE => page.last().and_then(|c| c.parents.first().cloned()),
             _ => None,
         };
     }

@@ -20,16 +20,8 @@ pub(crate) async fn gc(ctx: &Ctx, args: GcArgs) -> anyhow::Result<()> {
     let files = ctx.service.collect_garbage(&request).await?;
     let seconds = started.elapsed().as_secs_f64();
     let branches = &files.run_branches;
-    let value = json!({
-        "dry_run": args.dry_run,
-        "run_branches": branches,
-        "commits": files.commits,
-        "files": files.files,
-        "bytes": files.bytes,
-        "young_kept": files.young_kept,
-        "reachable": files.reachable,
-        "seconds": seconds,
-    });
+    let mut value = serde_json::to_value(&files)?;
+    value["seconds"] = json!(seconds);
     if ctx.format == crate::cli::OutputFormat::Json {
         return out(&serde_json::to_string_pretty(&value)?);
     }
