@@ -334,30 +334,76 @@ fn unfinished_under(dir: &std::path::Path) -> Result<Vec<Unfinished>> {
         };
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
-            let meta = entry
-                .metadata()
-                .map_err(|e| Error::io(entry.path().display(), e))?;
-            if meta.is_dir() {
+            // A write in flight renames its `NAME#N` away between the listing and a look at
+            // it: what vanished is no longer unfinished, so it is skipped, not an error.
+            let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+            let kind = match entry.file_type() {
+                Ok(kind) => kind,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(Error::io(entry.path().display(), e)),
+            };
+            if kind.is_dir() {
                 stack.push(entry.path());
                 continue;
             }
-            let name = entry.file_name();
-            let staged = name
-                .to_str()
-                .and_then(|n| n.rsplit_once('#'))
-                .is_some_and(|(stem, n)| {
-                    !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
-                });
-            if staged && meta.is_file() {
-                found.push(Unfinished {
-                    path: entry.path(),
-                    size: meta.len(),
-                    modified: meta
-                        .modified()
-                        .map_err(|e| Error::io(entry.path().display(), e))?,
-                });
+            if !kind.is_file() || !is_staged_name(&entry.file_name()) {
+                continue;
             }
+            let meta = match entry.metadata() {
+                Ok(meta) => meta,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(Error::io(entry.path().display(), e)),
+            };
+            found.push(Unfinished {
+                path: entry.path(),
+                size: meta.len(),
+                modified: meta
+                    .modified()
+                    .map_err(|e| Error::io(entry.path().display(), e))?,
+            });
         }
     }
     Ok(found)
+}
+
+/// Whether a file name is a staged write's `NAME#DIGITS`.
+fn is_staged_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .and_then(|n| n.rsplit_once('#'))
+        .is_some_and(|(stem, n)| {
+            !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_name_ending_in_hash_digits_is_a_staged_write() {
+        for staged in ["m0.avro#1", "data.parquet#42"] {
+            assert!(is_staged_name(staged.as_ref()), "{staged}");
+        }
+        for done in ["m0.avro", "#1", "a#", "a#1x", "v#1.metadata.json"] {
+            assert!(!is_staged_name(done.as_ref()), "{done}");
+        }
+    }
+
+    #[test]
+    fn a_staged_file_is_found_at_any_depth_and_a_missing_dir_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("t/metadata");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("m0.avro#3"), b"half").unwrap();
+        std::fs::write(deep.join("m0.avro"), b"whole").unwrap();
+        let found = unfinished_under(dir.path()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].path, deep.join("m0.avro#3"));
+        assert_eq!(found[0].size, 4);
+        assert!(
+            unfinished_under(&dir.path().join("none"))
+                .unwrap()
+                .is_empty()
+        );
+    }
 }
