@@ -3,19 +3,20 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
-#   BENCH_ONLY   the sections to run (default: "catalog appends queries runtime scans pipeline server client overwrite crash gc")
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries tpch runtime scans pipeline server client overwrite crash gc")
+#   BENCH_TPCH_SF  TPC-H scale factor (default 1); BENCH_TPCH_DIR keeps its generated files
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
-only="${BENCH_ONLY:-catalog appends queries runtime scans pipeline server client overwrite crash gc}"
+only="${BENCH_ONLY:-catalog appends queries tpch runtime scans pipeline server client overwrite crash gc}"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
 target="${CARGO_TARGET_DIR:-$PWD/target}/release"
 venv="${BAYOU_VENV:-$PWD/.venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r dev/requirements-test.txt
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r dev/requirements-test.txt -r bench/requirements-bench.txt
 py="$venv/bin/python"
 export BAYOU_UV="${BAYOU_UV:-$venv/bin/uv}"
 work="$(mktemp -d)"
@@ -60,6 +61,11 @@ if want queries; then
   "$target/bayou-bench" queries "$lake" bench/queries "$runs" > "$work/ours.jsonl"
   "$py" bench/duckdb_peer.py "$lake" bench/queries "$runs" "${locations[@]}" > "$work/peer.jsonl"
   "$py" bench/compare.py "$work/ours.jsonl" "$work/peer.jsonl" "$rows"
+fi
+
+if want tpch; then
+  echo "== TPC-H at SF${BENCH_TPCH_SF:-1}: 22 queries, bayou vs DuckDB on the same Parquet files, answers checked row by row"
+  PATH="$venv/bin:$PATH" "$py" bench/tpch.py "$target/bayou" "$target/bayou-bench" "${BENCH_TPCH_SF:-1}" "$runs" "$work" | grep -v '^JSON'
 fi
 
 if want pipeline; then

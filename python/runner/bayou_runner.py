@@ -142,10 +142,11 @@ def run(request: dict[str, Any], marks: dict[str, float]) -> dict[str, Any]:
     return {"rows": table.num_rows}
 
 
-def main() -> int:
-    with open(sys.argv[1]) as f:
+def serve(request_path: str, started: float) -> int:
+    """Runs the call `request_path` describes and writes its result file; the exit code."""
+    with open(request_path) as f:
         request = json.load(f)
-    marks = {"started": STARTED}
+    marks = {"started": started}
     try:
         result = run(request, marks)
         code = 0
@@ -160,10 +161,14 @@ def main() -> int:
     return code
 
 
-if __name__ == "__main__":
-    code = main()
+def finish(code: int) -> None:
+    """Ends the process once everything is written."""
     sys.stdout.flush()
     sys.stderr.flush()
-    # Everything is written: skip the interpreter's teardown (module and GC finalisation), which
-    # costs ~10 ms and can do nothing for the caller.
+    # Skip the interpreter's teardown (module and GC finalisation), which costs ~10 ms and can
+    # do nothing for the caller.
     os._exit(code)
+
+
+if __name__ == "__main__":
+    finish(serve(sys.argv[1], STARTED))

@@ -240,7 +240,9 @@ pub(crate) fn open_lake(path: &str) -> anyhow::Result<bayou_lake::Lake> {
 
 /// Times `bayou`'s in-process query engine on the queries in `bench/queries/*.sql`, best of
 /// `runs`, and prints one JSON line per query (the DuckDB side runs in `bench/run.sh`).
-fn queries(lake: &str, dir: &str, runs: usize) -> anyhow::Result<()> {
+/// Times each `.sql` file of `dir` at `main` (best of `runs`); with `out`, writes each
+/// query's answer there as `NAME.arrow` (Arrow IPC) for a row-by-row check against a peer's.
+fn queries(lake: &str, dir: &str, runs: usize, out: Option<&str>) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -259,13 +261,21 @@ fn queries(lake: &str, dir: &str, runs: usize) -> anyhow::Result<()> {
             .and_then(|s| s.to_str())
             .unwrap_or("query")
             .to_string();
-        let mut rows = 0;
+        let mut answer = vec![];
         let best = best_of(runs, || {
-            let batches =
-                rt.block_on(async { engine.query("main", &sql).await?.collect().await })?;
-            rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
+            answer = rt.block_on(async { engine.query("main", &sql).await?.collect().await })?;
             Ok(())
-        })?;
+        })
+        .with_context(|| format!("query {}", path.display()))?;
+        let rows = answer.iter().map(|b| b.num_rows()).sum::<usize>();
+        if let (Some(out), Some(first)) = (out, answer.first()) {
+            let file = std::fs::File::create(format!("{out}/{name}.arrow"))?;
+            let mut writer = arrow::ipc::writer::FileWriter::try_new(file, &first.schema())?;
+            for batch in &answer {
+                writer.write(batch)?;
+            }
+            writer.finish()?;
+        }
         println!(
             "JSON {}",
             serde_json::json!({"query": name, "seconds": best.as_secs_f64(), "rows": rows})
@@ -292,9 +302,10 @@ fn main() -> anyhow::Result<()> {
         Some("tables") => ten_thousand_tables(args.get(1).map_or(Ok(10_000), |n| n.parse())?),
         Some("queries") => {
             let (Some(lake), Some(dir)) = (args.get(1), args.get(2)) else {
-                bail!("usage: bayou-bench queries LAKE QUERY_DIR [RUNS]");
+                bail!("usage: bayou-bench queries LAKE QUERY_DIR [RUNS [ANSWERS_DIR]]");
             };
-            queries(lake, dir, args.get(3).map_or(Ok(3), |n| n.parse())?)
+            let runs = args.get(3).map_or(Ok(3), |n| n.parse())?;
+            queries(lake, dir, runs, args.get(4).map(String::as_str))
         }
         Some("handoff") => {
             let (Some(lake), Some(python), Some(repo)) = (args.get(1), args.get(2), args.get(3))

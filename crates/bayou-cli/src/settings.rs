@@ -26,6 +26,8 @@ pub(crate) fn run_options(branch: String) -> RunOptions {
     let mut options = RunOptions::new(branch, cache_dir());
     options.uv = uv();
     options.sandbox = sandbox();
+    // `BAYOU_WARM_STARTS=off`: every function in a new interpreter, never from a zygote.
+    options.warm_starts = std::env::var_os("BAYOU_WARM_STARTS").is_none_or(|v| v != "off");
     options.exchange_dir = std::env::var_os("BAYOU_EXCHANGE_DIR").map(PathBuf::from);
     options
 }

@@ -13,6 +13,14 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../python/runner/bayou_runner.py"),
     ),
     (
+        "bayou_zygote.py",
+        include_str!("../../../python/runner/bayou_zygote.py"),
+    ),
+    (
+        "bayou_sandbox.py",
+        include_str!("../../../python/runner/bayou_sandbox.py"),
+    ),
+    (
         "sdk/bayou/__init__.py",
         include_str!("../../../python/bayou/src/bayou/__init__.py"),
     ),
@@ -44,6 +52,8 @@ pub fn runner_version() -> String {
 /// Where the runner lives once written: `<cache>/runner/<version>/`.
 pub(crate) struct Runner {
     pub(crate) script: PathBuf,
+    /// The warm-start server beside it ([`crate::zygote`]).
+    pub(crate) zygote: PathBuf,
     pub(crate) sdk: PathBuf,
 }
 
@@ -69,6 +79,7 @@ pub(crate) fn install(cache: &Path) -> Result<Runner> {
     }
     Ok(Runner {
         script: dir.join("bayou_runner.py"),
+        zygote: dir.join("bayou_zygote.py"),
         sdk: dir.join("sdk"),
     })
 }

@@ -388,6 +388,8 @@ impl EnvCache {
         for env in self.list() {
             if cutoff.is_none_or(|c| env.last_used_ms < c) {
                 let dir = self.dir.join(&env.key);
+                // Its zygote goes with it.
+                crate::zygote::Zygotes::stop_env(self.dir.parent().unwrap_or(&self.dir), &dir);
                 std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
                 removed.push(env);
             }

@@ -3,7 +3,8 @@
 //! Entry point: [`run`]. It has the run planned by `bayou_plan::Plan::build` (every problem
 //! found before anything is created), then cuts a run branch from the target, executes the models
 //! in dependency order (SQL inside DataFusion, next to the scans it reads; Python in a fresh
-//! process per function, in an environment from the [`EnvCache`]), runs the expectations on the
+//! process per function, cloned from its environment's warm zygote ([`zygote`]), in an
+//! environment from the [`EnvCache`]), runs the expectations on the
 //! in-memory outputs, writes materialized models to the run branch and merges it into the
 //! target only if everything passed. A failed run leaves the target untouched and keeps the run
 //! branch for inspection. What happens is reported as [`Event`]s, in order; a node that fails
@@ -37,6 +38,7 @@ mod scheduler;
 mod store;
 mod tools;
 mod uv;
+mod zygote;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -476,6 +478,7 @@ async fn inputs<'a>(
             }
         }
     }
+    let runner = assets::install(&options.cache_dir)?;
     Ok(scheduler::Inputs {
         lake,
         project,
@@ -494,7 +497,10 @@ async fn inputs<'a>(
             .map(|(k, v)| (k.clone(), scalar(v)))
             .collect(),
         pythons,
-        runner: assets::install(&options.cache_dir)?,
+        zygotes: options
+            .warm_starts
+            .then(|| zygote::Zygotes::new(&options.cache_dir, &runner)),
+        runner,
         sandbox: &tools.sandbox,
         exchange,
         scans: python::ScanFiles::default(),

@@ -105,6 +105,11 @@ impl Limits {
         Ok(Some(limits))
     }
 
+    /// The `cgroup.procs` files a process writes its pid to, to join these cgroups.
+    pub(crate) fn procs_files(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
     /// A shell snippet that moves the current shell into the cgroups before `exec "$@"`.
     pub(crate) fn join_script(&self) -> String {
         let mut script = String::new();

@@ -61,6 +61,8 @@ pub struct RunOptions {
     pub uv: Option<PathBuf>,
     /// How Python functions are isolated.
     pub sandbox: SandboxPolicy,
+    /// Start functions from a warm zygote of their environment (else each in a new interpreter).
+    pub warm_starts: bool,
     /// Where intermediate tables go (`None`: `/dev/shm/bayou-<uid>`, else under `cache_dir`).
     pub exchange_dir: Option<PathBuf>,
 }
@@ -88,6 +90,7 @@ impl RunOptions {
             pinned_refs: BTreeMap::new(),
             uv: None,
             sandbox: SandboxPolicy::Bubblewrap(None),
+            warm_starts: true,
             exchange_dir: None,
         }
     }

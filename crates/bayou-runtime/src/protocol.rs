@@ -1,6 +1,7 @@
 //! The protocol between bayou and the in-sandbox runner (`python/runner/bayou_runner.py`):
 //! a [`Request`] written to `request.json` before the process starts, a [`Reply`] it writes to
-//! `result.json` before it exits. Typed on this side; the runner's tests pin its side.
+//! `result.json` before it exits. Typed on this side; the runner's tests pin its side. A warm
+//! start sends a [`ZygoteCall`] to the environment's zygote and reads [`ZygoteReply`] lines.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -58,6 +59,39 @@ pub(crate) struct Reply {
     /// `written`.
     #[serde(default)]
     pub(crate) marks: BTreeMap<String, f64>,
+}
+
+/// One call to a zygote (`python/runner/bayou_zygote.py`), a JSON line sent with two file
+/// descriptors: the call's stdout and stderr.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ZygoteCall {
+    /// The runner's [`Request`] file; only the sandboxed child reads it.
+    pub(crate) request: PathBuf,
+    /// Where the call starts (its output directory).
+    pub(crate) cwd: PathBuf,
+    /// Its sandbox; `None` runs it unsandboxed (`BAYOU_SANDBOX=off`).
+    pub(crate) sandbox: Option<SandboxSpec>,
+    /// The `cgroup.procs` files the child joins before it runs anything.
+    pub(crate) cgroups: Vec<PathBuf>,
+}
+
+/// What a sandboxed call sees: these paths where they are, nothing else of the host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SandboxSpec {
+    pub(crate) read_only: Vec<PathBuf>,
+    pub(crate) writable: Vec<PathBuf>,
+    pub(crate) internet: bool,
+}
+
+/// A zygote's answer: `pid` once the call started (or `error`), then its wait `status`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct ZygoteReply {
+    #[serde(default)]
+    pub(crate) pid: Option<i32>,
+    #[serde(default)]
+    pub(crate) status: Option<i32>,
+    #[serde(default)]
+    pub(crate) error: Option<String>,
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use tokio::sync::OnceCell;
 use crate::exchange::{self, Exchange};
 use crate::output::Output;
 use crate::protocol;
-use crate::{Event, NodeError, NodeReport, NodeStatus, OnEvent, assets, limits, sandbox};
+use crate::{Event, NodeError, NodeReport, NodeStatus, OnEvent, assets, limits, sandbox, zygote};
 
 /// The phases of an invocation as reported in [`NodeReport::phases_ms`], in order. `prepare` is
 /// bayou making the inputs available (a scan, when an input is a lake table); `start` is the
@@ -156,6 +156,8 @@ pub(crate) struct Invocation<'a> {
     pub(crate) pythons: &'a HashMap<String, PathBuf>,
     pub(crate) runner: &'a assets::Runner,
     pub(crate) sandbox: &'a sandbox::Sandbox,
+    /// Warm starts, unless they are off.
+    pub(crate) zygotes: Option<&'a zygote::Zygotes>,
     pub(crate) exchange: &'a Exchange,
     pub(crate) scans: &'a ScanFiles,
     /// The outputs of the models this node reads.
@@ -329,19 +331,17 @@ async fn attempt(
     };
     let prepared = clock.elapsed().as_secs_f64();
     let spawned_at = epoch_now();
-    let mut child = inv
-        .sandbox
-        .command(python, &mounts, &inv.runner.sdk, limits.as_ref())
-        .arg("-u")
-        .arg(&inv.runner.script)
-        .arg(&request_path)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| NodeError::Exchange(format!("cannot start {}: {e}", python.display())))?;
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+    let mut child = start(
+        inv,
+        python,
+        &mounts,
+        &request_path,
+        limits.as_ref(),
+        report,
+        on_event,
+    )
+    .await?;
+    let (Some(stdout), Some(stderr)) = (child.stdout(), child.stderr()) else {
         return Err(NodeError::Exchange(
             "the function's output pipes are missing".into(),
         ));
@@ -384,7 +384,7 @@ async fn attempt(
                 match tokio::time::timeout(std::time::Duration::from_secs(s), child.wait()).await {
                     Ok(status) => status.map(Some),
                     Err(_) => {
-                        let _ = child.start_kill();
+                        child.start_kill();
                         Ok(None)
                     }
                 }
@@ -392,11 +392,8 @@ async fn attempt(
             None => child.wait().await.map(Some),
         }
     };
-    let (out_lines, err_lines, status) = tokio::join!(
-        pump(Box::new(stdout), false),
-        pump(Box::new(stderr), true),
-        wait
-    );
+    let (out_lines, err_lines, status) =
+        tokio::join!(pump(stdout, false), pump(stderr, true), wait);
     let exited_at = epoch_now();
     // What it printed last on stderr explains a death before the runner could report (the
     // sandbox refused to start, the interpreter crashed).
@@ -467,6 +464,95 @@ async fn attempt(
         read_back.elapsed().as_secs_f64(),
     );
     Ok(output)
+}
+
+/// Starts the function's process: a warm start from its environment's zygote when there is
+/// one, else (or when the zygote cannot) a new sandboxed interpreter.
+async fn start(
+    inv: &Invocation<'_>,
+    python: &Path,
+    mounts: &sandbox::Mounts<'_>,
+    request: &Path,
+    limits: Option<&limits::Limits>,
+    report: &mut NodeReport,
+    on_event: OnEvent<'_>,
+) -> Result<Proc, NodeError> {
+    if let Some(zygotes) = inv.zygotes {
+        let call = protocol::ZygoteCall {
+            request: request.to_path_buf(),
+            cwd: mounts.output_dir.to_path_buf(),
+            sandbox: inv.sandbox.spec(mounts),
+            cgroups: limits.map(limits::Limits::procs_files).unwrap_or_default(),
+        };
+        let started = match zygotes.start(python, &call).await {
+            Ok(mut warm) => warm.started().await.map(|()| warm),
+            Err(why) => Err(why),
+        };
+        match started {
+            Ok(warm) => return Ok(Proc::Warm(warm)),
+            Err(why) => {
+                let line = format!("note: no warm start ({why}); starting a new process");
+                on_event(Event::Log {
+                    node: report.name.clone(),
+                    line: line.clone(),
+                    stderr: true,
+                });
+                report.log.push(line);
+            }
+        }
+    }
+    inv.sandbox
+        .command(python, mounts, &inv.runner.sdk, limits)
+        .arg("-u")
+        .arg(&inv.runner.script)
+        .arg(request)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map(Proc::Cold)
+        .map_err(|e| NodeError::Exchange(format!("cannot start {}: {e}", python.display())))
+}
+
+/// A function's process: started anew, or cloned from a zygote.
+enum Proc {
+    Cold(tokio::process::Child),
+    Warm(zygote::WarmChild),
+}
+
+type Pipe = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+
+impl Proc {
+    fn stdout(&mut self) -> Option<Pipe> {
+        match self {
+            Self::Cold(c) => c.stdout.take().map(|p| Box::new(p) as Pipe),
+            Self::Warm(w) => w.stdout.take(),
+        }
+    }
+
+    fn stderr(&mut self) -> Option<Pipe> {
+        match self {
+            Self::Cold(c) => c.stderr.take().map(|p| Box::new(p) as Pipe),
+            Self::Warm(w) => w.stderr.take(),
+        }
+    }
+
+    async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        match self {
+            Self::Cold(c) => c.wait().await,
+            Self::Warm(w) => w.wait().await,
+        }
+    }
+
+    fn start_kill(&mut self) {
+        match self {
+            Self::Cold(c) => {
+                let _ = c.start_kill();
+            }
+            Self::Warm(w) => w.start_kill(),
+        }
+    }
 }
 
 /// `text` with every secret in it replaced by `***`.

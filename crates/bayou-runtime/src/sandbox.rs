@@ -86,14 +86,20 @@ impl Sandbox {
             }
         };
         cmd.env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", "/tmp")
-            .env("LANG", "C.UTF-8")
+            .envs(ENV)
             .env("PYTHONPATH", sdk)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYTHONUNBUFFERED", "1")
             .current_dir(mounts.output_dir);
         cmd
+    }
+
+    /// What a warm start's sandbox must hold (`None`: functions run unsandboxed).
+    pub(crate) fn spec(&self, mounts: &Mounts<'_>) -> Option<crate::protocol::SandboxSpec> {
+        self.bwrap.as_ref()?;
+        Some(crate::protocol::SandboxSpec {
+            read_only: read_only(mounts),
+            writable: vec![mounts.output_dir.to_path_buf()],
+            internet: mounts.internet,
+        })
     }
 
     fn inner(&self, python: &Path, mounts: &Mounts<'_>) -> std::process::Command {
@@ -104,36 +110,10 @@ impl Sandbox {
                 c.args(["--die-with-parent", "--new-session", "--unshare-all"]);
                 if mounts.internet {
                     c.arg("--share-net");
-                    for f in [
-                        "/etc/resolv.conf",
-                        "/etc/hosts",
-                        "/etc/ssl",
-                        "/etc/ca-certificates",
-                    ] {
-                        c.args(["--ro-bind-try", f, f]);
-                    }
-                }
-                for d in [
-                    "/usr",
-                    "/bin",
-                    "/lib",
-                    "/lib64",
-                    "/sbin",
-                    "/etc/ld.so.cache",
-                    "/etc/alternatives",
-                ] {
-                    c.args(["--ro-bind-try", d, d]);
                 }
                 c.args(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
-                let mut ro = vec![
-                    mounts.env_dir.to_path_buf(),
-                    mounts.runner_dir.to_path_buf(),
-                    mounts.project_dir.to_path_buf(),
-                ];
-                ro.extend(mounts.inputs.iter().cloned());
-                ro.extend(base_prefix(mounts.env_dir));
-                for p in &ro {
-                    c.arg("--ro-bind").arg(p).arg(p);
+                for p in read_only(mounts) {
+                    c.arg("--ro-bind-try").arg(&p).arg(&p);
                 }
                 c.arg("--bind")
                     .arg(mounts.output_dir)
@@ -144,6 +124,48 @@ impl Sandbox {
             }
         }
     }
+}
+
+/// A function's whole environment, besides `PYTHONPATH` (the SDK).
+pub(crate) const ENV: [(&str, &str); 5] = [
+    ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+    ("HOME", "/tmp"),
+    ("LANG", "C.UTF-8"),
+    ("PYTHONDONTWRITEBYTECODE", "1"),
+    ("PYTHONUNBUFFERED", "1"),
+];
+
+/// The host's system directories every function sees (those that exist).
+const SYSTEM: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/lib",
+    "/lib64",
+    "/sbin",
+    "/etc/ld.so.cache",
+    "/etc/alternatives",
+];
+
+/// What a function with internet access also needs to resolve names and check certificates.
+const NETWORK: &[&str] = &[
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+];
+
+/// Everything a function sees read-only, in the order it is mounted.
+fn read_only(mounts: &Mounts<'_>) -> Vec<PathBuf> {
+    let network = if mounts.internet { NETWORK } else { &[] };
+    let mut ro: Vec<PathBuf> = network.iter().chain(SYSTEM).map(PathBuf::from).collect();
+    ro.extend([
+        mounts.env_dir.to_path_buf(),
+        mounts.runner_dir.to_path_buf(),
+        mounts.project_dir.to_path_buf(),
+    ]);
+    ro.extend(mounts.inputs.iter().cloned());
+    ro.extend(base_prefix(mounts.env_dir));
+    ro
 }
 
 /// The installation a virtualenv's interpreter comes from: where its `bin/python` finally
