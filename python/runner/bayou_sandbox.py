@@ -30,11 +30,14 @@ MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
 MS_REC, MS_SLAVE, MS_RELATIME = 16384, 1 << 19, 1 << 21
 ST_RELATIME = 4096
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 28, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+# Root gains no capability by execve, nor may anything raise an ambient one; locked.
+SECURE_BITS = 0b11000011
+AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
 
-# (clone, pivot_root, capset) per architecture.
-SYSCALLS = {"x86_64": (56, 155, 126), "aarch64": (220, 41, 91)}
+# (clone, pivot_root, capset, mount_setattr) per architecture.
+SYSCALLS = {"x86_64": (56, 155, 126, 442), "aarch64": (220, 41, 91, 442)}
 
 DEVICES = ["null", "zero", "full", "random", "urandom", "tty"]
 
@@ -101,11 +104,9 @@ def _mount_point(target: str, like: str) -> None:
         open(target, "a").close()
 
 
-def _bind(source: str, target: str, read_only: bool) -> None:
+def _bind(source: str, target: str) -> None:
     _mount_point(target, source)
     _mount(source, target, None, MS_BIND | MS_REC)
-    if read_only:
-        _read_only(target)
 
 
 def _read_only(target: str) -> None:
@@ -114,6 +115,18 @@ def _read_only(target: str) -> None:
     if os.statvfs(target).f_flag & ST_RELATIME:
         kept |= MS_RELATIME
     _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
+
+
+def _read_only_tree(target: str, writable: list[str]) -> None:
+    """Makes a bind and every mount under it read-only: one mount_setattr (Linux 5.12), else a
+    remount of each (but for the writable binds under it)."""
+    attr = struct.pack("QQQQ", MOUNT_ATTR_RDONLY, 0, 0, 0)
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    nested = [w for w in writable if w.startswith(target.rstrip("/") + "/")]
+    if not nested and _libc.syscall(_syscall(3), AT_FDCWD, target.encode(), AT_RECURSIVE, buf, len(attr)) == 0:
+        return
+    _read_only(target)
+    _submounts_read_only([target], writable)
 
 
 def _submounts_read_only(roots: list[str], writable: list[str]) -> None:
@@ -138,11 +151,9 @@ def _loopback_up() -> None:
 
 
 def _drop_capabilities() -> None:
+    """None left, and none to gain: not by execve as root, nor from file capabilities."""
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        last = int(f.read())
-    for cap in range(last + 1):
-        _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "dropping capabilities")
+    _check(_libc.prctl(PR_SET_SECUREBITS, SECURE_BITS, 0, 0, 0), "securebits")
     _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     header = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = ctypes.create_string_buffer(24)  # two empty {effective, permitted, inheritable}
@@ -170,7 +181,7 @@ def enter(read_only: list[str], writable: list[str], internet: bool, cwd: str) -
     _mount("tmpfs", "/newroot/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755")
     for dev in DEVICES:
         if os.path.exists(f"/oldroot/dev/{dev}"):
-            _bind(f"/oldroot/dev/{dev}", f"/newroot/dev/{dev}", False)
+            _bind(f"/oldroot/dev/{dev}", f"/newroot/dev/{dev}")
     for name, to in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                      ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]:
         os.symlink(to, f"/newroot/dev/{name}")
@@ -178,12 +189,12 @@ def enter(read_only: list[str], writable: list[str], internet: bool, cwd: str) -
         os.makedirs(tmp, exist_ok=True)
         _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     # Binds last: an input under /dev/shm or an output under /tmp lands on the new tmpfs.
-    for source, target, is_ro in binds:
-        _bind(source, "/newroot" + target, is_ro)
-    _submounts_read_only(
-        ["/newroot" + t for _, t, is_ro in binds if is_ro],
-        ["/newroot" + t for _, t, is_ro in binds if not is_ro],
-    )
+    for source, target, _ in binds:
+        _bind(source, "/newroot" + target)
+    writable_targets = ["/newroot" + t for _, t, is_ro in binds if not is_ro]
+    for _, target, is_ro in binds:
+        if is_ro:
+            _read_only_tree("/newroot" + target, writable_targets)
     os.chdir("/newroot")
     _check(_libc.syscall(_syscall(1), b".", b"."), "pivot_root")
     _check(_libc.umount2(b".", MNT_DETACH), "detaching the host's tree")

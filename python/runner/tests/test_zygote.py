@@ -43,6 +43,13 @@ def remount(data, path):
         raise PermissionError(ctypes.get_errno(), "remount refused")
     return data
 
+def caps(data):
+    import subprocess
+    mine = [l for l in open("/proc/self/status") if l.startswith(("CapEff", "CapPrm"))]
+    child = subprocess.run(["/bin/cat", "/proc/self/status"], capture_output=True, text=True).stdout
+    after_exec = [l for l in child.splitlines() if l.startswith(("CapEff", "CapPrm"))]
+    return data.append_column("caps", [[" ".join(mine + after_exec)] * data.num_rows])
+
 def reach(data, host):
     import socket
     socket.create_connection((host, 80), timeout=2).close()
@@ -178,6 +185,10 @@ def test_a_sandboxed_call_sees_only_its_binds_and_writes_only_its_output(zygote:
     assert code == 1 and "Read-only file system" in result["error"], (result, log)
     code, result, log = call(zygote, tmp_path, "remount", {"path": str(tmp_path)}, sandbox)
     assert code == 1 and "remount refused" in result["error"], (result, log)
+    code, result, log = call(zygote, tmp_path, "caps", {}, sandbox)
+    assert code == 0, log
+    caps = pa.ipc.open_file(str(tmp_path / "out" / "out.arrow")).read_all()["caps"][0].as_py()
+    assert caps.count("0000000000000000") == 4, f"no capability, before or after an exec:\n{caps}"
     code, result, log = call(zygote, tmp_path, "reach", {"host": "1.1.1.1"}, sandbox)
     assert code == 1 and "unreachable" in result["error"], (result, log)
     code, result, log = call(zygote, tmp_path, "peek", {"path": "/proc/1/cmdline"}, sandbox)
