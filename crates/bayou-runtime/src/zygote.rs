@@ -176,29 +176,29 @@ impl Zygotes {
 
     /// The zygotes running now.
     fn live(&self) -> Vec<Live> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return vec![];
-        };
-        entries
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "pid"))
-            .filter_map(|e| Live::read(&e.path()))
-            .collect()
+        live_in(&self.dir)
     }
 
     /// Stops every zygote whose environment is under `env_dir` (it is being removed).
     pub(crate) fn stop_env(cache: &Path, env_dir: &Path) {
-        let zygotes = Self {
-            dir: cache.join("zygotes"),
-            script: PathBuf::new(),
-            sdk: PathBuf::new(),
-        };
-        for z in zygotes.live() {
+        for z in live_in(&cache.join("zygotes")) {
             if z.python.starts_with(env_dir) {
                 z.stop();
             }
         }
     }
+}
+
+/// The zygotes running now whose pid files are in `dir`.
+fn live_in(dir: &Path) -> Vec<Live> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pid"))
+        .filter_map(|e| Live::read(&e.path()))
+        .collect()
 }
 
 /// A running zygote, as its pid file and `/proc` tell.
