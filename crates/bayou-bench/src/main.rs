@@ -36,6 +36,10 @@ fn put(name: String, i: usize) -> CommitRequest {
 
 mod runtime;
 
+/// The same allocator as the `bayou` binary, so the engine is measured as users run it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A figure with as many decimals as it needs to show three significant digits or so.
 fn figure(v: f64) -> String {
     match v.abs() {

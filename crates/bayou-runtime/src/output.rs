@@ -131,6 +131,7 @@ pub(crate) async fn stream_sql(
         .await
         .map_err(q)?
         .with_param_values(params.clone())
+        .and_then(bayou_sql::plain_types)
         .map_err(q)?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let mut stream = df.execute_stream().await.map_err(q)?;
@@ -196,6 +197,7 @@ pub(crate) async fn run_sql(
     let df = ctx.sql(sql).await.map_err(NodeError::query)?;
     let df = df
         .with_param_values(params.clone())
+        .and_then(bayou_sql::plain_types)
         .map_err(NodeError::query)?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let batches: Vec<RecordBatch> = df

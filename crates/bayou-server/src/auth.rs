@@ -11,11 +11,17 @@ pub(crate) struct Auth {
     lake: Lake,
     /// The machine's run settings, for the services handed out.
     runs: bayou_runtime::RunOptions,
+    /// Parquet footers every caller's queries share (data files are the same for all).
+    queries: bayou_service::QueryCache,
 }
 
 impl Auth {
     pub(crate) fn new(lake: Lake, runs: bayou_runtime::RunOptions) -> Self {
-        Self { lake, runs }
+        Self {
+            lake,
+            runs,
+            queries: Default::default(),
+        }
     }
 
     /// The service acting as the key's user, or `unauthenticated` saying what to do.
@@ -44,7 +50,8 @@ impl Auth {
                 Ok(Embedded::with_runs(lake, self.runs.clone())
                     .per_user()
                     .without_host_files()
-                    .with_admin(key.admin))
+                    .with_admin(key.admin)
+                    .with_query_cache(self.queries.clone()))
             }
             Ok(None) => Err(unauthenticated(
                 "the API key is unknown or revoked\n  hint: ask an admin for a new key (`bayou server key create --user NAME`)",

@@ -70,6 +70,8 @@ pub struct Embedded {
     /// Whether the caller may do what changes the whole lake (`gc`): the lake's owner in this
     /// process, an admin key on a server.
     pub(crate) admin: bool,
+    /// What this service's queries keep between them (shared with the server's other callers).
+    queries: bayou_sql::QueryCache,
 }
 
 impl Embedded {
@@ -80,6 +82,7 @@ impl Embedded {
             per_user: false,
             host_files: true,
             admin: true,
+            queries: Default::default(),
         }
     }
 
@@ -91,6 +94,7 @@ impl Embedded {
             per_user: false,
             host_files: true,
             admin: true,
+            queries: Default::default(),
         }
     }
 
@@ -111,6 +115,12 @@ impl Embedded {
     /// The same service for a caller who may (or may not) change the whole lake.
     pub fn with_admin(mut self, admin: bool) -> Self {
         self.admin = admin;
+        self
+    }
+
+    /// The same service sharing the queries' cache with other services over this lake.
+    pub fn with_query_cache(mut self, cache: bayou_sql::QueryCache) -> Self {
+        self.queries = cache;
         self
     }
 
@@ -346,7 +356,7 @@ impl Service for Embedded {
     }
 
     async fn query(&self, reference: &str, sql: &str) -> Result<QueryResult> {
-        let engine = bayou_sql::QueryEngine::new(self.lake.clone());
+        let engine = bayou_sql::QueryEngine::with_cache(self.lake.clone(), self.queries.clone());
         let result = engine.query(reference, sql).await?;
         Ok(QueryResult {
             schema: result.schema,

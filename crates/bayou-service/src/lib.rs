@@ -27,6 +27,7 @@ pub use bayou_lake::{
     Error as LakeError, MergeOutcome, NamedFile, Progress, WriteMode, WriteOutcome, local_files,
 };
 pub use bayou_runtime::{Event, OnEvent, RunRecord};
+pub use bayou_sql::QueryCache;
 use bayou_types::{CommitId, TableKey};
 pub use embedded::{Embedded, write_snapshot};
 pub use error::{Error, ErrorKind, Result};
