@@ -115,7 +115,8 @@ mod tests {
             .map(|g| {
                 g.iter()
                     .map(|f| {
-                        let (s, e) = f.range.as_ref().map_or((0, -1), |r| (r.start, r.end));
+                        let whole = (0, f.object_meta.size as i64);
+                        let (s, e) = f.range.as_ref().map_or(whole, |r| (r.start, r.end));
                         (f.object_meta.location.to_string(), s, e)
                     })
                     .collect()
@@ -179,6 +180,8 @@ mod tests {
             size: 200,
             offsets: Some(&offsets),
         }];
-        assert_eq!(ranges(&spread(&files, 1)), vec![vec![("a".into(), 0, -1)]]);
+        let groups = spread(&files, 1);
+        assert!(groups[0].iter().all(|f| f.range.is_none()));
+        assert_eq!(ranges(&groups), vec![vec![("a".into(), 0, 200)]]);
     }
 }
