@@ -319,8 +319,10 @@ impl TableProvider for LakeTable {
         let groups = partitions::spread(&scanned, state.config().target_partitions());
         let statistics = FileStats::from_refs(kept, &self.version, &self.schema).statistics();
         // The session's Parquet settings, and footers read through the engine's cache.
-        let mut options = TableParquetOptions::default();
-        options.global = state.config_options().execution.parquet.clone();
+        let options = TableParquetOptions {
+            global: state.config_options().execution.parquet.clone(),
+            ..Default::default()
+        };
         let url = ObjectStoreUrl::parse(storage.store_url().as_str())?;
         let runtime = state.runtime_env();
         let readers = CachedParquetFileReaderFactory::new(

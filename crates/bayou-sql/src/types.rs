@@ -35,9 +35,7 @@ fn plain(ty: &DataType) -> DataType {
         DataType::ListView(f) | DataType::List(f) => DataType::List(plain_field(f)),
         DataType::LargeListView(f) | DataType::LargeList(f) => DataType::LargeList(plain_field(f)),
         DataType::FixedSizeList(f, n) => DataType::FixedSizeList(plain_field(f), *n),
-        DataType::Struct(fields) => {
-            DataType::Struct(fields.iter().map(|f| plain_field(f)).collect())
-        }
+        DataType::Struct(fields) => DataType::Struct(fields.iter().map(plain_field).collect()),
         other => other.clone(),
     }
 }
