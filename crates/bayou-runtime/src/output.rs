@@ -119,6 +119,19 @@ impl From<StreamError> for NodeError {
     }
 }
 
+/// A model's `sql` planned in `ctx`, its parameters filled in and its columns in the plain
+/// types the engine reads as views (what Python and the Iceberg writer expect).
+async fn planned(
+    ctx: &SessionContext,
+    sql: &str,
+    params: &HashMap<String, ScalarValue>,
+) -> datafusion::error::Result<datafusion::prelude::DataFrame> {
+    ctx.sql(sql)
+        .await?
+        .with_param_values(params.clone())
+        .and_then(bayou_sql::plain_types)
+}
+
 pub(crate) async fn stream_sql(
     ctx: &SessionContext,
     sql: &str,
@@ -126,13 +139,7 @@ pub(crate) async fn stream_sql(
     dir: &Path,
 ) -> Result<(), StreamError> {
     let q = |e: datafusion::error::DataFusionError| StreamError::Query(e.to_string());
-    let df = ctx
-        .sql(sql)
-        .await
-        .map_err(q)?
-        .with_param_values(params.clone())
-        .and_then(bayou_sql::plain_types)
-        .map_err(q)?;
+    let df = planned(ctx, sql, params).await.map_err(q)?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let mut stream = df.execute_stream().await.map_err(q)?;
     let mut writer =
@@ -215,11 +222,7 @@ pub(crate) async fn run_sql(
     sql: &str,
     params: &HashMap<String, ScalarValue>,
 ) -> Result<Output, NodeError> {
-    let df = ctx.sql(sql).await.map_err(NodeError::query)?;
-    let df = df
-        .with_param_values(params.clone())
-        .and_then(bayou_sql::plain_types)
-        .map_err(NodeError::query)?;
+    let df = planned(ctx, sql, params).await.map_err(NodeError::query)?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let batches: Vec<RecordBatch> = df
         .execute_stream()
