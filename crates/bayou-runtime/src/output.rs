@@ -8,7 +8,6 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
-use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 
@@ -180,7 +179,8 @@ pub(crate) async fn output_schema(
     }
 }
 
-/// Makes a model's output visible to the models after it, as a table named after the model.
+/// Makes a model's output visible to the models after it, as a table named after the model
+/// (dealt out to every core, with the column bounds the planner sizes joins by).
 pub(crate) fn publish_output(
     ctx: &SessionContext,
     outputs: &mut HashMap<String, Arc<Output>>,
@@ -188,33 +188,12 @@ pub(crate) fn publish_output(
     output: Output,
 ) -> Result<()> {
     let output = Arc::new(output);
-    let partitions = dealt(&output.batches, ctx.copied_config().target_partitions());
-    let table = MemTable::try_new(output.schema.clone(), partitions)
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let partitions = ctx.copied_config().target_partitions();
+    let table = bayou_sql::MemoryTable::new(output.schema.clone(), &output.batches, partitions);
     ctx.register_table(name, Arc::new(table))
         .map_err(|e| Error::Internal(e.to_string()))?;
     outputs.insert(name.to_string(), output);
     Ok(())
-}
-
-/// `batches` dealt out to `n` partitions (slices of at most 64k rows, zero-copy), so the
-/// models reading them scan on every core rather than one.
-fn dealt(batches: &[RecordBatch], n: usize) -> Vec<Vec<RecordBatch>> {
-    const ROWS: usize = 64 * 1024;
-    let mut parts = vec![Vec::new(); n.max(1)];
-    let slices = batches.iter().flat_map(|b| {
-        (0..b.num_rows().div_ceil(ROWS))
-            .map(move |i| b.slice(i * ROWS, ROWS.min(b.num_rows() - i * ROWS)))
-    });
-    for (i, slice) in slices.enumerate() {
-        let k = i % parts.len();
-        parts[k].push(slice);
-    }
-    parts.retain(|p| !p.is_empty());
-    if parts.is_empty() {
-        parts.push(Vec::new());
-    }
-    parts
 }
 
 pub(crate) async fn run_sql(
@@ -267,45 +246,4 @@ pub(crate) fn preview(output: &Output, n: usize, which: Preview) -> Vec<serde_js
         return vec![];
     }
     serde_json::from_slice(&writer.into_inner()).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use arrow::array::{Array, Int64Array};
-    use arrow::datatypes::{DataType, Field, Schema};
-
-    use super::*;
-
-    fn batch(rows: i64) -> RecordBatch {
-        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
-        let column = Arc::new(Int64Array::from_iter_values(0..rows));
-        RecordBatch::try_new(schema, vec![column]).unwrap()
-    }
-
-    #[test]
-    fn a_large_output_is_dealt_to_every_partition_with_no_row_lost() {
-        let batches = [batch(200_000), batch(10)];
-        let parts = dealt(&batches, 2);
-        assert_eq!(parts.len(), 2);
-        let rows = |p: &Vec<RecordBatch>| p.iter().map(|b| b.num_rows()).sum::<usize>();
-        assert!(parts.iter().all(|p| rows(p) > 0));
-        assert_eq!(parts.iter().map(rows).sum::<usize>(), 200_010);
-        let mut values: Vec<i64> = parts
-            .iter()
-            .flatten()
-            .flat_map(|b| {
-                let c = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
-                (0..c.len()).map(|i| c.value(i)).collect::<Vec<_>>()
-            })
-            .collect();
-        values.sort_unstable();
-        let mut expected: Vec<i64> = (0..200_000).chain(0..10).collect();
-        expected.sort_unstable();
-        assert_eq!(values, expected);
-    }
-
-    #[test]
-    fn an_empty_output_is_one_empty_partition() {
-        assert_eq!(dealt(&[], 4), vec![Vec::<RecordBatch>::new()]);
-    }
 }

@@ -10,6 +10,7 @@
 //! Trade-off: identifiers are case-sensitive as written (no lower-casing), so mixed-case column
 //! names such as `PULocationID` need no quotes; `pulocationid` does not match them.
 
+mod memory;
 mod overwrite;
 mod partitions;
 mod provider;
@@ -26,6 +27,7 @@ use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
 
+pub use memory::MemoryTable;
 pub use overwrite::{FileSplit, rows_outside, split_by_filter};
 pub use provider::{LakeCatalog, LakeTable, ScanLog, ScanRecord};
 pub use types::plain_types;
