@@ -8,7 +8,8 @@
 //! reused), or for a REPLACE model the table it wrote (reused while the branch still holds it,
 //! so nothing is rewritten), or an expectation's verdict. Entries are written to a temporary
 //! directory and renamed into place, so concurrent runs share the cache without locks: the
-//! first writer of a fingerprint wins, the others' identical copies are dropped.
+//! first writer of a fingerprint wins, the others' identical copies are dropped. An output file
+//! already cached is never written again.
 
 use std::path::{Path, PathBuf};
 
@@ -97,13 +98,22 @@ impl NodeCache {
         self.entry_dir(fp).join("out.arrow")
     }
 
-    /// Stores `entry` for `fp`; `write_output` fills `out.arrow` for a `File` entry.
+    /// Stores `entry` for `fp`; `write_output` fills `out.arrow` for a `File` entry. A complete
+    /// `File` entry already there is kept (the same fingerprint, the same output): only its
+    /// use is recorded.
     pub(crate) fn put(
         &self,
         fp: &str,
         entry: &Entry,
         write_output: impl FnOnce(&Path) -> Result<()>,
     ) -> Result<()> {
+        if matches!(entry.stored, Stored::File)
+            && self
+                .get(fp)
+                .is_some_and(|e| matches!(e.stored, Stored::File))
+        {
+            return Ok(());
+        }
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let tmp = self
             .dir
@@ -135,6 +145,17 @@ impl NodeCache {
         let _ = std::fs::remove_dir_all(&tmp);
         let _ = std::fs::remove_dir_all(&trash);
         moved
+    }
+
+    /// Removes the entry of `fp` (one found damaged). Readers that mapped its output keep
+    /// their mapping.
+    pub(crate) fn evict(&self, fp: &str) {
+        let trash = self
+            .dir
+            .join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        if std::fs::rename(self.entry_dir(fp), &trash).is_ok() {
+            let _ = std::fs::remove_dir_all(&trash);
+        }
     }
 
     /// Removes the least recently used entries until the cache holds at most `max_bytes`, and

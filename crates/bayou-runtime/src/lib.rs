@@ -424,15 +424,30 @@ async fn execute(
     )
     .await?;
     let mut state = scheduler::State::new(project.nodes.len());
-    state.take_unselected(&inputs, record, on_event).await?;
-    state.run_nodes(&inputs, record, on_event).await?;
+    let ran = run_and_materialize(&mut state, &inputs, run_branch, record, on_event).await;
+    // Outputs are copied into the node cache while the run goes on; done before the exchange
+    // they are copied from is removed, whatever the outcome.
+    state.caching_done(on_event).await;
+    ran
+}
+
+/// Runs the nodes and, once everything passed, writes the outputs to the run branch.
+async fn run_and_materialize(
+    state: &mut scheduler::State,
+    inputs: &scheduler::Inputs<'_>,
+    run_branch: Option<&str>,
+    record: &mut RunRecord,
+    on_event: OnEvent<'_>,
+) -> Result<()> {
+    state.take_unselected(inputs, record, on_event).await?;
+    state.run_nodes(inputs, record, on_event).await?;
     if state.failed {
         // Nodes never started are skipped; the target branch is not touched.
-        state.skip_rest(&inputs, record);
+        state.skip_rest(inputs, record);
         return Ok(());
     }
     match run_branch {
-        Some(branch) => state.materialize(&inputs, branch, record).await,
+        Some(branch) => state.materialize(inputs, branch, record).await,
         None => Ok(()),
     }
 }

@@ -186,14 +186,14 @@ pub(crate) fn publish_output(
     outputs: &mut HashMap<String, Arc<Output>>,
     name: &str,
     output: Output,
-) -> Result<()> {
+) -> Result<Arc<Output>> {
     let output = Arc::new(output);
     let partitions = ctx.copied_config().target_partitions();
     let table = bayou_sql::MemoryTable::new(output.schema.clone(), &output.batches, partitions);
     ctx.register_table(name, Arc::new(table))
         .map_err(|e| Error::Internal(e.to_string()))?;
-    outputs.insert(name.to_string(), output);
-    Ok(())
+    outputs.insert(name.to_string(), output.clone());
+    Ok(output)
 }
 
 pub(crate) async fn run_sql(

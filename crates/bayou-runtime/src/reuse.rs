@@ -46,6 +46,7 @@ pub(crate) async fn reuse(
         cache::Stored::File => {
             let path = node_cache.file(fp);
             let Ok((schema, batches)) = exchange::map_ipc(&path) else {
+                node_cache.evict(fp); // damaged: the execution that follows stores it anew
                 return Ok(None);
             };
             let output = Output {

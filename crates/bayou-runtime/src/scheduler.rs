@@ -74,6 +74,8 @@ pub(crate) struct State {
     /// Nodes downstream of a model read from the lake instead of its own output: their
     /// fingerprints assume the output, so they neither reuse nor fill the cache.
     uncacheable: Vec<bool>,
+    /// Outputs being copied into the node cache, off the run's critical path.
+    caching: Vec<(String, tokio::task::JoinHandle<Result<()>>)>,
     pub(crate) failed: bool,
 }
 
@@ -85,6 +87,7 @@ impl State {
             started: vec![false; nodes],
             finished: vec![false; nodes],
             uncacheable: vec![false; nodes],
+            caching: Vec::new(),
             failed: false,
         }
     }
@@ -337,13 +340,14 @@ impl State {
                 output.preview_into(&mut report, inputs.options.preview);
                 // Reusable by later runs; a REPLACE model's entry is its table, once written
                 // (in a dry run, nothing is: then it is the output, like any other model's).
+                let output = publish_output(&inputs.ctx, &mut self.outputs, &node.name, output)?;
                 if cacheable
                     && (node.materialization != Materialization::Replace
                         || inputs.run_branch.is_none())
                 {
-                    cache_output(inputs, i, &output, &record.id, on_event);
+                    let copy = cache_output(inputs, i, output, &record.id);
+                    self.caching.push((node.name.clone(), copy));
                 }
-                publish_output(&inputs.ctx, &mut self.outputs, &node.name, output)?;
             }
             Ok(None) => {
                 if cacheable {
@@ -369,6 +373,21 @@ impl State {
         });
         record.nodes.push(report);
         Ok(())
+    }
+
+    /// Waits for the outputs still being copied into the node cache; a failure to cache is a
+    /// warning, never the run's.
+    pub(crate) async fn caching_done(&mut self, on_event: OnEvent<'_>) {
+        for (name, copy) in self.caching.drain(..) {
+            let failed = match copy.await {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            };
+            on_event(Event::Warning {
+                message: format!("the output of '{name}' was not cached: {failed}"),
+            });
+        }
     }
 
     /// After a failure: the nodes never started are reported skipped.
@@ -480,29 +499,26 @@ async fn execute_node<'a>(
     (i, report, result)
 }
 
-/// Puts node `i`'s output in the node cache; a failure to is a warning, never the run's.
+/// Puts node `i`'s output in the node cache, on a blocking thread: the run goes on meanwhile
+/// and waits for it before the exchange it copies from goes ([`State::caching_done`]).
 fn cache_output(
     inputs: &Inputs<'_>,
     i: usize,
-    output: &Output,
+    output: Arc<Output>,
     run_id: &str,
-    on_event: OnEvent<'_>,
-) {
+) -> tokio::task::JoinHandle<Result<()>> {
     let node = &inputs.project.nodes[i];
     let entry = cache::Entry::new(node, Some(output.rows()), run_id, cache::Stored::File);
-    let stored = inputs
-        .node_cache
-        .put(&inputs.fps[i], &entry, |dest| match &output.file {
+    let cache = inputs.node_cache.clone();
+    let fp = inputs.fps[i].clone();
+    tokio::task::spawn_blocking(move || {
+        cache.put(&fp, &entry, |dest| match &output.file {
             Some(file) => std::fs::copy(file, dest)
                 .map(|_| ())
                 .map_err(|e| Error::io(dest, e)),
             None => exchange::write_ipc(dest, &output.schema, &output.batches),
-        });
-    if let Err(e) = stored {
-        on_event(Event::Warning {
-            message: format!("the output of '{}' was not cached: {e}", node.name),
-        });
-    }
+        })
+    })
 }
 
 /// An expectation's verdict: a warning, or under `--strict` the run's failure (returns `true`).

@@ -60,6 +60,15 @@ pub struct QueryStream {
 }
 
 impl QueryStream {
+    /// The next batch of the answer, `None` once it is all read.
+    pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        self.stream
+            .try_next()
+            .await
+            .map_err(|e| Error::Execution(e.to_string()))
+            .transpose()
+    }
+
     pub async fn collect(self) -> Result<Vec<RecordBatch>> {
         self.stream
             .try_collect()

@@ -374,8 +374,8 @@ mod tests {
     /// Whether `plan` scans a table of `rows` rows anywhere below it.
     fn scans(plan: &Arc<dyn ExecutionPlan>, rows: usize) -> bool {
         let leaf = plan.children().is_empty();
-        let own = leaf
-            && plan.partition_statistics(None).unwrap().num_rows == Precision::Exact(rows);
+        let own =
+            leaf && plan.partition_statistics(None).unwrap().num_rows == Precision::Exact(rows);
         own || plan.children().into_iter().any(|c| scans(c, rows))
     }
 
