@@ -3,13 +3,15 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
-#   BENCH_ONLY   the sections to run (default: "catalog appends queries tpch runtime scans pipeline server client overwrite crash gc")
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries tpch runtime scans pipeline scale server client overwrite crash gc")
+#   BENCH_SCALE_ROWS  the sizes of the scale section (default "1000000 10000000 50000000");
+#                BENCH_SCALE_DIR keeps its lakes between runs
 #   BENCH_TPCH_SF  TPC-H scale factor (default 1); BENCH_TPCH_DIR keeps its generated files
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
-only="${BENCH_ONLY:-catalog appends queries tpch runtime scans pipeline server client overwrite crash gc}"
+only="${BENCH_ONLY:-catalog appends queries tpch runtime scans pipeline scale server client overwrite crash gc}"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
@@ -73,6 +75,15 @@ if want pipeline; then
   dbt_venv="${BENCH_DBT_VENV:-$PWD/.venv-dbt}"
   [ -x "$dbt_venv/bin/dbt" ] || { python3 -m venv "$dbt_venv" && "$dbt_venv/bin/python" -m pip install --quiet -r bench/requirements-dbt.txt; }
   bash bench/pipeline_peer.sh "$target/bayou" "$lake" "$dbt_venv" "$runs" "$rows"
+fi
+
+if want scale; then
+  echo "== scale: the example pipeline and the handoff at ${BENCH_SCALE_ROWS:-1000000 10000000 50000000} rows (best of $runs)"
+  dbt_venv="${BENCH_DBT_VENV:-$PWD/.venv-dbt}"
+  [ -x "$dbt_venv/bin/dbt" ] || { python3 -m venv "$dbt_venv" && "$dbt_venv/bin/python" -m pip install --quiet -r bench/requirements-dbt.txt; }
+  # shellcheck disable=SC2086 # the sizes are words
+  "$py" bench/scale.py "$target/bayou" "$target/bayou-bench" "$py" "$dbt_venv" \
+    "${BENCH_SCALE_DIR:-$work/scale}" "$runs" ${BENCH_SCALE_ROWS:-1000000 10000000 50000000} | grep -v '^JSON'
 fi
 
 if want server; then

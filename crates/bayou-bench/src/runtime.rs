@@ -46,7 +46,7 @@ fn child_read(
 }
 
 /// (a) Handing `taxi_fhvhv` from a parent to a child function: the child maps the Arrow IPC
-/// file bayou's exchange writes to shared memory, vs reading a Parquet file on local disk, vs
+/// file bayou's exchange writes to shared memory (with bayou's own writer), vs reading a Parquet file on local disk, vs
 /// receiving Arrow IPC over a loopback socket. Each figure is the child's median over `runs`.
 /// The parent holds one batch at a time (the table goes straight to shared memory, and the
 /// peers' inputs are made from the mapped file), so 50M rows (9.5 GB) fit on a 24 GB machine.
@@ -65,10 +65,7 @@ pub(crate) fn handoff(lake: &str, python: &str, repo: &Path, runs: usize) -> any
     let ipc = shm.path().join("parent.arrow");
     let (schema, rows, bytes) = rt.block_on(async {
         let mut answer = engine.query("main", "SELECT * FROM taxi_fhvhv").await?;
-        let mut w = arrow::ipc::writer::FileWriter::try_new(
-            BufWriter::new(std::fs::File::create(&ipc)?),
-            &answer.schema,
-        )?;
+        let mut w = bayou_runtime::IpcWriter::create(&ipc, &answer.schema)?;
         let (mut rows, mut bytes) = (0, 0);
         while let Some(batch) = answer.next_batch().await {
             let batch = batch?;

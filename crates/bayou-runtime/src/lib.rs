@@ -56,6 +56,7 @@ pub use bayou_plan::{PlanInput, PlanNode, lake_secret_key, plan, resolve_params}
 pub use bayou_project::DEFAULT_PYTHON;
 pub use env::{EnvCache, EnvInfo, EnvReady, PYARROW_REQUIREMENT};
 pub use event::{Event, OnEvent};
+pub use exchange::IpcWriter;
 
 /// The reason the runner gives for an expectation that returned `False` (its other reasons are
 /// a failed `assert`'s message and an unsupported return type).
