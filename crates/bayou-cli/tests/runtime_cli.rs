@@ -49,6 +49,10 @@ fn children_of_one_parent_map_one_shared_copy_of_its_output(mode: Mode) {
         mapping_child("c3", "parent", ""),
         mapping_child("c4", "doubled", ""),
     );
+    let (c5, c6) = (
+        mapping_child("c5", "tripled", ", columns=['m']"),
+        mapping_child("c6", "tripled", ", columns=['m']"),
+    );
     write_project(
         &dir,
         &[
@@ -59,6 +63,9 @@ fn children_of_one_parent_map_one_shared_copy_of_its_output(mode: Mode) {
             ("c2.py", &c2),
             ("c3.py", &c3),
             ("c4.py", &c4),
+            ("tripled.sql", "SELECT n, n * 3 AS m FROM nums"),
+            ("c5.py", &c5),
+            ("c6.py", &c6),
         ],
     );
     let record = t.json_of(
@@ -79,6 +86,14 @@ fn children_of_one_parent_map_one_shared_copy_of_its_output(mode: Mode) {
         sql.len() == 1 && sql[0].ends_with("/doubled/out.arrow"),
         "{sql:?}"
     );
+    // A SQL model read only in part is never written whole: its children share one file of
+    // the columns they asked for.
+    let part = mapped(&record, "c5");
+    assert_eq!(part.len(), 1, "{part:?}");
+    assert!(!part[0].contains("/tripled/"), "{part:?}");
+    assert_eq!(mapped(&record, "c6"), part);
+    assert_eq!(node(&record, "c5")["columns"], json!(["m"]));
+    assert_eq!(node(&record, "c6")["preview"][2], json!({"m": 9}));
     // Each child sees only the columns it asked for, in its order.
     assert_eq!(node(&record, "c1")["columns"], json!(["n", "x"]));
     assert_eq!(node(&record, "c2")["columns"], json!(["y"]));

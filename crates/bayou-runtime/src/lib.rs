@@ -453,6 +453,29 @@ async fn run_and_materialize(
     }
 }
 
+/// The SQL models some Python function reads whole (every column, no filter): their output goes
+/// straight to the exchange, one file every such child maps. The others stay in memory, and a
+/// function that reads a few of their columns gets a file of just those.
+fn read_whole_by_python(project: &Project, parents: &[Vec<usize>]) -> Vec<bool> {
+    let mut whole = vec![false; project.nodes.len()];
+    for (i, node) in project.nodes.iter().enumerate() {
+        if matches!(node.kind, NodeKind::Sql { .. }) {
+            continue;
+        }
+        for input in &node.inputs {
+            let all =
+                input.columns.is_none() && input.filter.is_none() && input.reference.is_none();
+            let parent = parents[i]
+                .iter()
+                .find(|&&p| project.nodes[p].name == input.source);
+            if let (true, Some(&p)) = (all, parent) {
+                whole[p] = true;
+            }
+        }
+    }
+    whole
+}
+
 /// What every node of the run reads, worked out once: fingerprints, the DAG's shape, the
 /// parameters as SQL values, the runner.
 #[allow(
@@ -486,14 +509,7 @@ async fn inputs<'a>(
     .await?;
     let dag = project.dag();
     let parents: Vec<Vec<usize>> = (0..dag.len()).map(|i| dag.parents(i).to_vec()).collect();
-    let mut read_by_python = vec![false; project.nodes.len()];
-    for (i, node) in project.nodes.iter().enumerate() {
-        if !matches!(node.kind, NodeKind::Sql { .. }) {
-            for &p in &parents[i] {
-                read_by_python[p] = true;
-            }
-        }
-    }
+    let read_by_python = read_whole_by_python(project, &parents);
     let runner = assets::install(&options.cache_dir)?;
     Ok(scheduler::Inputs {
         lake,

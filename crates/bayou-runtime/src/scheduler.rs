@@ -51,7 +51,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) fps: Vec<String>,
     /// Each node's parents, by index.
     pub(crate) parents: Vec<Vec<usize>>,
-    /// Models a Python function reads: their outputs go to the exchange, where it maps them.
+    /// Models a Python function reads whole: their outputs go to the exchange, where it maps
+    /// them.
     pub(crate) read_by_python: Vec<bool>,
     /// The nodes in topological order.
     pub(crate) sequence: Vec<usize>,
