@@ -42,7 +42,7 @@ impl Output {
     }
 
     /// Its size: the file's for a mapped table (every mapped buffer reports the whole mapping
-    /// as its capacity), else the size of its buffers.
+    /// as its capacity), else the bytes its arrays hold (not their buffers' spare capacity).
     pub(crate) fn bytes(&self) -> u64 {
         if let Some(len) = self
             .file
@@ -52,9 +52,11 @@ impl Output {
         {
             return len;
         }
+        let held = |c: &arrow::array::ArrayRef| c.to_data().get_slice_memory_size().unwrap_or(0);
         self.batches
             .iter()
-            .map(|b| b.get_array_memory_size() as u64)
+            .flat_map(|b| b.columns())
+            .map(|c| held(c) as u64)
             .sum()
     }
 }
