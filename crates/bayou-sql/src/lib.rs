@@ -5,11 +5,13 @@
 //! Filters prune whole data files by the column bounds in Iceberg manifests before any Parquet
 //! is opened, then row groups (and pages) by Parquet statistics. Scans deal row groups out to
 //! the cores (`partitions.rs`), read strings as views and cast them back on the way out
-//! ([`plain_types`]); a [`QueryCache`] keeps Parquet footers between queries.
+//! ([`plain_types`]); a [`QueryCache`] keeps Parquet footers between queries. One optimizer rule
+//! of bayou's own aggregates a large table before joining it to small ones (`eager.rs`).
 //!
 //! Trade-off: identifiers are case-sensitive as written (no lower-casing), so mixed-case column
 //! names such as `PULocationID` need no quotes; `pulocationid` does not match them.
 
+mod eager;
 mod memory;
 mod overwrite;
 mod partitions;
@@ -130,6 +132,7 @@ impl QueryEngine {
         // filtered count; row-group and page pruning by statistics stay on either way.
         opts.execution.parquet.pushdown_filters = false;
         let ctx = SessionContext::new_with_config_rt(config, self.cache.runtime.clone());
+        ctx.add_optimizer_rule(Arc::new(eager::EagerAggregation));
         let scans = ScanLog::default();
         let catalog =
             LakeCatalog::new(&self.lake, &resolved.commit, reference, scans.clone()).await?;

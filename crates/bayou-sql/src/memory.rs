@@ -94,6 +94,13 @@ impl TableProvider for MemoryTable {
         TableType::Base
     }
 
+    /// The exact row count (column statistics are left to the scan, which computes them).
+    fn statistics(&self) -> Option<Statistics> {
+        let mut stats = Statistics::new_unknown(&self.schema);
+        stats.num_rows = Precision::Exact(self.rows);
+        Some(stats)
+    }
+
     async fn scan(
         &self,
         _state: &dyn Session,

@@ -249,6 +249,17 @@ impl TableProvider for LakeTable {
         TableType::Base
     }
 
+    /// The row count of the snapshot's summary, for the planner's choices before any scan
+    /// (say [`crate::eager`]'s); the scans report the exact figures of their files.
+    fn statistics(&self) -> Option<Statistics> {
+        let rows = self.version.row_count();
+        (self.version.snapshot_id().is_some() && rows > 0).then(|| {
+            let mut stats = Statistics::new_unknown(&self.schema);
+            stats.num_rows = Precision::Inexact(rows as usize);
+            stats
+        })
+    }
+
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
