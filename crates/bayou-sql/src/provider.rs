@@ -250,7 +250,8 @@ impl TableProvider for LakeTable {
     }
 
     /// The row count of the snapshot's summary, for the planner's choices before any scan
-    /// (say [`crate::eager`]'s); the scans report the exact figures of their files.
+    /// (say [`crate::eager`]'s); the scans report the exact figures of their files. A summary
+    /// without `total-records` also reads as 0 rows, so 0 is reported as unknown.
     fn statistics(&self) -> Option<Statistics> {
         let rows = self.version.row_count();
         (self.version.snapshot_id().is_some() && rows > 0).then(|| {
