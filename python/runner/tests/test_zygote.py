@@ -55,6 +55,10 @@ def reach(data, host):
     socket.create_connection((host, 80), timeout=2).close()
     return data
 
+def modules(data):
+    warm = [m for m in ("pyarrow.compute", "pyarrow.acero") if m in sys.modules]
+    return data.append_column("warm", [[",".join(warm)] * data.num_rows])
+
 def scribble(data, path):
     with open(path, "w") as f:
         f.write("x")
@@ -68,9 +72,10 @@ def sandboxes_work() -> bool:
     return shutil.which("unshare") is not None and probe.returncode == 0
 
 
-def start(path: str, idle: str = "60") -> subprocess.Popen[bytes]:
+def start(path: str, idle: str = "60", stderr: int | None = None) -> subprocess.Popen[bytes]:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-u", str(ZYGOTE), path, idle], stdout=subprocess.PIPE, env=env)
+    argv = [sys.executable, "-u", str(ZYGOTE), path, idle]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, env=env)
     assert proc.stdout is not None
     assert proc.stdout.readline() == b"ready\n"
     return proc
@@ -134,6 +139,22 @@ def test_each_call_starts_from_the_zygotes_clean_state(zygote: str, tmp_path: Pa
         assert "calls seen 1" in log
         seen = pa.ipc.open_file(str(tmp_path / "out" / "out.arrow")).read_all()["seen"].to_pylist()
         assert seen == [1, 1]
+
+
+def test_calls_forked_once_the_zygote_is_idle_find_the_compute_modules_imported(tmp_path: Path) -> None:
+    sock_dir = tempfile.mkdtemp(prefix="bz-")
+    path = os.path.join(sock_dir, "w.sock")
+    proc = start(path, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    said = proc.stderr.readline()
+    assert said == b"warm\n", said
+    code, result, log = call(path, tmp_path, "modules", {}, None)
+    assert code == 0, log
+    warm = pa.ipc.open_file(str(tmp_path / "out" / "out.arrow")).read_all()["warm"][0].as_py()
+    assert warm == "pyarrow.compute,pyarrow.acero"
+    proc.kill()
+    proc.wait()
+    shutil.rmtree(sock_dir)
 
 
 def test_a_failing_call_reports_its_error_and_exit_code(zygote: str, tmp_path: Path) -> None:
