@@ -44,6 +44,9 @@ pub struct NodeReport {
     pub kind: String,
     pub status: NodeStatus,
     pub rows: Option<u64>,
+    /// When it started (milliseconds since the epoch); `None` for a node that never ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<i64>,
     pub seconds: f64,
     /// The size of the output's Arrow buffers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +85,7 @@ impl NodeReport {
             kind: bayou_plan::kind_name(node).into(),
             status: NodeStatus::Succeeded,
             rows: None,
+            started_ms: Some(crate::env::now_ms()),
             seconds: 0.0,
             bytes: None,
             cached: false,

@@ -397,6 +397,7 @@ impl State {
             if !self.started[j] {
                 let mut skipped = NodeReport::new(&inputs.project.nodes[j]);
                 skipped.status = NodeStatus::Skipped;
+                skipped.started_ms = None;
                 record.nodes.push(skipped);
             }
         }

@@ -2,7 +2,8 @@
 //!
 //! Entry point: [`serve`]. gRPC (the `bayou.v1.Lake` service), Arrow Flight (bayou's query
 //! tickets, and Flight SQL for ADBC/JDBC clients) and plain HTTP (`GET /healthz`) share one
-//! listener through tonic's axum router, in plain TCP or TLS ([`Tls`]). Every RPC names its caller with an API key
+//! listener through tonic's axum router, in plain TCP or TLS ([`Tls`]), with the web UI at `/`
+//! calling the same gRPC services as gRPC-web. Every RPC names its caller with an API key
 //! (`authorization: Bearer ...`), checked against the hashes in the catalog database; the key's
 //! user is the author of what the call writes. Trade-off: each call looks its key up in the
 //! database (one indexed read) rather than caching it, so a revoked key stops working at once.
@@ -13,6 +14,7 @@ mod flight;
 mod iceberg;
 mod runs;
 mod tls;
+mod ui;
 mod writes;
 
 use std::future::Future;
@@ -67,16 +69,19 @@ pub async fn serve(
         bayou_proto::v1::lake_server::LakeServer::new(LakeApi::new(auth.clone(), active.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let grpc = tonic::service::Routes::new(lake_api)
-        .add_service(
-            arrow_flight::flight_service_server::FlightServiceServer::new(flight::FlightApi::new(
-                auth.clone(),
-            )),
-        )
+    let flight_api = arrow_flight::flight_service_server::FlightServiceServer::new(
+        flight::FlightApi::new(auth.clone()),
+    );
+    // The web UI calls both as gRPC-web (HTTP/1.1 from a browser); gRPC clients are unchanged.
+    use tower_layer::Layer as _;
+    let web = tonic_web::GrpcWebLayer::new();
+    let grpc = tonic::service::Routes::new(web.layer(lake_api))
+        .add_service(web.layer(flight_api))
         .into_axum_router();
     let app = grpc
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
-        .nest("/iceberg", iceberg::router(auth));
+        .nest("/iceberg", iceberg::router(auth))
+        .merge(ui::router());
     // Shutting down stops the runs first: their streams end, then connections can close.
     let stopping = active.clone();
     let shutdown = async move {

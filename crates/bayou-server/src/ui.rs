@@ -1,0 +1,57 @@
+//! The web UI: the page app built from `ui/` (`npm run build` writes `ui/dist`, checked in),
+//! embedded in the binary and served at `/`. The page calls the server's own gRPC API as
+//! gRPC-web with the user's key, so it can do nothing the CLI could not.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+const INDEX: &[u8] = include_bytes!("../../../ui/dist/index.html");
+const SCRIPT: &[u8] = include_bytes!("../../../ui/dist/assets/app.js");
+const STYLE: &[u8] = include_bytes!("../../../ui/dist/assets/app.css");
+
+/// Security headers every answer of the UI carries: nothing but this origin runs or loads in
+/// the page, and no other site frames it.
+const POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+fn asset(body: &'static [u8], content_type: &'static str) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The names do not change between builds: the browser asks again each time (cheaply).
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+/// `/`, `/index.html` and the page's assets.
+pub(crate) fn router() -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/",
+            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/index.html",
+            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/assets/app.js",
+            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/assets/app.css",
+            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+        )
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { emptyRun, fold, type NodeReport, type RunRecord } from "./runs";
+
+const report = (name: string, status: NodeReport["status"], cached = false): NodeReport => ({
+  name, kind: "sql", status, rows: 1, seconds: 0.1, cached, materialized: null, error: null, log: [],
+});
+
+describe("a run followed live", () => {
+  it("turns nodes from pending to running to their outcome, and gathers their log lines", () => {
+    const plan = [
+      { name: "a", kind: "sql", runs_in: "datafusion", inputs: [], writes: "-" },
+      { name: "b", kind: "python", runs_in: "python 3.11", inputs: [], writes: "-" },
+    ];
+    let v = fold(emptyRun(), { update: "event", event: { event: "started", run_id: "r", run_branch: null, plan } }, 0);
+    expect(v.states).toEqual({ a: "pending", b: "pending" });
+    v = fold(v, { update: "event", event: { event: "node_started", node: "a" } }, 5);
+    expect(v.states.a).toBe("running");
+    expect(v.started.a).toBe(5);
+    v = fold(v, { update: "event", event: { event: "log", node: "a", line: "hello", stderr: false } }, 6);
+    v = fold(v, { update: "event", event: { event: "node_finished", report: report("a", "succeeded", true) } }, 7);
+    v = fold(v, { update: "event", event: { event: "node_finished", report: report("b", "failed") } }, 8);
+    expect(v.states).toEqual({ a: "cached", b: "failed" });
+    expect(v.logs).toEqual([{ node: "a", line: "hello", stderr: false }]);
+    expect(v.done).toBe(false);
+  });
+
+  it("takes the record at the end, keeping the lines heard live and marking unrun nodes skipped", () => {
+    const record: RunRecord = {
+      id: "r", project: null, target_branch: "main", run_branch: null, dry_run: false, status: "failed",
+      plan: [
+        { name: "a", kind: "sql", runs_in: "", inputs: [], writes: "-" },
+        { name: "c", kind: "sql", runs_in: "", inputs: [], writes: "-" },
+      ],
+      nodes: [{ ...report("a", "failed"), log: ["boom"] }], warnings: [], error: "a failed", published: null,
+      user: "ana", started_ms: 0, finished_ms: 10,
+    };
+    const live = [{ node: "a", line: "one", stderr: false }, { node: "a", line: "boom", stderr: true }];
+    const v = fold({ ...emptyRun(), logs: live }, { update: "finished", record }, 10);
+    expect(v.states).toEqual({ a: "failed", c: "skipped" });
+    expect(v.logs).toEqual(live);
+    expect(v.done).toBe(true);
+  });
+});
