@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: the Python SDK's pytest suite, then the Rust workspace.
+# Runs every test: the Python SDK's pytest suite, the Rust workspace, then the web UI's.
 #
 # Installs bubblewrap and PostgreSQL when missing, starts one PostgreSQL server for the run,
 # installs the Python packages the end-to-end tests use as real peers (pyiceberg and DuckDB as
@@ -78,3 +78,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+
+# The web UI, against the server binary the Rust tests just built.
+bash dev/test-ui.sh "${CARGO_TARGET_DIR:-target}/debug/bayou"

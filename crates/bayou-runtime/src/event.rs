@@ -27,7 +27,7 @@ pub enum Event {
         stderr: bool,
     },
     NodeFinished {
-        report: NodeReport,
+        report: Box<NodeReport>,
     },
     /// A node's environment is ready (`built`: it was built for it, just now).
     EnvReady {

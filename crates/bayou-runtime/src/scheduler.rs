@@ -123,7 +123,7 @@ impl State {
                 }
             };
             on_event(Event::NodeFinished {
-                report: report.clone(),
+                report: Box::new(report.clone()),
             });
             record.nodes.push(report);
         }
@@ -284,7 +284,7 @@ impl State {
             self.failed |= contract::check(node, &schema, &mut report, record, strict, on_event);
         }
         on_event(Event::NodeFinished {
-            report: report.clone(),
+            report: Box::new(report.clone()),
         });
         record.nodes.push(report);
         Ok(true)
@@ -370,7 +370,7 @@ impl State {
             }
         }
         on_event(Event::NodeFinished {
-            report: report.clone(),
+            report: Box::new(report.clone()),
         });
         record.nodes.push(report);
         Ok(())

@@ -88,7 +88,7 @@ impl Tools {
                     report.status = NodeStatus::Failed;
                     report.error = Some(e.to_string());
                     on_event(Event::NodeFinished {
-                        report: report.clone(),
+                        report: Box::new(report.clone()),
                     });
                     return Err(report);
                 }

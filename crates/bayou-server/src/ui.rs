@@ -55,3 +55,14 @@ pub(crate) fn router() -> axum::Router {
             get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
         )
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_page_loads_the_assets_served_next_to_it() {
+        let index = std::str::from_utf8(super::INDEX).unwrap();
+        assert!(index.contains("src=\"/assets/app.js\""), "{index}");
+        assert!(index.contains("href=\"/assets/app.css\""), "{index}");
+        assert!(!super::SCRIPT.is_empty() && !super::STYLE.is_empty());
+    }
+}
