@@ -39,3 +39,15 @@ def broken_zones(data=bauplan.Model("taxi_zones")):
     raise ValueError(f"boom: {data.num_rows} zones and no plan")
 `);
 }
+
+/** A model that copies the zones into a table of its own. */
+export function copy(): string {
+  return project("copy", `
+import bauplan
+
+@bauplan.model(materialization_strategy="REPLACE")
+@bauplan.python("3.11")
+def zones_copy(data=bauplan.Model("taxi_zones", columns=["LocationID", "Zone"])):
+    return data
+`);
+}

@@ -7,7 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { start, type Server } from "./bayou";
 import { launch } from "./browser";
-import { failing, gated } from "./projects";
+import { copy, failing, gated } from "./projects";
 
 let server: Server;
 let browser: Browser;
@@ -100,6 +100,23 @@ describe("the web UI", () => {
     expect(tables).toContain("gated_zones");
   });
 
+  it("names the tables of a merge conflict", async () => {
+    const project = copy();
+    for (const b of ["ana.left", "ana.right"]) {
+      await server.cli("branch", "create", b, "--from-ref", "main");
+      await server.cli("run", "-p", project, "-r", b);
+    }
+    await page.goto(`${server.url}/#/refs`);
+    const merge = async (source: string) => {
+      await page.getByLabel("merge source").fill(source);
+      await page.getByRole("button", { name: "Merge", exact: true }).click();
+    };
+    await merge("ana.left");
+    await expect.poll(() => page.getByRole("status").textContent()).toMatch(/merged ana.left into main/);
+    await merge("ana.right");
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/cannot merge 'ana.right' into 'main'.*bayou.zones_copy/s);
+  });
+
   it("shows a table: its rows, schema and first rows", async () => {
     await page.goto(`${server.url}/#/table/main/bayou/gated_zones`);
     await page.locator("[data-fact=rows]", { hasText: "265" }).waitFor();
@@ -149,6 +166,35 @@ describe("the web UI", () => {
     expect(states).toEqual(["succeeded", "succeeded", "succeeded", "succeeded"]);
     expect(await page.locator(".dag-edge").count()).toBe(3);
     await shot("run");
+  });
+
+  it("reruns a run: a new run of the same code opens and succeeds", async () => {
+    const first = page.url();
+    await page.getByRole("button", { name: "Rerun" }).click();
+    await page.waitForURL((url) => url.toString() !== first);
+    await page.locator("[data-run-status=succeeded]").waitFor();
+    const id = decodeURIComponent(page.url().split("/").pop()!);
+    const record = JSON.parse(await server.cli("-O", "json", "job", "get", id));
+    expect(record.replay_of).toBe(decodeURIComponent(first.split("/").pop()!));
+  });
+
+  it("cancels a running run, and its branch stays as it was", async () => {
+    const main = async () => {
+      const branches: { name: string; head: string }[] = JSON.parse(await server.cli("-O", "json", "branch", "ls"));
+      return branches.find((b) => b.name === "main")?.head;
+    };
+    const before = await main();
+    const gate = createServer();
+    const opened = new Promise<Socket>((resolve) => gate.once("connection", resolve));
+    await new Promise<void>((resolve) => gate.listen(0, "127.0.0.1", resolve));
+    const id = await detached(gated((gate.address() as AddressInfo).port), "main");
+    await page.goto(`${server.url}/#/runs/${id}`);
+    await page.locator(".log-line", { hasText: "waiting for the gate" }).waitFor({ timeout: 120_000 });
+    await opened;
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.locator("[data-run-status=failed]").waitFor();
+    gate.close();
+    expect(await main()).toBe(before);
   });
 
   it("works on a narrow screen", async () => {

@@ -29,7 +29,29 @@ impl LakeApi {
     async fn caller<T>(&self, request: &Request<T>) -> Result<Embedded, Status> {
         self.auth.caller(request.metadata()).await
     }
+
+    /// Starts `run` as `svc`'s user. Detached: its updates up to its start, then its id, and it
+    /// goes on; attached: all its updates, and a caller that goes away stops it.
+    async fn start_run(&self, svc: Embedded, run: RunRequest) -> Result<RunStream, Status> {
+        let detach = run.detach;
+        let (updates, mut guard) = self.runs.start(svc, run);
+        if detach {
+            // Once started, the run is the server's: this caller hears up to its start and its
+            // id. A caller that goes away before that still stops it (the guard is armed).
+            let sent = until_started(updates).await?;
+            guard.disarm();
+            return Ok(futures::stream::iter(sent.into_iter().map(encode)).boxed());
+        }
+        // Attached: the stream owns the run's stop switch; a caller that goes away drops it.
+        let stream = futures::stream::unfold((updates, guard), |(mut updates, guard)| async move {
+            let update = updates.recv().await?;
+            Some((encode(update), (updates, guard)))
+        });
+        Ok(stream.boxed())
+    }
 }
+
+type RunStream = BoxStream<'static, Result<pb::RunUpdate, Status>>;
 
 fn status(e: Error) -> Status {
     wire::error_to_status(&e)
@@ -76,8 +98,9 @@ fn commit_id(text: String) -> Result<bayou_types::CommitId, Status> {
 
 #[tonic::async_trait]
 impl pb::lake_server::Lake for LakeApi {
-    type RunStream = BoxStream<'static, Result<pb::RunUpdate, Status>>;
-    type FollowRunStream = BoxStream<'static, Result<pb::RunUpdate, Status>>;
+    type RunStream = RunStream;
+    type FollowRunStream = RunStream;
+    type RerunStream = RunStream;
     type WriteTableStream = crate::writes::Outputs;
 
     async fn plan_table(
@@ -240,29 +263,40 @@ impl pb::lake_server::Lake for LakeApi {
         let svc = self.caller(&request).await?;
         let req = request.into_inner();
         let spec: RunSpec = serde_json::from_slice(&req.spec_json).map_err(invalid("run spec"))?;
-        let detach = req.detach;
         let run = RunRequest {
             code_hash: req.code_hash,
             files: req.files.into_iter().map(|f| (f.path, f.text)).collect(),
             spec,
-            detach,
+            detach: req.detach,
         };
-        let (updates, mut guard) = self.runs.start(svc, run);
-        if detach {
-            // Once started, the run is the server's: this caller hears up to its start and its
-            // id. A caller that goes away before that still stops it (the guard is armed).
-            let sent = until_started(updates).await?;
-            guard.disarm();
-            return Ok(Response::new(
-                futures::stream::iter(sent.into_iter().map(encode)).boxed(),
-            ));
-        }
-        // Attached: the stream owns the run's stop switch; a caller that goes away drops it.
-        let stream = futures::stream::unfold((updates, guard), |(mut updates, guard)| async move {
-            let update = updates.recv().await?;
-            Some((encode(update), (updates, guard)))
-        });
-        Ok(Response::new(stream.boxed()))
+        Ok(Response::new(self.start_run(svc, run).await?))
+    }
+
+    async fn rerun(
+        &self,
+        request: Request<pb::RerunRequest>,
+    ) -> Result<Response<Self::RerunStream>, Status> {
+        let svc = self.caller(&request).await?;
+        let req = request.into_inner();
+        let Some(past) = svc.get_run(&req.id).await.map_err(status)? else {
+            return Err(status(Error::Usage(format!(
+                "unknown run '{}'\n  hint: list runs with `bayou job ls`",
+                req.id
+            ))));
+        };
+        let files = svc.code(&past.code_hash).await.map_err(status)?;
+        let (_dir, project) = bayou_service::load_snapshot(&files).map_err(status)?;
+        let options = bayou_service::ReplayOptions {
+            publish: req.publish,
+            ..Default::default()
+        };
+        let run = RunRequest {
+            code_hash: past.code_hash.clone(),
+            files,
+            spec: bayou_service::replay_spec(&past, &project, options),
+            detach: req.detach,
+        };
+        Ok(Response::new(self.start_run(svc, run).await?))
     }
 
     async fn get_run(

@@ -10,6 +10,7 @@ mod embedded;
 mod error;
 mod imports;
 mod maintain;
+mod replay;
 mod runs;
 mod tables;
 pub mod wire;
@@ -36,6 +37,7 @@ pub use imports::{
     TableRequest, plan_here,
 };
 pub use maintain::{CheckReport, GcReport, GcRequest, RemovedFile};
+pub use replay::{ReplayOptions, load_snapshot, replay_spec};
 pub use runs::{Replay, RunRequest, RunSpec, RunUpdate};
 pub use tables::{Column, TableInfo, TableSnapshot};
 

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { describe, json, lake } from "../api";
 import { Link, Page, Problem } from "../components/common";
+import { href } from "../route";
 import { Dag } from "../components/Dag";
 import { Gantt } from "../components/Gantt";
 import { LogView } from "../components/LogView";
@@ -57,10 +58,23 @@ export function Run({ id }: { id: string }) {
       setActed(describe(e));
     }
   }
+  async function rerun() {
+    try {
+      for await (const u of lake.rerun({ id, detach: true })) {
+        const update = json<RunUpdate>(u.updateJson);
+        if (update.update === "detached") location.hash = href({ view: "run", id: update.run_id });
+        if (update.update === "finished") setActed(update.record.error ?? "the rerun ended at once");
+      }
+    } catch (e) {
+      setActed(describe(e));
+    }
+  }
   return (
     <Page
       title={<>Run <code>{id}</code> <span className={`badge state-${status}`} data-run-status={status}>{status}</span></>}
-      actions={!view.done && <button onClick={cancel}>Cancel</button>}
+      actions={view.done
+        ? <button onClick={rerun} title="the same code over the data it read, into a new run branch">Rerun</button>
+        : <button onClick={cancel}>Cancel</button>}
     >
       <Problem error={error} />
       {acted && <p className="done" role="status">{acted}</p>}

@@ -335,53 +335,20 @@ pub(crate) async fn rerun(ctx: &Ctx, args: RerunArgs) -> anyhow::Result<()> {
     };
     let files = ctx.service.code(&past.code_hash).await?;
     // The snapshot becomes a project directory of its own for the run's lifetime.
-    let dir = tempfile::Builder::new().prefix("bayou-rerun-").tempdir()?;
-    bayou_service::write_snapshot(dir.path(), &files)?;
-    let (project, _) = Project::load(dir.path()).map_err(|d| Exit::usage(d.to_string()))?;
-    // A secret was recorded masked: the snapshot's encrypted value is decrypted again instead.
-    let secret = |name: &str| {
-        project
-            .config
-            .parameters
-            .get(name)
-            .is_some_and(|p| p.ty == bayou_project::ParamType::Secret)
-    };
-    let params = past
-        .params
-        .iter()
-        .filter(|(k, _)| !secret(k))
-        .map(|(k, v)| {
-            let text = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), text)
-        })
-        .collect();
+    let (_dir, project) =
+        bayou_service::load_snapshot(&files).map_err(|e| Exit::usage(e.to_string()))?;
     let parents_from = match &args.from {
         None => None,
         Some(_) => Some(replay_parents(ctx, &past).await?),
     };
-    let spec = bayou_service::RunSpec {
-        branch: past.target_branch.clone(),
-        namespace: past.namespace.clone(),
+    let options = bayou_service::ReplayOptions {
+        from: args.from.clone(),
+        parents_from,
+        publish: args.publish,
         strict: args.strict,
-        params,
-        transaction: true,
         jobs: args.jobs.map(usize::from),
-        // A replay executes; the models before --from come from the cache, or from the tables
-        // the replayed run published.
-        no_cache: true,
-        select: args.from.iter().map(|from| format!("{from}+")).collect(),
-        replay: Some(bayou_service::Replay {
-            of: past.id.clone(),
-            base: past.base_commit.as_str().to_string(),
-            pinned_refs: past.refs.clone(),
-            parents_from,
-            publish: args.publish,
-        }),
-        ..Default::default()
     };
+    let spec = bayou_service::replay_spec(&past, &project, options);
     submit(ctx, &project, spec, false).await
 }
 

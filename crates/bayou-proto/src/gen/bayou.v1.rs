@@ -447,6 +447,19 @@ pub struct FollowRunRequest {
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RerunRequest {
+    /// The run to replay.
+    #[prost(string, tag = "1")]
+    pub id: ::prost::alloc::string::String,
+    /// Return once it has started (its id in a `detached` update), leaving it running.
+    #[prost(bool, tag = "2")]
+    pub detach: bool,
+    /// Merge into the target when it succeeds; else its output stays on the kept run branch.
+    #[prost(bool, tag = "3")]
+    pub publish: bool,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetCodeRequest {
     #[prost(string, tag = "1")]
     pub code_hash: ::prost::alloc::string::String,
@@ -1368,6 +1381,29 @@ pub mod lake_client {
             req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "FollowRun"));
             self.inner.server_streaming(req, path, codec).await
         }
+        /// Replays a past run from its code snapshot over the data commit it started from, as the
+        /// caller, into a new run branch (`bayou rerun RUN`); updates as Run's.
+        pub async fn rerun(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RerunRequest>,
+        ) -> std::result::Result<
+            tonic::Response<tonic::codec::Streaming<super::RunUpdate>>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/bayou.v1.Lake/Rerun");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("bayou.v1.Lake", "Rerun"));
+            self.inner.server_streaming(req, path, codec).await
+        }
         /// The plan for a table of s3:// objects (a client plans local files itself).
         pub async fn plan_table(
             &mut self,
@@ -1665,6 +1701,18 @@ pub mod lake_server {
             &self,
             request: tonic::Request<super::FollowRunRequest>,
         ) -> std::result::Result<tonic::Response<Self::FollowRunStream>, tonic::Status>;
+        /// Server streaming response type for the Rerun method.
+        type RerunStream: tonic::codegen::tokio_stream::Stream<
+                Item = std::result::Result<super::RunUpdate, tonic::Status>,
+            >
+            + std::marker::Send
+            + 'static;
+        /// Replays a past run from its code snapshot over the data commit it started from, as the
+        /// caller, into a new run branch (`bayou rerun RUN`); updates as Run's.
+        async fn rerun(
+            &self,
+            request: tonic::Request<super::RerunRequest>,
+        ) -> std::result::Result<tonic::Response<Self::RerunStream>, tonic::Status>;
         /// The plan for a table of s3:// objects (a client plans local files itself).
         async fn plan_table(
             &self,
@@ -2857,6 +2905,52 @@ pub mod lake_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = FollowRunSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.server_streaming(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/bayou.v1.Lake/Rerun" => {
+                    #[allow(non_camel_case_types)]
+                    struct RerunSvc<T: Lake>(pub Arc<T>);
+                    impl<
+                        T: Lake,
+                    > tonic::server::ServerStreamingService<super::RerunRequest>
+                    for RerunSvc<T> {
+                        type Response = super::RunUpdate;
+                        type ResponseStream = T::RerunStream;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::ResponseStream>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RerunRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Lake>::rerun(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RerunSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

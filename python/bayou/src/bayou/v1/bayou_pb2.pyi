@@ -460,6 +460,16 @@ class FollowRunRequest(_message.Message):
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
+class RerunRequest(_message.Message):
+    __slots__ = ("id", "detach", "publish")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DETACH_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    detach: bool
+    publish: bool
+    def __init__(self, id: _Optional[str] = ..., detach: _Optional[bool] = ..., publish: _Optional[bool] = ...) -> None: ...
+
 class GetCodeRequest(_message.Message):
     __slots__ = ("code_hash",)
     CODE_HASH_FIELD_NUMBER: _ClassVar[int]

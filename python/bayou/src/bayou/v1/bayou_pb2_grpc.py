@@ -159,6 +159,11 @@ class LakeStub:
                 request_serializer=bayou_dot_v1_dot_bayou__pb2.FollowRunRequest.SerializeToString,
                 response_deserializer=bayou_dot_v1_dot_bayou__pb2.RunUpdate.FromString,
                 _registered_method=True)
+        self.Rerun = channel.unary_stream(
+                '/bayou.v1.Lake/Rerun',
+                request_serializer=bayou_dot_v1_dot_bayou__pb2.RerunRequest.SerializeToString,
+                response_deserializer=bayou_dot_v1_dot_bayou__pb2.RunUpdate.FromString,
+                _registered_method=True)
         self.PlanTable = channel.unary_unary(
                 '/bayou.v1.Lake/PlanTable',
                 request_serializer=bayou_dot_v1_dot_bayou__pb2.PlanTableRequest.SerializeToString,
@@ -350,6 +355,14 @@ class LakeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Rerun(self, request, context):
+        """Replays a past run from its code snapshot over the data commit it started from, as the
+        caller, into a new run branch (`bayou rerun RUN`); updates as Run's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PlanTable(self, request, context):
         """The plan for a table of s3:// objects (a client plans local files itself).
         """
@@ -520,6 +533,11 @@ def add_LakeServicer_to_server(servicer, server):
             'FollowRun': grpc.unary_stream_rpc_method_handler(
                     servicer.FollowRun,
                     request_deserializer=bayou_dot_v1_dot_bayou__pb2.FollowRunRequest.FromString,
+                    response_serializer=bayou_dot_v1_dot_bayou__pb2.RunUpdate.SerializeToString,
+            ),
+            'Rerun': grpc.unary_stream_rpc_method_handler(
+                    servicer.Rerun,
+                    request_deserializer=bayou_dot_v1_dot_bayou__pb2.RerunRequest.FromString,
                     response_serializer=bayou_dot_v1_dot_bayou__pb2.RunUpdate.SerializeToString,
             ),
             'PlanTable': grpc.unary_unary_rpc_method_handler(
@@ -1227,6 +1245,33 @@ class Lake:
             target,
             '/bayou.v1.Lake/FollowRun',
             bayou_dot_v1_dot_bayou__pb2.FollowRunRequest.SerializeToString,
+            bayou_dot_v1_dot_bayou__pb2.RunUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Rerun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/bayou.v1.Lake/Rerun',
+            bayou_dot_v1_dot_bayou__pb2.RerunRequest.SerializeToString,
             bayou_dot_v1_dot_bayou__pb2.RunUpdate.FromString,
             options,
             channel_credentials,
