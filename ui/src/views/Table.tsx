@@ -15,7 +15,7 @@ export function TableView({ reference, namespace, name }: { reference: string; n
           <>
             <dl className="facts">
               <dt>rows</dt><dd data-fact="rows">{t.rows.toString()}</dd>
-              <dt>size</dt><dd>{bytes(t.sizeBytes)} in {t.dataFiles.toString()} files</dd>
+              <dt>size</dt><dd>{bytes(t.sizeBytes)} in {t.dataFiles.toString()} {t.dataFiles === 1n ? "file" : "files"}</dd>
               <dt>partitioned by</dt><dd>{t.partitioning || "nothing"}</dd>
               <dt>snapshot</dt><dd><code>{t.snapshotId?.toString() ?? "-"}</code></dd>
               <dt>metadata</dt><dd><code className="wrap">{t.metadataLocation}</code></dd>
