@@ -161,12 +161,20 @@ def _drop_capabilities() -> None:
     _check(_libc.syscall(_syscall(2), hdr, data), "capset")
 
 
-def enter(read_only: list[str], writable: list[str], internet: bool, cwd: str) -> None:
-    """Makes this process's root a sandbox of these paths (those that exist; bayou names the
-    system's directories too) and enters `cwd` in it."""
-    host = lambda p: "/oldroot" + os.path.realpath(p)  # noqa: E731 - resolved before the pivot
+Bind = tuple[str, str, bool]  # (the host's real path, the path in the sandbox, read-only)
+
+
+def binds(read_only: list[str], writable: list[str]) -> list[Bind]:
+    """The binds of these paths (read-only ones that exist), resolved on the host: call it in
+    the host's view of the file system, before `prepare`."""
+    host = lambda p: "/oldroot" + os.path.realpath(p)  # noqa: E731
     ro = [p for p in read_only if os.path.exists(p)]
-    binds = [(host(p), p, True) for p in ro] + [(host(p), p, False) for p in writable]
+    return [(host(p), p, True) for p in ro] + [(host(p), p, False) for p in writable]
+
+
+def prepare(fixed: list[Bind]) -> None:
+    """The part of a sandbox that is the same for every call: a new root with /proc, /dev, a
+    private /tmp and the `fixed` read-only binds, the host's tree still at /oldroot."""
     _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     _mount(None, "/", None, MS_SLAVE | MS_REC)
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
@@ -188,13 +196,24 @@ def enter(read_only: list[str], writable: list[str], internet: bool, cwd: str) -
     for tmp in ["/newroot/dev/shm", "/newroot/tmp"]:
         os.makedirs(tmp, exist_ok=True)
         _mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    # Binds last: an input under /dev/shm or an output under /tmp lands on the new tmpfs.
+    _bind_all(fixed)
+
+
+def _bind_all(binds: list[Bind]) -> None:
+    # Binds after the tmpfs mounts: an input under /dev/shm or an output under /tmp lands on
+    # the new tmpfs.
     for source, target, _ in binds:
         _bind(source, "/newroot" + target)
     writable_targets = ["/newroot" + t for _, t, is_ro in binds if not is_ro]
     for _, target, is_ro in binds:
         if is_ro:
             _read_only_tree("/newroot" + target, writable_targets)
+
+
+def finish(call: list[Bind], internet: bool, cwd: str) -> None:
+    """The call's own binds on a `prepare`d root, then into it for good: the host's tree
+    detached, loopback up, every capability dropped, in `cwd`."""
+    _bind_all(call)
     os.chdir("/newroot")
     _check(_libc.syscall(_syscall(1), b".", b"."), "pivot_root")
     _check(_libc.umount2(b".", MNT_DETACH), "detaching the host's tree")
@@ -203,3 +222,11 @@ def enter(read_only: list[str], writable: list[str], internet: bool, cwd: str) -
         _loopback_up()
     _drop_capabilities()
     os.chdir(cwd)
+
+
+def enter(read_only: list[str], writable: list[str], internet: bool, cwd: str) -> None:
+    """Makes this process's root a sandbox of these paths (those that exist; bayou names the
+    system's directories too) and enters `cwd` in it."""
+    all_binds = binds(read_only, writable)
+    prepare([])
+    finish(all_binds, internet, cwd)

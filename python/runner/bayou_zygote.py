@@ -7,8 +7,13 @@ a JSON line (`request`: the runner's request file, `cwd`, `sandbox`: the paths t
 whether the internet is allowed, `cgroups`: the `cgroup.procs` files the call joins) sent with
 two file descriptors, the call's stdout and stderr. The zygote clones a child into new
 namespaces, puts it in its cgroups, lets it build its sandbox (bayou_sandbox.enter) and run the
-request exactly as a fresh runner would, then answers `{"pid": N}` and, when the child is gone,
-`{"status": WAIT_STATUS}`. Closing the connection early kills the call.
+request exactly as a fresh runner would, then answers `{"pid": N, "spare": BOOL}` and, when the
+child is gone, `{"status": WAIT_STATUS}`. Closing the connection early kills the call.
+
+When idle, the zygote keeps one spare child made ahead of the next sandboxed call: cloned,
+its ids mapped, the part of its sandbox every call shares already built (the first `fixed` of
+the call's read-only paths). A call that fits takes it and only adds its own binds, which saves
+most of a warm start's time; a spare is used once.
 
 The zygote never runs user code or reads a request, so every call starts from the same clean
 state; it exits after IDLE_SECONDS without calls, or once its environment has been removed.
@@ -81,23 +86,126 @@ def spawn(call: dict[str, Any], stdout: int, stderr: int) -> int:
     return pid
 
 
-def child(call: dict[str, Any], stdout: int, stderr: int) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the zygote's own handler is not the call's
+def as_a_call() -> None:
+    """The zygote's own signal handling is not a call's."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
-    null = os.open("/dev/null", os.O_RDONLY)
+
+
+def own_stdio(null: int, stdout: int, stderr: int) -> None:
+    """The call's stdio: `null` (/dev/null, opened), stdout and stderr; nothing of the zygote's
+    or of other calls' descriptors stays open."""
     os.dup2(null, 0)
     os.dup2(stdout, 1)
     os.dup2(stderr, 2)
-    # Nothing of the zygote's or of other calls' descriptors stays open.
     os.closerange(3, 1 << 16)
+
+
+def child(call: dict[str, Any], stdout: int, stderr: int) -> None:
+    as_a_call()
+    own_stdio(os.open("/dev/null", os.O_RDONLY), stdout, stderr)
     sandbox = call.get("sandbox")
     if sandbox is not None:
         bayou_sandbox.enter(sandbox["read_only"], sandbox["writable"], sandbox.get("internet", False), call["cwd"])
     else:
         os.chdir(call["cwd"])
+    run_request(call["request"])
+
+
+def run_request(request: str) -> None:
     # The call's "start" phase ends here: clone, cgroups and sandbox; the import is done.
     started = time.time()
-    bayou_runner.finish(bayou_runner.serve(call["request"], started))
+    bayou_runner.finish(bayou_runner.serve(request, started))
+
+
+class Spare:
+    """A child cloned ahead of its call, idle in its namespaces with its ids mapped and the
+    fixed part of its sandbox built (`fixed`: the read-only paths every call of this
+    interpreter sees). A call takes it, sends its own binds, request and stdio over `sock`, and
+    skips the clone and most of the mounts. One per zygote; used once."""
+
+    def __init__(self, fixed: list[str]) -> None:
+        self.fixed = fixed
+        parent, kid = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        go_r, go_w = os.pipe()
+        fixed_binds = bayou_sandbox.binds(fixed, [])
+        pid = bayou_sandbox.clone(True, False)
+        if pid == 0:
+            code = 127
+            try:
+                parent.close()
+                os.close(go_w)
+                keep = {kid.fileno(), go_r, 0, 1, 2}
+                for fd in [int(f) for f in os.listdir("/proc/self/fd")]:
+                    if fd not in keep:
+                        try:
+                            os.close(fd)
+                        except OSError:
+                            pass
+                as_a_call()
+                os.read(go_r, 1)  # the zygote has mapped our ids
+                null = os.open("/dev/null", os.O_RDONLY)  # not at this path once prepared
+                bayou_sandbox.prepare(fixed_binds)
+                Spare.wait_for_call(kid, null)
+            except BaseException as e:  # noqa: BLE001 - reported on the call's stderr, if any
+                os.write(2, f"error: the warm start failed: {e}\n".encode())
+            finally:
+                os._exit(code)
+        kid.close()
+        os.close(go_r)
+        self.pid, self.sock = pid, parent
+        try:
+            bayou_sandbox.map_ids(pid)
+            os.write(go_w, b"g")
+        except OSError:
+            self.discard()
+            raise
+        finally:
+            os.close(go_w)
+
+    @staticmethod
+    def wait_for_call(sock: socket.socket, null: int) -> None:
+        data, fds, _, _ = socket.recv_fds(sock, MAX_REQUEST, 2)
+        if not data or len(fds) != 2:
+            return  # the zygote discarded us
+        call = json.loads(data)
+        own_stdio(null, fds[0], fds[1])
+        binds = [(source, target, read_only) for source, target, read_only in call["binds"]]
+        bayou_sandbox.finish(binds, False, call["cwd"])
+        run_request(call["request"])
+
+    def fits(self, sandbox: dict[str, Any]) -> bool:
+        """Whether a call with `sandbox` may take this spare: no internet, the same fixed
+        paths, and none of its own paths inside them (their mount points could not be made)."""
+        fixed = sandbox.get("fixed", 0)
+        if sandbox.get("internet") or fixed == 0 or sandbox["read_only"][:fixed] != self.fixed:
+            return False
+        inside = lambda p, root: p.startswith(root.rstrip("/") + "/")  # noqa: E731
+        own = sandbox["read_only"][fixed:] + sandbox["writable"]
+        return not any(inside(p, root) or p == root for p in own for root in self.fixed)
+
+    def take(self, call: dict[str, Any], stdout: int, stderr: int) -> int:
+        """Hands `call` to the spare; its pid. Raises OSError when the spare is gone."""
+        sandbox = call["sandbox"]
+        for procs in call.get("cgroups", []):
+            with open(procs, "w") as f:
+                f.write(str(self.pid))
+        message = {
+            "request": call["request"],
+            "cwd": call["cwd"],
+            "binds": bayou_sandbox.binds(sandbox["read_only"][sandbox["fixed"]:], sandbox["writable"]),
+        }
+        socket.send_fds(self.sock, [json.dumps(message).encode()], [stdout, stderr])
+        self.sock.close()
+        return self.pid
+
+    def discard(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        self.sock.close()
 
 
 def warm_up(module: str, done: bool) -> None:
@@ -132,6 +240,10 @@ class Zygote:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, None)
         self.calls: dict[int, Call] = {}
+        self.spare: Spare | None = None
+        # The fixed paths of the last sandboxed call: a spare is made for them when idle.
+        self.spare_for: list[str] | None = None
+        self.spared = False  # whether a spare was made yet (said once on stderr)
         self.last_call = time.monotonic()
         self.stopping = False
         signal.signal(signal.SIGTERM, lambda *_: self.stop())
@@ -141,9 +253,42 @@ class Zygote:
         signal.set_wakeup_fd(wake_w)
         self.selector.register(self.wake_r, selectors.EVENT_READ, ("wake", None))
 
+    def wants_spare(self) -> bool:
+        return not self.stopping and self.spare is None and self.spare_for is not None
+
+    def make_spare(self) -> None:
+        fixed, self.spare_for = self.spare_for, None
+        try:
+            self.spare = Spare(fixed or [])
+        except OSError as e:  # calls clone their own child instead
+            print(f"no spare child: {e}", file=sys.stderr, flush=True)
+            return
+        if not self.spared:
+            self.spared = True
+            print("spare", file=sys.stderr, flush=True)
+
+    def spawn(self, call: dict[str, Any], stdout: int, stderr: int) -> tuple[int, bool]:
+        """Starts `call` in the spare child when it fits, else in a child cloned for it; its pid
+        and whether it took the spare."""
+        sandbox = call.get("sandbox")
+        if sandbox is not None and sandbox.get("fixed", 0) > 0 and not sandbox.get("internet"):
+            self.spare_for = sandbox["read_only"][: sandbox["fixed"]]
+            spare, self.spare = self.spare, None
+            if spare is not None and spare.fits(sandbox):
+                try:
+                    return spare.take(call, stdout, stderr), True
+                except OSError:
+                    spare.discard()
+            elif spare is not None:
+                spare.discard()
+        return spawn(call, stdout, stderr), False
+
     def stop(self) -> None:
         """Takes no new calls; the zygote exits once those running are done."""
         if not self.stopping:
+            if self.spare is not None:
+                self.spare.discard()
+                self.spare = None
             self.stopping = True
             self.selector.unregister(self.listener)
             self.listener.close()
@@ -162,6 +307,9 @@ class Zygote:
             events = self.selector.select(timeout=0 if later else min(self.idle, 5.0))
             if not events and later:
                 warm_up(later.pop(0), done=not later)
+                continue
+            if not events and self.wants_spare():
+                self.make_spare()
                 continue
             for key, _ in events:
                 if key.data is None:
@@ -207,7 +355,7 @@ class Zygote:
         try:
             if len(fds) != 2:
                 raise ValueError("a call comes with its stdout and stderr")
-            pid = spawn(json.loads(call.buffer), fds[0], fds[1])
+            pid, spare = self.spawn(json.loads(call.buffer), fds[0], fds[1])
         except Exception as e:  # noqa: BLE001 - the caller is told and falls back to a cold start
             send(call.conn, {"error": f"{type(e).__name__}: {e}"})
             self.close(call)
@@ -217,7 +365,7 @@ class Zygote:
                 os.close(fd)
         call.pid, call.pidfd = pid, os.pidfd_open(pid)
         self.selector.register(call.pidfd, selectors.EVENT_READ, ("exit", call))
-        send(call.conn, {"pid": pid})
+        send(call.conn, {"pid": pid, "spare": spare})
 
     def exited(self, call: Call) -> None:
         _, status = os.waitpid(call.pid, 0)

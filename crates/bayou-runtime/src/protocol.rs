@@ -79,6 +79,11 @@ pub(crate) struct ZygoteCall {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SandboxSpec {
     pub(crate) read_only: Vec<PathBuf>,
+    /// How many of `read_only`, from the first, every call of the interpreter sees (the
+    /// system's, the environment's and the runner's directories): a zygote may bind those in a
+    /// child made ahead of the call.
+    #[serde(default)]
+    pub(crate) fixed: usize,
     pub(crate) writable: Vec<PathBuf>,
     pub(crate) internet: bool,
 }

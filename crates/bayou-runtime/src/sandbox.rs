@@ -95,8 +95,10 @@ impl Sandbox {
     /// What a warm start's sandbox must hold (`None`: functions run unsandboxed).
     pub(crate) fn spec(&self, mounts: &Mounts<'_>) -> Option<crate::protocol::SandboxSpec> {
         self.bwrap.as_ref()?;
+        let (read_only, fixed) = read_only_with_fixed(mounts);
         Some(crate::protocol::SandboxSpec {
-            read_only: read_only(mounts),
+            read_only,
+            fixed,
             writable: vec![mounts.output_dir.to_path_buf()],
             internet: mounts.internet,
         })
@@ -156,16 +158,24 @@ const NETWORK: &[&str] = &[
 
 /// Everything a function sees read-only, in the order it is mounted.
 fn read_only(mounts: &Mounts<'_>) -> Vec<PathBuf> {
+    read_only_with_fixed(mounts).0
+}
+
+/// [`read_only`], and how many of it, from the first, are the same for every call in the
+/// environment: the system's directories, the environment's, the runner's and the
+/// interpreter's installation; then the call's project and inputs.
+fn read_only_with_fixed(mounts: &Mounts<'_>) -> (Vec<PathBuf>, usize) {
     let network = if mounts.internet { NETWORK } else { &[] };
     let mut ro: Vec<PathBuf> = network.iter().chain(SYSTEM).map(PathBuf::from).collect();
     ro.extend([
         mounts.env_dir.to_path_buf(),
         mounts.runner_dir.to_path_buf(),
-        mounts.project_dir.to_path_buf(),
     ]);
-    ro.extend(mounts.inputs.iter().cloned());
     ro.extend(base_prefix(mounts.env_dir));
-    ro
+    let fixed = ro.len();
+    ro.push(mounts.project_dir.to_path_buf());
+    ro.extend(mounts.inputs.iter().cloned());
+    (ro, fixed)
 }
 
 /// The installation a virtualenv's interpreter comes from: where its `bin/python` finally

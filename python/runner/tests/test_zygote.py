@@ -94,6 +94,13 @@ def zygote() -> Iterator[str]:
 
 
 def call(zygote: str, tmp: Path, function: str, params: dict, sandbox: dict | None) -> tuple[int, dict, str]:
+    code, result, log, _ = call_with_reply(zygote, tmp, function, params, sandbox)
+    return code, result, log
+
+
+def call_with_reply(
+    zygote: str, tmp: Path, function: str, params: dict, sandbox: dict | None
+) -> tuple[int, dict, str, dict]:
     (tmp / "models.py").write_text(MODELS)
     out = tmp / "out"
     out.mkdir(exist_ok=True)
@@ -110,6 +117,7 @@ def call(zygote: str, tmp: Path, function: str, params: dict, sandbox: dict | No
         "result": str(out / "result.json"),
     }
     (out / "request.json").write_text(json.dumps(request))
+    (out / "result.json").unlink(missing_ok=True)  # a result is this call's, never the last one's
     message = {"request": str(out / "request.json"), "cwd": str(out), "sandbox": sandbox, "cgroups": []}
     log_r, log_w = os.pipe()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -119,16 +127,20 @@ def call(zygote: str, tmp: Path, function: str, params: dict, sandbox: dict | No
         replies = s.makefile().read().splitlines()
     with os.fdopen(log_r) as f:
         log = f.read()
-    assert "pid" in json.loads(replies[0]), replies
+    started = json.loads(replies[0])
+    assert "pid" in started, replies
     status = json.loads(replies[1])["status"]
     result = out / "result.json"
     assert result.exists(), f"no result; the call said:\n{log}"
-    return os.waitstatus_to_exitcode(status), json.loads(result.read_text()), log
+    return os.waitstatus_to_exitcode(status), json.loads(result.read_text()), log, started
 
 
 def box(tmp: Path, python_prefix: str) -> dict:
+    """A sandbox as bayou asks for one: the paths every call shares first (`fixed` of them),
+    then the call's own."""
     system = ["/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/ld.so.cache", "/etc/alternatives"]
-    return {"read_only": system + [str(tmp), python_prefix, str(HERE.parent)], "writable": [str(tmp / "out")], "internet": False}
+    fixed = system + [python_prefix, str(HERE.parent)]
+    return {"read_only": fixed + [str(tmp)], "fixed": len(fixed), "writable": [str(tmp / "out")], "internet": False}
 
 
 def test_each_call_starts_from_the_zygotes_clean_state(zygote: str, tmp_path: Path) -> None:
@@ -216,4 +228,41 @@ def test_a_sandboxed_call_sees_only_its_binds_and_writes_only_its_output(zygote:
     assert code == 0, log
     text = pa.ipc.open_file(str(tmp_path / "out" / "out.arrow")).read_all()["text"][0].as_py()
     assert "bayou_zygote" in text and "pytest" not in text, "PID 1 is the call itself, in its own PID namespace"
+    shutil.rmtree(secret.parent)
+
+
+@pytest.mark.skipif(not sandboxes_work(), reason="user namespaces are not allowed here")
+def test_a_spare_child_made_ahead_serves_the_next_call_in_a_sandbox_as_tight(tmp_path: Path) -> None:
+    sock_dir = tempfile.mkdtemp(prefix="bz-")
+    path = os.path.join(sock_dir, "s.sock")
+    proc = start(path, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    sandbox = box(tmp_path, os.path.realpath(sys.base_prefix))
+    secret = Path(tempfile.mkdtemp()) / "secret.txt"
+    secret.write_text("hidden")
+    (tmp_path / "visible.txt").write_text("shown")
+    code, _, log, first = call_with_reply(path, tmp_path, "peek", {"path": str(tmp_path / "visible.txt")}, sandbox)
+    assert code == 0 and first["spare"] is False, (first, log)
+    # The zygote says so once it has made its first spare, for the next call to take.
+    said = [proc.stderr.readline() for _ in range(2)]
+    assert b"spare\n" in said, said
+    code, _, log, second = call_with_reply(path, tmp_path, "peek", {"path": str(tmp_path / "visible.txt")}, sandbox)
+    assert code == 0 and second["spare"] is True, (second, log)
+    text = pa.ipc.open_file(str(tmp_path / "out" / "out.arrow")).read_all()["text"][0].as_py()
+    assert text == "shown"
+    # Taken from a spare, a call still sees only its own binds, writes only its output, and
+    # keeps no capability; and each spare serves one call only.
+    for function, params, failure in [
+        ("peek", {"path": str(secret)}, "FileNotFoundError"),
+        ("scribble", {"path": str(tmp_path / "models.py")}, "Read-only file system"),
+        ("remount", {"path": str(tmp_path)}, "remount refused"),
+        ("reach", {"host": "1.1.1.1"}, "unreachable"),
+    ]:
+        code, result, log, started = call_with_reply(path, tmp_path, function, params, sandbox)
+        assert code == 1 and failure in result["error"], (function, result, log)
+    code, result, log = call(path, tmp_path, "remember", {}, sandbox)
+    assert code == 0 and "calls seen 1" in log, log
+    proc.kill()
+    proc.wait()
+    shutil.rmtree(sock_dir)
     shutil.rmtree(secret.parent)
