@@ -129,6 +129,7 @@ class Spare:
         parent, kid = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         go_r, go_w = os.pipe()
         fixed_binds = bayou_sandbox.binds(fixed, [])
+        self.targets = [target for _, target, _ in fixed_binds]
         pid = bayou_sandbox.clone(True, False)
         if pid == 0:
             code = 127
@@ -146,6 +147,10 @@ class Spare:
                 os.read(go_r, 1)  # the zygote has mapped our ids
                 null = os.open("/dev/null", os.O_RDONLY)  # not at this path once prepared
                 bayou_sandbox.prepare(fixed_binds)
+                # Ready, and what it bound: a path replaced since (an environment rebuilt in
+                # place) no longer is what this spare would show.
+                bound = identity(["/newroot" + t for t in self.targets])
+                kid.sendall((json.dumps(bound) + "\n").encode())
                 Spare.wait_for_call(kid, null)
             except BaseException as e:  # noqa: BLE001 - reported on the call's stderr, if any
                 os.write(2, f"error: the warm start failed: {e}\n".encode())
@@ -157,7 +162,13 @@ class Spare:
         try:
             bayou_sandbox.map_ids(pid)
             os.write(go_w, b"g")
-        except OSError:
+            parent.settimeout(10)  # a spare that cannot get ready is no spare
+            ready = parent.makefile("rb").readline()
+            parent.settimeout(None)
+            if not ready:
+                raise OSError("the spare child ended before it was ready")
+            self.identity = [tuple(i) if i else None for i in json.loads(ready)]
+        except (OSError, ValueError):
             self.discard()
             raise
         finally:
@@ -179,6 +190,8 @@ class Spare:
         paths, and none of its own paths inside them (their mount points could not be made)."""
         fixed = sandbox.get("fixed", 0)
         if sandbox.get("internet") or fixed == 0 or sandbox["read_only"][:fixed] != self.fixed:
+            return False
+        if identity(self.targets) != self.identity:
             return False
         inside = lambda p, root: p.startswith(root.rstrip("/") + "/")  # noqa: E731
         own = sandbox["read_only"][fixed:] + sandbox["writable"]
@@ -206,6 +219,18 @@ class Spare:
         except OSError:
             pass
         self.sock.close()
+
+
+def identity(paths: list[str]) -> list[tuple[int, int] | None]:
+    """The (device, inode) of each path, through symlinks; None for one that is missing."""
+    out: list[tuple[int, int] | None] = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            out.append((st.st_dev, st.st_ino))
+        except OSError:
+            out.append(None)
+    return out
 
 
 def warm_up(module: str, done: bool) -> None:
@@ -260,7 +285,7 @@ class Zygote:
         fixed, self.spare_for = self.spare_for, None
         try:
             self.spare = Spare(fixed or [])
-        except OSError as e:  # calls clone their own child instead
+        except (OSError, ValueError) as e:  # calls clone their own child instead
             print(f"no spare child: {e}", file=sys.stderr, flush=True)
             return
         if not self.spared:
@@ -302,6 +327,8 @@ class Zygote:
 
     def serve(self) -> None:
         env = sys.prefix
+        # The environment this zygote imported from; one rebuilt in its place is not it.
+        mine = identity([env])
         later = list(WARM_LATER)
         while True:
             events = self.selector.select(timeout=0 if later else min(self.idle, 5.0))
@@ -322,7 +349,7 @@ class Zygote:
                 else:
                     self.exited(key.data[1])
             quiet = not self.calls and time.monotonic() - self.last_call > self.idle
-            if not os.path.isdir(env) or quiet:
+            if identity([env]) != mine or quiet:
                 self.stop()
             if self.stopping and not self.calls:
                 break

@@ -266,3 +266,34 @@ def test_a_spare_child_made_ahead_serves_the_next_call_in_a_sandbox_as_tight(tmp
     proc.wait()
     shutil.rmtree(sock_dir)
     shutil.rmtree(secret.parent)
+
+
+@pytest.mark.skipif(not sandboxes_work(), reason="user namespaces are not allowed here")
+def test_a_spare_is_not_used_once_a_path_it_binds_was_replaced(tmp_path: Path) -> None:
+    sock_dir = tempfile.mkdtemp(prefix="bz-")
+    path = os.path.join(sock_dir, "r.sock")
+    proc = start(path, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    # An environment-like directory every call shares, rebuilt in place between two calls.
+    env = tmp_path / "env"
+    env.mkdir()
+    (env / "marker.txt").write_text("old")
+    sandbox = box(tmp_path / "project", os.path.realpath(sys.base_prefix))
+    sandbox["read_only"].insert(sandbox["fixed"], str(env))
+    sandbox["fixed"] += 1
+    project = tmp_path / "project"
+    project.mkdir()
+    code, _, log, _ = call_with_reply(path, project, "peek", {"path": str(env / "marker.txt")}, sandbox)
+    assert code == 0, log
+    said = [proc.stderr.readline() for _ in range(2)]
+    assert b"spare\n" in said, said
+    shutil.rmtree(env)
+    env.mkdir()
+    (env / "marker.txt").write_text("new")
+    code, _, log, started = call_with_reply(path, project, "peek", {"path": str(env / "marker.txt")}, sandbox)
+    assert code == 0 and started["spare"] is False, (started, log)
+    text = pa.ipc.open_file(str(project / "out" / "out.arrow")).read_all()["text"][0].as_py()
+    assert text == "new"
+    proc.kill()
+    proc.wait()
+    shutil.rmtree(sock_dir)
