@@ -405,7 +405,9 @@ fn environments_assembled_from_the_package_store_work_like_installed_ones_and_sh
              f2py = subprocess.run([os.path.join(sys.prefix, 'bin', 'f2py'), '-v'], capture_output=True, text=True).stdout.strip()\n    \
              frame = pd.DataFrame({{'a': [1, 2]}}).a.sum()\n    \
              stat = os.stat(np.__file__)\n    \
-             print('env', inverse, 'f2py' in scripts, f2py == np.__version__, frame, stat.st_ino, stat.st_nlink >= 2)\n    \
+             import importlib.util\n    \
+             compiled = os.path.exists(importlib.util.cache_from_source(np.__file__))\n    \
+             print('env', inverse, 'f2py' in scripts, f2py == np.__version__, frame, stat.st_ino, stat.st_nlink >= 2, compiled, sys.prefix)\n    \
              return d\n"
         )
     };
@@ -417,22 +419,7 @@ fn environments_assembled_from_the_package_store_work_like_installed_ones_and_sh
     let dir = t.project(YML, &[("m.py", &models)]);
     let (code, record, stderr) = run(&t, &["-p", s(&dir)]);
     assert_eq!(code, 0, "{stderr}");
-    let said = |name: &str| -> Vec<String> {
-        let log = common::node(&record, name)["log"]
-            .as_array()
-            .unwrap()
-            .clone();
-        let line = log
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|l| l.starts_with("env "))
-            .unwrap_or_else(|| panic!("{name}: {log:?}"))
-            .to_string();
-        line.split_whitespace()
-            .skip(1)
-            .map(str::to_string)
-            .collect()
-    };
+    let said = |name: &str| said_in(&record, name);
     let (one, two) = (said("one"), said("two"));
     for fields in [&one, &two] {
         assert_eq!(
@@ -442,6 +429,36 @@ fn environments_assembled_from_the_package_store_work_like_installed_ones_and_sh
         );
     }
     assert_eq!(one[4], two[4], "both environments link the store's NumPy");
+    // Bytecode is compiled in the background after a package is stored; once it is, the
+    // environment's next use links it in.
+    for package in bayou_runtime::bytecode::pending(std::path::Path::new(&one[7])) {
+        bayou_runtime::bytecode::wait(&package).unwrap();
+    }
+    let (code, record, stderr) = run(&t, &["-p", s(&dir), "--no-cache"]);
+    assert_eq!(code, 0, "{stderr}");
+    let again = said_in(&record, "one");
+    assert_eq!(
+        again[6], "True",
+        "NumPy's bytecode is in the environment: {again:?}"
+    );
+}
+
+/// The fields a model of the test above printed after `env`.
+fn said_in(record: &Value, name: &str) -> Vec<String> {
+    let log = common::node(record, name)["log"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let line = log
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|l| l.starts_with("env "))
+        .unwrap_or_else(|| panic!("{name}: {log:?}"))
+        .to_string();
+    line.split_whitespace()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
 }
 
 /// Embedded only, like the test above. Engines with native code (polars, duckdb) and a

@@ -84,6 +84,7 @@ impl EnvCache {
         };
         if usable(&dir) {
             let _ = std::fs::write(dir.join(".last_used"), now_ms().to_string());
+            crate::bytecode::relink_ready(&dir);
             return Ok(ready(false));
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
@@ -210,7 +211,7 @@ impl EnvCache {
             &hex::encode(Sha256::digest(interpreter.as_os_str().as_encoded_bytes()))[..8]
         );
         self.store()
-            .assemble(&python, &interpreter_key, &pins, tmp)
+            .assemble(&python, &interpreter, &interpreter_key, &pins, tmp)
             .await
             .map_err(fail)?;
         let installed = installed_versions(tmp);

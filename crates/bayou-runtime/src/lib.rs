@@ -17,6 +17,7 @@
 //! the exchange), so an all-SQL pipeline never pays for a file it does not need.
 
 mod assets;
+pub mod bytecode;
 mod cache;
 mod contract;
 mod env;

@@ -1,6 +1,6 @@
 //! [`PackageStore`]: installed packages, one read-only directory per (interpreter, package,
-//! version), each built once by `uv pip install --no-deps --compile-bytecode --target` and
-//! never changed. An environment is assembled from a resolution (`uv pip compile`) by
+//! version), each built once by `uv pip install --no-deps --target` (its bytecode compiled
+//! afterwards in the background: [`crate::bytecode`]) and never changed otherwise. An environment is assembled from a resolution (`uv pip compile`) by
 //! hardlinking each named package's files into its site-packages: the unit is the package,
 //! not the environment, so adding pandas to an environment whose other packages are stored
 //! costs a resolution and some links, not an install and a bytecode compilation.
@@ -113,11 +113,13 @@ impl PackageStore {
         Ok(parse_pins(&String::from_utf8_lossy(&out.stdout)))
     }
 
-    /// The stored directory of `pin` for the interpreter `python` (the venv's base, named by
-    /// `interpreter`), installing it first when the store lacks it.
+    /// The stored directory of `pin` for the venv interpreter `python` (whose base installation
+    /// is `base`, named by `interpreter`), installing it first when the store lacks it. Its
+    /// bytecode is compiled afterwards, in the background ([`crate::bytecode`]).
     pub(crate) async fn ensure(
         &self,
         python: &Path,
+        base: &Path,
         interpreter: &str,
         pin: &Pin,
     ) -> Result<PathBuf, String> {
@@ -126,24 +128,19 @@ impl PackageStore {
             .join(interpreter)
             .join(format!("{}-{}", pin.name, pin.version));
         if dir.join(".complete").exists() {
+            crate::bytecode::compile_later(base, &dir);
             return Ok(dir);
         }
         let parent = self.dir.join(interpreter);
         std::fs::create_dir_all(&parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         let tmp = parent.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
-        let args: Vec<OsString> = [
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--compile-bytecode",
-        ]
-        .into_iter()
-        .map(OsString::from)
-        .chain([OsString::from("--target"), tmp.clone().into_os_string()])
-        .chain([OsString::from("--python"), python.as_os_str().to_owned()])
-        .chain([OsString::from(pin.requirement())])
-        .collect();
+        let args: Vec<OsString> = ["pip", "install", "--quiet", "--no-deps"]
+            .into_iter()
+            .map(OsString::from)
+            .chain([OsString::from("--target"), tmp.clone().into_os_string()])
+            .chain([OsString::from("--python"), python.as_os_str().to_owned()])
+            .chain([OsString::from(pin.requirement())])
+            .collect();
         let built = uv_offline_first(&self.uv, &args, None)
             .await
             .and_then(|_| std::fs::write(tmp.join(".complete"), "").map_err(|e| e.to_string()));
@@ -162,6 +159,7 @@ impl PackageStore {
                 ));
             }
         }
+        crate::bytecode::compile_later(base, &dir);
         Ok(dir)
     }
 }
@@ -173,6 +171,7 @@ impl PackageStore {
     pub(crate) async fn assemble(
         &self,
         python: &Path,
+        base: &Path,
         interpreter: &str,
         pins: &[Pin],
         venv: &Path,
@@ -180,20 +179,18 @@ impl PackageStore {
         use futures::{StreamExt as _, TryStreamExt as _};
         let stored: Vec<PathBuf> = futures::stream::iter(pins.to_vec())
             .map(|pin| {
-                let (store, python, key) =
-                    (self.clone(), python.to_path_buf(), interpreter.to_string());
-                async move { store.ensure(&python, &key, &pin).await }
+                let (store, python, base, key) = (
+                    self.clone(),
+                    python.to_path_buf(),
+                    base.to_path_buf(),
+                    interpreter.to_string(),
+                );
+                async move { store.ensure(&python, &base, &key, &pin).await }
             })
             .buffered(4)
             .try_collect()
             .await?;
-        let site = std::fs::read_dir(venv.join("lib"))
-            .ok()
-            .and_then(|dirs| {
-                dirs.flatten()
-                    .map(|e| e.path().join("site-packages"))
-                    .find(|p| p.is_dir())
-            })
+        let site = site_packages(venv)
             .ok_or_else(|| format!("the venv at {} has no site-packages", venv.display()))?;
         let bin = venv.join("bin");
         for package in &stored {
@@ -204,7 +201,8 @@ impl PackageStore {
                 )
             })?;
         }
-        Ok(())
+        crate::bytecode::note_pending(venv, &stored)
+            .map_err(|e| format!("cannot write in {}: {e}", venv.display()))
     }
 
     /// Removes the stored packages no environment links any more (the files of their
@@ -241,6 +239,22 @@ impl PackageStore {
     }
 }
 
+/// The venv's `lib/pythonX.Y/site-packages`.
+pub(crate) fn site_packages(venv: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(venv.join("lib")).ok().and_then(|dirs| {
+        dirs.flatten()
+            .map(|e| e.path().join("site-packages"))
+            .find(|p| p.is_dir())
+    })
+}
+
+/// The store's own files in a package's directory, never linked.
+const MARKERS: [&str; 3] = [
+    ".complete",
+    crate::bytecode::COMPILED,
+    crate::bytecode::COMPILING,
+];
+
 /// Links the files of the stored `package` into the venv: everything into `site`
 /// (directories made, files hardlinked, a file there already kept), and its scripts (`bin/`)
 /// into `bin`, copied with their `#!` line replaced by one that runs the venv's `python`.
@@ -248,7 +262,7 @@ pub(crate) fn link(package: &Path, site: &Path, bin: &Path) -> std::io::Result<(
     for entry in std::fs::read_dir(package)? {
         let entry = entry?;
         let name = entry.file_name();
-        if name == ".complete" {
+        if MARKERS.iter().any(|m| name == *m) {
             continue;
         }
         if name == "bin" && entry.file_type()?.is_dir() {
