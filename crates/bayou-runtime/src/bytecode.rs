@@ -46,10 +46,11 @@ pub(crate) fn compile_later(python: &Path, package: &Path) {
     if lock.try_lock().is_err() {
         return; // being compiled
     }
-    // `sh` starts it in the background (stdin kept: fd 3 carries it past the `&`) and exits.
+    // `sh` starts it in the background (stdin kept: fd 3 carries it past the `&`), behind the
+    // work in the foreground (`nice`), and exits.
     let _ = std::process::Command::new("/bin/sh")
         .arg("-c")
-        .arg("exec 3<&0; \"$@\" <&3 3<&- >/dev/null 2>&1 &")
+        .arg("exec 3<&0; nice -n 10 \"$@\" <&3 3<&- >/dev/null 2>&1 &")
         .arg("sh")
         .arg(python)
         .arg("-c")
@@ -111,10 +112,9 @@ pub(crate) fn relink_ready(env: &Path) {
     let Some(site) = crate::store::site_packages(env) else {
         return;
     };
-    let bin = env.join("bin");
     let left: Vec<&PathBuf> = pending
         .iter()
-        .filter(|p| !(compiled(p) && crate::store::link(p, &site, &bin).is_ok()))
+        .filter(|p| !(compiled(p) && crate::store::link_bytecode(p, &site).is_ok()))
         .collect();
     let _ = match left.is_empty() {
         true => std::fs::remove_file(env.join(PENDING)),

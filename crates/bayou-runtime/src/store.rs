@@ -113,13 +113,11 @@ impl PackageStore {
         Ok(parse_pins(&String::from_utf8_lossy(&out.stdout)))
     }
 
-    /// The stored directory of `pin` for the venv interpreter `python` (whose base installation
-    /// is `base`, named by `interpreter`), installing it first when the store lacks it. Its
-    /// bytecode is compiled afterwards, in the background ([`crate::bytecode`]).
+    /// The stored directory of `pin` for the venv interpreter `python` (named by
+    /// `interpreter`), installing it first when the store lacks it (without its bytecode).
     pub(crate) async fn ensure(
         &self,
         python: &Path,
-        base: &Path,
         interpreter: &str,
         pin: &Pin,
     ) -> Result<PathBuf, String> {
@@ -128,7 +126,6 @@ impl PackageStore {
             .join(interpreter)
             .join(format!("{}-{}", pin.name, pin.version));
         if dir.join(".complete").exists() {
-            crate::bytecode::compile_later(base, &dir);
             return Ok(dir);
         }
         let parent = self.dir.join(interpreter);
@@ -159,7 +156,6 @@ impl PackageStore {
                 ));
             }
         }
-        crate::bytecode::compile_later(base, &dir);
         Ok(dir)
     }
 }
@@ -179,13 +175,9 @@ impl PackageStore {
         use futures::{StreamExt as _, TryStreamExt as _};
         let stored: Vec<PathBuf> = futures::stream::iter(pins.to_vec())
             .map(|pin| {
-                let (store, python, base, key) = (
-                    self.clone(),
-                    python.to_path_buf(),
-                    base.to_path_buf(),
-                    interpreter.to_string(),
-                );
-                async move { store.ensure(&python, &base, &key, &pin).await }
+                let (store, python, key) =
+                    (self.clone(), python.to_path_buf(), interpreter.to_string());
+                async move { store.ensure(&python, &key, &pin).await }
             })
             .buffered(4)
             .try_collect()
@@ -200,6 +192,10 @@ impl PackageStore {
                     package.display()
                 )
             })?;
+        }
+        // Their bytecode, compiled by the base interpreter once the environment stands.
+        for package in &stored {
+            crate::bytecode::compile_later(base, package);
         }
         crate::bytecode::note_pending(venv, &stored)
             .map_err(|e| format!("cannot write in {}: {e}", venv.display()))
@@ -270,6 +266,24 @@ pub(crate) fn link(package: &Path, site: &Path, bin: &Path) -> std::io::Result<(
             continue;
         }
         link_tree(&entry.path(), &site.join(&name))?;
+    }
+    Ok(())
+}
+
+/// Links into `site` the `__pycache__` directories of the stored `package` (compiled after
+/// the rest of it was linked), walking its directories without touching its other files.
+pub(crate) fn link_bytecode(package: &Path, site: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(package)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() || entry.file_name() == "bin" {
+            continue;
+        }
+        let to = site.join(entry.file_name());
+        match entry.file_name() == "__pycache__" {
+            true => link_tree(&entry.path(), &to)?,
+            false if to.is_dir() => link_bytecode(&entry.path(), &to)?,
+            false => {}
+        }
     }
     Ok(())
 }
