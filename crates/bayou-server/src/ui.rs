@@ -35,25 +35,22 @@ fn asset(body: &'static [u8], content_type: &'static str) -> Response {
     r
 }
 
+/// The page's files: path, body and content type.
+const FILES: [(&str, &[u8], &str); 4] = [
+    ("/", INDEX, "text/html; charset=utf-8"),
+    ("/index.html", INDEX, "text/html; charset=utf-8"),
+    ("/assets/app.js", SCRIPT, "text/javascript; charset=utf-8"),
+    ("/assets/app.css", STYLE, "text/css; charset=utf-8"),
+];
+
 /// `/`, `/index.html` and the page's assets.
 pub(crate) fn router() -> axum::Router {
-    axum::Router::new()
-        .route(
-            "/",
-            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
-        )
-        .route(
-            "/index.html",
-            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
-        )
-        .route(
-            "/assets/app.js",
-            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/assets/app.css",
-            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
-        )
+    FILES.iter().fold(
+        axum::Router::new(),
+        |router, &(path, body, content_type)| {
+            router.route(path, get(move || async move { asset(body, content_type) }))
+        },
+    )
 }
 
 #[cfg(test)]

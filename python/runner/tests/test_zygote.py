@@ -93,6 +93,19 @@ def zygote() -> Iterator[str]:
     shutil.rmtree(sock_dir)
 
 
+@pytest.fixture
+def talking() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A zygote whose stderr the test reads: it says `warm`, then `spare`, as it gets ready."""
+    sock_dir = tempfile.mkdtemp(prefix="bz-")
+    path = os.path.join(sock_dir, "t.sock")
+    proc = start(path, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    yield path, proc
+    proc.kill()
+    proc.wait()
+    shutil.rmtree(sock_dir)
+
+
 def call(zygote: str, tmp: Path, function: str, params: dict, sandbox: dict | None) -> tuple[int, dict, str]:
     code, result, log, _ = call_with_reply(zygote, tmp, function, params, sandbox)
     return code, result, log
@@ -153,10 +166,10 @@ def test_each_call_starts_from_the_zygotes_clean_state(zygote: str, tmp_path: Pa
         assert seen == [1, 1]
 
 
-def test_calls_forked_once_the_zygote_is_idle_find_the_compute_modules_imported(tmp_path: Path) -> None:
-    sock_dir = tempfile.mkdtemp(prefix="bz-")
-    path = os.path.join(sock_dir, "w.sock")
-    proc = start(path, stderr=subprocess.PIPE)
+def test_calls_forked_once_the_zygote_is_idle_find_the_compute_modules_imported(
+    talking: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    path, proc = talking
     assert proc.stderr is not None
     said = proc.stderr.readline()
     assert said == b"warm\n", said
@@ -164,9 +177,6 @@ def test_calls_forked_once_the_zygote_is_idle_find_the_compute_modules_imported(
     assert code == 0, log
     warm = pa.ipc.open_file(str(tmp_path / "out" / "out.arrow")).read_all()["warm"][0].as_py()
     assert warm == "pyarrow.compute,pyarrow.acero"
-    proc.kill()
-    proc.wait()
-    shutil.rmtree(sock_dir)
 
 
 def test_a_failing_call_reports_its_error_and_exit_code(zygote: str, tmp_path: Path) -> None:
@@ -232,10 +242,10 @@ def test_a_sandboxed_call_sees_only_its_binds_and_writes_only_its_output(zygote:
 
 
 @pytest.mark.skipif(not sandboxes_work(), reason="user namespaces are not allowed here")
-def test_a_spare_child_made_ahead_serves_the_next_call_in_a_sandbox_as_tight(tmp_path: Path) -> None:
-    sock_dir = tempfile.mkdtemp(prefix="bz-")
-    path = os.path.join(sock_dir, "s.sock")
-    proc = start(path, stderr=subprocess.PIPE)
+def test_a_spare_child_made_ahead_serves_the_next_call_in_a_sandbox_as_tight(
+    talking: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    path, proc = talking
     assert proc.stderr is not None
     sandbox = box(tmp_path, os.path.realpath(sys.base_prefix))
     secret = Path(tempfile.mkdtemp()) / "secret.txt"
@@ -262,17 +272,14 @@ def test_a_spare_child_made_ahead_serves_the_next_call_in_a_sandbox_as_tight(tmp
         assert code == 1 and failure in result["error"], (function, result, log)
     code, result, log = call(path, tmp_path, "remember", {}, sandbox)
     assert code == 0 and "calls seen 1" in log, log
-    proc.kill()
-    proc.wait()
-    shutil.rmtree(sock_dir)
     shutil.rmtree(secret.parent)
 
 
 @pytest.mark.skipif(not sandboxes_work(), reason="user namespaces are not allowed here")
-def test_a_spare_is_not_used_once_a_path_it_binds_was_replaced(tmp_path: Path) -> None:
-    sock_dir = tempfile.mkdtemp(prefix="bz-")
-    path = os.path.join(sock_dir, "r.sock")
-    proc = start(path, stderr=subprocess.PIPE)
+def test_a_spare_is_not_used_once_a_path_it_binds_was_replaced(
+    talking: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    path, proc = talking
     assert proc.stderr is not None
     # An environment-like directory every call shares, rebuilt in place between two calls.
     env = tmp_path / "env"
@@ -294,6 +301,3 @@ def test_a_spare_is_not_used_once_a_path_it_binds_was_replaced(tmp_path: Path) -
     assert code == 0 and started["spare"] is False, (started, log)
     text = pa.ipc.open_file(str(project / "out" / "out.arrow")).read_all()["text"][0].as_py()
     assert text == "new"
-    proc.kill()
-    proc.wait()
-    shutil.rmtree(sock_dir)
