@@ -5,8 +5,8 @@
 #
 # Usage: dev/test-ui.sh BAYOU_BINARY   (node and npm on PATH; installs Chromium when missing)
 set -euo pipefail
+bayou="$(realpath "$1")" # before the cd: the path may be relative to the caller's directory
 cd "$(dirname "$0")/../ui"
-bayou="$(realpath "$1")"
 
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

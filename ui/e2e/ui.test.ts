@@ -172,10 +172,11 @@ describe("the web UI", () => {
     const first = page.url();
     await page.getByRole("button", { name: "Rerun" }).click();
     await page.waitForURL((url) => url.toString() !== first);
-    await page.locator("[data-run-status=succeeded]").waitFor();
     const id = decodeURIComponent(page.url().split("/").pop()!);
+    await page.locator("h1", { hasText: id }).locator("[data-run-status=succeeded]").waitFor();
     const record = JSON.parse(await server.cli("-O", "json", "job", "get", id));
     expect(record.replay_of).toBe(decodeURIComponent(first.split("/").pop()!));
+    expect(record.status).toBe("succeeded");
   });
 
   it("cancels a running run, and its branch stays as it was", async () => {

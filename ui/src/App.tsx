@@ -21,12 +21,18 @@ function useRoute(): Route {
   return route;
 }
 
+/** The page of `route`, made anew for each address: nothing of one table, commit or query shows
+ * under another's title. */
 function View({ route }: { route: Route }) {
+  return <Routed key={href(route)} route={route} />;
+}
+
+function Routed({ route }: { route: Route }) {
   switch (route.view) {
     case "refs":
       return <Refs />;
     case "log":
-      return <Log key={route.ref} reference={route.ref} />;
+      return <Log reference={route.ref} />;
     case "commit":
       return <CommitView id={route.id} />;
     case "compare":
@@ -36,7 +42,7 @@ function View({ route }: { route: Route }) {
     case "runs":
       return <Runs />;
     case "run":
-      return <Run key={route.id} id={route.id} />;
+      return <Run id={route.id} />;
     case "query":
       return <Query reference={route.ref} />;
   }

@@ -41,18 +41,24 @@ export interface Answer {
 
 /** `sql` at `reference` (a branch, tag or commit), reading at most `limit` rows. */
 export async function query(reference: string, sql: string, limit: number, signal?: AbortSignal): Promise<Answer> {
-  const { commit } = await lake.resolve({ spec: reference });
+  const { commit } = await lake.resolve({ spec: reference }, { signal });
+  signal?.throwIfAborted();
   const ticket = toBinary(AnySchema, anyPack(QueryTicketSchema, create(QueryTicketSchema, { commit, sql })));
   const messages: FlightData[] = [];
   const stop = new AbortController();
-  signal?.addEventListener("abort", () => stop.abort());
+  const onAbort = () => stop.abort();
+  signal?.addEventListener("abort", onAbort);
   let rows = 0;
   let truncated = false;
   try {
+    // Rows are counted batch by batch: each decoded once, with the schema (and dictionaries)
+    // before it.
+    const head: FlightData[] = [];
     for await (const m of flight.doGet({ ticket }, { signal: stop.signal })) {
       messages.push(m);
+      if (rows === 0 && m.dataBody.length === 0) head.push(m);
       if (m.dataBody.length > 0) {
-        rows = tableFromIPC(ipcStream(messages)).numRows;
+        rows += tableFromIPC(ipcStream([...head, m])).numRows;
         if (rows > limit) {
           truncated = true;
           stop.abort();
@@ -62,6 +68,8 @@ export async function query(reference: string, sql: string, limit: number, signa
     }
   } catch (e) {
     if (!truncated) throw e;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
   const table = tableFromIPC(ipcStream(messages));
   return { table: truncated ? table.slice(0, limit) : table, truncated };

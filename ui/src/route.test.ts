@@ -20,5 +20,6 @@ describe("page addresses", () => {
     expect(parse("")).toEqual({ view: "refs" });
     expect(parse("#/nowhere")).toEqual({ view: "refs" });
     expect(parse("#/commit")).toEqual({ view: "refs" });
+    expect(parse("#/log/%E0")).toEqual({ view: "refs" });
   });
 });

@@ -12,7 +12,12 @@ export type Route =
   | { view: "query"; ref: string };
 
 export function parse(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return { view: "refs" }; // a malformed escape
+  }
   const [view, ...rest] = parts;
   switch (view) {
     case "log":

@@ -24,6 +24,14 @@ describe("a run followed live", () => {
     expect(v.done).toBe(false);
   });
 
+  it("places a node on the timeline by its report's start, not by when a late follower heard it", () => {
+    const plan = [{ name: "a", kind: "sql", runs_in: "", inputs: [], writes: "-" }];
+    let v = fold(emptyRun(), { update: "event", event: { event: "started", run_id: "r", run_branch: null, plan } }, 0);
+    v = fold(v, { update: "event", event: { event: "node_started", node: "a" } }, 900);
+    v = fold(v, { update: "event", event: { event: "node_finished", report: { ...report("a", "succeeded"), started_ms: 100 } } }, 900);
+    expect(v.started.a).toBe(100);
+  });
+
   it("takes the record at the end, keeping the lines heard live and marking unrun nodes skipped", () => {
     const record: RunRecord = {
       id: "r", project: null, target_branch: "main", run_branch: null, dry_run: false, status: "failed",

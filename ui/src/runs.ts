@@ -113,12 +113,17 @@ export function fold(view: RunView, update: RunUpdate, now: number): RunView {
       };
     case "log":
       return { ...view, logs: [...view.logs, { node: e.node, line: e.line, stderr: e.stderr }] };
-    case "node_finished":
+    case "node_finished": {
+      // The report's own start time, where it has one: a follower that joins late hears the
+      // earlier starts all at once.
+      const at = e.report.started_ms;
       return {
         ...view,
         states: { ...view.states, [e.report.name]: stateOf(e.report) },
+        started: at === undefined ? view.started : { ...view.started, [e.report.name]: at },
         reports: { ...view.reports, [e.report.name]: e.report },
       };
+    }
     default:
       return view;
   }

@@ -285,7 +285,13 @@ impl pb::lake_server::Lake for LakeApi {
             ))));
         };
         let files = svc.code(&past.code_hash).await.map_err(status)?;
-        let (_dir, project) = bayou_service::load_snapshot(&files).map_err(status)?;
+        // Writing and parsing the snapshot is file work: off the async threads.
+        let snapshot = files.clone();
+        let (_dir, project) =
+            tokio::task::spawn_blocking(move || bayou_service::load_snapshot(&snapshot))
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?
+                .map_err(status)?;
         let options = bayou_service::ReplayOptions {
             publish: req.publish,
             ..Default::default()

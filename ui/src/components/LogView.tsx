@@ -8,7 +8,9 @@ export function LogView({ lines, height = 360 }: { lines: LogLine[]; height?: nu
   const box = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [follow, setFollow] = useState(true);
-  const w = visible(lines.length, scrollTop, height);
+  // Following, the view is at the end whatever the last scroll event said.
+  const top = follow ? Math.max(0, lines.length * LINE_HEIGHT - height) : scrollTop;
+  const w = visible(lines.length, top, height);
   useLayoutEffect(() => {
     if (follow && box.current) box.current.scrollTop = w.height;
   }, [lines.length, follow, w.height]);

@@ -30,14 +30,19 @@ export function Log({ reference }: { reference: string }) {
   const [author, setAuthor] = useState("");
   const [message, setMessage] = useState("");
   const [property, setProperty] = useState("");
+  const [loading, setLoading] = useState(false);
 
   async function page(at: string, after: string | undefined) {
+    setLoading(true);
+    setError(undefined);
     try {
       const { commits: next } = await lake.log({ at, limit: PAGE, after });
       setCommits((c) => (after ? [...c, ...next] : next));
       setMore(BigInt(next.length) === PAGE);
     } catch (e) {
       setError(describe(e));
+    } finally {
+      setLoading(false);
     }
   }
   useEffect(() => {
@@ -82,7 +87,7 @@ export function Log({ reference }: { reference: string }) {
         </tbody>
       </table>
       {more && head && commits.length > 0 && (
-        <button onClick={() => page(head, commits[commits.length - 1].id)}>Older commits</button>
+        <button disabled={loading} onClick={() => page(head, commits[commits.length - 1].id)}>Older commits</button>
       )}
     </Page>
   );

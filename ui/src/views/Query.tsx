@@ -73,6 +73,7 @@ export function Query({ reference }: { reference: string }) {
   const [busy, setBusy] = useState(false);
   const [ran, setRan] = useState("");
   async function run() {
+    if (busy) return;
     setBusy(true);
     setError(undefined);
     setAnswer(undefined);

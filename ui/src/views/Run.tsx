@@ -58,7 +58,9 @@ export function Run({ id }: { id: string }) {
       setActed(describe(e));
     }
   }
+  const [rerunning, setRerunning] = useState(false);
   async function rerun() {
+    setRerunning(true);
     try {
       for await (const u of lake.rerun({ id, detach: true })) {
         const update = json<RunUpdate>(u.updateJson);
@@ -67,13 +69,15 @@ export function Run({ id }: { id: string }) {
       }
     } catch (e) {
       setActed(describe(e));
+    } finally {
+      setRerunning(false);
     }
   }
   return (
     <Page
       title={<>Run <code>{id}</code> <span className={`badge state-${status}`} data-run-status={status}>{status}</span></>}
       actions={view.done
-        ? <button onClick={rerun} title="the same code over the data it read, into a new run branch">Rerun</button>
+        ? <button onClick={rerun} disabled={rerunning} title="the same code over the data it read, into a new run branch">Rerun</button>
         : <button onClick={cancel}>Cancel</button>}
     >
       <Problem error={error} />
@@ -118,7 +122,7 @@ export function Run({ id }: { id: string }) {
       )}
       <h2>Log {focus ? <>of <code>{focus}</code> <button className="quiet" onClick={() => setSelected(null)}>all nodes</button></> : ""}</h2>
       {r?.logs_pruned && <p className="muted">This run's logs were pruned.</p>}
-      <LogView lines={lines} />
+      <LogView key={focus ?? "all"} lines={lines} />
     </Page>
   );
 }

@@ -7,7 +7,8 @@ import { Preview } from "./Query";
 /** A table at a ref: schema, partitioning, size, snapshots, first rows, and how to query it. */
 export function TableView({ reference, namespace, name }: { reference: string; namespace: string; name: string }) {
   const info = useLoad(() => lake.tableInfo({ reference, namespace, name }), [reference, namespace, name]);
-  const sql = `SELECT * FROM ${namespace}.${name} LIMIT 10`;
+  const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  const sql = `SELECT * FROM ${ident(namespace)}.${ident(name)} LIMIT 10`;
   return (
     <Page title={<><code>{namespace}.{name}</code> at <code>{reference}</code></>}>
       <Loading data={info.data} error={info.error}>
