@@ -143,6 +143,11 @@ describe("the web UI", () => {
     await expect.poll(() => page.getByRole("status").textContent()).toMatch(/^\d+ rows/);
     expect(await page.locator(".results tbody tr").count()).toBeGreaterThan(1);
     await shot("query");
+    // More rows than the box shows: the first 1,000, said so.
+    await page.getByLabel("SQL").fill("SELECT * FROM taxi_fhvhv");
+    await page.getByRole("button", { name: /Run/ }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toMatch(/^1000 rows \(the first 1000\)/);
+    expect(await page.locator(".results tbody tr").count()).toBe(1000);
     await page.getByLabel("SQL").fill("SELECT Borough\nFROM bayou.gated_zones WHER LocationID = 1");
     await page.getByRole("button", { name: /Run/ }).click();
     const at = page.getByLabel("error position");

@@ -4,7 +4,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { anyPack, AnySchema } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
-import { tableFromIPC, type Table } from "apache-arrow";
+import { Message, tableFromIPC, type Table } from "apache-arrow";
 import { lake, transport } from "./api";
 import { FlightService, type FlightData } from "./gen/arrow/flight/flight_pb";
 import { QueryTicketSchema } from "./gen/bayou/v1/bayou_pb";
@@ -51,14 +51,12 @@ export async function query(reference: string, sql: string, limit: number, signa
   let rows = 0;
   let truncated = false;
   try {
-    // Rows are counted batch by batch: each decoded once, with the schema (and dictionaries)
-    // before it.
-    const head: FlightData[] = [];
+    // Rows are counted from each record batch's header: nothing is decoded until the end.
     for await (const m of flight.doGet({ ticket }, { signal: stop.signal })) {
       messages.push(m);
-      if (rows === 0 && m.dataBody.length === 0) head.push(m);
-      if (m.dataBody.length > 0) {
-        rows += tableFromIPC(ipcStream([...head, m])).numRows;
+      const header = Message.decode(m.dataHeader);
+      if (header.isRecordBatch()) {
+        rows += Number(header.header().length);
         if (rows > limit) {
           truncated = true;
           stop.abort();

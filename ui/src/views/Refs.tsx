@@ -107,7 +107,7 @@ function CreateRef({ onCreate }: { onCreate: (name: string, kind: RefKind, from:
   );
 }
 
-export function Merge({ branches, onMerge, source: initial = "", into: target = "main" }: {
+function Merge({ branches, onMerge, source: initial = "", into: target = "main" }: {
   branches: string[];
   onMerge: (source: string, into: string) => void;
   source?: string;
