@@ -80,15 +80,20 @@ pub fn wait(package: &Path) -> std::io::Result<()> {
 /// Records in the environment at `env` which of the stored `packages` it links were not yet
 /// compiled.
 pub(crate) fn note_pending(env: &Path, packages: &[PathBuf]) -> std::io::Result<()> {
-    let pending: Vec<String> = packages
-        .iter()
-        .filter(|p| !compiled(p))
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    match pending.is_empty() {
-        true => Ok(()),
-        false => std::fs::write(env.join(PENDING), pending.join("\n")),
+    let pending: Vec<&PathBuf> = packages.iter().filter(|p| !compiled(p)).collect();
+    write_pending(env, &pending)
+}
+
+/// Records `pending` in the environment at `env`; nothing when there is none.
+fn write_pending(env: &Path, pending: &[&PathBuf]) -> std::io::Result<()> {
+    if pending.is_empty() {
+        return match std::fs::remove_file(env.join(PENDING)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
     }
+    let lines: Vec<_> = pending.iter().map(|p| p.to_string_lossy()).collect();
+    std::fs::write(env.join(PENDING), lines.join("\n"))
 }
 
 /// The stored packages whose bytecode the environment at `env` still lacks.
@@ -116,16 +121,7 @@ pub(crate) fn relink_ready(env: &Path) {
         .iter()
         .filter(|p| !(compiled(p) && crate::store::link_bytecode(p, &site).is_ok()))
         .collect();
-    let _ = match left.is_empty() {
-        true => std::fs::remove_file(env.join(PENDING)),
-        false => std::fs::write(
-            env.join(PENDING),
-            left.iter()
-                .map(|p| p.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
-    };
+    let _ = write_pending(env, &left);
 }
 
 #[cfg(test)]

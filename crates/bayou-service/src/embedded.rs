@@ -25,11 +25,16 @@ async fn project_dir(lake: &Lake, request: &RunRequest) -> Result<tempfile::Temp
             .collect(),
         false => request.files.clone(),
     };
+    snapshot_dir(&files)
+}
+
+/// A code snapshot's files written to a directory of their own, removed with the guard.
+pub(crate) fn snapshot_dir(files: &[(String, String)]) -> Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new()
         .prefix("bayou-run-")
         .tempdir()
         .map_err(|e| Error::Usage(format!("cannot make a directory for the project: {e}")))?;
-    write_snapshot(dir.path(), &files)?;
+    write_snapshot(dir.path(), files)?;
     Ok(dir)
 }
 

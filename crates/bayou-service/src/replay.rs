@@ -23,11 +23,7 @@ pub struct ReplayOptions {
 /// The project of a code snapshot, written to a directory of its own (kept as long as the
 /// returned guard lives).
 pub fn load_snapshot(files: &[(String, String)]) -> Result<(tempfile::TempDir, Project)> {
-    let dir = tempfile::Builder::new()
-        .prefix("bayou-rerun-")
-        .tempdir()
-        .map_err(|e| Error::Usage(format!("cannot make a directory for the code: {e}")))?;
-    crate::write_snapshot(dir.path(), files)?;
+    let dir = crate::embedded::snapshot_dir(files)?;
     let (project, _) = Project::load(dir.path()).map_err(|d| Error::Usage(d.to_string()))?;
     Ok((dir, project))
 }
