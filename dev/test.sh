@@ -18,6 +18,16 @@ if ! command -v bwrap >/dev/null; then
   fi
 fi
 
+# Workers on separate hosts are tested in network namespaces (iproute2's `ip`).
+if ! command -v ip >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq iproute2) >/dev/null
+  else
+    echo "error: iproute2 (ip) is missing: install it, e.g. sudo apt-get install iproute2" >&2
+    exit 1
+  fi
+fi
+
 # The catalog runs on PostgreSQL in server mode; its tests start a real server.
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

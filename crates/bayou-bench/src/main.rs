@@ -34,6 +34,7 @@ fn put(name: String, i: usize) -> CommitRequest {
     }
 }
 
+mod flight;
 mod runtime;
 
 /// The same allocator as the `bayou` binary, so the engine is measured as users run it.
@@ -331,8 +332,27 @@ fn main() -> anyhow::Result<()> {
             };
             runtime::envs(python, package, version)
         }
+        Some("exchange-file") => {
+            let (Some(lake), Some(out)) = (args.get(1), args.get(2)) else {
+                bail!("usage: bayou-bench exchange-file LAKE OUT");
+            };
+            flight::exchange_file(lake, std::path::Path::new(out))
+        }
+        Some("serve-output") => {
+            let (Some(file), Some(listen)) = (args.get(1), args.get(2)) else {
+                bail!("usage: bayou-bench serve-output FILE HOST:PORT");
+            };
+            flight::serve(std::path::Path::new(file), listen)
+        }
+        Some("pull-output") => {
+            let (Some(server), Some(dest)) = (args.get(1), args.get(2)) else {
+                bail!("usage: bayou-bench pull-output HOST:PORT DEST [RUNS]");
+            };
+            let runs = args.get(3).map_or(Ok(3), |n| n.parse())?;
+            flight::pull(server, std::path::Path::new(dest), runs)
+        }
         _ => bail!(
-            "usage: bayou-bench commits [N] | tables [N] | queries LAKE QUERY_DIR [RUNS] | handoff LAKE PYTHON REPO [RUNS] | envs PYTHON PACKAGE VERSION"
+            "usage: bayou-bench commits [N] | tables [N] | queries LAKE QUERY_DIR [RUNS] | handoff LAKE PYTHON REPO [RUNS] | envs PYTHON PACKAGE VERSION | exchange-file LAKE OUT | serve-output FILE HOST:PORT | pull-output HOST:PORT DEST [RUNS]"
         ),
     }
 }

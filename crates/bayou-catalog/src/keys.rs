@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::model::ApiKey;
+use crate::model::{ApiKey, KeyKind};
 use crate::{Catalog, Error, Result, now_ms};
 
 const PREFIX: &str = "bayou_";
@@ -35,8 +35,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Catalog {
-    /// Makes a key for `user`; an `admin` key may also do what changes the whole lake.
-    pub async fn create_api_key(&self, user: &str, admin: bool) -> Result<NewApiKey> {
+    /// Makes a key of `kind` for `user` (for a worker key, the worker's name).
+    pub async fn create_api_key(&self, user: &str, kind: KeyKind) -> Result<NewApiKey> {
         bayou_types::validate_name("user", user)?;
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
         let secret = format!(
@@ -50,7 +50,8 @@ impl Catalog {
             secret_hash: hash(&secret),
             created_ms: now_ms(),
             revoked_ms: None,
-            admin,
+            admin: kind == KeyKind::Admin,
+            worker: kind == KeyKind::Worker,
         };
         self.store().create_api_key(&key).await?;
         Ok(NewApiKey {

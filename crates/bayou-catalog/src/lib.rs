@@ -29,8 +29,8 @@ use sha2::{Digest, Sha256};
 
 pub use keys::NewApiKey;
 pub use model::{
-    ApiKey, Commit, CommitRequest, DiffEntry, Namespace, Operation, Ref, RefKind, Resolved,
-    RunFilter, RunRow, TableState,
+    ApiKey, Commit, CommitRequest, DiffEntry, KeyKind, Namespace, Operation, Ref, RefKind,
+    Resolved, RunFilter, RunRow, TableState,
 };
 pub use sql_store::{SCHEMA_VERSION, SqlStore};
 pub use store::Store;

@@ -143,6 +143,20 @@ pub struct ApiKey {
     pub revoked_ms: Option<i64>,
     /// Whether the key may do what changes the whole lake (`gc`), not only its user's work.
     pub admin: bool,
+    /// A worker's key: it attaches a `bayou worker` (its user is the worker's name) and may
+    /// call nothing else.
+    pub worker: bool,
+}
+
+/// What a new key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// Its user's work.
+    User,
+    /// Its user's work and what changes the whole lake (`gc`).
+    Admin,
+    /// Attaching a `bayou worker`, nothing else.
+    Worker,
 }
 
 /// A run as the catalog keeps it: the columns runs are found by, and the record itself (JSON of

@@ -414,14 +414,23 @@ async fn catalogs_opened_at_once_on_a_new_database_agree_on_one_main(db: &Db) {
 
 async fn api_keys_authenticate_their_user_until_revoked(db: &Db) {
     let c = db.open().await;
-    let made = c.create_api_key("ada", false).await.unwrap();
-    let other = c.create_api_key("bob", true).await.unwrap();
+    let made = c.create_api_key("ada", KeyKind::User).await.unwrap();
+    let other = c.create_api_key("bob", KeyKind::Admin).await.unwrap();
+    let worker = c.create_api_key("w1", KeyKind::Worker).await.unwrap();
+    assert_eq!(
+        c.authenticate(&worker.token)
+            .await
+            .unwrap()
+            .map(|k| (k.user, k.admin, k.worker)),
+        Some(("w1".to_string(), false, true)),
+        "a worker key is a worker's and nothing more"
+    );
     assert_eq!(
         c.authenticate(&made.token)
             .await
             .unwrap()
-            .map(|k| (k.user, k.admin)),
-        Some(("ada".to_string(), false))
+            .map(|k| (k.user, k.admin, k.worker)),
+        Some(("ada".to_string(), false, false))
     );
     assert_eq!(
         c.authenticate(&other.token)
@@ -450,7 +459,11 @@ async fn api_keys_authenticate_their_user_until_revoked(db: &Db) {
     );
     assert_eq!(c.authenticate("bayou_nope").await.unwrap(), None);
     let listed = db.open().await.list_api_keys().await.unwrap();
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), 3);
+    assert!(
+        listed.iter().any(|k| k.worker && k.user == "w1"),
+        "worker is kept"
+    );
     assert!(
         listed.iter().all(|k| !made.token.contains(&k.secret_hash)),
         "only hashes are kept"
@@ -469,7 +482,7 @@ async fn api_keys_authenticate_their_user_until_revoked(db: &Db) {
         Err(Error::UnknownApiKey(_))
     ));
     assert!(matches!(
-        c.create_api_key("no spaces", false).await,
+        c.create_api_key("no spaces", KeyKind::User).await,
         Err(Error::InvalidName(_))
     ));
 }

@@ -11,6 +11,7 @@ use arrow_flight::flight_service_client::FlightServiceClient;
 use async_trait::async_trait;
 use bayou_proto::v1 as pb;
 use bayou_proto::v1::lake_client::LakeClient;
+use bayou_proto::v1::workers_client::WorkersClient;
 use bayou_proto::v1::write_table_output::Part as Out;
 use bayou_proto::v1::write_table_start::What;
 use bayou_service::{
@@ -26,6 +27,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 mod writes;
+
+pub use bayou_proto::v1::{WorkerInfo, WorkerStats};
 
 /// Adds the API key to every request.
 #[derive(Debug, Clone)]
@@ -113,6 +116,7 @@ pub struct Remote {
     url: String,
     client: LakeClient<InterceptedService<Channel, Key>>,
     flight: FlightServiceClient<InterceptedService<Channel, Key>>,
+    workers: WorkersClient<InterceptedService<Channel, Key>>,
 }
 
 impl Remote {
@@ -150,6 +154,7 @@ impl Remote {
             client: LakeClient::with_interceptor(channel.clone(), Key(key.clone()))
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20),
+            workers: WorkersClient::with_interceptor(channel.clone(), Key(key.clone())),
             // Query results come over Arrow Flight on the same connection.
             flight: FlightServiceClient::with_interceptor(channel, Key(key))
                 .max_decoding_message_size(usize::MAX),
@@ -158,6 +163,16 @@ impl Remote {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The workers attached to the server, and the ones lost lately (`bayou worker ls`).
+    pub async fn list_workers(&self) -> Result<Vec<pb::WorkerInfo>> {
+        let listed = self
+            .workers
+            .clone()
+            .list_workers(pb::ListWorkersRequest {})
+            .await;
+        Ok(listed.map_err(|s| self.error(s))?.into_inner().workers)
     }
 
     fn client(&self) -> LakeClient<InterceptedService<Channel, Key>> {

@@ -16,7 +16,10 @@ fn generated_code_matches_the_protos() {
         .emit_rerun_if_changed(false)
         .compile_with_config(
             config,
-            &[root.join("proto/bayou/v1/bayou.proto")],
+            &[
+                root.join("proto/bayou/v1/bayou.proto"),
+                root.join("proto/bayou/v1/worker.proto"),
+            ],
             &[root.join("proto")],
         )
         .unwrap();

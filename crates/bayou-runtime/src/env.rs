@@ -330,6 +330,22 @@ pub(crate) fn abandoned(path: &Path) -> bool {
         .is_some_and(|age| age.as_secs() > 3600)
 }
 
+/// Bytes a machine's caches under `cache` hold: environments (with the package store they link)
+/// and node outputs. Walks every file: for a heartbeat now and then, not for every call.
+pub fn cache_usage(cache: &Path) -> CacheUsage {
+    CacheUsage {
+        env_bytes: dir_size(&cache.join("envs")) + dir_size(&cache.join("packages")),
+        node_bytes: dir_size(&cache.join("nodes")),
+    }
+}
+
+/// What [`cache_usage`] measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheUsage {
+    pub env_bytes: u64,
+    pub node_bytes: u64,
+}
+
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

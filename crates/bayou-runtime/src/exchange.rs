@@ -298,7 +298,7 @@ pub(crate) fn write_ipc(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]
 
 /// Maps an Arrow IPC file and decodes its batches in place: the arrays point into the mapping,
 /// which lives as long as any of them.
-pub(crate) fn map_ipc(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+pub fn map_ipc(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let bad = |what: String| {
         Error::io(
             path,

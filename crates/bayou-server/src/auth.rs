@@ -1,5 +1,6 @@
 //! [`Auth`]: who a call is from. Every gRPC and Flight call passes through [`Auth::caller`].
 
+use bayou_catalog::ApiKey;
 use bayou_lake::Lake;
 use bayou_service::{Embedded, Error, ErrorKind, wire};
 use tonic::Status;
@@ -24,8 +25,36 @@ impl Auth {
         }
     }
 
-    /// The service acting as the key's user, or `unauthenticated` saying what to do.
+    /// The service acting as the key's user, or `unauthenticated` saying what to do. A worker's
+    /// key is refused: it attaches a worker and may call nothing else.
     pub(crate) async fn caller(&self, metadata: &MetadataMap) -> Result<Embedded, Status> {
+        let key = self.key(metadata).await?;
+        if key.worker {
+            return Err(Status::permission_denied(
+                "this is a worker's key: it attaches `bayou worker` and can call nothing else\n  hint: use a user's key (`bayou server key create --user NAME`)",
+            ));
+        }
+        let lake = self.lake.with_author(key.user);
+        Ok(Embedded::with_runs(lake, self.runs.clone())
+            .per_user()
+            .without_host_files()
+            .with_admin(key.admin)
+            .with_query_cache(self.queries.clone()))
+    }
+
+    /// The worker key a call carries; any other key is refused.
+    pub(crate) async fn worker(&self, metadata: &MetadataMap) -> Result<ApiKey, Status> {
+        let key = self.key(metadata).await?;
+        if !key.worker {
+            return Err(Status::permission_denied(
+                "only a worker's key attaches a worker\n  hint: an admin makes one with `bayou server key create --worker NAME`",
+            ));
+        }
+        Ok(key)
+    }
+
+    /// The live key a call carries, or `unauthenticated` saying what to do.
+    async fn key(&self, metadata: &MetadataMap) -> Result<ApiKey, Status> {
         let unauthenticated = |message: &str| {
             wire::error_to_status(&Error::Remote {
                 kind: ErrorKind::Unauthenticated,
@@ -45,14 +74,7 @@ impl Auth {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map_or("", |(_, key)| key.trim());
         match self.lake.catalog().authenticate(token).await {
-            Ok(Some(key)) => {
-                let lake = self.lake.with_author(key.user);
-                Ok(Embedded::with_runs(lake, self.runs.clone())
-                    .per_user()
-                    .without_host_files()
-                    .with_admin(key.admin)
-                    .with_query_cache(self.queries.clone()))
-            }
+            Ok(Some(key)) => Ok(key),
             Ok(None) => Err(unauthenticated(
                 "the API key is unknown or revoked\n  hint: ask an admin for a new key (`bayou server key create --user NAME`)",
             )),

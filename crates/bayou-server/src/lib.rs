@@ -5,7 +5,8 @@
 //! listener through tonic's axum router, in plain TCP or TLS ([`Tls`]), with the web UI at `/`
 //! calling the same gRPC services as gRPC-web. Every RPC names its caller with an API key
 //! (`authorization: Bearer ...`), checked against the hashes in the catalog database; the key's
-//! user is the author of what the call writes. Trade-off: each call looks its key up in the
+//! user is the author of what the call writes. `bayou worker`s attach over `bayou.v1.Workers`
+//! with worker keys ([`workers`]). Trade-off: each call looks its key up in the
 //! database (one indexed read) rather than caching it, so a revoked key stops working at once.
 
 mod api;
@@ -15,6 +16,7 @@ mod iceberg;
 mod runs;
 mod tls;
 mod ui;
+mod workers;
 mod writes;
 
 use std::future::Future;
@@ -46,6 +48,8 @@ pub struct Options {
     pub keep_logs: std::time::Duration,
     /// Serve TLS (`https://`) with this certificate; `None`: plain `http://`.
     pub tls: Option<Tls>,
+    /// How often attached workers send heartbeats; three missed lose the worker.
+    pub worker_heartbeat: std::time::Duration,
 }
 
 /// Serves `lake` on `listener` until `shutdown` completes, running pipelines with the machine's
@@ -75,8 +79,10 @@ pub async fn serve(
     // The web UI calls both as gRPC-web (HTTP/1.1 from a browser); gRPC clients are unchanged.
     use tower_layer::Layer as _;
     let web = tonic_web::GrpcWebLayer::new();
+    let registry = std::sync::Arc::new(workers::Registry::new(options.worker_heartbeat));
     let grpc = tonic::service::Routes::new(web.layer(lake_api))
         .add_service(web.layer(flight_api))
+        .add_service(workers::WorkersApi::server(auth.clone(), registry))
         .into_axum_router();
     let app = grpc
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))

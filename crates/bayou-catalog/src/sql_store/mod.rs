@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "admin keys",
         include_str!("../../migrations/0006_admin_keys.sql"),
     ),
+    (
+        7,
+        "worker keys",
+        include_str!("../../migrations/0007_worker_keys.sql"),
+    ),
 ];
 
 /// The latest schema version this build knows.
@@ -496,8 +501,8 @@ impl Store for SqlStore {
 
     async fn create_api_key(&self, key: &ApiKey) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_keys (id, user_name, secret_hash, created_ms, revoked_ms, admin)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys (id, user_name, secret_hash, created_ms, revoked_ms, admin, worker)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&key.id)
         .bind(&key.user)
@@ -505,6 +510,7 @@ impl Store for SqlStore {
         .bind(key.created_ms)
         .bind(key.revoked_ms)
         .bind(i64::from(key.admin))
+        .bind(i64::from(key.worker))
         .execute(&self.pool)
         .await
         .map_err(self.fail())?;
@@ -513,7 +519,7 @@ impl Store for SqlStore {
 
     async fn get_api_key(&self, id: &str) -> Result<Option<ApiKey>> {
         sqlx::query(
-            "SELECT id, user_name, secret_hash, created_ms, revoked_ms, admin FROM api_keys WHERE id = $1",
+            "SELECT id, user_name, secret_hash, created_ms, revoked_ms, admin, worker FROM api_keys WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -524,7 +530,7 @@ impl Store for SqlStore {
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
         sqlx::query(
-            "SELECT id, user_name, secret_hash, created_ms, revoked_ms, admin FROM api_keys
+            "SELECT id, user_name, secret_hash, created_ms, revoked_ms, admin, worker FROM api_keys
              ORDER BY created_ms, id",
         )
         .fetch_all(&self.pool)
@@ -678,6 +684,7 @@ fn key_from_row(row: &AnyRow) -> sqlx::Result<ApiKey> {
         created_ms: row.try_get(3)?,
         revoked_ms: row.try_get(4)?,
         admin: row.try_get::<i64, _>(5)? != 0,
+        worker: row.try_get::<i64, _>(6)? != 0,
     })
 }
 

@@ -31,6 +31,10 @@ pub struct ServerArgs {
     #[arg(long, requires = "tls_cert", value_name = "PEM")]
     pub tls_key: Option<std::path::PathBuf>,
 
+    /// How often attached workers send heartbeats; one that misses three is lost
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub worker_heartbeat: std::time::Duration,
+
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
 }
@@ -44,17 +48,21 @@ pub enum ServerCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Make a key for a user: printed once, only its hash is kept
+    /// Make a key for a user or a worker: printed once, only its hash is kept
     #[command(
-        after_help = "Examples:\n  bayou server key create --user ada --lake /data/lake --catalog postgres://bayou@db/lake\n  bayou server key create --user ops --admin --lake /data/lake"
+        after_help = "Examples:\n  bayou server key create --user ada --lake /data/lake --catalog postgres://bayou@db/lake\n  bayou server key create --user ops --admin --lake /data/lake\n  bayou server key create --worker gpu-1 --lake /data/lake"
     )]
     Create {
         /// The user the key acts as: the author of their commits and the owner of their runs
-        #[arg(long)]
-        user: String,
+        #[arg(long, required_unless_present = "worker", conflicts_with = "worker")]
+        user: Option<String>,
         /// The key may also do what changes the whole lake (`bayou gc` over the server)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "worker")]
         admin: bool,
+        /// A key for `bayou worker` with this name: it attaches a worker and can call nothing
+        /// else (no user's data, no catalog)
+        #[arg(long, value_name = "NAME")]
+        worker: Option<String>,
     },
     /// List keys (ids, users, when made and revoked; never the secrets)
     #[command(after_help = "Example:\n  bayou server key ls --lake /data/lake -O json")]

@@ -6,9 +6,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod admin;
 mod runs;
+mod worker;
 
 pub(crate) use admin::*;
 pub(crate) use runs::*;
+pub(crate) use worker::*;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -155,6 +157,14 @@ pub enum Command {
         after_help = "Examples:\n  bayou server --lake /data/lake --catalog postgres://bayou@db/lake --listen 127.0.0.1:8181\n  bayou server key create --user ada --lake /data/lake --catalog postgres://bayou@db/lake\n  BAYOU_REMOTE=http://127.0.0.1:8181 BAYOU_API_KEY=bayou_... bayou branch ls"
     )]
     Server(ServerArgs),
+    /// Run a worker next to the data, attached to a server; `worker ls` lists a server's workers
+    #[command(after_help = "Examples:
+  bayou worker --server http://10.0.0.1:8181 --key bayou_... --cores 8 --memory 32GB
+  bayou worker --server https://lake.example.com --key bayou_... --listen 0.0.0.0:8182 --advertise http://10.0.0.2:8182
+  bayou --remote http://10.0.0.1:8181 worker ls
+
+An admin makes the key with `bayou server key create --worker NAME`. The worker keeps one stream open to the server, sends heartbeats, attaches again when it breaks, and serves the outputs it holds to its peers over Arrow Flight.")]
+    Worker(WorkerArgs),
 }
 
 #[derive(Debug, Args)]

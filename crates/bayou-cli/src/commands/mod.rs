@@ -16,6 +16,7 @@ mod server;
 mod table;
 mod table_plan;
 mod tag;
+mod worker;
 
 use std::sync::Arc;
 
@@ -109,6 +110,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Env(_)
         | Command::Server(_)
         | Command::Parameter(_) => Ok(None),
+        Command::Worker(ref args) if args.command.is_none() => Ok(None),
         _ => remote_of(&cli, &profile),
     };
     // `parameter` reaches the lake (for a secret's key) only when it needs it.
@@ -142,6 +144,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Command::Server(args) = cli.command {
         return server::run(cli.output, args, &location_text).await;
+    }
+    if let Command::Worker(args) = cli.command {
+        return worker::run(cli.output, args, remote).await;
     }
     if let Some(remote) = remote {
         let ctx = Ctx {
@@ -261,6 +266,8 @@ async fn dispatch(ctx: &Ctx, cli: Cli) -> anyhow::Result<()> {
         Command::Runs(cmd) => run::runs(ctx, cmd).await,
         Command::Gc(args) => maintain::gc(ctx, args).await,
         Command::Lake(crate::cli::LakeCommand::Check) => maintain::check(ctx).await,
-        Command::Env(_) | Command::Server(_) => unreachable!("handled above"),
+        Command::Env(_) | Command::Server(_) | Command::Worker(_) => {
+            unreachable!("handled above")
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `bayou server` (serve a lake to a team) and `bayou server key create|ls|revoke`.
 
 use anyhow::Context as _;
+use bayou_catalog::KeyKind;
 use bayou_lake::{Lake, LakeLocation};
 use serde_json::json;
 
@@ -68,6 +69,7 @@ async fn serve(format: OutputFormat, lake: Lake, args: &ServerArgs) -> anyhow::R
     let options = bayou_server::Options {
         keep_logs: std::time::Duration::from_secs(u64::from(args.keep_logs_days) * 86_400),
         tls,
+        worker_heartbeat: args.worker_heartbeat,
     };
     bayou_server::serve(lake, runs, options, listener, shutdown).await?;
     Ok(())
@@ -76,27 +78,56 @@ async fn serve(format: OutputFormat, lake: Lake, args: &ServerArgs) -> anyhow::R
 async fn key(format: OutputFormat, lake: &Lake, cmd: KeyCommand) -> anyhow::Result<()> {
     let catalog = lake.catalog();
     match cmd {
-        KeyCommand::Create { user, admin } => {
-            let made = catalog.create_api_key(&user, admin).await?;
+        KeyCommand::Create {
+            user,
+            admin,
+            worker,
+        } => {
+            let (name, kind) = match (worker, user) {
+                (Some(name), _) => (name, KeyKind::Worker),
+                (None, Some(user)) if admin => (user, KeyKind::Admin),
+                (None, Some(user)) => (user, KeyKind::User),
+                (None, None) => anyhow::bail!("name the key's --user or --worker"),
+            };
+            let made = catalog.create_api_key(&name, kind).await?;
             if format == OutputFormat::Json {
                 return out(&serde_json::to_string_pretty(&json!({
-                    "id": made.key.id, "user": made.key.user, "key": made.token, "admin": admin,
+                    "id": made.key.id, "user": made.key.user, "key": made.token,
+                    "admin": made.key.admin, "worker": made.key.worker,
                 }))?);
             }
-            let kind = if admin { "admin key" } else { "key" };
+            let (what, usage) = match kind {
+                KeyKind::Worker => (
+                    "worker key",
+                    "start the worker with `bayou worker --server URL --key KEY`",
+                ),
+                KeyKind::Admin => (
+                    "admin key",
+                    "use it with --api-key, BAYOU_API_KEY or `bayou config set api_key`",
+                ),
+                KeyKind::User => (
+                    "key",
+                    "use it with --api-key, BAYOU_API_KEY or `bayou config set api_key`",
+                ),
+            };
             out(&format!(
-                "{}\n{kind} {} for {user}: shown once, keep it secret (use it with --api-key, BAYOU_API_KEY or `bayou config set api_key`)",
+                "{}\n{what} {} for {name}: shown once, keep it secret ({usage})",
                 made.token, made.key.id
             ))
         }
         KeyCommand::Ls => {
             let keys = catalog.list_api_keys().await?;
-            let mut listing = Listing::new(vec!["id", "user", "admin", "created", "revoked"]);
+            let mut listing = Listing::new(vec!["id", "user", "kind", "created", "revoked"]);
             for k in &keys {
+                let kind = match (k.worker, k.admin) {
+                    (true, _) => "worker",
+                    (false, true) => "admin",
+                    (false, false) => "user",
+                };
                 listing.push(vec![
                     k.id.clone(),
                     k.user.clone(),
-                    if k.admin { "yes" } else { "-" }.to_string(),
+                    kind.to_string(),
                     time(k.created_ms),
                     k.revoked_ms.map_or("-".into(), time),
                 ]);

@@ -12,6 +12,8 @@ use bayou_lake::{Lake, LakeLocation, LakeSettings};
 pub struct Served {
     pub url: String,
     pub token: String,
+    /// A worker key (`--worker w`).
+    pub worker_token: String,
     pub dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
     _serving: tokio::task::JoinHandle<()>,
@@ -28,7 +30,13 @@ pub async fn serve() -> Served {
     let lake = Lake::open(&location, &settings).await.unwrap();
     let token = lake
         .catalog()
-        .create_api_key("tester", false)
+        .create_api_key("tester", bayou_catalog::KeyKind::User)
+        .await
+        .unwrap()
+        .token;
+    let worker_token = lake
+        .catalog()
+        .create_api_key("w", bayou_catalog::KeyKind::Worker)
         .await
         .unwrap()
         .token;
@@ -43,6 +51,7 @@ pub async fn serve() -> Served {
         let options = bayou_server::Options {
             keep_logs: std::time::Duration::from_secs(3600),
             tls: None,
+            worker_heartbeat: std::time::Duration::from_millis(200),
         };
         bayou_server::serve(lake, runs, options, listener, shutdown)
             .await
@@ -51,6 +60,7 @@ pub async fn serve() -> Served {
     Served {
         url,
         token,
+        worker_token,
         dir,
         _stop: stop,
         _serving: serving,

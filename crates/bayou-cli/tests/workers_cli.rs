@@ -1,0 +1,310 @@
+//! A server and two workers, each on its own host: network namespaces joined by a bridge, so
+//! everything between them crosses a real network stack. Workers attach, report, are lost when
+//! their link is cut or they are killed, and come back as new sessions.
+//!
+//! Needs root and iproute2's `ip` (dev/test.sh installs it; CI runs as root).
+
+mod common;
+
+use std::io::BufRead as _;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestLake;
+use serde_json::Value;
+
+/// Three hosts on one bridge: `s` (10.231.0.1), `a` (.2) and `b` (.3); removed when dropped.
+struct Lan {
+    prefix: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run `ip` (iproute2): this test needs it, and root");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}\n  hint: this test makes network namespaces: run it as root",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Lan {
+    fn new() -> Self {
+        let prefix = format!("by{}", std::process::id() % 100_000);
+        let lan = Self { prefix };
+        let sw = lan.ns("sw");
+        ip(&["netns", "add", &sw]);
+        ip(&["-n", &sw, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &sw, "link", "set", "br0", "up"]);
+        for (i, host) in ["s", "a", "b"].iter().enumerate() {
+            let ns = lan.ns(host);
+            ip(&["netns", "add", &ns]);
+            let (inner, outer) = (format!("e{host}"), format!("p{host}"));
+            ip(&[
+                "-n", &ns, "link", "add", &inner, "type", "veth", "peer", "name", &outer, "netns",
+                &sw,
+            ]);
+            ip(&["-n", &sw, "link", "set", &outer, "master", "br0", "up"]);
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("10.231.0.{}/24", i + 1),
+                "dev",
+                &inner,
+            ]);
+            ip(&["-n", &ns, "link", "set", &inner, "up"]);
+            ip(&["-n", &ns, "link", "set", "lo", "up"]);
+        }
+        lan
+    }
+
+    fn ns(&self, host: &str) -> String {
+        format!("{}{host}", self.prefix)
+    }
+
+    /// Cuts (or mends) `host`'s link to the bridge.
+    fn link(&self, host: &str, up: bool) {
+        ip(&[
+            "-n",
+            &self.ns(host),
+            "link",
+            "set",
+            &format!("e{host}"),
+            if up { "up" } else { "down" },
+        ]);
+    }
+
+    /// `bayou ARGS` on `host`, with the lake's environment.
+    fn bayou(&self, t: &TestLake, host: &str) -> Command {
+        let inner = t.std_cmd();
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns(host)])
+            .arg(inner.get_program());
+        cmd.args(inner.get_args());
+        for (k, v) in inner.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        for host in ["s", "a", "b", "sw"] {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.ns(host)])
+                .status();
+        }
+    }
+}
+
+/// A process that is killed when dropped, with its stdout read line by line.
+struct Proc {
+    child: Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Proc {
+    fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bayou");
+        let lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        Self { child, lines }
+    }
+
+    /// The next JSON line it prints (a condition: blocks until it says something).
+    fn next(&mut self) -> Value {
+        let line = self.lines.next().expect("a line").expect("utf-8");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn key(t: &TestLake, args: &[&str]) -> String {
+    let made = t.json(&[&["server", "key", "create"], args].concat());
+    made["key"].as_str().expect("key").to_string()
+}
+
+/// `worker ls` from the server's host, until `ready` holds (heartbeats keep their own clock);
+/// fails after 20 seconds.
+fn until(
+    lan: &Lan,
+    t: &TestLake,
+    url: &str,
+    user_key: &str,
+    ready: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = lan
+            .bayou(t, "s")
+            .args([
+                "--remote",
+                url,
+                "--api-key",
+                user_key,
+                "-O",
+                "json",
+                "worker",
+                "ls",
+            ])
+            .output()
+            .expect("run bayou worker ls");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let workers: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+        if ready(&workers) {
+            return workers;
+        }
+        assert!(Instant::now() < deadline, "never got there: {workers:#?}");
+    }
+}
+
+fn state<'a>(workers: &'a [Value], id: &str) -> Option<&'a str> {
+    workers
+        .iter()
+        .find(|w| w["id"] == id)
+        .and_then(|w| w["state"].as_str())
+}
+
+#[test]
+fn workers_on_their_own_hosts_attach_and_are_lost_when_cut_off_or_killed() {
+    let t = TestLake::new();
+    let lan = Lan::new();
+    let user_key = key(&t, &["--user", "ada"]);
+    let worker_key = key(&t, &["--worker", "w"]);
+    let mut server = Proc::start({
+        let mut c = lan.bayou(&t, "s");
+        c.args([
+            "-O",
+            "json",
+            "server",
+            "--listen",
+            "10.231.0.1:0",
+            "--worker-heartbeat",
+            "200ms",
+        ]);
+        c
+    });
+    let url = server.next()["listening"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    let worker = |host: &str| {
+        let mut c = lan.bayou(&t, host);
+        c.args([
+            "-O",
+            "json",
+            "worker",
+            "--server",
+            &url,
+            "--key",
+            &worker_key,
+            "--listen",
+            "0.0.0.0:0",
+            "--cores",
+            "1",
+            "--memory",
+            "1GB",
+        ])
+        .arg("--cache-dir")
+        .arg(t.path(&format!("cache-{host}")));
+        let mut p = Proc::start(c);
+        let flight = p.next()["flight"].as_str().expect("flight url").to_string();
+        let id = p.next()["attached"].as_str().expect("attached").to_string();
+        (p, flight, id)
+    };
+    let (mut a, flight_a, id_a) = worker("a");
+    let (mut b, flight_b, id_b) = worker("b");
+    // Each advertises the address its host reaches the server from.
+    assert!(flight_a.starts_with("http://10.231.0.2:"), "{flight_a}");
+    assert!(flight_b.starts_with("http://10.231.0.3:"), "{flight_b}");
+
+    let workers = until(&lan, &t, &url, &user_key, |ws| {
+        ws.iter()
+            .filter(|w| w["state"] == "up" && w["memory_used_bytes"].as_u64() > Some(0))
+            .count()
+            == 2
+    });
+    let a_info = workers
+        .iter()
+        .find(|w| w["id"] == id_a.as_str())
+        .expect("a listed");
+    assert_eq!(a_info["flight_url"], flight_a.as_str());
+    assert_eq!(
+        (a_info["cores"].as_u64(), a_info["memory_bytes"].as_u64()),
+        (Some(1), Some(1_000_000_000))
+    );
+
+    // A's cable is cut: no stream closes, its heartbeats stop, the server loses it; B stays.
+    lan.link("a", false);
+    let workers = until(&lan, &t, &url, &user_key, |ws| {
+        state(ws, &id_a) == Some("lost")
+    });
+    assert_eq!(state(&workers, &id_b), Some("up"));
+    // Mended, A attaches again as a new session (its old one gets nothing more).
+    lan.link("a", true);
+    let again = loop {
+        let line = a.next();
+        if let Some(id) = line["attached"].as_str() {
+            break id.to_string();
+        }
+    };
+    assert_ne!(again, id_a);
+    until(&lan, &t, &url, &user_key, |ws| {
+        state(ws, &again) == Some("up") && state(ws, &id_a) == Some("lost")
+    });
+
+    // B is killed: its connection closes with it and the server sees it go.
+    let _ = b.child.kill();
+    let _ = b.child.wait();
+    until(&lan, &t, &url, &user_key, |ws| {
+        state(ws, &id_b) == Some("lost")
+    });
+    let _ = server.child.kill();
+}
+
+#[test]
+fn a_worker_with_a_users_key_is_refused_and_says_why() {
+    let t = TestLake::with_server();
+    let server = t.server.as_ref().expect("server");
+    let out = t
+        .cmd()
+        .args([
+            "worker",
+            "--server",
+            &server.url,
+            "--key",
+            &server.key,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .expect("run bayou worker");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused this worker"), "{err}");
+    assert!(err.contains("--worker NAME"), "{err}");
+    // And without a server to name, it says what to pass.
+    let err = t.refuses(&["worker", "--key", "k"]);
+    assert!(err.contains("--server URL"), "{err}");
+}

@@ -1,0 +1,218 @@
+//! The worker registry: `bayou worker`s attached over `Workers.Attach`, what their heartbeats
+//! say, and losing the ones that go quiet.
+//!
+//! Each session is driven by its own response stream: the stream sends the welcome, then reads
+//! the worker's messages, answering each heartbeat, until they stop, the stream breaks or three
+//! heartbeats are missed; whichever way it ends (even when the connection is dropped under it),
+//! the worker is marked lost. A worker that comes back is a new session with a new id.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bayou_proto::v1::workers_server::{Workers, WorkersServer};
+use bayou_proto::v1::{
+    HeartbeatAck, ListWorkersRequest, ListWorkersResponse, ServerMessage, Welcome, WorkerHello,
+    WorkerInfo, WorkerMessage, server_message, worker_message,
+};
+use futures::StreamExt as _;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::auth::Auth;
+
+/// Lost workers kept in the listing (the most recent ones).
+const KEEP_LOST: usize = 32;
+/// Missed heartbeats after which a worker is lost.
+const MISSED: u32 = 3;
+
+/// The workers this server knows, by session id.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    heartbeat: Duration,
+    /// What workers present to each other's Flight endpoints while this server runs.
+    exchange_token: String,
+    workers: Mutex<BTreeMap<String, WorkerInfo>>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Registry {
+    pub(crate) fn new(heartbeat: Duration) -> Self {
+        let random = || uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            heartbeat,
+            exchange_token: format!("{}{}", random(), random()),
+            workers: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, WorkerInfo>> {
+        self.workers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn attach(&self, name: &str, hello: WorkerHello) -> String {
+        let id = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let now = now_ms();
+        let info = WorkerInfo {
+            id: id.clone(),
+            name: name.to_string(),
+            state: "up".into(),
+            flight_url: hello.flight_url,
+            cores: hello.cores,
+            memory_bytes: hello.memory_bytes,
+            version: hello.version,
+            attached_ms: now,
+            last_seen_ms: now,
+            stats: None,
+        };
+        self.lock().insert(id.clone(), info);
+        id
+    }
+
+    fn beat(&self, id: &str, stats: bayou_proto::v1::WorkerStats) {
+        if let Some(w) = self.lock().get_mut(id) {
+            w.last_seen_ms = now_ms();
+            w.stats = Some(stats);
+        }
+    }
+
+    /// Marks session `id` lost, keeping the latest [`KEEP_LOST`] lost ones listed.
+    fn lose(&self, id: &str) {
+        let mut workers = self.lock();
+        if let Some(w) = workers.get_mut(id) {
+            w.state = "lost".into();
+        }
+        let mut lost: Vec<(i64, String)> = workers
+            .values()
+            .filter(|w| w.state == "lost")
+            .map(|w| (w.last_seen_ms, w.id.clone()))
+            .collect();
+        if lost.len() > KEEP_LOST {
+            lost.sort();
+            for (_, old) in &lost[..lost.len() - KEEP_LOST] {
+                workers.remove(old);
+            }
+        }
+    }
+
+    /// Workers up first, then by when they attached.
+    pub(crate) fn list(&self) -> Vec<WorkerInfo> {
+        let mut all: Vec<WorkerInfo> = self.lock().values().cloned().collect();
+        all.sort_by_key(|w| (w.state != "up", w.attached_ms, w.id.clone()));
+        all
+    }
+}
+
+/// Marks its session lost when dropped: however the session's stream ends.
+struct Session {
+    registry: Arc<Registry>,
+    id: String,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.registry.lose(&self.id);
+    }
+}
+
+/// The `bayou.v1.Workers` service.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkersApi {
+    auth: Auth,
+    registry: Arc<Registry>,
+}
+
+impl WorkersApi {
+    pub(crate) fn server(auth: Auth, registry: Arc<Registry>) -> WorkersServer<Self> {
+        WorkersServer::new(Self { auth, registry })
+    }
+
+    /// The worker's hello: its first message, within the time of a few heartbeats.
+    async fn hello(&self, inbound: &mut Streaming<WorkerMessage>) -> Result<WorkerHello, Status> {
+        let first = tokio::time::timeout(self.registry.heartbeat * MISSED, inbound.message())
+            .await
+            .map_err(|_| Status::deadline_exceeded("the worker said nothing after attaching"))??;
+        let Some(WorkerMessage {
+            message: Some(worker_message::Message::Hello(hello)),
+        }) = first
+        else {
+            return Err(Status::invalid_argument(
+                "a worker's first message is its hello",
+            ));
+        };
+        let ours = bayou_worker::version();
+        if hello.version != ours {
+            return Err(Status::failed_precondition(format!(
+                "this worker runs bayou {}, the server {ours}\n  hint: run the same bayou release on the server and its workers",
+                hello.version
+            )));
+        }
+        Ok(hello)
+    }
+}
+
+type AttachStream = Pin<Box<dyn futures::Stream<Item = Result<ServerMessage, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Workers for WorkersApi {
+    type AttachStream = AttachStream;
+
+    async fn attach(
+        &self,
+        request: Request<Streaming<WorkerMessage>>,
+    ) -> Result<Response<AttachStream>, Status> {
+        let key = self.auth.worker(request.metadata()).await?;
+        let mut inbound = request.into_inner();
+        let hello = self.hello(&mut inbound).await?;
+        let registry = self.registry.clone();
+        let session = Session {
+            id: registry.attach(&key.user, hello),
+            registry: registry.clone(),
+        };
+        let welcome = ServerMessage {
+            message: Some(server_message::Message::Welcome(Welcome {
+                worker_id: session.id.clone(),
+                heartbeat_ms: u32::try_from(registry.heartbeat.as_millis()).unwrap_or(u32::MAX),
+                exchange_token: registry.exchange_token.clone(),
+            })),
+        };
+        // Answers heartbeats until they stop, then ends the session: closed, broken, or silent
+        // for three heartbeats' time.
+        let quiet = registry.heartbeat * MISSED;
+        let driven = futures::stream::unfold(Some((inbound, session)), move |state| async move {
+            let (mut inbound, session) = state?;
+            loop {
+                match tokio::time::timeout(quiet, inbound.message()).await {
+                    Ok(Ok(Some(WorkerMessage {
+                        message: Some(worker_message::Message::Heartbeat(stats)),
+                    }))) => {
+                        session.registry.beat(&session.id, stats);
+                        let ack = ServerMessage {
+                            message: Some(server_message::Message::Ack(HeartbeatAck {})),
+                        };
+                        return Some((Ok(ack), Some((inbound, session))));
+                    }
+                    Ok(Ok(Some(_))) => {}
+                    Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
+                }
+            }
+        });
+        let stream = futures::stream::once(std::future::ready(Ok(welcome))).chain(driven);
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn list_workers(
+        &self,
+        request: Request<ListWorkersRequest>,
+    ) -> Result<Response<ListWorkersResponse>, Status> {
+        self.auth.caller(request.metadata()).await?;
+        Ok(Response::new(ListWorkersResponse {
+            workers: self.registry.list(),
+        }))
+    }
+}

@@ -1,0 +1,111 @@
+//! `bayou worker`: the data plane's process, next to the data.
+//!
+//! Entry point: [`serve`]. A worker attaches to a `bayou server` with a worker key over one
+//! bidirectional gRPC stream (`bayou.v1.Workers/Attach`, [`session`]): it says what it offers
+//! (cores, memory, where its Flight endpoint is), then sends its [`stats`] as heartbeats; when
+//! the stream breaks it attaches again, backing off, as a new session. Meanwhile it serves the
+//! node outputs it holds over Arrow Flight ([`outputs`]), and fetches its peers' with
+//! [`pull`], streaming their batches into a local Arrow IPC file as they arrive.
+//!
+//! Trade-off: a peer's output is decoded batch by batch and written again rather than relayed
+//! byte for byte, so a damaged or hostile stream is an error at the batch it breaks, never a
+//! file that fails later in a reader (bench/flight.sh measures what that costs against raw IPC
+//! over TCP).
+
+pub mod outputs;
+mod pull;
+pub mod session;
+mod stats;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use outputs::{Holdings, OutputService};
+pub use pull::{Pulled, pull};
+pub use stats::Stats;
+
+/// What can go wrong in a worker.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Talking to the server or a peer failed; `what` says which and what to do.
+    #[error("{what}: {source}")]
+    Rpc {
+        what: String,
+        #[source]
+        source: Box<tonic::Status>,
+    },
+    /// The server refused the worker for good (a wrong key, another version): retrying cannot
+    /// help.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Connect(String),
+    #[error(transparent)]
+    Runtime(#[from] bayou_runtime::Error),
+    #[error("{0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("{0}")]
+    Flight(#[from] arrow_flight::error::FlightError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a worker and its server must agree on: the release and the Python runner it ships.
+pub fn version() -> String {
+    format!(
+        "{}+{}",
+        env!("CARGO_PKG_VERSION"),
+        bayou_runtime::runner_version()
+    )
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The control plane, `http://host:port` or `https://`.
+    pub server: String,
+    /// The worker key (`bayou server key create --worker NAME`).
+    pub key: String,
+    /// A CA certificate (PEM) to trust for an `https://` server beyond the system's.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Cores offered to nodes.
+    pub cores: u32,
+    /// Memory offered to nodes, in bytes.
+    pub memory_bytes: u64,
+    /// Environments, node outputs and exchange files.
+    pub cache_dir: PathBuf,
+    /// The URL peers reach this worker's Flight endpoint at (its listener's address when the
+    /// worker was not told another).
+    pub flight_url: String,
+    /// How long to wait between attempts to attach, at most.
+    pub max_backoff: Duration,
+}
+
+/// Runs a worker: serves `holdings` over Flight on `listener` and keeps a session with the
+/// server until `shutdown` completes or the server refuses it for good. `on_session` hears of
+/// each session (its welcome, or why it ended) as it happens.
+pub async fn serve(
+    options: Options,
+    listener: tokio::net::TcpListener,
+    holdings: Holdings,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+    on_session: &(dyn Fn(session::Change) + Sync),
+) -> Result<()> {
+    let service = OutputService::new(holdings.clone());
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let flight = tonic::transport::Server::builder()
+        .add_service(service.into_server())
+        .serve_with_incoming(incoming);
+    let attached = session::attach_forever(&options, &holdings, on_session);
+    tokio::select! {
+        served = flight => served.map_err(|e| Error::Connect(format!("serving Flight: {e}"))),
+        attached = attached => attached,
+        () = shutdown => Ok(()),
+    }
+}
