@@ -3,7 +3,7 @@
 #
 #   BENCH_ROWS   taxi rows for the query benchmark (default 10,000,000)
 #   BENCH_RUNS   repetitions per query, best taken (default 3)
-#   BENCH_ONLY   the sections to run (default: "catalog appends queries tpch runtime scans pipeline scale server client overwrite crash gc")
+#   BENCH_ONLY   the sections to run (default: "catalog appends queries tpch runtime scans pipeline scale server workers client overwrite crash gc")
 #   BENCH_SCALE_ROWS  the sizes of the scale section (default "1000000 10000000 50000000");
 #                BENCH_SCALE_DIR keeps its lakes between runs
 #   BENCH_TPCH_SF  TPC-H scale factor (default 1); BENCH_TPCH_DIR keeps its generated files
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${BENCH_ROWS:-10000000}"
 runs="${BENCH_RUNS:-3}"
-only="${BENCH_ONLY:-catalog appends queries tpch runtime scans pipeline scale server client overwrite crash gc}"
+only="${BENCH_ONLY:-catalog appends queries tpch runtime scans pipeline scale server workers client overwrite crash gc}"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 cargo build --release --quiet -p bayou-cli -p bayou-bench
@@ -89,6 +89,15 @@ fi
 if want server; then
   echo "== server mode: what --remote adds to a command (same lake, same binary, median of $((runs * 3)))"
   "$py" bench/remote.py "$target/bayou" "$lake" "$((runs * 3))" | grep -v '^JSON'
+fi
+
+if want workers; then
+  echo "== moving the $rows-row taxi intermediate between two hosts (network namespaces): Flight vs raw IPC over TCP"
+  if [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
+    bash bench/flight.sh "$target/bayou-bench" "$lake" "$runs"
+  else
+    echo "(skipped: needs root and iproute2 for network namespaces)"
+  fi
 fi
 
 if want overwrite; then

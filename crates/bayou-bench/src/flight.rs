@@ -62,7 +62,7 @@ pub(crate) fn serve(file: &Path, listen: &str) -> anyhow::Result<()> {
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         println!("ready: flight on {flight_addr}, raw on {raw_addr}");
         std::io::stdout().flush()?;
-        tonic::transport::Server::builder()
+        bayou_worker::flight_server()
             .add_service(bayou_worker::OutputService::new(holdings).into_server())
             .serve_with_incoming(incoming)
             .await?;
@@ -92,8 +92,17 @@ pub(crate) fn pull(server: &str, dest: &Path, runs: usize) -> anyhow::Result<()>
             let mut conn = std::net::TcpStream::connect(raw_addr)?;
             conn.set_nodelay(true)?;
             let mut out = std::fs::File::create(dest)?;
-            raw_bytes = std::io::copy(&mut conn, &mut out)?;
-            out.sync_data().ok();
+            // 1 MiB reads: std::io::copy's 8 KiB buffer would make the floor a syscall count.
+            let mut buf = vec![0u8; 1 << 20];
+            raw_bytes = 0;
+            loop {
+                let n = std::io::Read::read(&mut conn, &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&buf[..n])?;
+                raw_bytes += n as u64;
+            }
             drop(out);
             raw.push(clock.elapsed().as_secs_f64());
         }

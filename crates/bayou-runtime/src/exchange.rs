@@ -296,23 +296,33 @@ pub(crate) fn write_ipc(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]
     w.finish()
 }
 
-/// Maps an Arrow IPC file and decodes its batches in place: the arrays point into the mapping,
-/// which lives as long as any of them.
-pub fn map_ipc(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let bad = |what: String| {
-        Error::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::InvalidData, what),
-        )
-    };
+/// An Arrow IPC file, mapped, with what its footer says.
+struct MappedIpc {
+    bytes: bytes::Bytes,
+    schema: SchemaRef,
+    version: arrow::ipc::MetadataVersion,
+    dictionaries: Vec<arrow::ipc::Block>,
+    batches: Vec<arrow::ipc::Block>,
+}
+
+fn invalid(path: &Path, what: String) -> Error {
+    Error::io(
+        path,
+        std::io::Error::new(std::io::ErrorKind::InvalidData, what),
+    )
+}
+
+/// Maps the file at `path` and reads its footer, checking that every block lies in the file.
+fn open_ipc(path: &Path) -> Result<MappedIpc> {
+    let bad = |what: String| invalid(path, what);
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let map = map_file(&file).map_err(|e| Error::io(path, e))?;
-    let buffer = Buffer::from(bytes::Bytes::from_owner(map));
-    if buffer.len() < 10 {
+    let bytes = bytes::Bytes::from_owner(map);
+    if bytes.len() < 10 {
         return Err(bad("not an Arrow IPC file (too short)".into()));
     }
-    let trailer = buffer.len() - 10;
-    let tail: [u8; 10] = buffer[trailer..]
+    let trailer = bytes.len() - 10;
+    let tail: [u8; 10] = bytes[trailer..]
         .try_into()
         .map_err(|_| bad("truncated footer".into()))?;
     let footer_len =
@@ -320,39 +330,105 @@ pub fn map_ipc(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     if footer_len > trailer {
         return Err(bad("footer longer than the file".into()));
     }
-    let footer = arrow::ipc::root_as_footer(&buffer[trailer - footer_len..trailer])
+    let footer = arrow::ipc::root_as_footer(&bytes[trailer - footer_len..trailer])
         .map_err(|e| bad(e.to_string()))?;
     let schema = Arc::new(arrow::ipc::convert::fb_to_schema(
         footer.schema().ok_or_else(|| bad("no schema".into()))?,
     ));
-    let mut decoder = arrow::ipc::reader::FileDecoder::new(schema.clone(), footer.version());
-    let slice = |block: &arrow::ipc::Block| -> Result<Buffer> {
-        let start = usize::try_from(block.offset()).map_err(|_| bad("bad block offset".into()))?;
-        let len = usize::try_from(block.bodyLength())
-            .ok()
-            .zip(usize::try_from(block.metaDataLength()).ok())
-            .and_then(|(body, meta)| body.checked_add(meta))
-            .ok_or_else(|| bad("bad block length".into()))?;
-        if start.checked_add(len).is_none_or(|end| end > buffer.len()) {
-            return Err(bad("block past the end of the file".into()));
+    let checked = |list: Vec<arrow::ipc::Block>| -> Result<Vec<_>> {
+        let mut out = Vec::new();
+        for block in list {
+            let fits = usize::try_from(block.offset())
+                .ok()
+                .zip(usize::try_from(block.bodyLength()).ok())
+                .zip(usize::try_from(block.metaDataLength()).ok())
+                .and_then(|((start, body), meta)| start.checked_add(body)?.checked_add(meta))
+                .is_some_and(|end| end <= bytes.len());
+            if !fits {
+                return Err(bad("a block lies past the end of the file".into()));
+            }
+            out.push(block);
         }
-        Ok(buffer.slice_with_length(start, len))
+        Ok(out)
     };
-    for block in footer.dictionaries().iter().flatten() {
+    let dictionaries = footer.dictionaries().iter().flatten().copied().collect();
+    let batches = footer.recordBatches().iter().flatten().copied().collect();
+    Ok(MappedIpc {
+        schema,
+        version: footer.version(),
+        dictionaries: checked(dictionaries)?,
+        batches: checked(batches)?,
+        bytes,
+    })
+}
+
+/// The bytes of `block`: its metadata (with its length prefix) and its body.
+fn block_bytes(bytes: &bytes::Bytes, block: &arrow::ipc::Block) -> bytes::Bytes {
+    // open_ipc checked that every block lies in the file.
+    let start = block.offset() as usize;
+    let len = block.metaDataLength() as usize + block.bodyLength() as usize;
+    bytes.slice(start..start + len)
+}
+
+/// Maps an Arrow IPC file and decodes its batches in place: the arrays point into the mapping,
+/// which lives as long as any of them.
+pub fn map_ipc(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let bad = |what: String| invalid(path, what);
+    let mapped = open_ipc(path)?;
+    let mut decoder = arrow::ipc::reader::FileDecoder::new(mapped.schema.clone(), mapped.version);
+    let slice = |block: &arrow::ipc::Block| Buffer::from(block_bytes(&mapped.bytes, block));
+    for block in &mapped.dictionaries {
         decoder
-            .read_dictionary(block, &slice(block)?)
+            .read_dictionary(block, &slice(block))
             .map_err(|e| bad(e.to_string()))?;
     }
     let mut batches = Vec::new();
-    for block in footer.recordBatches().iter().flatten() {
+    for block in &mapped.batches {
         if let Some(b) = decoder
-            .read_record_batch(block, &slice(block)?)
+            .read_record_batch(block, &slice(block))
             .map_err(|e| bad(e.to_string()))?
         {
             batches.push(b);
         }
     }
-    Ok((schema, batches))
+    Ok((mapped.schema, batches))
+}
+
+/// One encapsulated message of an IPC file, as it lies there: its flatbuffer header and body.
+#[derive(Debug, Clone)]
+pub struct IpcMessage {
+    pub header: bytes::Bytes,
+    pub body: bytes::Bytes,
+}
+
+/// The messages of an Arrow IPC file (dictionaries and record batches, in file order) without
+/// decoding them: slices of the mapped file, for relaying them as they are.
+pub fn ipc_messages(path: &Path) -> Result<(SchemaRef, Vec<IpcMessage>)> {
+    let bad = |what: String| invalid(path, what);
+    let mapped = open_ipc(path)?;
+    let mut blocks: Vec<&arrow::ipc::Block> =
+        mapped.dictionaries.iter().chain(&mapped.batches).collect();
+    blocks.sort_by_key(|b| b.offset());
+    let mut messages = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        let whole = block_bytes(&mapped.bytes, block);
+        let meta_len = block.metaDataLength() as usize;
+        // `0xFFFFFFFF, length, flatbuffer` since Arrow 0.15; `length, flatbuffer` before.
+        let (prefix, len) = match whole.get(..8) {
+            Some([0xff, 0xff, 0xff, 0xff, a, b, c, d]) => (8, i32::from_le_bytes([*a, *b, *c, *d])),
+            Some([a, b, c, d, ..]) => (4, i32::from_le_bytes([*a, *b, *c, *d])),
+            _ => return Err(bad("a message shorter than its prefix".into())),
+        };
+        let len = usize::try_from(len).map_err(|_| bad("a negative message length".into()))?;
+        if prefix + len > meta_len {
+            return Err(bad("a message longer than its block".into()));
+        }
+        messages.push(IpcMessage {
+            header: whole.slice(prefix..prefix + len),
+            body: whole.slice(meta_len..),
+        });
+    }
+    Ok((mapped.schema, messages))
 }
 
 /// A read-only shared mapping of `file`.

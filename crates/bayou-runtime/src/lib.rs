@@ -57,7 +57,7 @@ pub use bayou_plan::{PlanInput, PlanNode, lake_secret_key, plan, resolve_params}
 pub use bayou_project::DEFAULT_PYTHON;
 pub use env::{CacheUsage, EnvCache, EnvInfo, EnvReady, PYARROW_REQUIREMENT, cache_usage};
 pub use event::{Event, OnEvent};
-pub use exchange::{IpcWriter, map_ipc};
+pub use exchange::{IpcMessage, IpcWriter, ipc_messages, map_ipc};
 
 /// The reason the runner gives for an expectation that returned `False` (its other reasons are
 /// a failed `assert`'s message and an unsupported return type).

@@ -33,6 +33,8 @@ pub(crate) struct Registry {
     /// What workers present to each other's Flight endpoints while this server runs.
     exchange_token: String,
     workers: Mutex<BTreeMap<String, WorkerInfo>>,
+    /// Set when the server shuts down: every session ends, so connections can close.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 fn now_ms() -> i64 {
@@ -48,7 +50,13 @@ impl Registry {
             heartbeat,
             exchange_token: format!("{}{}", random(), random()),
             workers: Mutex::new(BTreeMap::new()),
+            closing: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Ends every session (the server is shutting down; workers attach again to its successor).
+    pub(crate) fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, WorkerInfo>> {
@@ -184,24 +192,30 @@ impl Workers for WorkersApi {
         // Answers heartbeats until they stop, then ends the session: closed, broken, or silent
         // for three heartbeats' time.
         let quiet = registry.heartbeat * MISSED;
-        let driven = futures::stream::unfold(Some((inbound, session)), move |state| async move {
-            let (mut inbound, session) = state?;
-            loop {
-                match tokio::time::timeout(quiet, inbound.message()).await {
-                    Ok(Ok(Some(WorkerMessage {
-                        message: Some(worker_message::Message::Heartbeat(stats)),
-                    }))) => {
-                        session.registry.beat(&session.id, stats);
-                        let ack = ServerMessage {
-                            message: Some(server_message::Message::Ack(HeartbeatAck {})),
-                        };
-                        return Some((Ok(ack), Some((inbound, session))));
+        let closing = registry.closing.subscribe();
+        let driven =
+            futures::stream::unfold(Some((inbound, session, closing)), move |state| async move {
+                let (mut inbound, session, mut closing) = state?;
+                loop {
+                    let next = tokio::select! {
+                        next = tokio::time::timeout(quiet, inbound.message()) => next,
+                        _ = closing.wait_for(|closed| *closed) => return None,
+                    };
+                    match next {
+                        Ok(Ok(Some(WorkerMessage {
+                            message: Some(worker_message::Message::Heartbeat(stats)),
+                        }))) => {
+                            session.registry.beat(&session.id, stats);
+                            let ack = ServerMessage {
+                                message: Some(server_message::Message::Ack(HeartbeatAck {})),
+                            };
+                            return Some((Ok(ack), Some((inbound, session, closing))));
+                        }
+                        Ok(Ok(Some(_))) => {}
+                        Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
                     }
-                    Ok(Ok(Some(_))) => {}
-                    Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
                 }
-            }
-        });
+            });
         let stream = futures::stream::once(std::future::ready(Ok(welcome))).chain(driven);
         Ok(Response::new(Box::pin(stream)))
     }

@@ -155,6 +155,24 @@ async fn workers_attach_beat_share_outputs_and_are_lost_when_they_go() {
     let (_, got) = bayou_runtime::map_ipc(&dest).unwrap();
     let got = arrow::compute::concat_batches(&batch.schema(), &got).unwrap();
     assert_eq!(got, batch, "every row crossed unchanged");
+    // A dictionary-encoded column takes the decoding way, with the same result.
+    let zones: arrow::array::DictionaryArray<arrow::datatypes::Int32Type> =
+        (0..50_000).map(|i| ["JFK", "LGA", "EWR"][i % 3]).collect();
+    let dict_batch = RecordBatch::try_from_iter([("zone", Arc::new(zones) as ArrayRef)]).unwrap();
+    let dict_file = served.dir.path().join("zones.arrow");
+    let mut w = bayou_runtime::IpcWriter::create(&dict_file, &dict_batch.schema()).unwrap();
+    w.write(&dict_batch).unwrap();
+    w.finish().unwrap();
+    a.holdings.hold("run1", "zones", &dict_file);
+    let dict_dest = served.dir.path().join("zones-pulled.arrow");
+    let pulled = bayou_worker::pull(&a.flight_url, &token, "run1", "zones", &dict_dest)
+        .await
+        .unwrap();
+    assert_eq!(pulled.rows, 50_000);
+    let (_, got) = bayou_runtime::map_ipc(&dict_dest).unwrap();
+    let got = arrow::compute::concat_batches(&dict_batch.schema(), &got).unwrap();
+    assert_eq!(got, dict_batch);
+
     let shm = until(&served, |ws| {
         ws.iter()
             .any(|w| w.id == id_a && w.stats.as_ref().is_some_and(|s| s.shared_memory_bytes > 0))
@@ -178,13 +196,13 @@ async fn workers_attach_beat_share_outputs_and_are_lost_when_they_go() {
         &a.flight_url,
         &token,
         "run1",
-        "zones",
+        "stops",
         &dest.with_extension("y"),
     )
     .await
     .unwrap_err();
     assert!(
-        missing.to_string().contains("holds no output of 'zones'"),
+        missing.to_string().contains("holds no output of 'stops'"),
         "{missing}"
     );
 
@@ -195,6 +213,14 @@ async fn workers_attach_beat_share_outputs_and_are_lost_when_they_go() {
     })
     .await;
     assert!(workers.iter().any(|w| w.id == id_b && w.state == "up"));
+    // The server stops even with B attached: its session ends, and B hears of it.
+    tokio::time::timeout(Duration::from_secs(10), served.stop())
+        .await
+        .expect("the server stops with a worker attached");
+    match b.changes.recv().await {
+        Some(Change::Lost { .. }) => {}
+        other => panic!("B should have lost its session: {other:?}"),
+    }
     b.task.abort();
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::encode::{DictionaryHandling, FlightDataEncoderBuilder};
 use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
 use arrow_flight::{
     Action, ActionType, Criteria, Empty, FlightData, FlightDescriptor, FlightInfo,
@@ -157,18 +157,10 @@ impl FlightService for OutputService {
             )));
         };
         // Mapping reads only the footer; the batches' pages are read as they are sent.
-        let mapped = tokio::task::spawn_blocking(move || bayou_runtime::map_ipc(&file))
+        let encoded = tokio::task::spawn_blocking(move || encode(&file))
             .await
-            .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| Status::internal(e.to_string()))?;
-        let (schema, batches) = mapped;
-        let batches = futures::stream::iter(batches.into_iter().map(Ok));
-        let encoded = FlightDataEncoderBuilder::new()
-            .with_schema(schema)
-            .with_max_flight_data_size(MAX_FLIGHT_DATA_BYTES)
-            .build(batches)
-            .map(|data| data.map_err(|e| Status::internal(e.to_string())));
-        Ok(Response::new(encoded.boxed()))
+            .map_err(|e| Status::internal(e.to_string()))??;
+        Ok(Response::new(encoded))
     }
 
     async fn handshake(
@@ -234,6 +226,41 @@ impl FlightService for OutputService {
         unimplemented("ListActions")
     }
 }
+
+/// The file at `file` as a stream of Flight messages. Its messages are relayed as they lie in
+/// the file (no copy until gRPC frames them) when the schema has no dictionaries and no
+/// message is too large for one gRPC message; otherwise batches are decoded and encoded again,
+/// in slices.
+fn encode(file: &Path) -> Result<Stream<FlightData>, Status> {
+    let internal = |e: bayou_runtime::Error| Status::internal(e.to_string());
+    let (schema, messages) = bayou_runtime::ipc_messages(file).map_err(internal)?;
+    let fits = messages.iter().all(|m| m.body.len() <= MAX_RELAYED_BYTES);
+    if crate::ipc_file::relayable(&schema) && fits {
+        let options = arrow::ipc::writer::IpcWriteOptions::default();
+        let first: FlightData = arrow_flight::SchemaAsIpc::new(&schema, &options).into();
+        let rest = messages.into_iter().map(|m| FlightData {
+            data_header: m.header,
+            data_body: m.body,
+            ..Default::default()
+        });
+        let all = std::iter::once(first).chain(rest).map(Ok);
+        return Ok(futures::stream::iter(all).boxed());
+    }
+    let (schema, batches) = bayou_runtime::map_ipc(file).map_err(internal)?;
+    let batches = futures::stream::iter(batches.into_iter().map(Ok));
+    // Dictionaries are sent as dictionaries (the default would turn them into their values,
+    // changing the column's type under the children).
+    let encoded = FlightDataEncoderBuilder::new()
+        .with_dictionary_handling(DictionaryHandling::Resend)
+        .with_schema(schema)
+        .with_max_flight_data_size(MAX_FLIGHT_DATA_BYTES)
+        .build(batches)
+        .map(|data| data.map_err(|e| Status::internal(e.to_string())));
+    Ok(encoded.boxed())
+}
+
+/// The largest message relayed whole; a peer accepts gRPC messages of up to 64 MiB.
+const MAX_RELAYED_BYTES: usize = 32 << 20;
 
 /// The Flight ticket of `node`'s output of run `run_id`.
 pub fn ticket(run_id: &str, node: &str) -> Ticket {

@@ -4,7 +4,9 @@ use std::path::Path;
 
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::flight_service_client::FlightServiceClient;
-use futures::TryStreamExt as _;
+use futures::{StreamExt as _, TryStreamExt as _};
+
+use crate::ipc_file::RawIpcFile;
 use tonic::transport::Endpoint;
 
 use crate::{Error, Result};
@@ -30,6 +32,9 @@ pub async fn pull(url: &str, token: &str, run_id: &str, node: &str, dest: &Path)
     let channel = Endpoint::from_shared(url.to_string())
         .map_err(|e| Error::Connect(format!("'{url}' is not a Flight URL: {e}")))?
         .tcp_nodelay(true)
+        .initial_stream_window_size(Some(crate::STREAM_WINDOW))
+        .initial_connection_window_size(Some(crate::CONNECTION_WINDOW))
+        .max_frame_size(Some(crate::MAX_FRAME))
         .connect()
         .await
         .map_err(|e| Error::Connect(format!("{}: {e}", what())))?;
@@ -39,46 +44,81 @@ pub async fn pull(url: &str, token: &str, run_id: &str, node: &str, dest: &Path)
         .parse()
         .map_err(|_| Error::Connect("the exchange token holds characters no token has".into()))?;
     request.metadata_mut().insert("authorization", bearer);
-    let stream = client.do_get(request).await.map_err(rpc)?.into_inner();
-    let mut batches = FlightRecordBatchStream::new_from_flight_data(stream.map_err(Into::into));
-    let written = async {
-        let mut counts = Pulled {
-            rows: 0,
-            bytes: 0,
-            batches: 0,
-        };
-        let mut writer = None;
-        while let Some(batch) = batches.try_next().await? {
-            let w = match &mut writer {
-                Some(w) => w,
-                None => writer.insert(bayou_runtime::IpcWriter::create(dest, &batch.schema())?),
-            };
-            counts.rows += batch.num_rows() as u64;
-            counts.batches += 1;
-            w.write(&batch)?;
-        }
-        let writer = match writer {
-            Some(w) => w,
-            // No batch came: the schema still did; an empty output is a file with none.
-            None => {
-                let schema = batches.schema().cloned().ok_or_else(|| {
-                    Error::Connect(format!("{}: the stream ended before its schema", what()))
-                })?;
-                bayou_runtime::IpcWriter::create(dest, &schema)?
-            }
-        };
-        writer.finish()?;
-        counts.bytes = std::fs::metadata(dest)
-            .map_err(|source| Error::Io {
-                what: format!("reading {}", dest.display()),
-                source,
-            })?
-            .len();
-        Ok(counts)
+    let mut stream = client.do_get(request).await.map_err(rpc)?.into_inner();
+    let Some(first) = stream.message().await.map_err(rpc)? else {
+        return Err(Error::Connect(format!(
+            "{}: the stream ended before its schema",
+            what()
+        )));
     };
-    let result: Result<Pulled> = written.await;
-    if result.is_err() {
-        let _ = std::fs::remove_file(dest);
+    let schema =
+        std::sync::Arc::new(arrow::datatypes::Schema::try_from(&first).map_err(Error::Arrow)?);
+    let written = async {
+        if crate::ipc_file::relayable(&schema) {
+            relay(schema, first, stream, dest, rpc).await
+        } else {
+            let all = futures::stream::iter([Ok(first)]).chain(stream);
+            decode(all, &schema, dest).await
+        }
+    };
+    let mut result: Result<Pulled> = written.await;
+    match &mut result {
+        Ok(pulled) => {
+            pulled.bytes = std::fs::metadata(dest)
+                .map_err(|source| Error::Io {
+                    what: format!("reading {}", dest.display()),
+                    source,
+                })?
+                .len();
+        }
+        Err(_) => {
+            let _ = std::fs::remove_file(dest);
+        }
     }
     result
+}
+
+/// Writes the messages as they came, each header checked ([`RawIpcFile`]).
+async fn relay(
+    schema: arrow::datatypes::SchemaRef,
+    first: arrow_flight::FlightData,
+    mut stream: tonic::Streaming<arrow_flight::FlightData>,
+    dest: &Path,
+    rpc: impl Fn(tonic::Status) -> Error,
+) -> Result<Pulled> {
+    let mut file = RawIpcFile::create(dest, schema, &first.data_header)?;
+    let mut batches = 0;
+    while let Some(data) = stream.message().await.map_err(&rpc)? {
+        file.append(&data.data_header, &data.data_body)?;
+        batches += 1;
+    }
+    let rows = file.rows;
+    file.finish()?;
+    Ok(Pulled {
+        rows,
+        bytes: 0,
+        batches,
+    })
+}
+
+/// Decodes the batches and writes them again (schemas with dictionaries).
+async fn decode(
+    all: impl futures::Stream<Item = Result<arrow_flight::FlightData, tonic::Status>> + Send + 'static,
+    schema: &arrow::datatypes::SchemaRef,
+    dest: &Path,
+) -> Result<Pulled> {
+    let mut batches = FlightRecordBatchStream::new_from_flight_data(all.map_err(Into::into));
+    let mut writer = bayou_runtime::IpcWriter::create(dest, schema)?;
+    let mut counts = Pulled {
+        rows: 0,
+        bytes: 0,
+        batches: 0,
+    };
+    while let Some(batch) = batches.try_next().await? {
+        counts.rows += batch.num_rows() as u64;
+        counts.batches += 1;
+        writer.write(&batch)?;
+    }
+    writer.finish()?;
+    Ok(counts)
 }

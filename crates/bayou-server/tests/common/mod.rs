@@ -19,6 +19,14 @@ pub struct Served {
     _serving: tokio::task::JoinHandle<()>,
 }
 
+impl Served {
+    /// Stops the server and waits until it has.
+    pub async fn stop(self) {
+        let _ = self._stop.send(());
+        let _ = self._serving.await;
+    }
+}
+
 pub async fn serve() -> Served {
     let dir = tempfile::tempdir().unwrap();
     let location = LakeLocation::parse(dir.path().join("lake").to_str().unwrap()).unwrap();
