@@ -108,7 +108,7 @@ impl Drop for Lan {
 /// A process that is killed when dropped, with its stdout read line by line.
 struct Proc {
     child: Child,
-    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl Proc {
@@ -118,13 +118,25 @@ impl Proc {
             .stderr(Stdio::null())
             .spawn()
             .expect("start bayou");
-        let lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        // Lines go through a thread, so a wait for one can have a deadline.
+        let out = child.stdout.take().expect("stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         Self { child, lines }
     }
 
-    /// The next JSON line it prints (a condition: blocks until it says something).
+    /// The next JSON line it prints (a condition: waits until it says something, at most 30 s).
     fn next(&mut self) -> Value {
-        let line = self.lines.next().expect("a line").expect("utf-8");
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a line within 30 s");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
     }
 }
@@ -175,6 +187,8 @@ fn until(
         if ready(&workers) {
             return workers;
         }
+        // Paced, so the polling does not starve the workers' own heartbeats on a small machine.
+        std::thread::sleep(Duration::from_millis(100));
         assert!(Instant::now() < deadline, "never got there: {workers:#?}");
     }
 }
@@ -201,7 +215,7 @@ fn workers_on_their_own_hosts_attach_and_are_lost_when_cut_off_or_killed() {
             "--listen",
             "10.231.0.1:0",
             "--worker-heartbeat",
-            "200ms",
+            "500ms",
         ]);
         c
     });
@@ -235,6 +249,7 @@ fn workers_on_their_own_hosts_attach_and_are_lost_when_cut_off_or_killed() {
     };
     let (mut a, flight_a, id_a) = worker("a");
     let (mut b, flight_b, id_b) = worker("b");
+    assert_ne!(id_a, id_b, "each session has its own id");
     // Each advertises the address its host reaches the server from.
     assert!(flight_a.starts_with("http://10.231.0.2:"), "{flight_a}");
     assert!(flight_b.starts_with("http://10.231.0.3:"), "{flight_b}");
@@ -260,7 +275,14 @@ fn workers_on_their_own_hosts_attach_and_are_lost_when_cut_off_or_killed() {
     let workers = until(&lan, &t, &url, &user_key, |ws| {
         state(ws, &id_a) == Some("lost")
     });
-    assert_eq!(state(&workers, &id_b), Some("up"));
+    // B is up, under its first session or, on a machine busy enough to miss its heartbeats,
+    // a later one.
+    assert!(
+        workers
+            .iter()
+            .any(|w| w["flight_url"] == flight_b.as_str() && w["state"] == "up"),
+        "{workers:#?}"
+    );
     // Mended, A attaches again as a new session (its old one gets nothing more).
     lan.link("a", true);
     let again = loop {
@@ -278,7 +300,9 @@ fn workers_on_their_own_hosts_attach_and_are_lost_when_cut_off_or_killed() {
     let _ = b.child.kill();
     let _ = b.child.wait();
     until(&lan, &t, &url, &user_key, |ws| {
-        state(ws, &id_b) == Some("lost")
+        ws.iter()
+            .filter(|w| w["flight_url"] == flight_b.as_str())
+            .all(|w| w["state"] == "lost")
     });
     let _ = server.child.kill();
 }

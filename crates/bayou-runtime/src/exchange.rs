@@ -423,9 +423,16 @@ pub fn ipc_messages(path: &Path) -> Result<(SchemaRef, Vec<IpcMessage>)> {
         if prefix + len > meta_len {
             return Err(bad("a message longer than its block".into()));
         }
+        let header = whole.slice(prefix..prefix + len);
+        // The block may be padded past the body its header names: send just that body.
+        let body_len = arrow::ipc::root_as_message(&header)
+            .ok()
+            .and_then(|m| usize::try_from(m.bodyLength()).ok())
+            .filter(|&n| meta_len + n <= whole.len())
+            .ok_or_else(|| bad("a message whose header names no body in its block".into()))?;
         messages.push(IpcMessage {
-            header: whole.slice(prefix..prefix + len),
-            body: whole.slice(meta_len..),
+            header,
+            body: whole.slice(meta_len..meta_len + body_len),
         });
     }
     Ok((mapped.schema, messages))

@@ -53,6 +53,16 @@ impl Auth {
         Ok(key)
     }
 
+    /// Whether the worker key `token` still works (not revoked since it attached). A catalog
+    /// that cannot be read keeps the worker: a blip of the database must not drop every worker.
+    pub(crate) async fn worker_still_valid(&self, token: &str) -> bool {
+        match self.lake.catalog().authenticate(token).await {
+            Ok(Some(key)) => key.worker,
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
     /// The live key a call carries, or `unauthenticated` saying what to do.
     async fn key(&self, metadata: &MetadataMap) -> Result<ApiKey, Status> {
         let unauthenticated = |message: &str| {
@@ -66,13 +76,7 @@ impl Auth {
                 "this server needs an API key\n  hint: pass --api-key KEY, set BAYOU_API_KEY, or `bayou config set api_key KEY`; an admin makes keys with `bayou server key create --user NAME`",
             ));
         };
-        // `Authorization: Bearer KEY`; the scheme's case does not matter (RFC 9110).
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map_or("", |(_, key)| key.trim());
+        let token = bearer(header);
         match self.lake.catalog().authenticate(token).await {
             Ok(Some(key)) => Ok(key),
             Ok(None) => Err(unauthenticated(
@@ -81,4 +85,15 @@ impl Auth {
             Err(e) => Err(wire::error_to_status(&e.into())),
         }
     }
+}
+
+/// The key of `Authorization: Bearer KEY` (the scheme's case does not matter, RFC 9110); empty
+/// when the header says something else.
+pub(crate) fn bearer(header: &tonic::metadata::MetadataValue<tonic::metadata::Ascii>) -> &str {
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, key)| key.trim())
 }

@@ -25,6 +25,10 @@ use crate::auth::Auth;
 const KEEP_LOST: usize = 32;
 /// Missed heartbeats after which a worker is lost.
 const MISSED: u32 = 3;
+/// The shortest heartbeat interval a server asks for.
+pub(crate) const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
+/// Heartbeats between checks that a worker's key was not revoked.
+const RECHECK_EVERY: u32 = 5;
 
 /// The workers this server knows, by session id.
 #[derive(Debug)]
@@ -47,7 +51,7 @@ impl Registry {
     pub(crate) fn new(heartbeat: Duration) -> Self {
         let random = || uuid::Uuid::new_v4().simple().to_string();
         Self {
-            heartbeat,
+            heartbeat: heartbeat.max(MIN_HEARTBEAT),
             exchange_token: format!("{}{}", random(), random()),
             workers: Mutex::new(BTreeMap::new()),
             closing: tokio::sync::watch::Sender::new(false),
@@ -64,7 +68,16 @@ impl Registry {
     }
 
     fn attach(&self, name: &str, hello: WorkerHello) -> String {
-        let id = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let mut workers = self.lock();
+        let id = loop {
+            let id = format!(
+                "{name}-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            );
+            if !workers.contains_key(&id) {
+                break id;
+            }
+        };
         let now = now_ms();
         let info = WorkerInfo {
             id: id.clone(),
@@ -78,7 +91,7 @@ impl Registry {
             last_seen_ms: now,
             stats: None,
         };
-        self.lock().insert(id.clone(), info);
+        workers.insert(id.clone(), info);
         id
     }
 
@@ -164,6 +177,47 @@ impl WorkersApi {
     }
 }
 
+/// What a session's stream reads from and checks.
+struct Driving {
+    inbound: Streaming<WorkerMessage>,
+    session: Session,
+    closing: tokio::sync::watch::Receiver<bool>,
+    quiet: Duration,
+    auth: Auth,
+    /// The worker's key, checked again every [`RECHECK_EVERY`] heartbeats.
+    token: String,
+    beats: u32,
+}
+
+impl Driving {
+    /// The answer to the worker's next heartbeat, or `None` when the session is over.
+    async fn next_beat(&mut self) -> Option<ServerMessage> {
+        loop {
+            let next = tokio::select! {
+                next = tokio::time::timeout(self.quiet, self.inbound.message()) => next,
+                _ = self.closing.wait_for(|closed| *closed) => return None,
+            };
+            let stats = match next {
+                Ok(Ok(Some(WorkerMessage {
+                    message: Some(worker_message::Message::Heartbeat(stats)),
+                }))) => stats,
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
+            };
+            self.beats = self.beats.wrapping_add(1);
+            if self.beats.is_multiple_of(RECHECK_EVERY)
+                && !self.auth.worker_still_valid(&self.token).await
+            {
+                return None;
+            }
+            self.session.registry.beat(&self.session.id, stats);
+            return Some(ServerMessage {
+                message: Some(server_message::Message::Ack(HeartbeatAck {})),
+            });
+        }
+    }
+}
+
 type AttachStream = Pin<Box<dyn futures::Stream<Item = Result<ServerMessage, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -175,6 +229,11 @@ impl Workers for WorkersApi {
         request: Request<Streaming<WorkerMessage>>,
     ) -> Result<Response<AttachStream>, Status> {
         let key = self.auth.worker(request.metadata()).await?;
+        let token = request
+            .metadata()
+            .get("authorization")
+            .map(|h| crate::auth::bearer(h).to_string())
+            .unwrap_or_default();
         let mut inbound = request.into_inner();
         let hello = self.hello(&mut inbound).await?;
         let registry = self.registry.clone();
@@ -189,33 +248,21 @@ impl Workers for WorkersApi {
                 exchange_token: registry.exchange_token.clone(),
             })),
         };
-        // Answers heartbeats until they stop, then ends the session: closed, broken, or silent
-        // for three heartbeats' time.
-        let quiet = registry.heartbeat * MISSED;
-        let closing = registry.closing.subscribe();
-        let driven =
-            futures::stream::unfold(Some((inbound, session, closing)), move |state| async move {
-                let (mut inbound, session, mut closing) = state?;
-                loop {
-                    let next = tokio::select! {
-                        next = tokio::time::timeout(quiet, inbound.message()) => next,
-                        _ = closing.wait_for(|closed| *closed) => return None,
-                    };
-                    match next {
-                        Ok(Ok(Some(WorkerMessage {
-                            message: Some(worker_message::Message::Heartbeat(stats)),
-                        }))) => {
-                            session.registry.beat(&session.id, stats);
-                            let ack = ServerMessage {
-                                message: Some(server_message::Message::Ack(HeartbeatAck {})),
-                            };
-                            return Some((Ok(ack), Some((inbound, session, closing))));
-                        }
-                        Ok(Ok(Some(_))) => {}
-                        Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
-                    }
-                }
-            });
+        // Answers heartbeats until they stop, then ends the session: closed, broken, silent
+        // for three heartbeats' time, or its key revoked.
+        let driving = Driving {
+            inbound,
+            session,
+            closing: registry.closing.subscribe(),
+            quiet: registry.heartbeat * MISSED,
+            auth: self.auth.clone(),
+            token,
+            beats: 0,
+        };
+        let driven = futures::stream::unfold(driving, |mut d| async move {
+            let ack = d.next_beat().await?;
+            Some((Ok(ack), d))
+        });
         let stream = futures::stream::once(std::future::ready(Ok(welcome))).chain(driven);
         Ok(Response::new(Box::pin(stream)))
     }

@@ -131,7 +131,10 @@ async fn workers_attach_beat_share_outputs_and_are_lost_when_they_go() {
     let (id_a, id_b) = (attached(&mut a).await, attached(&mut b).await);
     assert_ne!(id_a, id_b, "each session has its own id");
     let workers = until(&served, |ws| {
-        ws.len() == 2 && ws.iter().all(|w| w.state == "up" && w.stats.is_some())
+        [&id_a, &id_b].iter().all(|id| {
+            ws.iter()
+                .any(|w| &&w.id == id && w.state == "up" && w.stats.is_some())
+        })
     })
     .await;
     let a_info = workers.iter().find(|w| w.id == id_a).unwrap();
@@ -254,6 +257,37 @@ async fn attach_raw(
         .await?
         .into_inner();
     Ok(inbound.message().await?.and_then(|m| m.message))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_worker_key_ends_its_session_and_cannot_attach_again() {
+    let served = common::serve().await;
+    let made = served
+        .lake
+        .catalog()
+        .create_api_key("w2", bayou_catalog::KeyKind::Worker)
+        .await
+        .unwrap();
+    let mut w = start(&served, &made.token).await;
+    let id = attached(&mut w).await;
+    served
+        .lake
+        .catalog()
+        .revoke_api_key(&made.key.id)
+        .await
+        .unwrap();
+    // Within a few heartbeats the server checks the key again and ends the session; the
+    // worker's next attach is refused for good.
+    match w.changes.recv().await {
+        Some(Change::Lost { .. }) => {}
+        other => panic!("the session should have ended: {other:?}"),
+    }
+    let ended = w.task.await.unwrap().unwrap_err();
+    assert!(matches!(ended, bayou_worker::Error::Refused(_)), "{ended}");
+    until(&served, |ws| {
+        ws.iter().any(|x| x.id == id && x.state == "lost")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

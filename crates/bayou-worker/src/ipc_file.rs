@@ -36,6 +36,54 @@ pub(crate) fn relayable(schema: &Schema) -> bool {
     schema.fields().iter().all(|f| plain(f.data_type()))
 }
 
+/// What a checked message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Batch { rows: u64 },
+    Dictionary,
+}
+
+/// Checks a message that came over the wire before anything reads it: a record batch or a
+/// dictionary whose body is as long as its header says, and every buffer of which lies in that
+/// body (Arrow's reader asserts that, so an unchecked message could panic a reader).
+pub(crate) fn check(header: &[u8], body: &[u8]) -> Result<Kind, &'static str> {
+    let message = arrow::ipc::root_as_message(header).map_err(|_| "its header")?;
+    if usize::try_from(message.bodyLength()).ok() != Some(body.len()) {
+        return Err("a body of another length than its header says");
+    }
+    let (batch, kind) = match message.header_type() {
+        MessageHeader::RecordBatch => {
+            let batch = message
+                .header_as_record_batch()
+                .ok_or("a record batch without its header")?;
+            let rows = u64::try_from(batch.length()).map_err(|_| "a negative length")?;
+            (batch, Kind::Batch { rows })
+        }
+        MessageHeader::DictionaryBatch => {
+            let batch = message
+                .header_as_dictionary_batch()
+                .and_then(|d| d.data())
+                .ok_or("a dictionary without its data")?;
+            (batch, Kind::Dictionary)
+        }
+        MessageHeader::Schema => return Err("a second schema"),
+        _ => return Err("neither a record batch nor a dictionary"),
+    };
+    let inside = |offset: i64, length: i64| {
+        u64::try_from(offset)
+            .ok()
+            .zip(u64::try_from(length).ok())
+            .and_then(|(o, l)| o.checked_add(l))
+            .is_some_and(|end| end <= body.len() as u64)
+    };
+    let buffers = batch.buffers().ok_or("a batch without its buffers")?;
+    if !buffers.iter().all(|b| inside(b.offset(), b.length())) {
+        return Err("a buffer past the end of its body");
+    }
+    batch.nodes().ok_or("a batch without its field nodes")?;
+    Ok(kind)
+}
+
 /// An IPC file being written from relayed messages.
 pub(crate) struct RawIpcFile {
     path: PathBuf,
@@ -66,36 +114,23 @@ impl RawIpcFile {
         Ok(this)
     }
 
-    /// Appends one message: a record batch or a dictionary, whose body must be as long as its
-    /// header says.
+    /// Appends one message: a record batch or a dictionary, checked by [`check`].
     pub(crate) fn append(&mut self, header: &[u8], body: &[u8]) -> Result<()> {
-        let bad = |what: &str| {
+        let kind = check(header, body).map_err(|what| {
             Error::Connect(format!(
                 "a peer sent a malformed Arrow message ({what}) for {}",
                 self.path.display()
             ))
-        };
-        let message = arrow::ipc::root_as_message(header).map_err(|_| bad("its header"))?;
-        if usize::try_from(message.bodyLength()).ok() != Some(body.len()) {
-            return Err(bad("a body of another length than its header says"));
-        }
-        let (meta, len) = match message.header_type() {
-            MessageHeader::RecordBatch => {
-                let batch = message
-                    .header_as_record_batch()
-                    .ok_or_else(|| bad("a record batch without its header"))?;
-                let rows = u64::try_from(batch.length()).map_err(|_| bad("a negative length"))?;
-                let (meta, len) = self.message(header, body)?;
-                self.rows += rows;
-                self.batches
-                    .push(Block::new(self.offset_before(meta, len), meta, len));
-                return Ok(());
+        })?;
+        let (meta, len) = self.message(header, body)?;
+        let block = Block::new(self.offset_before(meta, len), meta, len);
+        match kind {
+            Kind::Batch { rows } => {
+                self.rows = self.rows.saturating_add(rows);
+                self.batches.push(block);
             }
-            MessageHeader::DictionaryBatch => self.message(header, body)?,
-            _ => return Err(bad("neither a record batch nor a dictionary")),
-        };
-        self.dictionaries
-            .push(Block::new(self.offset_before(meta, len), meta, len));
+            Kind::Dictionary => self.dictionaries.push(block),
+        }
         Ok(())
     }
 
@@ -250,7 +285,28 @@ mod tests {
         assert!(garbage.to_string().contains("malformed"), "{garbage}");
         // A schema message where a batch belongs.
         let wrong = file.append(&header.data_header, &[]).unwrap_err();
-        assert!(wrong.to_string().contains("neither"), "{wrong}");
+        assert!(wrong.to_string().contains("second schema"), "{wrong}");
+        // A batch whose buffer points past its body: refused before any reader sees it.
+        let mut fbb = flatbuffers::FlatBufferBuilder::new();
+        let nodes = fbb.create_vector(&[arrow::ipc::FieldNode::new(3, 0)]);
+        let buffers = fbb.create_vector(&[
+            arrow::ipc::Buffer::new(0, 0),
+            arrow::ipc::Buffer::new(0, 4096),
+        ]);
+        let mut rb = arrow::ipc::RecordBatchBuilder::new(&mut fbb);
+        rb.add_length(3);
+        rb.add_nodes(nodes);
+        rb.add_buffers(buffers);
+        let rb = rb.finish();
+        let mut mb = arrow::ipc::MessageBuilder::new(&mut fbb);
+        mb.add_version(arrow::ipc::MetadataVersion::V5);
+        mb.add_header_type(MessageHeader::RecordBatch);
+        mb.add_header(rb.as_union_value());
+        mb.add_bodyLength(24);
+        let root = mb.finish();
+        fbb.finish(root, None);
+        let past = file.append(fbb.finished_data(), &[0u8; 24]).unwrap_err();
+        assert!(past.to_string().contains("past the end"), "{past}");
     }
 
     #[test]

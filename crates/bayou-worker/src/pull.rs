@@ -1,14 +1,15 @@
 //! [`pull`]: a peer's output, fetched with Flight `DoGet` into a local Arrow IPC file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use arrow_flight::FlightData;
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::flight_service_client::FlightServiceClient;
 use futures::{StreamExt as _, TryStreamExt as _};
-
-use crate::ipc_file::RawIpcFile;
 use tonic::transport::Endpoint;
 
+use crate::ipc_file::{RawIpcFile, check};
 use crate::{Error, Result};
 
 /// What a pull moved.
@@ -20,9 +21,46 @@ pub struct Pulled {
     pub batches: u64,
 }
 
+/// A file being written next to its final place; removed unless it was put there, so a failed
+/// or abandoned pull leaves nothing, and nobody maps a half-written output.
+struct Partial {
+    path: PathBuf,
+    done: bool,
+}
+
+impl Partial {
+    fn next_to(dest: &Path) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = dest
+            .file_name()
+            .map_or_else(|| "output".into(), |n| n.to_string_lossy().to_string());
+        let path = dest.with_file_name(format!(".{name}.{}.{n}.partial", std::process::id()));
+        Self { path, done: false }
+    }
+
+    fn persist(mut self, dest: &Path) -> Result<u64> {
+        std::fs::rename(&self.path, dest).map_err(|source| Error::Io {
+            what: format!("moving the pulled output to {}", dest.display()),
+            source,
+        })?;
+        self.done = true;
+        Ok(std::fs::metadata(dest).map_or(0, |m| m.len()))
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// Fetches `node`'s output of run `run_id` from the worker whose Flight endpoint is at `url`,
 /// presenting `token`, into a new Arrow IPC file at `dest`. Batches are written as they arrive:
-/// the whole output is never in memory at once. A failed pull removes what it wrote.
+/// the whole output is never in memory at once. A pull that fails or is dropped leaves nothing
+/// at `dest`.
 pub async fn pull(url: &str, token: &str, run_id: &str, node: &str, dest: &Path) -> Result<Pulled> {
     let what = || format!("fetching the output of '{node}' (run {run_id}) from {url}");
     let rpc = |source: tonic::Status| Error::Rpc {
@@ -32,6 +70,9 @@ pub async fn pull(url: &str, token: &str, run_id: &str, node: &str, dest: &Path)
     let channel = Endpoint::from_shared(url.to_string())
         .map_err(|e| Error::Connect(format!("'{url}' is not a Flight URL: {e}")))?
         .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(10))
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(20))
         .initial_stream_window_size(Some(crate::STREAM_WINDOW))
         .initial_connection_window_size(Some(crate::CONNECTION_WINDOW))
         .max_frame_size(Some(crate::MAX_FRAME))
@@ -53,40 +94,34 @@ pub async fn pull(url: &str, token: &str, run_id: &str, node: &str, dest: &Path)
     };
     let schema =
         std::sync::Arc::new(arrow::datatypes::Schema::try_from(&first).map_err(Error::Arrow)?);
-    let written = async {
-        if crate::ipc_file::relayable(&schema) {
-            relay(schema, first, stream, dest, rpc).await
-        } else {
-            let all = futures::stream::iter([Ok(first)]).chain(stream);
-            decode(all, &schema, dest).await
-        }
+    let partial = Partial::next_to(dest);
+    let mut pulled = if crate::ipc_file::relayable(&schema) {
+        relay(schema, first, stream, &partial.path, rpc).await?
+    } else {
+        // Checked before arrow's decoder sees them: it asserts what `check` tests.
+        let checked = stream.map(|data| {
+            let data = data?;
+            check(&data.data_header, &data.data_body).map_err(|w| {
+                tonic::Status::data_loss(format!("a malformed Arrow message ({w})"))
+            })?;
+            Ok(data)
+        });
+        let all = futures::stream::iter([Ok(first)]).chain(checked);
+        decode(all, &schema, &partial.path).await?
     };
-    let mut result: Result<Pulled> = written.await;
-    match &mut result {
-        Ok(pulled) => {
-            pulled.bytes = std::fs::metadata(dest)
-                .map_err(|source| Error::Io {
-                    what: format!("reading {}", dest.display()),
-                    source,
-                })?
-                .len();
-        }
-        Err(_) => {
-            let _ = std::fs::remove_file(dest);
-        }
-    }
-    result
+    pulled.bytes = partial.persist(dest)?;
+    Ok(pulled)
 }
 
-/// Writes the messages as they came, each header checked ([`RawIpcFile`]).
+/// Writes the messages as they came, each one checked ([`RawIpcFile`]).
 async fn relay(
     schema: arrow::datatypes::SchemaRef,
-    first: arrow_flight::FlightData,
-    mut stream: tonic::Streaming<arrow_flight::FlightData>,
-    dest: &Path,
+    first: FlightData,
+    mut stream: tonic::Streaming<FlightData>,
+    path: &Path,
     rpc: impl Fn(tonic::Status) -> Error,
 ) -> Result<Pulled> {
-    let mut file = RawIpcFile::create(dest, schema, &first.data_header)?;
+    let mut file = RawIpcFile::create(path, schema, &first.data_header)?;
     let mut batches = 0;
     while let Some(data) = stream.message().await.map_err(&rpc)? {
         file.append(&data.data_header, &data.data_body)?;
@@ -103,12 +138,12 @@ async fn relay(
 
 /// Decodes the batches and writes them again (schemas with dictionaries).
 async fn decode(
-    all: impl futures::Stream<Item = Result<arrow_flight::FlightData, tonic::Status>> + Send + 'static,
+    all: impl futures::Stream<Item = Result<FlightData, tonic::Status>> + Send + 'static,
     schema: &arrow::datatypes::SchemaRef,
-    dest: &Path,
+    path: &Path,
 ) -> Result<Pulled> {
     let mut batches = FlightRecordBatchStream::new_from_flight_data(all.map_err(Into::into));
-    let mut writer = bayou_runtime::IpcWriter::create(dest, schema)?;
+    let mut writer = bayou_runtime::IpcWriter::create(path, schema)?;
     let mut counts = Pulled {
         rows: 0,
         bytes: 0,

@@ -21,6 +21,9 @@ pub enum Change {
     Lost { reason: String },
 }
 
+/// How long the server may take to answer a hello.
+const WELCOME_WITHIN: Duration = Duration::from_secs(20);
+
 /// Attaches until the server refuses the worker for good (returned as [`Error::Refused`]).
 pub(crate) async fn attach_forever(
     options: &Options,
@@ -88,20 +91,29 @@ async fn attach_once(
         .map_err(|_| Error::Refused("the worker key holds characters no key has".into()))?;
     request.metadata_mut().insert("authorization", bearer);
     let mut client = WorkersClient::new(channel);
-    let mut inbound = client.attach(request).await.map_err(refusal)?.into_inner();
-    let welcome = match inbound.message().await.map_err(refusal)? {
-        Some(ServerMessage {
-            message: Some(server_message::Message::Welcome(w)),
-        }) => w,
-        _ => {
-            return Err(Error::Connect(
+    // A network that fails after the connection was made must not leave the worker waiting.
+    let welcomed_in = async {
+        let mut inbound = client.attach(request).await.map_err(refusal)?.into_inner();
+        match inbound.message().await.map_err(refusal)? {
+            Some(ServerMessage {
+                message: Some(server_message::Message::Welcome(w)),
+            }) => Ok((inbound, w)),
+            _ => Err(Error::Connect(
                 "the server did not welcome the worker".into(),
-            ));
+            )),
         }
     };
+    let (mut inbound, welcome) = tokio::time::timeout(WELCOME_WITHIN, welcomed_in)
+        .await
+        .map_err(|_| {
+            Error::Connect(format!(
+                "the server did not welcome the worker within {} s",
+                WELCOME_WITHIN.as_secs()
+            ))
+        })??;
     holdings.set_token(Some(welcome.exchange_token.clone()));
     welcomed(welcome.worker_id.clone());
-    let every = Duration::from_millis(u64::from(welcome.heartbeat_ms.max(50)));
+    let every = Duration::from_millis(u64::from(welcome.heartbeat_ms));
     let mut beat = tokio::time::interval(every);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The server answers every heartbeat: silence for three of them is a cut network, which
@@ -148,7 +160,9 @@ fn endpoint(options: &Options) -> Result<Endpoint> {
             ))
         })?
         .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(Duration::from_secs(10))
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(20));
     if url.starts_with("https://") {
         let mut tls = ClientTlsConfig::new().with_native_roots();
         if let Some(pem) = &options.ca_pem {

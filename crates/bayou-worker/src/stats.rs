@@ -10,31 +10,56 @@ use crate::Holdings;
 /// How often the caches are measured again: walking them costs a read of every directory.
 const CACHE_EVERY: Duration = Duration::from_secs(30);
 
-/// Measures a worker for its heartbeats.
+/// Measures a worker for its heartbeats. The caches are walked on a blocking thread, so a
+/// large package store never delays a heartbeat: each one carries the latest measurement.
 #[derive(Debug)]
 pub struct Stats {
     cache_dir: PathBuf,
-    cache: Option<(Instant, bayou_runtime::CacheUsage)>,
+    cache: bayou_runtime::CacheUsage,
+    measured: Option<Instant>,
+    measuring: Option<tokio::task::JoinHandle<bayou_runtime::CacheUsage>>,
+}
+
+impl Drop for Stats {
+    fn drop(&mut self) {
+        if let Some(walk) = self.measuring.take() {
+            walk.abort();
+        }
+    }
 }
 
 impl Stats {
     pub fn new(cache_dir: &Path) -> Self {
         Self {
             cache_dir: cache_dir.to_path_buf(),
-            cache: None,
+            cache: Default::default(),
+            measured: None,
+            measuring: None,
         }
     }
 
-    /// The worker's figures now.
+    /// Takes a finished measurement of the caches, and starts the next one when due.
+    fn refresh_caches(&mut self) {
+        if self.measuring.as_ref().is_some_and(|w| w.is_finished())
+            && let Some(walk) = self.measuring.take()
+            && let Some(Ok(usage)) = futures::FutureExt::now_or_never(walk)
+        {
+            self.cache = usage;
+            self.measured = Some(Instant::now());
+        }
+        let due = self.measured.is_none_or(|at| at.elapsed() >= CACHE_EVERY);
+        if due && self.measuring.is_none() {
+            let dir = self.cache_dir.clone();
+            self.measuring = Some(tokio::task::spawn_blocking(move || {
+                bayou_runtime::cache_usage(&dir)
+            }));
+        }
+    }
+
+    /// The worker's figures now (the caches' as last measured).
     pub fn sample(&mut self, holdings: &Holdings) -> WorkerStats {
-        let cache = match self.cache {
-            Some((at, usage)) if at.elapsed() < CACHE_EVERY => usage,
-            _ => {
-                let usage = bayou_runtime::cache_usage(&self.cache_dir);
-                self.cache = Some((Instant::now(), usage));
-                usage
-            }
-        };
+        self.refresh_caches();
+        let cache = self.cache;
         WorkerStats {
             running_nodes: 0,
             memory_used_bytes: resident_bytes(),
@@ -59,8 +84,8 @@ fn resident_bytes() -> u64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_sample_sees_the_process_and_the_outputs_held() {
+    #[tokio::test]
+    async fn a_sample_sees_the_process_and_the_outputs_held() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("out.arrow");
         std::fs::write(&file, vec![0u8; 4096]).unwrap();
@@ -68,10 +93,17 @@ mod tests {
         std::fs::write(dir.path().join("nodes/ab/out.arrow"), vec![0u8; 100]).unwrap();
         let holdings = Holdings::default();
         holdings.hold("r1", "trips", &file);
-        let s = Stats::new(dir.path()).sample(&holdings);
+        let mut stats = Stats::new(dir.path());
+        let s = stats.sample(&holdings);
         assert!(s.memory_used_bytes > 0, "{s:?}");
         assert_eq!(s.shared_memory_bytes, 4096);
-        assert_eq!(s.node_cache_bytes, 100);
+        // The caches are measured off the heartbeat's thread; a later sample carries them.
+        if let Some(walk) = stats.measuring.as_mut() {
+            stats.cache = walk.await.unwrap();
+            stats.measured = Some(Instant::now());
+            stats.measuring = None;
+        }
+        assert_eq!(stats.sample(&holdings).node_cache_bytes, 100);
         holdings.release_run("r1");
         assert_eq!(holdings.bytes(), 0);
     }

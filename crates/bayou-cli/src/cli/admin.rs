@@ -32,11 +32,20 @@ pub struct ServerArgs {
     pub tls_key: Option<std::path::PathBuf>,
 
     /// How often attached workers send heartbeats; one that misses three is lost
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "2s", value_parser = heartbeat, value_name = "DURATION")]
     pub worker_heartbeat: std::time::Duration,
 
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
+}
+
+/// A heartbeat interval: at least 100 ms (a shorter one would lose workers to scheduling noise).
+fn heartbeat(text: &str) -> Result<std::time::Duration, String> {
+    let every = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if every < std::time::Duration::from_millis(100) {
+        return Err("at least 100ms".into());
+    }
+    Ok(every)
 }
 
 #[derive(Debug, Subcommand)]

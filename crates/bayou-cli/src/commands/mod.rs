@@ -209,6 +209,13 @@ async fn embedded(
     outcome
 }
 
+/// A listener on `addr` (`HOST:PORT`), or an error saying how to pick another.
+pub(crate) async fn listen_on(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr}\n  hint: pick another address with --listen HOST:PORT")
+    })
+}
+
 /// The server the flags or the profile name (`--remote`, `BAYOU_REMOTE`, `remote`), if any.
 fn remote_of(
     cli: &Cli,

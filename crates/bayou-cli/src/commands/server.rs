@@ -43,13 +43,7 @@ async fn serve(format: OutputFormat, lake: Lake, args: &ServerArgs) -> anyhow::R
         _ => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {listen}\n  hint: pick another address with --listen HOST:PORT"
-            )
-        })?;
+    let listener = super::listen_on(listen).await?;
     let addr = listener.local_addr()?;
     let location = lake.location().display();
     // The first line names the address (one line even in JSON), so scripts and tests that

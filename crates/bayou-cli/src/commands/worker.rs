@@ -47,13 +47,7 @@ async fn serve(format: OutputFormat, args: WorkerArgs) -> anyhow::Result<()> {
         None => None,
     };
     let listen = &args.listen;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {listen}\n  hint: pick another address with --listen HOST:PORT"
-            )
-        })?;
+    let listener = super::listen_on(listen).await?;
     let addr = listener.local_addr()?;
     let flight_url = match &args.advertise {
         Some(url) => url.clone(),

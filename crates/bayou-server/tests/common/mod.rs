@@ -14,6 +14,8 @@ pub struct Served {
     pub token: String,
     /// A worker key (`--worker w`).
     pub worker_token: String,
+    /// The served lake (its catalog holds the keys).
+    pub lake: Lake,
     pub dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
     _serving: tokio::task::JoinHandle<()>,
@@ -55,11 +57,12 @@ pub async fn serve() -> Served {
     let shutdown = async move {
         let _ = stopped.await;
     };
+    let served_lake = lake.clone();
     let serving = tokio::spawn(async move {
         let options = bayou_server::Options {
             keep_logs: std::time::Duration::from_secs(3600),
             tls: None,
-            worker_heartbeat: std::time::Duration::from_millis(200),
+            worker_heartbeat: std::time::Duration::from_millis(300),
         };
         bayou_server::serve(lake, runs, options, listener, shutdown)
             .await
@@ -69,6 +72,7 @@ pub async fn serve() -> Served {
         url,
         token,
         worker_token,
+        lake: served_lake,
         dir,
         _stop: stop,
         _serving: serving,
