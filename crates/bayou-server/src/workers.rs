@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use bayou_proto::v1::workers_server::{Workers, WorkersServer};
 use bayou_proto::v1::{
-    HeartbeatAck, ListWorkersRequest, ListWorkersResponse, ServerMessage, Welcome, WorkerHello,
-    WorkerInfo, WorkerMessage, server_message, worker_message,
+    ExchangeToken, HeartbeatAck, ListWorkersRequest, ListWorkersResponse, ServerMessage, Welcome,
+    WorkerHello, WorkerInfo, WorkerMessage, server_message, worker_message,
 };
 use futures::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
@@ -34,8 +34,9 @@ const RECHECK_EVERY: u32 = 5;
 #[derive(Debug)]
 pub(crate) struct Registry {
     heartbeat: Duration,
-    /// What workers present to each other's Flight endpoints while this server runs.
-    exchange_token: String,
+    /// What workers present to each other's Flight endpoints; replaced when a worker's key is
+    /// revoked, and sent to every live session.
+    exchange_token: tokio::sync::watch::Sender<String>,
     workers: Mutex<BTreeMap<String, WorkerInfo>>,
     /// Set when the server shuts down: every session ends, so connections can close.
     closing: tokio::sync::watch::Sender<bool>,
@@ -52,10 +53,17 @@ impl Registry {
         let random = || uuid::Uuid::new_v4().simple().to_string();
         Self {
             heartbeat: heartbeat.max(MIN_HEARTBEAT),
-            exchange_token: format!("{}{}", random(), random()),
+            exchange_token: tokio::sync::watch::Sender::new(format!("{}{}", random(), random())),
             workers: Mutex::new(BTreeMap::new()),
             closing: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Replaces the exchange token; every live session is sent the new one.
+    fn rotate_token(&self) {
+        let random = || uuid::Uuid::new_v4().simple().to_string();
+        self.exchange_token
+            .send_replace(format!("{}{}", random(), random()));
     }
 
     /// Ends every session (the server is shutting down; workers attach again to its successor).
@@ -182,6 +190,8 @@ struct Driving {
     inbound: Streaming<WorkerMessage>,
     session: Session,
     closing: tokio::sync::watch::Receiver<bool>,
+    /// The exchange token as this session last sent it.
+    tokens: tokio::sync::watch::Receiver<String>,
     quiet: Duration,
     auth: Auth,
     /// The worker's key, checked again every [`RECHECK_EVERY`] heartbeats.
@@ -196,6 +206,14 @@ impl Driving {
             let next = tokio::select! {
                 next = tokio::time::timeout(self.quiet, self.inbound.message()) => next,
                 _ = self.closing.wait_for(|closed| *closed) => return None,
+                Ok(()) = self.tokens.changed() => {
+                    let token = self.tokens.borrow_and_update().clone();
+                    return Some(ServerMessage {
+                        message: Some(server_message::Message::Token(ExchangeToken {
+                            exchange_token: token,
+                        })),
+                    });
+                }
             };
             let stats = match next {
                 Ok(Ok(Some(WorkerMessage {
@@ -208,6 +226,8 @@ impl Driving {
             if self.beats.is_multiple_of(RECHECK_EVERY)
                 && !self.auth.worker_still_valid(&self.token).await
             {
+                // What this worker learned must stop working too.
+                self.session.registry.rotate_token();
                 return None;
             }
             self.session.registry.beat(&self.session.id, stats);
@@ -241,11 +261,14 @@ impl Workers for WorkersApi {
             id: registry.attach(&key.user, hello),
             registry: registry.clone(),
         };
+        // The token welcomed with counts as sent: only later ones go down the stream.
+        let tokens = registry.exchange_token.subscribe();
+        let exchange_token = tokens.borrow().clone();
         let welcome = ServerMessage {
             message: Some(server_message::Message::Welcome(Welcome {
                 worker_id: session.id.clone(),
                 heartbeat_ms: u32::try_from(registry.heartbeat.as_millis()).unwrap_or(u32::MAX),
-                exchange_token: registry.exchange_token.clone(),
+                exchange_token,
             })),
         };
         // Answers heartbeats until they stop, then ends the session: closed, broken, silent
@@ -254,6 +277,7 @@ impl Workers for WorkersApi {
             inbound,
             session,
             closing: registry.closing.subscribe(),
+            tokens,
             quiet: registry.heartbeat * MISSED,
             auth: self.auth.clone(),
             token,

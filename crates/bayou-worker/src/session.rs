@@ -133,7 +133,12 @@ async fn attach_once(
                 send(&tx, worker_message::Message::Heartbeat(sample)).await?;
             }
             message = inbound.message() => match message.map_err(refusal)? {
-                Some(_) => heard = tokio::time::Instant::now(),
+                Some(message) => {
+                    heard = tokio::time::Instant::now();
+                    if let Some(server_message::Message::Token(t)) = message.message {
+                        holdings.set_token(Some(t.exchange_token));
+                    }
+                }
                 None => return Ok(()),
             },
         }

@@ -3326,7 +3326,7 @@ pub struct WorkerStats {
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ServerMessage {
-    #[prost(oneof = "server_message::Message", tags = "1, 2")]
+    #[prost(oneof = "server_message::Message", tags = "1, 2, 3")]
     pub message: ::core::option::Option<server_message::Message>,
 }
 /// Nested message and enum types in `ServerMessage`.
@@ -3340,11 +3340,21 @@ pub mod server_message {
         /// takes its session for lost (a network cut leaves no closed stream behind).
         #[prost(message, tag = "2")]
         Ack(super::HeartbeatAck),
+        /// A new exchange token, which replaces the welcome's at once (the server rotates it when a
+        /// worker's key is revoked, so what that worker learned stops working).
+        #[prost(message, tag = "3")]
+        Token(super::ExchangeToken),
     }
 }
 #[allow(clippy::all)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct HeartbeatAck {}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ExchangeToken {
+    #[prost(string, tag = "1")]
+    pub exchange_token: ::prost::alloc::string::String,
+}
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Welcome {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bayou/v1/worker.proto.
  */
 export const file_bayou_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("ChViYXlvdS92MS93b3JrZXIucHJvdG8SCGJheW91LnYxIm4KDVdvcmtlck1lc3NhZ2USJgoFaGVsbG8YASABKAsyFS5iYXlvdS52MS5Xb3JrZXJIZWxsb0gAEioKCWhlYXJ0YmVhdBgCIAEoCzIVLmJheW91LnYxLldvcmtlclN0YXRzSABCCQoHbWVzc2FnZSJXCgtXb3JrZXJIZWxsbxIPCgd2ZXJzaW9uGAEgASgJEg0KBWNvcmVzGAIgASgNEhQKDG1lbW9yeV9ieXRlcxgDIAEoBBISCgpmbGlnaHRfdXJsGAQgASgJIo8BCgtXb3JrZXJTdGF0cxIVCg1ydW5uaW5nX25vZGVzGAEgASgNEhkKEW1lbW9yeV91c2VkX2J5dGVzGAIgASgEEhsKE3NoYXJlZF9tZW1vcnlfYnl0ZXMYAyABKAQSFwoPZW52X2NhY2hlX2J5dGVzGAQgASgEEhgKEG5vZGVfY2FjaGVfYnl0ZXMYBSABKAQiZwoNU2VydmVyTWVzc2FnZRIkCgd3ZWxjb21lGAEgASgLMhEuYmF5b3UudjEuV2VsY29tZUgAEiUKA2FjaxgCIAEoCzIWLmJheW91LnYxLkhlYXJ0YmVhdEFja0gAQgkKB21lc3NhZ2UiDgoMSGVhcnRiZWF0QWNrIkoKB1dlbGNvbWUSEQoJd29ya2VyX2lkGAEgASgJEhQKDGhlYXJ0YmVhdF9tcxgCIAEoDRIWCg5leGNoYW5nZV90b2tlbhgDIAEoCSIUChJMaXN0V29ya2Vyc1JlcXVlc3QiPAoTTGlzdFdvcmtlcnNSZXNwb25zZRIlCgd3b3JrZXJzGAEgAygLMhQuYmF5b3UudjEuV29ya2VySW5mbyLQAQoKV29ya2VySW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBXN0YXRlGAMgASgJEhIKCmZsaWdodF91cmwYBCABKAkSDQoFY29yZXMYBSABKA0SFAoMbWVtb3J5X2J5dGVzGAYgASgEEg8KB3ZlcnNpb24YByABKAkSEwoLYXR0YWNoZWRfbXMYCCABKAMSFAoMbGFzdF9zZWVuX21zGAkgASgDEiQKBXN0YXRzGAogASgLMhUuYmF5b3UudjEuV29ya2VyU3RhdHMiLAoMT3V0cHV0VGlja2V0Eg4KBnJ1bl9pZBgBIAEoCRIMCgRub2RlGAIgASgJMpUBCgdXb3JrZXJzEj4KBkF0dGFjaBIXLmJheW91LnYxLldvcmtlck1lc3NhZ2UaFy5iYXlvdS52MS5TZXJ2ZXJNZXNzYWdlKAEwARJKCgtMaXN0V29ya2VycxIcLmJheW91LnYxLkxpc3RXb3JrZXJzUmVxdWVzdBodLmJheW91LnYxLkxpc3RXb3JrZXJzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChViYXlvdS92MS93b3JrZXIucHJvdG8SCGJheW91LnYxIm4KDVdvcmtlck1lc3NhZ2USJgoFaGVsbG8YASABKAsyFS5iYXlvdS52MS5Xb3JrZXJIZWxsb0gAEioKCWhlYXJ0YmVhdBgCIAEoCzIVLmJheW91LnYxLldvcmtlclN0YXRzSABCCQoHbWVzc2FnZSJXCgtXb3JrZXJIZWxsbxIPCgd2ZXJzaW9uGAEgASgJEg0KBWNvcmVzGAIgASgNEhQKDG1lbW9yeV9ieXRlcxgDIAEoBBISCgpmbGlnaHRfdXJsGAQgASgJIo8BCgtXb3JrZXJTdGF0cxIVCg1ydW5uaW5nX25vZGVzGAEgASgNEhkKEW1lbW9yeV91c2VkX2J5dGVzGAIgASgEEhsKE3NoYXJlZF9tZW1vcnlfYnl0ZXMYAyABKAQSFwoPZW52X2NhY2hlX2J5dGVzGAQgASgEEhgKEG5vZGVfY2FjaGVfYnl0ZXMYBSABKAQikQEKDVNlcnZlck1lc3NhZ2USJAoHd2VsY29tZRgBIAEoCzIRLmJheW91LnYxLldlbGNvbWVIABIlCgNhY2sYAiABKAsyFi5iYXlvdS52MS5IZWFydGJlYXRBY2tIABIoCgV0b2tlbhgDIAEoCzIXLmJheW91LnYxLkV4Y2hhbmdlVG9rZW5IAEIJCgdtZXNzYWdlIg4KDEhlYXJ0YmVhdEFjayInCg1FeGNoYW5nZVRva2VuEhYKDmV4Y2hhbmdlX3Rva2VuGAEgASgJIkoKB1dlbGNvbWUSEQoJd29ya2VyX2lkGAEgASgJEhQKDGhlYXJ0YmVhdF9tcxgCIAEoDRIWCg5leGNoYW5nZV90b2tlbhgDIAEoCSIUChJMaXN0V29ya2Vyc1JlcXVlc3QiPAoTTGlzdFdvcmtlcnNSZXNwb25zZRIlCgd3b3JrZXJzGAEgAygLMhQuYmF5b3UudjEuV29ya2VySW5mbyLQAQoKV29ya2VySW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBXN0YXRlGAMgASgJEhIKCmZsaWdodF91cmwYBCABKAkSDQoFY29yZXMYBSABKA0SFAoMbWVtb3J5X2J5dGVzGAYgASgEEg8KB3ZlcnNpb24YByABKAkSEwoLYXR0YWNoZWRfbXMYCCABKAMSFAoMbGFzdF9zZWVuX21zGAkgASgDEiQKBXN0YXRzGAogASgLMhUuYmF5b3UudjEuV29ya2VyU3RhdHMiLAoMT3V0cHV0VGlja2V0Eg4KBnJ1bl9pZBgBIAEoCRIMCgRub2RlGAIgASgJMpUBCgdXb3JrZXJzEj4KBkF0dGFjaBIXLmJheW91LnYxLldvcmtlck1lc3NhZ2UaFy5iYXlvdS52MS5TZXJ2ZXJNZXNzYWdlKAEwARJKCgtMaXN0V29ya2VycxIcLmJheW91LnYxLkxpc3RXb3JrZXJzUmVxdWVzdBodLmJheW91LnYxLkxpc3RXb3JrZXJzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message bayou.v1.WorkerMessage
@@ -149,6 +149,15 @@ export type ServerMessage = Message<"bayou.v1.ServerMessage"> & {
      */
     value: HeartbeatAck;
     case: "ack";
+  } | {
+    /**
+     * A new exchange token, which replaces the welcome's at once (the server rotates it when a
+     * worker's key is revoked, so what that worker learned stops working).
+     *
+     * @generated from field: bayou.v1.ExchangeToken token = 3;
+     */
+    value: ExchangeToken;
+    case: "token";
   } | { case: undefined; value?: undefined };
 };
 
@@ -171,6 +180,23 @@ export type HeartbeatAck = Message<"bayou.v1.HeartbeatAck"> & {
  */
 export const HeartbeatAckSchema: GenMessage<HeartbeatAck> = /*@__PURE__*/
   messageDesc(file_bayou_v1_worker, 4);
+
+/**
+ * @generated from message bayou.v1.ExchangeToken
+ */
+export type ExchangeToken = Message<"bayou.v1.ExchangeToken"> & {
+  /**
+   * @generated from field: string exchange_token = 1;
+   */
+  exchangeToken: string;
+};
+
+/**
+ * Describes the message bayou.v1.ExchangeToken.
+ * Use `create(ExchangeTokenSchema)` to create a new message.
+ */
+export const ExchangeTokenSchema: GenMessage<ExchangeToken> = /*@__PURE__*/
+  messageDesc(file_bayou_v1_worker, 5);
 
 /**
  * @generated from message bayou.v1.Welcome
@@ -205,7 +231,7 @@ export type Welcome = Message<"bayou.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 5);
+  messageDesc(file_bayou_v1_worker, 6);
 
 /**
  * @generated from message bayou.v1.ListWorkersRequest
@@ -218,7 +244,7 @@ export type ListWorkersRequest = Message<"bayou.v1.ListWorkersRequest"> & {
  * Use `create(ListWorkersRequestSchema)` to create a new message.
  */
 export const ListWorkersRequestSchema: GenMessage<ListWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 6);
+  messageDesc(file_bayou_v1_worker, 7);
 
 /**
  * @generated from message bayou.v1.ListWorkersResponse
@@ -235,7 +261,7 @@ export type ListWorkersResponse = Message<"bayou.v1.ListWorkersResponse"> & {
  * Use `create(ListWorkersResponseSchema)` to create a new message.
  */
 export const ListWorkersResponseSchema: GenMessage<ListWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 7);
+  messageDesc(file_bayou_v1_worker, 8);
 
 /**
  * @generated from message bayou.v1.WorkerInfo
@@ -301,7 +327,7 @@ export type WorkerInfo = Message<"bayou.v1.WorkerInfo"> & {
  * Use `create(WorkerInfoSchema)` to create a new message.
  */
 export const WorkerInfoSchema: GenMessage<WorkerInfo> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 8);
+  messageDesc(file_bayou_v1_worker, 9);
 
 /**
  * The ticket of a node's output held by a worker: `DoGet` on that worker's Flight endpoint
@@ -326,7 +352,7 @@ export type OutputTicket = Message<"bayou.v1.OutputTicket"> & {
  * Use `create(OutputTicketSchema)` to create a new message.
  */
 export const OutputTicketSchema: GenMessage<OutputTicket> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 9);
+  messageDesc(file_bayou_v1_worker, 10);
 
 /**
  * @generated from service bayou.v1.Workers
