@@ -17,20 +17,8 @@ const NODE: &str = "trips";
 /// Python child leaves in shared memory).
 pub(crate) fn exchange_file(lake: &str, out: &Path) -> anyhow::Result<()> {
     let rt = crate::runtime::runtime()?;
-    let lake = crate::open_lake(lake)?;
-    let engine = bayou_sql::QueryEngine::new(lake);
-    let (rows, bytes) = rt.block_on(async {
-        let mut answer = engine.query("main", "SELECT * FROM taxi_fhvhv").await?;
-        let mut w = bayou_runtime::IpcWriter::create(out, &answer.schema)?;
-        let mut rows = 0;
-        while let Some(batch) = answer.next_batch().await {
-            let batch = batch?;
-            rows += batch.num_rows();
-            w.write(&batch)?;
-        }
-        w.finish()?;
-        anyhow::Ok((rows, std::fs::metadata(out)?.len()))
-    })?;
+    let (_, rows, _) = crate::runtime::taxi_to_ipc(&rt, lake, out)?;
+    let bytes = std::fs::metadata(out)?.len();
     println!("wrote {rows} rows, {bytes} bytes to {}", out.display());
     Ok(())
 }

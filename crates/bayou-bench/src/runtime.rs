@@ -45,27 +45,18 @@ fn child_read(
     ))
 }
 
-/// (a) Handing `taxi_fhvhv` from a parent to a child function: the child maps the Arrow IPC
-/// file bayou's exchange writes to shared memory (with bayou's own writer), vs reading a Parquet file on local disk, vs
-/// receiving Arrow IPC over a loopback socket. Each figure is the child's median over `runs`.
-/// The parent holds one batch at a time (the table goes straight to shared memory, and the
-/// peers' inputs are made from the mapped file), so 50M rows (9.5 GB) fit on a 24 GB machine.
-pub(crate) fn handoff(lake: &str, python: &str, repo: &Path, runs: usize) -> anyhow::Result<()> {
-    let rt = runtime()?;
-    let lake = crate::open_lake(lake)?;
-    let engine = bayou_sql::QueryEngine::new(lake);
-    let shm_root = Path::new("/dev/shm");
-    let shm = tempfile::Builder::new()
-        .prefix("bayou-bench-")
-        .tempdir_in(if shm_root.is_dir() {
-            shm_root.to_path_buf()
-        } else {
-            std::env::temp_dir()
-        })?;
-    let ipc = shm.path().join("parent.arrow");
+/// Writes the lake's `taxi_fhvhv` to `out` as an exchange file, one batch at a time (what a SQL
+/// model read by a Python child leaves in shared memory); returns its schema, rows and the
+/// bytes its arrays held.
+pub(crate) fn taxi_to_ipc(
+    rt: &tokio::runtime::Runtime,
+    lake: &str,
+    out: &Path,
+) -> anyhow::Result<(arrow::datatypes::SchemaRef, usize, usize)> {
+    let engine = bayou_sql::QueryEngine::new(crate::open_lake(lake)?);
     let (schema, rows, bytes) = rt.block_on(async {
         let mut answer = engine.query("main", "SELECT * FROM taxi_fhvhv").await?;
-        let mut w = bayou_runtime::IpcWriter::create(&ipc, &answer.schema)?;
+        let mut w = bayou_runtime::IpcWriter::create(out, &answer.schema)?;
         let (mut rows, mut bytes) = (0, 0);
         while let Some(batch) = answer.next_batch().await {
             let batch = batch?;
@@ -79,6 +70,26 @@ pub(crate) fn handoff(lake: &str, python: &str, repo: &Path, runs: usize) -> any
     if rows == 0 {
         bail!("taxi_fhvhv is empty: run `bayou demo load` first");
     }
+    Ok((schema, rows, bytes))
+}
+
+/// (a) Handing `taxi_fhvhv` from a parent to a child function: the child maps the Arrow IPC
+/// file bayou's exchange writes to shared memory (with bayou's own writer), vs reading a Parquet file on local disk, vs
+/// receiving Arrow IPC over a loopback socket. Each figure is the child's median over `runs`.
+/// The parent holds one batch at a time (the table goes straight to shared memory, and the
+/// peers' inputs are made from the mapped file), so 50M rows (9.5 GB) fit on a 24 GB machine.
+pub(crate) fn handoff(lake: &str, python: &str, repo: &Path, runs: usize) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    let shm_root = Path::new("/dev/shm");
+    let shm = tempfile::Builder::new()
+        .prefix("bayou-bench-")
+        .tempdir_in(if shm_root.is_dir() {
+            shm_root.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        })?;
+    let ipc = shm.path().join("parent.arrow");
+    let (schema, rows, bytes) = taxi_to_ipc(&rt, lake, &ipc)?;
     // The peers' inputs, one batch at a time from the file just written.
     let batches = || -> anyhow::Result<_> {
         let file = std::fs::File::open(&ipc)?;

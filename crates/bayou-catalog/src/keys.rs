@@ -30,10 +30,6 @@ fn parse(token: &str) -> Option<(&str, &str)> {
     (hex(id) && hex(secret)).then_some((id, secret))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl Catalog {
     /// Makes a key of `kind` for `user` (for a worker key, the worker's name).
     pub async fn create_api_key(&self, user: &str, kind: KeyKind) -> Result<NewApiKey> {
@@ -68,7 +64,8 @@ impl Catalog {
         let Some(key) = self.store().get_api_key(id).await? else {
             return Ok(None);
         };
-        let matches = constant_time_eq(hash(secret).as_bytes(), key.secret_hash.as_bytes());
+        let matches =
+            bayou_types::constant_time_eq(hash(secret).as_bytes(), key.secret_hash.as_bytes());
         Ok((matches && key.revoked_ms.is_none()).then_some(key))
     }
 

@@ -24,7 +24,7 @@ use bayou_types::{CommitId, TableKey};
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::Channel;
 
 mod writes;
 
@@ -127,20 +127,7 @@ impl Remote {
             kind: ErrorKind::InvalidArgument,
             message,
         };
-        let mut endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| {
-            invalid(format!(
-                "'{url}' is not a server URL: {e}\n  hint: give it as http://HOST:PORT or https://HOST:PORT"
-            ))
-        })?;
-        if url.starts_with("https://") {
-            let mut tls = ClientTlsConfig::new().with_native_roots();
-            if let Some(pem) = ca_pem {
-                tls = tls.ca_certificate(Certificate::from_pem(pem));
-            }
-            endpoint = endpoint
-                .tls_config(tls)
-                .map_err(|e| invalid(format!("cannot use TLS for {url}: {e}")))?;
-        }
+        let endpoint = bayou_proto::endpoint(url, ca_pem).map_err(invalid)?;
         let key = match api_key {
             Some(k) => Some(format!("Bearer {}", k.trim()).parse().map_err(|_| {
                 invalid("the API key holds characters no key has\n  hint: copy it again from `bayou server key create`".into())

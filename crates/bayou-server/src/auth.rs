@@ -90,10 +90,5 @@ impl Auth {
 /// The key of `Authorization: Bearer KEY` (the scheme's case does not matter, RFC 9110); empty
 /// when the header says something else.
 pub(crate) fn bearer(header: &tonic::metadata::MetadataValue<tonic::metadata::Ascii>) -> &str {
-    header
-        .to_str()
-        .ok()
-        .and_then(|h| h.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map_or("", |(_, key)| key.trim())
+    header.to_str().map_or("", bayou_types::bearer_token)
 }

@@ -5,7 +5,11 @@
 //! server), into small owned types; the rest of the system can then format them into paths and
 //! SQL identifiers without re-checking.
 
+mod auth;
+
 use std::fmt;
+
+pub use auth::{bearer_token, constant_time_eq};
 
 use serde::{Deserialize, Serialize};
 

@@ -122,8 +122,9 @@ impl RawIpcFile {
                 self.path.display()
             ))
         })?;
+        let start = self.offset as i64;
         let (meta, len) = self.message(header, body)?;
-        let block = Block::new(self.offset_before(meta, len), meta, len);
+        let block = Block::new(start, meta, len);
         match kind {
             Kind::Batch { rows } => {
                 self.rows = self.rows.saturating_add(rows);
@@ -132,11 +133,6 @@ impl RawIpcFile {
             Kind::Dictionary => self.dictionaries.push(block),
         }
         Ok(())
-    }
-
-    /// Where the message just written, `meta` + `len` bytes long, started.
-    fn offset_before(&self, meta: i32, len: i64) -> i64 {
-        self.offset as i64 - i64::from(meta) - len
     }
 
     /// Writes an encapsulated message (continuation, length, header padded to 8, body padded to

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 pub use outputs::{Holdings, OutputService};
 pub use pull::{Pulled, pull};
-pub use stats::Stats;
+pub use stats::{Stats, machine_memory};
 
 /// What can go wrong in a worker.
 #[derive(Debug, thiserror::Error)]

@@ -82,14 +82,10 @@ impl Holdings {
 
     fn token_matches(&self, presented: &str) -> bool {
         match &self.lock().token {
-            Some(token) => constant_time_eq(token.as_bytes(), presented.as_bytes()),
+            Some(token) => bayou_types::constant_time_eq(token.as_bytes(), presented.as_bytes()),
             None => false,
         }
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The Flight endpoint of a worker: `DoGet` of the outputs in its [`Holdings`]; every other
@@ -113,9 +109,7 @@ impl OutputService {
         let presented = metadata
             .get("authorization")
             .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map_or("", |(_, token)| token.trim());
+            .map_or("", bayou_types::bearer_token);
         if presented.is_empty() || !self.holdings.token_matches(presented) {
             return Err(Status::unauthenticated(
                 "this worker serves outputs only to its cluster's workers (a wrong or stale exchange token)",

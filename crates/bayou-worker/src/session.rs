@@ -6,7 +6,7 @@ use std::time::Duration;
 use backon::BackoffBuilder as _;
 use bayou_proto::v1::workers_client::WorkersClient;
 use bayou_proto::v1::{ServerMessage, WorkerHello, WorkerMessage, server_message, worker_message};
-use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+use tonic::transport::Endpoint;
 use tonic::{Code, Status};
 
 use crate::stats::Stats;
@@ -157,27 +157,13 @@ async fn send(
 }
 
 fn endpoint(options: &Options) -> Result<Endpoint> {
-    let url = &options.server;
-    let mut endpoint = Endpoint::from_shared(url.clone())
-        .map_err(|e| {
-            Error::Refused(format!(
-                "'{url}' is not a server URL: {e}\n  hint: give it as http://HOST:PORT or https://HOST:PORT"
-            ))
-        })?
+    let endpoint = bayou_proto::endpoint(&options.server, options.ca_pem.as_deref())
+        .map_err(Error::Refused)?;
+    Ok(endpoint
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(10))
         .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(20));
-    if url.starts_with("https://") {
-        let mut tls = ClientTlsConfig::new().with_native_roots();
-        if let Some(pem) = &options.ca_pem {
-            tls = tls.ca_certificate(Certificate::from_pem(pem));
-        }
-        endpoint = endpoint
-            .tls_config(tls)
-            .map_err(|e| Error::Refused(format!("cannot use TLS for {url}: {e}")))?;
-    }
-    Ok(endpoint)
+        .keep_alive_timeout(Duration::from_secs(20)))
 }
 
 /// A status that retrying cannot fix (a wrong key, another version) refuses the worker for

@@ -72,10 +72,20 @@ impl Stats {
 
 /// This process's resident memory (`VmRSS`), 0 where /proc does not say.
 fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+    proc_kib("/proc/self/status", "VmRSS:")
+}
+
+/// The machine's memory (`MemTotal`), 0 where /proc does not say: what a worker offers by
+/// default.
+pub fn machine_memory() -> u64 {
+    proc_kib("/proc/meminfo", "MemTotal:")
+}
+
+/// The `key: N kB` line of a /proc file, in bytes.
+fn proc_kib(file: &str, key: &str) -> u64 {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
@@ -96,6 +106,7 @@ mod tests {
         let mut stats = Stats::new(dir.path());
         let s = stats.sample(&holdings);
         assert!(s.memory_used_bytes > 0, "{s:?}");
+        assert!(machine_memory() > s.memory_used_bytes);
         assert_eq!(s.shared_memory_bytes, 4096);
         // The caches are measured off the heartbeat's thread; a later sample carries them.
         if let Some(walk) = stats.measuring.as_mut() {

@@ -34,7 +34,7 @@ async fn serve(format: OutputFormat, args: WorkerArgs) -> anyhow::Result<()> {
                 "--memory {text}: expected a size like 16GB or 512MiB"
             ))
         })?,
-        None => machine_memory(),
+        None => bayou_worker::machine_memory(),
     };
     let cores = args.cores.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
@@ -110,15 +110,6 @@ async fn serve(format: OutputFormat, args: WorkerArgs) -> anyhow::Result<()> {
             }
             other => other.into(),
         })
-}
-
-/// The machine's memory (`MemTotal`), 0 where /proc does not say.
-fn machine_memory() -> u64 {
-    let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    info.lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 /// The address this machine reaches `url`'s host from: the one its peers on that network
