@@ -333,8 +333,11 @@ pub(crate) fn abandoned(path: &Path) -> bool {
 /// Bytes a machine's caches under `cache` hold: environments (with the package store they link)
 /// and node outputs. Walks every file: for a heartbeat now and then, not for every call.
 pub fn cache_usage(cache: &Path) -> CacheUsage {
+    use std::os::unix::fs::MetadataExt as _;
     CacheUsage {
-        env_bytes: dir_size(&cache.join("envs")) + dir_size(&cache.join("packages")),
+        // Environments are mostly links into the package store: count those files once.
+        env_bytes: dir_size_where(&cache.join("envs"), &|m| m.nlink() == 1)
+            + dir_size(&cache.join("packages")),
         node_bytes: dir_size(&cache.join("nodes")),
     }
 }
@@ -351,14 +354,23 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 fn dir_size(path: &Path) -> u64 {
+    dir_size_where(path, &|_| true)
+}
+
+/// Bytes of the files under `path` whose metadata `count` accepts.
+fn dir_size_where(path: &Path, count: &dyn Fn(&std::fs::Metadata) -> bool) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };
     entries
         .flatten()
         .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Ok(t) if t.is_dir() => dir_size_where(&e.path(), count),
+            Ok(t) if t.is_file() => e
+                .metadata()
+                .ok()
+                .filter(|m| count(m))
+                .map_or(0, |m| m.len()),
             _ => 0,
         })
         .sum()
@@ -428,4 +440,19 @@ pub(crate) fn last_lines(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(6)..].join("\n    ")
+}
+
+#[cfg(test)]
+mod usage_tests {
+    #[test]
+    fn files_an_environment_links_from_the_store_count_once() {
+        let cache = tempfile::tempdir().unwrap();
+        let (store, env) = (cache.path().join("packages/a"), cache.path().join("envs/e"));
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::create_dir_all(&env).unwrap();
+        std::fs::write(store.join("lib.so"), vec![0u8; 1000]).unwrap();
+        std::fs::hard_link(store.join("lib.so"), env.join("lib.so")).unwrap();
+        std::fs::write(env.join("pyvenv.cfg"), vec![0u8; 10]).unwrap();
+        assert_eq!(super::cache_usage(cache.path()).env_bytes, 1010);
+    }
 }
