@@ -37,3 +37,7 @@ pub fn endpoint(url: &str, ca_pem: Option<&[u8]>) -> Result<tonic::transport::En
 /// The `Any` type URL a [`v1::QueryTicket`] travels under in an Arrow Flight ticket (the same
 /// Flight service answers Flight SQL, whose tickets are `Any`s too).
 pub const QUERY_TICKET_TYPE_URL: &str = "type.googleapis.com/bayou.v1.QueryTicket";
+
+/// The `Any` type URL a [`v1::OutputTicket`] travels under: workers and the server answer it on
+/// their Flight endpoints, beside the server's Flight SQL and query tickets.
+pub const OUTPUT_TICKET_TYPE_URL: &str = "type.googleapis.com/bayou.v1.OutputTicket";

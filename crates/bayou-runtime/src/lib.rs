@@ -33,6 +33,7 @@ mod protocol;
 mod prune;
 mod python;
 mod record;
+mod remote;
 mod reuse;
 mod sandbox;
 mod scheduler;
@@ -66,6 +67,10 @@ pub use node_error::NodeError;
 pub use options::{Preview, RunOptions};
 pub use prune::prune_run_branches;
 pub use python::PHASES;
+pub use remote::{
+    Dispatch, Dispatcher, RemoteCall, RemoteDone, RemoteInput, Task, TaskHost, TaskOutcome,
+    write_code,
+};
 pub use record::{
     NodeReport, NodeStatus, RunRecord, RunStatus, has_code, list_runs, load_code, load_run,
     mark_interrupted, prune_logs, settle_crashed,
@@ -155,7 +160,14 @@ pub async fn run(
         },
     )
     .await?;
-    let tools = tools::Tools::prepare(project, &planned.selected, options, on_event).await?;
+    // Decided once per run: with workers ready, every Python node runs on one of them (they
+    // build its environment), so this process needs neither uv nor a sandbox for it.
+    let remote = options.dispatch.as_ref().filter(|d| d.0.ready());
+    let here = match remote {
+        Some(_) => vec![false; planned.selected.len()],
+        None => planned.selected.clone(),
+    };
+    let tools = tools::Tools::prepare(project, &here, options, on_event).await?;
     lake.catalog().require_namespace(&planned.namespace).await?;
 
     let run_id = format!(
@@ -186,18 +198,23 @@ pub async fn run(
             options.exchange_dir.as_deref(),
         ) {
             Ok(exchange) => {
-                execute(
+                let ran = execute(
                     lake,
                     project,
                     options,
                     &planned,
                     &tools,
+                    remote,
                     write_branch.as_deref(),
                     &exchange,
                     &mut record,
                     on_event,
                 )
-                .await
+                .await;
+                if let Some(remote) = remote {
+                    remote.0.run_finished(&run_id);
+                }
+                ran
             }
             Err(e) => Err(e),
         };
@@ -390,6 +407,7 @@ async fn execute(
     options: &RunOptions,
     planned: &bayou_plan::Plan,
     tools: &tools::Tools,
+    remote: Option<&remote::Dispatcher>,
     run_branch: Option<&str>,
     exchange: &exchange::Exchange,
     record: &mut RunRecord,
@@ -410,10 +428,11 @@ async fn execute(
     }
     // Every environment the run needs is ready before any data is read: a bad pin fails the
     // run at once.
-    let pythons = match tools
-        .environments(project, &planned.selected, on_event)
-        .await
-    {
+    let here = match remote {
+        Some(_) => vec![false; planned.selected.len()],
+        None => planned.selected.clone(),
+    };
+    let pythons = match tools.environments(project, &here, on_event).await {
         Ok(pythons) => pythons,
         Err(report) => {
             record.fail(report.error.clone().unwrap_or_default());
@@ -421,10 +440,11 @@ async fn execute(
             return Ok(());
         }
     };
-    let inputs = inputs(
+    let mut inputs = inputs(
         lake, project, options, planned, tools, run_branch, exchange, ctx, engine, pythons,
     )
     .await?;
+    inputs.dispatch = remote;
     let mut state = scheduler::State::new(project.nodes.len());
     let ran = run_and_materialize(&mut state, &inputs, run_branch, record, on_event).await;
     // Outputs are copied into the node cache while the run goes on; done before the exchange
@@ -544,5 +564,6 @@ async fn inputs<'a>(
         read_by_python,
         sequence: dag.order(),
         needed: dag.needed(&planned.selected),
+        dispatch: None,
     })
 }

@@ -65,6 +65,8 @@ pub struct RunOptions {
     pub warm_starts: bool,
     /// Where intermediate tables go (`None`: `/dev/shm/bayou-<uid>`, else under `cache_dir`).
     pub exchange_dir: Option<PathBuf>,
+    /// Where Python nodes run when it is ready (the server's workers); `None`: here.
+    pub dispatch: Option<crate::remote::Dispatcher>,
 }
 
 impl RunOptions {
@@ -92,6 +94,7 @@ impl RunOptions {
             sandbox: SandboxPolicy::Bubblewrap(None),
             warm_starts: true,
             exchange_dir: None,
+            dispatch: None,
         }
     }
 }

@@ -162,6 +162,57 @@ pub(crate) struct Invocation<'a> {
     pub(crate) scans: &'a ScanFiles,
     /// The outputs of the models this node reads.
     pub(crate) parents: HashMap<String, Arc<Output>>,
+    /// Where Python nodes run when not here: the server's workers.
+    pub(crate) dispatch: Option<&'a crate::remote::Dispatcher>,
+}
+
+/// What runs a function on this machine: the runner, the sandbox, warm starts, the exchange,
+/// and the project it comes from (the same for a run here and for a task on a worker).
+pub(crate) struct Local<'a> {
+    pub(crate) runner: &'a assets::Runner,
+    pub(crate) sandbox: &'a sandbox::Sandbox,
+    pub(crate) zygotes: Option<&'a zygote::Zygotes>,
+    pub(crate) exchange: &'a Exchange,
+    pub(crate) project: &'a Project,
+    /// Secret values, masked in every line and message that leaves the function.
+    pub(crate) secrets: Vec<String>,
+}
+
+/// A function call's inputs: each argument's file (and the columns kept of it).
+pub(crate) struct CallInputs {
+    pub(crate) inputs: BTreeMap<String, protocol::InputFile>,
+    pub(crate) files: Vec<PathBuf>,
+    /// Their size, which decides whether the output is expected to fit in shared memory.
+    pub(crate) bytes: u64,
+}
+
+/// The plaintexts of the secret parameters.
+pub(crate) fn secrets(params: &BTreeMap<String, ParamValue>) -> Vec<String> {
+    params
+        .values()
+        .filter_map(|v| match v {
+            ParamValue::Secret(s) if !s.plaintext().is_empty() => Some(s.plaintext().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The function's parameter values by argument (a secret's plaintext: the function gets it).
+fn call_params(
+    node: &Node,
+    params: &BTreeMap<String, ParamValue>,
+) -> BTreeMap<String, serde_json::Value> {
+    let mut call_params = BTreeMap::new();
+    for p in &node.parameters {
+        if let (Some(arg), Some(v)) = (&p.argument, params.get(&p.name)) {
+            let value = match v {
+                ParamValue::Secret(s) => serde_json::Value::from(s.plaintext()),
+                other => serde_json::to_value(other).unwrap_or_default(),
+            };
+            call_params.insert(arg.clone(), value);
+        }
+    }
+    call_params
 }
 
 fn epoch_now() -> f64 {
@@ -171,6 +222,7 @@ fn epoch_now() -> f64 {
 }
 
 /// Runs `function` of `node`; `Ok(None)` for an expectation (its verdict is in the report).
+/// With a dispatcher, it runs on a worker; else here.
 pub(crate) async fn run(
     inv: &Invocation<'_>,
     node: &Node,
@@ -181,38 +233,47 @@ pub(crate) async fn run(
     let clock = Instant::now();
     // Each input is a file the function maps read-only: the parent's own output file when the
     // input reads a model as it is (columns are selected in the function), else a scan file.
-    let mut inputs = BTreeMap::new();
-    let mut input_files = Vec::new();
-    let mut input_bytes = 0;
+    let mut call = CallInputs {
+        inputs: BTreeMap::new(),
+        files: Vec::new(),
+        bytes: 0,
+    };
     for input in &node.inputs {
         let parent = inv.parents.get(&input.source);
         let (path, columns) = match parent.and_then(|p| p.file.as_ref().map(|f| (p, f))) {
             Some((parent, file)) if input.filter.is_none() => {
-                input_bytes += parent.bytes();
+                call.bytes += parent.bytes();
                 (file.clone(), input.columns.clone())
             }
             _ => {
                 let scan = inv.scans.get(inv, input).await?;
-                input_bytes += std::fs::metadata(&scan).map_or(0, |m| m.len());
+                call.bytes += std::fs::metadata(&scan).map_or(0, |m| m.len());
                 (scan, None)
             }
         };
-        input_files.push(path.clone());
-        inputs.insert(
+        call.files.push(path.clone());
+        call.inputs.insert(
             input.argument.clone(),
             protocol::InputFile { path, columns },
         );
     }
-    let mut call_params = BTreeMap::new();
-    for p in &node.parameters {
-        if let (Some(arg), Some(v)) = (&p.argument, inv.params.get(&p.name)) {
-            // The function gets a secret's plaintext; everything else sees it masked.
-            let value = match v {
-                ParamValue::Secret(s) => serde_json::Value::from(s.plaintext()),
-                other => serde_json::to_value(other).unwrap_or_default(),
-            };
-            call_params.insert(arg.clone(), value);
-        }
+    let params = call_params(node, inv.params);
+    let local = Local {
+        runner: inv.runner,
+        sandbox: inv.sandbox,
+        zygotes: inv.zygotes,
+        exchange: inv.exchange,
+        project: inv.project,
+        secrets: secrets(inv.params),
+    };
+    if let Some(dispatch) = inv.dispatch {
+        let call = crate::remote::Remote {
+            local: &local,
+            node,
+            inputs: &call,
+            params: &params,
+        };
+        return call.run(dispatch, report, on_event).await;
     }
     let python = inv.pythons.get(&node.name).cloned().ok_or_else(|| {
         NodeError::Exchange(format!(
@@ -220,23 +281,45 @@ pub(crate) async fn run(
             node.name
         ))
     })?;
+    run_here(
+        &local, node, function, &python, &call, &params, clock, report, on_event,
+    )
+    .await
+}
+
+/// Runs `function` of `node` in a process on this machine, its inputs files here.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "two call sites, each with these values at hand"
+)]
+pub(crate) async fn run_here(
+    local: &Local<'_>,
+    node: &Node,
+    function: &str,
+    python: &Path,
+    inputs: &CallInputs,
+    params: &BTreeMap<String, serde_json::Value>,
+    clock: Instant,
+    report: &mut NodeReport,
+    on_event: OnEvent<'_>,
+) -> Result<Option<Output>, NodeError> {
     // The function's own directory, the one writable place it sees; its output is about the
     // size of its inputs, which decides whether it fits in shared memory. If shared memory fills
     // up as it writes anyway, it runs again with its directory on disk.
-    let out_dir = inv
+    let out_dir = local
         .exchange
-        .dir(&node.name, input_bytes)
+        .dir(&node.name, inputs.bytes)
         .map_err(NodeError::exchange)?;
     let call = Call {
         function,
-        python: &python,
-        inputs: &inputs,
-        input_files: &input_files,
-        params: &call_params,
+        python,
+        inputs: &inputs.inputs,
+        input_files: &inputs.files,
+        params,
         clock,
     };
-    match attempt(inv, node, &call, &out_dir, report, on_event).await {
-        Err(why) if why.is_no_space() && inv.exchange.in_shared_memory(&out_dir) => {
+    match attempt(local, node, &call, &out_dir, report, on_event).await {
+        Err(why) if why.is_no_space() && local.exchange.in_shared_memory(&out_dir) => {
             let msg = format!(
                 "shared memory filled up under '{}'; running it again with its output on disk",
                 node.name
@@ -245,11 +328,11 @@ pub(crate) async fn run(
                 message: msg.clone(),
             });
             report.log.push(format!("warning: {msg}"));
-            let disk = inv
+            let disk = local
                 .exchange
                 .disk_dir(&node.name)
                 .map_err(NodeError::exchange)?;
-            attempt(inv, node, &call, &disk, report, on_event).await
+            attempt(local, node, &call, &disk, report, on_event).await
         }
         other => other,
     }
@@ -267,7 +350,7 @@ struct Call<'a> {
 
 /// One run of the function's process with `out_dir` as its output directory.
 async fn attempt(
-    inv: &Invocation<'_>,
+    inv: &Local<'_>,
     node: &Node,
     call: &Call<'_>,
     out_dir: &Path,
@@ -348,14 +431,7 @@ async fn attempt(
     };
     let name = node.name.as_str();
     // A secret the function prints is masked before its line goes anywhere.
-    let secrets: Vec<&str> = inv
-        .params
-        .values()
-        .filter_map(|v| match v {
-            ParamValue::Secret(s) if !s.plaintext().is_empty() => Some(s.plaintext()),
-            _ => None,
-        })
-        .collect();
+    let secrets: Vec<&str> = inv.secrets.iter().map(String::as_str).collect();
     let secrets = &secrets;
     let pump = |reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>, is_err: bool| async move {
         let mut lines = tokio::io::BufReader::new(reader).lines();
@@ -469,7 +545,7 @@ async fn attempt(
 /// Starts the function's process: a warm start from its environment's zygote when there is
 /// one, else (or when the zygote cannot) a new sandboxed interpreter.
 async fn start(
-    inv: &Invocation<'_>,
+    inv: &Local<'_>,
     python: &Path,
     mounts: &sandbox::Mounts<'_>,
     request: &Path,
@@ -556,7 +632,7 @@ impl Proc {
 }
 
 /// `text` with every secret in it replaced by `***`.
-fn mask(mut text: String, secrets: &[&str]) -> String {
+pub(crate) fn mask(mut text: String, secrets: &[&str]) -> String {
     for secret in secrets {
         if text.contains(secret) {
             text = text.replace(secret, "***");

@@ -76,6 +76,12 @@ pub struct NodeReport {
     /// interpreter, runner, mapping inputs, returning the output), user code excluded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead_ms: Option<f64>,
+    /// The worker that ran it, when not the run's own process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// Bytes that crossed hosts for it (its inputs to the worker, its output back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_bytes: Option<u64>,
 }
 
 impl NodeReport {
@@ -97,6 +103,32 @@ impl NodeReport {
             columns: vec![],
             phases_ms: BTreeMap::new(),
             overhead_ms: None,
+            worker: None,
+            moved_bytes: None,
+        }
+    }
+
+    /// The report of a node known only by its name (a task whose project could not load).
+    pub(crate) fn named(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            kind: "python".into(),
+            status: NodeStatus::Failed,
+            rows: None,
+            started_ms: Some(crate::env::now_ms()),
+            seconds: 0.0,
+            bytes: None,
+            cached: false,
+            fingerprint: None,
+            materialized: None,
+            error: None,
+            log: vec![],
+            preview: vec![],
+            columns: vec![],
+            phases_ms: BTreeMap::new(),
+            overhead_ms: None,
+            worker: None,
+            moved_bytes: None,
         }
     }
 }

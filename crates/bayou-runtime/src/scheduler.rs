@@ -58,6 +58,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) sequence: Vec<usize>,
     /// Unselected models the selected ones need (`-m`).
     pub(crate) needed: Vec<bool>,
+    /// Where Python nodes run, when not here.
+    pub(crate) dispatch: Option<&'a crate::remote::Dispatcher>,
 }
 
 /// A node at work: its index, its report so far, and what it made.
@@ -493,6 +495,7 @@ async fn execute_node<'a>(
                 exchange: inputs.exchange,
                 scans: &inputs.scans,
                 parents,
+                dispatch: inputs.dispatch,
             };
             python::run(&invocation, node, function, &mut report, on_event).await
         }

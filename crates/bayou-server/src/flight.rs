@@ -48,6 +48,8 @@ type HandshakeStream = <FlightApi as FlightService>::HandshakeStream;
 #[derive(Clone)]
 pub(crate) struct FlightApi {
     auth: Auth,
+    /// The inputs the server offers its workers (`OutputTicket`s, exchange token only).
+    outputs: bayou_worker::OutputService,
     /// What `GetSqlInfo` answers (`None` if it could not be built).
     info: Option<std::sync::Arc<SqlInfoData>>,
 }
@@ -72,9 +74,10 @@ fn sql_info() -> Option<std::sync::Arc<SqlInfoData>> {
 }
 
 impl FlightApi {
-    pub(crate) fn new(auth: Auth) -> Self {
+    pub(crate) fn new(auth: Auth, outputs: bayou_worker::OutputService) -> Self {
         Self {
             auth,
+            outputs,
             info: sql_info(),
         }
     }
@@ -256,6 +259,14 @@ impl FlightSqlService for FlightApi {
         request: Request<Ticket>,
         message: Any,
     ) -> Result<Response<DoGetStream>, Status> {
+        if message.type_url == bayou_proto::OUTPUT_TICKET_TYPE_URL {
+            // A worker fetching an input of a node it was given: its exchange token, never a
+            // user's key.
+            let ticket = bayou_proto::v1::OutputTicket::decode(message.value)
+                .map_err(|e| Status::invalid_argument(format!("not an output ticket: {e}")))?;
+            let stream = self.outputs.serve(request.metadata(), ticket).await?;
+            return Ok(Response::new(stream));
+        }
         if message.type_url != bayou_proto::QUERY_TICKET_TYPE_URL {
             return Err(Status::invalid_argument(format!(
                 "not a ticket this server gave: {}",

@@ -11,6 +11,7 @@
 
 mod api;
 mod auth;
+mod dispatch;
 mod flight;
 mod iceberg;
 mod runs;
@@ -57,7 +58,7 @@ pub struct Options {
 /// stopped and their records closed before this returns.
 pub async fn serve(
     lake: Lake,
-    runs: bayou_runtime::RunOptions,
+    mut runs: bayou_runtime::RunOptions,
     options: Options,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -66,6 +67,10 @@ pub async fn serve(
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
     let sweeping = sweep_crashed_runs(lake.clone());
+    let registry = std::sync::Arc::new(workers::Registry::new(options.worker_heartbeat));
+    // With workers attached, runs send them their Python nodes.
+    let workers = dispatch::Workers::new(registry.clone());
+    runs.dispatch = Some(bayou_runtime::Dispatcher(std::sync::Arc::new(workers)));
     let auth = auth::Auth::new(lake, runs);
     let active = std::sync::Arc::new(runs::Runs::new(options.keep_logs));
     // Projects, run records and code snapshots may be larger than gRPC's 4 MiB default.
@@ -74,12 +79,14 @@ pub async fn serve(
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let flight_api = arrow_flight::flight_service_server::FlightServiceServer::new(
-        flight::FlightApi::new(auth.clone()),
+        flight::FlightApi::new(
+            auth.clone(),
+            bayou_worker::OutputService::new(registry.holdings.clone()),
+        ),
     );
     // The web UI calls both as gRPC-web (HTTP/1.1 from a browser); gRPC clients are unchanged.
     use tower_layer::Layer as _;
     let web = tonic_web::GrpcWebLayer::new();
-    let registry = std::sync::Arc::new(workers::Registry::new(options.worker_heartbeat));
     let grpc = tonic::service::Routes::new(web.layer(lake_api))
         .add_service(web.layer(flight_api))
         .add_service(workers::WorkersApi::server(auth.clone(), registry.clone()))

@@ -6,15 +6,16 @@
 //! heartbeats are missed; whichever way it ends (even when the connection is dropped under it),
 //! the worker is marked lost. A worker that comes back is a new session with a new id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bayou_proto::v1::workers_server::{Workers, WorkersServer};
 use bayou_proto::v1::{
-    ExchangeToken, HeartbeatAck, ListWorkersRequest, ListWorkersResponse, ServerMessage, Welcome,
-    WorkerHello, WorkerInfo, WorkerMessage, server_message, worker_message,
+    ExchangeToken, HeartbeatAck, ListWorkersRequest, ListWorkersResponse, NodeDone, NodeLog,
+    ServerMessage, Welcome, WorkerHello, WorkerInfo, WorkerMessage, server_message,
+    worker_message,
 };
 use futures::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
@@ -40,6 +41,27 @@ pub(crate) struct Registry {
     workers: Mutex<BTreeMap<String, WorkerInfo>>,
     /// Set when the server shuts down: every session ends, so connections can close.
     closing: tokio::sync::watch::Sender<bool>,
+    /// The sessions up now: where their orders go, and the nodes they run.
+    live: Mutex<HashMap<String, Live>>,
+    /// What the server itself offers workers (inputs of the nodes it assigns), under the
+    /// current exchange token.
+    pub(crate) holdings: bayou_worker::Holdings,
+}
+
+/// A session that is up.
+#[derive(Debug)]
+pub(crate) struct Live {
+    pub(crate) orders: tokio::sync::mpsc::Sender<ServerMessage>,
+    pub(crate) flight_url: String,
+    /// Each node assigned to it and not yet done, and where its updates go.
+    pub(crate) running: HashMap<(String, String), tokio::sync::mpsc::UnboundedSender<Update>>,
+}
+
+/// What a worker says of a node it was assigned.
+#[derive(Debug)]
+pub(crate) enum Update {
+    Log(NodeLog),
+    Done(NodeDone),
 }
 
 fn now_ms() -> i64 {
@@ -51,19 +73,54 @@ fn now_ms() -> i64 {
 impl Registry {
     pub(crate) fn new(heartbeat: Duration) -> Self {
         let random = || uuid::Uuid::new_v4().simple().to_string();
+        let token = format!("{}{}", random(), random());
+        let holdings = bayou_worker::Holdings::default();
+        holdings.set_token(Some(token.clone()));
         Self {
             heartbeat: heartbeat.max(MIN_HEARTBEAT),
-            exchange_token: tokio::sync::watch::Sender::new(format!("{}{}", random(), random())),
+            exchange_token: tokio::sync::watch::Sender::new(token),
             workers: Mutex::new(BTreeMap::new()),
             closing: tokio::sync::watch::Sender::new(false),
+            live: Mutex::new(HashMap::new()),
+            holdings,
         }
     }
 
     /// Replaces the exchange token; every live session is sent the new one.
     fn rotate_token(&self) {
         let random = || uuid::Uuid::new_v4().simple().to_string();
-        self.exchange_token
-            .send_replace(format!("{}{}", random(), random()));
+        let token = format!("{}{}", random(), random());
+        self.holdings.set_token(Some(token.clone()));
+        self.exchange_token.send_replace(token);
+    }
+
+    /// The exchange token now.
+    pub(crate) fn exchange_token(&self) -> String {
+        self.exchange_token.borrow().clone()
+    }
+
+    pub(crate) fn live(&self) -> MutexGuard<'_, HashMap<String, Live>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands a worker's update to the node it is about.
+    fn update(&self, id: &str, update: Update) {
+        let (run_id, node) = match &update {
+            Update::Log(l) => (&l.run_id, &l.node),
+            Update::Done(d) => (&d.run_id, &d.node),
+        };
+        let key = (run_id.clone(), node.clone());
+        let mut live = self.live();
+        let Some(session) = live.get_mut(id) else {
+            return;
+        };
+        if matches!(update, Update::Done(_)) {
+            if let Some(to) = session.running.remove(&key) {
+                let _ = to.send(update);
+            }
+        } else if let Some(to) = session.running.get(&key) {
+            let _ = to.send(update);
+        }
     }
 
     /// Ends every session (the server is shutting down; workers attach again to its successor).
@@ -75,7 +132,12 @@ impl Registry {
         self.workers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn attach(&self, name: &str, hello: WorkerHello) -> String {
+    fn attach(
+        &self,
+        name: &str,
+        hello: WorkerHello,
+        orders: tokio::sync::mpsc::Sender<ServerMessage>,
+    ) -> String {
         let mut workers = self.lock();
         let id = loop {
             let id = format!(
@@ -87,6 +149,12 @@ impl Registry {
             }
         };
         let now = now_ms();
+        let live = Live {
+            orders,
+            flight_url: hello.flight_url.clone(),
+            running: HashMap::new(),
+        };
+        self.live().insert(id.clone(), live);
         let info = WorkerInfo {
             id: id.clone(),
             name: name.to_string(),
@@ -112,6 +180,8 @@ impl Registry {
 
     /// Marks session `id` lost, keeping the latest [`KEEP_LOST`] lost ones listed.
     fn lose(&self, id: &str) {
+        // Its nodes hear that it is gone (their update channels close).
+        self.live().remove(id);
         let mut workers = self.lock();
         if let Some(w) = workers.get_mut(id) {
             w.state = "lost".into();
@@ -197,6 +267,8 @@ struct Driving {
     /// The worker's key, checked again every [`RECHECK_EVERY`] heartbeats.
     token: String,
     beats: u32,
+    /// Orders for this session (nodes to run, runs to release).
+    orders: tokio::sync::mpsc::Receiver<ServerMessage>,
 }
 
 impl Driving {
@@ -206,6 +278,7 @@ impl Driving {
             let next = tokio::select! {
                 next = tokio::time::timeout(self.quiet, self.inbound.message()) => next,
                 _ = self.closing.wait_for(|closed| *closed) => return None,
+                Some(order) = self.orders.recv() => return Some(order),
                 Ok(()) = self.tokens.changed() => {
                     let token = self.tokens.borrow_and_update().clone();
                     return Some(ServerMessage {
@@ -219,6 +292,18 @@ impl Driving {
                 Ok(Ok(Some(WorkerMessage {
                     message: Some(worker_message::Message::Heartbeat(stats)),
                 }))) => stats,
+                Ok(Ok(Some(WorkerMessage {
+                    message: Some(worker_message::Message::Log(log)),
+                }))) => {
+                    self.session.registry.update(&self.session.id, Update::Log(log));
+                    continue;
+                }
+                Ok(Ok(Some(WorkerMessage {
+                    message: Some(worker_message::Message::Done(done)),
+                }))) => {
+                    self.session.registry.update(&self.session.id, Update::Done(done));
+                    continue;
+                }
                 Ok(Ok(Some(_))) => continue,
                 Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
             };
@@ -257,8 +342,9 @@ impl Workers for WorkersApi {
         let mut inbound = request.into_inner();
         let hello = self.hello(&mut inbound).await?;
         let registry = self.registry.clone();
+        let (orders, orders_rx) = tokio::sync::mpsc::channel(64);
         let session = Session {
-            id: registry.attach(&key.user, hello),
+            id: registry.attach(&key.user, hello, orders),
             registry: registry.clone(),
         };
         // The token welcomed with counts as sent: only later ones go down the stream.
@@ -282,6 +368,7 @@ impl Workers for WorkersApi {
             auth: self.auth.clone(),
             token,
             beats: 0,
+            orders: orders_rx,
         };
         let driven = futures::stream::unfold(driving, |mut d| async move {
             let ack = d.next_beat().await?;

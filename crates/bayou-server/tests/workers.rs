@@ -16,15 +16,19 @@ use bayou_proto::v1::{
 use bayou_worker::session::Change;
 
 fn options(served: &common::Served, key: &str, flight_url: &str) -> bayou_worker::Options {
+    let cache_dir = served.dir.path().join("worker-cache");
+    let mut runs = bayou_runtime::RunOptions::new("", cache_dir.clone());
+    runs.sandbox = bayou_runtime::SandboxPolicy::Off;
     bayou_worker::Options {
         server: served.url.clone(),
         key: key.to_string(),
         ca_pem: None,
         cores: 2,
         memory_bytes: 1 << 30,
-        cache_dir: served.dir.path().join("worker-cache"),
+        cache_dir,
         flight_url: flight_url.to_string(),
         max_backoff: Duration::from_millis(200),
+        host: Arc::new(bayou_runtime::TaskHost::new(runs).unwrap()),
     }
 }
 
@@ -205,7 +209,7 @@ async fn workers_attach_beat_share_outputs_and_are_lost_when_they_go() {
     .await
     .unwrap_err();
     assert!(
-        missing.to_string().contains("holds no output of 'stops'"),
+        missing.to_string().contains("no output of 'stops' in run run1 is held here"),
         "{missing}"
     );
 

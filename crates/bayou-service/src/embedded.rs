@@ -41,25 +41,7 @@ pub(crate) fn snapshot_dir(files: &[(String, String)]) -> Result<tempfile::TempD
 /// Writes a code snapshot's files under `dir`. Paths come from another process or from
 /// storage: only plain relative paths, which stay inside `dir`, are written.
 pub fn write_snapshot(dir: &std::path::Path, files: &[(String, String)]) -> Result<()> {
-    for (path, text) in files {
-        let relative = std::path::Path::new(path);
-        let plain = relative
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if path.is_empty() || !plain {
-            return Err(Error::Usage(format!(
-                "'{path}' is no project file path: files must stay inside the project"
-            )));
-        }
-        let target = dir.join(relative);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::Usage(format!("cannot write {path}: {e}")))?;
-        }
-        std::fs::write(&target, text)
-            .map_err(|e| Error::Usage(format!("cannot write {path}: {e}")))?;
-    }
-    Ok(())
+    bayou_runtime::write_code(dir, files).map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// The lake in this process, acting as its author.

@@ -18,6 +18,7 @@ pub mod outputs;
 mod pull;
 pub mod session;
 mod stats;
+mod tasks;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -87,6 +88,8 @@ pub struct Options {
     pub flight_url: String,
     /// How long to wait between attempts to attach, at most.
     pub max_backoff: Duration,
+    /// What runs the nodes the server assigns (environments, sandbox, exchange).
+    pub host: std::sync::Arc<bayou_runtime::TaskHost>,
 }
 
 /// HTTP/2 flow-control windows for moving tables: with the default 64 KiB, a sender waits for

@@ -80,6 +80,11 @@ impl Holdings {
         self.lock().token = token;
     }
 
+    /// The exchange token of the current session, if there is one.
+    pub fn token(&self) -> Option<String> {
+        self.lock().token.clone()
+    }
+
     fn token_matches(&self, presented: &str) -> bool {
         match &self.lock().token {
             Some(token) => bayou_types::constant_time_eq(token.as_bytes(), presented.as_bytes()),
@@ -119,7 +124,45 @@ impl OutputService {
     }
 }
 
-type Stream<T> = Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send + 'static>>;
+impl OutputService {
+    /// Streams the output `ticket` names, to a caller presenting the exchange token (the
+    /// server's Flight endpoint answers output tickets with this too).
+    pub async fn serve(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        ticket: OutputTicket,
+    ) -> Result<Stream<FlightData>, Status> {
+        self.check(metadata)?;
+        let Some(file) = self.holdings.file(&ticket.run_id, &ticket.node) else {
+            return Err(Status::not_found(format!(
+                "no output of '{}' in run {} is held here",
+                ticket.node, ticket.run_id
+            )));
+        };
+        // Mapping reads only the footer; the batches' pages are read as they are sent.
+        tokio::task::spawn_blocking(move || encode(&file))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+    }
+}
+
+/// The output ticket in a Flight ticket's bytes: an `Any` of type
+/// [`bayou_proto::OUTPUT_TICKET_TYPE_URL`].
+fn read_ticket(bytes: &[u8]) -> Result<OutputTicket, Status> {
+    let any = arrow_flight::sql::Any::decode(bytes)
+        .map_err(|e| Status::invalid_argument(format!("not an output ticket: {e}")))?;
+    if any.type_url != bayou_proto::OUTPUT_TICKET_TYPE_URL {
+        return Err(Status::invalid_argument(format!(
+            "not an output ticket: {}",
+            any.type_url
+        )));
+    }
+    OutputTicket::decode(any.value)
+        .map_err(|e| Status::invalid_argument(format!("not an output ticket: {e}")))
+}
+
+/// A stream of Flight messages, as a `DoGet` answers.
+pub type Stream<T> = Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 fn unimplemented<T>(what: &str) -> Result<T, Status> {
     Err(Status::unimplemented(format!(
@@ -141,20 +184,8 @@ impl FlightService for OutputService {
         &self,
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
-        self.check(request.metadata())?;
-        let ticket = OutputTicket::decode(request.get_ref().ticket.clone())
-            .map_err(|e| Status::invalid_argument(format!("not an output ticket: {e}")))?;
-        let Some(file) = self.holdings.file(&ticket.run_id, &ticket.node) else {
-            return Err(Status::not_found(format!(
-                "this worker holds no output of '{}' in run {}",
-                ticket.node, ticket.run_id
-            )));
-        };
-        // Mapping reads only the footer; the batches' pages are read as they are sent.
-        let encoded = tokio::task::spawn_blocking(move || encode(&file))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))??;
-        Ok(Response::new(encoded))
+        let ticket = read_ticket(&request.get_ref().ticket)?;
+        self.serve(request.metadata(), ticket).await.map(Response::new)
     }
 
     async fn handshake(
@@ -258,11 +289,13 @@ const MAX_RELAYED_BYTES: usize = 32 << 20;
 
 /// The Flight ticket of `node`'s output of run `run_id`.
 pub fn ticket(run_id: &str, node: &str) -> Ticket {
-    Ticket::new(
-        OutputTicket {
-            run_id: run_id.to_string(),
-            node: node.to_string(),
-        }
-        .encode_to_vec(),
-    )
+    let inner = OutputTicket {
+        run_id: run_id.to_string(),
+        node: node.to_string(),
+    };
+    let any = arrow_flight::sql::Any {
+        type_url: bayou_proto::OUTPUT_TICKET_TYPE_URL.to_string(),
+        value: inner.encode_to_vec().into(),
+    };
+    Ticket::new(any.encode_to_vec())
 }

@@ -7,7 +7,6 @@ use arrow_flight::FlightData;
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::flight_service_client::FlightServiceClient;
 use futures::{StreamExt as _, TryStreamExt as _};
-use tonic::transport::Endpoint;
 
 use crate::ipc_file::{RawIpcFile, check};
 use crate::{Error, Result};
@@ -62,13 +61,25 @@ impl Drop for Partial {
 /// the whole output is never in memory at once. A pull that fails or is dropped leaves nothing
 /// at `dest`.
 pub async fn pull(url: &str, token: &str, run_id: &str, node: &str, dest: &Path) -> Result<Pulled> {
+    pull_with(url, None, token, run_id, node, dest).await
+}
+
+/// [`pull`] from an endpoint that may be `https://` with its own CA (`ca_pem`).
+pub(crate) async fn pull_with(
+    url: &str,
+    ca_pem: Option<&[u8]>,
+    token: &str,
+    run_id: &str,
+    node: &str,
+    dest: &Path,
+) -> Result<Pulled> {
     let what = || format!("fetching the output of '{node}' (run {run_id}) from {url}");
     let rpc = |source: tonic::Status| Error::Rpc {
         what: what(),
         source: Box::new(source),
     };
-    let channel = Endpoint::from_shared(url.to_string())
-        .map_err(|e| Error::Connect(format!("'{url}' is not a Flight URL: {e}")))?
+    let channel = bayou_proto::endpoint(url, ca_pem)
+        .map_err(Error::Connect)?
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(10))
         .http2_keep_alive_interval(Duration::from_secs(10))

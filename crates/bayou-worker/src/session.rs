@@ -10,6 +10,7 @@ use tonic::transport::Endpoint;
 use tonic::{Code, Status};
 
 use crate::stats::Stats;
+use crate::tasks::Tasks;
 use crate::{Error, Holdings, Options, Result};
 
 /// What happened to a worker's session.
@@ -75,7 +76,8 @@ async fn attach_once(
             options.server
         ))
     })?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<WorkerMessage>(4);
+    // Room for a burst of log lines; heartbeats and reports wait for room.
+    let (tx, rx) = tokio::sync::mpsc::channel::<WorkerMessage>(256);
     let outbound =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) });
     let hello = WorkerHello {
@@ -120,6 +122,9 @@ async fn attach_once(
     // closes no stream on this side.
     let quiet = every * 3;
     let mut heard = tokio::time::Instant::now();
+    // The session's nodes: dropped with it (their processes killed) when it ends.
+    let tasks = Tasks::new(options, holdings);
+    let mut running = futures::stream::FuturesUnordered::new();
     loop {
         tokio::select! {
             _ = beat.tick() => {
@@ -129,14 +134,24 @@ async fn attach_once(
                         heard.elapsed().as_millis()
                     )));
                 }
-                let sample = stats.sample(holdings);
+                let count = u32::try_from(running.len()).unwrap_or(u32::MAX);
+                let sample = stats.sample(holdings, count);
                 send(&tx, worker_message::Message::Heartbeat(sample)).await?;
             }
+            Some(()) = futures::StreamExt::next(&mut running) => {}
             message = inbound.message() => match message.map_err(refusal)? {
                 Some(message) => {
                     heard = tokio::time::Instant::now();
-                    if let Some(server_message::Message::Token(t)) = message.message {
-                        holdings.set_token(Some(t.exchange_token));
+                    match message.message {
+                        Some(server_message::Message::Token(t)) => {
+                            holdings.set_token(Some(t.exchange_token));
+                        }
+                        Some(server_message::Message::Assign(task)) => {
+                            let (tasks, tx) = (tasks.clone(), tx.clone());
+                            running.push(async move { tasks.run(task, tx).await });
+                        }
+                        Some(server_message::Message::Release(r)) => tasks.release(&r.run_id),
+                        _ => {}
                     }
                 }
                 None => return Ok(()),

@@ -57,11 +57,11 @@ impl Stats {
     }
 
     /// The worker's figures now (the caches' as last measured).
-    pub fn sample(&mut self, holdings: &Holdings) -> WorkerStats {
+    pub fn sample(&mut self, holdings: &Holdings, running_nodes: u32) -> WorkerStats {
         self.refresh_caches();
         let cache = self.cache;
         WorkerStats {
-            running_nodes: 0,
+            running_nodes,
             memory_used_bytes: resident_bytes(),
             shared_memory_bytes: holdings.bytes(),
             env_cache_bytes: cache.env_bytes,
@@ -104,7 +104,7 @@ mod tests {
         let holdings = Holdings::default();
         holdings.hold("r1", "trips", &file);
         let mut stats = Stats::new(dir.path());
-        let s = stats.sample(&holdings);
+        let s = stats.sample(&holdings, 0);
         assert!(s.memory_used_bytes > 0, "{s:?}");
         assert!(machine_memory() > s.memory_used_bytes);
         assert_eq!(s.shared_memory_bytes, 4096);
@@ -114,7 +114,7 @@ mod tests {
             stats.measured = Some(Instant::now());
             stats.measuring = None;
         }
-        assert_eq!(stats.sample(&holdings).node_cache_bytes, 100);
+        assert_eq!(stats.sample(&holdings, 0).node_cache_bytes, 100);
         holdings.release_run("r1");
         assert_eq!(holdings.bytes(), 0);
     }

@@ -421,7 +421,7 @@ fn preview_table(headers: &[String], rows: &[serde_json::Value]) -> String {
 }
 
 fn node_listing(record: &RunRecord) -> Listing {
-    let mut listing = Listing::new(vec![
+    let mut headers = vec![
         "node",
         "kind",
         "status",
@@ -430,9 +430,15 @@ fn node_listing(record: &RunRecord) -> Listing {
         "bytes",
         "seconds",
         "written to",
-    ]);
+    ];
+    // Runs whose nodes went to workers say which, and what crossed hosts.
+    let on_workers = record.nodes.iter().any(|n| n.worker.is_some());
+    if on_workers {
+        headers.extend(["worker", "moved"]);
+    }
+    let mut listing = Listing::new(headers);
     for n in &record.nodes {
-        listing.push(vec![
+        let mut row = vec![
             n.name.clone(),
             n.kind.clone(),
             serde_json::to_value(n.status)
@@ -444,7 +450,12 @@ fn node_listing(record: &RunRecord) -> Listing {
             n.bytes.map(human_bytes).unwrap_or_else(|| "-".into()),
             format!("{:.2}", n.seconds),
             n.materialized.clone().unwrap_or_else(|| "-".into()),
-        ]);
+        ];
+        if on_workers {
+            row.push(n.worker.clone().unwrap_or_else(|| "server".into()));
+            row.push(n.moved_bytes.map(human_bytes).unwrap_or_else(|| "-".into()));
+        }
+        listing.push(row);
     }
     listing
 }

@@ -59,18 +59,24 @@ async fn serve(format: OutputFormat, args: WorkerArgs) -> anyhow::Result<()> {
         }
         None => format!("http://{addr}"),
     };
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(crate::settings::cache_dir);
+    // The nodes it is given run with this machine's uv, sandbox and warm starts.
+    let mut runs = crate::settings::run_options(String::new());
+    runs.cache_dir = cache_dir.clone();
+    let host = bayou_runtime::TaskHost::new(runs).context("cannot run nodes on this machine")?;
     let options = bayou_worker::Options {
         server: server.clone(),
         key,
         ca_pem,
         cores,
         memory_bytes,
-        cache_dir: args
-            .cache_dir
-            .clone()
-            .unwrap_or_else(crate::settings::cache_dir),
+        cache_dir,
         flight_url: flight_url.clone(),
         max_backoff: std::time::Duration::from_secs(5),
+        host: std::sync::Arc::new(host),
     };
     // The first line names the Flight endpoint (one line even in JSON), for scripts and tests.
     match format {

@@ -3274,20 +3274,26 @@ pub mod lake_server {
     }
 }
 #[allow(clippy::all)]
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, ::prost::Message)]
 pub struct WorkerMessage {
-    #[prost(oneof = "worker_message::Message", tags = "1, 2")]
+    #[prost(oneof = "worker_message::Message", tags = "1, 2, 3, 4")]
     pub message: ::core::option::Option<worker_message::Message>,
 }
 /// Nested message and enum types in `WorkerMessage`.
 pub mod worker_message {
     #[allow(clippy::all)]
-    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
     pub enum Message {
         #[prost(message, tag = "1")]
         Hello(super::WorkerHello),
         #[prost(message, tag = "2")]
         Heartbeat(super::WorkerStats),
+        /// A line a node printed, as it prints it.
+        #[prost(message, tag = "3")]
+        Log(super::NodeLog),
+        /// A node assigned to this session finished (or could not run).
+        #[prost(message, tag = "4")]
+        Done(super::NodeDone),
     }
 }
 /// What a worker offers, said once when it attaches.
@@ -3324,15 +3330,15 @@ pub struct WorkerStats {
     pub node_cache_bytes: u64,
 }
 #[allow(clippy::all)]
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ServerMessage {
-    #[prost(oneof = "server_message::Message", tags = "1, 2, 3")]
+    #[prost(oneof = "server_message::Message", tags = "1, 2, 3, 4, 5")]
     pub message: ::core::option::Option<server_message::Message>,
 }
 /// Nested message and enum types in `ServerMessage`.
 pub mod server_message {
     #[allow(clippy::all)]
-    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
     pub enum Message {
         #[prost(message, tag = "1")]
         Welcome(super::Welcome),
@@ -3344,7 +3350,105 @@ pub mod server_message {
         /// worker's key is revoked, so what that worker learned stops working).
         #[prost(message, tag = "3")]
         Token(super::ExchangeToken),
+        /// Run this node; answered by `NodeLog`s then one `NodeDone`.
+        #[prost(message, tag = "4")]
+        Assign(super::NodeTask),
+        /// A run is over: drop what the worker holds of it.
+        #[prost(message, tag = "5")]
+        Release(super::ReleaseRun),
     }
+}
+/// A Python function (model or expectation) to run: everything the worker needs, so it never
+/// reads the catalog nor holds a user's key.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct NodeTask {
+    #[prost(string, tag = "1")]
+    pub run_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub node: ::prost::alloc::string::String,
+    /// The project's code snapshot (its id, and its files by relative path), from which the
+    /// worker loads the node, its environment and its resources.
+    #[prost(string, tag = "3")]
+    pub code_hash: ::prost::alloc::string::String,
+    #[prost(map = "string, string", tag = "4")]
+    pub files: ::std::collections::HashMap<
+        ::prost::alloc::string::String,
+        ::prost::alloc::string::String,
+    >,
+    /// Each argument's input table.
+    #[prost(map = "string, message", tag = "5")]
+    pub inputs: ::std::collections::HashMap<::prost::alloc::string::String, NodeInput>,
+    /// Each parameter argument's value as JSON, as the function receives it (a secret's
+    /// plaintext: the worker masks these in every line it sends back).
+    #[prost(map = "string, string", tag = "6")]
+    pub params_json: ::std::collections::HashMap<
+        ::prost::alloc::string::String,
+        ::prost::alloc::string::String,
+    >,
+    #[prost(string, repeated, tag = "7")]
+    pub secrets: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+/// Where an input table is: an output some worker (or the server) holds, fetched with
+/// `DoGet(OutputTicket{run_id, node: key})`.
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct NodeInput {
+    /// The output's name in its holder's holdings.
+    #[prost(string, tag = "1")]
+    pub key: ::prost::alloc::string::String,
+    /// The holder's Flight URL; empty: the server this session is with.
+    #[prost(string, tag = "2")]
+    pub flight_url: ::prost::alloc::string::String,
+    /// Columns to keep (none: all).
+    #[prost(string, repeated, tag = "3")]
+    pub columns: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct NodeLog {
+    #[prost(string, tag = "1")]
+    pub run_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub node: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub line: ::prost::alloc::string::String,
+    #[prost(bool, tag = "4")]
+    pub stderr: bool,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct NodeDone {
+    #[prost(string, tag = "1")]
+    pub run_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub node: ::prost::alloc::string::String,
+    /// Why the node failed or could not run (empty: it ran; a model's output is then held by the
+    /// worker as `OutputTicket{run_id, node}`).
+    #[prost(string, tag = "3")]
+    pub error: ::prost::alloc::string::String,
+    /// An expectation's verdict, and why it failed (models: unset).
+    #[prost(bool, optional, tag = "4")]
+    pub passed: ::core::option::Option<bool>,
+    #[prost(string, tag = "5")]
+    pub reason: ::prost::alloc::string::String,
+    /// The last lines it printed (secrets masked).
+    #[prost(string, repeated, tag = "6")]
+    pub log: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Milliseconds per phase of the invocation, and the platform's share of them.
+    #[prost(map = "string, double", tag = "7")]
+    pub phases_ms: ::std::collections::HashMap<::prost::alloc::string::String, f64>,
+    #[prost(double, optional, tag = "8")]
+    pub overhead_ms: ::core::option::Option<f64>,
+    /// Bytes the worker pulled from other hosts for this node's inputs.
+    #[prost(uint64, tag = "9")]
+    pub pulled_bytes: u64,
+}
+#[allow(clippy::all)]
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ReleaseRun {
+    #[prost(string, tag = "1")]
+    pub run_id: ::prost::alloc::string::String,
 }
 #[allow(clippy::all)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]

@@ -1,0 +1,193 @@
+//! Python nodes of the server's runs, sent to attached workers ([`Workers`]).
+//!
+//! A node goes to the session holding most of its inputs' bytes (a parent's output stays on
+//! the worker that made it, so a child there maps it with no copy), else to the one running
+//! fewest nodes. Each input is named by who holds it: a worker's output by that worker's Flight
+//! URL, anything else (a SQL model's output, a scan) is offered by the server itself for the
+//! worker to fetch. A model's output is fetched back into the run's exchange, where SQL
+//! children, expectations in the run, the node cache and the writes read it.
+//!
+//! Trade-off: every Python output comes back to the server, so the run can write it and SQL can
+//! read it; children on the same worker still map the worker's own copy.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bayou_proto::v1::{NodeInput, NodeTask, ReleaseRun, ServerMessage, server_message};
+use bayou_runtime::{NodeError, RemoteCall, RemoteDone};
+use futures::future::BoxFuture;
+
+use crate::workers::{Registry, Update};
+
+/// The [`bayou_runtime::Dispatch`] of a server: its attached workers.
+#[derive(Debug)]
+pub(crate) struct Workers {
+    registry: Arc<Registry>,
+    /// Outputs fetched back from workers, by their file here: which session holds the
+    /// original, under which run and name.
+    made: Mutex<HashMap<PathBuf, (String, String, String)>>,
+}
+
+impl Workers {
+    pub(crate) fn new(registry: Arc<Registry>) -> Self {
+        Self {
+            registry,
+            made: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn made(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (String, String, String)>> {
+        self.made.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The session to run `call` on: the one holding most of its input bytes, else the one
+    /// with fewest nodes running. `None` when no worker is up.
+    fn choose(&self, call: &RemoteCall<'_>) -> Option<String> {
+        let mut held: HashMap<String, u64> = HashMap::new();
+        {
+            let made = self.made();
+            for input in &call.inputs {
+                if let Some((session, _, _)) = made.get(&input.path) {
+                    let bytes = std::fs::metadata(&input.path).map_or(0, |m| m.len());
+                    *held.entry(session.clone()).or_default() += bytes + 1;
+                }
+            }
+        }
+        let live = self.registry.live();
+        live.iter()
+            .map(|(id, s)| (held.get(id).copied().unwrap_or(0), s.running.len(), id))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(a.2)))
+            .map(|(_, _, id)| id.clone())
+    }
+
+    /// Each input as the worker finds it: at the worker that made it, else at the server.
+    fn inputs(&self, call: &RemoteCall<'_>) -> HashMap<String, NodeInput> {
+        let made = self.made();
+        let live = self.registry.live();
+        let mut inputs = HashMap::new();
+        for input in &call.inputs {
+            let columns = input.columns.clone().unwrap_or_default();
+            let at_worker = made.get(&input.path).and_then(|(session, run, node)| {
+                let url = &live.get(session)?.flight_url;
+                Some((url.clone(), run == call.run_id, node.clone()))
+            });
+            let (key, flight_url) = match at_worker {
+                Some((url, true, node)) => (node, url),
+                _ => {
+                    let key = format!("{}.{}", call.node, input.argument);
+                    self.registry.holdings.hold(call.run_id, &key, &input.path);
+                    (key, String::new())
+                }
+            };
+            let found = NodeInput {
+                key,
+                flight_url,
+                columns,
+            };
+            inputs.insert(input.argument.clone(), found);
+        }
+        inputs
+    }
+
+    async fn run(&self, call: RemoteCall<'_>) -> Result<RemoteDone, NodeError> {
+        let lost = |id: &str| {
+            NodeError::Exchange(format!(
+                "worker {id} was lost while it ran '{}'\n  hint: see `bayou worker ls`; run again once a worker is up",
+                call.node
+            ))
+        };
+        let Some(session) = self.choose(&call) else {
+            return Err(NodeError::Exchange(format!(
+                "no worker is up to run '{}'\n  hint: start one with `bayou worker --server URL --key KEY`",
+                call.node
+            )));
+        };
+        let task = NodeTask {
+            run_id: call.run_id.to_string(),
+            node: call.node.to_string(),
+            code_hash: call.code_hash.clone(),
+            files: call
+                .files
+                .iter()
+                .map(|(p, t)| (p.display().to_string(), t.clone()))
+                .collect(),
+            inputs: self.inputs(&call),
+            params_json: call.params.clone().into_iter().collect(),
+            secrets: call.secrets.to_vec(),
+        };
+        let (updates_tx, mut updates) = tokio::sync::mpsc::unbounded_channel();
+        let (orders, flight_url) = {
+            let mut live = self.registry.live();
+            let Some(s) = live.get_mut(&session) else {
+                return Err(lost(&session));
+            };
+            let key = (call.run_id.to_string(), call.node.to_string());
+            s.running.insert(key, updates_tx);
+            (s.orders.clone(), s.flight_url.clone())
+        };
+        let order = ServerMessage {
+            message: Some(server_message::Message::Assign(task)),
+        };
+        if orders.send(order).await.is_err() {
+            return Err(lost(&session));
+        }
+        let done = loop {
+            match updates.recv().await {
+                Some(Update::Log(l)) => (call.on_log)(l.line, l.stderr),
+                Some(Update::Done(done)) => break done,
+                None => return Err(lost(&session)),
+            }
+        };
+        let mut report = RemoteDone {
+            worker: session.clone(),
+            error: (!done.error.is_empty()).then_some(done.error),
+            passed: done.passed,
+            reason: (!done.reason.is_empty()).then_some(done.reason),
+            log: done.log,
+            phases_ms: done.phases_ms.into_iter().collect(),
+            overhead_ms: done.overhead_ms,
+            moved_bytes: done.pulled_bytes,
+        };
+        if report.error.is_some() || report.passed.is_some() {
+            return Ok(report);
+        }
+        // A model: its output comes back for the run's SQL, cache and writes.
+        let token = self.registry.exchange_token();
+        let pulled = bayou_worker::pull(&flight_url, &token, call.run_id, call.node, &call.output)
+            .await
+            .map_err(|e| NodeError::Exchange(e.to_string()))?;
+        report.moved_bytes += pulled.bytes;
+        self.made().insert(
+            call.output.clone(),
+            (session, call.run_id.to_string(), call.node.to_string()),
+        );
+        Ok(report)
+    }
+}
+
+impl bayou_runtime::Dispatch for Workers {
+    fn ready(&self) -> bool {
+        !self.registry.live().is_empty()
+    }
+
+    fn run_node<'a>(
+        &'a self,
+        call: RemoteCall<'a>,
+    ) -> BoxFuture<'a, Result<RemoteDone, NodeError>> {
+        Box::pin(self.run(call))
+    }
+
+    fn run_finished(&self, run_id: &str) {
+        self.registry.holdings.release_run(run_id);
+        self.made().retain(|_, (_, run, _)| run != run_id);
+        for session in self.registry.live().values() {
+            let release = ServerMessage {
+                message: Some(server_message::Message::Release(ReleaseRun {
+                    run_id: run_id.to_string(),
+                })),
+            };
+            let _ = session.orders.try_send(release);
+        }
+    }
+}
