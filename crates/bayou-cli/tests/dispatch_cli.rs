@@ -42,11 +42,16 @@ fn worker_key(t: &TestLake) -> String {
 
 /// Starts a worker and waits for its welcome (a condition: its second line, within 60 s).
 fn worker(t: &TestLake, key: &str) -> Worker {
+    worker_with(t, key, &[])
+}
+
+fn worker_with(t: &TestLake, key: &str, extra: &[&str]) -> Worker {
     let url = &t.server.as_ref().expect("a server").url;
     let mut child = t
         .std_cmd()
         .args(["-O", "json", "worker", "--server", url, "--key", key])
         .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -117,10 +122,7 @@ fn python_nodes_run_on_an_attached_worker_and_their_outputs_come_back() {
     assert_eq!(code, 0, "{stderr}");
     // (1+2+3) * 2 * 3 + 3 = 39, computed by SQL over what the worker's functions made.
     assert_eq!(t.scalar("SELECT s FROM total", "main"), json!(39));
-    assert_eq!(
-        t.scalar("SELECT COUNT(*) FROM plus_one", "main"),
-        json!(3)
-    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM plus_one", "main"), json!(3));
     for name in ["tripled", "plus_one", "positive"] {
         let n = node(&record, name);
         assert_eq!(n["worker"], json!(w.id), "{name} ran on the worker: {n:#}");
@@ -163,9 +165,11 @@ fn a_failing_function_on_a_worker_fails_the_run_and_leaves_the_target() {
     );
     assert_eq!(record["status"], json!("failed"));
     assert_eq!(main(&t), main_of(&before));
-    assert!(node(&record, "broken")["log"]
-        .to_string()
-        .contains("about to fail"));
+    assert!(
+        node(&record, "broken")["log"]
+            .to_string()
+            .contains("about to fail")
+    );
 }
 
 #[test]
@@ -192,6 +196,50 @@ fn a_worker_killed_mid_node_fails_the_run_and_leaves_the_target() {
     let said: Vec<String> = rest.map_while(Result::ok).collect();
     let said = said.join("\n");
     assert_eq!(status.code(), Some(1), "{said}");
-    assert!(said.contains(&format!("worker {} was lost", w.id)), "{said}");
+    assert!(
+        said.contains(&format!("worker {} was lost", w.id)),
+        "{said}"
+    );
     assert_eq!(main(&t), before, "the target is as it was");
+}
+
+#[test]
+fn a_node_whose_worker_dies_runs_again_on_another() {
+    let t = TestLake::with_server();
+    t.table_from_csv("nums", "n\n1\n2\n");
+    let key = worker_key(&t);
+    let cache_a = t.path("cache-a");
+    let mut a = worker_with(&t, &key, &["--cache-dir", s(&cache_a)]);
+    // Only on worker A (its interpreter lives under A's cache) does the function hang.
+    let dir = t.project(
+        YML,
+        &[(
+            "models.py",
+            "import bayou, sys, time\n@bayou.model(materialization_strategy='REPLACE')\ndef once(d=bayou.Model('nums')):\n    if '/cache-a/' in sys.executable:\n        print('hanging on a', flush=True)\n        time.sleep(600)\n    return d\n",
+        )],
+    );
+    let mut cmd = t.std_cmd();
+    cmd.args(["run", "-p", s(&dir)]);
+    // Its line, streamed live from A, says it hangs there.
+    let (mut run, rest, _) = common::spawn_until(&mut cmd, "hanging on a");
+    let b = worker(&t, &key);
+    let _ = a.child.kill();
+    let _ = a.child.wait();
+    let status = run.wait().expect("the run ends");
+    let said: Vec<String> = rest.map_while(Result::ok).collect();
+    assert_eq!(status.code(), Some(0), "{}", said.join("\n"));
+    let id = t.json(&["runs", "ls"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let record = t.json(&["runs", "show", &id]);
+    let once = node(&record, "once");
+    assert_eq!(once["worker"], json!(b.id), "{once:#}");
+    assert!(
+        once["log"]
+            .to_string()
+            .contains(&format!("worker {} was lost", a.id)),
+        "{once:#}"
+    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM once", "main"), json!(2));
 }

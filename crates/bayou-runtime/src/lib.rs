@@ -67,13 +67,13 @@ pub use node_error::NodeError;
 pub use options::{Preview, RunOptions};
 pub use prune::prune_run_branches;
 pub use python::PHASES;
-pub use remote::{
-    Dispatch, Dispatcher, RemoteCall, RemoteDone, RemoteInput, Task, TaskHost, TaskOutcome,
-    write_code,
-};
 pub use record::{
     NodeReport, NodeStatus, RunRecord, RunStatus, has_code, list_runs, load_code, load_run,
     mark_interrupted, prune_logs, settle_crashed,
+};
+pub use remote::{
+    Dispatch, Dispatcher, RemoteCall, RemoteDone, RemoteInput, Task, TaskHost, TaskOutcome,
+    write_code,
 };
 pub use sandbox::SandboxPolicy;
 pub use uv::{UV_VERSION, locate as locate_uv};
@@ -198,7 +198,12 @@ pub async fn run(
             options.exchange_dir.as_deref(),
         ) {
             Ok(exchange) => {
-                let ran = execute(
+                // Whatever workers keep for the run goes when it ends, or is stopped.
+                let _over = remote::Over {
+                    remote,
+                    run_id: &run_id,
+                };
+                execute(
                     lake,
                     project,
                     options,
@@ -210,11 +215,7 @@ pub async fn run(
                     &mut record,
                     on_event,
                 )
-                .await;
-                if let Some(remote) = remote {
-                    remote.0.run_finished(&run_id);
-                }
-                ran
+                .await
             }
             Err(e) => Err(e),
         };

@@ -17,8 +17,8 @@ use crate::exchange::{self, Exchange};
 use crate::output::Output;
 use crate::python::{CallInputs, Local};
 use crate::{
-    EnvCache, Error, Event, NodeError, NodeReport, NodeStatus, OnEvent, Result, RunOptions,
-    assets, protocol, sandbox, uv, zygote,
+    EnvCache, Error, Event, NodeError, NodeReport, NodeStatus, OnEvent, Result, RunOptions, assets,
+    protocol, sandbox, uv, zygote,
 };
 
 /// Where a run's Python nodes go when they do not run here.
@@ -26,7 +26,8 @@ pub trait Dispatch: Send + Sync {
     /// Whether it can take nodes now (a run decides once, when it starts).
     fn ready(&self) -> bool;
     /// Runs one node elsewhere; its output (a model's) is then at [`RemoteCall::output`].
-    fn run_node<'a>(&'a self, call: RemoteCall<'a>) -> BoxFuture<'a, Result<RemoteDone, NodeError>>;
+    fn run_node<'a>(&'a self, call: RemoteCall<'a>)
+    -> BoxFuture<'a, Result<RemoteDone, NodeError>>;
     /// Run `run_id` is over: whatever was kept for it elsewhere can go.
     fn run_finished(&self, run_id: &str);
 }
@@ -38,6 +39,20 @@ pub struct Dispatcher(pub Arc<dyn Dispatch>);
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Dispatcher")
+    }
+}
+
+/// Tells a run's dispatcher that the run is over when dropped: finished, failed or stopped.
+pub(crate) struct Over<'a> {
+    pub(crate) remote: Option<&'a Dispatcher>,
+    pub(crate) run_id: &'a str,
+}
+
+impl Drop for Over<'_> {
+    fn drop(&mut self) {
+        if let Some(d) = self.remote {
+            d.0.run_finished(self.run_id);
+        }
     }
 }
 
@@ -55,6 +70,9 @@ pub struct RemoteCall<'a> {
     pub secrets: &'a [String],
     /// Where the node's output goes here.
     pub output: PathBuf,
+    /// Whether it may run again on another worker when its worker is lost midway (it has no
+    /// effect outside its output: no internet access).
+    pub retry: bool,
     /// Hears each line the node prints, as it prints it.
     pub on_log: &'a (dyn Fn(String, bool) + Send + Sync),
 }
@@ -135,6 +153,7 @@ impl Remote<'_> {
                 .collect(),
             secrets: &local.secrets,
             output: output.clone(),
+            retry: !node.internet_access,
             on_log: &on_log,
         };
         let done = dispatch.0.run_node(call).await?;
@@ -244,7 +263,9 @@ impl TaskHost {
 
     /// Where an input `name` of run `run_id` fetched from another host goes.
     pub fn input_path(&self, run_id: &str, name: &str, bytes: u64) -> Result<PathBuf> {
-        let dir = self.exchange_of(run_id)?.dir(&format!("in-{name}"), bytes)?;
+        let dir = self
+            .exchange_of(run_id)?
+            .dir(&format!("in-{name}"), bytes)?;
         Ok(dir.join("in.arrow"))
     }
 
@@ -260,7 +281,10 @@ impl TaskHost {
 
     /// How many runs have an exchange on this worker now.
     pub fn runs(&self) -> usize {
-        self.exchanges.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.exchanges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     async fn envs(&self, on_log: &(dyn Fn(String, bool) + Sync)) -> Result<&EnvCache> {
@@ -278,11 +302,7 @@ impl TaskHost {
     }
 
     /// Runs `task`, telling `on_log` each line the function prints.
-    pub async fn execute(
-        &self,
-        task: Task,
-        on_log: &(dyn Fn(String, bool) + Sync),
-    ) -> TaskOutcome {
+    pub async fn execute(&self, task: Task, on_log: &(dyn Fn(String, bool) + Sync)) -> TaskOutcome {
         let clock = Instant::now();
         let project = match self.project(&task) {
             Ok(p) => p,
@@ -345,7 +365,15 @@ impl TaskHost {
             _ => {}
         };
         let ran = crate::python::run_here(
-            &local, node, function, &python, &inputs, &params, clock, &mut report, &on_event,
+            &local,
+            node,
+            function,
+            &python,
+            &inputs,
+            &params,
+            clock,
+            &mut report,
+            &on_event,
         )
         .await;
         report.seconds = clock.elapsed().as_secs_f64();
@@ -366,8 +394,8 @@ impl TaskHost {
 
     /// The task's project, from its code snapshot (written once per snapshot on this worker).
     fn project(&self, task: &Task) -> Result<Project> {
-        let plain = !task.code_hash.is_empty()
-            && task.code_hash.chars().all(|c| c.is_ascii_hexdigit());
+        let plain =
+            !task.code_hash.is_empty() && task.code_hash.chars().all(|c| c.is_ascii_hexdigit());
         if !plain {
             return Err(Error::Usage(format!(
                 "'{}' is no code snapshot id",
@@ -376,11 +404,11 @@ impl TaskHost {
         }
         let dir = self.options.cache_dir.join("code").join(&task.code_hash);
         if !dir.is_dir() {
-            let partial = self
-                .options
-                .cache_dir
-                .join("code")
-                .join(format!(".{}-{}", task.code_hash, uuid::Uuid::new_v4().simple()));
+            let partial = self.options.cache_dir.join("code").join(format!(
+                ".{}-{}",
+                task.code_hash,
+                uuid::Uuid::new_v4().simple()
+            ));
             write_code(&partial, &task.files)?;
             if let Err(e) = std::fs::rename(&partial, &dir) {
                 let _ = std::fs::remove_dir_all(&partial);

@@ -41,9 +41,9 @@ impl Workers {
         self.made.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The session to run `call` on: the one holding most of its input bytes, else the one
-    /// with fewest nodes running. `None` when no worker is up.
-    fn choose(&self, call: &RemoteCall<'_>) -> Option<String> {
+    /// The session to run `call` on (not one `tried` already): the one holding most of its
+    /// input bytes, else the one with fewest nodes running. `None` when no worker is up.
+    fn choose(&self, call: &RemoteCall<'_>, tried: &[String]) -> Option<String> {
         let mut held: HashMap<String, u64> = HashMap::new();
         {
             let made = self.made();
@@ -56,6 +56,7 @@ impl Workers {
         }
         let live = self.registry.live();
         live.iter()
+            .filter(|(id, _)| !tried.contains(id))
             .map(|(id, s)| (held.get(id).copied().unwrap_or(0), s.running.len(), id))
             .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(a.2)))
             .map(|(_, _, id)| id.clone())
@@ -90,19 +91,44 @@ impl Workers {
         inputs
     }
 
+    /// Runs `call` on a worker; when that worker is lost and the node may run again, once more
+    /// on another.
     async fn run(&self, call: RemoteCall<'_>) -> Result<RemoteDone, NodeError> {
-        let lost = |id: &str| {
-            NodeError::Exchange(format!(
-                "worker {id} was lost while it ran '{}'\n  hint: see `bayou worker ls`; run again once a worker is up",
-                call.node
-            ))
-        };
-        let Some(session) = self.choose(&call) else {
-            return Err(NodeError::Exchange(format!(
-                "no worker is up to run '{}'\n  hint: start one with `bayou worker --server URL --key KEY`",
-                call.node
-            )));
-        };
+        let mut tried = Vec::new();
+        let mut notes = Vec::new();
+        loop {
+            let Some(session) = self.choose(&call, &tried) else {
+                return Err(NodeError::Exchange(match tried.last() {
+                    Some(id) => lost(id, call.node),
+                    None => format!(
+                        "no worker is up to run '{}'\n  hint: start one with `bayou worker --server URL --key KEY`",
+                        call.node
+                    ),
+                }));
+            };
+            match self.attempt(&call, &session).await {
+                Ok(mut done) => {
+                    notes.append(&mut done.log);
+                    done.log = notes;
+                    return Ok(done);
+                }
+                Err(Failure::Node(e)) => return Err(e),
+                Err(Failure::Lost) if call.retry && tried.is_empty() => {
+                    let note = format!(
+                        "warning: {}; running it again on another worker",
+                        lost(&session, call.node).lines().next().unwrap_or_default()
+                    );
+                    (call.on_log)(note.clone(), true);
+                    notes.push(note);
+                    tried.push(session);
+                }
+                Err(Failure::Lost) => return Err(NodeError::Exchange(lost(&session, call.node))),
+            }
+        }
+    }
+
+    /// One attempt at `call` on `session`.
+    async fn attempt(&self, call: &RemoteCall<'_>, session: &str) -> Result<RemoteDone, Failure> {
         let task = NodeTask {
             run_id: call.run_id.to_string(),
             node: call.node.to_string(),
@@ -112,35 +138,37 @@ impl Workers {
                 .iter()
                 .map(|(p, t)| (p.display().to_string(), t.clone()))
                 .collect(),
-            inputs: self.inputs(&call),
+            inputs: self.inputs(call),
             params_json: call.params.clone().into_iter().collect(),
             secrets: call.secrets.to_vec(),
         };
         let (updates_tx, mut updates) = tokio::sync::mpsc::unbounded_channel();
+        let key = (call.run_id.to_string(), call.node.to_string());
         let (orders, flight_url) = {
             let mut live = self.registry.live();
-            let Some(s) = live.get_mut(&session) else {
-                return Err(lost(&session));
-            };
-            let key = (call.run_id.to_string(), call.node.to_string());
-            s.running.insert(key, updates_tx);
+            let s = live.get_mut(session).ok_or(Failure::Lost)?;
+            s.running.insert(key.clone(), updates_tx);
             (s.orders.clone(), s.flight_url.clone())
+        };
+        // A node given up on (its run stopped) is no longer counted against the worker.
+        let _assigned = Assigned {
+            registry: &self.registry,
+            session,
+            key,
         };
         let order = ServerMessage {
             message: Some(server_message::Message::Assign(task)),
         };
-        if orders.send(order).await.is_err() {
-            return Err(lost(&session));
-        }
+        orders.send(order).await.map_err(|_| Failure::Lost)?;
         let done = loop {
             match updates.recv().await {
                 Some(Update::Log(l)) => (call.on_log)(l.line, l.stderr),
                 Some(Update::Done(done)) => break done,
-                None => return Err(lost(&session)),
+                None => return Err(Failure::Lost),
             }
         };
         let mut report = RemoteDone {
-            worker: session.clone(),
+            worker: session.to_string(),
             error: (!done.error.is_empty()).then_some(done.error),
             passed: done.passed,
             reason: (!done.reason.is_empty()).then_some(done.reason),
@@ -152,17 +180,55 @@ impl Workers {
         if report.error.is_some() || report.passed.is_some() {
             return Ok(report);
         }
-        // A model: its output comes back for the run's SQL, cache and writes.
+        // A model: its output comes back for the run's SQL, cache and writes. A worker that
+        // went before it could be fetched is lost like one that went mid-node.
         let token = self.registry.exchange_token();
-        let pulled = bayou_worker::pull(&flight_url, &token, call.run_id, call.node, &call.output)
-            .await
-            .map_err(|e| NodeError::Exchange(e.to_string()))?;
+        let pulled =
+            bayou_worker::pull(&flight_url, &token, call.run_id, call.node, &call.output).await;
+        let pulled = match pulled {
+            Ok(p) => p,
+            Err(_) if !self.registry.live().contains_key(session) => return Err(Failure::Lost),
+            Err(e) => return Err(Failure::Node(NodeError::Exchange(e.to_string()))),
+        };
         report.moved_bytes += pulled.bytes;
         self.made().insert(
             call.output.clone(),
-            (session, call.run_id.to_string(), call.node.to_string()),
+            (
+                session.to_string(),
+                call.run_id.to_string(),
+                call.node.to_string(),
+            ),
         );
         Ok(report)
+    }
+}
+
+/// Why an attempt did not give the node's outcome.
+enum Failure {
+    /// Its worker went (died, cut off, stopped) before the node was done.
+    Lost,
+    /// It could not be sent or its output not fetched.
+    Node(NodeError),
+}
+
+fn lost(worker: &str, node: &str) -> String {
+    format!(
+        "worker {worker} was lost while it ran '{node}'\n  hint: see `bayou worker ls`; run again once a worker is up"
+    )
+}
+
+/// A node assigned to a session, forgotten when its dispatch ends however it ends.
+struct Assigned<'a> {
+    registry: &'a Registry,
+    session: &'a str,
+    key: (String, String),
+}
+
+impl Drop for Assigned<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.registry.live().get_mut(self.session) {
+            s.running.remove(&self.key);
+        }
     }
 }
 

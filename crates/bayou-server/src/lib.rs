@@ -78,12 +78,11 @@ pub async fn serve(
         bayou_proto::v1::lake_server::LakeServer::new(LakeApi::new(auth.clone(), active.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let flight_api = arrow_flight::flight_service_server::FlightServiceServer::new(
-        flight::FlightApi::new(
+    let flight_api =
+        arrow_flight::flight_service_server::FlightServiceServer::new(flight::FlightApi::new(
             auth.clone(),
             bayou_worker::OutputService::new(registry.holdings.clone()),
-        ),
-    );
+        ));
     // The web UI calls both as gRPC-web (HTTP/1.1 from a browser); gRPC clients are unchanged.
     use tower_layer::Layer as _;
     let web = tonic_web::GrpcWebLayer::new();

@@ -14,8 +14,7 @@ use std::time::Duration;
 use bayou_proto::v1::workers_server::{Workers, WorkersServer};
 use bayou_proto::v1::{
     ExchangeToken, HeartbeatAck, ListWorkersRequest, ListWorkersResponse, NodeDone, NodeLog,
-    ServerMessage, Welcome, WorkerHello, WorkerInfo, WorkerMessage, server_message,
-    worker_message,
+    ServerMessage, Welcome, WorkerHello, WorkerInfo, WorkerMessage, server_message, worker_message,
 };
 use futures::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
@@ -295,13 +294,17 @@ impl Driving {
                 Ok(Ok(Some(WorkerMessage {
                     message: Some(worker_message::Message::Log(log)),
                 }))) => {
-                    self.session.registry.update(&self.session.id, Update::Log(log));
+                    self.session
+                        .registry
+                        .update(&self.session.id, Update::Log(log));
                     continue;
                 }
                 Ok(Ok(Some(WorkerMessage {
                     message: Some(worker_message::Message::Done(done)),
                 }))) => {
-                    self.session.registry.update(&self.session.id, Update::Done(done));
+                    self.session
+                        .registry
+                        .update(&self.session.id, Update::Done(done));
                     continue;
                 }
                 Ok(Ok(Some(_))) => continue,

@@ -209,7 +209,9 @@ async fn workers_attach_beat_share_outputs_and_are_lost_when_they_go() {
     .await
     .unwrap_err();
     assert!(
-        missing.to_string().contains("no output of 'stops' in run run1 is held here"),
+        missing
+            .to_string()
+            .contains("no output of 'stops' in run run1 is held here"),
         "{missing}"
     );
 

@@ -185,7 +185,9 @@ impl FlightService for OutputService {
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
         let ticket = read_ticket(&request.get_ref().ticket)?;
-        self.serve(request.metadata(), ticket).await.map(Response::new)
+        self.serve(request.metadata(), ticket)
+            .await
+            .map(Response::new)
     }
 
     async fn handshake(

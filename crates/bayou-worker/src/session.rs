@@ -1,11 +1,13 @@
 //! A worker's sessions with the control plane: attach, heartbeat, attach again when the stream
 //! breaks (backing off), stop when the server refuses the worker for good.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use backon::BackoffBuilder as _;
 use bayou_proto::v1::workers_client::WorkersClient;
 use bayou_proto::v1::{ServerMessage, WorkerHello, WorkerMessage, server_message, worker_message};
+use futures::future::{AbortHandle, Abortable};
 use tonic::transport::Endpoint;
 use tonic::{Code, Status};
 
@@ -125,6 +127,9 @@ async fn attach_once(
     // The session's nodes: dropped with it (their processes killed) when it ends.
     let tasks = Tasks::new(options, holdings);
     let mut running = futures::stream::FuturesUnordered::new();
+    // Each run's nodes, stopped when the server releases the run (it ended, or was stopped).
+    let mut by_run: HashMap<String, Vec<(u64, AbortHandle)>> = HashMap::new();
+    let mut assigned: u64 = 0;
     loop {
         tokio::select! {
             _ = beat.tick() => {
@@ -138,7 +143,16 @@ async fn attach_once(
                 let sample = stats.sample(holdings, count);
                 send(&tx, worker_message::Message::Heartbeat(sample)).await?;
             }
-            Some(()) = futures::StreamExt::next(&mut running) => {}
+            Some(ended) = futures::StreamExt::next(&mut running) => {
+                if let Ok((run, seq)) = ended
+                    && let Some(nodes) = by_run.get_mut(&run)
+                {
+                    nodes.retain(|(n, _)| *n != seq);
+                    if nodes.is_empty() {
+                        by_run.remove(&run);
+                    }
+                }
+            }
             message = inbound.message() => match message.map_err(refusal)? {
                 Some(message) => {
                     heard = tokio::time::Instant::now();
@@ -147,10 +161,23 @@ async fn attach_once(
                             holdings.set_token(Some(t.exchange_token));
                         }
                         Some(server_message::Message::Assign(task)) => {
+                            let (abort, registration) = AbortHandle::new_pair();
+                            assigned += 1;
+                            let (run, seq) = (task.run_id.clone(), assigned);
+                            by_run.entry(run.clone()).or_default().push((seq, abort));
                             let (tasks, tx) = (tasks.clone(), tx.clone());
-                            running.push(async move { tasks.run(task, tx).await });
+                            let node = async move {
+                                tasks.run(task, tx).await;
+                                (run, seq)
+                            };
+                            running.push(Abortable::new(node, registration));
                         }
-                        Some(server_message::Message::Release(r)) => tasks.release(&r.run_id),
+                        Some(server_message::Message::Release(r)) => {
+                            for (_, node) in by_run.remove(&r.run_id).unwrap_or_default() {
+                                node.abort();
+                            }
+                            tasks.release(&r.run_id);
+                        }
                         _ => {}
                     }
                 }
