@@ -332,3 +332,103 @@ fn a_worker_with_a_users_key_is_refused_and_says_why() {
     let err = t.refuses(&["worker", "--key", "k"]);
     assert!(err.contains("--server URL"), "{err}");
 }
+
+const BRANCHES: &str = "import bayou\nimport pyarrow.compute as pc\n\
+@bayou.model()\n\
+def left(d=bayou.Model('doubled')):\n    return d.set_column(0, 'n', pc.add(d.column('n'), 1))\n\
+@bayou.model()\n\
+def right(d=bayou.Model('doubled')):\n    return d.set_column(0, 'n', pc.multiply(d.column('n'), 10))\n\
+@bayou.model(materialization_strategy='REPLACE')\n\
+def both(l=bayou.Model('left'), r=bayou.Model('right')):\n    import pyarrow as pa\n    return pa.table({'n': pa.concat_arrays([l.column('n').combine_chunks(), r.column('n').combine_chunks()])})\n";
+
+#[test]
+fn a_dag_runs_across_two_hosts_and_children_fetch_from_their_peers() {
+    let t = TestLake::new();
+    t.table_from_csv("nums", "n\n1\n2\n3\n");
+    let lan = Lan::new();
+    let user_key = key(&t, &["--user", "ada"]);
+    let worker_key = key(&t, &["--worker", "w"]);
+    let mut server = Proc::start({
+        let mut c = lan.bayou(&t, "s");
+        c.args(["-O", "json", "server", "--listen", "10.231.0.1:0"]);
+        c
+    });
+    let url = server.next()["listening"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    // Both workers use the machine's shared environment cache (a namespace has no index to
+    // build one from).
+    let worker = |host: &str| {
+        let mut c = lan.bayou(&t, host);
+        c.args([
+            "-O",
+            "json",
+            "worker",
+            "--server",
+            &url,
+            "--key",
+            &worker_key,
+        ])
+        .args(["--listen", "0.0.0.0:0"]);
+        let mut p = Proc::start(c);
+        let _flight = p.next();
+        let id = p.next()["attached"].as_str().expect("attached").to_string();
+        (p, id)
+    };
+    let (_a, id_a) = worker("a");
+    let (_b, id_b) = worker("b");
+    let dir = t.project(
+        "project:\n  name: spread\n",
+        &[
+            ("doubled.sql", "SELECT n * 2 AS n FROM nums"),
+            ("models.py", BRANCHES),
+        ],
+    );
+    let out = lan
+        .bayou(&t, "s")
+        .args([
+            "--remote",
+            &url,
+            "--api-key",
+            &user_key,
+            "-O",
+            "json",
+            "run",
+            "-p",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("run bayou run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record: Value = serde_json::from_slice(&out.stdout).expect("the run's record");
+    let ran_on = |name: &str| {
+        common::node(&record, name)["worker"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let (left, right, both) = (ran_on("left"), ran_on("right"), ran_on("both"));
+    // The two branches ran side by side, one on each host; the join ran where one of its
+    // inputs already was and fetched the other from the peer that held it.
+    let mut hosts = vec![left.clone().unwrap(), right.clone().unwrap()];
+    hosts.sort();
+    let mut ids = vec![id_a, id_b];
+    ids.sort();
+    assert_eq!(hosts, ids, "{record:#}");
+    assert!(both == left || both == right, "{record:#}");
+    let moved = common::node(&record, "both")["moved_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        moved > 0,
+        "the join fetched one input across hosts: {record:#}"
+    );
+    // left: 2, 4, 6 plus one each = 15; right: 20 + 40 + 60 = 120.
+    let got = t.scalar("SELECT SUM(n) FROM both", "main");
+    assert_eq!(got, serde_json::json!(135));
+    let _ = server.child.kill();
+}
