@@ -243,3 +243,30 @@ fn a_node_whose_worker_dies_runs_again_on_another() {
     );
     assert_eq!(t.scalar("SELECT COUNT(*) FROM once", "main"), json!(2));
 }
+
+#[test]
+fn without_a_local_worker_python_needs_an_attached_worker() {
+    let t = TestLake::with_server_args(&["--no-local-worker"]);
+    t.table_from_csv("nums", "n\n1\n2\n");
+    let dir = t.project(
+        YML,
+        &[(
+            "models.py",
+            "import bayou\n@bayou.model(materialization_strategy='REPLACE')\ndef copied(d=bayou.Model('nums')):\n    return d\n",
+        )],
+    );
+    let before = main(&t);
+    let (code, _, stderr) = common::run_json(&mut t.cmd(), &["-p", s(&dir)]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("no worker is up to run 'copied'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--no-local-worker"), "{stderr}");
+    assert_eq!(main(&t), before);
+    let key = worker_key(&t);
+    let w = worker(&t, &key);
+    let (code, record, stderr) = common::run_json(&mut t.cmd(), &["-p", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(node(&record, "copied")["worker"], json!(w.id));
+}

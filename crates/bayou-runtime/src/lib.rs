@@ -15,6 +15,9 @@
 //! from the run's exchange ([`exchange`]), one file per table however many children read it.
 //! Trade-off: SQL models stay in memory unless a Python function reads them (then they move to
 //! the exchange), so an all-SQL pipeline never pays for a file it does not need.
+//!
+//! A run given a `Dispatcher` ([`RunOptions::dispatch`], the server's workers) sends its Python
+//! nodes there instead; a worker runs each with a [`TaskHost`], the same code as a local run.
 
 mod assets;
 pub mod bytecode;

@@ -27,13 +27,16 @@ pub(crate) struct Workers {
     /// Outputs fetched back from workers, by their file here: which session holds the
     /// original, under which run and name.
     made: Mutex<HashMap<PathBuf, (String, String, String)>>,
+    /// Whether the server runs Python nodes itself while no worker is up.
+    local_worker: bool,
 }
 
 impl Workers {
-    pub(crate) fn new(registry: Arc<Registry>) -> Self {
+    pub(crate) fn new(registry: Arc<Registry>, local_worker: bool) -> Self {
         Self {
             registry,
             made: Mutex::new(HashMap::new()),
+            local_worker,
         }
     }
 
@@ -101,8 +104,12 @@ impl Workers {
                 return Err(NodeError::Exchange(match tried.last() {
                     Some(id) => lost(id, call.node),
                     None => format!(
-                        "no worker is up to run '{}'\n  hint: start one with `bayou worker --server URL --key KEY`",
-                        call.node
+                        "no worker is up to run '{}'{}\n  hint: start one with `bayou worker --server URL --key KEY`",
+                        call.node,
+                        match self.local_worker {
+                            true => " (the one attached when the run started went)",
+                            false => " (the server runs with --no-local-worker)",
+                        }
                     ),
                 }));
             };
@@ -234,7 +241,7 @@ impl Drop for Assigned<'_> {
 
 impl bayou_runtime::Dispatch for Workers {
     fn ready(&self) -> bool {
-        !self.registry.live().is_empty()
+        !self.local_worker || !self.registry.live().is_empty()
     }
 
     fn run_node<'a>(

@@ -51,6 +51,9 @@ pub struct Options {
     pub tls: Option<Tls>,
     /// How often attached workers send heartbeats; three missed lose the worker.
     pub worker_heartbeat: std::time::Duration,
+    /// Run Python nodes in this process while no worker is attached (else they fail, naming
+    /// the missing worker).
+    pub local_worker: bool,
 }
 
 /// Serves `lake` on `listener` until `shutdown` completes, running pipelines with the machine's
@@ -69,7 +72,7 @@ pub async fn serve(
     let sweeping = sweep_crashed_runs(lake.clone());
     let registry = std::sync::Arc::new(workers::Registry::new(options.worker_heartbeat));
     // With workers attached, runs send them their Python nodes.
-    let workers = dispatch::Workers::new(registry.clone());
+    let workers = dispatch::Workers::new(registry.clone(), options.local_worker);
     runs.dispatch = Some(bayou_runtime::Dispatcher(std::sync::Arc::new(workers)));
     let auth = auth::Auth::new(lake, runs);
     let active = std::sync::Arc::new(runs::Runs::new(options.keep_logs));

@@ -3,9 +3,11 @@
 //! Entry point: [`serve`]. A worker attaches to a `bayou server` with a worker key over one
 //! bidirectional gRPC stream (`bayou.v1.Workers/Attach`, [`session`]): it says what it offers
 //! (cores, memory, where its Flight endpoint is), then sends its [`stats`] as heartbeats; when
-//! the stream breaks it attaches again, backing off, as a new session. Meanwhile it serves the
-//! node outputs it holds over Arrow Flight ([`outputs`]), and fetches its peers' with
-//! [`pull`], streaming their batches into a local Arrow IPC file as they arrive.
+//! the stream breaks it attaches again, backing off, as a new session. The server sends it
+//! Python nodes to run down the same stream (`tasks`): it fetches their inputs from whoever
+//! holds them with [`pull`] (streaming the batches into a local Arrow IPC file as they
+//! arrive), runs them with the runtime's `TaskHost`, and serves the outputs it holds over
+//! Arrow Flight ([`outputs`]).
 //!
 //! Trade-off: outputs cross as the Arrow messages they are in the exchange file, relayed
 //! without decoding on either side (only each header is checked), so moving a table costs

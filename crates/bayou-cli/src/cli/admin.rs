@@ -35,6 +35,11 @@ pub struct ServerArgs {
     #[arg(long, default_value = "2s", value_parser = heartbeat, value_name = "DURATION")]
     pub worker_heartbeat: std::time::Duration,
 
+    /// Run no Python function in the server's own process: with no worker attached, a run's
+    /// Python nodes fail, saying so (SQL models still run in the server)
+    #[arg(long)]
+    pub no_local_worker: bool,
+
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
 }

@@ -64,6 +64,7 @@ async fn serve(format: OutputFormat, lake: Lake, args: &ServerArgs) -> anyhow::R
         keep_logs: std::time::Duration::from_secs(u64::from(args.keep_logs_days) * 86_400),
         tls,
         worker_heartbeat: args.worker_heartbeat,
+        local_worker: !args.no_local_worker,
     };
     bayou_server::serve(lake, runs, options, listener, shutdown).await?;
     Ok(())

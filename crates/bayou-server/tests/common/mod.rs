@@ -63,6 +63,7 @@ pub async fn serve() -> Served {
             keep_logs: std::time::Duration::from_secs(3600),
             tls: None,
             worker_heartbeat: std::time::Duration::from_millis(300),
+            local_worker: true,
         };
         bayou_server::serve(lake, runs, options, listener, shutdown)
             .await
