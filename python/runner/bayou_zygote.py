@@ -126,7 +126,9 @@ class Spare:
 
     def __init__(self, fixed: list[str]) -> None:
         self.fixed = fixed
-        parent, kid = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Packets keep the call whole: one that cannot go in one packet fails to send, and the
+        # call clones its own child instead.
+        parent, kid = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         go_r, go_w = os.pipe()
         fixed_binds = bayou_sandbox.binds(fixed, [])
         self.targets = [target for _, target, _ in fixed_binds]
@@ -331,7 +333,10 @@ class Zygote:
         mine = identity([env])
         later = list(WARM_LATER)
         while True:
-            events = self.selector.select(timeout=0 if later else min(self.idle, 5.0))
+            # A spare is made as soon as nothing else is waiting, so a call that follows
+            # another at once finds it ready.
+            soon = later or self.wants_spare()
+            events = self.selector.select(timeout=0 if soon else min(self.idle, 5.0))
             if not events and later:
                 warm_up(later.pop(0), done=not later)
                 continue

@@ -155,12 +155,20 @@ describe("the web UI", () => {
     expect(await at.textContent()).toMatch(/FROM bayou.gated_zones WHER LocationID = 1\n\s+\^/);
   });
 
-  it("lists runs newest first and filters them by status", async () => {
+  it("lists runs newest first and filters them by status and by branch", async () => {
     await page.goto(`${server.url}/#/runs`);
     await page.locator("[data-run]").nth(1).waitFor();
     await page.getByLabel("status").selectOption("failed");
     await expect.poll(() => page.locator("[data-run]").count()).toBe(1);
     await shot("runs");
+    // The server filters by branch, so a match past the first page is not missed.
+    await page.getByLabel("status").selectOption("");
+    const all = JSON.parse(await server.cli("-O", "json", "job", "ls", "-n", "1000")).length;
+    const intoDev = JSON.parse(await server.cli("-O", "json", "job", "ls", "--branch", "ana.dev")).length;
+    expect(intoDev).toBeGreaterThan(0);
+    expect(intoDev).toBeLessThan(all);
+    await page.getByLabel("branch").fill("ana.dev");
+    await expect.poll(() => page.locator("[data-run]").count()).toBe(intoDev);
   });
 
   it("lays out a pipeline's DAG: every node green, an edge for each model it reads", async () => {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { lake, session, unauthenticated } from "./api";
+import { describe, lake, session, unauthenticated } from "./api";
 import { href, parse, type Route } from "./route";
 import { CommitView } from "./views/Commit";
 import { Compare } from "./views/Compare";
@@ -51,18 +51,23 @@ function Routed({ route }: { route: Route }) {
 export function App() {
   const route = useRoute();
   const [user, setUser] = useState<string | null>();
+  // Why the key kept in this tab could not be used, when it was not refused (the server down).
+  const [notice, setNotice] = useState<string>();
   useEffect(() => {
     if (!session.key()) return setUser(null);
     lake.whoAmI({}).then(
       (me) => setUser(me.user),
       (e) => {
-        if (unauthenticated(e)) session.signOut();
+        if (unauthenticated(e)) {
+          session.signOut();
+          setNotice("The key this tab kept was refused (revoked?): sign in again.");
+        } else setNotice(`The server did not answer: ${describe(e)}`);
         setUser(null);
       },
     );
   }, []);
   if (user === undefined) return null;
-  if (user === null) return <SignIn onSignedIn={setUser} />;
+  if (user === null) return <SignIn onSignedIn={setUser} notice={notice} />;
   const nav: [string, Route][] = [
     ["Branches", { view: "refs" }],
     ["Runs", { view: "runs" }],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyRun, fold, type NodeReport, type RunRecord } from "./runs";
+import { emptyRun, fold, foldAll, type NodeReport, type RunRecord, type RunUpdate } from "./runs";
 
 const report = (name: string, status: NodeReport["status"], cached = false): NodeReport => ({
   name, kind: "sql", status, rows: 1, seconds: 0.1, cached, materialized: null, error: null, log: [],
@@ -47,5 +47,22 @@ describe("a run followed live", () => {
     expect(v.states).toEqual({ a: "failed", c: "skipped" });
     expect(v.logs).toEqual(live);
     expect(v.done).toBe(true);
+  });
+
+  it("applies a batch of updates as one by one, in order, lines between events included", () => {
+    const plan = [{ name: "a", kind: "python", runs_in: "", inputs: [], writes: "-" }];
+    const line = (l: string): RunUpdate => ({ update: "event", event: { event: "log", node: "a", line: l, stderr: false } });
+    const updates: RunUpdate[] = [
+      { update: "event", event: { event: "started", run_id: "r", run_branch: null, plan } },
+      { update: "event", event: { event: "node_started", node: "a" } },
+      line("one"),
+      line("two"),
+      { update: "event", event: { event: "node_finished", report: report("a", "succeeded") } },
+      line("three"),
+    ];
+    const batched = foldAll(emptyRun(), updates, 3);
+    const single = updates.reduce((v, u) => fold(v, u, 3), emptyRun());
+    expect(batched).toEqual(single);
+    expect(batched.logs.map((l) => l.line)).toEqual(["one", "two", "three"]);
   });
 });

@@ -148,6 +148,17 @@ pub struct ApiKey {
     pub worker: bool,
 }
 
+impl ApiKey {
+    /// What the key may do.
+    pub fn kind(&self) -> KeyKind {
+        match (self.worker, self.admin) {
+            (true, _) => KeyKind::Worker,
+            (false, true) => KeyKind::Admin,
+            (false, false) => KeyKind::User,
+        }
+    }
+}
+
 /// What a new key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
@@ -157,6 +168,17 @@ pub enum KeyKind {
     Admin,
     /// Attaching a `bayou worker`, nothing else.
     Worker,
+}
+
+impl KeyKind {
+    /// How listings name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+            Self::Worker => "worker",
+        }
+    }
 }
 
 /// A run as the catalog keeps it: the columns runs are found by, and the record itself (JSON of
@@ -185,6 +207,8 @@ pub struct RunFilter {
     pub status: Option<String>,
     pub user: Option<String>,
     pub kind: Option<String>,
+    /// Only runs into this branch.
+    pub branch: Option<String>,
     /// Only runs that finished before this time.
     pub finished_before_ms: Option<i64>,
     /// Only runs that started before this time (a page after the runs seen already).

@@ -505,13 +505,28 @@ async fn runs_are_kept_listed_newest_first_and_filtered(db: &Db) {
     c.put_run(&row("a", "ada", "running", 1)).await.unwrap();
     c.put_run(&row("b", "bob", "succeeded", 2)).await.unwrap();
     c.put_run(&row("c", "ada", "failed", 3)).await.unwrap();
+    let mut dev = row("d", "ada", "failed", 0);
+    dev.target_branch = "dev".into();
+    c.put_run(&dev).await.unwrap();
+    let on_dev = RunFilter {
+        branch: Some("dev".into()),
+        ..Default::default()
+    };
+    let ids: Vec<String> = c
+        .list_runs(&on_dev, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["d"], "only the runs into that branch");
     // A run's row is replaced as it changes (running -> succeeded).
     let mut done = row("a", "ada", "succeeded", 1);
     done.finished_ms = Some(10);
     c.put_run(&done).await.unwrap();
     let all = c.list_runs(&RunFilter::default(), 10).await.unwrap();
     let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["c", "b", "a"]);
+    assert_eq!(ids, ["c", "b", "a", "d"]);
     assert_eq!(c.get_run("a").await.unwrap(), Some(done));
     let filter = RunFilter {
         user: Some("ada".into()),
@@ -542,7 +557,7 @@ async fn runs_are_kept_listed_newest_first_and_filtered(db: &Db) {
         .into_iter()
         .map(|r| r.id)
         .collect();
-    assert_eq!(ids, ["b", "a"]);
+    assert_eq!(ids, ["b", "a", "d"]);
     assert_eq!(c.get_run("nope").await.unwrap(), None);
 }
 

@@ -529,6 +529,7 @@ impl Service for Remote {
             status: filter.status.clone(),
             user: filter.user.clone(),
             kind: filter.kind.clone(),
+            branch: filter.branch.clone(),
         };
         let r = self.client().list_runs(request).await;
         let records = r.map_err(|s| self.error(s))?.into_inner().records_json;

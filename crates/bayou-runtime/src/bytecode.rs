@@ -21,10 +21,12 @@ const PENDING: &str = ".pending-bytecode";
 
 /// Compiles every module of `dir`, then marks it [`COMPILED`]. Errors in single files are
 /// skipped (as `uv pip install --compile-bytecode` does): Python compiles those on import.
+/// One worker: an environment's packages compile side by side, a process each, so a pool per
+/// package would put cores x packages processes on the machine.
 const SCRIPT: &str = r#"
 import compileall, pathlib, sys
 d = pathlib.Path(sys.argv[1])
-compileall.compile_dir(str(d), quiet=2, workers=0)
+compileall.compile_dir(str(d), quiet=2, workers=1)
 (d / ".compiled").touch()
 "#;
 
@@ -121,6 +123,12 @@ pub(crate) fn relink_ready(env: &Path) {
         .iter()
         .filter(|p| !(compiled(p) && crate::store::link_bytecode(p, &site).is_ok()))
         .collect();
+    // A compile that was killed half-way (a reboot, an OOM kill) is started again; one still
+    // going holds its lock, and is left to finish.
+    let python = env.join("bin").join("python");
+    for package in left.iter().filter(|p| !compiled(p)) {
+        compile_later(&python, package);
+    }
     let _ = write_pending(env, &left);
 }
 
@@ -173,6 +181,42 @@ mod tests {
                 "{marker} is the store's, not the env's"
             );
         }
+    }
+
+    #[test]
+    fn a_compile_that_never_finished_is_started_again_when_the_environment_is_used() {
+        let root = tempfile::tempdir().unwrap();
+        let package = root.path().join("store/tiny-1");
+        std::fs::create_dir_all(package.join("tiny")).unwrap();
+        std::fs::write(package.join("tiny/__init__.py"), "X = 1\n").unwrap();
+        let env = root.path().join("env");
+        let site = env.join("lib/python3.11/site-packages");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::create_dir_all(env.join("bin")).unwrap();
+        std::os::unix::fs::symlink(python_path(), env.join("bin/python")).unwrap();
+        crate::store::link(&package, &site, &env.join("bin")).unwrap();
+        // Linked while its compile was pending, and that compile died (no lock held, no mark).
+        note_pending(&env, std::slice::from_ref(&package)).unwrap();
+        std::fs::write(package.join(COMPILING), "").unwrap();
+
+        relink_ready(&env);
+        wait(&package).unwrap();
+        assert!(compiled(&package), "the compile was started again");
+        relink_ready(&env);
+        assert!(pending(&env).is_empty());
+    }
+
+    /// The test interpreter as a path a symlink can point to.
+    fn python_path() -> PathBuf {
+        let p = python();
+        if p.is_absolute() {
+            return p;
+        }
+        let out = std::process::Command::new(&p)
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .unwrap();
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub use prune::prune_run_branches;
 pub use python::PHASES;
 pub use record::{
     NodeReport, NodeStatus, RunRecord, RunStatus, has_code, list_runs, load_code, load_run,
-    mark_interrupted, prune_logs, settle_crashed,
+    mark_interrupted, prune_logs, settle_crashed, unknown_run,
 };
 pub use remote::{
     Dispatch, Dispatcher, RemoteCall, RemoteDone, RemoteInput, Task, TaskHost, TaskOutcome,

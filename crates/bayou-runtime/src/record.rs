@@ -350,6 +350,11 @@ pub(crate) async fn save_code(lake: &Lake, project: &Project) -> Result<()> {
     Ok(())
 }
 
+/// What to say of a run id that names no run, everywhere one is looked up.
+pub fn unknown_run(id: &str) -> String {
+    format!("unknown run '{id}'\n  hint: list runs with `bayou job ls`")
+}
+
 /// Whether the code snapshot `code_hash` is stored.
 pub async fn has_code(lake: &Lake, code_hash: &str) -> Result<bool> {
     if code_hash.is_empty() || !code_hash.chars().all(|c| c.is_ascii_hexdigit()) {

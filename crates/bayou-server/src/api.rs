@@ -183,9 +183,7 @@ impl pb::lake_server::Lake for LakeApi {
         // feed closes, so the record read at the end is the final one.
         let feed = self.runs.feed(&id);
         let Some(record) = svc.get_run(&id).await.map_err(status)? else {
-            return Err(status(Error::Usage(format!(
-                "unknown run '{id}'\n  hint: list runs with `bayou job ls`"
-            ))));
+            return Err(status(Error::Usage(bayou_runtime::unknown_run(&id))));
         };
         let Some(feed) = feed else {
             let done = RunUpdate::Finished {
@@ -279,10 +277,7 @@ impl pb::lake_server::Lake for LakeApi {
         let svc = self.caller(&request).await?;
         let req = request.into_inner();
         let Some(past) = svc.get_run(&req.id).await.map_err(status)? else {
-            return Err(status(Error::Usage(format!(
-                "unknown run '{}'\n  hint: list runs with `bayou job ls`",
-                req.id
-            ))));
+            return Err(status(Error::Usage(bayou_runtime::unknown_run(&req.id))));
         };
         let files = svc.code(&past.code_hash).await.map_err(status)?;
         // Writing and parsing the snapshot is file work: off the async threads.
@@ -332,6 +327,7 @@ impl pb::lake_server::Lake for LakeApi {
             status: req.status,
             user: req.user,
             kind: req.kind,
+            branch: req.branch,
             ..Default::default()
         };
         let records = svc.list_runs(&filter, limit).await.map_err(status)?;

@@ -329,11 +329,7 @@ impl Service for Embedded {
         // Runs of an embedded lake live in their own processes: only their records are shared.
         bayou_runtime::load_run(&self.lake, id)
             .await?
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "unknown run '{id}'\n  hint: list runs with `bayou job ls`"
-                ))
-            })
+            .ok_or_else(|| Error::Usage(bayou_runtime::unknown_run(id)))
     }
 
     async fn cancel_run(&self, id: &str) -> Result<()> {

@@ -1,3 +1,4 @@
+import { useMemo } from "react";
 import { BOX, layout } from "../dag";
 import type { NodeState, PlanNode } from "../runs";
 
@@ -8,7 +9,8 @@ export function Dag({ plan, states, selected, onSelect }: {
   selected?: string;
   onSelect: (name: string) => void;
 }) {
-  const l = layout(plan);
+  // Laid out once per plan, not on every render (a live run re-renders twice a second).
+  const l = useMemo(() => layout(plan), [plan]);
   const path = (pts: { x: number; y: number }[]) => pts.map((p, i) => `${i ? "L" : "M"}${p.x},${p.y}`).join(" ");
   return (
     <div className="dag-frame">

@@ -1,11 +1,11 @@
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { describe, json, lake } from "../api";
 import { Link, Page, Problem } from "../components/common";
 import { href } from "../route";
 import { Dag } from "../components/Dag";
 import { Gantt } from "../components/Gantt";
 import { LogView } from "../components/LogView";
-import { emptyRun, fold, type RunUpdate, type RunView } from "../runs";
+import { emptyRun, foldAll, type RunUpdate, type RunView } from "../runs";
 import { bytes, seconds, when } from "../time";
 
 /** Follows run `id`: its updates as they happen (the server replays those so far first), then
@@ -17,17 +17,30 @@ function useRun(id: string): [RunView, string | undefined] {
     const stop = new AbortController();
     setView(emptyRun());
     setError(undefined);
+    // Updates are applied once per frame, together: a run printing thousands of lines a
+    // second renders a few times a second, not once per line.
+    let pending: RunUpdate[] = [];
+    let frame = 0;
+    const apply = () => {
+      frame = 0;
+      const batch = pending;
+      pending = [];
+      setView((v) => foldAll(v, batch, Date.now()));
+    };
     (async () => {
       try {
         for await (const u of lake.followRun({ id }, { signal: stop.signal })) {
-          const update = json<RunUpdate>(u.updateJson);
-          setView((v) => fold(v, update, Date.now()));
+          pending.push(json<RunUpdate>(u.updateJson));
+          if (!frame) frame = requestAnimationFrame(apply);
         }
       } catch (e) {
         if (!stop.signal.aborted) setError(describe(e));
       }
     })();
-    return () => stop.abort();
+    return () => {
+      stop.abort();
+      if (frame) cancelAnimationFrame(frame);
+    };
   }, [id]);
   return [view, error];
 }
@@ -47,7 +60,7 @@ export function Run({ id }: { id: string }) {
   const r = view.record;
   const failed = view.plan.find((n) => view.states[n.name] === "failed" || view.states[n.name] === "expectation_failed");
   const focus = selected === undefined ? failed?.name : (selected ?? undefined);
-  const lines = focus ? view.logs.filter((l) => l.node === focus) : view.logs;
+  const lines = useMemo(() => (focus ? view.logs.filter((l) => l.node === focus) : view.logs), [view.logs, focus]);
   const origin = r?.started_ms ?? Math.min(now, ...Object.values(view.started));
   const status = r?.status ?? "running";
   async function cancel() {

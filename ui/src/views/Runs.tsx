@@ -15,10 +15,15 @@ export function Runs() {
   const [branch, setBranch] = useState("");
   const [limit, setLimit] = useState(PAGE);
   const runs = useLoad(async () => {
-    const r = await lake.listRuns({ limit: BigInt(limit), status: status || undefined, user: user || undefined });
+    const r = await lake.listRuns({
+      limit: BigInt(limit),
+      status: status || undefined,
+      user: user || undefined,
+      branch: branch.trim() || undefined,
+    });
     return r.recordsJson.map((b) => json<RunRecord>(b));
-  }, [status, user, limit]);
-  const shown = runs.data?.filter((r) => !branch || r.target_branch.includes(branch));
+  }, [status, user, branch, limit]);
+  const shown = runs.data;
   return (
     <Page title="Runs" actions={<button onClick={runs.reload}>Refresh</button>}>
       <div className="filters">

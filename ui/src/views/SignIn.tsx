@@ -2,9 +2,9 @@ import { useState } from "react";
 import { describe, lake, session } from "../api";
 
 /** Asks for an API key (made by `bayou server key create`); keeps it for this tab only. */
-export function SignIn({ onSignedIn }: { onSignedIn: (user: string) => void }) {
+export function SignIn({ onSignedIn, notice }: { onSignedIn: (user: string) => void; notice?: string }) {
   const [key, setKey] = useState("");
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<string | undefined>(notice);
   const [busy, setBusy] = useState(false);
   async function submit(e: React.FormEvent) {
     e.preventDefault();
@@ -35,7 +35,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (user: string) => void }) {
           placeholder="bayou_…"
         />
       </label>
-      <p className="muted">Made by <code>bayou server key create USER</code>. Kept in this tab only.</p>
+      <p className="muted">Made by <code>bayou server key create --user USER</code>. Kept in this tab only.</p>
       <button type="submit" disabled={busy || !key.trim()}>Sign in</button>
       {error && <p className="problem" role="alert">{error}</p>}
     </form>

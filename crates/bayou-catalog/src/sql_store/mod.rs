@@ -627,6 +627,7 @@ impl Store for SqlStore {
              WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR user_name = $2)
                AND ($3 IS NULL OR kind = $3) AND ($4 IS NULL OR finished_ms < $4)
                AND ($5 IS NULL OR logs_kept = $5) AND ($7 IS NULL OR started_ms < $7)
+               AND ($8 IS NULL OR target_branch = $8)
              ORDER BY started_ms DESC, id DESC LIMIT $6"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -637,6 +638,7 @@ impl Store for SqlStore {
             .bind(filter.logs_kept.map(i64::from))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .bind(filter.started_before_ms)
+            .bind(filter.branch.as_deref())
             .fetch_all(&self.pool)
             .await
             .and_then(|rows| rows.iter().map(run_from_row).collect())

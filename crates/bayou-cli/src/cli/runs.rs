@@ -99,7 +99,7 @@ pub struct RerunArgs {
 pub enum RunsCommand {
     /// List runs, newest first
     #[command(
-        after_help = "Examples:\n  bayou job ls\n  bayou job ls --status failed --user ada -n 50\n  bayou job ls --kind rerun -O json"
+        after_help = "Examples:\n  bayou job ls\n  bayou job ls --status failed --user ada --branch main -n 50\n  bayou job ls --kind rerun -O json"
     )]
     Ls {
         #[arg(short = 'n', long, default_value_t = 20)]
@@ -113,6 +113,9 @@ pub enum RunsCommand {
         /// Only runs of this kind
         #[arg(long, value_enum)]
         kind: Option<RunKindArg>,
+        /// Only runs into this branch
+        #[arg(long)]
+        branch: Option<String>,
     },
     /// Show one run: status, per-node timings, rows and logs
     #[command(

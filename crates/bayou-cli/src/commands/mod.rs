@@ -145,8 +145,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Server(args) = cli.command {
         return server::run(cli.output, args, &location_text).await;
     }
+    let ca_pem = match cli.command {
+        Command::Worker(_) => ca_pem_of(&cli, &profile)?,
+        _ => None,
+    };
     if let Command::Worker(args) = cli.command {
-        return worker::run(cli.output, args, remote).await;
+        return worker::run(cli.output, args, remote, ca_pem).await;
     }
     if let Some(remote) = remote {
         let ctx = Ctx {
@@ -225,29 +229,44 @@ fn remote_of(
         return Ok(None);
     };
     let key = cli.api_key.clone().or_else(|| profile.api_key.clone());
-    let ca_cert = cli
-        .ca_cert
-        .clone()
-        .or_else(|| profile.ca_cert.clone().map(Into::into));
-    let ca_pem = match &ca_cert {
-        Some(path) => Some(std::fs::read(path).map_err(|e| {
-            crate::output::Exit::usage(format!(
-                "cannot read the CA certificate {}: {e}",
-                path.display()
-            ))
-        })?),
-        None => None,
-    };
-    if key.is_some() && bayou_client::sends_in_clear(&url) {
-        crate::output::note(&format!(
-            "the API key crosses the network to {url} unencrypted; serve with `bayou server --tls-cert ... --tls-key ...` and use https://"
-        ))?;
+    let ca_pem = ca_pem_of(cli, profile)?;
+    if key.is_some() {
+        note_if_in_clear("API key", &url)?;
     }
     Ok(Some(bayou_client::Remote::new(
         &url,
         key.as_deref(),
         ca_pem.as_deref(),
     )?))
+}
+
+/// The CA certificate to trust for an https:// server (`--ca-cert`, `BAYOU_CA_CERT`, the
+/// profile's `ca_cert`), read.
+fn ca_pem_of(cli: &Cli, profile: &crate::profile::Profile) -> anyhow::Result<Option<Vec<u8>>> {
+    let ca_cert = cli
+        .ca_cert
+        .clone()
+        .or_else(|| profile.ca_cert.clone().map(Into::into));
+    let Some(path) = ca_cert else {
+        return Ok(None);
+    };
+    let pem = std::fs::read(&path).map_err(|e| {
+        crate::output::Exit::usage(format!(
+            "cannot read the CA certificate {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(Some(pem))
+}
+
+/// Says so when a key (`what`) would cross the network to `url` in the clear.
+pub(crate) fn note_if_in_clear(what: &str, url: &str) -> anyhow::Result<()> {
+    if bayou_client::sends_in_clear(url) {
+        crate::output::note(&format!(
+            "the {what} crosses the network to {url} unencrypted; serve with `bayou server --tls-cert ... --tls-key ...` and use https://"
+        ))?;
+    }
+    Ok(())
 }
 
 async fn dispatch(ctx: &Ctx, cli: Cli) -> anyhow::Result<()> {

@@ -282,10 +282,7 @@ async fn logs(ctx: &Ctx, id: &str, follow: bool) -> anyhow::Result<()> {
         false => match load_run(ctx, id).await? {
             Some(record) => record,
             None => {
-                return Err(Exit::usage(format!(
-                    "unknown run '{id}'\n  hint: list runs with `bayou job ls`"
-                ))
-                .into());
+                return Err(Exit::usage(bayou_runtime::unknown_run(id)).into());
             }
         },
     };
@@ -520,7 +517,17 @@ pub(crate) async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<()> {
             status,
             user,
             kind,
-        } => list_runs(ctx, limit, status, user, kind).await,
+            branch,
+        } => {
+            let filter = bayou_service::RunFilter {
+                status: status.map(|s| s.as_str().to_string()),
+                user,
+                kind: kind.map(|k| k.as_str().to_string()),
+                branch,
+                ..Default::default()
+            };
+            list_runs(ctx, limit, &filter).await
+        }
         RunsCommand::Logs { run_id, follow } => logs(ctx, &run_id, follow).await,
         RunsCommand::Stop { run_id } => stop(ctx, run_id).await,
         RunsCommand::Show { run_id } => show(ctx, run_id).await,
@@ -561,17 +568,9 @@ pub(crate) fn env(format: OutputFormat, cmd: EnvCommand) -> anyhow::Result<()> {
 async fn list_runs(
     ctx: &Ctx,
     limit: usize,
-    status: Option<crate::cli::RunStatusArg>,
-    user: Option<String>,
-    kind: Option<crate::cli::RunKindArg>,
+    filter: &bayou_service::RunFilter,
 ) -> anyhow::Result<()> {
-    let filter = bayou_service::RunFilter {
-        status: status.map(|s| s.as_str().to_string()),
-        user,
-        kind: kind.map(|k| k.as_str().to_string()),
-        ..Default::default()
-    };
-    let all = ctx.service.list_runs(&filter, limit).await?;
+    let all = ctx.service.list_runs(filter, limit).await?;
     let mut listing = Listing::new(vec![
         "run",
         "started (UTC)",
@@ -597,10 +596,7 @@ async fn list_runs(
 
 async fn show(ctx: &Ctx, run_id: String) -> anyhow::Result<()> {
     let Some(record) = load_run(ctx, &run_id).await? else {
-        return Err(Exit::usage(format!(
-            "unknown run '{run_id}'\n  hint: list runs with `bayou runs ls`"
-        ))
-        .into());
+        return Err(Exit::usage(bayou_runtime::unknown_run(&run_id)).into());
     };
     if ctx.format == OutputFormat::Json {
         return out(&serde_json::to_string_pretty(&record)?);
@@ -637,10 +633,7 @@ async fn show(ctx: &Ctx, run_id: String) -> anyhow::Result<()> {
 
 async fn stop(ctx: &Ctx, run_id: String) -> anyhow::Result<()> {
     let Some(record) = load_run(ctx, &run_id).await? else {
-        return Err(Exit::usage(format!(
-            "unknown run '{run_id}'\n  hint: list runs with `bayou job ls`"
-        ))
-        .into());
+        return Err(Exit::usage(bayou_runtime::unknown_run(&run_id)).into());
     };
     if record.finished_ms.is_some() {
         return crate::output::emit_message(

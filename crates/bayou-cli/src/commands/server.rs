@@ -114,11 +114,7 @@ async fn key(format: OutputFormat, lake: &Lake, cmd: KeyCommand) -> anyhow::Resu
             let keys = catalog.list_api_keys().await?;
             let mut listing = Listing::new(vec!["id", "user", "kind", "created", "revoked"]);
             for k in &keys {
-                let kind = match (k.worker, k.admin) {
-                    (true, _) => "worker",
-                    (false, true) => "admin",
-                    (false, false) => "user",
-                };
+                let kind = k.kind().name();
                 listing.push(vec![
                     k.id.clone(),
                     k.user.clone(),

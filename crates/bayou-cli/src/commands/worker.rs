@@ -12,14 +12,19 @@ pub(crate) async fn run(
     format: OutputFormat,
     args: WorkerArgs,
     remote: Option<bayou_client::Remote>,
+    ca_pem: Option<Vec<u8>>,
 ) -> anyhow::Result<()> {
     match args.command {
         Some(WorkerCommand::Ls) => ls(format, remote).await,
-        None => serve(format, args).await,
+        None => serve(format, args, ca_pem).await,
     }
 }
 
-async fn serve(format: OutputFormat, args: WorkerArgs) -> anyhow::Result<()> {
+async fn serve(
+    format: OutputFormat,
+    args: WorkerArgs,
+    ca_pem: Option<Vec<u8>>,
+) -> anyhow::Result<()> {
     let server = args.server.clone().ok_or_else(|| {
         Exit::usage("name the server to attach to: --server URL (or BAYOU_WORKER_SERVER)".into())
     })?;
@@ -28,24 +33,11 @@ async fn serve(format: OutputFormat, args: WorkerArgs) -> anyhow::Result<()> {
             "give the worker's key: --key KEY (or BAYOU_WORKER_KEY)\n  hint: an admin makes one with `bayou server key create --worker NAME`".into(),
         )
     })?;
-    let memory_bytes = match &args.memory {
-        Some(text) => bayou_project::parse_memory(text).ok_or_else(|| {
-            Exit::usage(format!(
-                "--memory {text}: expected a size like 16GB or 512MiB"
-            ))
-        })?,
-        None => bayou_worker::machine_memory(),
-    };
+    let memory_bytes = args.memory.unwrap_or_else(bayou_worker::machine_memory);
     let cores = args.cores.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
     });
-    let ca_pem = match &args.ca_cert {
-        Some(path) => Some(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read the CA certificate {}", path.display()))?,
-        ),
-        None => None,
-    };
+    super::note_if_in_clear("worker key", &server)?;
     let listen = &args.listen;
     let listener = super::listen_on(listen).await?;
     let addr = listener.local_addr()?;
@@ -121,21 +113,22 @@ async fn serve(format: OutputFormat, args: WorkerArgs) -> anyhow::Result<()> {
 /// The address this machine reaches `url`'s host from: the one its peers on that network
 /// reach it at. (A UDP "connect" only picks the route; nothing is sent.)
 fn route_to(url: &str) -> anyhow::Result<std::net::IpAddr> {
-    let https = url.starts_with("https://");
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| Exit::usage(format!("'{url}' is not a server URL (http://HOST:PORT)")))?;
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let with_port = match authority.rsplit_once(':') {
-        Some((_, port)) if !port.contains(']') && port.parse::<u16>().is_ok() => {
-            authority.to_string()
-        }
-        _ => format!("{authority}:{}", if https { 443 } else { 80 }),
-    };
-    let target = std::net::ToSocketAddrs::to_socket_addrs(&with_port)?
+    let endpoint = bayou_proto::endpoint(url, None).map_err(Exit::usage)?;
+    let uri = endpoint.uri();
+    let host = uri
+        .host()
+        .ok_or_else(|| Exit::usage(format!("'{url}' names no host (http://HOST:PORT)")))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let target = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?
         .next()
-        .ok_or_else(|| anyhow::anyhow!("{authority} has no address"))?;
+        .ok_or_else(|| anyhow::anyhow!("{host} has no address"))?;
     let any = match target {
         std::net::SocketAddr::V4(_) => "0.0.0.0:0",
         std::net::SocketAddr::V6(_) => "[::]:0",

@@ -301,6 +301,9 @@ pub struct ListRunsRequest {
     pub user: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(string, optional, tag = "4")]
     pub kind: ::core::option::Option<::prost::alloc::string::String>,
+    /// Only runs into this branch.
+    #[prost(string, optional, tag = "5")]
+    pub branch: ::core::option::Option<::prost::alloc::string::String>,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

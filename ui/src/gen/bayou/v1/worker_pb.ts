@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bayou/v1/worker.proto.
  */
 export const file_bayou_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("ChViYXlvdS92MS93b3JrZXIucHJvdG8SCGJheW91LnYxIm4KDVdvcmtlck1lc3NhZ2USJgoFaGVsbG8YASABKAsyFS5iYXlvdS52MS5Xb3JrZXJIZWxsb0gAEioKCWhlYXJ0YmVhdBgCIAEoCzIVLmJheW91LnYxLldvcmtlclN0YXRzSABCCQoHbWVzc2FnZSJXCgtXb3JrZXJIZWxsbxIPCgd2ZXJzaW9uGAEgASgJEg0KBWNvcmVzGAIgASgNEhQKDG1lbW9yeV9ieXRlcxgDIAEoBBISCgpmbGlnaHRfdXJsGAQgASgJIo8BCgtXb3JrZXJTdGF0cxIVCg1ydW5uaW5nX25vZGVzGAEgASgNEhkKEW1lbW9yeV91c2VkX2J5dGVzGAIgASgEEhsKE3NoYXJlZF9tZW1vcnlfYnl0ZXMYAyABKAQSFwoPZW52X2NhY2hlX2J5dGVzGAQgASgEEhgKEG5vZGVfY2FjaGVfYnl0ZXMYBSABKAQikQEKDVNlcnZlck1lc3NhZ2USJAoHd2VsY29tZRgBIAEoCzIRLmJheW91LnYxLldlbGNvbWVIABIlCgNhY2sYAiABKAsyFi5iYXlvdS52MS5IZWFydGJlYXRBY2tIABIoCgV0b2tlbhgDIAEoCzIXLmJheW91LnYxLkV4Y2hhbmdlVG9rZW5IAEIJCgdtZXNzYWdlIg4KDEhlYXJ0YmVhdEFjayInCg1FeGNoYW5nZVRva2VuEhYKDmV4Y2hhbmdlX3Rva2VuGAEgASgJIkoKB1dlbGNvbWUSEQoJd29ya2VyX2lkGAEgASgJEhQKDGhlYXJ0YmVhdF9tcxgCIAEoDRIWCg5leGNoYW5nZV90b2tlbhgDIAEoCSIUChJMaXN0V29ya2Vyc1JlcXVlc3QiPAoTTGlzdFdvcmtlcnNSZXNwb25zZRIlCgd3b3JrZXJzGAEgAygLMhQuYmF5b3UudjEuV29ya2VySW5mbyLQAQoKV29ya2VySW5mbxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBXN0YXRlGAMgASgJEhIKCmZsaWdodF91cmwYBCABKAkSDQoFY29yZXMYBSABKA0SFAoMbWVtb3J5X2J5dGVzGAYgASgEEg8KB3ZlcnNpb24YByABKAkSEwoLYXR0YWNoZWRfbXMYCCABKAMSFAoMbGFzdF9zZWVuX21zGAkgASgDEiQKBXN0YXRzGAogASgLMhUuYmF5b3UudjEuV29ya2VyU3RhdHMiLAoMT3V0cHV0VGlja2V0Eg4KBnJ1bl9pZBgBIAEoCRIMCgRub2RlGAIgASgJMpUBCgdXb3JrZXJzEj4KBkF0dGFjaBIXLmJheW91LnYxLldvcmtlck1lc3NhZ2UaFy5iYXlvdS52MS5TZXJ2ZXJNZXNzYWdlKAEwARJKCgtMaXN0V29ya2VycxIcLmJheW91LnYxLkxpc3RXb3JrZXJzUmVxdWVzdBodLmJheW91LnYxLkxpc3RXb3JrZXJzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChViYXlvdS92MS93b3JrZXIucHJvdG8SCGJheW91LnYxIrQBCg1Xb3JrZXJNZXNzYWdlEiYKBWhlbGxvGAEgASgLMhUuYmF5b3UudjEuV29ya2VySGVsbG9IABIqCgloZWFydGJlYXQYAiABKAsyFS5iYXlvdS52MS5Xb3JrZXJTdGF0c0gAEiAKA2xvZxgDIAEoCzIRLmJheW91LnYxLk5vZGVMb2dIABIiCgRkb25lGAQgASgLMhIuYmF5b3UudjEuTm9kZURvbmVIAEIJCgdtZXNzYWdlIlcKC1dvcmtlckhlbGxvEg8KB3ZlcnNpb24YASABKAkSDQoFY29yZXMYAiABKA0SFAoMbWVtb3J5X2J5dGVzGAMgASgEEhIKCmZsaWdodF91cmwYBCABKAkijwEKC1dvcmtlclN0YXRzEhUKDXJ1bm5pbmdfbm9kZXMYASABKA0SGQoRbWVtb3J5X3VzZWRfYnl0ZXMYAiABKAQSGwoTc2hhcmVkX21lbW9yeV9ieXRlcxgDIAEoBBIXCg9lbnZfY2FjaGVfYnl0ZXMYBCABKAQSGAoQbm9kZV9jYWNoZV9ieXRlcxgFIAEoBCLgAQoNU2VydmVyTWVzc2FnZRIkCgd3ZWxjb21lGAEgASgLMhEuYmF5b3UudjEuV2VsY29tZUgAEiUKA2FjaxgCIAEoCzIWLmJheW91LnYxLkhlYXJ0YmVhdEFja0gAEigKBXRva2VuGAMgASgLMhcuYmF5b3UudjEuRXhjaGFuZ2VUb2tlbkgAEiQKBmFzc2lnbhgEIAEoCzISLmJheW91LnYxLk5vZGVUYXNrSAASJwoHcmVsZWFzZRgFIAEoCzIULmJheW91LnYxLlJlbGVhc2VSdW5IAEIJCgdtZXNzYWdlIogDCghOb2RlVGFzaxIOCgZydW5faWQYASABKAkSDAoEbm9kZRgCIAEoCRIRCgljb2RlX2hhc2gYAyABKAkSLAoFZmlsZXMYBCADKAsyHS5iYXlvdS52MS5Ob2RlVGFzay5GaWxlc0VudHJ5Ei4KBmlucHV0cxgFIAMoCzIeLmJheW91LnYxLk5vZGVUYXNrLklucHV0c0VudHJ5EjcKC3BhcmFtc19qc29uGAYgAygLMiIuYmF5b3UudjEuTm9kZVRhc2suUGFyYW1zSnNvbkVudHJ5Eg8KB3NlY3JldHMYByADKAkaLAoKRmlsZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGkIKC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRIiCgV2YWx1ZRgCIAEoCzITLmJheW91LnYxLk5vZGVJbnB1dDoCOAEaMQoPUGFyYW1zSnNvbkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPQoJTm9kZUlucHV0EgsKA2tleRgBIAEoCRISCgpmbGlnaHRfdXJsGAIgASgJEg8KB2NvbHVtbnMYAyADKAkiRQoHTm9kZUxvZxIOCgZydW5faWQYASABKAkSDAoEbm9kZRgCIAEoCRIMCgRsaW5lGAMgASgJEg4KBnN0ZGVychgEIAEoCCKaAgoITm9kZURvbmUSDgoGcnVuX2lkGAEgASgJEgwKBG5vZGUYAiABKAkSDQoFZXJyb3IYAyABKAkSEwoGcGFzc2VkGAQgASgISACIAQESDgoGcmVhc29uGAUgASgJEgsKA2xvZxgGIAMoCRIzCglwaGFzZXNfbXMYByADKAsyIC5iYXlvdS52MS5Ob2RlRG9uZS5QaGFzZXNNc0VudHJ5EhgKC292ZXJoZWFkX21zGAggASgBSAGIAQESFAoMcHVsbGVkX2J5dGVzGAkgASgEGi8KDVBoYXNlc01zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUIJCgdfcGFzc2VkQg4KDF9vdmVyaGVhZF9tcyIcCgpSZWxlYXNlUnVuEg4KBnJ1bl9pZBgBIAEoCSIOCgxIZWFydGJlYXRBY2siJwoNRXhjaGFuZ2VUb2tlbhIWCg5leGNoYW5nZV90b2tlbhgBIAEoCSJKCgdXZWxjb21lEhEKCXdvcmtlcl9pZBgBIAEoCRIUCgxoZWFydGJlYXRfbXMYAiABKA0SFgoOZXhjaGFuZ2VfdG9rZW4YAyABKAkiFAoSTGlzdFdvcmtlcnNSZXF1ZXN0IjwKE0xpc3RXb3JrZXJzUmVzcG9uc2USJQoHd29ya2VycxgBIAMoCzIULmJheW91LnYxLldvcmtlckluZm8i0AEKCldvcmtlckluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVzdGF0ZRgDIAEoCRISCgpmbGlnaHRfdXJsGAQgASgJEg0KBWNvcmVzGAUgASgNEhQKDG1lbW9yeV9ieXRlcxgGIAEoBBIPCgd2ZXJzaW9uGAcgASgJEhMKC2F0dGFjaGVkX21zGAggASgDEhQKDGxhc3Rfc2Vlbl9tcxgJIAEoAxIkCgVzdGF0cxgKIAEoCzIVLmJheW91LnYxLldvcmtlclN0YXRzIiwKDE91dHB1dFRpY2tldBIOCgZydW5faWQYASABKAkSDAoEbm9kZRgCIAEoCTKVAQoHV29ya2VycxI+CgZBdHRhY2gSFy5iYXlvdS52MS5Xb3JrZXJNZXNzYWdlGhcuYmF5b3UudjEuU2VydmVyTWVzc2FnZSgBMAESSgoLTGlzdFdvcmtlcnMSHC5iYXlvdS52MS5MaXN0V29ya2Vyc1JlcXVlc3QaHS5iYXlvdS52MS5MaXN0V29ya2Vyc1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message bayou.v1.WorkerMessage
@@ -35,6 +35,22 @@ export type WorkerMessage = Message<"bayou.v1.WorkerMessage"> & {
      */
     value: WorkerStats;
     case: "heartbeat";
+  } | {
+    /**
+     * A line a node printed, as it prints it.
+     *
+     * @generated from field: bayou.v1.NodeLog log = 3;
+     */
+    value: NodeLog;
+    case: "log";
+  } | {
+    /**
+     * A node assigned to this session finished (or could not run).
+     *
+     * @generated from field: bayou.v1.NodeDone done = 4;
+     */
+    value: NodeDone;
+    case: "done";
   } | { case: undefined; value?: undefined };
 };
 
@@ -158,6 +174,22 @@ export type ServerMessage = Message<"bayou.v1.ServerMessage"> & {
      */
     value: ExchangeToken;
     case: "token";
+  } | {
+    /**
+     * Run this node; answered by `NodeLog`s then one `NodeDone`.
+     *
+     * @generated from field: bayou.v1.NodeTask assign = 4;
+     */
+    value: NodeTask;
+    case: "assign";
+  } | {
+    /**
+     * A run is over: drop what the worker holds of it.
+     *
+     * @generated from field: bayou.v1.ReleaseRun release = 5;
+     */
+    value: ReleaseRun;
+    case: "release";
   } | { case: undefined; value?: undefined };
 };
 
@@ -167,6 +199,217 @@ export type ServerMessage = Message<"bayou.v1.ServerMessage"> & {
  */
 export const ServerMessageSchema: GenMessage<ServerMessage> = /*@__PURE__*/
   messageDesc(file_bayou_v1_worker, 3);
+
+/**
+ * A Python function (model or expectation) to run: everything the worker needs, so it never
+ * reads the catalog nor holds a user's key.
+ *
+ * @generated from message bayou.v1.NodeTask
+ */
+export type NodeTask = Message<"bayou.v1.NodeTask"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string node = 2;
+   */
+  node: string;
+
+  /**
+   * The project's code snapshot (its id, and its files by relative path), from which the
+   * worker loads the node, its environment and its resources.
+   *
+   * @generated from field: string code_hash = 3;
+   */
+  codeHash: string;
+
+  /**
+   * @generated from field: map<string, string> files = 4;
+   */
+  files: { [key: string]: string };
+
+  /**
+   * Each argument's input table.
+   *
+   * @generated from field: map<string, bayou.v1.NodeInput> inputs = 5;
+   */
+  inputs: { [key: string]: NodeInput };
+
+  /**
+   * Each parameter argument's value as JSON, as the function receives it (a secret's
+   * plaintext: the worker masks these in every line it sends back).
+   *
+   * @generated from field: map<string, string> params_json = 6;
+   */
+  paramsJson: { [key: string]: string };
+
+  /**
+   * @generated from field: repeated string secrets = 7;
+   */
+  secrets: string[];
+};
+
+/**
+ * Describes the message bayou.v1.NodeTask.
+ * Use `create(NodeTaskSchema)` to create a new message.
+ */
+export const NodeTaskSchema: GenMessage<NodeTask> = /*@__PURE__*/
+  messageDesc(file_bayou_v1_worker, 4);
+
+/**
+ * Where an input table is: an output some worker (or the server) holds, fetched with
+ * `DoGet(OutputTicket{run_id, node: key})`.
+ *
+ * @generated from message bayou.v1.NodeInput
+ */
+export type NodeInput = Message<"bayou.v1.NodeInput"> & {
+  /**
+   * The output's name in its holder's holdings.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * The holder's Flight URL; empty: the server this session is with.
+   *
+   * @generated from field: string flight_url = 2;
+   */
+  flightUrl: string;
+
+  /**
+   * Columns to keep (none: all).
+   *
+   * @generated from field: repeated string columns = 3;
+   */
+  columns: string[];
+};
+
+/**
+ * Describes the message bayou.v1.NodeInput.
+ * Use `create(NodeInputSchema)` to create a new message.
+ */
+export const NodeInputSchema: GenMessage<NodeInput> = /*@__PURE__*/
+  messageDesc(file_bayou_v1_worker, 5);
+
+/**
+ * @generated from message bayou.v1.NodeLog
+ */
+export type NodeLog = Message<"bayou.v1.NodeLog"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string node = 2;
+   */
+  node: string;
+
+  /**
+   * @generated from field: string line = 3;
+   */
+  line: string;
+
+  /**
+   * @generated from field: bool stderr = 4;
+   */
+  stderr: boolean;
+};
+
+/**
+ * Describes the message bayou.v1.NodeLog.
+ * Use `create(NodeLogSchema)` to create a new message.
+ */
+export const NodeLogSchema: GenMessage<NodeLog> = /*@__PURE__*/
+  messageDesc(file_bayou_v1_worker, 6);
+
+/**
+ * @generated from message bayou.v1.NodeDone
+ */
+export type NodeDone = Message<"bayou.v1.NodeDone"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string node = 2;
+   */
+  node: string;
+
+  /**
+   * Why the node failed or could not run (empty: it ran; a model's output is then held by the
+   * worker as `OutputTicket{run_id, node}`).
+   *
+   * @generated from field: string error = 3;
+   */
+  error: string;
+
+  /**
+   * An expectation's verdict, and why it failed (models: unset).
+   *
+   * @generated from field: optional bool passed = 4;
+   */
+  passed?: boolean | undefined;
+
+  /**
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * The last lines it printed (secrets masked).
+   *
+   * @generated from field: repeated string log = 6;
+   */
+  log: string[];
+
+  /**
+   * Milliseconds per phase of the invocation, and the platform's share of them.
+   *
+   * @generated from field: map<string, double> phases_ms = 7;
+   */
+  phasesMs: { [key: string]: number };
+
+  /**
+   * @generated from field: optional double overhead_ms = 8;
+   */
+  overheadMs?: number | undefined;
+
+  /**
+   * Bytes the worker pulled from other hosts for this node's inputs.
+   *
+   * @generated from field: uint64 pulled_bytes = 9;
+   */
+  pulledBytes: bigint;
+};
+
+/**
+ * Describes the message bayou.v1.NodeDone.
+ * Use `create(NodeDoneSchema)` to create a new message.
+ */
+export const NodeDoneSchema: GenMessage<NodeDone> = /*@__PURE__*/
+  messageDesc(file_bayou_v1_worker, 7);
+
+/**
+ * @generated from message bayou.v1.ReleaseRun
+ */
+export type ReleaseRun = Message<"bayou.v1.ReleaseRun"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message bayou.v1.ReleaseRun.
+ * Use `create(ReleaseRunSchema)` to create a new message.
+ */
+export const ReleaseRunSchema: GenMessage<ReleaseRun> = /*@__PURE__*/
+  messageDesc(file_bayou_v1_worker, 8);
 
 /**
  * @generated from message bayou.v1.HeartbeatAck
@@ -179,7 +422,7 @@ export type HeartbeatAck = Message<"bayou.v1.HeartbeatAck"> & {
  * Use `create(HeartbeatAckSchema)` to create a new message.
  */
 export const HeartbeatAckSchema: GenMessage<HeartbeatAck> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 4);
+  messageDesc(file_bayou_v1_worker, 9);
 
 /**
  * @generated from message bayou.v1.ExchangeToken
@@ -196,7 +439,7 @@ export type ExchangeToken = Message<"bayou.v1.ExchangeToken"> & {
  * Use `create(ExchangeTokenSchema)` to create a new message.
  */
 export const ExchangeTokenSchema: GenMessage<ExchangeToken> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 5);
+  messageDesc(file_bayou_v1_worker, 10);
 
 /**
  * @generated from message bayou.v1.Welcome
@@ -231,7 +474,7 @@ export type Welcome = Message<"bayou.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 6);
+  messageDesc(file_bayou_v1_worker, 11);
 
 /**
  * @generated from message bayou.v1.ListWorkersRequest
@@ -244,7 +487,7 @@ export type ListWorkersRequest = Message<"bayou.v1.ListWorkersRequest"> & {
  * Use `create(ListWorkersRequestSchema)` to create a new message.
  */
 export const ListWorkersRequestSchema: GenMessage<ListWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 7);
+  messageDesc(file_bayou_v1_worker, 12);
 
 /**
  * @generated from message bayou.v1.ListWorkersResponse
@@ -261,7 +504,7 @@ export type ListWorkersResponse = Message<"bayou.v1.ListWorkersResponse"> & {
  * Use `create(ListWorkersResponseSchema)` to create a new message.
  */
 export const ListWorkersResponseSchema: GenMessage<ListWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 8);
+  messageDesc(file_bayou_v1_worker, 13);
 
 /**
  * @generated from message bayou.v1.WorkerInfo
@@ -327,7 +570,7 @@ export type WorkerInfo = Message<"bayou.v1.WorkerInfo"> & {
  * Use `create(WorkerInfoSchema)` to create a new message.
  */
 export const WorkerInfoSchema: GenMessage<WorkerInfo> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 9);
+  messageDesc(file_bayou_v1_worker, 14);
 
 /**
  * The ticket of a node's output held by a worker: `DoGet` on that worker's Flight endpoint
@@ -352,7 +595,7 @@ export type OutputTicket = Message<"bayou.v1.OutputTicket"> & {
  * Use `create(OutputTicketSchema)` to create a new message.
  */
 export const OutputTicketSchema: GenMessage<OutputTicket> = /*@__PURE__*/
-  messageDesc(file_bayou_v1_worker, 10);
+  messageDesc(file_bayou_v1_worker, 15);
 
 /**
  * @generated from service bayou.v1.Workers
