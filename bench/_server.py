@@ -21,7 +21,7 @@ class Served:
         self.proc.wait()
 
 
-def serve(binary: str, lake: str, env: dict[str, str] | None = None) -> Served:
+def serve(binary: str, lake: str, env: dict[str, str] | None = None, extra: list[str] | None = None) -> Served:
     base = {k: v for k, v in (env or os.environ).items() if k not in ("BAYOU_REMOTE", "BAYOU_API_KEY")}
     made = subprocess.run(
         [binary, "--lake", lake, "-O", "json", "server", "key", "create", "--user", "bench"],
@@ -29,7 +29,7 @@ def serve(binary: str, lake: str, env: dict[str, str] | None = None) -> Served:
     )
     key = json.loads(made.stdout)["key"]
     proc = subprocess.Popen(
-        [binary, "--lake", lake, "-O", "json", "server", "--listen", "127.0.0.1:0"],
+        [binary, "--lake", lake, "-O", "json", "server", "--listen", "127.0.0.1:0", *(extra or [])],
         stdout=subprocess.PIPE, env=base,
     )
     assert proc.stdout is not None

@@ -165,7 +165,7 @@ class Spare:
             bayou_sandbox.map_ids(pid)
             os.write(go_w, b"g")
             parent.settimeout(10)  # a spare that cannot get ready is no spare
-            ready = parent.makefile("rb").readline()
+            ready = parent.recv(MAX_REQUEST)  # one packet, whole
             parent.settimeout(None)
             if not ready:
                 raise OSError("the spare child ended before it was ready")

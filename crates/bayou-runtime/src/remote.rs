@@ -332,25 +332,11 @@ impl TaskHost {
             Ok(x) => x,
             Err(e) => return failed(report, e),
         };
-        let mut inputs = CallInputs {
-            inputs: BTreeMap::new(),
-            files: Vec::new(),
-            bytes: 0,
+        let inputs = call_inputs(&task);
+        let params = match call_params(&task) {
+            Ok(p) => p,
+            Err(why) => return failed(report, why),
         };
-        for (argument, (path, columns)) in &task.inputs {
-            inputs.bytes += std::fs::metadata(path).map_or(0, |m| m.len());
-            inputs.files.push(path.clone());
-            let file = protocol::InputFile {
-                path: path.clone(),
-                columns: columns.clone(),
-            };
-            inputs.inputs.insert(argument.clone(), file);
-        }
-        let params = task
-            .params
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or_default()))
-            .collect();
         let local = Local {
             runner: &self.runner,
             sandbox: &self.sandbox,
@@ -404,28 +390,75 @@ impl TaskHost {
         }
         let dir = self.options.cache_dir.join("code").join(&task.code_hash);
         if !dir.is_dir() {
-            let partial = self.options.cache_dir.join("code").join(format!(
-                ".{}-{}",
-                task.code_hash,
-                uuid::Uuid::new_v4().simple()
-            ));
-            write_code(&partial, &task.files)?;
-            if let Err(e) = std::fs::rename(&partial, &dir) {
-                let _ = std::fs::remove_dir_all(&partial);
-                if !dir.is_dir() {
-                    return Err(Error::io(&dir, e));
-                }
-            }
+            self.store_code(task, &dir)?;
         }
         let (project, _) = Project::load(&dir).map_err(|d| Error::Usage(d.to_string()))?;
-        if project.code_hash() != task.code_hash {
-            return Err(Error::Usage(format!(
-                "the code snapshot {} does not hash to its id",
-                task.code_hash
-            )));
-        }
         Ok(project)
     }
+}
+
+impl TaskHost {
+    /// Writes the task's code snapshot aside, checks it is what its id says, then puts it at
+    /// `dir`: a snapshot that is not never lands in the cache.
+    fn store_code(&self, task: &Task, dir: &Path) -> Result<()> {
+        let partial = self.options.cache_dir.join("code").join(format!(
+            ".{}-{}",
+            task.code_hash,
+            uuid::Uuid::new_v4().simple()
+        ));
+        let checked = write_code(&partial, &task.files).and_then(|()| {
+            let (project, _) = Project::load(&partial).map_err(|d| Error::Usage(d.to_string()))?;
+            match project.code_hash() == task.code_hash {
+                true => Ok(()),
+                false => Err(Error::Usage(format!(
+                    "the code snapshot {} does not hash to its id",
+                    task.code_hash
+                ))),
+            }
+        });
+        if let Err(e) = checked {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+        if let Err(e) = std::fs::rename(&partial, dir) {
+            let _ = std::fs::remove_dir_all(&partial);
+            if !dir.is_dir() {
+                return Err(Error::io(dir, e));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The task's inputs as a call takes them.
+fn call_inputs(task: &Task) -> CallInputs {
+    let mut inputs = CallInputs {
+        inputs: BTreeMap::new(),
+        files: Vec::new(),
+        bytes: 0,
+    };
+    for (argument, (path, columns)) in &task.inputs {
+        inputs.bytes += std::fs::metadata(path).map_or(0, |m| m.len());
+        inputs.files.push(path.clone());
+        let file = protocol::InputFile {
+            path: path.clone(),
+            columns: columns.clone(),
+        };
+        inputs.inputs.insert(argument.clone(), file);
+    }
+    inputs
+}
+
+/// The task's parameter values; one that is no JSON fails the task, naming it.
+fn call_params(task: &Task) -> Result<BTreeMap<String, serde_json::Value>, String> {
+    task.params
+        .iter()
+        .map(|(name, json)| {
+            serde_json::from_str(json)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| format!("parameter '{name}' is no JSON: {e}"))
+        })
+        .collect()
 }
 
 fn failed(report: NodeReport, why: impl std::fmt::Display) -> TaskOutcome {

@@ -35,20 +35,8 @@ pub(crate) struct Zygotes {
 pub(crate) struct WarmChild {
     replies: tokio::io::Lines<tokio::io::BufReader<tokio::net::UnixStream>>,
     pid: i32,
-    /// Its exit was reported: its pid may belong to another process by now.
-    exited: bool,
     pub(crate) stdout: Option<Box<dyn AsyncRead + Unpin + Send>>,
     pub(crate) stderr: Option<Box<dyn AsyncRead + Unpin + Send>>,
-}
-
-/// A call dropped before it exited (its run cancelled, its worker's session gone) is killed,
-/// as a child started anew is (`kill_on_drop`).
-impl Drop for WarmChild {
-    fn drop(&mut self) {
-        if !self.exited {
-            signal(self.pid, libc::SIGKILL);
-        }
-    }
 }
 
 impl Zygotes {
@@ -336,7 +324,6 @@ impl WarmChild {
         Ok(Self {
             replies: tokio::io::BufReader::new(stream).lines(),
             pid: 0,
-            exited: false,
             stdout: Some(Box::new(stdout)),
             stderr: Some(Box::new(stderr)),
         })
@@ -370,7 +357,6 @@ impl WarmChild {
         let status = reply.status.ok_or_else(|| {
             std::io::Error::other(reply.error.unwrap_or_else(|| "no status".into()))
         })?;
-        self.exited = true;
         Ok(ExitStatus::from_raw(status))
     }
 

@@ -17,11 +17,15 @@ pub(crate) struct Auth {
 }
 
 impl Auth {
-    pub(crate) fn new(lake: Lake, runs: bayou_runtime::RunOptions) -> Self {
+    pub(crate) fn new(
+        lake: Lake,
+        runs: bayou_runtime::RunOptions,
+        queries: bayou_service::QueryCache,
+    ) -> Self {
         Self {
             lake,
             runs,
-            queries: Default::default(),
+            queries,
         }
     }
 

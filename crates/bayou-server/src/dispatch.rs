@@ -47,15 +47,20 @@ impl Workers {
     /// The session to run `call` on (not one `tried` already): the one holding most of its
     /// input bytes, else the one with fewest nodes running. `None` when no worker is up.
     fn choose(&self, call: &RemoteCall<'_>, tried: &[String]) -> Option<String> {
-        let mut held: HashMap<String, u64> = HashMap::new();
-        {
+        let holders: Vec<(String, &std::path::Path)> = {
             let made = self.made();
-            for input in &call.inputs {
-                if let Some((session, _, _)) = made.get(&input.path) {
-                    let bytes = std::fs::metadata(&input.path).map_or(0, |m| m.len());
-                    *held.entry(session.clone()).or_default() += bytes + 1;
-                }
-            }
+            call.inputs
+                .iter()
+                .filter_map(|i| {
+                    made.get(&i.path)
+                        .map(|(s, _, _)| (s.clone(), i.path.as_path()))
+                })
+                .collect()
+        };
+        let mut held: HashMap<String, u64> = HashMap::new();
+        for (session, path) in holders {
+            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            *held.entry(session).or_default() += bytes + 1;
         }
         let live = self.registry.live();
         live.iter()
@@ -79,7 +84,8 @@ impl Workers {
             let (key, flight_url) = match at_worker {
                 Some((url, true, node)) => (node, url),
                 _ => {
-                    let key = format!("{}.{}", call.node, input.argument);
+                    // Named by its file, so every node reading it fetches the same one.
+                    let key = held_name(&input.path);
                     self.registry.holdings.hold(call.run_id, &key, &input.path);
                     (key, String::new())
                 }
@@ -88,6 +94,7 @@ impl Workers {
                 key,
                 flight_url,
                 columns,
+                bytes: std::fs::metadata(&input.path).map_or(0, |m| m.len()),
             };
             inputs.insert(input.argument.clone(), found);
         }
@@ -166,7 +173,7 @@ impl Workers {
         let order = ServerMessage {
             message: Some(server_message::Message::Assign(task)),
         };
-        orders.send(order).await.map_err(|_| Failure::Lost)?;
+        orders.send(order).map_err(|_| Failure::Lost)?;
         let done = loop {
             match updates.recv().await {
                 Some(Update::Log(l)) => (call.on_log)(l.line, l.stderr),
@@ -208,6 +215,13 @@ impl Workers {
         );
         Ok(report)
     }
+}
+
+/// The name the server offers the file at `path` under: `in-` and a hash of the path.
+fn held_name(path: &std::path::Path) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(path.as_os_str().as_encoded_bytes());
+    format!("in-{}", &hex::encode(digest)[..16])
 }
 
 /// Why an attempt did not give the node's outcome.
@@ -260,7 +274,7 @@ impl bayou_runtime::Dispatch for Workers {
                     run_id: run_id.to_string(),
                 })),
             };
-            let _ = session.orders.try_send(release);
+            let _ = session.orders.send(release);
         }
     }
 }

@@ -15,6 +15,7 @@ mod dispatch;
 mod flight;
 mod iceberg;
 mod runs;
+mod session;
 mod tls;
 mod ui;
 mod workers;
@@ -54,6 +55,9 @@ pub struct Options {
     /// Run Python nodes in this process while no worker is attached (else they fail, naming
     /// the missing worker).
     pub local_worker: bool,
+    /// Bytes of Parquet a query must scan to run across the workers (when any is attached);
+    /// `None`: every query runs here.
+    pub distribute_above: Option<u64>,
 }
 
 /// Serves `lake` on `listener` until `shutdown` completes, running pipelines with the machine's
@@ -74,7 +78,18 @@ pub async fn serve(
     // With workers attached, runs send them their Python nodes.
     let workers = dispatch::Workers::new(registry.clone(), options.local_worker);
     runs.dispatch = Some(bayou_runtime::Dispatcher(std::sync::Arc::new(workers)));
-    let auth = auth::Auth::new(lake, runs);
+    // Queries over large scans run across the workers attached: on a lake in a file system
+    // (workers read it where it lies; object stores need credentials workers do not hold yet).
+    let mut queries = bayou_service::QueryCache::default();
+    if let Some(min_bytes) = options.distribute_above
+        && lake.storage().store_url().scheme() == "file"
+    {
+        queries = queries.with_distribution(bayou_service::Distribution {
+            workers: registry.clone(),
+            min_bytes,
+        });
+    }
+    let auth = auth::Auth::new(lake, runs, queries);
     let active = std::sync::Arc::new(runs::Runs::new(options.keep_logs));
     // Projects, run records and code snapshots may be larger than gRPC's 4 MiB default.
     let lake_api =

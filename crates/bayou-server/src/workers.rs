@@ -7,16 +7,14 @@
 //! the worker is marked lost. A worker that comes back is a new session with a new id.
 
 use std::collections::{BTreeMap, HashMap};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bayou_proto::v1::workers_server::{Workers, WorkersServer};
 use bayou_proto::v1::{
-    ExchangeToken, HeartbeatAck, ListWorkersRequest, ListWorkersResponse, NodeDone, NodeLog,
-    ServerMessage, Welcome, WorkerHello, WorkerInfo, WorkerMessage, server_message, worker_message,
+    ListWorkersRequest, ListWorkersResponse, NodeDone, NodeLog, ServerMessage, Welcome,
+    WorkerHello, WorkerInfo, WorkerMessage, server_message, worker_message,
 };
-use futures::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth::Auth;
@@ -28,18 +26,18 @@ const MISSED: u32 = 3;
 /// The shortest heartbeat interval a server asks for.
 pub(crate) const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
 /// Heartbeats between checks that a worker's key was not revoked.
-const RECHECK_EVERY: u32 = 5;
+pub(crate) const RECHECK_EVERY: u32 = 5;
 
 /// The workers this server knows, by session id.
 #[derive(Debug)]
 pub(crate) struct Registry {
-    heartbeat: Duration,
+    pub(crate) heartbeat: Duration,
     /// What workers present to each other's Flight endpoints; replaced when a worker's key is
     /// revoked, and sent to every live session.
-    exchange_token: tokio::sync::watch::Sender<String>,
+    pub(crate) exchange_token: tokio::sync::watch::Sender<String>,
     workers: Mutex<BTreeMap<String, WorkerInfo>>,
     /// Set when the server shuts down: every session ends, so connections can close.
-    closing: tokio::sync::watch::Sender<bool>,
+    pub(crate) closing: tokio::sync::watch::Sender<bool>,
     /// The sessions up now: where their orders go, and the nodes they run.
     live: Mutex<HashMap<String, Live>>,
     /// What the server itself offers workers (inputs of the nodes it assigns), under the
@@ -50,7 +48,7 @@ pub(crate) struct Registry {
 /// A session that is up.
 #[derive(Debug)]
 pub(crate) struct Live {
-    pub(crate) orders: tokio::sync::mpsc::Sender<ServerMessage>,
+    pub(crate) orders: tokio::sync::mpsc::UnboundedSender<ServerMessage>,
     pub(crate) flight_url: String,
     /// Each node assigned to it and not yet done, and where its updates go.
     pub(crate) running: HashMap<(String, String), tokio::sync::mpsc::UnboundedSender<Update>>,
@@ -63,6 +61,12 @@ pub(crate) enum Update {
     Done(NodeDone),
 }
 
+/// A new exchange token: 244 random bits.
+fn new_token() -> String {
+    let random = || uuid::Uuid::new_v4().simple().to_string();
+    format!("{}{}", random(), random())
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -71,8 +75,7 @@ fn now_ms() -> i64 {
 
 impl Registry {
     pub(crate) fn new(heartbeat: Duration) -> Self {
-        let random = || uuid::Uuid::new_v4().simple().to_string();
-        let token = format!("{}{}", random(), random());
+        let token = new_token();
         let holdings = bayou_worker::Holdings::default();
         holdings.set_token(Some(token.clone()));
         Self {
@@ -86,9 +89,8 @@ impl Registry {
     }
 
     /// Replaces the exchange token; every live session is sent the new one.
-    fn rotate_token(&self) {
-        let random = || uuid::Uuid::new_v4().simple().to_string();
-        let token = format!("{}{}", random(), random());
+    pub(crate) fn rotate_token(&self) {
+        let token = new_token();
         self.holdings.set_token(Some(token.clone()));
         self.exchange_token.send_replace(token);
     }
@@ -103,7 +105,7 @@ impl Registry {
     }
 
     /// Hands a worker's update to the node it is about.
-    fn update(&self, id: &str, update: Update) {
+    pub(crate) fn update(&self, id: &str, update: Update) {
         let (run_id, node) = match &update {
             Update::Log(l) => (&l.run_id, &l.node),
             Update::Done(d) => (&d.run_id, &d.node),
@@ -135,7 +137,7 @@ impl Registry {
         &self,
         name: &str,
         hello: WorkerHello,
-        orders: tokio::sync::mpsc::Sender<ServerMessage>,
+        orders: tokio::sync::mpsc::UnboundedSender<ServerMessage>,
     ) -> String {
         let mut workers = self.lock();
         let id = loop {
@@ -170,7 +172,7 @@ impl Registry {
         id
     }
 
-    fn beat(&self, id: &str, stats: bayou_proto::v1::WorkerStats) {
+    pub(crate) fn beat(&self, id: &str, stats: bayou_proto::v1::WorkerStats) {
         if let Some(w) = self.lock().get_mut(id) {
             w.last_seen_ms = now_ms();
             w.stats = Some(stats);
@@ -206,10 +208,25 @@ impl Registry {
     }
 }
 
+/// Where distributed queries go: the workers up now (each serves its query tasks beside its
+/// Flight endpoint).
+impl bayou_service::QueryWorkers for Registry {
+    fn urls(&self) -> Vec<url::Url> {
+        self.live()
+            .values()
+            .filter_map(|s| url::Url::parse(&s.flight_url).ok())
+            .collect()
+    }
+
+    fn token(&self) -> String {
+        self.exchange_token()
+    }
+}
+
 /// Marks its session lost when dropped: however the session's stream ends.
-struct Session {
-    registry: Arc<Registry>,
-    id: String,
+pub(crate) struct Session {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) id: String,
 }
 
 impl Drop for Session {
@@ -227,7 +244,10 @@ pub(crate) struct WorkersApi {
 
 impl WorkersApi {
     pub(crate) fn server(auth: Auth, registry: Arc<Registry>) -> WorkersServer<Self> {
+        // A node's order carries its project's files, which may exceed gRPC's 4 MiB default.
         WorkersServer::new(Self { auth, registry })
+            .max_decoding_message_size(crate::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(crate::MAX_MESSAGE_BYTES)
     }
 
     /// The worker's hello: its first message, within the time of a few heartbeats.
@@ -254,79 +274,7 @@ impl WorkersApi {
     }
 }
 
-/// What a session's stream reads from and checks.
-struct Driving {
-    inbound: Streaming<WorkerMessage>,
-    session: Session,
-    closing: tokio::sync::watch::Receiver<bool>,
-    /// The exchange token as this session last sent it.
-    tokens: tokio::sync::watch::Receiver<String>,
-    quiet: Duration,
-    auth: Auth,
-    /// The worker's key, checked again every [`RECHECK_EVERY`] heartbeats.
-    token: String,
-    beats: u32,
-    /// Orders for this session (nodes to run, runs to release).
-    orders: tokio::sync::mpsc::Receiver<ServerMessage>,
-}
-
-impl Driving {
-    /// The answer to the worker's next heartbeat, or `None` when the session is over.
-    async fn next_beat(&mut self) -> Option<ServerMessage> {
-        loop {
-            let next = tokio::select! {
-                next = tokio::time::timeout(self.quiet, self.inbound.message()) => next,
-                _ = self.closing.wait_for(|closed| *closed) => return None,
-                Some(order) = self.orders.recv() => return Some(order),
-                Ok(()) = self.tokens.changed() => {
-                    let token = self.tokens.borrow_and_update().clone();
-                    return Some(ServerMessage {
-                        message: Some(server_message::Message::Token(ExchangeToken {
-                            exchange_token: token,
-                        })),
-                    });
-                }
-            };
-            let stats = match next {
-                Ok(Ok(Some(WorkerMessage {
-                    message: Some(worker_message::Message::Heartbeat(stats)),
-                }))) => stats,
-                Ok(Ok(Some(WorkerMessage {
-                    message: Some(worker_message::Message::Log(log)),
-                }))) => {
-                    self.session
-                        .registry
-                        .update(&self.session.id, Update::Log(log));
-                    continue;
-                }
-                Ok(Ok(Some(WorkerMessage {
-                    message: Some(worker_message::Message::Done(done)),
-                }))) => {
-                    self.session
-                        .registry
-                        .update(&self.session.id, Update::Done(done));
-                    continue;
-                }
-                Ok(Ok(Some(_))) => continue,
-                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
-            };
-            self.beats = self.beats.wrapping_add(1);
-            if self.beats.is_multiple_of(RECHECK_EVERY)
-                && !self.auth.worker_still_valid(&self.token).await
-            {
-                // What this worker learned must stop working too.
-                self.session.registry.rotate_token();
-                return None;
-            }
-            self.session.registry.beat(&self.session.id, stats);
-            return Some(ServerMessage {
-                message: Some(server_message::Message::Ack(HeartbeatAck {})),
-            });
-        }
-    }
-}
-
-type AttachStream = Pin<Box<dyn futures::Stream<Item = Result<ServerMessage, Status>> + Send>>;
+use crate::session::AttachStream;
 
 #[tonic::async_trait]
 impl Workers for WorkersApi {
@@ -345,9 +293,11 @@ impl Workers for WorkersApi {
         let mut inbound = request.into_inner();
         let hello = self.hello(&mut inbound).await?;
         let registry = self.registry.clone();
-        let (orders, orders_rx) = tokio::sync::mpsc::channel(64);
+        // Orders, acks and tokens for the worker: unbounded, so neither a node's dispatch nor
+        // a heartbeat's answer ever waits on the stream.
+        let (out, out_rx) = tokio::sync::mpsc::unbounded_channel();
         let session = Session {
-            id: registry.attach(&key.user, hello, orders),
+            id: registry.attach(&key.user, hello, out.clone()),
             registry: registry.clone(),
         };
         // The token welcomed with counts as sent: only later ones go down the stream.
@@ -360,25 +310,16 @@ impl Workers for WorkersApi {
                 exchange_token,
             })),
         };
-        // Answers heartbeats until they stop, then ends the session: closed, broken, silent
-        // for three heartbeats' time, or its key revoked.
-        let driving = Driving {
+        let reading = crate::session::Reading {
             inbound,
             session,
-            closing: registry.closing.subscribe(),
-            tokens,
             quiet: registry.heartbeat * MISSED,
             auth: self.auth.clone(),
             token,
-            beats: 0,
-            orders: orders_rx,
+            out,
         };
-        let driven = futures::stream::unfold(driving, |mut d| async move {
-            let ack = d.next_beat().await?;
-            Some((Ok(ack), d))
-        });
-        let stream = futures::stream::once(std::future::ready(Ok(welcome))).chain(driven);
-        Ok(Response::new(Box::pin(stream)))
+        let stream = crate::session::stream(welcome, reading, out_rx, tokens, &registry);
+        Ok(Response::new(stream))
     }
 
     async fn list_workers(

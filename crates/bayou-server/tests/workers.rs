@@ -335,3 +335,102 @@ async fn keys_are_kept_to_their_kind() {
     );
     assert!(list(&served).await.is_empty(), "nothing refused was listed");
 }
+
+/// The workers of a test cluster, as a distributed query finds them.
+#[derive(Debug)]
+struct Cluster {
+    urls: Vec<url::Url>,
+    token: String,
+}
+
+impl bayou_sql::Workers for Cluster {
+    fn urls(&self) -> Vec<url::Url> {
+        self.urls.clone()
+    }
+    fn token(&self) -> String {
+        self.token.clone()
+    }
+}
+
+fn engine(served: &common::Served, urls: &[&str], token: &str) -> bayou_sql::QueryEngine {
+    let cluster = Cluster {
+        urls: urls.iter().map(|u| url::Url::parse(u).unwrap()).collect(),
+        token: token.to_string(),
+    };
+    let distribution = bayou_sql::Distribution {
+        workers: Arc::new(cluster),
+        min_bytes: 0,
+    };
+    let cache = bayou_sql::QueryCache::default().with_distribution(distribution);
+    bayou_sql::QueryEngine::with_cache(served.lake.clone(), cache)
+}
+
+/// A table of four data files (one per append), so a scan has tasks for both workers.
+async fn trips_in_four_files(served: &common::Served) {
+    let key = bayou_types::TableKey::new("bayou", "trips").unwrap();
+    for part in 0..4i64 {
+        let ids: Vec<i64> = (part * 50_000..(part + 1) * 50_000).collect();
+        let zone: ArrayRef = Arc::new(Int64Array::from_iter_values(ids.iter().map(|i| i % 263)));
+        let fare: ArrayRef = Arc::new(arrow::array::Float64Array::from_iter_values(
+            ids.iter().map(|i| (i % 97) as f64 * 0.5),
+        ));
+        let id: ArrayRef = Arc::new(Int64Array::from(ids));
+        let batch =
+            RecordBatch::try_from_iter([("id", id), ("zone", zone), ("fare", fare)]).unwrap();
+        let mode = match part {
+            0 => bayou_lake::WriteMode::Create,
+            _ => bayou_lake::WriteMode::Append,
+        };
+        let mut write = served
+            .lake
+            .begin_write("main", &key, mode, &batch.schema(), "test", None)
+            .await
+            .unwrap();
+        write.write(&batch).await.unwrap();
+        write.commit("a part").await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_over_large_scans_run_across_workers_with_single_node_answers() {
+    let served = common::serve().await;
+    let mut a = start(&served, &served.worker_token).await;
+    let mut b = start(&served, &served.worker_token).await;
+    attached(&mut a).await;
+    attached(&mut b).await;
+    trips_in_four_files(&served).await;
+    let token = a.holdings.token().expect("a session's token");
+    let urls = [a.flight_url.as_str(), b.flight_url.as_str()];
+    let spread = engine(&served, &urls, &token);
+    let here = bayou_sql::QueryEngine::new(served.lake.clone());
+    for sql in [
+        "SELECT zone, COUNT(*) AS n, SUM(fare) AS fares FROM trips GROUP BY zone ORDER BY zone",
+        "SELECT COUNT(*) AS n, MAX(fare) AS top FROM trips WHERE id % 7 = 0",
+        "SELECT a.zone, COUNT(*) AS n, SUM(b.fare) AS fares FROM trips a JOIN trips b ON a.id = b.id + 1 GROUP BY a.zone ORDER BY n DESC, a.zone LIMIT 5",
+    ] {
+        let ran = spread.query("main", sql).await.unwrap();
+        assert!(ran.distributed, "went across the workers: {sql}");
+        let got = ran.collect().await.unwrap();
+        let want = here
+            .query("main", sql)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let pretty = |b: &[RecordBatch]| {
+            arrow::util::pretty::pretty_format_batches(b)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(pretty(&got), pretty(&want), "{sql}");
+    }
+    // Workers run tasks only for their cluster.
+    let stranger = engine(&served, &urls, "not-the-token");
+    let refused = match stranger.query("main", "SELECT COUNT(*) FROM trips").await {
+        Ok(ran) => ran.collect().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let refused = refused.expect_err("a wrong token runs nothing");
+    assert!(refused.to_string().contains("exchange token"), "{refused}");
+}

@@ -28,7 +28,7 @@ pub use bayou_lake::{
     Error as LakeError, MergeOutcome, NamedFile, Progress, WriteMode, WriteOutcome, local_files,
 };
 pub use bayou_runtime::{Event, OnEvent, RunRecord};
-pub use bayou_sql::QueryCache;
+pub use bayou_sql::{Distribution, QueryCache, Workers as QueryWorkers};
 use bayou_types::{CommitId, TableKey};
 pub use embedded::{Embedded, write_snapshot};
 pub use error::{Error, ErrorKind, Result};

@@ -6,11 +6,13 @@
 //! is opened, then row groups (and pages) by Parquet statistics. Scans deal row groups out to
 //! the cores (`partitions.rs`), read strings as views and cast them back on the way out
 //! ([`plain_types`]); a [`QueryCache`] keeps Parquet footers between queries. One optimizer rule
-//! of bayou's own aggregates a large table before joining it to small ones (`eager.rs`).
+//! of bayou's own aggregates a large table before joining it to small ones (`eager.rs`). A
+//! server with workers spreads queries over large scans across them ([`Distribution`]).
 //!
 //! Trade-off: identifiers are case-sensitive as written (no lower-casing), so mixed-case column
 //! names such as `PULocationID` need no quotes; `pulocationid` does not match them.
 
+mod distributed;
 mod eager;
 mod memory;
 mod overwrite;
@@ -29,6 +31,7 @@ use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
 
+pub use distributed::{Distribution, Workers, credentials};
 pub use memory::MemoryTable;
 pub use overwrite::{FileSplit, rows_outside, split_by_filter};
 pub use provider::{LakeCatalog, LakeTable, ScanLog, ScanRecord};
@@ -59,6 +62,8 @@ pub struct QueryStream {
     /// The resolved commit the query reads.
     pub commit: bayou_types::CommitId,
     pub scans: ScanLog,
+    /// Whether it runs across workers.
+    pub distributed: bool,
 }
 
 impl QueryStream {
@@ -85,13 +90,25 @@ impl QueryStream {
 #[derive(Debug, Clone)]
 pub struct QueryCache {
     runtime: Arc<RuntimeEnv>,
+    /// Where queries over large scans go (a server's workers); `None`: every query runs here.
+    distribution: Option<Distribution>,
 }
 
 impl Default for QueryCache {
     fn default() -> Self {
         Self {
             runtime: Arc::new(RuntimeEnv::default()),
+            distribution: None,
         }
+    }
+}
+
+impl QueryCache {
+    /// Queries through this cache that scan at least `distribution.min_bytes` of Parquet run
+    /// across its workers.
+    pub fn with_distribution(mut self, distribution: Distribution) -> Self {
+        self.distribution = Some(distribution);
+        self
     }
 }
 
@@ -131,6 +148,18 @@ impl QueryEngine {
         // Late materialization (`pushdown_filters`) measured 2.5x slower on the taxi benchmark's
         // filtered count; row-group and page pruning by statistics stay on either way.
         opts.execution.parquet.pushdown_filters = false;
+        if let Some(d) = &self.cache.distribution {
+            use datafusion_distributed::DistributedExt as _;
+            config.set_distributed_worker_resolver(distributed::Resolver(d.workers.clone()));
+            // A task per data file (at most one per worker and stage).
+            config
+                .set_distributed_files_per_task(1)
+                .and_then(|()| {
+                    let token = distributed::credentials(&d.workers.token())?;
+                    config.set_distributed_passthrough_headers(token)
+                })
+                .map_err(|e| Error::Plan(e.to_string()))?;
+        }
         let ctx = SessionContext::new_with_config_rt(config, self.cache.runtime.clone());
         ctx.add_optimizer_rule(Arc::new(eager::EagerAggregation));
         let scans = ScanLog::default();
@@ -169,12 +198,21 @@ impl QueryEngine {
             })?;
         let df = plain_types(df).map_err(classify)?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let stream = df.execute_stream().await.map_err(classify)?;
+        let plan = df.create_physical_plan().await.map_err(classify)?;
+        let (plan, distributed) = match &self.cache.distribution {
+            Some(d) => {
+                distributed::distribute(plan, ctx.state().config_options(), d).map_err(classify)?
+            }
+            None => (plan, false),
+        };
+        let stream =
+            datafusion::physical_plan::execute_stream(plan, ctx.task_ctx()).map_err(classify)?;
         Ok(QueryStream {
             schema,
             stream,
             commit,
             scans,
+            distributed,
         })
     }
 }

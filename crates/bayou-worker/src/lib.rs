@@ -18,6 +18,7 @@
 mod ipc_file;
 pub mod outputs;
 mod pull;
+mod queries;
 pub mod session;
 mod stats;
 mod tasks;
@@ -122,8 +123,15 @@ pub async fn serve(
 ) -> Result<()> {
     let service = OutputService::new(holdings.clone());
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    // The same endpoint runs the tasks of the server's distributed queries, for callers with
+    // the exchange token only; the tasks it starts call its peers with that token too.
+    let queries = tonic::service::interceptor::InterceptedService::new(
+        queries::worker().into_worker_server(),
+        queries::check(holdings.clone()),
+    );
     let flight = flight_server()
         .add_service(service.into_server())
+        .add_service(queries)
         .serve_with_incoming(incoming);
     let attached = session::attach_forever(&options, &holdings, on_session);
     tokio::select! {

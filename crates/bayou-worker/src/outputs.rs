@@ -85,6 +85,15 @@ impl Holdings {
         self.lock().token.clone()
     }
 
+    /// Whether a call with `metadata` presents the exchange token of the current session.
+    pub(crate) fn admits(&self, metadata: &tonic::metadata::MetadataMap) -> bool {
+        let presented = metadata
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .map_or("", bayou_types::bearer_token);
+        !presented.is_empty() && self.token_matches(presented)
+    }
+
     fn token_matches(&self, presented: &str) -> bool {
         match &self.lock().token {
             Some(token) => bayou_types::constant_time_eq(token.as_bytes(), presented.as_bytes()),
@@ -111,11 +120,7 @@ impl OutputService {
     }
 
     fn check(&self, metadata: &tonic::metadata::MetadataMap) -> Result<(), Status> {
-        let presented = metadata
-            .get("authorization")
-            .and_then(|h| h.to_str().ok())
-            .map_or("", bayou_types::bearer_token);
-        if presented.is_empty() || !self.holdings.token_matches(presented) {
+        if !self.holdings.admits(metadata) {
             return Err(Status::unauthenticated(
                 "this worker serves outputs only to its cluster's workers (a wrong or stale exchange token)",
             ));

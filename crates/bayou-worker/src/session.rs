@@ -1,18 +1,16 @@
 //! A worker's sessions with the control plane: attach, heartbeat, attach again when the stream
 //! breaks (backing off), stop when the server refuses the worker for good.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use backon::BackoffBuilder as _;
 use bayou_proto::v1::workers_client::WorkersClient;
 use bayou_proto::v1::{ServerMessage, WorkerHello, WorkerMessage, server_message, worker_message};
-use futures::future::{AbortHandle, Abortable};
 use tonic::transport::Endpoint;
 use tonic::{Code, Status};
 
 use crate::stats::Stats;
-use crate::tasks::Tasks;
+use crate::tasks::{Running, Tasks};
 use crate::{Error, Holdings, Options, Result};
 
 /// What happened to a worker's session.
@@ -94,7 +92,10 @@ async fn attach_once(
         .parse()
         .map_err(|_| Error::Refused("the worker key holds characters no key has".into()))?;
     request.metadata_mut().insert("authorization", bearer);
-    let mut client = WorkersClient::new(channel);
+    // An order carries its project's files, which may exceed gRPC's 4 MiB default.
+    let mut client = WorkersClient::new(channel)
+        .max_decoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20);
     // A network that fails after the connection was made must not leave the worker waiting.
     let welcomed_in = async {
         let mut inbound = client.attach(request).await.map_err(refusal)?.into_inner();
@@ -124,12 +125,9 @@ async fn attach_once(
     // closes no stream on this side.
     let quiet = every * 3;
     let mut heard = tokio::time::Instant::now();
-    // The session's nodes: dropped with it (their processes killed) when it ends.
-    let tasks = Tasks::new(options, holdings);
-    let mut running = futures::stream::FuturesUnordered::new();
-    // Each run's nodes, stopped when the server releases the run (it ended, or was stopped).
-    let mut by_run: HashMap<String, Vec<(u64, AbortHandle)>> = HashMap::new();
-    let mut assigned: u64 = 0;
+    // The session's nodes: dropped with it (their processes killed) when it ends, and what
+    // it held of their runs released (a run's end sent to a later session would not say so).
+    let mut running = Running::new(Tasks::new(options, holdings));
     loop {
         tokio::select! {
             _ = beat.tick() => {
@@ -141,18 +139,16 @@ async fn attach_once(
                 }
                 let count = u32::try_from(running.len()).unwrap_or(u32::MAX);
                 let sample = stats.sample(holdings, count);
-                send(&tx, worker_message::Message::Heartbeat(sample)).await?;
-            }
-            Some(ended) = futures::StreamExt::next(&mut running) => {
-                if let Ok((run, seq)) = ended
-                    && let Some(nodes) = by_run.get_mut(&run)
-                {
-                    nodes.retain(|(n, _)| *n != seq);
-                    if nodes.is_empty() {
-                        by_run.remove(&run);
-                    }
+                // Never waits: with the queue full of log lines the server hears from the
+                // worker anyway, and this beat is skipped.
+                let beat = WorkerMessage {
+                    message: Some(worker_message::Message::Heartbeat(sample)),
+                };
+                if let Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) = tx.try_send(beat) {
+                    return Err(Error::Connect("the session's stream closed".into()));
                 }
             }
+            () = running.next_ended() => {}
             message = inbound.message() => match message.map_err(refusal)? {
                 Some(message) => {
                     heard = tokio::time::Instant::now();
@@ -161,23 +157,9 @@ async fn attach_once(
                             holdings.set_token(Some(t.exchange_token));
                         }
                         Some(server_message::Message::Assign(task)) => {
-                            let (abort, registration) = AbortHandle::new_pair();
-                            assigned += 1;
-                            let (run, seq) = (task.run_id.clone(), assigned);
-                            by_run.entry(run.clone()).or_default().push((seq, abort));
-                            let (tasks, tx) = (tasks.clone(), tx.clone());
-                            let node = async move {
-                                tasks.run(task, tx).await;
-                                (run, seq)
-                            };
-                            running.push(Abortable::new(node, registration));
+                            running.assign(task, tx.clone());
                         }
-                        Some(server_message::Message::Release(r)) => {
-                            for (_, node) in by_run.remove(&r.run_id).unwrap_or_default() {
-                                node.abort();
-                            }
-                            tasks.release(&r.run_id);
-                        }
+                        Some(server_message::Message::Release(r)) => running.release(&r.run_id),
                         _ => {}
                     }
                 }

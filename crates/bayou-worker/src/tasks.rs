@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use bayou_proto::v1::{NodeDone, NodeLog, NodeTask, WorkerMessage, worker_message};
 use bayou_runtime::{Task, TaskHost};
+use futures::future::{AbortHandle, Abortable, BoxFuture};
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt as _, StreamExt as _};
 use tokio::sync::OnceCell;
 
 use crate::{Holdings, Options};
@@ -29,6 +32,88 @@ pub(crate) struct Tasks {
     server: String,
     ca_pem: Option<Vec<u8>>,
     fetched: Fetched,
+    /// The runs this session was given nodes of.
+    runs: Arc<Mutex<std::collections::BTreeSet<String>>>,
+}
+
+/// The nodes a session runs, each stopped when the server releases its run; every run the
+/// session saw is released when it is dropped.
+pub(crate) struct Running {
+    tasks: Tasks,
+    nodes: FuturesUnordered<Abortable<BoxFuture<'static, (String, u64)>>>,
+    by_run: HashMap<String, Vec<(u64, AbortHandle)>>,
+    assigned: u64,
+    _released: Releaser,
+}
+
+impl Running {
+    pub(crate) fn new(tasks: Tasks) -> Self {
+        Self {
+            _released: tasks.releaser(),
+            tasks,
+            nodes: FuturesUnordered::new(),
+            by_run: HashMap::new(),
+            assigned: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Starts `task`; its lines and its end go to `tx`.
+    pub(crate) fn assign(&mut self, task: NodeTask, tx: tokio::sync::mpsc::Sender<WorkerMessage>) {
+        self.tasks.saw(&task.run_id);
+        let (abort, registration) = AbortHandle::new_pair();
+        self.assigned += 1;
+        let (run, seq) = (task.run_id.clone(), self.assigned);
+        self.by_run
+            .entry(run.clone())
+            .or_default()
+            .push((seq, abort));
+        let tasks = self.tasks.clone();
+        let node = async move {
+            tasks.run(task, tx).await;
+            (run, seq)
+        };
+        self.nodes.push(Abortable::new(node.boxed(), registration));
+    }
+
+    /// Stops run `run_id`'s nodes and drops what the worker holds of it.
+    pub(crate) fn release(&mut self, run_id: &str) {
+        for (_, node) in self.by_run.remove(run_id).unwrap_or_default() {
+            node.abort();
+        }
+        self.tasks.release(run_id);
+    }
+
+    /// Waits until a node ends; never, while none runs.
+    pub(crate) async fn next_ended(&mut self) {
+        match self.nodes.next().await {
+            Some(Ok((run, seq))) => {
+                if let Some(nodes) = self.by_run.get_mut(&run) {
+                    nodes.retain(|(n, _)| *n != seq);
+                    if nodes.is_empty() {
+                        self.by_run.remove(&run);
+                    }
+                }
+            }
+            Some(Err(_aborted)) => {}
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Releases every run a session saw when dropped (the session ended).
+pub(crate) struct Releaser(Tasks);
+
+impl Drop for Releaser {
+    fn drop(&mut self) {
+        let runs = std::mem::take(&mut *self.0.runs.lock().unwrap_or_else(|e| e.into_inner()));
+        for run in runs {
+            self.0.release(&run);
+        }
+    }
 }
 
 impl Tasks {
@@ -40,11 +125,27 @@ impl Tasks {
             server: options.server.clone(),
             ca_pem: options.ca_pem.clone(),
             fetched: Arc::default(),
+            runs: Arc::default(),
         }
+    }
+
+    /// What releases the session's runs when it is dropped.
+    pub(crate) fn releaser(&self) -> Releaser {
+        Releaser(self.clone())
+    }
+
+    /// Notes that the session was given a node of run `run_id`.
+    pub(crate) fn saw(&self, run_id: &str) {
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.insert(run_id.to_string());
     }
 
     /// Drops what the worker holds of run `run_id`: its outputs, fetched inputs and files.
     pub(crate) fn release(&self, run_id: &str) {
+        self.runs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(run_id);
         self.holdings.release_run(run_id);
         self.fetched
             .lock()
@@ -69,24 +170,42 @@ impl Tasks {
                 })),
             });
         };
-        let done = match self.inputs(&task).await {
-            Ok((inputs, pulled_bytes)) => {
-                let mut done = self.execute(task, inputs, &on_log).await;
-                done.pulled_bytes = pulled_bytes;
-                done
-            }
+        let checked = plain_names(&task);
+        let done = match checked {
             Err(why) => NodeDone {
                 run_id: run_id.clone(),
                 node: node.clone(),
                 error: why,
                 ..Default::default()
             },
+            Ok(()) => self.fetch_and_run(task, &on_log).await,
         };
         let _ = tx
             .send(WorkerMessage {
                 message: Some(worker_message::Message::Done(done)),
             })
             .await;
+    }
+
+    async fn fetch_and_run(
+        &self,
+        task: NodeTask,
+        on_log: &(dyn Fn(String, bool) + Sync),
+    ) -> NodeDone {
+        let (run_id, node) = (task.run_id.clone(), task.node.clone());
+        match self.inputs(&task).await {
+            Ok((inputs, pulled_bytes)) => {
+                let mut done = self.execute(task, inputs, on_log).await;
+                done.pulled_bytes = pulled_bytes;
+                done
+            }
+            Err(why) => NodeDone {
+                run_id,
+                node,
+                error: why,
+                ..Default::default()
+            },
+        }
     }
 
     async fn execute(
@@ -174,12 +293,62 @@ impl Tasks {
         };
         let dest = self
             .host
-            .input_path(run_id, &input.key, 0)
+            .input_path(run_id, &input.key, input.bytes)
             .map_err(|e| e.to_string())?;
         let token = self.holdings.token().ok_or("the session has ended")?;
         let pulled = crate::pull::pull_with(url, ca, &token, run_id, &input.key, &dest)
             .await
             .map_err(|e| e.to_string())?;
         Ok((dest, pulled.bytes))
+    }
+}
+
+/// Refuses a task whose names would not stay plain file names here: its run id, its node and
+/// its inputs' keys all become parts of paths in the worker's exchange.
+fn plain_names(task: &NodeTask) -> Result<(), String> {
+    let plain = |name: &str| {
+        !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    let keys = task.inputs.values().map(|i| i.key.as_str());
+    let names = [task.run_id.as_str(), task.node.as_str()]
+        .into_iter()
+        .chain(keys);
+    for name in names {
+        if !plain(name) {
+            return Err(format!(
+                "the task names '{name}', which is no plain name: refused"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_would_leave_the_exchange_are_refused() {
+        let mut task = NodeTask {
+            run_id: "20261204-abc123".into(),
+            node: "trips".into(),
+            ..Default::default()
+        };
+        assert!(plain_names(&task).is_ok());
+        for bad in ["../../etc", "/abs", ".hidden", "a/b", ""] {
+            task.run_id = bad.into();
+            assert!(plain_names(&task).is_err(), "{bad}");
+        }
+        task.run_id = "r1".into();
+        let input = bayou_proto::v1::NodeInput {
+            key: "x/../../y".into(),
+            ..Default::default()
+        };
+        task.inputs.insert("d".into(), input);
+        assert!(plain_names(&task).is_err());
     }
 }

@@ -40,6 +40,12 @@ pub struct ServerArgs {
     #[arg(long)]
     pub no_local_worker: bool,
 
+    /// Queries scanning at least this much Parquet run across the attached workers
+    /// (datafusion-distributed), e.g. 512MB [default: every query runs in the server]. Workers
+    /// then read the lake's files where they lie: give them the same path to it
+    #[arg(long, value_parser = super::size, value_name = "SIZE")]
+    pub distribute_above: Option<u64>,
+
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
 }

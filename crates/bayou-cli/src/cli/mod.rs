@@ -586,3 +586,8 @@ pub enum DemoCommand {
         out: PathBuf,
     },
 }
+
+/// A size argument: `16GB`, `512MiB`.
+pub(crate) fn size(text: &str) -> Result<u64, String> {
+    bayou_project::parse_memory(text).ok_or_else(|| "expected a size like 16GB or 512MiB".into())
+}

@@ -30,7 +30,7 @@ pub struct WorkerArgs {
     pub cores: Option<u32>,
 
     /// Memory offered to nodes, e.g. 16GB [default: the machine's]
-    #[arg(long, value_name = "SIZE", value_parser = memory)]
+    #[arg(long, value_name = "SIZE", value_parser = super::size)]
     pub memory: Option<u64>,
 
     /// Environments, cached outputs and intermediate tables [default: BAYOU_CACHE_DIR, else ~/.cache/bayou]
@@ -58,9 +58,4 @@ pub enum WorkerCommand {
         after_help = "Examples:\n  BAYOU_REMOTE=http://server:8181 BAYOU_API_KEY=bayou_... bayou worker ls\n  bayou --remote http://server:8181 worker ls -O json"
     )]
     Ls,
-}
-
-/// A memory size: `16GB`, `512MiB`.
-fn memory(text: &str) -> Result<u64, String> {
-    bayou_project::parse_memory(text).ok_or_else(|| "expected a size like 16GB or 512MiB".into())
 }

@@ -65,6 +65,7 @@ async fn serve(format: OutputFormat, lake: Lake, args: &ServerArgs) -> anyhow::R
         tls,
         worker_heartbeat: args.worker_heartbeat,
         local_worker: !args.no_local_worker,
+        distribute_above: args.distribute_above,
     };
     bayou_server::serve(lake, runs, options, listener, shutdown).await?;
     Ok(())

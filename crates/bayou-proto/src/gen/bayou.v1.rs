@@ -3406,6 +3406,9 @@ pub struct NodeInput {
     /// Columns to keep (none: all).
     #[prost(string, repeated, tag = "3")]
     pub columns: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Its size, which decides whether the worker keeps it in shared memory or on disk.
+    #[prost(uint64, tag = "4")]
+    pub bytes: u64,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

@@ -64,6 +64,7 @@ pub async fn serve() -> Served {
             tls: None,
             worker_heartbeat: std::time::Duration::from_millis(300),
             local_worker: true,
+            distribute_above: Some(0),
         };
         bayou_server::serve(lake, runs, options, listener, shutdown)
             .await
