@@ -94,6 +94,8 @@ fi
 if want workers; then
   echo "== the example pipeline at $rows rows on a server alone, with one worker, with two (one machine: the cost of workers; best of $runs)"
   (cd bench && "$py" workers_pipeline.py "$target/bayou" "$lake" "$runs") | grep -v '^JSON'
+  echo "== TPC-H at SF${BENCH_TPCH_SF:-1} on a server alone vs spread over two workers (datafusion-distributed; best of $runs)"
+  PATH="$venv/bin:$PATH" "$py" bench/tpch_distributed.py "$target/bayou" "${BENCH_TPCH_SF:-1}" "$runs" "${BENCH_TPCH_DIR:-$work}" | grep -v '^JSON'
   echo "== moving the $rows-row taxi intermediate between two hosts (network namespaces): Flight vs raw IPC over TCP"
   if [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
     bash bench/flight.sh "$target/bayou-bench" "$lake" "$runs"

@@ -41,7 +41,7 @@ def generate(scale: str, work: str) -> str:
 def query(bayou: str, url: str, key: str, env: dict[str, str], sql: str) -> tuple[float, list]:
     start = time.perf_counter()
     out = subprocess.run(
-        [bayou, "--remote", url, "--api-key", key, "-O", "json", "query", "--max-rows", "1000000", sql],
+        [bayou, "--remote", url, "--api-key", key, "-O", "json", "query", "--max-rows", "1000000", "--", sql],
         check=True, capture_output=True, text=True, env=env,
     ).stdout
     return time.perf_counter() - start, json.loads(out)
@@ -85,7 +85,7 @@ def main() -> None:
             check=True, capture_output=True, env=served.env,
         )
         wkey = json.loads(made.stdout)["key"]
-        sqls = {n: open(os.path.join(QUERIES, f"{n.upper() if n == 'q01' else n}.sql")).read() for n in names}
+        sqls = {n: open(os.path.join(QUERIES, f"{n}.sql")).read() for n in names}
         alone = {n: best(bayou, served.url, served.key, served.env, sql, runs) for n, sql in sqls.items()}
         for _ in range(2):
             w = subprocess.Popen(
@@ -101,7 +101,7 @@ def main() -> None:
         for w in workers:
             w.send_signal(signal.SIGSTOP)
         probe = subprocess.Popen(
-            [bayou, "--remote", served.url, "--api-key", served.key, "query", sqls[names[0]]],
+            [bayou, "--remote", served.url, "--api-key", served.key, "query", "--", sqls[names[0]]],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=served.env,
         )
         try:
