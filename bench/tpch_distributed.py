@@ -21,6 +21,7 @@ import time
 
 from _server import serve
 from tpch import QUERIES, TABLES, same
+from workers_pipeline import start_worker
 
 PARTS = 4
 
@@ -88,14 +89,7 @@ def main() -> None:
         sqls = {n: open(os.path.join(QUERIES, f"{n}.sql")).read() for n in names}
         alone = {n: best(bayou, served.url, served.key, served.env, sql, runs) for n, sql in sqls.items()}
         for _ in range(2):
-            w = subprocess.Popen(
-                [bayou, "-O", "json", "worker", "--server", served.url, "--key", wkey, "--listen", "127.0.0.1:0"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=served.env,
-            )
-            assert w.stdout is not None
-            w.stdout.readline()
-            w.stdout.readline()
-            workers.append(w)
+            workers.append(start_worker(bayou, served.url, wkey, served.env))
         spread = {n: best(bayou, served.url, served.key, served.env, sql, runs) for n, sql in sqls.items()}
         # With the workers stopped, a distributed query waits for them.
         for w in workers:

@@ -14,23 +14,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from _server import serve
+from scale import best as best_of
 
 EXAMPLE = str(Path(__file__).resolve().parent.parent / "examples" / "taxi_pipeline")
 
 
 def best(cmd: list[str], env: dict[str, str], runs: int) -> float:
     """Best wall time in seconds of `runs` runs, after one warm-up run."""
-    subprocess.run(cmd, check=True, capture_output=True, env=env)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return best_of(runs, cmd, env)
 
 
 def start_worker(bayou: str, url: str, key: str, env: dict[str, str]) -> subprocess.Popen:

@@ -86,26 +86,10 @@ pub struct NodeReport {
 
 impl NodeReport {
     pub(crate) fn new(node: &Node) -> Self {
-        Self {
-            name: node.name.clone(),
-            kind: bayou_plan::kind_name(node).into(),
-            status: NodeStatus::Succeeded,
-            rows: None,
-            started_ms: Some(crate::env::now_ms()),
-            seconds: 0.0,
-            bytes: None,
-            cached: false,
-            fingerprint: None,
-            materialized: None,
-            error: None,
-            log: vec![],
-            preview: vec![],
-            columns: vec![],
-            phases_ms: BTreeMap::new(),
-            overhead_ms: None,
-            worker: None,
-            moved_bytes: None,
-        }
+        let mut report = Self::named(&node.name);
+        report.kind = bayou_plan::kind_name(node).into();
+        report.status = NodeStatus::Succeeded;
+        report
     }
 
     /// The report of a node known only by its name (a task whose project could not load).

@@ -307,16 +307,18 @@ class GetRunResponse(_message.Message):
     def __init__(self, record_json: _Optional[bytes] = ...) -> None: ...
 
 class ListRunsRequest(_message.Message):
-    __slots__ = ("limit", "status", "user", "kind")
+    __slots__ = ("limit", "status", "user", "kind", "branch")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_FIELD_NUMBER: _ClassVar[int]
     limit: int
     status: str
     user: str
     kind: str
-    def __init__(self, limit: _Optional[int] = ..., status: _Optional[str] = ..., user: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+    branch: str
+    def __init__(self, limit: _Optional[int] = ..., status: _Optional[str] = ..., user: _Optional[str] = ..., kind: _Optional[str] = ..., branch: _Optional[str] = ...) -> None: ...
 
 class ListRunsResponse(_message.Message):
     __slots__ = ("records_json",)
