@@ -432,11 +432,7 @@ async fn execute(
     }
     // Every environment the run needs is ready before any data is read: a bad pin fails the
     // run at once.
-    let here = match remote {
-        Some(_) => vec![false; planned.selected.len()],
-        None => planned.selected.clone(),
-    };
-    let pythons = match tools.environments(project, &here, on_event).await {
+    let pythons = match tools.environments(project, on_event).await {
         Ok(pythons) => pythons,
         Err(report) => {
             record.fail(report.error.clone().unwrap_or_default());

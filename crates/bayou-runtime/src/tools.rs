@@ -17,11 +17,14 @@ pub(crate) struct Tools {
     pub(crate) python: bool,
     pub(crate) sandbox: sandbox::Sandbox,
     pub(crate) envs: EnvCache,
+    /// The selected nodes that run in this process (none of them Python's when workers run
+    /// those).
+    here: Vec<bool>,
 }
 
 impl Tools {
-    /// Finds (or fetches) uv and the sandbox when a selected node is Python: a missing sandbox
-    /// stops the run before it starts, unless the user turned it off.
+    /// Finds (or fetches) uv and the sandbox when a node `selected` to run here is Python: a
+    /// missing sandbox stops the run before it starts, unless the user turned it off.
     pub(crate) async fn prepare(
         project: &Project,
         selected: &[bool],
@@ -34,11 +37,13 @@ impl Tools {
             .zip(selected)
             .any(|(n, s)| *s && !matches!(n.kind, NodeKind::Sql { .. }));
         let mut envs = EnvCache::new(&options.cache_dir);
+        let here = selected.to_vec();
         if !python {
             return Ok(Self {
                 python,
                 sandbox: sandbox::Sandbox::new(&SandboxPolicy::Off)?,
                 envs,
+                here,
             });
         }
         let sandbox = sandbox::Sandbox::new(&options.sandbox)?;
@@ -53,17 +58,19 @@ impl Tools {
             python,
             sandbox,
             envs,
+            here,
         })
     }
 
-    /// The interpreter of each selected Python node's environment, built if needed. The first
-    /// that cannot be built stops here: its report says why (naming the model and the version).
+    /// The interpreter of each Python node selected to run here, its environment built if
+    /// needed. The first that cannot be built stops here: its report says why (naming the
+    /// model and the version).
     pub(crate) async fn environments(
         &self,
         project: &Project,
-        selected: &[bool],
         on_event: OnEvent<'_>,
     ) -> std::result::Result<HashMap<String, PathBuf>, NodeReport> {
+        let selected = &self.here;
         let mut pythons = HashMap::new();
         for (_, node) in project
             .nodes
