@@ -343,6 +343,18 @@ def both(l=bayou.Model('left'), r=bayou.Model('right')):\n    import pyarrow as 
 
 #[test]
 fn a_dag_runs_across_two_hosts_and_children_fetch_from_their_peers() {
+    spread_over_two_hosts(false);
+}
+
+#[test]
+fn a_child_that_cannot_reach_its_peer_runs_again_with_inputs_from_the_server() {
+    spread_over_two_hosts(true);
+}
+
+/// The branches run one on each host, the join where one of its inputs is. With `cut_peers`,
+/// the two workers cannot reach each other (both still reach the server): the join's fetch from
+/// its peer fails, and it runs again with every input from the server's copies.
+fn spread_over_two_hosts(cut_peers: bool) {
     let t = TestLake::new();
     t.table_from_csv("nums", "n\n1\n2\n3\n");
     let lan = Lan::new();
@@ -378,6 +390,24 @@ fn a_dag_runs_across_two_hosts_and_children_fetch_from_their_peers() {
     };
     let (_a, id_a) = worker("a");
     let (_b, id_b) = worker("b");
+    if cut_peers {
+        ip(&[
+            "-n",
+            &lan.ns("a"),
+            "route",
+            "add",
+            "unreachable",
+            "10.231.0.3/32",
+        ]);
+        ip(&[
+            "-n",
+            &lan.ns("b"),
+            "route",
+            "add",
+            "unreachable",
+            "10.231.0.2/32",
+        ]);
+    }
     let dir = t.project(
         "project:\n  name: spread\n",
         &[
@@ -420,6 +450,12 @@ fn a_dag_runs_across_two_hosts_and_children_fetch_from_their_peers() {
     ids.sort();
     assert_eq!(hosts, ids, "{record:#}");
     assert!(both == left || both == right, "{record:#}");
+    let log = common::node(&record, "both")["log"].to_string();
+    assert_eq!(
+        log.contains("could not fetch its inputs"),
+        cut_peers,
+        "{record:#}"
+    );
     let moved = common::node(&record, "both")["moved_bytes"]
         .as_u64()
         .unwrap();

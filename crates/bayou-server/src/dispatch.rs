@@ -70,14 +70,16 @@ impl Workers {
             .map(|(_, _, id)| id.clone())
     }
 
-    /// Each input as the worker finds it: at the worker that made it, else at the server.
-    fn inputs(&self, call: &RemoteCall<'_>) -> HashMap<String, NodeInput> {
+    /// Each input as the worker finds it: at the worker that made it, else (or `from_server`)
+    /// at the server, which holds a copy of every output.
+    fn inputs(&self, call: &RemoteCall<'_>, from_server: bool) -> HashMap<String, NodeInput> {
         let made = self.made();
         let live = self.registry.live();
         let mut inputs = HashMap::new();
         for input in &call.inputs {
             let columns = input.columns.clone().unwrap_or_default();
-            let at_worker = made.get(&input.path).and_then(|(session, run, node)| {
+            let made_there = made.get(&input.path).filter(|_| !from_server);
+            let at_worker = made_there.and_then(|(session, run, node)| {
                 let url = &live.get(session)?.flight_url;
                 Some((url.clone(), run == call.run_id, node.clone()))
             });
@@ -106,6 +108,7 @@ impl Workers {
     async fn run(&self, call: RemoteCall<'_>) -> Result<RemoteDone, NodeError> {
         let mut tried = Vec::new();
         let mut notes = Vec::new();
+        let mut from_server = false;
         loop {
             let Some(session) = self.choose(&call, &tried) else {
                 return Err(NodeError::Exchange(match tried.last() {
@@ -120,13 +123,28 @@ impl Workers {
                     ),
                 }));
             };
-            match self.attempt(&call, &session).await {
+            match self.attempt(&call, &session, from_server).await {
                 Ok(mut done) => {
                     notes.append(&mut done.log);
                     done.log = notes;
                     return Ok(done);
                 }
                 Err(Failure::Node(e)) => return Err(e),
+                // An input's holder could not be reached: once more, every input from the
+                // server's copies.
+                Err(Failure::Fetch(why)) if !from_server => {
+                    let note = format!(
+                        "warning: '{}' could not fetch its inputs ({why}); running it again with them from the server",
+                        call.node
+                    );
+                    (call.on_log)(note.clone(), true);
+                    notes.push(note);
+                    from_server = true;
+                }
+                Err(Failure::Fetch(why)) => {
+                    let why = format!("'{}' could not fetch its inputs: {why}", call.node);
+                    return Err(NodeError::Exchange(why));
+                }
                 Err(Failure::Lost) if call.retry && tried.is_empty() => {
                     let note = format!(
                         "warning: {}; running it again on another worker",
@@ -142,7 +160,12 @@ impl Workers {
     }
 
     /// One attempt at `call` on `session`.
-    async fn attempt(&self, call: &RemoteCall<'_>, session: &str) -> Result<RemoteDone, Failure> {
+    async fn attempt(
+        &self,
+        call: &RemoteCall<'_>,
+        session: &str,
+        from_server: bool,
+    ) -> Result<RemoteDone, Failure> {
         let task = NodeTask {
             run_id: call.run_id.to_string(),
             node: call.node.to_string(),
@@ -152,7 +175,7 @@ impl Workers {
                 .iter()
                 .map(|(p, t)| (p.display().to_string(), t.clone()))
                 .collect(),
-            inputs: self.inputs(call),
+            inputs: self.inputs(call, from_server),
             params_json: call.params.clone().into_iter().collect(),
             secrets: call.secrets.to_vec(),
         };
@@ -181,6 +204,9 @@ impl Workers {
                 None => return Err(Failure::Lost),
             }
         };
+        if done.fetch_failed {
+            return Err(Failure::Fetch(done.error));
+        }
         let mut report = RemoteDone {
             worker: session.to_string(),
             error: (!done.error.is_empty()).then_some(done.error),
@@ -230,6 +256,8 @@ enum Failure {
     Lost,
     /// It could not be sent or its output not fetched.
     Node(NodeError),
+    /// The worker could not fetch an input; the node never ran.
+    Fetch(String),
 }
 
 fn lost(worker: &str, node: &str) -> String {

@@ -203,6 +203,7 @@ impl Tasks {
                 run_id,
                 node,
                 error: why,
+                fetch_failed: true,
                 ..Default::default()
             },
         }
@@ -244,6 +245,7 @@ impl Tasks {
             phases_ms: report.phases_ms.into_iter().collect(),
             overhead_ms: report.overhead_ms,
             pulled_bytes: 0,
+            fetch_failed: false,
         }
     }
 

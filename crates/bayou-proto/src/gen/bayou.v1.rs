@@ -3449,6 +3449,10 @@ pub struct NodeDone {
     /// Bytes the worker pulled from other hosts for this node's inputs.
     #[prost(uint64, tag = "9")]
     pub pulled_bytes: u64,
+    /// The worker could not fetch an input (its holder went, the network broke): the node never
+    /// ran, and may run again with its inputs from the server.
+    #[prost(bool, tag = "10")]
+    pub fetch_failed: bool,
 }
 #[allow(clippy::all)]
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
