@@ -5,24 +5,13 @@
 
 mod common;
 
-use std::io::BufRead as _;
-use std::process::{Child, Stdio};
-use std::time::Duration;
-
-use common::{TestLake, node, s};
+use common::{Proc, TestLake, node, s};
 use serde_json::{Value, json};
 
-/// A `bayou worker` attached to the test's server, killed when dropped.
+/// A `bayou worker` attached to the test's server (killed when dropped), and its session id.
 struct Worker {
-    child: Child,
+    proc: Proc,
     id: String,
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn worker_key(t: &TestLake) -> String {
@@ -47,33 +36,17 @@ fn worker(t: &TestLake, key: &str) -> Worker {
 
 fn worker_with(t: &TestLake, key: &str, extra: &[&str]) -> Worker {
     let url = &t.server.as_ref().expect("a server").url;
-    let mut child = t
-        .std_cmd()
-        .args(["-O", "json", "worker", "--server", url, "--key", key])
+    let mut cmd = t.std_cmd();
+    cmd.args(["-O", "json", "worker", "--server", url, "--key", key])
         .args(["--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bayou worker");
-    let out = child.stdout.take().expect("stdout");
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next = || -> Value {
-        let line = lines
-            .recv_timeout(Duration::from_secs(60))
-            .expect("a line from the worker within 60 s");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
-    };
-    assert!(next()["flight"].is_string());
-    let id = next()["attached"].as_str().expect("attached").to_string();
-    Worker { child, id }
+        .args(extra);
+    let mut proc = Proc::start(cmd);
+    assert!(proc.next()["flight"].is_string());
+    let id = proc.next()["attached"]
+        .as_str()
+        .expect("attached")
+        .to_string();
+    Worker { proc, id }
 }
 
 /// The head of `main`.
@@ -190,8 +163,8 @@ fn a_worker_killed_mid_node_fails_the_run_and_leaves_the_target() {
     cmd.args(["run", "-p", s(&dir)]);
     // The function's first line, streamed live from the worker, says it is running.
     let (mut run, rest, _) = common::spawn_until(&mut cmd, "slow started");
-    let _ = w.child.kill();
-    let _ = w.child.wait();
+    let _ = w.proc.child.kill();
+    let _ = w.proc.child.wait();
     let status = run.wait().expect("the run ends");
     let said: Vec<String> = rest.map_while(Result::ok).collect();
     let said = said.join("\n");
@@ -223,8 +196,8 @@ fn a_node_whose_worker_dies_runs_again_on_another() {
     // Its line, streamed live from A, says it hangs there.
     let (mut run, rest, _) = common::spawn_until(&mut cmd, "hanging on a");
     let b = worker(&t, &key);
-    let _ = a.child.kill();
-    let _ = a.child.wait();
+    let _ = a.proc.child.kill();
+    let _ = a.proc.child.wait();
     let status = run.wait().expect("the run ends");
     let said: Vec<String> = rest.map_while(Result::ok).collect();
     assert_eq!(status.code(), Some(0), "{}", said.join("\n"));

@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::io::BufRead as _;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::TestLake;
+use common::{Proc, TestLake, s};
 use serde_json::Value;
 
 /// Three hosts on one bridge: `s` (10.231.0.1), `a` (.2) and `b` (.3); removed when dropped.
@@ -105,47 +104,24 @@ impl Drop for Lan {
     }
 }
 
-/// A process that is killed when dropped, with its stdout read line by line.
-struct Proc {
-    child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Proc {
-    fn start(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bayou");
-        // Lines go through a thread, so a wait for one can have a deadline.
-        let out = child.stdout.take().expect("stdout");
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// The next JSON line it prints (a condition: waits until it says something, at most 30 s).
-    fn next(&mut self) -> Value {
-        let line = self
-            .lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("a line within 30 s");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `bayou worker` on `host`, attached to `url` with `key`, listening on every address (and
+/// `extra` arguments): its process, its Flight URL and its session id, once welcomed.
+fn attach(
+    lan: &Lan,
+    t: &TestLake,
+    host: &str,
+    url: &str,
+    key: &str,
+    extra: &[&str],
+) -> (Proc, String, String) {
+    let mut c = lan.bayou(t, host);
+    c.args(["-O", "json", "worker", "--server", url, "--key", key])
+        .args(["--listen", "0.0.0.0:0"])
+        .args(extra);
+    let mut p = Proc::start(c);
+    let flight = p.next()["flight"].as_str().expect("flight url").to_string();
+    let id = p.next()["attached"].as_str().expect("attached").to_string();
+    (p, flight, id)
 }
 
 fn key(t: &TestLake, args: &[&str]) -> String {
@@ -224,27 +200,9 @@ fn workers_on_their_own_hosts_attach_and_are_lost_when_cut_off_or_killed() {
         .expect("url")
         .to_string();
     let worker = |host: &str| {
-        let mut c = lan.bayou(&t, host);
-        c.args([
-            "-O",
-            "json",
-            "worker",
-            "--server",
-            &url,
-            "--key",
-            &worker_key,
-            "--listen",
-            "0.0.0.0:0",
-            "--cores",
-            "1",
-            "--memory",
-            "1GB",
-        ])
-        .arg("--cache-dir")
-        .arg(t.path(&format!("cache-{host}")));
-        let mut p = Proc::start(c);
-        let flight = p.next()["flight"].as_str().expect("flight url").to_string();
-        let id = p.next()["attached"].as_str().expect("attached").to_string();
+        let cache = t.path(&format!("cache-{host}"));
+        let extra = ["--cores", "1", "--memory", "1GB", "--cache-dir", s(&cache)];
+        let (p, flight, id) = attach(&lan, &t, host, &url, &worker_key, &extra);
         (p, flight, id)
     };
     let (mut a, flight_a, id_a) = worker("a");
@@ -372,20 +330,7 @@ fn spread_over_two_hosts(cut_peers: bool) {
     // Both workers use the machine's shared environment cache (a namespace has no index to
     // build one from).
     let worker = |host: &str| {
-        let mut c = lan.bayou(&t, host);
-        c.args([
-            "-O",
-            "json",
-            "worker",
-            "--server",
-            &url,
-            "--key",
-            &worker_key,
-        ])
-        .args(["--listen", "0.0.0.0:0"]);
-        let mut p = Proc::start(c);
-        let _flight = p.next();
-        let id = p.next()["attached"].as_str().expect("attached").to_string();
+        let (p, _flight, id) = attach(&lan, &t, host, &url, &worker_key, &[]);
         (p, id)
     };
     let (_a, id_a) = worker("a");

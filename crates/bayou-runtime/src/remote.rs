@@ -279,14 +279,6 @@ impl TaskHost {
         drop(gone);
     }
 
-    /// How many runs have an exchange on this worker now.
-    pub fn runs(&self) -> usize {
-        self.exchanges
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
-    }
-
     async fn envs(&self, on_log: &(dyn Fn(String, bool) + Sync)) -> Result<&EnvCache> {
         self.envs
             .get_or_try_init(|| async {
